@@ -1,0 +1,164 @@
+# umlkit: one non-recursive Makefile. `make`, `make check`, `make demo`, `make bench`.
+#
+#   make                 build/umlkit and the compatibility links beside it
+#   make check           unit, shell (real UML guests) and fuzz-corpus tests through prove
+#   make SANITIZE=1 ...  ASan + UBSan build (objects under build/san)
+#   make CC=clang ...    clang build (objects under build/clang)
+#   make install PREFIX=/usr/local DESTDIR=   binary + man pages; install-compat: old names
+#   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS=N to run each one
+#   make bench           benchmarks against uml_moo, qemu-img, cp
+#   make format / format-check
+
+SHELL := /bin/bash
+.SUFFIXES:
+.DELETE_ON_ERROR:
+
+CC ?= cc
+ifeq ($(origin CC),default)
+CC := cc
+endif
+IS_CLANG := $(shell $(CC) --version 2>/dev/null | grep -q clang && echo 1)
+
+ifeq ($(SANITIZE),1)
+VARIANT := san
+endif
+ifeq ($(IS_CLANG),1)
+VARIANT := $(if $(VARIANT),clang-$(VARIANT),clang)
+endif
+BUILD ?= build$(if $(VARIANT),/$(VARIANT))
+
+PKGS := jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
+
+WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
+	-Wno-unused-parameter
+ifneq ($(IS_CLANG),1)
+WARN += -Wjump-misses-init
+endif
+WERROR ?= -Werror
+OPT ?= -O2
+CFLAGS ?= $(OPT) -g
+CFLAGS += -std=gnu11 $(WARN) $(WERROR) -D_FORTIFY_SOURCE=2 -fstack-protector-strong \
+	-D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude -MMD -MP $(PKG_CFLAGS)
+LDFLAGS ?=
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+CFLAGS += -DUK_VERSION='"$(VERSION)"'
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+COMPAT_NAMES := uml_moo uml_mkcow
+
+LIB_SRC := $(sort $(wildcard lib/*/*.c))
+CMD_SRC := $(sort $(wildcard cmd/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+HELPER_SRC := $(sort $(wildcard tests/helpers/*.c))
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/obj/%.o)
+LIBA := $(BUILD)/libumlkit.a
+UMLKIT := $(BUILD)/umlkit
+COMPAT := $(COMPAT_NAMES:%=$(BUILD)/%)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
+HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
+REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
+
+.PHONY: all check test-build deps demo bench install install-compat uninstall fuzz \
+	format format-check clean
+
+all: $(UMLKIT) $(COMPAT)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	ar rcs $@ $^
+
+$(UMLKIT): $(CMD_OBJ) $(LIBA)
+	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIBA) $(PKG_LIBS)
+
+$(COMPAT): | $(UMLKIT)
+	ln -sf umlkit $@
+
+$(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS) $(CMOCKA_LIBS)
+
+$(BUILD)/tests/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS)
+
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+test-build: all $(UNIT_BIN) $(HELPER_BIN) $(REPLAY_BIN)
+
+deps:
+	@scripts/deps
+
+# The test run: prove over unit, fuzz-corpus and shell tests; scripts/run-tests prints
+# prove's summary and then one line "N passed, N failed, N skipped".
+check: deps
+	@$(MAKE) --no-print-directory test-build
+	@UK_BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) scripts/run-tests $(BUILD) \
+		$(UNIT_BIN) $(REPLAY_BIN) $(sort $(wildcard tests/sh/*.t))
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@UK_BUILD=$(abspath $(BUILD)) scripts/demo
+
+bench: deps
+	@$(MAKE) --no-print-directory test-build
+	@UK_BUILD=$(abspath $(BUILD)) bench/cow
+
+# libFuzzer targets need clang; `make fuzz FUZZ_SECONDS=30` builds and runs each.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 0
+fuzz:
+	@mkdir -p build/fuzz
+	@set -e; for f in $(FUZZ_SRC); do \
+		n=$$(basename $$f .c); \
+		$(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude \
+			-DUK_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined \
+			-o build/fuzz/$$n $$f $(LIB_SRC) $(PKG_LIBS); \
+		if [ "$(FUZZ_SECONDS)" != 0 ]; then \
+			c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build/fuzz/$$n.corpus; \
+			build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+				build/fuzz/$$n.corpus $$c; \
+		fi; \
+	done
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(UMLKIT) $(DESTDIR)$(BINDIR)/umlkit
+	install -m 0644 $(wildcard docs/*.1) $(DESTDIR)$(MANDIR)/man1/
+
+install-compat: install
+	for n in $(COMPAT_NAMES); do ln -sf umlkit $(DESTDIR)$(BINDIR)/$$n; done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/umlkit $(COMPAT_NAMES:%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(patsubst docs/%,$(DESTDIR)$(MANDIR)/man1/%,$(wildcard docs/*.1))
+
+FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+format:
+	clang-format -i $(FORMAT_SRC)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRC)
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Error reporting for libumlkit.
+ *
+ * Library functions return 0 on success or a negative errno, and fill an optional
+ * struct uk_err with that errno and a message that carries its context
+ * ("web.cow: header: alignment 0 is not a power of two"). Only cmd/ prints it.
+ */
+#ifndef UMLKIT_ERR_H
+#define UMLKIT_ERR_H
+
+#include <stddef.h>
+
+#define UK_ERR_MSG_MAX 1024
+
+struct uk_err {
+	int code;                 /* positive errno, 0 when no error was recorded */
+	char msg[UK_ERR_MSG_MAX]; /* human message, no trailing newline */
+};
+
+/* Record an error; returns -code so callers can `return uk_err_set(...)`. */
+int uk_err_set(struct uk_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Record an error and append ": strerror(code)". Returns -code. */
+int uk_err_sys(struct uk_err *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Prepend context ("file.cow: ") to an already recorded message. Returns -err->code. */
+int uk_err_prefix(struct uk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void uk_err_clear(struct uk_err *err);
+
+#endif

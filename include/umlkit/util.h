@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Small helpers shared by every module: cleanup, full I/O loops, strict parsing, paths. */
+#ifndef UMLKIT_UTIL_H
+#define UMLKIT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "umlkit/err.h"
+
+/* ---- cleanup (the systemd/bubblewrap habit) ---- */
+static inline void uk_freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void uk_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _cleanup_free_  __attribute__((cleanup(uk_freep)))
+#define _cleanup_close_ __attribute__((cleanup(uk_closep)))
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _tp = (p);                                                           \
+		(p) = NULL;                                                                        \
+		_tp;                                                                               \
+	})
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _tf = (fd);                                                                    \
+		(fd) = -1;                                                                         \
+		_tf;                                                                               \
+	})
+
+#define UK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define UK_MIN(a, b)     ((a) < (b) ? (a) : (b))
+#define UK_MAX(a, b)     ((a) > (b) ? (a) : (b))
+
+/* ---- byte order: formats are bytes, not structs ---- */
+static inline uint32_t uk_get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t uk_get_be64(const uint8_t *p)
+{
+	return (uint64_t)uk_get_be32(p) << 32 | uk_get_be32(p + 4);
+}
+static inline uint32_t uk_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
+}
+static inline uint64_t uk_get_le64(const uint8_t *p)
+{
+	return (uint64_t)uk_get_le32(p + 4) << 32 | uk_get_le32(p);
+}
+static inline void uk_put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+static inline void uk_put_be64(uint8_t *p, uint64_t v)
+{
+	uk_put_be32(p, (uint32_t)(v >> 32));
+	uk_put_be32(p + 4, (uint32_t)v);
+}
+static inline void uk_put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+static inline void uk_put_le64(uint8_t *p, uint64_t v)
+{
+	uk_put_le32(p, (uint32_t)v);
+	uk_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline bool uk_is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* ---- full I/O loops (EINTR and short counts handled) ---- */
+/* Read exactly len bytes at off; returns bytes read (< len only at EOF) or -errno. */
+ssize_t uk_pread_full(int fd, void *buf, size_t len, uint64_t off);
+/* Write all len bytes at off; returns 0 or -errno. */
+int uk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
+/* write() all bytes to a stream fd; returns 0 or -errno. */
+int uk_write_all(int fd, const void *buf, size_t len);
+
+bool uk_mem_is_zero(const void *buf, size_t len);
+
+/* ---- strict parsing ---- */
+/* Decimal unsigned integer, no sign, no trailing junk, no overflow. */
+int uk_parse_u64(const char *s, uint64_t *out);
+/* A size: digits with an optional K, M, G, T suffix (binary units, optional "iB"/"B"). */
+int uk_parse_size(const char *s, uint64_t *out);
+
+/* ---- paths ---- */
+/*
+ * Absolute path as the UML kernel stores it in a COW header: the directory part is
+ * canonicalised (symlinks and ".." resolved), the last component is kept as it is.
+ * Writes at most outlen bytes including the NUL.
+ */
+int uk_path_absolutize(const char *path, char *out, size_t outlen, struct uk_err *err);
+/* dirname/basename into caller buffers, without modifying path. */
+int uk_path_split(const char *path, char *dir, size_t dirlen, char *base, size_t baselen);
+/* fsync the directory that holds path. */
+int uk_fsync_dir_of(const char *path);
+
+/*
+ * Create a file that appears at `path` only when committed: an unnamed O_TMPFILE in
+ * path's directory where the filesystem supports it, otherwise a hidden temporary name
+ * that is removed on abort. Nothing is left behind by a failure before commit.
+ */
+struct uk_newfile {
+	int fd;
+	char path[4096];    /* final name */
+	char tmpname[4096]; /* named temporary, empty when O_TMPFILE is used */
+};
+int uk_newfile_open(struct uk_newfile *nf, const char *path, mode_t mode, struct uk_err *err);
+/* fsync, then place the file at its final name; replace=false fails with EEXIST. */
+int uk_newfile_commit(struct uk_newfile *nf, bool replace, struct uk_err *err);
+void uk_newfile_abort(struct uk_newfile *nf);
+
+/* ---- fault-injection seam for crash tests ---- */
+/*
+ * Every mutating file operation of the library passes through this hook first
+ * (name is "pwrite", "fsync", "ftruncate", "fallocate", "rename", "link", "unlink").
+ * NULL by default. Tests set it to kill the process at a chosen point.
+ */
+extern void (*uk_io_hook)(const char *name);
+static inline void uk_io_point(const char *name)
+{
+	if (uk_io_hook)
+		uk_io_hook(name);
+}
+
+#endif
