@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Bulk copying between files: the source's holes skipped with SEEK_DATA/SEEK_HOLE, the data
+ * copied by the kernel with copy_file_range (which shares extents on filesystems with
+ * reflinks), with a large-buffer read/write fallback.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cow-internal.h"
+
+static int copy_buffered(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len)
+{
+	_cleanup_free_ char *buf = malloc(UK_COPY_CHUNK);
+
+	if (!buf)
+		return -ENOMEM;
+	while (len > 0) {
+		size_t n = (size_t)UK_MIN(len, (uint64_t)UK_COPY_CHUNK);
+		ssize_t got = uk_pread_full(in_fd, buf, n, in_off);
+		int r;
+
+		if (got < 0)
+			return (int)got;
+		memset(buf + got, 0, n - (size_t)got); /* past the source's end reads as zeros */
+		r = uk_pwrite_all(out_fd, buf, n, out_off);
+		if (r < 0)
+			return r;
+		in_off += n;
+		out_off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int copy_data(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len)
+{
+	static bool no_cfr;
+
+	while (len > 0 && !no_cfr) {
+		loff_t io = (loff_t)in_off, oo = (loff_t)out_off;
+		ssize_t n;
+
+		uk_io_point("pwrite");
+		n = copy_file_range(in_fd, &io, out_fd, &oo, (size_t)UK_MIN(len, 1ULL << 30), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == ENOSYS || errno == EXDEV || errno == EINVAL ||
+			    errno == EOPNOTSUPP || errno == EBADF) {
+				if (errno == ENOSYS)
+					no_cfr = true;
+				break;
+			}
+			return -errno;
+		}
+		if (n == 0)
+			break; /* source shorter than expected: the rest reads as zeros */
+		in_off += (uint64_t)n;
+		out_off += (uint64_t)n;
+		len -= (uint64_t)n;
+	}
+	return len ? copy_buffered(in_fd, in_off, out_fd, out_off, len) : 0;
+}
+
+static int zero_range(int fd, uint64_t off, uint64_t len)
+{
+	static const char zeros[65536];
+
+	uk_io_point("fallocate");
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) == 0)
+		return 0;
+	while (len > 0) {
+		size_t n = (size_t)UK_MIN(len, (uint64_t)sizeof(zeros));
+		int r = uk_pwrite_all(fd, zeros, n, off);
+
+		if (r < 0)
+			return r;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int uk_copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len,
+		  enum uk_copy_holes holes)
+{
+	uint64_t end = in_off + len;
+	uint64_t pos = in_off;
+
+	while (pos < end) {
+		off_t data = lseek(in_fd, (off_t)pos, SEEK_DATA);
+		off_t hole;
+		uint64_t dstart, dend;
+		int r;
+
+		if (data < 0 && errno != ENXIO)
+			return copy_data(in_fd, pos, out_fd, out_off + (pos - in_off), end - pos);
+		dstart = data < 0 ? end : UK_MIN((uint64_t)data, end);
+		if (dstart > pos && holes == UK_HOLES_WRITE) {
+			r = zero_range(out_fd, out_off + (pos - in_off), dstart - pos);
+			if (r < 0)
+				return r;
+		}
+		if (dstart >= end)
+			break;
+		hole = lseek(in_fd, (off_t)dstart, SEEK_HOLE);
+		dend = hole < 0 ? end : UK_MIN((uint64_t)hole, end);
+		r = copy_data(in_fd, dstart, out_fd, out_off + (dstart - in_off), dend - dstart);
+		if (r < 0)
+			return r;
+		pos = dend;
+	}
+	return 0;
+}
+
+int uk_refuse_same_file(const char *what, const char *path, const struct stat *other,
+			const char *other_name, struct uk_err *err)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0)
+		return 0;
+	if (st.st_dev == other->st_dev && st.st_ino == other->st_ino)
+		return uk_err_set(err, EINVAL, "%s: %s is the same file as %s; refusing to overwrite it",
+				  path, what, other_name);
+	return 0;
+}

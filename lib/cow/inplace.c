@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * In-place merge (uml_moo -d), crash-safe.
+ *
+ * 1. Write an intent journal beside the COW (<cow>.ukmerge: backing identity, the header's
+ *    mtime and size), fsync it.
+ * 2. Copy the sectors the COW holds into the backing; fsync the backing.
+ * 3. Clear the bitmap and fsync (from here on the COW holds nothing), release the data
+ *    area, stamp the header with the backing's new mtime, fsync.
+ * 4. Remove the journal.
+ *
+ * A kill at any point leaves either the journal (a rerun sees it, accepts the backing's
+ * changed mtime because the journal explains it, and redoes steps 2-4, which are
+ * idempotent: the COW's sectors are only cleared after they are safely in the backing), or
+ * a finished merge.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/falloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cow-internal.h"
+
+#define JOURNAL_SUFFIX ".ukmerge"
+#define JOURNAL_MAGIC  "umlkit-inplace-merge 1"
+
+struct journal {
+	uint64_t dev, ino, size;
+	uint32_t mtime;
+};
+
+int uk_cow_journal_path(const char *cow, char *out, size_t outlen)
+{
+	int n = snprintf(out, outlen, "%s%s", cow, JOURNAL_SUFFIX);
+
+	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
+}
+
+bool uk_cow_journal_exists(const char *cow)
+{
+	char jp[4200];
+
+	return uk_cow_journal_path(cow, jp, sizeof(jp)) == 0 && access(jp, F_OK) == 0;
+}
+
+static int journal_read(const char *jp, struct journal *j, struct uk_err *err)
+{
+	_cleanup_close_ int fd = open(jp, O_RDONLY | O_CLOEXEC);
+	char buf[512];
+	ssize_t n;
+
+	if (fd < 0)
+		return uk_err_sys(err, errno, "%s", jp);
+	n = uk_pread_full(fd, buf, sizeof(buf) - 1, 0);
+	if (n < 0)
+		return uk_err_sys(err, (int)-n, "%s", jp);
+	buf[n] = '\0';
+	if (sscanf(buf, JOURNAL_MAGIC "\ndev %" SCNu64 "\nino %" SCNu64 "\nsize %" SCNu64
+			       "\nmtime %" SCNu32 "\n",
+		   &j->dev, &j->ino, &j->size, &j->mtime) != 4)
+		return uk_err_set(err, EINVAL, "%s: not an umlkit merge journal (remove it by hand "
+					       "if you know no merge was interrupted)",
+				  jp);
+	return 0;
+}
+
+static int journal_write(const char *jp, const struct journal *j, struct uk_err *err)
+{
+	struct uk_newfile nf;
+	char buf[512];
+	int n, r;
+
+	n = snprintf(buf, sizeof(buf),
+		     JOURNAL_MAGIC "\ndev %" PRIu64 "\nino %" PRIu64 "\nsize %" PRIu64
+				   "\nmtime %" PRIu32 "\n",
+		     j->dev, j->ino, j->size, j->mtime);
+	r = uk_newfile_open(&nf, jp, 0644, err);
+	if (r < 0)
+		return r;
+	r = uk_pwrite_all(nf.fd, buf, (size_t)n, 0);
+	if (r < 0) {
+		uk_newfile_abort(&nf);
+		return uk_err_sys(err, -r, "%s: write", jp);
+	}
+	return uk_newfile_commit(&nf, false, err);
+}
+
+/* Decide whether the backing may be written: either it matches the header, or an
+ * interrupted merge's journal explains why it does not. */
+static int admit_backing(struct uk_cow *c, const char *jp, bool *recovering, struct uk_err *err)
+{
+	struct journal j;
+	int r;
+
+	*recovering = access(jp, F_OK) == 0;
+	if (!*recovering) {
+		r = uk_cow_check_backing(c, err);
+		if (r < 0)
+			return r;
+		j = (struct journal){.dev = c->backing_st.st_dev, .ino = c->backing_st.st_ino,
+				     .size = c->h.size, .mtime = c->h.mtime};
+		return journal_write(jp, &j, err);
+	}
+	r = journal_read(jp, &j, err);
+	if (r < 0)
+		return r;
+	if (j.dev != (uint64_t)c->backing_st.st_dev || j.ino != (uint64_t)c->backing_st.st_ino)
+		return uk_err_set(err, EINVAL,
+				  "%s: the interrupted merge was into another file than %s", jp,
+				  c->backing_path);
+	if (j.size != c->h.size || c->backing_size != c->h.size)
+		return uk_err_set(err, ESTALE, "%s: size mismatch with the interrupted merge", jp);
+	if (c->h.mtime != j.mtime && c->h.mtime != (uint32_t)c->backing_st.st_mtime)
+		return uk_err_set(err, ESTALE, "%s: the COW header changed since the merge began",
+				  jp);
+	return 0;
+}
+
+static int inplace_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, void *ctx)
+{
+	uint64_t *sectors = ctx;
+
+	if (!set)
+		return 0;
+	*sectors += (len + c->h.sectorsize - 1) / c->h.sectorsize;
+	return uk_copy_range(c->fd, c->h.data_offset + off, c->backing_fd, off, len,
+			     UK_HOLES_WRITE);
+}
+
+int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err)
+{
+	uint8_t hdr[UK_COW_HEADER_MAX];
+	int len = uk_cow_header_encode(&c->h, hdr, sizeof(hdr));
+	int r;
+
+	if (len < 0)
+		return uk_err_set(err, -len, "%s: cannot encode the header", c->path);
+	r = uk_pwrite_all(c->fd, hdr, (size_t)len, 0);
+	if (r < 0)
+		return uk_err_sys(err, -r, "%s: writing the header", c->path);
+	uk_io_point("fsync");
+	if (fsync(c->fd) < 0)
+		return uk_err_sys(err, errno, "%s: fsync", c->path);
+	return 0;
+}
+
+/* Step 3: empty the COW and stamp it with the backing's current mtime. */
+static int empty_and_restamp(struct uk_cow *c, struct uk_err *err)
+{
+	struct stat st;
+	int r;
+
+	memset(c->bitmap, 0, c->h.bitmap_len);
+	c->bitmap_dirty = true;
+	r = uk_cow_flush(c, err);
+	if (r < 0)
+		return r;
+	/* release the data area; the file keeps the length the kernel expects */
+	uk_io_point("fallocate");
+	if (fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)c->h.data_offset,
+		      (off_t)(c->file_size - c->h.data_offset)) < 0 &&
+	    errno != EOPNOTSUPP && errno != ENOSYS)
+		return uk_err_sys(err, errno, "%s: releasing the data area", c->path);
+	if (fstat(c->backing_fd, &st) < 0)
+		return uk_err_sys(err, errno, "%s: stat", c->backing_path);
+	c->h.mtime = (uint32_t)st.st_mtime;
+	return uk_cow_rewrite_header(c, err);
+}
+
+int uk_cow_merge_in_place(const char *cow, const struct uk_merge_opts *o,
+			  struct uk_merge_result *res, struct uk_err *err)
+{
+	int flags = UK_COW_OPEN_WRITE | UK_COW_OPEN_BACKING_RW | UK_COW_OPEN_ALLOW_STALE;
+	struct uk_cow *c;
+	bool recovering;
+	char jp[4200];
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (uk_cow_journal_path(cow, jp, sizeof(jp)) < 0)
+		return uk_err_set(err, ENAMETOOLONG, "%s: path too long", cow);
+	r = uk_cow_open(&c, cow, o->backing, flags, err);
+	if (r < 0)
+		return r;
+	snprintf(res->backing, sizeof(res->backing), "%s", c->backing_path);
+	r = admit_backing(c, jp, &recovering, err);
+	if (r < 0)
+		goto out;
+	res->recovered = recovering;
+	r = uk_cow_for_each_run(c, o->progress, inplace_run, &res->sectors);
+	if (r < 0) {
+		r = uk_err_sys(err, -r, "%s: writing into %s", cow, c->backing_path);
+		goto out;
+	}
+	uk_io_point("fsync");
+	if (fsync(c->backing_fd) < 0) {
+		r = uk_err_sys(err, errno, "%s: fsync", c->backing_path);
+		goto out;
+	}
+	r = empty_and_restamp(c, err);
+	if (r < 0)
+		goto out;
+	uk_io_point("unlink");
+	if (unlink(jp) < 0 && errno != ENOENT) {
+		r = uk_err_sys(err, errno, "%s: removing the journal", jp);
+		goto out;
+	}
+	r = uk_fsync_dir_of(jp);
+	if (r < 0)
+		r = uk_err_sys(err, -r, "%s: fsync of its directory", jp);
+out:
+	uk_cow_close(c);
+	return r;
+}
