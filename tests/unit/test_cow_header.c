@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -260,22 +261,23 @@ static void test_layout_table(void **state)
 static void test_v3_exact_bytes(void **state)
 {
 	static const uint8_t head[] = {
-		0x4f, 0x4f, 0x4f, 0x4d, 0x00, 0x00, 0x00, 0x03, 0x65, 0x93, 0x7d, 0x25,
-		0x00, 0x00, 0x00, 0x00, 0x00, 0x0f, 0xa0, 0x00, 0x00, 0x00, 0x02, 0x00,
-		0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2f, 0x73, 0x72, 0x76,
-		0x2f, 0x69, 0x6d, 0x67, 0x2f, 0x62, 0x61, 0x63, 0x6b, 0x2e, 0x69, 0x6d,
-		0x67, 0x00,
+		0x4f, 0x4f, 0x4f, 0x4d, 0x00, 0x00, 0x00, 0x03, 0x65, 0x93, 0x7d, 0x25, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x0f, 0xa0, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00,
+		0x10, 0x00, 0x00, 0x00, 0x00, 0x00, 0x2f, 0x73, 0x72, 0x76, 0x2f, 0x69, 0x6d,
+		0x67, 0x2f, 0x62, 0x61, 0x63, 0x6b, 0x2e, 0x69, 0x6d, 0x67, 0x00,
 	};
 	uint8_t want[UK_COW_V3_HEADER_LEN];
 	struct uk_cow_header h, d;
 	struct uk_err err = {0};
+	struct tm tm = {
+		.tm_year = 124, .tm_mon = 0, .tm_mday = 2, .tm_hour = 3, .tm_min = 4, .tm_sec = 5};
+	time_t mtime = timegm(&tm); /* 2024-01-02 03:04:05 UTC */
 	int n;
 
 	memset(want, 0, sizeof(want));
 	memcpy(want, head, sizeof(head));
-	/* 2024-01-02 03:04:05 UTC */
-	assert_int_equal(uk_cow_header_init(&h, "/srv/img/back.img", 1024000, 1704164645, &err),
-			 0);
+	assert_int_equal(
+		uk_cow_header_init(&h, "/srv/img/back.img", 1024000, (uint32_t)mtime, &err), 0);
 	memset(buf, 0xEE, sizeof(buf));
 	n = uk_cow_header_encode(&h, buf, sizeof(buf));
 	assert_int_equal(n, UK_COW_V3_HEADER_LEN);
@@ -291,7 +293,7 @@ static void test_v3_exact_bytes(void **state)
 	want[60] = 0x77;
 	assert_int_equal(uk_cow_header_decode(want, sizeof(want), &d, &err), 0);
 	assert_int_equal(d.variant, UK_COW_V3);
-	assert_int_equal(d.mtime, 1704164645);
+	assert_int_equal(d.mtime, (uint32_t)mtime);
 	assert_int_equal(d.size, 1024000);
 	assert_int_equal(d.sectorsize, 512);
 	assert_int_equal(d.alignment, 4096);
@@ -317,8 +319,7 @@ static void valid_v3(uint8_t *b)
 }
 
 /* decode must fail with code, and err must carry that code and mention every word */
-static void expect_fail(const uint8_t *b, size_t len, int code, const char *word,
-			const char *word2)
+static void expect_fail(const uint8_t *b, size_t len, int code, const char *word, const char *word2)
 {
 	struct uk_cow_header h;
 	struct uk_err err;
