@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Shared by the subcommand files of the umlkit binary. */
+#ifndef UK_CMD_H
+#define UK_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "umlkit/cow.h"
+#include "umlkit/err.h"
+
+enum {
+	UK_EXIT_OK = 0,
+	UK_EXIT_FAIL = 1,  /* the operation failed: bad input, stale, locked, I/O */
+	UK_EXIT_USAGE = 2, /* bad command line */
+};
+
+extern const char *uk_prog; /* "umlkit", or the compatibility name we run as */
+
+/* "umlkit: <msg>" on stderr. Returns UK_EXIT_FAIL. */
+int uk_fail(const struct uk_err *err);
+/* "umlkit: <printf>" on stderr. */
+void uk_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A usage error: message, a pointer to --help, UK_EXIT_USAGE. */
+int uk_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+enum uk_progress_mode { UK_PROGRESS_AUTO, UK_PROGRESS_FORCE, UK_PROGRESS_QUIET, UK_PROGRESS_JSON };
+struct uk_cmd_progress {
+	enum uk_progress_mode mode;
+	const char *label;
+	struct timespec start, last;
+	bool shown;
+	struct uk_progress p;
+};
+/* Set up p.fn/p.ctx for the mode; uk_progress_end finishes the bar's line. */
+void uk_progress_begin(struct uk_cmd_progress *cp, const char *label);
+void uk_progress_end(struct uk_cmd_progress *cp);
+
+/* Options of the cow subcommands, parsed once in cow.c. */
+struct uk_cow_opts {
+	bool force, unsafe, in_place, shared, json;
+	const char *backing;
+	struct uk_cmd_progress prog;
+	int nargs;
+	char **args;
+};
+
+/* Subcommand families and compatibility personalities. */
+int uk_cmd_cow(int argc, char **argv);
+/* The reporting cow subcommands (cow-report.c). */
+int uk_cow_info_cmd(struct uk_cow_opts *o);
+int uk_cow_check_cmd(struct uk_cow_opts *o);
+int uk_cow_map_cmd(struct uk_cow_opts *o);
+int uk_cow_compare_cmd(struct uk_cow_opts *o);
+int uk_cmd_uml_moo(int argc, char **argv);
+int uk_cmd_uml_mkcow(int argc, char **argv);
+
+/* Common option values. */
+enum {
+	UK_OPT_OUTPUT = 0x100,
+	UK_OPT_PROGRESS,
+	UK_OPT_IN_PLACE,
+	UK_OPT_HELP,
+};
+/* Parse --output=FMT; returns true for json, false for human. *ok false on a bad value. */
+bool uk_parse_output(const char *v, bool *ok);
+bool uk_parse_progress(const char *v, enum uk_progress_mode *mode);
+
+#endif

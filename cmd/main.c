@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* umlkit: one binary, a table of subcommand families; the old tools' names by argv[0]. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+const char *uk_prog = "umlkit";
+
+static const char usage_text[] =
+	"Usage: umlkit [--help] [--version] COMMAND [ARGS...]\n"
+	"\n"
+	"Host tools for User-Mode Linux guests.\n"
+	"\n"
+	"Commands:\n"
+	"  cow      copy-on-write disks: create, info, check, merge, rebase, restamp,\n"
+	"           map, compare, diff   (umlkit cow --help)\n"
+	"\n"
+	"Called as uml_moo or uml_mkcow, umlkit behaves as that old tool.\n"
+	"Exit status: 0 success, 1 failure, 2 usage error (see umlkit(1)).\n";
+
+int uk_fail(const struct uk_err *err)
+{
+	fprintf(stderr, "%s: %s\n", uk_prog, err->msg[0] ? err->msg : "unknown error");
+	return UK_EXIT_FAIL;
+}
+
+void uk_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", uk_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int uk_usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", uk_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry '%s --help'.\n", cmd);
+	return UK_EXIT_USAGE;
+}
+
+bool uk_parse_output(const char *v, bool *ok)
+{
+	*ok = !strcmp(v, "json") || !strcmp(v, "human") || !strcmp(v, "text");
+	return !strcmp(v, "json");
+}
+
+bool uk_parse_progress(const char *v, enum uk_progress_mode *mode)
+{
+	if (!strcmp(v, "json"))
+		*mode = UK_PROGRESS_JSON;
+	else if (!strcmp(v, "bar"))
+		*mode = UK_PROGRESS_FORCE;
+	else if (!strcmp(v, "none"))
+		*mode = UK_PROGRESS_QUIET;
+	else
+		return false;
+	return true;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} personalities[] = {
+	{"uml_moo", uk_cmd_uml_moo},
+	{"uml_mkcow", uk_cmd_uml_mkcow},
+};
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} families[] = {
+	{"cow", uk_cmd_cow},
+};
+
+int main(int argc, char **argv)
+{
+	const char *base = argc > 0 ? strrchr(argv[0], '/') : NULL;
+
+	base = base ? base + 1 : (argc > 0 ? argv[0] : "umlkit");
+	for (size_t i = 0; i < sizeof(personalities) / sizeof(personalities[0]); i++) {
+		if (!strcmp(base, personalities[i].name)) {
+			uk_prog = personalities[i].name;
+			return personalities[i].fn(argc, argv);
+		}
+	}
+	if (argc < 2)
+		return uk_usage_error("umlkit", "no command given");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(usage_text, stdout);
+		return UK_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("umlkit %s\n", UK_VERSION);
+		return UK_EXIT_OK;
+	}
+	for (size_t i = 0; i < sizeof(families) / sizeof(families[0]); i++)
+		if (!strcmp(argv[1], families[i].name))
+			return families[i].fn(argc - 1, argv + 1);
+	return uk_usage_error("umlkit", "unknown command '%s'", argv[1]);
+}

@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Looking at disks: the extent map of a COW, images of either kind, compare, and diff. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cow-internal.h"
+
+const char *uk_extent_source_name(int source)
+{
+	switch (source) {
+	case UK_EXT_COW:
+		return "cow";
+	case UK_EXT_BACKING:
+		return "backing";
+	case UK_EXT_HOLE:
+		return "hole";
+	}
+	return "unknown";
+}
+
+struct map_ctx {
+	struct uk_extent cur;
+	int (*cb)(void *ctx, const struct uk_extent *e);
+	void *ctx;
+};
+
+static int emit(struct map_ctx *m, int source, uint64_t off, uint64_t len)
+{
+	int r = 0;
+
+	if (!len)
+		return 0;
+	if (m->cur.length && m->cur.source == source && m->cur.offset + m->cur.length == off) {
+		m->cur.length += len;
+		return 0;
+	}
+	if (m->cur.length)
+		r = m->cb(m->ctx, &m->cur);
+	m->cur = (struct uk_extent){.offset = off, .length = len, .source = source};
+	return r;
+}
+
+static int map_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, void *ctx)
+{
+	struct map_ctx *m = ctx;
+	uint64_t end = off + len;
+
+	if (set)
+		return emit(m, UK_EXT_COW, off, len);
+	while (off < end) {
+		off_t data = lseek(c->backing_fd, (off_t)off, SEEK_DATA);
+		uint64_t d = data < 0 ? end : UK_MIN((uint64_t)data, end);
+		off_t hole;
+		uint64_t h;
+		int r = emit(m, UK_EXT_HOLE, off, d - off);
+
+		if (r || d >= end)
+			return r;
+		hole = lseek(c->backing_fd, (off_t)d, SEEK_HOLE);
+		h = hole < 0 ? end : UK_MIN((uint64_t)hole, end);
+		r = emit(m, UK_EXT_BACKING, d, h - d);
+		if (r)
+			return r;
+		off = h;
+	}
+	return 0;
+}
+
+int uk_cow_map(struct uk_cow *c, int (*cb)(void *ctx, const struct uk_extent *e), void *ctx,
+	       struct uk_err *err)
+{
+	struct map_ctx m = {.cb = cb, .ctx = ctx};
+	int r;
+
+	if (c->backing_fd < 0)
+		return uk_err_set(err, EBADF, "%s: backing not open", c->path);
+	r = uk_cow_for_each_run(c, NULL, map_run, &m);
+	if (r == 0 && m.cur.length)
+		r = cb(ctx, &m.cur);
+	return r;
+}
+
+int uk_image_open(struct uk_image **out, const char *path, int flags, struct uk_err *err)
+{
+	struct uk_image *img = calloc(1, sizeof(*img));
+	struct stat st;
+	int r;
+
+	*out = NULL;
+	if (!img)
+		return uk_err_set(err, ENOMEM, "out of memory");
+	img->fd = -1;
+	snprintf(img->path, sizeof(img->path), "%s", path);
+	r = uk_cow_open(&img->cow, path, NULL, flags & UK_COW_OPEN_SHARED, err);
+	if (r == 0) {
+		img->size = img->cow->h.size;
+		*out = img;
+		return 0;
+	}
+	if (r != -EMEDIUMTYPE)
+		goto fail;
+	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (img->fd < 0 || fstat(img->fd, &st) < 0) {
+		r = uk_err_sys(err, errno, "%s", path);
+		goto fail;
+	}
+	if (!(flags & UK_COW_OPEN_SHARED)) {
+		r = uk_lock_fd(img->fd, false, path, err);
+		if (r < 0)
+			goto fail;
+	}
+	img->size = (uint64_t)st.st_size;
+	*out = img;
+	return 0;
+fail:
+	uk_image_close(img);
+	return r;
+}
+
+void uk_image_close(struct uk_image *img)
+{
+	if (!img)
+		return;
+	uk_cow_close(img->cow);
+	if (img->fd >= 0)
+		close(img->fd);
+	free(img);
+}
+
+int uk_image_read(struct uk_image *img, void *buf, size_t len, uint64_t off, struct uk_err *err)
+{
+	ssize_t n;
+
+	if (img->cow)
+		return uk_cow_read(img->cow, buf, len, off, err);
+	n = uk_pread_full(img->fd, buf, len, off);
+	if (n < 0)
+		return uk_err_sys(err, (int)-n, "%s: read", img->path);
+	memset((char *)buf + n, 0, len - (size_t)n);
+	return 0;
+}
+
+/* Walk two images side by side in chunks; fn sees each pair of buffers. */
+static int walk_pair(struct uk_image *a, struct uk_image *b, uint64_t size,
+		     const struct uk_progress *progress,
+		     int (*fn)(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t off,
+			       size_t n),
+		     void *ctx, struct uk_err *err)
+{
+	_cleanup_free_ uint8_t *pa = malloc(UK_COPY_CHUNK);
+	_cleanup_free_ uint8_t *pb = malloc(UK_COPY_CHUNK);
+
+	if (!pa || !pb)
+		return uk_err_set(err, ENOMEM, "out of memory");
+	for (uint64_t off = 0; off < size;) {
+		size_t n = (size_t)UK_MIN(size - off, (uint64_t)UK_COPY_CHUNK);
+		int r = uk_image_read(a, pa, n, off, err);
+
+		if (r == 0)
+			r = uk_image_read(b, pb, n, off, err);
+		if (r == 0)
+			r = fn(ctx, pa, pb, off, n);
+		if (r)
+			return r;
+		off += n;
+		uk_progress_report(progress, off, size);
+	}
+	return 0;
+}
+
+static int first_difference(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t off,
+			    size_t n)
+{
+	uint64_t *where = ctx;
+
+	if (!memcmp(pa, pb, n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		if (pa[i] != pb[i]) {
+			*where = off + i;
+			break;
+		}
+	}
+	return 1;
+}
+
+int uk_image_compare(const char *a, const char *b, int flags, uint64_t *diff_off,
+		     const struct uk_progress *progress, struct uk_err *err)
+{
+	struct uk_image *ia = NULL, *ib = NULL;
+	int r;
+
+	*diff_off = 0;
+	r = uk_image_open(&ia, a, flags, err);
+	if (r == 0)
+		r = uk_image_open(&ib, b, flags, err);
+	if (r == 0) {
+		r = walk_pair(ia, ib, UK_MIN(ia->size, ib->size), progress, first_difference,
+			      diff_off, err);
+		if (r == 0 && ia->size != ib->size) {
+			*diff_off = UK_MIN(ia->size, ib->size);
+			r = 1;
+		}
+	}
+	uk_image_close(ia);
+	uk_image_close(ib);
+	return r;
+}
+
+struct diff_ctx {
+	struct uk_cow_header *h;
+	int fd;
+	uint8_t *bitmap;
+	uint64_t sectors;
+	const char *path;
+	struct uk_err *err;
+};
+
+static int diff_chunk(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t off, size_t n)
+{
+	struct diff_ctx *d = ctx;
+	uint64_t ss = d->h->sectorsize;
+
+	for (size_t at = 0; at < n; at += ss) {
+		size_t len = (size_t)UK_MIN((uint64_t)(n - at), ss);
+		uint64_t sec = (off + at) / ss;
+		int r;
+
+		if (!memcmp(pa + at, pb + at, len))
+			continue;
+		/* a partial last sector stores only the bytes up to the disk's end */
+		r = uk_pwrite_all(d->fd, pb + at, len, d->h->data_offset + off + at);
+		if (r < 0)
+			return uk_err_sys(d->err, -r, "%s: write", d->path);
+		uk_bitmap_set(d->bitmap, sec);
+		d->sectors++;
+	}
+	return 0;
+}
+
+static int write_diff(struct uk_image *base, struct uk_image *img, const char *cow,
+		      const struct uk_cow_header *hdr, bool force,
+		      const struct uk_progress *progress, uint64_t *sectors, struct uk_err *err)
+{
+	struct uk_cow_header h = *hdr;
+	struct diff_ctx d = {.h = &h, .path = cow, .err = err};
+	struct uk_newfile nf;
+	int r;
+
+	d.bitmap = calloc(1, h.bitmap_len + 8);
+	if (!d.bitmap)
+		return uk_err_set(err, ENOMEM, "out of memory");
+	r = uk_newfile_open(&nf, cow, 0644, err);
+	if (r < 0)
+		goto out;
+	d.fd = nf.fd;
+	r = uk_cow_write_new(&nf, &h, err);
+	if (r == 0) {
+		r = walk_pair(base, img, h.size, progress, diff_chunk, &d, err);
+	}
+	if (r == 0) {
+		r = uk_pwrite_all(nf.fd, d.bitmap, h.bitmap_len, h.bitmap_offset);
+		if (r < 0)
+			r = uk_err_sys(err, -r, "%s: writing the bitmap", cow);
+	}
+	if (r < 0) {
+		uk_newfile_abort(&nf);
+		goto out;
+	}
+	r = uk_newfile_commit(&nf, force, err);
+	*sectors = d.sectors;
+out:
+	free(d.bitmap);
+	return r;
+}
+
+int uk_cow_diff(const char *base, const char *new_img, const char *cow, bool force,
+		const struct uk_progress *progress, uint64_t *sectors, struct uk_err *err)
+{
+	struct uk_image *ib = NULL, *in = NULL;
+	char abs[UK_COW_BACKING_FIELD + 1];
+	struct uk_backing_id id;
+	struct uk_cow_header h;
+	int r;
+
+	*sectors = 0;
+	if (!force && access(cow, F_OK) == 0)
+		return uk_err_set(err, EEXIST, "%s: already exists (use -f to replace it)", cow);
+	r = uk_path_absolutize(base, abs, sizeof(abs), err);
+	if (r == 0)
+		r = uk_cow_backing_identity(abs, &id, err);
+	if (r < 0)
+		return r;
+	if (id.is_cow)
+		return uk_err_set(err, EINVAL, "%s is a COW file; the base must be a plain image",
+				  base);
+	r = uk_refuse_same_file("the new COW", cow, &id.st, "the base", err);
+	if (r < 0)
+		return r;
+	r = uk_image_open(&ib, abs, 0, err);
+	if (r == 0)
+		r = uk_image_open(&in, new_img, 0, err);
+	if (r == 0 && ib->size != in->size)
+		r = uk_err_set(err, EINVAL, "%s is %llu bytes but %s is %llu: sizes must match",
+			       new_img, (unsigned long long)in->size, base,
+			       (unsigned long long)ib->size);
+	if (r == 0)
+		r = uk_cow_header_init(&h, abs, id.size, (uint32_t)id.st.st_mtime, err);
+	if (r == 0)
+		r = write_diff(ib, in, cow, &h, force, progress, sectors, err);
+	uk_image_close(ib);
+	uk_image_close(in);
+	return r;
+}
