@@ -7,7 +7,7 @@
 #   make install PREFIX=/usr/local DESTDIR=   binary + man pages; install-compat: old names
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS=N to run each one
 #   make bench           benchmarks against uml_moo, qemu-img, cp
-#   make format / format-check
+#   make format / format-check    V=1 shows the commands
 
 SHELL := /bin/bash
 .SUFFIXES:
@@ -76,32 +76,38 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
 
 all: $(UMLKIT) $(COMPAT)
 
+ifneq ($(V),1)
+Q := @
+QCC = @echo "  CC      $<";
+QLD = @echo "  LD      $@";
+endif
+
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(QCC)$(CC) $(CFLAGS) -c -o $@ $<
 
 $(LIBA): $(LIB_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@
-	ar rcs $@ $^
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
 
 $(UMLKIT): $(CMD_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIBA) $(PKG_LIBS)
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIBA) $(PKG_LIBS)
 
 $(COMPAT): | $(UMLKIT)
-	ln -sf umlkit $@
+	$(Q)ln -sf umlkit $@
 
 $(BUILD)/tests/unit/%: $(BUILD)/obj/tests/unit/%.o $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS) $(CMOCKA_LIBS)
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS) $(CMOCKA_LIBS)
 
 $(BUILD)/tests/helpers/%: $(BUILD)/obj/tests/helpers/%.o $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS)
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $< $(LIBA) $(PKG_LIBS)
 
 $(BUILD)/tests/fuzz/replay_%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(BUILD)/obj/tests/fuzz/replay.o $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	$(QLD)$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 test-build: all $(UNIT_BIN) $(HELPER_BIN) $(REPLAY_BIN)
 
