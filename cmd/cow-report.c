@@ -1,10 +1,20 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* umlkit cow info, check, map, compare: reports, in words or as JSON (stable field names). */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <time.h>
 
 #include "cmd.h"
+
+/* A reading command failed: when a lock was the reason, say how to read anyway. */
+static int fail_read(const struct uk_err *err)
+{
+	uk_fail(err);
+	if (err->code == EAGAIN)
+		uk_say("(use -U to read it anyway)");
+	return UK_EXIT_FAIL;
+}
 
 static int print_json(json_t *j)
 {
@@ -102,7 +112,7 @@ int uk_cow_info_cmd(struct uk_cow_opts *o)
 	struct uk_cow_info info;
 
 	if (uk_cow_info(o->args[0], o->shared ? UK_COW_OPEN_SHARED : 0, &info, &err) < 0)
-		return uk_fail(&err);
+		return fail_read(&err);
 	if (o->json)
 		return print_json(info_json(o->args[0], &info));
 	info_text(o->args[0], &info);
@@ -167,7 +177,7 @@ int uk_cow_map_cmd(struct uk_cow_opts *o)
 	int r;
 
 	if (uk_cow_open(&c, o->args[0], NULL, o->shared ? UK_COW_OPEN_SHARED : 0, &err) < 0)
-		return uk_fail(&err);
+		return fail_read(&err);
 	if (m.json)
 		m.arr = json_array();
 	else
@@ -192,7 +202,7 @@ int uk_cow_compare_cmd(struct uk_cow_opts *o)
 			     &o->prog.p, &err);
 	uk_progress_end(&o->prog);
 	if (r < 0) {
-		uk_fail(&err);
+		fail_read(&err);
 		return 2;
 	}
 	if (r == 0) {

@@ -168,15 +168,8 @@ int uk_cow_open(struct uk_cow **out, const char *path, const char *backing_overr
 	}
 	if (!(flags & UK_COW_OPEN_SHARED)) {
 		r = uk_lock_fd(c->fd, write, path, err);
-		if (r < 0) {
-			if (!write && r == -EAGAIN && err) {
-				char m[UK_ERR_MSG_MAX];
-
-				memcpy(m, err->msg, sizeof(m));
-				uk_err_set(err, EAGAIN, "%.900s (use -U to read it anyway)", m);
-			}
+		if (r < 0)
 			goto fail;
-		}
 	}
 	r = read_header(c, err);
 	if (r == 0)
