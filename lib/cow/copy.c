@@ -1,20 +1,53 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Bulk copying between files: the source's holes skipped with SEEK_DATA/SEEK_HOLE, the data
- * copied by the kernel with copy_file_range (which shares extents on filesystems with
- * reflinks), with a large-buffer read/write fallback.
+ * Bulk copying between files: the source's holes skipped with SEEK_DATA/SEEK_HOLE; into a
+ * new file, extents shared where the filesystem has reflinks, otherwise large reads with
+ * zero blocks left as holes (what cp --sparse=always does); into an existing file, the
+ * kernel copies (copy_file_range).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "cow-internal.h"
 
-static int copy_buffered(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len)
+#define ZERO_BLOCK 4096 /* granularity at which zeros in the source become holes */
+
+/* Write buf to out_fd at out_off, leaving out the 4 KiB blocks that are all zeros when
+ * sparse (the destination already reads as zeros there). */
+static int write_sparse(int out_fd, const char *buf, size_t n, uint64_t out_off, bool sparse)
+{
+	size_t at = 0;
+
+	if (!sparse)
+		return uk_pwrite_all(out_fd, buf, n, out_off);
+	while (at < n) {
+		size_t start, end;
+
+		while (at < n && uk_mem_is_zero(buf + at, UK_MIN(n - at, (size_t)ZERO_BLOCK)))
+			at += UK_MIN(n - at, (size_t)ZERO_BLOCK);
+		start = at;
+		while (at < n && !uk_mem_is_zero(buf + at, UK_MIN(n - at, (size_t)ZERO_BLOCK)))
+			at += UK_MIN(n - at, (size_t)ZERO_BLOCK);
+		end = at;
+		if (end > start) {
+			int r = uk_pwrite_all(out_fd, buf + start, end - start, out_off + start);
+
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static int copy_buffered(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len,
+			 bool sparse)
 {
 	_cleanup_free_ char *buf = malloc(UK_COPY_CHUNK);
 
@@ -28,7 +61,7 @@ static int copy_buffered(int in_fd, uint64_t in_off, int out_fd, uint64_t out_of
 		if (got < 0)
 			return (int)got;
 		memset(buf + got, 0, n - (size_t)got); /* past the source's end reads as zeros */
-		r = uk_pwrite_all(out_fd, buf, n, out_off);
+		r = write_sparse(out_fd, buf, n, out_off, sparse);
 		if (r < 0)
 			return r;
 		in_off += n;
@@ -38,10 +71,35 @@ static int copy_buffered(int in_fd, uint64_t in_off, int out_fd, uint64_t out_of
 	return 0;
 }
 
-static int copy_data(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len)
+/* Share the source's extents (reflink) where the filesystem can: XFS, btrfs. */
+static bool clone_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len)
+{
+	static bool unsupported;
+	struct file_clone_range fcr = {.src_fd = in_fd, .src_offset = in_off,
+				       .src_length = len, .dest_offset = out_off};
+
+	if (unsupported || (in_off | out_off | len) % ZERO_BLOCK)
+		return false;
+	uk_io_point("pwrite");
+	if (ioctl(out_fd, FICLONERANGE, &fcr) == 0)
+		return true;
+	if (errno == EOPNOTSUPP || errno == ENOTTY || errno == EXDEV || errno == ENOSYS)
+		unsupported = true;
+	return false;
+}
+
+/* Copy [in_off, in_off+len) of data. A new destination (holes == UK_HOLES_SKIP) shares the
+ * extents or gets only the non-zero blocks; an existing one gets every byte, copied by the
+ * kernel (copy_file_range). */
+static int copy_data(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len,
+		     enum uk_copy_holes holes)
 {
 	static bool no_cfr;
 
+	if (holes == UK_HOLES_SKIP)
+		return clone_range(in_fd, in_off, out_fd, out_off, len)
+			       ? 0
+			       : copy_buffered(in_fd, in_off, out_fd, out_off, len, true);
 	while (len > 0 && !no_cfr) {
 		loff_t io = (loff_t)in_off, oo = (loff_t)out_off;
 		ssize_t n;
@@ -65,7 +123,7 @@ static int copy_data(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, u
 		out_off += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
-	return len ? copy_buffered(in_fd, in_off, out_fd, out_off, len) : 0;
+	return len ? copy_buffered(in_fd, in_off, out_fd, out_off, len, false) : 0;
 }
 
 static int zero_range(int fd, uint64_t off, uint64_t len)
@@ -100,7 +158,8 @@ int uk_copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint
 		int r;
 
 		if (data < 0 && errno != ENXIO)
-			return copy_data(in_fd, pos, out_fd, out_off + (pos - in_off), end - pos);
+			return copy_data(in_fd, pos, out_fd, out_off + (pos - in_off), end - pos,
+					 holes);
 		dstart = data < 0 ? end : UK_MIN((uint64_t)data, end);
 		if (dstart > pos && holes == UK_HOLES_WRITE) {
 			r = zero_range(out_fd, out_off + (pos - in_off), dstart - pos);
@@ -111,7 +170,8 @@ int uk_copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint
 			break;
 		hole = lseek(in_fd, (off_t)dstart, SEEK_HOLE);
 		dend = hole < 0 ? end : UK_MIN((uint64_t)hole, end);
-		r = copy_data(in_fd, dstart, out_fd, out_off + (dstart - in_off), dend - dstart);
+		r = copy_data(in_fd, dstart, out_fd, out_off + (dstart - in_off), dend - dstart,
+			      holes);
 		if (r < 0)
 			return r;
 		pos = dend;
