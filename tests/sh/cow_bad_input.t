@@ -14,8 +14,10 @@ OUR_MOO="$UK_BUILD/uml_moo"
 SIZE=1048576
 # state FILE: content hash and full-precision mtime ("-" when absent)
 state() {
-	if [ -e "$1" ]; then
+	if [ -f "$1" ]; then
 		printf '%s %s' "$(sum_of "$1")" "$(stat -c %y "$1")"
+	elif [ -e "$1" ]; then
+		stat -c '%F %y' "$1"
 	else
 		printf -- -
 	fi
