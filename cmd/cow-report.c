@@ -31,16 +31,16 @@ static json_t *info_json(const char *path, const struct uk_cow_info *i)
 	json_t *j = json_object();
 
 	json_object_set_new(j, "path", json_string(path));
-	json_object_set_new(j, "version", json_integer(h->variant == UK_COW_V3_BROKEN ? 3
-										 : h->variant));
+	json_object_set_new(j, "version",
+			    json_integer(h->variant == UK_COW_V3_BROKEN ? 3 : h->variant));
 	json_object_set_new(j, "broken_layout", json_boolean(h->variant == UK_COW_V3_BROKEN));
 	json_object_set_new(j, "backing", json_string(h->backing));
 	json_object_set_new(j, "size", json_integer((json_int_t)h->size));
 	json_object_set_new(j, "mtime", json_integer(h->mtime));
 	json_object_set_new(j, "backing_exists", json_boolean(i->backing_exists));
-	json_object_set_new(j, "backing_size", i->backing_exists
-						       ? json_integer((json_int_t)i->backing_size)
-						       : json_null());
+	json_object_set_new(j, "backing_size",
+			    i->backing_exists ? json_integer((json_int_t)i->backing_size)
+					      : json_null());
 	json_object_set_new(j, "backing_mtime",
 			    i->backing_exists ? json_integer(i->backing_mtime) : json_null());
 	json_object_set_new(j, "backing_matches",
@@ -85,10 +85,9 @@ static void info_text(const char *path, const struct uk_cow_info *i)
 		printf("actual size:     %llu bytes\n", (unsigned long long)i->backing_size);
 		printf("actual mtime:    %lld (%s)\n", (long long)i->backing_mtime,
 		       when(i->backing_mtime, t2, 64));
-		printf("backing matches: %s\n",
-		       i->size_ok && i->mtime_ok ? "yes"
-		       : !i->size_ok	     ? "no (size differs)"
-						     : "no (mtime differs)");
+		printf("backing matches: %s\n", i->size_ok && i->mtime_ok ? "yes"
+						: !i->size_ok		  ? "no (size differs)"
+									  : "no (mtime differs)");
 	} else {
 		printf("backing matches: no (cannot open the backing file)\n");
 	}

@@ -29,7 +29,6 @@ static const char cow_usage[] =
 	"--progress=json progress as JSON lines on stderr.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error (check and compare: see above).\n";
 
-
 /* Parse the options every cow subcommand shares; `allowed` lists its short options. */
 static int parse_opts(const char *sub, const char *allowed, int argc, char **argv,
 		      struct uk_cow_opts *o)
@@ -60,13 +59,27 @@ static int parse_opts(const char *sub, const char *allowed, int argc, char **arg
 		if (c != '?' && c < 0x100 && !strchr(allowed, c))
 			c = '?';
 		switch (c) {
-		case 'f': o->force = true; break;
-		case 'b': o->backing = optarg; break;
-		case 'd': o->in_place = true; break;
-		case 'u': o->unsafe = true; break;
-		case 'U': o->shared = true; break;
-		case 'p': o->prog.mode = UK_PROGRESS_FORCE; break;
-		case 'q': o->prog.mode = UK_PROGRESS_QUIET; break;
+		case 'f':
+			o->force = true;
+			break;
+		case 'b':
+			o->backing = optarg;
+			break;
+		case 'd':
+			o->in_place = true;
+			break;
+		case 'u':
+			o->unsafe = true;
+			break;
+		case 'U':
+			o->shared = true;
+			break;
+		case 'p':
+			o->prog.mode = UK_PROGRESS_FORCE;
+			break;
+		case 'q':
+			o->prog.mode = UK_PROGRESS_QUIET;
+			break;
 		case UK_OPT_OUTPUT:
 			o->json = uk_parse_output(optarg, &ok);
 			if (!ok || !strchr(allowed, 'o'))
@@ -97,8 +110,8 @@ static int cow_create(struct uk_cow_opts *o)
 
 static int cow_merge(struct uk_cow_opts *o)
 {
-	struct uk_merge_opts mo = {.backing = o->backing, .force = o->force,
-				   .progress = &o->prog.p};
+	struct uk_merge_opts mo = {
+		.backing = o->backing, .force = o->force, .progress = &o->prog.p};
 	struct uk_merge_result res;
 	struct uk_err err = {0};
 	int r;
@@ -169,8 +182,7 @@ static int cow_diff(struct uk_cow_opts *o)
 	int r;
 
 	uk_progress_begin(&o->prog, "comparing");
-	r = uk_cow_diff(o->args[0], o->args[1], o->args[2], o->force, &o->prog.p, &sectors,
-			&err);
+	r = uk_cow_diff(o->args[0], o->args[1], o->args[2], o->force, &o->prog.p, &sectors, &err);
 	uk_progress_end(&o->prog);
 	if (r < 0)
 		return uk_fail(&err);

@@ -15,16 +15,16 @@
 
 #include "umlkit/err.h"
 
-#define UK_COW_MAGIC          0x4F4F4F4DU
-#define UK_COW_BACKING_FIELD  4096 /* bytes of the v2/v3 path field; a path is at most 4095 */
-#define UK_COW_V1_BACKING     256
-#define UK_COW_HEADER_MAX     4136 /* the longest layout (broken v3): read this many bytes */
-#define UK_COW_V3_HEADER_LEN  4128
-#define UK_COW_SECTOR_SIZE    512  /* what the kernel and uml_mkcow write */
-#define UK_COW_ALIGNMENT      4096 /* ditto (PAGE_SIZE) */
-#define UK_COW_SIZE_MAX       (1ULL << 50) /* 1 PiB: anything larger is an absurd size */
-#define UK_COW_SECTOR_MAX     65536
-#define UK_COW_ALIGN_MAX      (1U << 24)
+#define UK_COW_MAGIC	     0x4F4F4F4DU
+#define UK_COW_BACKING_FIELD 4096 /* bytes of the v2/v3 path field; a path is at most 4095 */
+#define UK_COW_V1_BACKING    256
+#define UK_COW_HEADER_MAX    4136 /* the longest layout (broken v3): read this many bytes */
+#define UK_COW_V3_HEADER_LEN 4128
+#define UK_COW_SECTOR_SIZE   512	  /* what the kernel and uml_mkcow write */
+#define UK_COW_ALIGNMENT     4096	  /* ditto (PAGE_SIZE) */
+#define UK_COW_SIZE_MAX	     (1ULL << 50) /* 1 PiB: anything larger is an absurd size */
+#define UK_COW_SECTOR_MAX    65536
+#define UK_COW_ALIGN_MAX     (1U << 24)
 
 enum uk_cow_variant {
 	UK_COW_V1 = 1,
@@ -34,10 +34,10 @@ enum uk_cow_variant {
 };
 
 struct uk_cow_header {
-	int variant;        /* enum uk_cow_variant */
+	int variant;	    /* enum uk_cow_variant */
 	bool little_endian; /* v1 written on a little-endian host ("MOOO") */
-	uint32_t mtime;     /* backing mtime, seconds, 32 bits */
-	uint64_t size;      /* backing size in bytes */
+	uint32_t mtime;	    /* backing mtime, seconds, 32 bits */
+	uint64_t size;	    /* backing size in bytes */
 	uint32_t sectorsize;
 	uint32_t alignment; /* v1/v2 have none: equal to sectorsize */
 	uint32_t cow_format;
@@ -46,9 +46,9 @@ struct uk_cow_header {
 	/* derived (uk_cow_layout) */
 	uint32_t header_len;
 	uint64_t bitmap_offset;
-	uint64_t bitmap_len;     /* bytes */
+	uint64_t bitmap_len; /* bytes */
 	uint64_t data_offset;
-	uint64_t sectors;        /* ceil(size / sectorsize): what the guest sees */
+	uint64_t sectors;	 /* ceil(size / sectorsize): what the guest sees */
 	uint64_t bitmap_sectors; /* sectors the bitmap describes (v1/v2 may describe fewer) */
 };
 
@@ -57,8 +57,7 @@ struct uk_cow_header {
  * the layout. Returns 0, -EMEDIUMTYPE when there is no COW magic (a raw image), or
  * -EINVAL with the field named in err ("header: alignment 0 is not a power of two").
  */
-int uk_cow_header_decode(const void *buf, size_t len, struct uk_cow_header *h,
-			 struct uk_err *err);
+int uk_cow_header_decode(const void *buf, size_t len, struct uk_cow_header *h, struct uk_err *err);
 
 /* Encode h in its own variant's layout into buf (zeroed first, path field zero-padded).
  * Returns the header length, or -EINVAL when h cannot be encoded or len is too small. */
@@ -94,8 +93,8 @@ uint64_t uk_bitmap_count(const uint8_t *bm, uint64_t nbits);
 
 /* ---- an open COW ---- */
 enum {
-	UK_COW_OPEN_WRITE = 1 << 0,       /* will modify the COW: read-write, write lock */
-	UK_COW_OPEN_SHARED = 1 << 1,      /* -U: read-only, no lock (a guest may hold it) */
+	UK_COW_OPEN_WRITE = 1 << 0,	  /* will modify the COW: read-write, write lock */
+	UK_COW_OPEN_SHARED = 1 << 1,	  /* -U: read-only, no lock (a guest may hold it) */
 	UK_COW_OPEN_NO_BACKING = 1 << 2,  /* do not open the backing at all */
 	UK_COW_OPEN_BACKING_RW = 1 << 3,  /* backing read-write with a write lock */
 	UK_COW_OPEN_ALLOW_STALE = 1 << 4, /* open a backing whose size or mtime mismatch */
@@ -136,8 +135,7 @@ int uk_cow_check_backing(const struct uk_cow *c, struct uk_err *err);
 int uk_cow_read(struct uk_cow *c, void *buf, size_t len, uint64_t off, struct uk_err *err);
 /* Guest write, as the kernel does it: whole sectors into the COW, bits set (bitmap written
  * by uk_cow_flush). Needs UK_COW_OPEN_WRITE and the backing. */
-int uk_cow_write(struct uk_cow *c, const void *buf, size_t len, uint64_t off,
-		 struct uk_err *err);
+int uk_cow_write(struct uk_cow *c, const void *buf, size_t len, uint64_t off, struct uk_err *err);
 /* Write the bitmap if it changed, then fsync. */
 int uk_cow_flush(struct uk_cow *c, struct uk_err *err);
 
@@ -159,7 +157,7 @@ int uk_cow_create(const char *cow, const char *backing, bool force, struct uk_er
 
 struct uk_merge_opts {
 	const char *backing; /* override the header's backing path (-b) */
-	bool force;          /* replace an existing output */
+	bool force;	     /* replace an existing output */
 	const struct uk_progress *progress;
 };
 
@@ -170,7 +168,7 @@ int uk_cow_merge(const char *cow, const char *out, const struct uk_merge_opts *o
 
 struct uk_merge_result {
 	uint64_t sectors;   /* sectors written into the backing */
-	bool recovered;     /* an interrupted earlier merge was completed */
+	bool recovered;	    /* an interrupted earlier merge was completed */
 	char backing[4096]; /* the backing that was changed */
 };
 
@@ -197,8 +195,7 @@ struct uk_restamp_info {
 };
 /* Accept the backing's current mtime. Fails with -EINVAL when the size differs. With
  * apply false it only fills info. */
-int uk_cow_restamp(const char *cow, bool apply, struct uk_restamp_info *info,
-		   struct uk_err *err);
+int uk_cow_restamp(const char *cow, bool apply, struct uk_restamp_info *info, struct uk_err *err);
 
 enum uk_extent_source { UK_EXT_COW, UK_EXT_BACKING, UK_EXT_HOLE };
 struct uk_extent {
@@ -214,8 +211,8 @@ int uk_cow_map(struct uk_cow *c, int (*cb)(void *ctx, const struct uk_extent *e)
 /* ---- any image: a COW (guest-visible content) or a raw file ---- */
 struct uk_image {
 	struct uk_cow *cow; /* NULL for a raw image */
-	int fd;             /* raw image fd, -1 for a COW */
-	uint64_t size;      /* guest-visible size in bytes */
+	int fd;		    /* raw image fd, -1 for a COW */
+	uint64_t size;	    /* guest-visible size in bytes */
 	char path[4096];
 };
 /* flags: UK_COW_OPEN_SHARED to read an image a guest holds. */

@@ -14,7 +14,7 @@
 #define UK_ERR_MSG_MAX 1024
 
 struct uk_err {
-	int code;                 /* positive errno, 0 when no error was recorded */
+	int code;		  /* positive errno, 0 when no error was recorded */
 	char msg[UK_ERR_MSG_MAX]; /* human message, no trailing newline */
 };
 

@@ -22,7 +22,7 @@ static inline void uk_closep(int *fd)
 	if (*fd >= 0)
 		close(*fd);
 }
-#define _cleanup_free_  __attribute__((cleanup(uk_freep)))
+#define _cleanup_free_	__attribute__((cleanup(uk_freep)))
 #define _cleanup_close_ __attribute__((cleanup(uk_closep)))
 #define TAKE_PTR(p)                                                                                \
 	({                                                                                         \
@@ -38,8 +38,8 @@ static inline void uk_closep(int *fd)
 	})
 
 #define UK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#define UK_MIN(a, b)     ((a) < (b) ? (a) : (b))
-#define UK_MAX(a, b)     ((a) > (b) ? (a) : (b))
+#define UK_MIN(a, b)	 ((a) < (b) ? (a) : (b))
+#define UK_MAX(a, b)	 ((a) > (b) ? (a) : (b))
 
 /* ---- byte order: formats are bytes, not structs ---- */
 static inline uint32_t uk_get_be32(const uint8_t *p)

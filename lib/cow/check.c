@@ -28,8 +28,7 @@ int uk_cow_info(const char *path, int flags, struct uk_cow_info *info, struct uk
 	int r;
 
 	memset(info, 0, sizeof(*info));
-	r = uk_cow_open(&c, path, NULL, UK_COW_OPEN_NO_BACKING | (flags & UK_COW_OPEN_SHARED),
-			err);
+	r = uk_cow_open(&c, path, NULL, UK_COW_OPEN_NO_BACKING | (flags & UK_COW_OPEN_SHARED), err);
 	if (r < 0)
 		return r;
 	info->h = c->h;
@@ -80,8 +79,8 @@ static void check_backing(struct uk_cow_check *r, const char *path)
 	}
 	if (!i->size_ok)
 		problem(r, UK_CHECK_STALE,
-			"%s: size mismatch (%llu vs %llu) of COW header vs backing file \"%s\"", path,
-			(unsigned long long)i->h.size, (unsigned long long)i->backing_size,
+			"%s: size mismatch (%llu vs %llu) of COW header vs backing file \"%s\"",
+			path, (unsigned long long)i->h.size, (unsigned long long)i->backing_size,
 			i->h.backing);
 	if (!i->mtime_ok)
 		problem(r, UK_CHECK_STALE,

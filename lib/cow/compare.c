@@ -145,11 +145,10 @@ int uk_image_read(struct uk_image *img, void *buf, size_t len, uint64_t off, str
 }
 
 /* Walk two images side by side in chunks; fn sees each pair of buffers. */
-static int walk_pair(struct uk_image *a, struct uk_image *b, uint64_t size,
-		     const struct uk_progress *progress,
-		     int (*fn)(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t off,
-			       size_t n),
-		     void *ctx, struct uk_err *err)
+static int
+walk_pair(struct uk_image *a, struct uk_image *b, uint64_t size, const struct uk_progress *progress,
+	  int (*fn)(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t off, size_t n),
+	  void *ctx, struct uk_err *err)
 {
 	_cleanup_free_ uint8_t *pa = malloc(UK_COPY_CHUNK);
 	_cleanup_free_ uint8_t *pb = malloc(UK_COPY_CHUNK);
@@ -172,8 +171,7 @@ static int walk_pair(struct uk_image *a, struct uk_image *b, uint64_t size,
 	return 0;
 }
 
-static int first_difference(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t off,
-			    size_t n)
+static int first_difference(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t off, size_t n)
 {
 	uint64_t *where = ctx;
 

@@ -75,8 +75,8 @@ static int copy_buffered(int in_fd, uint64_t in_off, int out_fd, uint64_t out_of
 static bool clone_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len)
 {
 	static bool unsupported;
-	struct file_clone_range fcr = {.src_fd = in_fd, .src_offset = in_off,
-				       .src_length = len, .dest_offset = out_off};
+	struct file_clone_range fcr = {
+		.src_fd = in_fd, .src_offset = in_off, .src_length = len, .dest_offset = out_off};
 
 	if (unsupported || (in_off | out_off | len) % ZERO_BLOCK)
 		return false;
@@ -187,7 +187,8 @@ int uk_refuse_same_file(const char *what, const char *path, const struct stat *o
 	if (stat(path, &st) < 0)
 		return 0;
 	if (st.st_dev == other->st_dev && st.st_ino == other->st_ino)
-		return uk_err_set(err, EINVAL, "%s: %s is the same file as %s; refusing to overwrite it",
-				  path, what, other_name);
+		return uk_err_set(err, EINVAL,
+				  "%s: %s is the same file as %s; refusing to overwrite it", path,
+				  what, other_name);
 	return 0;
 }

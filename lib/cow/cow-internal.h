@@ -27,7 +27,7 @@ int uk_cow_write_new(struct uk_newfile *nf, const struct uk_cow_header *h, struc
 int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err);
 
 enum uk_copy_holes {
-	UK_HOLES_SKIP,  /* destination already reads as zeros there: leave its holes */
+	UK_HOLES_SKIP,	/* destination already reads as zeros there: leave its holes */
 	UK_HOLES_WRITE, /* destination holds other data: make it zero (punch, or write zeros) */
 };
 /* Copy len bytes from in_fd at in_off to out_fd at out_off, skipping the source's holes
@@ -36,8 +36,7 @@ int uk_copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint
 		  enum uk_copy_holes holes);
 
 /* Progress bookkeeping shared by the long operations. */
-static inline void uk_progress_report(const struct uk_progress *p, uint64_t done,
-				      uint64_t total)
+static inline void uk_progress_report(const struct uk_progress *p, uint64_t done, uint64_t total)
 {
 	if (p && p->fn)
 		p->fn(p->ctx, done, total);
@@ -46,7 +45,8 @@ static inline void uk_progress_report(const struct uk_progress *p, uint64_t done
 /* Walk the bitmap in runs of equal bits; fn gets each run's byte range, clamped to the disk
  * size. A non-zero return of fn stops the walk and is returned. */
 int uk_cow_for_each_run(struct uk_cow *c, const struct uk_progress *progress,
-			int (*fn)(struct uk_cow *c, bool set, uint64_t off, uint64_t len, void *ctx),
+			int (*fn)(struct uk_cow *c, bool set, uint64_t off, uint64_t len,
+				  void *ctx),
 			void *ctx);
 
 /* The in-place merge journal of a COW: present while a merge is under way. */

@@ -29,8 +29,8 @@ int uk_cow_backing_identity(const char *path, struct uk_backing_id *id, struct u
 	} else if (S_ISREG(st.st_mode)) {
 		id->size = (uint64_t)st.st_size;
 	} else {
-		return uk_err_set(err, EINVAL, "backing file %s: not a regular file or block device",
-				  path);
+		return uk_err_set(err, EINVAL,
+				  "backing file %s: not a regular file or block device", path);
 	}
 	id->st = st;
 	n = uk_pread_full(fd, magic, sizeof(magic), 0);
@@ -88,8 +88,8 @@ int uk_cow_create(const char *cow, const char *backing, bool force, struct uk_er
 				  backing);
 	if (stat(cow, &cst) == 0) {
 		if (cst.st_dev == id.st.st_dev && cst.st_ino == id.st.st_ino)
-			return uk_err_set(err, EINVAL, "%s: the COW and its backing are the same file",
-					  cow);
+			return uk_err_set(err, EINVAL,
+					  "%s: the COW and its backing are the same file", cow);
 		if (!force)
 			return uk_err_set(err, EEXIST, "%s: already exists (use -f to replace it)",
 					  cow);

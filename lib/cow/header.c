@@ -132,7 +132,8 @@ static int decode_fields(const uint8_t *b, size_t len, const struct cow_layout *
 				  "header: short header: %zu bytes where version %s needs %u", len,
 				  uk_cow_variant_name(l->variant), l->header_len);
 	if (!memchr(path, '\0', l->backing_len))
-		return uk_err_set(err, EINVAL, "header: backing file path has no NUL in its %u bytes",
+		return uk_err_set(err, EINVAL,
+				  "header: backing file path has no NUL in its %u bytes",
 				  l->backing_len);
 	if (!path[0])
 		return uk_err_set(err, EINVAL, "header: backing file path is empty");
@@ -145,15 +146,15 @@ static int decode_fields(const uint8_t *b, size_t len, const struct cow_layout *
 	return uk_cow_layout(h, err);
 }
 
-int uk_cow_header_decode(const void *buf, size_t len, struct uk_cow_header *h,
-			 struct uk_err *err)
+int uk_cow_header_decode(const void *buf, size_t len, struct uk_cow_header *h, struct uk_err *err)
 {
 	const uint8_t *b = buf;
 	uint32_t version;
 
 	memset(h, 0, sizeof(*h));
 	if (len < 8)
-		return len >= 4 && (uk_get_be32(b) == UK_COW_MAGIC || uk_get_le32(b) == UK_COW_MAGIC)
+		return len >= 4 && (uk_get_be32(b) == UK_COW_MAGIC ||
+				    uk_get_le32(b) == UK_COW_MAGIC)
 			       ? uk_err_set(err, EINVAL, "header: short header: %zu bytes", len)
 			       : uk_err_set(err, EMEDIUMTYPE, "not a COW file (no COW magic)");
 	if (uk_get_be32(b) == UK_COW_MAGIC) {
@@ -230,8 +231,7 @@ int uk_cow_header_init(struct uk_cow_header *h, const char *backing_abs, uint64_
 	return uk_cow_layout(h, err);
 }
 
-uint64_t uk_bitmap_run(const uint8_t *bm, uint64_t nbits, uint64_t start, uint64_t limit,
-		       bool *set)
+uint64_t uk_bitmap_run(const uint8_t *bm, uint64_t nbits, uint64_t start, uint64_t limit, bool *set)
 {
 	uint64_t i = start;
 	bool v = start < nbits && uk_bitmap_test(bm, start);

@@ -46,8 +46,8 @@ static int backing_stat(int fd, const char *path, struct stat *st, uint64_t *siz
 	} else if (S_ISREG(st->st_mode)) {
 		*size = (uint64_t)st->st_size;
 	} else {
-		return uk_err_set(err, EINVAL, "backing file %s: not a regular file or block device",
-				  path);
+		return uk_err_set(err, EINVAL,
+				  "backing file %s: not a regular file or block device", path);
 	}
 	return 0;
 }
@@ -90,17 +90,19 @@ static int read_header(struct uk_cow *c, struct uk_err *err)
 	if (r < 0)
 		return uk_err_prefix(err, "%s: ", c->path);
 	if (c->file_size < c->h.data_offset)
-		return uk_err_set(err, EINVAL,
-				  "%s: bitmap truncated: the file is %llu bytes, its bitmap ends at "
-				  "%llu and data starts at %llu",
-				  c->path, (unsigned long long)c->file_size,
-				  (unsigned long long)(c->h.bitmap_offset + c->h.bitmap_len),
-				  (unsigned long long)c->h.data_offset);
+		return uk_err_set(
+			err, EINVAL,
+			"%s: bitmap truncated: the file is %llu bytes, its bitmap ends at "
+			"%llu and data starts at %llu",
+			c->path, (unsigned long long)c->file_size,
+			(unsigned long long)(c->h.bitmap_offset + c->h.bitmap_len),
+			(unsigned long long)c->h.data_offset);
 	if (c->file_size < c->h.data_offset + c->h.size)
-		return uk_err_set(err, EINVAL,
-				  "%s: data truncated: the file is %llu bytes, the layout needs %llu",
-				  c->path, (unsigned long long)c->file_size,
-				  (unsigned long long)(c->h.data_offset + c->h.size));
+		return uk_err_set(
+			err, EINVAL,
+			"%s: data truncated: the file is %llu bytes, the layout needs %llu",
+			c->path, (unsigned long long)c->file_size,
+			(unsigned long long)(c->h.data_offset + c->h.size));
 	return 0;
 }
 
@@ -228,8 +230,8 @@ int uk_cow_read(struct uk_cow *c, void *buf, size_t len, uint64_t off, struct uk
 	while (len > 0) {
 		uint64_t sec = off / ss;
 		bool set;
-		uint64_t end = uk_bitmap_run(c->bitmap, c->h.bitmap_sectors, sec, c->h.sectors,
-					     &set);
+		uint64_t end =
+			uk_bitmap_run(c->bitmap, c->h.bitmap_sectors, sec, c->h.sectors, &set);
 		uint64_t chunk = UK_MIN((uint64_t)len, end * ss - off);
 		int r;
 
@@ -249,8 +251,8 @@ int uk_cow_read(struct uk_cow *c, void *buf, size_t len, uint64_t off, struct uk
 }
 
 /* Bring one partial sector into the COW before a write covers part of it. */
-static int write_sector_part(struct uk_cow *c, uint64_t sec, const char *src, size_t skip,
-			     size_t n, struct uk_err *err)
+static int write_sector_part(struct uk_cow *c, uint64_t sec, const char *src, size_t skip, size_t n,
+			     struct uk_err *err)
 {
 	uint64_t ss = c->h.sectorsize;
 	uint8_t sector[UK_COW_SECTOR_MAX];
@@ -267,8 +269,7 @@ static int write_sector_part(struct uk_cow *c, uint64_t sec, const char *src, si
 	return 0;
 }
 
-int uk_cow_write(struct uk_cow *c, const void *buf, size_t len, uint64_t off,
-		 struct uk_err *err)
+int uk_cow_write(struct uk_cow *c, const void *buf, size_t len, uint64_t off, struct uk_err *err)
 {
 	uint64_t ss = c->h.sectorsize;
 	const char *p = buf;
@@ -284,8 +285,8 @@ int uk_cow_write(struct uk_cow *c, const void *buf, size_t len, uint64_t off,
 		int r;
 
 		if (sec >= c->h.bitmap_sectors)
-			return uk_err_set(err, ENOSPC, "%s: sector %llu is past the bitmap", c->path,
-					  (unsigned long long)sec);
+			return uk_err_set(err, ENOSPC, "%s: sector %llu is past the bitmap",
+					  c->path, (unsigned long long)sec);
 		if (skip || len < ss) {
 			n = UK_MIN(len, ss - skip);
 			r = write_sector_part(c, sec, p, skip, n, err);

@@ -59,11 +59,13 @@ static int journal_read(const char *jp, struct journal *j, struct uk_err *err)
 	if (n < 0)
 		return uk_err_sys(err, (int)-n, "%s", jp);
 	buf[n] = '\0';
-	if (sscanf(buf, JOURNAL_MAGIC "\ndev %" SCNu64 "\nino %" SCNu64 "\nsize %" SCNu64
-			       "\nmtime %" SCNu32 "\n",
+	if (sscanf(buf,
+		   JOURNAL_MAGIC "\ndev %" SCNu64 "\nino %" SCNu64 "\nsize %" SCNu64
+				 "\nmtime %" SCNu32 "\n",
 		   &j->dev, &j->ino, &j->size, &j->mtime) != 4)
-		return uk_err_set(err, EINVAL, "%s: not an umlkit merge journal (remove it by hand "
-					       "if you know no merge was interrupted)",
+		return uk_err_set(err, EINVAL,
+				  "%s: not an umlkit merge journal (remove it by hand "
+				  "if you know no merge was interrupted)",
 				  jp);
 	return 0;
 }
@@ -101,8 +103,10 @@ static int admit_backing(struct uk_cow *c, const char *jp, bool *recovering, str
 		r = uk_cow_check_backing(c, err);
 		if (r < 0)
 			return r;
-		j = (struct journal){.dev = c->backing_st.st_dev, .ino = c->backing_st.st_ino,
-				     .size = c->h.size, .mtime = c->h.mtime};
+		j = (struct journal){.dev = c->backing_st.st_dev,
+				     .ino = c->backing_st.st_ino,
+				     .size = c->h.size,
+				     .mtime = c->h.mtime};
 		return journal_write(jp, &j, err);
 	}
 	r = journal_read(jp, &j, err);

@@ -145,8 +145,8 @@ int uk_cow_rebase(const char *cow, const char *new_backing, bool unsafe,
 		return uk_err_set(err, EINVAL, "%s is itself a COW file; UML cannot stack COWs",
 				  new_backing);
 	if (uk_cow_journal_exists(cow))
-		return uk_err_set(err, EINVAL, "%s: an in-place merge is pending; complete it first",
-				  cow);
+		return uk_err_set(err, EINVAL,
+				  "%s: an in-place merge is pending; complete it first", cow);
 	r = uk_cow_open(&c, cow, NULL, flags, err);
 	if (r < 0)
 		return r;
@@ -179,8 +179,7 @@ out:
 	return r;
 }
 
-int uk_cow_restamp(const char *cow, bool apply, struct uk_restamp_info *info,
-		   struct uk_err *err)
+int uk_cow_restamp(const char *cow, bool apply, struct uk_restamp_info *info, struct uk_err *err)
 {
 	int flags = UK_COW_OPEN_ALLOW_STALE | (apply ? UK_COW_OPEN_WRITE : 0);
 	struct uk_cow *c;

@@ -47,8 +47,8 @@ int uk_path_absolutize(const char *path, char *out, size_t outlen, struct uk_err
 		return uk_err_sys(err, errno, "%s: cannot resolve directory '%s'", path, dir);
 	n = snprintf(out, outlen, "%s%s%s", real, strcmp(real, "/") ? "/" : "", base);
 	if (n < 0 || (size_t)n >= outlen)
-		return uk_err_set(err, ENAMETOOLONG, "%s: absolute path longer than %zu bytes", path,
-				  outlen - 1);
+		return uk_err_set(err, ENAMETOOLONG, "%s: absolute path longer than %zu bytes",
+				  path, outlen - 1);
 	return 0;
 }
 
