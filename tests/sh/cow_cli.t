@@ -427,6 +427,74 @@ is "$rc" 2 "merge without OUT: usage error, exit 2"
 run "$UMLKIT" cow merge --bogus "$T/m.cow" "$T/x.out"
 is "$rc" 2 "merge --bogus: usage error, exit 2"
 
+# ============================================================ locks
+# hold_lock FILE w|r: a process holding an fcntl lock on FILE, as a running guest does; sets
+# $holder to its pid once the lock is taken (no sleeps: it reports through a fifo)
+hold_lock() {
+	rm -f "$T/ready"
+	mkfifo "$T/ready"
+	python3 -c '
+import fcntl, os, signal, sys
+f = open(sys.argv[1], "r+" if sys.argv[2] == "w" else "r")
+fcntl.lockf(f, fcntl.LOCK_EX if sys.argv[2] == "w" else fcntl.LOCK_SH)
+with open(sys.argv[3], "w") as r:
+    r.write("%d\n" % os.getpid())
+signal.pause()' "$1" "$2" "$T/ready" &
+	UK_PIDS+=("$!")
+	holder=$!
+	read -r _ <"$T/ready"
+}
+release_lock() { kill "$holder" && wait "$holder" 2>/dev/null; }
+if command -v python3 >/dev/null; then
+	cp "$B" "$T/img/l.img" && touch -d @$MT "$T/img/l.img"
+	"$COWGEN" --variant 3 --backing "$T/img/l.img" --write 0:4096:3 --expect "$T/l.exp" \
+		"$T/l.cow" >/dev/null
+	sum_c=$(sum_of "$T/l.cow")
+	sum_b=$(sum_of "$T/img/l.img")
+	hold_lock "$T/l.cow" w
+	run "$UMLKIT" cow merge --in-place "$T/l.cow"
+	is "$rc" 1 "lock: merge --in-place of a COW a guest holds exits 1"
+	like "$err" "l\.cow.*locked by pid $holder" "lock: merge --in-place names the holder's pid"
+	run "$UMLKIT" cow merge "$T/l.cow" "$T/l.out"
+	is "$rc" 1 "lock: merge of a COW a guest holds exits 1"
+	like "$err" "locked by pid $holder" "lock: merge names the holder's pid"
+	check "lock: merge made no output" -- test ! -e "$T/l.out"
+	run "$UK_BUILD/uml_moo" -d "$T/l.cow"
+	is "$rc" 1 "lock: uml_moo -d of a COW a guest holds exits 1 (the old one ignores locks)"
+	run "$UMLKIT" cow create -f "$T/l.cow" "$T/img/l.img"
+	is "$rc" 1 "lock: create -f over a COW a guest holds exits 1"
+	run "$UMLKIT" cow restamp -f "$T/l.cow"
+	is "$rc" 1 "lock: restamp -f of a COW a guest holds exits 1"
+	run "$UMLKIT" cow info "$T/l.cow"
+	is "$rc" 1 "lock: info without -U exits 1"
+	is "$(printf '%s\n' "$err" | grep -c .)" 1 "lock: info's error is one line"
+	run "$UMLKIT" cow info -U --output=json "$T/l.cow"
+	is "$rc/$(jf "$out" .sectors_held)" 0/8 "lock: info -U reads it anyway"
+	run "$UMLKIT" cow map -U "$T/l.cow"
+	is "$rc" 0 "lock: map -U reads it anyway"
+	is "$(sum_of "$T/l.cow")/$(sum_of "$T/img/l.img")" "$sum_c/$sum_b" \
+		"lock: COW and backing untouched while locked"
+	release_lock
+	# another guest reads the backing (read lock): a merge to a new file is fine, an
+	# in-place merge (which writes the backing) is not
+	hold_lock "$T/img/l.img" r
+	run "$UMLKIT" cow merge -q "$T/l.cow" "$T/l.out"
+	is "$rc" 0 "lock: merge while another guest reads the backing works ($err)"
+	check "lock: that merge == ground truth" -- cmp "$T/l.out" "$T/l.exp"
+	run "$UMLKIT" cow merge --in-place "$T/l.cow"
+	is "$rc" 1 "lock: merge --in-place while another guest reads the backing exits 1"
+	like "$err" "l\.img.*locked by pid $holder" "lock: names the backing and the holder's pid"
+	is "$(sum_of "$T/l.cow")/$(sum_of "$T/img/l.img")" "$sum_c/$sum_b" \
+		"lock: COW and backing untouched"
+	check "lock: no journal left" -- test ! -e "$T/l.cow.ukmerge"
+	release_lock
+	run "$UMLKIT" cow merge --in-place -q "$T/l.cow"
+	is "$rc" 0 "lock: merge --in-place works once the lock is gone ($err)"
+	check "lock: backing == ground truth" -- cmp "$T/img/l.img" "$T/l.exp"
+else
+	skip "python3 is needed to hold fcntl locks"
+fi
+
 # ============================================================ progress
 run "$UMLKIT" cow merge --progress=json "$T/m.cow" "$T/p.out"
 is "$rc" 0 "merge --progress=json: exits 0"
