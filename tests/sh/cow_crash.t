@@ -1,0 +1,301 @@
+#!/bin/bash
+# cow_crash.t: `umlkit cow merge --in-place` killed with SIGKILL at many points, then rerun:
+# the backing must end up byte for byte the expected merged image, the COW empty and sound,
+# and no journal left. Between the kill and the rerun, a pending merge must be reported by
+# `cow check` (exit 1) and refused by a plain `cow merge`.
+#
+# Kill points:
+#  - deterministic: an LD_PRELOAD shim (compiled here when a C compiler is present) counts the
+#    process's mutating file calls (pwrite, copy_file_range, fallocate, fsync, ftruncate,
+#    link, rename, unlink...) and raises SIGKILL just before the Nth one, for N over the
+#    whole run (every point when there are few, else a spread plus every one of the last 16);
+#  - timed: SIGKILL from the test at delays spread over the merge's measured duration.
+# Timings only place the kills; nothing here asserts a duration.
+#
+# Run: UK_BUILD=$PWD/build prove -v tests/sh/cow_crash.t
+. "$(dirname "$0")/lib.sh"
+
+[ -x "$UMLKIT" ] || skip_all "umlkit not built: $UMLKIT"
+COWGEN="$UK_BUILD/tests/helpers/cowgen"
+TIMED_RUNS=${UK_CRASH_TIMED_RUNS:-30}
+MAX_POINTS=${UK_CRASH_MAX_POINTS:-100}
+
+forget_pid() { # drop a reaped pid from UK_PIDS (exact match) so the exit trap never signals it
+	local p keep=()
+	for p in "${UK_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	UK_PIDS=("${keep[@]}")
+}
+json_val() { tr -d ' \n\t' | sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
+
+# ----------------------------------------------------------------- backing and COW
+W=$T/w
+mkdir -p "$W"
+B=$W/backing.img # the path stored in the COW header: every round restores it here
+C=$W/disk.cow
+SIZE=$((64 * 1024 * 1024 + 1000)) # a trailing partial sector too
+
+# Backing: sparse, with random 256 KiB..1 MiB islands (a fixed layout, random bytes).
+truncate -s "$SIZE" "$B"
+for i in $(seq 0 23); do
+	off=$(((i * 2654435761 % 61) * 1024 * 1024 + (i % 7) * 4096))
+	len=$((256 * 1024 * (1 + i % 4)))
+	head -c "$len" /dev/urandom | dd of="$B" bs=4096 seek=$((off / 4096)) conv=notrunc status=none
+done
+head -c 1000 /dev/urandom | dd of="$B" bs=1 seek=$((SIZE - 1000)) conv=notrunc status=none
+touch -d @1700000000 "$B"
+
+# COW writes: scattered 4-64 KiB runs, some unaligned, some zeros over data (the COW holds
+# zero sectors that must overwrite the backing), one over the trailing partial sector.
+writes=()
+for i in $(seq 0 59); do
+	off=$(((i * 40503 * 1117 + i * i * 131) % (SIZE - 70000)))
+	len=$((4096 * (1 + (i * 7) % 16) + (i % 3) * 100))
+	seed=$((1000 + i))
+	[ $((i % 9)) = 4 ] && seed=zero
+	writes+=(--write "$off:$len:$seed")
+done
+writes+=(--write "$((SIZE - 700)):700:77" --write "0:512:78")
+
+if [ -x "$COWGEN" ]; then
+	"$COWGEN" --variant 3 --backing "$B" "${writes[@]}" --expect "$W/expected.img" "$C" >/dev/null
+	ok $? "cowgen wrote a v3 COW with ${#writes[@]} scattered runs and the expected image"
+	run "$UMLKIT" cow merge "$C" "$W/merged.img"
+	is "$rc" 0 "cow merge COW OUT"
+	[ "$rc" = 0 ] || diag "$err"
+	check "cow merge equals cowgen's ground truth" -- cmp "$W/expected.img" "$W/merged.img"
+	rm -f "$W/merged.img"
+else
+	# Without the helper: a COW from `cow diff` between the backing and a modified copy.
+	diag "no $COWGEN (make test-build); building the COW with umlkit cow diff"
+	cp --sparse=always "$B" "$W/new.img"
+	for ((i = 1; i < ${#writes[@]}; i += 2)); do
+		IFS=: read -r off len seed <<<"${writes[i]}"
+		if [ "$seed" = zero ]; then src=/dev/zero; else src=/dev/urandom; fi
+		head -c "$len" "$src" | dd of="$W/new.img" bs=1 seek="$off" conv=notrunc status=none
+	done
+	run "$UMLKIT" cow diff "$B" "$W/new.img" "$C"
+	is "$rc" 0 "cow diff BASE NEW COW"
+	[ "$rc" = 0 ] || diag "$err"
+	run "$UMLKIT" cow merge "$C" "$W/expected.img"
+	is "$rc" 0 "cow merge COW OUT"
+	check "merge of the diff equals NEW" -- cmp "$W/expected.img" "$W/new.img"
+	rm -f "$W/new.img"
+fi
+[ -f "$W/expected.img" ] || {
+	diag "no expected image; cannot go on"
+	done_testing
+	exit 1
+}
+run "$UMLKIT" cow check "$C"
+is "$rc" 0 "the fresh COW is sound"
+run "$UMLKIT" cow info --output=json "$C"
+held0=$(json_val sectors_held <<<"$out")
+ok "$([ "${held0:-0}" -gt 0 ] 2>/dev/null; echo $?)" "the COW holds sectors ($held0)"
+ok "$(cmp -s "$B" "$W/expected.img"; [ $? = 1 ]; echo $?)" "backing and expected image differ"
+
+cp -p --sparse=always "$B" "$W/backing.orig"
+cp -p --sparse=always "$C" "$W/cow.orig"
+restore() {
+	rm -f "$B" "$C" "$C.ukmerge"
+	cp -p --sparse=always "$W/backing.orig" "$B" && cp -p --sparse=always "$W/cow.orig" "$C"
+}
+
+# --------------------------------------------------------------------- one round
+# after_kill LABEL : the checks between a kill and the rerun, the rerun, and the result.
+# Folds each round into one TAP line so that a failure names the round and what failed.
+after_kill() {
+	local label=$1 bad=() pending=no
+	if [ -e "$C.ukmerge" ]; then
+		pending=yes
+		run "$UMLKIT" cow check "$C"
+		[ "$rc" = 1 ] || bad+=("check with a pending merge exited $rc, want 1")
+		grep -Eiq 'merge|interrupt|journal|pending' <<<"$out$err" ||
+			bad+=("check does not mention the pending merge: $out $err")
+		run "$UMLKIT" cow check --output=json "$C"
+		[ "$rc" = 1 ] || bad+=("check --output=json with a pending merge exited $rc")
+		grep -q '"stale"' <<<"$out" || bad+=("check --output=json status is not stale: $out")
+		run "$UMLKIT" cow info --output=json "$C"
+		[ "$(json_val merge_pending <<<"$out")" = true ] ||
+			bad+=("info merge_pending is not true (rc $rc): $out $err")
+		run "$UMLKIT" cow merge "$C" "$W/refused.img"
+		[ "$rc" = 1 ] || bad+=("plain merge with a pending in-place merge exited $rc, want 1")
+		[ -e "$W/refused.img" ] && bad+=("plain merge with a pending merge wrote its output")
+		rm -f "$W/refused.img"
+	elif ! cmp -s "$B" "$W/backing.orig" && ! cmp -s "$B" "$W/expected.img"; then
+		bad+=("no journal, but the backing is neither the original nor the merged image")
+	fi
+	run "$UMLKIT" cow merge --in-place "$C"
+	[ "$rc" = 0 ] || bad+=("rerun exited $rc: $err")
+	cmp -s "$B" "$W/expected.img" || bad+=("backing differs from the expected image: $(cmp "$B" "$W/expected.img" 2>&1 | head -n 1)")
+	[ -e "$C.ukmerge" ] && bad+=("journal left after the rerun")
+	run "$UMLKIT" cow check "$C"
+	[ "$rc" = 0 ] || bad+=("check after the rerun exited $rc: $out $err")
+	run "$UMLKIT" cow info --output=json "$C"
+	[ "$(json_val sectors_held <<<"$out")" = 0 ] || bad+=("COW not empty after the rerun: $out $err")
+	if [ ${#bad[@]} = 0 ]; then
+		ok 0 "$label (pending merge: $pending): exact result after the rerun"
+	else
+		ok 1 "$label (pending merge: $pending): exact result after the rerun"
+		diag "${bad[@]}"
+	fi
+	[ "$pending" = yes ] && PENDING_SEEN=$((PENDING_SEEN + 1))
+}
+PENDING_SEEN=0
+
+# An uninterrupted run first: the reference for the duration and for the result.
+restore
+t0=$(date +%s%N)
+run "$UMLKIT" cow merge --in-place "$C"
+t1=$(date +%s%N)
+is "$rc" 0 "uninterrupted cow merge --in-place"
+[ "$rc" = 0 ] || diag "$err"
+check "uninterrupted in-place merge gives the expected image" -- cmp "$B" "$W/expected.img"
+ok "$([ ! -e "$C.ukmerge" ]; echo $?)" "no journal after the uninterrupted merge"
+run "$UMLKIT" cow check "$C"
+is "$rc" 0 "cow check exits 0 after the uninterrupted merge"
+run "$UMLKIT" cow info --output=json "$C"
+is "$(json_val sectors_held <<<"$out")" 0 "COW empty after the uninterrupted merge"
+run "$UMLKIT" cow merge --in-place "$C"
+is "$rc" 0 "in-place merge of an emptied COW succeeds (nothing to do)"
+check "and leaves the backing as it was" -- cmp "$B" "$W/expected.img"
+dur_ms=$(((t1 - t0) / 1000000))
+diag "uninterrupted in-place merge took ${dur_ms} ms (used only to place the timed kills)"
+
+# ------------------------------------------------ deterministic kills (LD_PRELOAD shim)
+SHIM=$T/ukcrash.so
+CC_FOR_SHIM=$(command -v cc || command -v gcc || command -v clang || true)
+if [ -n "$CC_FOR_SHIM" ]; then
+	cat >"$T/ukcrash.c" <<'EOF'
+/* Counts mutating file calls; SIGKILL just before call number UKCRASH_AT (1-based).
+ * UKCRASH_LOG=FILE appends one line per call (name) for counting. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static long n_calls;
+static void point(const char *name)
+{
+	static long at = -1;
+	static int logfd = -2;
+	if (at < 0) {
+		const char *s = getenv("UKCRASH_AT");
+		at = s ? atol(s) : 0;
+	}
+	if (logfd == -2) {
+		const char *l = getenv("UKCRASH_LOG");
+		logfd = l ? open(l, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644) : -1;
+	}
+	n_calls++;
+	if (logfd >= 0) {
+		char buf[64];
+		int len = snprintf(buf, sizeof(buf), "%ld %s\n", n_calls, name);
+		if (write(logfd, buf, (size_t)len) < 0) { /* nothing to do */ }
+	}
+	if (at > 0 && n_calls == at)
+		raise(SIGKILL);
+}
+#define REAL(name) static __typeof__(name) *real; if (!real) real = dlsym(RTLD_NEXT, #name)
+ssize_t pwrite64(int fd, const void *b, size_t n, off_t o) { REAL(pwrite64); point("pwrite"); return real(fd, b, n, o); }
+ssize_t pwrite(int fd, const void *b, size_t n, off_t o) { REAL(pwrite); point("pwrite"); return real(fd, b, n, o); }
+ssize_t copy_file_range(int a, off_t *b, int c, off_t *d, size_t e, unsigned f) { REAL(copy_file_range); point("copy_file_range"); return real(a, b, c, d, e, f); }
+int fallocate64(int fd, int m, off_t o, off_t l) { REAL(fallocate64); point("fallocate"); return real(fd, m, o, l); }
+int fallocate(int fd, int m, off_t o, off_t l) { REAL(fallocate); point("fallocate"); return real(fd, m, o, l); }
+int fsync(int fd) { REAL(fsync); point("fsync"); return real(fd); }
+int fdatasync(int fd) { REAL(fdatasync); point("fdatasync"); return real(fd); }
+int ftruncate64(int fd, off_t l) { REAL(ftruncate64); point("ftruncate"); return real(fd, l); }
+int ftruncate(int fd, off_t l) { REAL(ftruncate); point("ftruncate"); return real(fd, l); }
+int link(const char *a, const char *b) { REAL(link); point("link"); return real(a, b); }
+int linkat(int a, const char *b, int c, const char *d, int e) { REAL(linkat); point("linkat"); return real(a, b, c, d, e); }
+int rename(const char *a, const char *b) { REAL(rename); point("rename"); return real(a, b); }
+int renameat(int a, const char *b, int c, const char *d) { REAL(renameat); point("renameat"); return real(a, b, c, d); }
+int renameat2(int a, const char *b, int c, const char *d, unsigned e) { REAL(renameat2); point("renameat2"); return real(a, b, c, d, e); }
+int unlink(const char *a) { REAL(unlink); point("unlink"); return real(a); }
+int unlinkat(int a, const char *b, int c) { REAL(unlinkat); point("unlinkat"); return real(a, b, c); }
+EOF
+	"$CC_FOR_SHIM" -shared -fPIC -O1 -o "$SHIM" "$T/ukcrash.c" -ldl 2>"$T/shim.err" || {
+		diag "could not build the kill shim: $(cat "$T/shim.err")"
+		SHIM=
+	}
+else
+	SHIM=
+fi
+# ASan wants to come first in the library list; the shim only forwards to it.
+shim_env=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
+
+if [ -n "$SHIM" ]; then
+	restore
+	rm -f "$T/calls.log"
+	"${shim_env[@]}" LD_PRELOAD="$SHIM" UKCRASH_LOG="$T/calls.log" \
+		"$UMLKIT" cow merge --in-place -q "$C" >/dev/null 2>"$T/count.err"
+	is "$?" 0 "in-place merge under the counting shim"
+	total=$(wc -l <"$T/calls.log" 2>/dev/null || echo 0)
+	ok "$([ "$total" -gt 3 ]; echo $?)" "the shim saw the merge's mutating calls ($total)"
+	diag "mutating calls of one in-place merge: $total ($(cut -d' ' -f2 "$T/calls.log" | sort | uniq -c | tr -s ' \n' ' '))"
+	check "merge under the counting shim gives the expected image" -- cmp "$B" "$W/expected.img"
+
+	# The kill points: all when few; otherwise a spread over the first ones and every one of
+	# the last 16 (journal removal, header stamp, bitmap clear, fsyncs).
+	points=()
+	if [ "$total" -le "$MAX_POINTS" ]; then
+		points=($(seq 1 "$total"))
+	else
+		spread=$((MAX_POINTS - 16))
+		for ((k = 0; k < spread; k++)); do points+=($((1 + k * (total - 16) / spread))); done
+		points+=($(seq $((total - 15)) "$total"))
+	fi
+	for n in "${points[@]}"; do
+		restore
+		# (the subshell keeps bash's "Killed" job notice out of the TAP stream)
+		("${shim_env[@]}" LD_PRELOAD="$SHIM" UKCRASH_AT="$n" \
+			"$UMLKIT" cow merge --in-place -q "$C" >/dev/null 2>"$T/kill.err"
+		exit $?) 2>/dev/null
+		st=$?
+		what=$(sed -n "${n}p" "$T/calls.log" | cut -d' ' -f2)
+		if [ "$st" != 137 ]; then
+			ok 1 "kill before call $n/$total ($what): the merge was not killed (status $st)"
+			diag "$(cat "$T/kill.err")"
+			continue
+		fi
+		after_kill "SIGKILL before call $n/$total ($what)"
+	done
+else
+	skip "no C compiler for the LD_PRELOAD kill shim; deterministic kill points not run"
+fi
+
+# ------------------------------------------------------------------------ timed kills
+# Delays from 0.5 ms to the measured duration (at least 20 ms of range), evenly spread.
+range_us=$((dur_ms * 1000))
+[ "$range_us" -lt 20000 ] && range_us=20000
+killed=0
+for ((k = 0; k < TIMED_RUNS; k++)); do
+	restore
+	d_us=$((500 + k * range_us / TIMED_RUNS))
+	d=$(printf '%d.%06d' $((d_us / 1000000)) $((d_us % 1000000)))
+	# Not `timeout -s KILL`: it signals its own process group, dies with the merge and so
+	# does not reap it; the dying merge may then still hold its locks when we look.
+	"$UMLKIT" cow merge --in-place -q "$C" >/dev/null 2>"$T/kill.err" &
+	mpid=$!
+	UK_PIDS+=("$mpid")
+	sleep "$d"
+	kill -KILL "$mpid" 2>/dev/null
+	wait "$mpid" 2>/dev/null
+	st=$?
+	forget_pid "$mpid"
+	[ "$st" = 137 ] && killed=$((killed + 1))
+	if [ "$st" != 137 ] && [ "$st" != 0 ]; then
+		ok 1 "timed kill at ${d}s: merge failed by itself (status $st)"
+		diag "$(cat "$T/kill.err")"
+		continue
+	fi
+	after_kill "SIGKILL at ${d}s (status $st)"
+done
+diag "timed runs: $killed of $TIMED_RUNS killed before they finished"
+ok "$([ "$PENDING_SEEN" -gt 0 ]; echo $?)" "at least one kill left a pending merge ($PENDING_SEEN)"
+
+done_testing
