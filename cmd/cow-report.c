@@ -10,9 +10,9 @@
 /* A reading command failed: when a lock was the reason, say how to read anyway. */
 static int fail_read(const struct uk_err *err)
 {
-	uk_fail(err);
-	if (err->code == EAGAIN)
-		uk_say("(use -U to read it anyway)");
+	if (err->code != EAGAIN)
+		return uk_fail(err);
+	uk_say("%s (use -U to read it anyway)", err->msg);
 	return UK_EXIT_FAIL;
 }
 
