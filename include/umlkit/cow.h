@@ -60,7 +60,8 @@ struct uk_cow_header {
 int uk_cow_header_decode(const void *buf, size_t len, struct uk_cow_header *h, struct uk_err *err);
 
 /* Encode h in its own variant's layout into buf (zeroed first, path field zero-padded).
- * Returns the header length, or -EINVAL when h cannot be encoded or len is too small. */
+ * Returns the header length, -EINVAL when h cannot be encoded or len is too small, or
+ * -ENAMETOOLONG when the backing path is empty or does not fit the variant's field. */
 int uk_cow_header_encode(const struct uk_cow_header *h, void *buf, size_t len);
 
 /* Compute the derived layout of h from variant, size, sectorsize and alignment, with

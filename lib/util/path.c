@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "umlkit/util.h"
@@ -35,6 +36,7 @@ int uk_path_split(const char *path, char *dir, size_t dirlen, char *base, size_t
 int uk_path_absolutize(const char *path, char *out, size_t outlen, struct uk_err *err)
 {
 	char dir[PATH_MAX], base[PATH_MAX], real[PATH_MAX];
+	struct stat st;
 	int n;
 
 	if (!*path)
@@ -45,6 +47,8 @@ int uk_path_absolutize(const char *path, char *out, size_t outlen, struct uk_err
 		return uk_err_set(err, EISDIR, "%s: names a directory, not a file", path);
 	if (!realpath(dir, real))
 		return uk_err_sys(err, errno, "%s: cannot resolve directory '%s'", path, dir);
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return uk_err_set(err, ENOTDIR, "%s: '%s' is not a directory", path, dir);
 	n = snprintf(out, outlen, "%s%s%s", real, strcmp(real, "/") ? "/" : "", base);
 	if (n < 0 || (size_t)n >= outlen)
 		return uk_err_set(err, ENAMETOOLONG, "%s: absolute path longer than %zu bytes",

@@ -309,6 +309,9 @@ static void test_absolutize(void **state)
 	assert_true(uk_path_absolutize(in, out, sizeof(out), &err) < 0);
 	path_in(in, s, "img/..");
 	assert_true(uk_path_absolutize(in, out, sizeof(out), &err) < 0);
+	/* a regular file used as a directory (the kernel's chdir() fails there) */
+	path_in(in, s, "img/root.img/x");
+	assert_int_equal(uk_path_absolutize(in, out, sizeof(out), &err), -ENOTDIR);
 	/* the output buffer is too small: refused, not truncated */
 	path_in(in, s, "img/root.img");
 	assert_int_equal(uk_path_absolutize(in, out, strlen(in), &err), -ENAMETOOLONG);
