@@ -16,6 +16,7 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  cow      copy-on-write disks: create, info, check, merge, rebase, restamp,\n"
 	"           map, compare, diff   (umlkit cow --help)\n"
+	"  image    the default guest image: build   (umlkit image --help)\n"
 	"\n"
 	"Called as uml_moo or uml_mkcow, umlkit behaves as that old tool.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error (see umlkit(1)).\n";
@@ -81,6 +82,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } families[] = {
 	{"cow", uk_cmd_cow},
+	{"image", uk_cmd_image},
 };
 
 int main(int argc, char **argv)
