@@ -54,7 +54,8 @@ for i in $(seq 0 59); do
 	[ $((i % 9)) = 4 ] && seed=zero
 	writes+=(--write "$off:$len:$seed")
 done
-writes+=(--write "$((SIZE - 700)):700:77" --write "0:512:78")
+# island 0 is backing data at [0, 256 KiB): zeros held by the COW must land over it
+writes+=(--write "$((SIZE - 700)):700:77" --write "0:512:78" --write "65536:12288:zero")
 
 if [ -x "$COWGEN" ]; then
 	"$COWGEN" --variant 3 --backing "$B" "${writes[@]}" --expect "$W/expected.img" "$C" >/dev/null
@@ -71,7 +72,9 @@ else
 	for ((i = 1; i < ${#writes[@]}; i += 2)); do
 		IFS=: read -r off len seed <<<"${writes[i]}"
 		if [ "$seed" = zero ]; then src=/dev/zero; else src=/dev/urandom; fi
-		head -c "$len" "$src" | dd of="$W/new.img" bs=1 seek="$off" conv=notrunc status=none
+		head -c "$len" "$src" |
+			dd of="$W/new.img" bs=64K iflag=fullblock oflag=seek_bytes seek="$off" \
+				conv=notrunc status=none
 	done
 	run "$UMLKIT" cow diff "$B" "$W/new.img" "$C"
 	is "$rc" 0 "cow diff BASE NEW COW"
