@@ -54,7 +54,7 @@ CFLAGS += -DUK_VERSION='"$(VERSION)"'
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
-COMPAT_NAMES := uml_moo uml_mkcow
+COMPAT_NAMES := uml_moo uml_mkcow uml_mconsole
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c))

@@ -17,8 +17,12 @@ static const char usage_text[] =
 	"  cow      copy-on-write disks: create, info, check, merge, rebase, restamp,\n"
 	"           map, compare, diff   (umlkit cow --help)\n"
 	"  image    the default guest image: build   (umlkit image --help)\n"
+	"  run, start, list, status, logs, console, stop, kill\n"
+	"           guests: boot, supervise, watch and stop them   (umlkit run --help)\n"
+	"  mconsole a guest's management console: send a command or read them from\n"
+	"           stdin   (umlkit mconsole --help)\n"
 	"\n"
-	"Called as uml_moo or uml_mkcow, umlkit behaves as that old tool.\n"
+	"Called as uml_moo, uml_mkcow or uml_mconsole, umlkit behaves as that old tool.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error (see umlkit(1)).\n";
 
 int uk_fail(const struct uk_err *err)
@@ -75,6 +79,7 @@ static const struct {
 } personalities[] = {
 	{"uml_moo", uk_cmd_uml_moo},
 	{"uml_mkcow", uk_cmd_uml_mkcow},
+	{"uml_mconsole", uk_cmd_uml_mconsole},
 };
 
 static const struct {
@@ -83,6 +88,15 @@ static const struct {
 } families[] = {
 	{"cow", uk_cmd_cow},
 	{"image", uk_cmd_image},
+	{"run", uk_cmd_guest},
+	{"start", uk_cmd_guest},
+	{"list", uk_cmd_guest},
+	{"status", uk_cmd_guest},
+	{"stop", uk_cmd_guest},
+	{"kill", uk_cmd_guest},
+	{"logs", uk_cmd_guest_logs},
+	{"console", uk_cmd_guest_console},
+	{"mconsole", uk_cmd_mconsole},
 };
 
 int main(int argc, char **argv)

@@ -1,0 +1,423 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* umlkit run, start, list, status, logs, console, stop, kill: guests. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "umlkit/guest.h"
+#include "umlkit/util.h"
+#include "cmd.h"
+
+static const char guest_usage[] =
+	"Usage:\n"
+	"  umlkit run   [OPTIONS] [--dry-run]   boot a guest, console on this terminal\n"
+	"  umlkit start [OPTIONS] [--wait]      boot a supervised guest in the background\n"
+	"  umlkit list [--output=json]          guests and their states\n"
+	"  umlkit status NAME [--output=json]   running, booting, stopped, panicked, exited...\n"
+	"  umlkit logs NAME [-f]                the console log (-f: follow)\n"
+	"  umlkit console NAME                  attach to the console (detach: Ctrl-])\n"
+	"  umlkit stop NAME [--timeout S]       sync, cad, halt, then signals\n"
+	"                                       (default 30 s)\n"
+	"  umlkit kill NAME                     SIGKILL the guest and its supervisor\n"
+	"\n"
+	"Guest options (the kernel's own words):\n"
+	"  --name NAME          the umid (required)\n"
+	"  --mem SIZE           memory, e.g. 256M (default 256M)\n"
+	"  --disk [ubdN[rsdct]=]COW,BACKING | [ubdN[rsdct]=]IMG   (repeatable; a missing COW\n"
+	"                       is created; a stale or locked one is refused before boot)\n"
+	"  --root DEV           root device (default /dev/ubda)\n"
+	"  --net tap:IF|fd:N|bess:PATH|legacy-tuntap:IF[,mac=MAC]  (repeatable)\n"
+	"  --kernel PATH        default: $UMLKIT_KERNEL, then linux or linux.uml on PATH\n"
+	"  --append ARGS        more kernel arguments\n"
+	"  --restart=no|on-failure   (start) restart a crashed guest\n"
+	"  --wait               (start) return when the guest reports it is ready\n"
+	"  --ready=notify|mconsole   what counts as ready (default: the guest's notify)\n"
+	"  --timeout S          (start --wait, stop) give up after S seconds\n"
+	"Exit status: 0 success, 1 failure, 2 usage error; run: 0 when the guest powered off,\n"
+	"1 otherwise.\n";
+
+enum {
+	OPT_NAME = 0x200,
+	OPT_MEM,
+	OPT_DISK,
+	OPT_ROOT,
+	OPT_NET,
+	OPT_KERNEL,
+	OPT_APPEND,
+	OPT_RESTART,
+	OPT_WAIT,
+	OPT_READY,
+	OPT_TIMEOUT,
+	OPT_DRY_RUN
+};
+
+struct guest_opts {
+	struct uk_guest_spec spec;
+	struct uk_guest_start_opts start;
+	const char *kernel;
+	bool dry_run, json, follow;
+	int timeout_s;
+	int nargs;
+	char **args;
+};
+
+static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct uk_err *err)
+{
+	struct uk_guest_spec *s = &g->spec;
+
+	switch (c) {
+	case OPT_NAME:
+		if (uk_guest_name_check(arg, err) < 0)
+			return -1;
+		snprintf(s->name, sizeof(s->name), "%s", arg);
+		return 0;
+	case OPT_MEM:
+		return uk_guest_spec_set_mem(s, arg, err);
+	case OPT_DISK:
+		return uk_guest_spec_add_disk(s, arg, err);
+	case OPT_ROOT:
+		if (strlen(arg) >= sizeof(s->root) || strpbrk(arg, " \t"))
+			return uk_err_set(err, EINVAL, "--root %s: not a device name", arg);
+		snprintf(s->root, sizeof(s->root), "%s", arg);
+		return 0;
+	case OPT_NET:
+		return uk_guest_spec_add_net(s, arg, err);
+	case OPT_KERNEL:
+		g->kernel = arg;
+		return 0;
+	case OPT_APPEND:
+		if (strlen(s->append) + strlen(arg) + 2 > sizeof(s->append))
+			return uk_err_set(err, E2BIG, "--append: too long");
+		if (s->append[0])
+			strcat(s->append, " ");
+		strcat(s->append, arg);
+		return 0;
+	case OPT_RESTART:
+		if (!strcmp(arg, "no"))
+			s->restart = UK_RESTART_NO;
+		else if (!strcmp(arg, "on-failure"))
+			s->restart = UK_RESTART_ON_FAILURE;
+		else
+			return uk_err_set(err, EINVAL, "--restart %s: use no or on-failure", arg);
+		return 0;
+	case OPT_READY:
+		if (!strcmp(arg, "notify"))
+			g->start.ready = UK_READY_NOTIFY;
+		else if (!strcmp(arg, "mconsole"))
+			g->start.ready = UK_READY_MCONSOLE;
+		else
+			return uk_err_set(err, EINVAL, "--ready %s: use notify or mconsole", arg);
+		return 0;
+	}
+	return uk_err_set(err, EINVAL, "unknown option");
+}
+
+static int parse(const char *cmd, int argc, char **argv, struct guest_opts *g)
+{
+	static const struct option longopts[] = {
+		{"name", required_argument, NULL, OPT_NAME},
+		{"mem", required_argument, NULL, OPT_MEM},
+		{"disk", required_argument, NULL, OPT_DISK},
+		{"root", required_argument, NULL, OPT_ROOT},
+		{"net", required_argument, NULL, OPT_NET},
+		{"kernel", required_argument, NULL, OPT_KERNEL},
+		{"append", required_argument, NULL, OPT_APPEND},
+		{"restart", required_argument, NULL, OPT_RESTART},
+		{"ready", required_argument, NULL, OPT_READY},
+		{"wait", no_argument, NULL, OPT_WAIT},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"output", required_argument, NULL, UK_OPT_OUTPUT},
+		{"follow", no_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	char where[64];
+	uint64_t t;
+	int c;
+
+	snprintf(where, sizeof(where), "umlkit %s", cmd);
+	memset(g, 0, sizeof(*g));
+	uk_guest_spec_init(&g->spec);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+		struct uk_err err = {0};
+		bool ok = true;
+
+		switch (c) {
+		case 'h':
+			fputs(guest_usage, stdout);
+			return -1;
+		case 'f':
+			g->follow = true;
+			break;
+		case OPT_WAIT:
+			g->start.wait = true;
+			break;
+		case OPT_DRY_RUN:
+			g->dry_run = true;
+			break;
+		case OPT_TIMEOUT:
+			if (uk_parse_u64(optarg, &t) < 0 || t == 0 || t > 86400)
+				return uk_usage_error(where, "--timeout %s: seconds from 1",
+						      optarg);
+			g->timeout_s = (int)t;
+			break;
+		case UK_OPT_OUTPUT:
+			g->json = uk_parse_output(optarg, &ok);
+			if (!ok)
+				return uk_usage_error(where, "bad --output '%s'", optarg);
+			break;
+		case '?':
+			return uk_usage_error(where, "unknown option '%s'", argv[optind - 1]);
+		default:
+			if (parse_spec_opt(g, c, optarg, &err) < 0)
+				return uk_usage_error(where, "%s", err.msg);
+		}
+	}
+	g->nargs = argc - optind;
+	g->args = argv + optind;
+	g->start.timeout_s = g->timeout_s;
+	return 0;
+}
+
+/* run and start: the spec must name the guest, have a disk and find a kernel. */
+static int complete_spec(const char *cmd, struct guest_opts *g)
+{
+	struct uk_err err = {0};
+	char where[64];
+
+	snprintf(where, sizeof(where), "umlkit %s", cmd);
+	if (g->nargs)
+		return uk_usage_error(where, "unexpected argument '%s'", g->args[0]);
+	if (!g->spec.name[0])
+		return uk_usage_error(where, "--name NAME is required");
+	if (g->spec.ndisks == 0)
+		return uk_usage_error(where, "--disk is required");
+	if (uk_guest_find_kernel(g->kernel, g->spec.kernel, sizeof(g->spec.kernel), &err) < 0)
+		return uk_fail(&err);
+	return 0;
+}
+
+static int dry_run(const struct guest_opts *g)
+{
+	struct uk_guest_wiring w = {
+		.uml_dir = "UML_DIR", .notify_sock = NULL, .console_stdio = true};
+	struct uk_err err = {0};
+	char **argv;
+
+	if (uk_guest_argv(&g->spec, &w, &argv, &err) < 0)
+		return uk_fail(&err);
+	for (int i = 0; argv[i]; i++)
+		printf("%s%s", i ? " " : "", argv[i]);
+	putchar('\n');
+	free(argv);
+	return UK_EXIT_OK;
+}
+
+static void describe_end(const struct uk_guest_status *st)
+{
+	if (st->state == UK_GUEST_PANICKED)
+		uk_say("guest '%s' panicked: %s", st->name, st->message);
+	else if (st->state == UK_GUEST_EXITED && st->exit_signal)
+		uk_say("guest '%s' was killed by signal %d", st->name, st->exit_signal);
+	else if (st->state == UK_GUEST_EXITED)
+		uk_say("guest '%s' exited with status %d", st->name, st->exit_status);
+}
+
+static int cmd_run(struct guest_opts *g)
+{
+	struct uk_guest_status st;
+	struct uk_err err = {0};
+	int r = complete_spec("run", g);
+
+	if (r)
+		return r;
+	if (g->dry_run)
+		return dry_run(g);
+	if (uk_guest_run(&g->spec, &st, &err) < 0)
+		return uk_fail(&err);
+	describe_end(&st);
+	return st.state == UK_GUEST_STOPPED ? UK_EXIT_OK : UK_EXIT_FAIL;
+}
+
+static int cmd_start(struct guest_opts *g)
+{
+	struct uk_guest_status st;
+	struct uk_err err = {0};
+	int r = complete_spec("start", g);
+
+	if (r)
+		return r;
+	if (g->dry_run)
+		return dry_run(g);
+	if (uk_guest_start(&g->spec, &g->start, &st, &err) < 0)
+		return uk_fail(&err);
+	printf("%s: %s (kernel pid %d)\n", st.name, uk_guest_state_name(st.state),
+	       (int)st.kernel_pid);
+	return UK_EXIT_OK;
+}
+
+static json_t *status_json(const struct uk_guest_status *st)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "name", json_string(st->name));
+	json_object_set_new(j, "state", json_string(uk_guest_state_name(st->state)));
+	json_object_set_new(j, "pid",
+			    st->kernel_alive ? json_integer(st->kernel_pid) : json_null());
+	json_object_set_new(j, "supervisor_pid",
+			    st->supervisor_pid ? json_integer(st->supervisor_pid) : json_null());
+	json_object_set_new(j, "exit_status",
+			    st->exit_status >= 0 ? json_integer(st->exit_status) : json_null());
+	json_object_set_new(j, "exit_signal",
+			    st->exit_signal ? json_integer(st->exit_signal) : json_null());
+	json_object_set_new(j, "restarts", json_integer(st->restarts));
+	json_object_set_new(j, "started", json_integer(st->started));
+	json_object_set_new(j, "ready", st->ready ? json_integer(st->ready) : json_null());
+	json_object_set_new(j, "message", json_string(st->message));
+	json_object_set_new(j, "mconsole", json_string(st->mconsole));
+	json_object_set_new(j, "console_log", json_string(st->console_log));
+	return j;
+}
+
+static void status_line(const struct uk_guest_status *st)
+{
+	printf("%-20s %-9s %8s  %s\n", st->name, uk_guest_state_name(st->state),
+	       st->kernel_alive ? "" : "-", st->message);
+}
+
+static int print_json(json_t *j)
+{
+	int r = json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	json_decref(j);
+	putchar('\n');
+	return r < 0 ? UK_EXIT_FAIL : UK_EXIT_OK;
+}
+
+static int cmd_list(struct guest_opts *g)
+{
+	struct uk_err err = {0};
+	json_t *arr = g->json ? json_array() : NULL;
+	char **names;
+	int n;
+
+	if (g->nargs)
+		return uk_usage_error("umlkit list", "unexpected argument '%s'", g->args[0]);
+	if (uk_guest_list(&names, &n, &err) < 0) {
+		json_decref(arr);
+		return uk_fail(&err);
+	}
+	if (!g->json)
+		printf("%-20s %-9s %8s  %s\n", "NAME", "STATE", "PID", "MESSAGE");
+	for (int i = 0; i < n; i++) {
+		struct uk_guest_status st;
+
+		if (uk_guest_status(names[i], &st, NULL) == 0) {
+			if (arr)
+				json_array_append_new(arr, status_json(&st));
+			else if (st.kernel_alive)
+				printf("%-20s %-9s %8d  %s\n", st.name,
+				       uk_guest_state_name(st.state), (int)st.kernel_pid,
+				       st.message);
+			else
+				status_line(&st);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return arr ? print_json(arr) : UK_EXIT_OK;
+}
+
+static int one_name(const char *cmd, const struct guest_opts *g)
+{
+	char where[64];
+
+	snprintf(where, sizeof(where), "umlkit %s", cmd);
+	if (g->nargs != 1)
+		return uk_usage_error(where, "%s needs NAME", cmd);
+	return 0;
+}
+
+static int cmd_status(struct guest_opts *g)
+{
+	struct uk_guest_status st;
+	struct uk_err err = {0};
+	int r = one_name("status", g);
+
+	if (r)
+		return r;
+	if (uk_guest_status(g->args[0], &st, &err) < 0)
+		return uk_fail(&err);
+	if (g->json)
+		return print_json(status_json(&st));
+	printf("%s: %s", st.name, uk_guest_state_name(st.state));
+	if (st.kernel_alive)
+		printf(" (kernel pid %d)", (int)st.kernel_pid);
+	if (st.state == UK_GUEST_EXITED && st.exit_signal)
+		printf(", killed by signal %d", st.exit_signal);
+	else if (st.state == UK_GUEST_EXITED)
+		printf(", exit status %d", st.exit_status);
+	if (st.message[0])
+		printf(": %s", st.message);
+	putchar('\n');
+	return UK_EXIT_OK;
+}
+
+static int cmd_stop(struct guest_opts *g)
+{
+	struct uk_err err = {0};
+	int r = one_name("stop", g);
+
+	if (r)
+		return r;
+	if (uk_guest_stop(g->args[0], g->timeout_s, &err) < 0)
+		return uk_fail(&err);
+	return UK_EXIT_OK;
+}
+
+static int cmd_kill(struct guest_opts *g)
+{
+	struct uk_err err = {0};
+	int r = one_name("kill", g);
+
+	if (r)
+		return r;
+	if (uk_guest_kill(g->args[0], &err) < 0)
+		return uk_fail(&err);
+	return UK_EXIT_OK;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(struct guest_opts *g);
+} guest_cmds[] = {
+	{"run", cmd_run},	{"start", cmd_start}, {"list", cmd_list},
+	{"status", cmd_status}, {"stop", cmd_stop},   {"kill", cmd_kill},
+};
+
+int uk_cmd_guest(int argc, char **argv)
+{
+	struct guest_opts g;
+	int r;
+
+	for (size_t i = 0; i < UK_ARRAY_SIZE(guest_cmds); i++) {
+		if (strcmp(argv[0], guest_cmds[i].name))
+			continue;
+		r = parse(argv[0], argc, argv, &g);
+		if (r)
+			return r < 0 ? UK_EXIT_OK : r;
+		return guest_cmds[i].fn(&g);
+	}
+	return uk_usage_error("umlkit", "unknown command '%s'", argv[0]);
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Guests: the guest spec (memory, disks, network, kernel), the kernel command line that
+ * expresses it, the per-guest state directory, the launcher and its supervisor.
+ *
+ * Facts: shared/spec/uml-interfaces.md sections 2 (ubd=), 3 (umid, uml_dir, notify),
+ * 4.3 (vecN:), 7 (launcher).
+ */
+#ifndef UMLKIT_GUEST_H
+#define UMLKIT_GUEST_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "umlkit/err.h"
+
+#define UK_GUEST_NAME_MAX 63 /* the kernel's umid limit */
+#define UK_GUEST_DISKS	  16 /* ubd0..ubd15 */
+#define UK_GUEST_NETS	  16
+#define UK_GUEST_ARG_MAX  4096
+
+struct uk_guest_disk {
+	int unit;      /* 0..15 */
+	char flags[8]; /* subset of "rsdct" */
+	char file[PATH_MAX];
+	char backing[PATH_MAX]; /* empty: a raw image, or a COW that names its backing */
+};
+
+enum uk_net_kind {
+	UK_NET_TAP,	      /* vecN:transport=tap,ifname=IF */
+	UK_NET_FD,	      /* vecN:transport=fd,fd=N */
+	UK_NET_BESS,	      /* vecN:transport=bess,dst=PATH */
+	UK_NET_LEGACY_TUNTAP, /* ethN=tuntap,IF (kernels before 6.16 only) */
+};
+
+struct uk_guest_net {
+	int kind; /* enum uk_net_kind */
+	char target[PATH_MAX];
+	char mac[18]; /* empty: the kernel picks one */
+};
+
+enum uk_restart { UK_RESTART_NO, UK_RESTART_ON_FAILURE };
+
+struct uk_guest_spec {
+	char name[UK_GUEST_NAME_MAX + 1];
+	uint64_t mem; /* bytes */
+	struct uk_guest_disk disks[UK_GUEST_DISKS];
+	int ndisks;
+	char root[64]; /* default /dev/ubda */
+	struct uk_guest_net nets[UK_GUEST_NETS];
+	int nnets;
+	char kernel[PATH_MAX]; /* resolved path */
+	char append[UK_GUEST_ARG_MAX];
+	int restart; /* enum uk_restart */
+	int max_restarts;
+};
+
+/* ---- the spec (pure parsing and validation) ---- */
+void uk_guest_spec_init(struct uk_guest_spec *s);
+/* A guest name: 1..63 characters of [A-Za-z0-9_.-], not starting with '.' or '-'. */
+int uk_guest_name_check(const char *name, struct uk_err *err);
+/* --disk [ubdN[rsdct]=]COW,BACKING | [ubdN[rsdct]=]IMG. Units given in order when omitted.
+ * File names must not hold ',' or ':' (the kernel splits on both). */
+int uk_guest_spec_add_disk(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
+/* --net tap:IF | fd:N | bess:PATH | legacy-tuntap:IF, each with an optional ,mac=MAC */
+int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
+/* --mem: 16M .. 64G */
+int uk_guest_spec_set_mem(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
+/* --kernel PATH, else $UMLKIT_KERNEL, else linux or linux.uml on PATH. */
+int uk_guest_find_kernel(const char *given, char *out, size_t outlen, struct uk_err *err);
+
+/* How the launcher wires the kernel: its uml_dir, the notify socket, the console. */
+struct uk_guest_wiring {
+	const char *uml_dir;
+	const char *notify_sock; /* NULL: none */
+	bool console_stdio;	 /* con0=fd:0,fd:1, the other consoles null */
+};
+/* The kernel's argv (argv[0] = the kernel), NULL-terminated, in one heap block: free(argv).
+ */
+int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w, char ***argv,
+		  struct uk_err *err);
+
+/* Create missing COWs and refuse disks that would fail the boot: a stale, corrupt or
+ * locked COW (with the message `umlkit cow check` gives), a missing image. */
+int uk_guest_prepare_disks(const struct uk_guest_spec *s, struct uk_err *err);
+
+/* ---- state under $XDG_RUNTIME_DIR/umlkit/guests/NAME (or ~/.umlkit/run/guests/NAME) ---- */
+int uk_guest_state_root(char *out, size_t outlen, struct uk_err *err);
+int uk_guest_state_dir(const char *name, char *out, size_t outlen, struct uk_err *err);
+
+enum uk_guest_state {
+	UK_GUEST_NONE,	   /* no such guest */
+	UK_GUEST_BOOTING,  /* kernel started, not ready yet */
+	UK_GUEST_RUNNING,  /* ready */
+	UK_GUEST_STOPPED,  /* halted or powered off (exit 0) */
+	UK_GUEST_PANICKED, /* kernel panic (message recorded) */
+	UK_GUEST_EXITED,   /* exited with a non-zero status or killed by a signal */
+	UK_GUEST_FAILED,   /* could not be started */
+	UK_GUEST_LOST,	   /* its supervisor died; the kernel is gone or unsupervised */
+};
+const char *uk_guest_state_name(int state);
+
+struct uk_guest_status {
+	char name[UK_GUEST_NAME_MAX + 1];
+	int state; /* enum uk_guest_state */
+	pid_t supervisor_pid;
+	pid_t kernel_pid;
+	bool kernel_alive;
+	int exit_status; /* -1 unknown */
+	int exit_signal; /* 0 none */
+	int restarts;
+	int64_t started;   /* unix time */
+	int64_t ready;	   /* unix time, 0 not yet */
+	char message[512]; /* panic message or failure reason */
+	char mconsole[PATH_MAX];
+	char console_log[PATH_MAX];
+};
+/* Read a guest's status, judging liveness by its supervisor's lock and the kernel's pid:
+ * a status file that claims "running" beside a dead supervisor reads as LOST. */
+int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err *err);
+/* Names of every guest with a state directory, sorted; free each and the array. */
+int uk_guest_list(char ***names, int *count, struct uk_err *err);
+/* Remove the state of a guest that is not running (and the kernel's stale uml_dir). */
+int uk_guest_forget(const char *name, struct uk_err *err);
+
+/* ---- launching ---- */
+enum uk_ready_mode {
+	UK_READY_NOTIFY,   /* the guest writes /proc/mconsole (the default image does) */
+	UK_READY_MCONSOLE, /* the kernel's mconsole came up */
+};
+struct uk_guest_start_opts {
+	int timeout_s; /* for --wait: give up after this long (0: 120 s) */
+	bool wait;     /* return when ready, or fail with the reason */
+	int ready;     /* enum uk_ready_mode */
+};
+/* Start a supervised guest in the background. Refuses a name that is running; recovers
+ * the state a dead supervisor left. With wait, returns when ready, or -ETIMEDOUT /
+ * -ECANCELED with the reason (panic message, exit status) in err. */
+int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_opts *o,
+		   struct uk_guest_status *st, struct uk_err *err);
+
+/* Run a guest in the foreground, console on this process's stdin and stdout (the
+ * terminal's mode restored afterwards). Fills st with how it ended. */
+int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, struct uk_err *err);
+
+/* Stop: an emergency sync, then mconsole cad (a clean shutdown through the guest's init),
+ * then sync and halt, then SIGTERM, then SIGKILL, each step bounded, all within timeout_s.
+ * Returns 0 when the guest and its supervisor are gone. */
+int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err);
+/* SIGKILL the kernel and its supervisor. */
+int uk_guest_kill(const char *name, struct uk_err *err);
+
+/* Connect to the console of a supervised guest (one client at a time). */
+int uk_guest_console_connect(const char *name, int *fd, struct uk_err *err);
+/* Does the guest's supervisor or kernel still run? */
+bool uk_guest_is_alive(const char *name);
+
+#endif

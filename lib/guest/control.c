@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Starting (supervised, in the background), running (in the foreground), stopping and
+ * killing guests. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "umlkit/mconsole.h"
+#include "guest-internal.h"
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until the guest's kernel group and supervisor are gone, up to deadline. */
+static bool wait_gone(const char *name, const struct uk_guest_paths *p, pid_t pgid,
+		      int64_t deadline)
+{
+	for (;;) {
+		/* every member of the kernel's group reaped: a dying process still holds its
+		 * locks after its command line is gone */
+		bool group_gone = pgid > 0 ? kill(-pgid, 0) < 0 && errno == ESRCH
+					   : !uk_guest_kernel_alive(pgid, name);
+
+		if (!uk_guest_supervisor_alive(p) && group_gone)
+			return true;
+		if (now_ms() >= deadline)
+			return false;
+		usleep(20000);
+	}
+}
+
+/* A state left by a dead supervisor: end what is left of its kernel, clean up. */
+static int recover(const char *name, const struct uk_guest_paths *p, struct uk_err *err)
+{
+	struct uk_guest_status st;
+
+	if (uk_guest_status(name, &st, NULL) < 0 || st.state == UK_GUEST_NONE)
+		return 0;
+	if (uk_guest_supervisor_alive(p))
+		return uk_err_set(err, EBUSY, "guest '%s' is already running (supervisor pid %d)",
+				  name, (int)uk_guest_supervisor_alive(p));
+	if (st.kernel_pid > 0 && uk_guest_kernel_alive(st.kernel_pid, name)) {
+		kill(-st.kernel_pid, SIGKILL);
+		if (!wait_gone(name, p, st.kernel_pid, now_ms() + 5000))
+			return uk_err_set(err, EBUSY,
+					  "guest '%s': its old kernel (pid %d) will not die", name,
+					  (int)st.kernel_pid);
+	}
+	uk_guest_clean_stale(p);
+	return 0;
+}
+
+/* In the daemon: detach, take the lock, supervise, exit. Never returns. */
+static void become_supervisor(const struct uk_guest_spec *s, const struct uk_guest_paths *p,
+			      int ready_mode, int report_fd)
+{
+	struct uk_supervise sv = {
+		.spec = s, .paths = p, .report_fd = report_fd, .ready_mode = ready_mode};
+	struct uk_guest_status st = {0};
+	struct uk_err err = {0};
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	int lock;
+
+	if (null >= 0) {
+		dup2(null, 0);
+		dup2(null, 1);
+		dup2(null, 2);
+	}
+	if (uk_guest_take_lock(p, &lock, &err) < 0) {
+		dprintf(report_fd, "failed %s\n", err.msg);
+		_exit(1);
+	}
+	sv.lock_fd = lock;
+	snprintf(st.name, sizeof(st.name), "%s", s->name);
+	_exit(uk_guest_supervise(&sv, &st, &err) < 0 ? 1 : 0);
+}
+
+/* Read the supervisor's reports until want ("started" or "ready") or a failure. */
+static int read_reports(int fd, const char *want, int64_t deadline, struct uk_err *err)
+{
+	char buf[1024];
+	size_t used = 0;
+
+	for (;;) {
+		struct pollfd pf = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline - now_ms();
+		char *nl;
+		ssize_t n;
+
+		while ((nl = memchr(buf, '\n', used))) {
+			*nl = '\0';
+			if (!strncmp(buf, "failed ", 7))
+				return uk_err_set(err, ECANCELED, "%s", buf + 7);
+			if (!strncmp(buf, want, strlen(want)))
+				return 0;
+			used -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, used);
+		}
+		if (left <= 0)
+			return uk_err_set(err, ETIMEDOUT, "not ready in time");
+		if (poll(&pf, 1, (int)left) < 0 && errno != EINTR)
+			return uk_err_sys(err, errno, "poll");
+		if (!pf.revents)
+			continue;
+		n = read(fd, buf + used, sizeof(buf) - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return uk_err_set(err, ECANCELED, "the supervisor ended without a report");
+		used += (size_t)n;
+		if (used == sizeof(buf) - 1)
+			used = 0;
+	}
+}
+
+static int spawn_supervisor(const struct uk_guest_spec *s, const struct uk_guest_paths *p,
+			    int ready_mode, int *report, struct uk_err *err)
+{
+	int pfd[2];
+	pid_t pid;
+	int wst;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return uk_err_sys(err, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		return uk_err_sys(err, errno, "fork");
+	}
+	if (pid == 0) {
+		close(pfd[0]);
+		setsid();
+		if (fork() == 0)
+			become_supervisor(s, p, ready_mode, pfd[1]);
+		_exit(0);
+	}
+	close(pfd[1]);
+	waitpid(pid, &wst, 0);
+	*report = pfd[0];
+	return 0;
+}
+
+int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_opts *o,
+		   struct uk_guest_status *st, struct uk_err *err)
+{
+	int64_t deadline = now_ms() + 1000LL * (o->timeout_s > 0 ? o->timeout_s : 120);
+	struct uk_guest_paths p;
+	int report = -1, r;
+
+	r = uk_guest_paths(s->name, &p, err);
+	if (r == 0)
+		r = uk_guest_make_dir(&p, err);
+	if (r == 0)
+		r = recover(s->name, &p, err);
+	if (r == 0)
+		r = uk_guest_prepare_disks(s, err);
+	if (r == 0)
+		r = spawn_supervisor(s, &p, o->ready, &report, err);
+	if (r < 0)
+		return r;
+	r = read_reports(report, "started", deadline, err);
+	if (r == 0 && o->wait)
+		r = read_reports(report, "ready", deadline, err);
+	close(report);
+	if (r == -ETIMEDOUT)
+		uk_err_set(err, ETIMEDOUT,
+			   "guest '%s' did not report ready within %d s (see umlkit logs %s)",
+			   s->name, o->timeout_s > 0 ? o->timeout_s : 120, s->name);
+	else if (r == -ECANCELED)
+		uk_err_prefix(err, "guest '%s': ", s->name);
+	uk_guest_status(s->name, st, NULL);
+	return r;
+}
+
+int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, struct uk_err *err)
+{
+	struct uk_supervise sv = {
+		.spec = s, .report_fd = -1, .ready_mode = UK_READY_NOTIFY, .foreground = true};
+	struct uk_guest_paths p;
+	struct termios tio;
+	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tio) == 0;
+	int lock, r;
+
+	memset(st, 0, sizeof(*st));
+	r = uk_guest_paths(s->name, &p, err);
+	if (r == 0)
+		r = uk_guest_make_dir(&p, err);
+	if (r == 0)
+		r = recover(s->name, &p, err);
+	if (r == 0)
+		r = uk_guest_prepare_disks(s, err);
+	if (r == 0)
+		r = uk_guest_take_lock(&p, &lock, err);
+	if (r < 0)
+		return r;
+	sv.paths = &p;
+	sv.lock_fd = lock;
+	snprintf(st->name, sizeof(st->name), "%s", s->name);
+	r = uk_guest_supervise(&sv, st, err);
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &tio);
+	close(lock);
+	return r < 0 ? r : 0;
+}
+
+
+static void mconsole_try(const char *sock, const char *cmd, int timeout_ms)
+{
+	struct uk_mc_reply reply;
+
+	if (uk_mc_command(sock, cmd, timeout_ms, &reply, NULL) == 0)
+		uk_mc_reply_free(&reply);
+}
+
+/* Does the console log hold text after offset off? */
+static bool log_has(const char *log, off_t off, const char *text)
+{
+	_cleanup_close_ int fd = open(log, O_RDONLY | O_CLOEXEC);
+	char buf[8192];
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = uk_pread_full(fd, buf, sizeof(buf) - 1, (uint64_t)off);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return memmem(buf, (size_t)n, text, strlen(text)) != NULL;
+}
+
+/* An emergency sync (sysrq s), waiting until the kernel says it is complete. */
+static void sync_guest(const struct uk_guest_paths *p, int64_t deadline)
+{
+	struct stat st;
+	off_t off = stat(p->console_log, &st) == 0 ? st.st_size : 0;
+
+	mconsole_try(p->mconsole, "sysrq s", 2000);
+	while (now_ms() < deadline && !log_has(p->console_log, off, "Emergency Sync complete"))
+		usleep(20000);
+}
+
+int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
+{
+	int64_t start = now_ms(), total = 1000LL * (timeout_s > 0 ? timeout_s : 30);
+	struct uk_guest_status st;
+	struct uk_guest_paths p;
+	pid_t sup, pgid;
+	int r;
+
+	r = uk_guest_status(name, &st, err);
+	if (r == 0)
+		r = uk_guest_paths(name, &p, err);
+	if (r < 0)
+		return r;
+	pgid = st.kernel_pid;
+	sup = uk_guest_supervisor_alive(&p);
+	if (!sup && !uk_guest_kernel_alive(pgid, name)) {
+		uk_guest_clean_stale(&p);
+		return 0;
+	}
+	/*
+	 * Each step gets its share of the time. An emergency sync first: a guest whose init
+	 * has not taken over ctrl-alt-del is restarted by cad at once, and mconsole halt stops
+	 * the kernel at once, both with the guest's page cache unwritten. Then cad: an init
+	 * that handles it shuts down cleanly. Then sync again and halt. Then SIGTERM, SIGKILL.
+	 */
+	sync_guest(&p, start + total * 2 / 10);
+	mconsole_try(p.mconsole, "cad", (int)(total / 10));
+	if (wait_gone(name, &p, pgid, start + total * 5 / 10))
+		return 0;
+	sync_guest(&p, start + total * 6 / 10);
+	mconsole_try(p.mconsole, "halt", (int)(total / 20));
+	if (wait_gone(name, &p, pgid, start + total * 75 / 100))
+		return 0;
+	/* the supervisor forwards SIGTERM to the kernel's group and will not restart it */
+	if (sup > 0)
+		kill(sup, SIGTERM);
+	else if (pgid > 0)
+		kill(-pgid, SIGTERM);
+	if (wait_gone(name, &p, pgid, start + total * 85 / 100))
+		return 0;
+	return uk_guest_kill(name, err);
+}
+
+int uk_guest_kill(const char *name, struct uk_err *err)
+{
+	struct uk_guest_status st;
+	struct uk_guest_paths p;
+	pid_t sup;
+	int r;
+
+	r = uk_guest_status(name, &st, err);
+	if (r == 0)
+		r = uk_guest_paths(name, &p, err);
+	if (r < 0)
+		return r;
+	sup = uk_guest_supervisor_alive(&p);
+	if (sup > 0) { /* first, so it does not restart what we kill */
+		kill(sup, SIGTERM);
+		usleep(100000);
+	}
+	if (st.kernel_pid > 0 && uk_guest_kernel_alive(st.kernel_pid, name))
+		kill(-st.kernel_pid, SIGKILL);
+	if (!wait_gone(name, &p, st.kernel_pid, now_ms() + 3000) && sup)
+		kill(sup, SIGKILL);
+	if (!wait_gone(name, &p, st.kernel_pid, now_ms() + 3000))
+		return uk_err_set(err, EBUSY, "guest '%s' would not die", name);
+	uk_guest_clean_stale(&p);
+	return 0;
+}
+
+int uk_guest_console_connect(const char *name, int *fd, struct uk_err *err)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct uk_guest_paths p;
+	int r = uk_guest_paths(name, &p, err);
+
+	*fd = -1;
+	if (r < 0)
+		return r;
+	if (!uk_guest_supervisor_alive(&p))
+		return uk_err_set(err, ENOTCONN, "guest '%s' is not running under a supervisor",
+				  name);
+	if (strlen(p.console_sock) >= sizeof(a.sun_path))
+		return uk_err_set(err, ENAMETOOLONG, "%s: path too long", p.console_sock);
+	memcpy(a.sun_path, p.console_sock, strlen(p.console_sock) + 1);
+	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*fd < 0)
+		return uk_err_sys(err, errno, "socket");
+	if (connect(*fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		r = uk_err_sys(err, errno, "%s", p.console_sock);
+		close(*fd);
+		*fd = -1;
+	}
+	return r;
+}
+
+bool uk_guest_is_alive(const char *name)
+{
+	struct uk_guest_status st;
+	struct uk_guest_paths p;
+
+	if (uk_guest_paths(name, &p, NULL) < 0 || uk_guest_status(name, &st, NULL) < 0)
+		return false;
+	return uk_guest_supervisor_alive(&p) || st.kernel_alive;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Internals shared by lib/guest: not part of the public API. */
+#ifndef UK_GUEST_INTERNAL_H
+#define UK_GUEST_INTERNAL_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "umlkit/guest.h"
+#include "umlkit/util.h"
+
+struct uk_guest_paths {
+	char dir[PATH_MAX];
+	char uml_dir[PATH_MAX];
+	char mconsole[PATH_MAX];
+	char kernel_pidfile[PATH_MAX];
+	char notify[PATH_MAX];
+	char console_log[PATH_MAX];
+	char console_sock[PATH_MAX];
+	char status[PATH_MAX];
+	char lock[PATH_MAX];
+};
+
+int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *err);
+int uk_guest_make_dir(const struct uk_guest_paths *p, struct uk_err *err);
+int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_status *st,
+			  struct uk_err *err);
+/* The pid holding the supervisor lock, or 0. */
+pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p);
+/* Is any process of process group pgid a UML kernel with umid=name? */
+bool uk_guest_kernel_alive(pid_t pgid, const char *name);
+/* Remove what a crashed kernel or supervisor leaves: uml_dir, sockets. */
+int uk_guest_clean_stale(const struct uk_guest_paths *p);
+
+/* The supervisor: runs the kernel and watches it until it ends (restarting it on failure
+ * when asked). foreground: the console is this process's stdin/stdout and no console
+ * socket is offered. report_fd (or -1) gets "started\n", then "ready\n" or "failed ...\n".
+ * Returns the final state. */
+struct uk_supervise {
+	const struct uk_guest_spec *spec;
+	const struct uk_guest_paths *paths;
+	int lock_fd;
+	int report_fd;
+	int ready_mode;
+	bool foreground;
+};
+int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, struct uk_err *err);
+/* Take the supervisor lock; -EBUSY naming the holder when a supervisor runs. */
+int uk_guest_take_lock(const struct uk_guest_paths *p, int *fd, struct uk_err *err);
+
+#endif

@@ -1,0 +1,461 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The guest spec and the kernel command line that expresses it: pure parsing and building,
+ * no I/O except finding the kernel and preparing the disks.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "umlkit/cow.h"
+#include "umlkit/guest.h"
+#include "umlkit/util.h"
+
+void uk_guest_spec_init(struct uk_guest_spec *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->mem = 256ULL << 20;
+	strcpy(s->root, "/dev/ubda");
+	s->max_restarts = 5;
+}
+
+int uk_guest_name_check(const char *name, struct uk_err *err)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		return uk_err_set(err, EINVAL, "guest name is empty");
+	if (n > UK_GUEST_NAME_MAX)
+		return uk_err_set(err, EINVAL, "guest name '%.80s' is longer than %d characters",
+				  name, UK_GUEST_NAME_MAX);
+	if (name[0] == '.' || name[0] == '-')
+		return uk_err_set(err, EINVAL, "guest name '%s' may not start with '%c'", name,
+				  name[0]);
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+			return uk_err_set(err, EINVAL,
+					  "guest name '%s': character '%c' is not allowed (use "
+					  "letters, digits, '_', '.', '-')",
+					  name, *p);
+	return 0;
+}
+
+/* Kernel file names cannot hold ',' or ':' (ubd= splits on both) nor be empty. */
+static int check_file_name(const char *what, const char *f, struct uk_err *err)
+{
+	if (!*f)
+		return uk_err_set(err, EINVAL, "%s: empty file name", what);
+	if (strpbrk(f, ",:"))
+		return uk_err_set(err, EINVAL,
+				  "%s: file name '%s' contains ',' or ':', which the kernel's ubd= "
+				  "cannot take",
+				  what, f);
+	if (strlen(f) >= PATH_MAX)
+		return uk_err_set(err, ENAMETOOLONG, "%s: file name too long", what);
+	return 0;
+}
+
+/* "ubdN[flags]=" prefix: sets unit and flags, returns the rest of the argument. */
+static const char *parse_unit(const char *arg, struct uk_guest_disk *d, struct uk_err *err, int *r)
+{
+	const char *eq = strchr(arg, '=');
+	const char *p = arg + 3;
+	char *end;
+	long unit;
+
+	*r = 0;
+	if (!eq || strncmp(arg, "ubd", 3))
+		return arg;
+	if (*p >= 'a' && *p <= 'p' && !isdigit((unsigned char)p[0])) {
+		unit = *p - 'a';
+		end = (char *)p + 1;
+	} else {
+		unit = strtol(p, &end, 10);
+		if (end == p || unit < 0 || unit >= UK_GUEST_DISKS) {
+			*r = uk_err_set(err, EINVAL, "--disk %s: device number must be 0..15", arg);
+			return NULL;
+		}
+	}
+	if ((size_t)(eq - end) >= sizeof(d->flags) || strspn(end, "rsdct") < (size_t)(eq - end)) {
+		*r = uk_err_set(err, EINVAL, "--disk %s: flags must be among r, s, d, c, t", arg);
+		return NULL;
+	}
+	d->unit = (int)unit;
+	memcpy(d->flags, end, (size_t)(eq - end));
+	d->flags[eq - end] = '\0';
+	return eq + 1;
+}
+
+static int next_free_unit(const struct uk_guest_spec *s)
+{
+	for (int u = 0; u < UK_GUEST_DISKS; u++) {
+		bool used = false;
+
+		for (int i = 0; i < s->ndisks; i++)
+			used |= s->disks[i].unit == u;
+		if (!used)
+			return u;
+	}
+	return -1;
+}
+
+int uk_guest_spec_add_disk(struct uk_guest_spec *s, const char *arg, struct uk_err *err)
+{
+	struct uk_guest_disk d = {.unit = -1};
+	const char *rest, *comma;
+	int r;
+
+	if (s->ndisks >= UK_GUEST_DISKS)
+		return uk_err_set(err, E2BIG, "--disk %s: at most %d disks", arg, UK_GUEST_DISKS);
+	rest = parse_unit(arg, &d, err, &r);
+	if (!rest)
+		return r;
+	if (d.unit < 0)
+		d.unit = next_free_unit(s);
+	for (int i = 0; i < s->ndisks; i++)
+		if (s->disks[i].unit == d.unit)
+			return uk_err_set(err, EINVAL, "--disk %s: ubd%d is given twice", arg,
+					  d.unit);
+	comma = strchr(rest, ',');
+	if (comma && strchr(comma + 1, ','))
+		return uk_err_set(err, EINVAL,
+				  "--disk %s: file name contains ',' (expected COW,BACKING or IMG)",
+				  arg);
+	if (comma) {
+		snprintf(d.file, sizeof(d.file), "%.*s", (int)(comma - rest), rest);
+		snprintf(d.backing, sizeof(d.backing), "%s", comma + 1);
+		r = check_file_name("--disk", d.backing, err);
+		if (r == 0 && strchr(d.flags, 'd'))
+			r = uk_err_set(err, EINVAL, "--disk %s: flag 'd' cannot take a COW", arg);
+	} else {
+		snprintf(d.file, sizeof(d.file), "%s", rest);
+		r = 0;
+	}
+	if (r == 0)
+		r = check_file_name("--disk", d.file, err);
+	if (r < 0)
+		return r;
+	s->disks[s->ndisks++] = d;
+	return 0;
+}
+
+static int check_mac(const char *mac, struct uk_err *err)
+{
+	unsigned b[6];
+	char tail;
+
+	if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &tail) != 6 ||
+	    strlen(mac) != 17)
+		return uk_err_set(err, EINVAL,
+				  "--net: bad MAC address '%s' (want xx:xx:xx:xx:xx:xx)", mac);
+	if (b[0] & 1)
+		return uk_err_set(err, EINVAL, "--net: MAC address %s is multicast", mac);
+	return 0;
+}
+
+static const struct {
+	const char *prefix;
+	int kind;
+} net_kinds[] = {
+	{"tap:", UK_NET_TAP},
+	{"fd:", UK_NET_FD},
+	{"bess:", UK_NET_BESS},
+	{"legacy-tuntap:", UK_NET_LEGACY_TUNTAP},
+};
+
+int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_err *err)
+{
+	struct uk_guest_net n = {.kind = -1};
+	const char *rest = NULL, *opt;
+	size_t tlen;
+	int r = 0;
+
+	if (s->nnets >= UK_GUEST_NETS)
+		return uk_err_set(err, E2BIG, "--net %s: at most %d interfaces", arg,
+				  UK_GUEST_NETS);
+	for (size_t i = 0; i < UK_ARRAY_SIZE(net_kinds); i++) {
+		size_t pl = strlen(net_kinds[i].prefix);
+
+		if (!strncmp(arg, net_kinds[i].prefix, pl)) {
+			n.kind = net_kinds[i].kind;
+			rest = arg + pl;
+		}
+	}
+	if (n.kind < 0)
+		return uk_err_set(err, EINVAL,
+				  "--net %s: unknown kind (tap:IF, fd:N, bess:PATH, "
+				  "legacy-tuntap:IF)",
+				  arg);
+	opt = strchr(rest, ',');
+	tlen = opt ? (size_t)(opt - rest) : strlen(rest);
+	if (tlen == 0 || tlen >= sizeof(n.target))
+		return uk_err_set(err, EINVAL, "--net %s: missing or too long target", arg);
+	memcpy(n.target, rest, tlen);
+	n.target[tlen] = '\0';
+	if (opt) {
+		if (strncmp(opt, ",mac=", 5))
+			return uk_err_set(err, EINVAL, "--net %s: unknown option '%s' (only mac=)",
+					  arg, opt + 1);
+		r = check_mac(opt + 5, err);
+		if (r < 0)
+			return r;
+		snprintf(n.mac, sizeof(n.mac), "%s", opt + 5);
+	}
+	if ((n.kind == UK_NET_TAP || n.kind == UK_NET_LEGACY_TUNTAP) &&
+	    (tlen >= 16 || strpbrk(n.target, "/ ,=:")))
+		return uk_err_set(err, EINVAL, "--net %s: '%s' is not an interface name", arg,
+				  n.target);
+	if (n.kind == UK_NET_FD) {
+		uint64_t fd;
+
+		if (uk_parse_u64(n.target, &fd) < 0 || fd < 3 || fd > 65535)
+			return uk_err_set(err, EINVAL, "--net %s: fd must be a number from 3", arg);
+	}
+	if (n.kind == UK_NET_BESS && (tlen > 107 || strpbrk(n.target, ",=")))
+		return uk_err_set(err, EINVAL,
+				  "--net %s: socket path must be at most 107 bytes, without ',' "
+				  "or '='",
+				  arg);
+	s->nets[s->nnets++] = n;
+	return 0;
+}
+
+int uk_guest_spec_set_mem(struct uk_guest_spec *s, const char *arg, struct uk_err *err)
+{
+	uint64_t v;
+
+	if (uk_parse_size(arg, &v) < 0)
+		return uk_err_set(err, EINVAL, "--mem %s: not a size (like 256M or 1G)", arg);
+	if (v < (16ULL << 20) || v > (64ULL << 30))
+		return uk_err_set(err, EINVAL, "--mem %s: must be from 16M to 64G", arg);
+	s->mem = v;
+	return 0;
+}
+
+static bool executable(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
+}
+
+int uk_guest_find_kernel(const char *given, char *out, size_t outlen, struct uk_err *err)
+{
+	static const char *const names[] = {"linux", "linux.uml"};
+	const char *env = getenv("UMLKIT_KERNEL");
+	const char *path = getenv("PATH");
+	const char *want = given && *given ? given : env && *env ? env : NULL;
+
+	if (want) {
+		if (!executable(want))
+			return uk_err_set(err, ENOENT, "kernel %s: not an executable file%s", want,
+					  given ? "" : " (from $UMLKIT_KERNEL)");
+		snprintf(out, outlen, "%s", want);
+		return 0;
+	}
+	for (size_t i = 0; i < UK_ARRAY_SIZE(names); i++) {
+		const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin";
+
+		while (*p) {
+			size_t n = strcspn(p, ":");
+
+			snprintf(out, outlen, "%.*s/%s", (int)n, p, names[i]);
+			if (n && executable(out))
+				return 0;
+			p += n + (p[n] == ':');
+		}
+	}
+	return uk_err_set(err, ENOENT,
+			  "no UML kernel found: install Debian's user-mode-linux, or give "
+			  "--kernel PATH or $UMLKIT_KERNEL");
+}
+
+/* ---- the command line ---- */
+struct argv_buf {
+	char *args[UK_GUEST_DISKS + UK_GUEST_NETS + 32 + UK_GUEST_ARG_MAX / 2];
+	int n;
+	char text[UK_GUEST_ARG_MAX * 4];
+	size_t used;
+	bool full;
+};
+
+static void add(struct argv_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct argv_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->full || b->n >= (int)UK_ARRAY_SIZE(b->args) - 1) {
+		b->full = true;
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(b->text + b->used, sizeof(b->text) - b->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof(b->text) - b->used) {
+		b->full = true;
+		return;
+	}
+	b->args[b->n++] = b->text + b->used;
+	b->used += (size_t)n + 1;
+}
+
+static void add_net(struct argv_buf *b, int unit, const struct uk_guest_net *n)
+{
+	char mac[32] = "";
+
+	if (n->mac[0])
+		snprintf(mac, sizeof(mac), ",mac=%s", n->mac);
+	switch (n->kind) {
+	case UK_NET_TAP:
+		add(b, "vec%d:transport=tap,ifname=%s%s", unit, n->target, mac);
+		break;
+	case UK_NET_FD:
+		add(b, "vec%d:transport=fd,fd=%s%s", unit, n->target, mac);
+		break;
+	case UK_NET_BESS:
+		add(b, "vec%d:transport=bess,dst=%s%s", unit, n->target, mac);
+		break;
+	case UK_NET_LEGACY_TUNTAP:
+		add(b, "eth%d=tuntap,%s,%s", unit, n->target, n->mac);
+		break;
+	}
+}
+
+/* Split --append on blanks (no quoting: the kernel's own command line has none either). */
+static void add_append(struct argv_buf *b, const char *append)
+{
+	const char *p = append;
+
+	while (*p) {
+		size_t n;
+
+		p += strspn(p, " \t\n");
+		n = strcspn(p, " \t\n");
+		if (n)
+			add(b, "%.*s", (int)n, p);
+		p += n;
+	}
+}
+
+int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w, char ***argv,
+		  struct uk_err *err)
+{
+	struct argv_buf *b = calloc(1, sizeof(*b));
+	size_t ptrs, total;
+	char **out;
+
+	*argv = NULL;
+	if (!b)
+		return uk_err_set(err, ENOMEM, "out of memory");
+	add(b, "%s", s->kernel);
+	add(b, "mem=%lluM", (unsigned long long)(s->mem >> 20));
+	add(b, "umid=%s", s->name);
+	add(b, "uml_dir=%s", w->uml_dir);
+	for (int i = 0; i < s->ndisks; i++) {
+		const struct uk_guest_disk *d = &s->disks[i];
+
+		if (d->backing[0])
+			add(b, "ubd%d%s=%s,%s", d->unit, d->flags, d->file, d->backing);
+		else
+			add(b, "ubd%d%s=%s", d->unit, d->flags, d->file);
+	}
+	add(b, "root=%s", s->root);
+	for (int i = 0; i < s->nnets; i++)
+		add_net(b, i, &s->nets[i]);
+	if (w->notify_sock)
+		add(b, "mconsole=notify:%s", w->notify_sock);
+	if (w->console_stdio) {
+		add(b, "con=null");
+		add(b, "con0=fd:0,fd:1");
+	}
+	add(b, "noreboot");
+	add_append(b, s->append);
+	if (b->full) {
+		free(b);
+		return uk_err_set(err, E2BIG, "kernel command line too long");
+	}
+	/* one block: the pointer array, then the strings */
+	ptrs = sizeof(char *) * (size_t)(b->n + 1);
+	total = ptrs + b->used;
+	out = malloc(total);
+	if (!out) {
+		free(b);
+		return uk_err_set(err, ENOMEM, "out of memory");
+	}
+	memcpy((char *)out + ptrs, b->text, b->used);
+	for (int i = 0; i < b->n; i++)
+		out[i] = (char *)out + ptrs + (b->args[i] - b->text);
+	out[b->n] = NULL;
+	free(b);
+	*argv = out;
+	return 0;
+}
+
+/* ---- disks ---- */
+static int prepare_cow(const struct uk_guest_disk *d, struct uk_err *err)
+{
+	struct uk_cow_check chk;
+
+	if (access(d->file, F_OK) != 0) {
+		if (strchr(d->flags, 'r'))
+			return uk_err_set(err, ENOENT,
+					  "%s: missing, and a read-only disk cannot create it",
+					  d->file);
+		return uk_cow_create(d->file, d->backing, false, err);
+	}
+	if (uk_cow_check(d->file, 0, &chk) != UK_CHECK_OK)
+		return uk_err_set(err, chk.status == UK_CHECK_UNOPENABLE ? EAGAIN : ESTALE, "%s",
+				  chk.nproblems ? chk.problems[0] : "COW check failed");
+	/* a backing given beside the COW must be the one it records */
+	return 0;
+}
+
+static int prepare_image(const struct uk_guest_disk *d, struct uk_err *err)
+{
+	bool ro = strchr(d->flags, 'r') != NULL;
+	_cleanup_close_ int fd = open(d->file, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	struct uk_cow_check chk;
+	uint8_t magic[4];
+
+	if (fd < 0)
+		return uk_err_sys(err, errno, "disk %s", d->file);
+	if (!strchr(d->flags, 'c')) {
+		int r = uk_lock_fd(fd, !ro, d->file, err);
+
+		if (r < 0)
+			return r;
+	}
+	/* a COW given alone: its backing must still match */
+	if (!strchr(d->flags, 'd') && uk_pread_full(fd, magic, 4, 0) == 4 &&
+	    (uk_get_be32(magic) == UK_COW_MAGIC || uk_get_le32(magic) == UK_COW_MAGIC)) {
+		close(TAKE_FD(fd));
+		if (uk_cow_check(d->file, 0, &chk) != UK_CHECK_OK)
+			return uk_err_set(err, ESTALE, "%s",
+					  chk.nproblems ? chk.problems[0] : "COW check failed");
+	}
+	return 0;
+}
+
+int uk_guest_prepare_disks(const struct uk_guest_spec *s, struct uk_err *err)
+{
+	if (s->ndisks == 0)
+		return uk_err_set(err, EINVAL, "no disk given (--disk COW,BACKING or --disk IMG)");
+	for (int i = 0; i < s->ndisks; i++) {
+		const struct uk_guest_disk *d = &s->disks[i];
+		int r;
+
+		if (d->backing[0] && access(d->backing, R_OK) != 0)
+			return uk_err_sys(err, errno, "backing image %s", d->backing);
+		r = d->backing[0] ? prepare_cow(d, err) : prepare_image(d, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}

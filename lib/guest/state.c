@@ -1,0 +1,405 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Per-guest state: a directory under the runtime directory holding the kernel's uml_dir,
+ * the console log, the notify socket, a lock its supervisor holds for its whole life, and
+ * a status file the supervisor rewrites atomically. Liveness is judged from the lock and
+ * the kernel's pid, never from the status file alone.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "guest-internal.h"
+
+static const char *const state_names[] = {
+	[UK_GUEST_NONE] = "none",	  [UK_GUEST_BOOTING] = "booting",
+	[UK_GUEST_RUNNING] = "running",	  [UK_GUEST_STOPPED] = "stopped",
+	[UK_GUEST_PANICKED] = "panicked", [UK_GUEST_EXITED] = "exited",
+	[UK_GUEST_FAILED] = "failed",	  [UK_GUEST_LOST] = "lost",
+};
+
+const char *uk_guest_state_name(int state)
+{
+	if (state < 0 || state >= (int)UK_ARRAY_SIZE(state_names))
+		return "unknown";
+	return state_names[state];
+}
+
+static int state_from_name(const char *s)
+{
+	for (size_t i = 0; i < UK_ARRAY_SIZE(state_names); i++)
+		if (!strcmp(s, state_names[i]))
+			return (int)i;
+	return -1;
+}
+
+static int mkdir_p(char *path, mode_t mode)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(path, mode) < 0 && errno != EEXIST) {
+			*p = '/';
+			return -errno;
+		}
+		*p = '/';
+	}
+	return mkdir(path, mode) < 0 && errno != EEXIST ? -errno : 0;
+}
+
+int uk_guest_state_root(char *out, size_t outlen, struct uk_err *err)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (xdg && *xdg)
+		n = snprintf(out, outlen, "%s/umlkit/guests", xdg);
+	else if (home && *home)
+		n = snprintf(out, outlen, "%s/.umlkit/run/guests", home);
+	else
+		return uk_err_set(err, ENOENT, "neither $XDG_RUNTIME_DIR nor $HOME is set");
+	if (n < 0 || (size_t)n >= outlen)
+		return uk_err_set(err, ENAMETOOLONG, "runtime directory path too long");
+	return 0;
+}
+
+int uk_guest_state_dir(const char *name, char *out, size_t outlen, struct uk_err *err)
+{
+	char root[PATH_MAX];
+	int r = uk_guest_name_check(name, err);
+
+	if (r == 0)
+		r = uk_guest_state_root(root, sizeof(root), err);
+	if (r < 0)
+		return r;
+	if (snprintf(out, outlen, "%s/%s", root, name) >= (int)outlen)
+		return uk_err_set(err, ENAMETOOLONG, "state directory path too long");
+	return 0;
+}
+
+/* out = a b c; the caller checked that the lengths fit PATH_MAX */
+static void join(char *out, const char *a, const char *b, const char *c)
+{
+	size_t la = strlen(a), lb = strlen(b), lc = strlen(c);
+
+	memcpy(out, a, la);
+	memcpy(out + la, b, lb);
+	memcpy(out + la + lb, c, lc + 1);
+}
+
+int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *err)
+{
+	int r = uk_guest_state_dir(name, p->dir, sizeof(p->dir), err);
+
+	if (r < 0)
+		return r;
+	/* the kernel's socket path must fit sun_path (108 bytes) */
+	if (strlen(p->dir) + strlen(name) + 32 > 107)
+		return uk_err_set(err, ENAMETOOLONG,
+				  "%s: state directory too long for the kernel's mconsole socket "
+				  "(set XDG_RUNTIME_DIR to a shorter directory)",
+				  p->dir);
+	join(p->uml_dir, p->dir, "/uml", "");
+	join(p->mconsole, p->dir, "/uml/", name);
+	strcat(p->mconsole, "/mconsole");
+	join(p->kernel_pidfile, p->dir, "/uml/", name);
+	strcat(p->kernel_pidfile, "/pid");
+	join(p->notify, p->dir, "/notify", "");
+	join(p->console_log, p->dir, "/console.log", "");
+	join(p->console_sock, p->dir, "/console", "");
+	join(p->status, p->dir, "/status", "");
+	join(p->lock, p->dir, "/lock", "");
+	return 0;
+}
+
+int uk_guest_make_dir(const struct uk_guest_paths *p, struct uk_err *err)
+{
+	char dir[PATH_MAX];
+	int r;
+
+	snprintf(dir, sizeof(dir), "%s", p->uml_dir);
+	r = mkdir_p(dir, 0700);
+	if (r < 0)
+		return uk_err_sys(err, -r, "%s", p->uml_dir);
+	return 0;
+}
+
+int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_status *st,
+			  struct uk_err *err)
+{
+	struct uk_newfile nf;
+	char buf[2048];
+	int n, r;
+
+	n = snprintf(buf, sizeof(buf),
+		     "state=%s\nsupervisor=%d\nkernel=%d\nexit_status=%d\nexit_signal=%d\n"
+		     "restarts=%d\nstarted=%" PRId64 "\nready=%" PRId64 "\nmessage=%s\n",
+		     uk_guest_state_name(st->state), (int)st->supervisor_pid, (int)st->kernel_pid,
+		     st->exit_status, st->exit_signal, st->restarts, st->started, st->ready,
+		     st->message);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return uk_err_set(err, E2BIG, "%s: status too long", p->status);
+	r = uk_newfile_open(&nf, p->status, 0600, err);
+	if (r < 0)
+		return r;
+	r = uk_pwrite_all(nf.fd, buf, (size_t)n, 0);
+	if (r < 0) {
+		uk_newfile_abort(&nf);
+		return uk_err_sys(err, -r, "%s", p->status);
+	}
+	return uk_newfile_commit(&nf, true, err);
+}
+
+static void parse_status_line(struct uk_guest_status *st, const char *key, const char *val)
+{
+	if (!strcmp(key, "state"))
+		st->state = state_from_name(val) < 0 ? UK_GUEST_LOST : state_from_name(val);
+	else if (!strcmp(key, "supervisor"))
+		st->supervisor_pid = (pid_t)atoi(val);
+	else if (!strcmp(key, "kernel"))
+		st->kernel_pid = (pid_t)atoi(val);
+	else if (!strcmp(key, "exit_status"))
+		st->exit_status = atoi(val);
+	else if (!strcmp(key, "exit_signal"))
+		st->exit_signal = atoi(val);
+	else if (!strcmp(key, "restarts"))
+		st->restarts = atoi(val);
+	else if (!strcmp(key, "started"))
+		st->started = strtoll(val, NULL, 10);
+	else if (!strcmp(key, "ready"))
+		st->ready = strtoll(val, NULL, 10);
+	else if (!strcmp(key, "message"))
+		snprintf(st->message, sizeof(st->message), "%s", val);
+}
+
+static int read_status_file(const char *path, struct uk_guest_status *st)
+{
+	FILE *f = fopen(path, "re");
+	char line[1024];
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *eq = strchr(line, '=');
+
+		line[strcspn(line, "\n")] = '\0';
+		if (!eq)
+			continue;
+		*eq = '\0';
+		parse_status_line(st, line, eq + 1);
+	}
+	fclose(f);
+	return 0;
+}
+
+pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p)
+{
+	_cleanup_close_ int fd = open(p->lock, O_RDWR | O_CLOEXEC);
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+	if (fd < 0)
+		return 0;
+	if (fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK)
+		return 0;
+	return fl.l_pid;
+}
+
+/* Does process pid run with umid=name on its command line? */
+static bool has_umid(pid_t pid, const char *name)
+{
+	char path[64], buf[4096], want[96];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = uk_pread_full(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	snprintf(want, sizeof(want), "umid=%s", name);
+	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
+		if (!strcmp(buf + i, want))
+			return true;
+	return false;
+}
+
+/* The kernel runs in a process group of its own (its helpers too): the group is alive
+ * while any member with our umid is (pids and groups are reused: check the umid). */
+bool uk_guest_kernel_alive(pid_t pgid, const char *name)
+{
+	DIR *d;
+	struct dirent *e;
+	bool alive = false;
+
+	if (pgid <= 0 || kill(-pgid, 0) < 0)
+		return false;
+	d = opendir("/proc");
+	if (!d)
+		return has_umid(pgid, name);
+	while (!alive && (e = readdir(d))) {
+		char path[300], buf[512], *rp;
+		_cleanup_close_ int fd = -1;
+		ssize_t n;
+		int pgrp;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = uk_pread_full(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		/* pid (comm) state ppid pgrp ...: comm may hold spaces, so start after ')' */
+		rp = strrchr(buf, ')');
+		if (!rp || sscanf(rp + 1, " %*c %*d %d", &pgrp) != 1 || pgrp != pgid)
+			continue;
+		alive = has_umid((pid_t)atoi(e->d_name), name);
+	}
+	closedir(d);
+	return alive;
+}
+
+int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err *err)
+{
+	struct uk_guest_paths p;
+	pid_t sup;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	st->exit_status = -1;
+	snprintf(st->name, sizeof(st->name), "%s", name);
+	r = uk_guest_paths(name, &p, err);
+	if (r < 0)
+		return r;
+	snprintf(st->mconsole, sizeof(st->mconsole), "%s", p.mconsole);
+	snprintf(st->console_log, sizeof(st->console_log), "%s", p.console_log);
+	if (read_status_file(p.status, st) < 0) {
+		st->state = access(p.dir, F_OK) == 0 ? UK_GUEST_LOST : UK_GUEST_NONE;
+		if (st->state == UK_GUEST_NONE)
+			return uk_err_set(err, ENOENT, "no guest named '%s'", name);
+	}
+	sup = uk_guest_supervisor_alive(&p);
+	st->kernel_alive = uk_guest_kernel_alive(st->kernel_pid, name);
+	if (sup)
+		st->supervisor_pid = sup;
+	else if (st->state == UK_GUEST_BOOTING || st->state == UK_GUEST_RUNNING) {
+		st->state = UK_GUEST_LOST;
+		snprintf(st->message, sizeof(st->message), "its supervisor (pid %d) died; %s",
+			 (int)st->supervisor_pid,
+			 st->kernel_alive ? "kernel processes are left unsupervised"
+					  : "the kernel is gone");
+	}
+	return 0;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int uk_guest_list(char ***names, int *count, struct uk_err *err)
+{
+	char root[PATH_MAX];
+	char **v = NULL;
+	int n = 0, r;
+	DIR *d;
+	struct dirent *e;
+
+	*names = NULL;
+	*count = 0;
+	r = uk_guest_state_root(root, sizeof(root), err);
+	if (r < 0)
+		return r;
+	d = opendir(root);
+	if (!d)
+		return errno == ENOENT ? 0 : uk_err_sys(err, errno, "%s", root);
+	while ((e = readdir(d))) {
+		char **nv;
+
+		if (e->d_name[0] == '.' || uk_guest_name_check(e->d_name, NULL) < 0)
+			continue;
+		nv = realloc(v, sizeof(*v) * (size_t)(n + 1));
+		if (!nv || !(nv[n] = strdup(e->d_name))) {
+			closedir(d);
+			*names = nv ? nv : v;
+			*count = n;
+			return uk_err_set(err, ENOMEM, "out of memory");
+		}
+		v = nv;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, (size_t)n, sizeof(*v), cmp_names);
+	*names = v;
+	*count = n;
+	return 0;
+}
+
+static void rm_rf(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+
+	if (!d) {
+		unlink(path);
+		return;
+	}
+	while ((e = readdir(d))) {
+		char sub[PATH_MAX];
+
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) >= (int)sizeof(sub))
+			continue;
+		if (e->d_type == DT_DIR)
+			rm_rf(sub);
+		else
+			unlink(sub);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+int uk_guest_clean_stale(const struct uk_guest_paths *p)
+{
+	char dir[PATH_MAX];
+
+	snprintf(dir, sizeof(dir), "%s", p->uml_dir);
+	rm_rf(dir);
+	unlink(p->notify);
+	unlink(p->console_sock);
+	return 0;
+}
+
+int uk_guest_forget(const char *name, struct uk_err *err)
+{
+	struct uk_guest_status st;
+	struct uk_guest_paths p;
+	int r = uk_guest_status(name, &st, err);
+
+	if (r < 0)
+		return r;
+	r = uk_guest_paths(name, &p, err);
+	if (r < 0)
+		return r;
+	if (uk_guest_supervisor_alive(&p) || st.kernel_alive)
+		return uk_err_set(err, EBUSY, "guest '%s' is running; stop it first", name);
+	rm_rf(p.dir);
+	return 0;
+}

@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The supervisor: starts the kernel in a process group of its own, holds its console
+ * (written to console.log and relayed to one attached client), listens on the kernel's
+ * mconsole notify socket (mconsole up, panic message, the guest's "ready"), reaps the
+ * kernel, records how it ended, restarts it on failure when asked, and cleans what a
+ * crashed kernel leaves behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "umlkit/mconsole.h"
+#include "guest-internal.h"
+
+#define PANIC_TEXT "Kernel panic - not syncing: "
+
+struct sup {
+	struct uk_supervise *sv;
+	struct uk_guest_status *st;
+	int console;	/* our end of the kernel's console, -1 in the foreground */
+	int log_fd;	/* console.log */
+	int notify;	/* notify socket */
+	int listen_fd;	/* console socket for `umlkit console` */
+	int client;	/* the attached console client, -1 */
+	int sig;	/* signalfd */
+	bool reported;	/* ready or failure sent on report_fd */
+	bool stopping;	/* SIGTERM received: do not restart */
+	char line[512]; /* the console's current line, to catch a panic message */
+	size_t line_len;
+};
+
+static void report(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void report(struct sup *s, const char *fmt, ...)
+{
+	char buf[700];
+	va_list ap;
+	int n;
+
+	if (s->sv->report_fd < 0 || s->reported)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		uk_write_all(s->sv->report_fd, buf, UK_MIN((size_t)n, sizeof(buf) - 1));
+}
+
+static void finish_report(struct sup *s)
+{
+	if (s->sv->report_fd >= 0) {
+		close(s->sv->report_fd);
+		s->sv->report_fd = -1;
+	}
+	s->reported = true;
+}
+
+static void save(struct sup *s)
+{
+	uk_guest_status_write(s->sv->paths, s->st, NULL);
+}
+
+int uk_guest_take_lock(const struct uk_guest_paths *p, int *fd, struct uk_err *err)
+{
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+	*fd = open(p->lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (*fd < 0)
+		return uk_err_sys(err, errno, "%s", p->lock);
+	if (fcntl(*fd, F_SETLK, &fl) == 0)
+		return 0;
+	close(*fd);
+	*fd = -1;
+	return uk_err_set(err, EBUSY, "guest '%s' is already running (supervisor pid %d)",
+			  p->dir + (strrchr(p->dir, '/') ? strrchr(p->dir, '/') - p->dir + 1 : 0),
+			  (int)uk_guest_supervisor_alive(p));
+}
+
+static int listen_unix(const char *path, int type, struct uk_err *err)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return uk_err_set(err, ENAMETOOLONG, "%s: socket path too long", path);
+	strcpy(a.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return uk_err_sys(err, errno, "socket");
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(path, 0600) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 4) < 0)) {
+		int e = errno;
+
+		close(fd);
+		return uk_err_sys(err, e, "%s", path);
+	}
+	return fd;
+}
+
+/* In the child: wire the console, keep --net fd:N descriptors, exec the kernel. */
+static void exec_kernel(struct sup *s, int console_end, char **argv)
+{
+	const struct uk_guest_spec *spec = s->sv->spec;
+
+	if (!s->sv->foreground) {
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (dup2(console_end, 0) < 0 || dup2(console_end, 1) < 0 ||
+		    dup2(console_end, 2) < 0)
+			_exit(127);
+	}
+	for (int i = 0; i < spec->nnets; i++) {
+		if (spec->nets[i].kind == UK_NET_FD) {
+			int fd = atoi(spec->nets[i].target);
+			int fl = fcntl(fd, F_GETFD);
+
+			if (fl >= 0)
+				fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+		}
+	}
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	execv(argv[0], argv);
+	fprintf(stderr, "umlkit: cannot run the kernel %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+static int spawn(struct sup *s, struct uk_err *err)
+{
+	struct uk_guest_wiring w = {.uml_dir = s->sv->paths->uml_dir,
+				    .notify_sock = s->sv->paths->notify,
+				    .console_stdio = true};
+	char **argv;
+	int sv[2] = {-1, -1};
+	sigset_t none;
+	pid_t pid;
+	int r;
+
+	r = uk_guest_argv(s->sv->spec, &w, &argv, err);
+	if (r < 0)
+		return r;
+	if (!s->sv->foreground && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		free(argv);
+		return uk_err_sys(err, errno, "socketpair");
+	}
+	pid = fork();
+	if (pid < 0) {
+		r = uk_err_sys(err, errno, "fork");
+	} else if (pid == 0) {
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		exec_kernel(s, sv[1], argv);
+	}
+	free(argv);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	if (r < 0) {
+		if (sv[0] >= 0)
+			close(sv[0]);
+		return r;
+	}
+	if (!s->sv->foreground)
+		setpgid(pid, pid); /* also here: no race with a stop right after the fork */
+	s->console = sv[0];
+	if (s->console >= 0)
+		fcntl(s->console, F_SETFL, O_NONBLOCK);
+	s->st->kernel_pid = pid;
+	s->st->state = UK_GUEST_BOOTING;
+	s->st->started = (int64_t)time(NULL);
+	s->st->ready = 0;
+	s->st->exit_status = -1;
+	s->st->exit_signal = 0;
+	s->st->message[0] = '\0';
+	save(s);
+	return 0;
+}
+
+static void mark_ready(struct sup *s)
+{
+	if (s->st->state != UK_GUEST_BOOTING)
+		return;
+	s->st->state = UK_GUEST_RUNNING;
+	s->st->ready = (int64_t)time(NULL);
+	save(s);
+	report(s, "ready\n");
+	finish_report(s);
+}
+
+/* Keep the console's last line to catch "Kernel panic - not syncing: ..." */
+static void scan_console(struct sup *s, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = buf[i];
+
+		if (c == '\r')
+			continue;
+		if (c != '\n') {
+			if (s->line_len < sizeof(s->line) - 1)
+				s->line[s->line_len++] = c;
+			continue;
+		}
+		s->line[s->line_len] = '\0';
+		const char *p = strstr(s->line, PANIC_TEXT);
+
+		if (p && !s->st->message[0])
+			snprintf(s->st->message, sizeof(s->st->message), "%s",
+				 p + strlen(PANIC_TEXT));
+		s->line_len = 0;
+	}
+}
+
+static void on_console(struct sup *s)
+{
+	char buf[16384];
+	ssize_t n = read(s->console, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			close(s->console);
+			s->console = -1;
+		}
+		return;
+	}
+	uk_write_all(s->log_fd, buf, (size_t)n);
+	scan_console(s, buf, (size_t)n);
+	if (s->client >= 0 && uk_write_all(s->client, buf, (size_t)n) < 0) {
+		close(s->client);
+		s->client = -1;
+	}
+}
+
+static void on_notify(struct sup *s)
+{
+	struct uk_mc_notify n;
+
+	while (uk_mc_notify_recv(s->notify, 0, &n, NULL) == 0) {
+		switch (n.type) {
+		case UK_MC_NOTIFY_SOCKET:
+			if (s->sv->ready_mode == UK_READY_MCONSOLE)
+				mark_ready(s);
+			break;
+		case UK_MC_NOTIFY_PANIC:
+			snprintf(s->st->message, sizeof(s->st->message), "%.500s", n.data);
+			s->st->message[strcspn(s->st->message, "\n")] = '\0';
+			save(s);
+			break;
+		case UK_MC_NOTIFY_USER:
+			if (s->sv->ready_mode == UK_READY_NOTIFY)
+				mark_ready(s);
+			break;
+		case UK_MC_NOTIFY_HANG:
+			break; /* only uml_watchdog sends it */
+		}
+	}
+}
+
+static void on_listen(struct sup *s)
+{
+	int c = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	static const char busy[] = "umlkit: the console is attached elsewhere\r\n";
+
+	if (c < 0)
+		return;
+	if (s->client >= 0) {
+		uk_write_all(c, busy, sizeof(busy) - 1);
+		close(c);
+		return;
+	}
+	s->client = c;
+}
+
+static void on_client(struct sup *s)
+{
+	char buf[4096];
+	ssize_t n = read(s->client, buf, sizeof(buf));
+
+	if (n <= 0) {
+		if (n == 0 || errno != EINTR) {
+			close(s->client);
+			s->client = -1;
+		}
+		return;
+	}
+	if (s->console >= 0)
+		uk_write_all(s->console, buf, (size_t)n);
+}
+
+/* The kernel ended: how? Returns true when it should be restarted. */
+static bool on_exit_status(struct sup *s, int wst)
+{
+	struct uk_guest_status *st = s->st;
+
+	if (s->console >= 0) /* drain what the console still holds */
+		on_console(s);
+	st->exit_status = WIFEXITED(wst) ? WEXITSTATUS(wst) : -1;
+	st->exit_signal = WIFSIGNALED(wst) ? WTERMSIG(wst) : 0;
+	if (st->message[0] && !(WIFEXITED(wst) && WEXITSTATUS(wst) == 0))
+		st->state = UK_GUEST_PANICKED;
+	else if (WIFEXITED(wst) && WEXITSTATUS(wst) == 0)
+		st->state = UK_GUEST_STOPPED;
+	else
+		st->state = UK_GUEST_EXITED;
+	/* the kernel's helpers share its group; a crashed kernel may leave them */
+	kill(-st->kernel_pid, SIGKILL);
+	if (st->state != UK_GUEST_STOPPED)
+		uk_guest_clean_stale(s->sv->paths);
+	save(s);
+	if (!s->reported) {
+		if (st->state == UK_GUEST_PANICKED)
+			report(s, "failed kernel panic: %s\n", st->message);
+		else if (st->state == UK_GUEST_STOPPED)
+			report(s, "failed the guest powered off before it was ready\n");
+		else if (st->exit_signal)
+			report(s, "failed the kernel was killed by signal %d\n", st->exit_signal);
+		else
+			report(s, "failed the kernel exited with status %d\n", st->exit_status);
+	}
+	return s->sv->spec->restart == UK_RESTART_ON_FAILURE && st->state != UK_GUEST_STOPPED &&
+	       !s->stopping && st->restarts < s->sv->spec->max_restarts && s->reported;
+}
+
+static int on_signal(struct sup *s, bool *done, struct uk_err *err)
+{
+	struct signalfd_siginfo si;
+	int wst;
+
+	if (read(s->sig, &si, sizeof(si)) != (ssize_t)sizeof(si))
+		return 0;
+	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
+		if (s->sv->foreground && si.ssi_signo == SIGINT)
+			return 0; /* the terminal's ^C belongs to the guest */
+		s->stopping = true;
+		kill(-s->st->kernel_pid, SIGTERM);
+		return 0;
+	}
+	while (waitpid(s->st->kernel_pid, &wst, WNOHANG) == s->st->kernel_pid) {
+		if (!on_exit_status(s, wst)) {
+			*done = true;
+			return 0;
+		}
+		s->st->restarts++;
+		if (s->console >= 0)
+			close(s->console);
+		s->console = -1;
+		return spawn(s, err);
+	}
+	return 0;
+}
+
+static int loop(struct sup *s, struct uk_err *err)
+{
+	bool done = false;
+
+	while (!done) {
+		struct pollfd p[5] = {
+			{.fd = s->sig, .events = POLLIN},    {.fd = s->console, .events = POLLIN},
+			{.fd = s->notify, .events = POLLIN}, {.fd = s->listen_fd, .events = POLLIN},
+			{.fd = s->client, .events = POLLIN},
+		};
+		int r;
+
+		if (poll(p, 5, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return uk_err_sys(err, errno, "poll");
+		}
+		if (p[1].revents)
+			on_console(s);
+		if (p[2].revents)
+			on_notify(s);
+		if (p[3].revents)
+			on_listen(s);
+		if (p[4].revents && s->client >= 0)
+			on_client(s);
+		if (p[0].revents) {
+			r = on_signal(s, &done, err);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+static void close_all(struct sup *s)
+{
+	int *fds[] = {&s->console, &s->log_fd, &s->notify, &s->listen_fd, &s->client, &s->sig};
+
+	for (size_t i = 0; i < UK_ARRAY_SIZE(fds); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+	unlink(s->sv->paths->notify);
+	unlink(s->sv->paths->console_sock);
+}
+
+int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, struct uk_err *err)
+{
+	struct sup s = {.sv = sv,
+			.st = st,
+			.console = -1,
+			.log_fd = -1,
+			.notify = -1,
+			.listen_fd = -1,
+			.client = -1,
+			.sig = -1};
+	sigset_t mask;
+	int r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	st->supervisor_pid = getpid();
+	s.sig = signalfd(-1, &mask, SFD_CLOEXEC);
+	s.log_fd = open(sv->paths->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (s.sig < 0 || s.log_fd < 0) {
+		r = uk_err_sys(err, errno, "%s", sv->paths->console_log);
+		goto out;
+	}
+	r = s.notify = uk_mc_notify_open(sv->paths->notify, err);
+	if (r >= 0 && !sv->foreground)
+		r = s.listen_fd = listen_unix(sv->paths->console_sock, SOCK_STREAM, err);
+	if (r >= 0)
+		r = spawn(&s, err);
+	if (r < 0) {
+		report(&s, "failed %s\n", err ? err->msg : "cannot start the kernel");
+		goto out;
+	}
+	report(&s, "started %d\n", (int)st->kernel_pid);
+	r = loop(&s, err);
+out:
+	finish_report(&s);
+	close_all(&s);
+	sigprocmask(SIG_UNBLOCK, &mask, NULL);
+	return r < 0 ? r : st->state;
+}
