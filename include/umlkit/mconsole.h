@@ -20,23 +20,23 @@
 
 #include "umlkit/err.h"
 
-#define UK_MC_MAGIC	     0xCAFEBABEu
-#define UK_MC_VERSION	     2u
-#define UK_MC_MAX_DATA	     512u
-#define UK_MC_REQUEST_HDR    12u
-#define UK_MC_REQUEST_MAX    (UK_MC_REQUEST_HDR + UK_MC_MAX_DATA)
-#define UK_MC_REPLY_HDR	     12u
-#define UK_MC_REPLY_MAX	     (UK_MC_REPLY_HDR + UK_MC_MAX_DATA)
-#define UK_MC_NOTIFY_HDR     16u
+#define UK_MC_MAGIC	  0xCAFEBABEu
+#define UK_MC_VERSION	  2u
+#define UK_MC_MAX_DATA	  512u
+#define UK_MC_REQUEST_HDR 12u
+#define UK_MC_REQUEST_MAX (UK_MC_REQUEST_HDR + UK_MC_MAX_DATA)
+#define UK_MC_REPLY_HDR	  12u
+#define UK_MC_REPLY_MAX	  (UK_MC_REPLY_HDR + UK_MC_MAX_DATA)
+#define UK_MC_NOTIFY_HDR  16u
 /* uml_watchdog on 64-bit hosts sends `unsigned long magic`: 4 more header bytes (spec §5.7) */
-#define UK_MC_NOTIFY_MAX     (UK_MC_NOTIFY_HDR + 4u + UK_MC_MAX_DATA)
+#define UK_MC_NOTIFY_MAX (UK_MC_NOTIFY_HDR + 4u + UK_MC_MAX_DATA)
 /* the longest reply text uk_mc_command() gathers before giving up with EMSGSIZE */
 #define UK_MC_REPLY_TEXT_MAX (64u << 20)
 
 /* err values seen in replies (u32 on the wire; device errors are a negative errno) */
-#define UK_MC_ERR_OK	0u
-#define UK_MC_ERR_FAIL	1u
-#define UK_MC_ERR_EBUSY 0xFFFFFFF0u  /* -EBUSY: "Device is already configured" */
+#define UK_MC_ERR_OK	 0u
+#define UK_MC_ERR_FAIL	 1u
+#define UK_MC_ERR_EBUSY	 0xFFFFFFF0u /* -EBUSY: "Device is already configured" */
 #define UK_MC_ERR_ENODEV 0xFFFFFFEDu /* -ENODEV: "Device doesn't exist" */
 
 enum uk_mc_notify_type {
@@ -51,24 +51,24 @@ enum uk_mc_notify_type {
 /* One decoded request (used by fake kernels in tests and by the fuzz target). */
 struct uk_mc_request {
 	uint32_t version;
-	size_t len;			/* command bytes */
+	size_t len;		       /* command bytes */
 	char data[UK_MC_MAX_DATA + 1]; /* the command, NUL-terminated */
 };
 
 /* One decoded reply packet. */
 struct uk_mc_packet {
-	uint32_t err;			/* 0 OK, 1 error, or a negative errno as u32 */
-	bool more;			/* another packet follows */
-	bool v0;			/* the kernel's raw-ASCII answer to a bad magic */
-	size_t len;			/* text bytes, up to the first NUL */
+	uint32_t err;		       /* 0 OK, 1 error, or a negative errno as u32 */
+	bool more;		       /* another packet follows */
+	bool v0;		       /* the kernel's raw-ASCII answer to a bad magic */
+	size_t len;		       /* text bytes, up to the first NUL */
 	char text[UK_MC_MAX_DATA + 1]; /* NUL-terminated */
 };
 
 /* One decoded notification. */
 struct uk_mc_notify {
 	enum uk_mc_notify_type type;
-	bool long_magic;		/* uml_watchdog's 64-bit layout (spec §5.7) */
-	size_t len;			/* data bytes, without the NUL types 0-2 carry */
+	bool long_magic;	       /* uml_watchdog's 64-bit layout (spec §5.7) */
+	size_t len;		       /* data bytes, without the NUL types 0-2 carry */
 	char data[UK_MC_MAX_DATA + 1]; /* the data with a NUL added */
 };
 
@@ -126,8 +126,8 @@ void uk_mc_reply_free(struct uk_mc_reply *reply);
  * -ECONNREFUSED (no guest behind the socket), -ETIMEDOUT, -E2BIG (command of 512 bytes or
  * more), -EBADMSG (malformed reply), -EMSGSIZE (reply text over UK_MC_REPLY_TEXT_MAX).
  */
-int uk_mc_command(const char *sock_path, const char *cmd, int timeout_ms,
-		  struct uk_mc_reply *reply, struct uk_err *err);
+int uk_mc_command(const char *sock_path, const char *cmd, int timeout_ms, struct uk_mc_reply *reply,
+		  struct uk_err *err);
 /* The same over a datagram socket that is already connected to the kernel (or a fake one). */
 int uk_mc_transact(int fd, const char *cmd, int timeout_ms, struct uk_mc_reply *reply,
 		   struct uk_err *err);

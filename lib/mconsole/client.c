@@ -58,8 +58,7 @@ static ssize_t recv_dgram(int fd, void *buf, size_t len)
 	return n < 0 ? -errno : n;
 }
 
-static int append_text(struct uk_mc_reply *reply, const char *text, size_t len,
-		       struct uk_err *err)
+static int append_text(struct uk_mc_reply *reply, const char *text, size_t len, struct uk_err *err)
 {
 	char *t;
 
@@ -102,8 +101,8 @@ int uk_mc_transact(int fd, const char *cmd, int timeout_ms, struct uk_mc_reply *
 	do {
 		r = wait_readable(fd, timeout_ms);
 		if (r == -ETIMEDOUT) {
-			r = uk_err_set(err, ETIMEDOUT, "mconsole: no reply within %d ms%s", timeout_ms,
-				       reply->packets ? " (reply incomplete)" : "");
+			r = uk_err_set(err, ETIMEDOUT, "mconsole: no reply within %d ms%s",
+				       timeout_ms, reply->packets ? " (reply incomplete)" : "");
 			goto fail;
 		}
 		if (r < 0) {
@@ -116,7 +115,8 @@ int uk_mc_transact(int fd, const char *cmd, int timeout_ms, struct uk_mc_reply *
 			goto fail;
 		}
 		if ((size_t)n > sizeof(buf) - 1) {
-			r = uk_err_set(err, EBADMSG, "mconsole reply: datagram of %zd bytes, over %u", n,
+			r = uk_err_set(err, EBADMSG,
+				       "mconsole reply: datagram of %zd bytes, over %u", n,
 				       UK_MC_REPLY_MAX);
 			goto fail;
 		}
@@ -138,8 +138,8 @@ fail:
 	return r;
 }
 
-int uk_mc_command(const char *sock_path, const char *cmd, int timeout_ms,
-		  struct uk_mc_reply *reply, struct uk_err *err)
+int uk_mc_command(const char *sock_path, const char *cmd, int timeout_ms, struct uk_mc_reply *reply,
+		  struct uk_err *err)
 {
 	sa_family_t autobind = AF_UNIX;
 	struct sockaddr_un sa;
@@ -195,7 +195,8 @@ int uk_mc_notify_open(const char *path, struct uk_err *err)
 		if (errno != EADDRINUSE)
 			return uk_err_sys(err, errno, "%s: bind", path);
 		if (!is_stale_socket(path, &sa))
-			return uk_err_set(err, EEXIST, "%s: exists and is not a stale socket", path);
+			return uk_err_set(err, EEXIST, "%s: exists and is not a stale socket",
+					  path);
 		if (unlink(path) < 0 && errno != ENOENT)
 			return uk_err_sys(err, errno, "%s: remove stale socket", path);
 		if (bind(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0)

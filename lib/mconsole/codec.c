@@ -57,19 +57,19 @@ int uk_mc_request_encode(const char *cmd, void *buf, size_t buflen, struct uk_er
 	return (int)(REQ_DATA + len);
 }
 
-int uk_mc_request_decode(const void *buf, size_t len, struct uk_mc_request *req,
-			 struct uk_err *err)
+int uk_mc_request_decode(const void *buf, size_t len, struct uk_mc_request *req, struct uk_err *err)
 {
 	const uint8_t *b = buf;
 	uint32_t magic, dlen;
 
 	if (len < REQ_DATA)
-		return uk_err_set(err, EBADMSG, "mconsole request: %zu bytes, shorter than the %u-byte header",
+		return uk_err_set(err, EBADMSG,
+				  "mconsole request: %zu bytes, shorter than the %u-byte header",
 				  len, REQ_DATA);
 	magic = get32(b + REQ_MAGIC);
 	if (magic != UK_MC_MAGIC)
-		return uk_err_set(err, EBADMSG, "mconsole request: magic 0x%08x is not 0x%08x", magic,
-				  UK_MC_MAGIC);
+		return uk_err_set(err, EBADMSG, "mconsole request: magic 0x%08x is not 0x%08x",
+				  magic, UK_MC_MAGIC);
 	req->version = get32(b + REQ_VERSION);
 	if (req->version != UK_MC_VERSION)
 		return uk_err_set(err, EBADMSG, "mconsole request: version %u is not %u",
@@ -117,7 +117,8 @@ int uk_mc_reply_decode(const void *buf, size_t len, struct uk_mc_packet *p, stru
 	if (len >= sizeof(v0_prefix) - 1 && !memcmp(b, v0_prefix, sizeof(v0_prefix) - 1)) {
 		/* the kernel sends 63 bytes without NUL; no error value has these bytes */
 		if (len > UK_MC_MAX_DATA)
-			return uk_err_set(err, EBADMSG, "mconsole reply: headerless reply of %zu bytes, over %u",
+			return uk_err_set(err, EBADMSG,
+					  "mconsole reply: headerless reply of %zu bytes, over %u",
 					  len, UK_MC_MAX_DATA);
 		p->v0 = true;
 		p->err = UK_MC_ERR_FAIL;
@@ -127,8 +128,9 @@ int uk_mc_reply_decode(const void *buf, size_t len, struct uk_mc_packet *p, stru
 		return 0;
 	}
 	if (len < REP_DATA)
-		return uk_err_set(err, EBADMSG, "mconsole reply: %zu bytes, shorter than the %u-byte header",
-				  len, REP_DATA);
+		return uk_err_set(err, EBADMSG,
+				  "mconsole reply: %zu bytes, shorter than the %u-byte header", len,
+				  REP_DATA);
 	dlen = get32(b + REP_LEN);
 	if (dlen > UK_MC_MAX_DATA)
 		return uk_err_set(err, EBADMSG, "mconsole reply: len %u is over %u", dlen,
@@ -176,12 +178,13 @@ int uk_mc_notify_decode(const void *buf, size_t len, struct uk_mc_notify *n, str
 	memset(n, 0, offsetof(struct uk_mc_notify, data));
 	n->data[0] = '\0';
 	if (len < NOT_DATA)
-		return uk_err_set(err, EBADMSG, "mconsole notify: %zu bytes, shorter than the %u-byte header",
+		return uk_err_set(err, EBADMSG,
+				  "mconsole notify: %zu bytes, shorter than the %u-byte header",
 				  len, NOT_DATA);
 	magic = get32(b + NOT_MAGIC);
 	if (magic != UK_MC_MAGIC)
-		return uk_err_set(err, EBADMSG, "mconsole notify: magic 0x%08x is not 0x%08x", magic,
-				  UK_MC_MAGIC);
+		return uk_err_set(err, EBADMSG, "mconsole notify: magic 0x%08x is not 0x%08x",
+				  magic, UK_MC_MAGIC);
 	version = get32(b + NOT_VERSION);
 	if (version == 0 && len >= NOT_DATA + 4 && get32(b + NOT_VERSION + 4) == UK_MC_VERSION) {
 		/* `unsigned long magic` on a 64-bit little-endian host: the high half is 0 */
