@@ -27,9 +27,12 @@ VARIANT := $(if $(VARIANT),clang-$(VARIANT),clang)
 endif
 BUILD ?= build$(if $(VARIANT),/$(VARIANT))
 
-PKGS := jansson
+# jansson: JSON output; libnl: taps and bridges over netlink; libnftables: the firewall;
+# slirp: the switch's rootless NAT uplink
+PKGS := jansson libnl-3.0 libnl-route-3.0 libnftables slirp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -ljansson)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
+	echo -ljansson -lnl-route-3 -lnl-3 -lnftables -lslirp -lglib-2.0)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \
