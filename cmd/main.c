@@ -21,6 +21,8 @@ static const char usage_text[] =
 	"           guests: boot, supervise, watch and stop them   (umlkit run --help)\n"
 	"  mconsole a guest's management console: send a command or read them from\n"
 	"           stdin   (umlkit mconsole --help)\n"
+	"  net      host taps and bridges   (umlkit net --help)\n"
+	"  fw       a guest's firewall policy in nftables   (umlkit fw --help)\n"
 	"\n"
 	"Called as uml_moo, uml_mkcow or uml_mconsole, umlkit behaves as that old tool.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error (see umlkit(1)).\n";
@@ -80,6 +82,7 @@ static const struct {
 	{"uml_moo", uk_cmd_uml_moo},
 	{"uml_mkcow", uk_cmd_uml_mkcow},
 	{"uml_mconsole", uk_cmd_uml_mconsole},
+	{"tunctl", uk_cmd_tunctl},
 };
 
 static const struct {
@@ -97,6 +100,8 @@ static const struct {
 	{"logs", uk_cmd_guest_logs},
 	{"console", uk_cmd_guest_console},
 	{"mconsole", uk_cmd_mconsole},
+	{"net", uk_cmd_net},
+	{"fw", uk_cmd_fw},
 };
 
 int main(int argc, char **argv)

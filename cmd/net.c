@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* umlkit net tap|bridge: host taps and bridges; and the tunctl personality (spec 5.5). */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <jansson.h>
+#include <linux/if_tun.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "umlkit/net.h"
+#include "umlkit/util.h"
+#include "cmd.h"
+
+static const char net_usage[] =
+	"Usage:\n"
+	"  umlkit net tap add NAME [--user U] [--group G]   a persistent tap (IFF_TAP|IFF_NO_PI)\n"
+	"                                   owned by U (default: you); an existing tap of\n"
+	"                                   another user is refused\n"
+	"  umlkit net tap del NAME [--force]   delete a tap (--force: one owned by another user)\n"
+	"  umlkit net tap list [--output=json]\n"
+	"  umlkit net bridge add BR | del BR | attach BR IF   bridges (attach brings both up)\n"
+	"Names: 1 to 15 of letters, digits, '_', '.', '-'. Needs CAP_NET_ADMIN (except list).\n"
+	"Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+/* A user or group by name or number, as the old tunctl took them. */
+static int lookup_id(const char *s, bool group, long *out)
+{
+	uint64_t v;
+
+	if (group) {
+		struct group *g = getgrnam(s);
+
+		if (g) {
+			*out = (long)g->gr_gid;
+			return 0;
+		}
+	} else {
+		struct passwd *pw = getpwnam(s);
+
+		if (pw) {
+			*out = (long)pw->pw_uid;
+			return 0;
+		}
+	}
+	if (uk_parse_u64(s, &v) < 0 || v >= 0xffffffffULL)
+		return -EINVAL;
+	*out = (long)v;
+	return 0;
+}
+
+static int tap_list(bool json)
+{
+	struct uk_tap_info *v;
+	struct uk_err err = {0};
+	json_t *arr = json ? json_array() : NULL;
+	int n;
+
+	if (uk_tap_list(&v, &n, &err) < 0) {
+		json_decref(arr);
+		return uk_fail(&err);
+	}
+	if (!json)
+		printf("%-16s %-4s %-10s %6s %6s\n", "NAME", "TYPE", "PERSISTENT", "OWNER",
+		       "GROUP");
+	for (int i = 0; i < n; i++) {
+		const char *type = (v[i].flags & IFF_TAP) ? "tap" : "tun";
+		bool persist = (v[i].flags & IFF_PERSIST) != 0;
+
+		if (arr) {
+			json_t *j = json_object();
+
+			json_object_set_new(j, "name", json_string(v[i].name));
+			json_object_set_new(j, "type", json_string(type));
+			json_object_set_new(j, "persistent", json_boolean(persist));
+			json_object_set_new(j, "owner",
+					    v[i].owner >= 0 ? json_integer(v[i].owner)
+							    : json_null());
+			json_object_set_new(j, "group",
+					    v[i].group >= 0 ? json_integer(v[i].group)
+							    : json_null());
+			json_array_append_new(arr, j);
+			continue;
+		}
+		printf("%-16s %-4s %-10s %6ld %6ld\n", v[i].name, type, persist ? "yes" : "no",
+		       v[i].owner, v[i].group);
+	}
+	free(v);
+	if (arr) {
+		json_dumpf(arr, stdout, JSON_INDENT(2));
+		putchar('\n');
+		json_decref(arr);
+	}
+	return UK_EXIT_OK;
+}
+
+static int cmd_tap(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"user", required_argument, NULL, 'u'}, {"group", required_argument, NULL, 'g'},
+		{"force", no_argument, NULL, 'f'},	{"output", required_argument, NULL, 'o'},
+		{"help", no_argument, NULL, 'h'},	{0},
+	};
+	const char *where = "umlkit net tap";
+	struct uk_tap_opts o;
+	struct uk_err err = {0};
+	bool force = false, json = false, ok;
+	const char *verb;
+	char got[32];
+	int c;
+
+	uk_tap_opts_init(&o);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "u:g:fh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			if (lookup_id(optarg, false, &o.owner) < 0)
+				return uk_usage_error(where, "--user %s: no such user", optarg);
+			break;
+		case 'g':
+			if (lookup_id(optarg, true, &o.group) < 0)
+				return uk_usage_error(where, "--group %s: no such group", optarg);
+			break;
+		case 'f':
+			force = true;
+			break;
+		case 'o':
+			json = uk_parse_output(optarg, &ok);
+			if (!ok)
+				return uk_usage_error(where, "bad --output '%s'", optarg);
+			break;
+		case 'h':
+			fputs(net_usage, stdout);
+			return UK_EXIT_OK;
+		default:
+			return uk_usage_error(where, "unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return uk_usage_error(where, "add, del or list?");
+	verb = argv[optind++];
+	if (!strcmp(verb, "list")) {
+		if (optind != argc)
+			return uk_usage_error(where, "list takes no argument");
+		return tap_list(json);
+	}
+	if (optind + 1 != argc)
+		return uk_usage_error(where, "%s needs one NAME", verb);
+	o.refuse_foreign = !force;
+	if (!strcmp(verb, "add")) {
+		if (o.owner < 0 && o.group < 0)
+			o.owner = (long)geteuid();
+		if (uk_tap_add(argv[optind], &o, got, &err) < 0)
+			return uk_fail(&err);
+		return UK_EXIT_OK;
+	}
+	if (!strcmp(verb, "del")) {
+		if (uk_tap_del(argv[optind], &o, got, &err) < 0)
+			return uk_fail(&err);
+		return UK_EXIT_OK;
+	}
+	return uk_usage_error(where, "unknown verb '%s' (add, del, list)", verb);
+}
+
+static int cmd_bridge(int argc, char **argv)
+{
+	const char *where = "umlkit net bridge";
+	struct uk_err err = {0};
+	int r;
+
+	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		fputs(net_usage, stdout);
+		return UK_EXIT_OK;
+	}
+	if (argc < 3)
+		return uk_usage_error(where, "add BR, del BR or attach BR IF?");
+	if (!strcmp(argv[1], "add") && argc == 3)
+		r = uk_bridge_add(argv[2], &err);
+	else if (!strcmp(argv[1], "del") && argc == 3)
+		r = uk_bridge_del(argv[2], &err);
+	else if (!strcmp(argv[1], "attach") && argc == 4)
+		r = uk_bridge_attach(argv[2], argv[3], &err);
+	else
+		return uk_usage_error(where, "add BR, del BR or attach BR IF?");
+	return r < 0 ? uk_fail(&err) : UK_EXIT_OK;
+}
+
+int uk_cmd_net(int argc, char **argv)
+{
+	if (argc < 2)
+		return uk_usage_error("umlkit net", "tap or bridge?");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		fputs(net_usage, stdout);
+		return UK_EXIT_OK;
+	}
+	if (!strcmp(argv[1], "tap"))
+		return cmd_tap(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "bridge"))
+		return cmd_bridge(argc - 1, argv + 1);
+	return uk_usage_error("umlkit net", "unknown command '%s' (tap, bridge)", argv[1]);
+}
+
+/* ---- tunctl: the uml-utilities tool, options, output and exit status included ---- */
+static int tunctl_usage(const char *prog)
+{
+	fprintf(stderr,
+		"Create: %s [-b] [-u owner] [-g group] [-t device-name] [-f tun-clone-device]\n"
+		"Delete: %s -d device-name [-f tun-clone-device]\n\n"
+		"The default tun clone device is /dev/net/tun - some systems use\n"
+		"/dev/misc/net/tun instead\n\n"
+		"-b will result in brief output (just the device name)\n",
+		prog, prog);
+	return 1;
+}
+
+int uk_cmd_tunctl(int argc, char **argv)
+{
+	const char *prog = argc > 0 ? argv[0] : "tunctl";
+	const char *name = "", *del = NULL;
+	struct uk_tap_opts o;
+	struct uk_err err = {0};
+	bool brief = false;
+	char got[32];
+	int c;
+
+	uk_tap_opts_init(&o);
+	o.compat = true;
+	o.brief_errors = true;
+	opterr = 1;
+	while ((c = getopt(argc, argv, "bd:f:t:u:g:")) != -1) {
+		switch (c) {
+		case 'b':
+			brief = true;
+			break;
+		case 'd':
+			del = optarg;
+			break;
+		case 'f':
+			o.clone_dev = optarg;
+			break;
+		case 't':
+			name = optarg;
+			break;
+		case 'u':
+			if (lookup_id(optarg, false, &o.owner) < 0) {
+				fprintf(stderr, "'%s' is neither a username nor a numeric uid.\n",
+					optarg);
+				return tunctl_usage(prog);
+			}
+			break;
+		case 'g':
+			if (lookup_id(optarg, true, &o.group) < 0) {
+				fprintf(stderr,
+					"'%s' is neither a groupname nor a numeric group.\n",
+					optarg);
+				return tunctl_usage(prog);
+			}
+			break;
+		default:
+			return tunctl_usage(prog);
+		}
+	}
+	if (optind != argc)
+		return tunctl_usage(prog);
+	if (del) {
+		if (uk_tap_del(del, &o, got, &err) < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			return 1;
+		}
+		printf("Set '%s' nonpersistent\n", got);
+		return 0;
+	}
+	if (o.owner < 0 && o.group < 0)
+		o.owner = (long)geteuid();
+	if (uk_tap_add(name, &o, got, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return 1;
+	}
+	if (brief) {
+		printf("%s\n", got);
+		return 0;
+	}
+	printf("Set '%s' persistent and owned by", got);
+	if (o.owner >= 0)
+		printf(" uid %ld", o.owner);
+	if (o.group >= 0)
+		printf(" gid %ld", o.group);
+	putchar('\n');
+	return 0;
+}
