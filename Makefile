@@ -139,7 +139,7 @@ fuzz:
 	@mkdir -p build/fuzz
 	@set -e; for f in $(FUZZ_SRC); do \
 		n=$$(basename $$f .c); \
-		$(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude \
+		$(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude $(PKG_CFLAGS) \
 			-DUK_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined \
 			-o build/fuzz/$$n $$f $(LIB_SRC) $(PKG_LIBS); \
 		if [ "$(FUZZ_SECONDS)" != 0 ]; then \
