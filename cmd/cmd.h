@@ -39,7 +39,7 @@ void uk_progress_end(struct uk_cmd_progress *cp);
 
 /* Options of the cow subcommands, parsed once in cow.c. */
 struct uk_cow_opts {
-	bool force, unsafe, in_place, shared, json;
+	bool force, unsafe, in_place, shared, json, discard;
 	const char *backing;
 	struct uk_cmd_progress prog;
 	int nargs;
@@ -70,6 +70,7 @@ enum {
 	UK_OPT_OUTPUT = 0x100,
 	UK_OPT_PROGRESS,
 	UK_OPT_IN_PLACE,
+	UK_OPT_DISCARD,
 	UK_OPT_HELP,
 };
 /* Parse --output=FMT; returns true for json, false for human. *ok false on a bad value. */

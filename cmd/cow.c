@@ -15,8 +15,10 @@ static const char cow_usage[] =
 	"  check [-U] [--output=json] COW       exit 0 sound, 1 stale backing, 2 corrupt,\n"
 	"                                       3 cannot open\n"
 	"  merge [-f] [-b BACKING] COW OUT      write what the guest sees into a new image\n"
-	"  merge --in-place|-d [-b BACKING] COW write the COW's sectors into its backing\n"
-	"                                       (crash-safe; rerun after a crash)\n"
+	"  merge --in-place|-d [--discard] [-b BACKING] COW\n"
+	"                                       write the COW's sectors into its backing\n"
+	"                                       (crash-safe; rerun after a crash; --discard\n"
+	"                                       also frees the emptied COW's blocks)\n"
 	"  rebase [-u] COW NEW_BACKING          repoint a COW (-u: header only)\n"
 	"  restamp [-f] COW                     accept a backing whose mtime changed\n"
 	"  map [-U] [--output=json] COW         extents: from the COW, the backing, holes\n"
@@ -37,6 +39,7 @@ static int parse_opts(const char *sub, const char *allowed, int argc, char **arg
 		{"force", no_argument, NULL, 'f'},
 		{"backing", required_argument, NULL, 'b'},
 		{"in-place", no_argument, NULL, 'd'},
+		{"discard", no_argument, NULL, UK_OPT_DISCARD},
 		{"output", required_argument, NULL, UK_OPT_OUTPUT},
 		{"progress", required_argument, NULL, UK_OPT_PROGRESS},
 		{"help", no_argument, NULL, 'h'},
@@ -79,6 +82,11 @@ static int parse_opts(const char *sub, const char *allowed, int argc, char **arg
 			break;
 		case 'q':
 			o->prog.mode = UK_PROGRESS_QUIET;
+			break;
+		case UK_OPT_DISCARD:
+			if (!strchr(allowed, 'd'))
+				return uk_usage_error(cmd, "--discard belongs to merge --in-place");
+			o->discard = true;
 			break;
 		case UK_OPT_OUTPUT:
 			o->json = uk_parse_output(optarg, &ok);
@@ -195,6 +203,8 @@ static int cow_merge_args(struct uk_cow_opts *o)
 {
 	if (o->in_place && o->force)
 		return uk_usage_error("umlkit cow merge", "-f has no meaning with --in-place");
+	if (!o->in_place && o->discard)
+		return uk_usage_error("umlkit cow merge", "--discard needs --in-place");
 	if (o->in_place && o->nargs != 1)
 		return uk_usage_error("umlkit cow merge", "merge --in-place needs COW");
 	if (!o->in_place && o->nargs != 2)

@@ -159,6 +159,7 @@ int uk_cow_create(const char *cow, const char *backing, bool force, struct uk_er
 struct uk_merge_opts {
 	const char *backing; /* override the header's backing path (-b) */
 	bool force;	     /* replace an existing output */
+	bool discard;	     /* in place: also release the emptied COW's data blocks */
 	const struct uk_progress *progress;
 };
 
@@ -176,7 +177,8 @@ struct uk_merge_result {
 /*
  * Write the sectors the COW holds into its backing, crash-safely: an intent journal beside
  * the COW (<cow>.ukmerge) lets a rerun complete an interrupted merge exactly. Afterwards
- * the COW is empty and stamped with the backing's new mtime.
+ * the COW is empty and stamped with the backing's new mtime. Its data blocks stay allocated
+ * (the guest reuses them) unless o->discard releases them, which costs the filesystem time.
  */
 int uk_cow_merge_in_place(const char *cow, const struct uk_merge_opts *o,
 			  struct uk_merge_result *res, struct uk_err *err);

@@ -145,22 +145,79 @@ static int zero_range(int fd, uint64_t off, uint64_t len)
 	return 0;
 }
 
-int uk_copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len,
-		  enum uk_copy_holes holes)
+int uk_extmap_build(int fd, uint64_t size, struct uk_extmap *m)
 {
-	uint64_t end = in_off + len;
-	uint64_t pos = in_off;
+	uint64_t pos = 0;
 
-	while (pos < end) {
-		off_t data = lseek(in_fd, (off_t)pos, SEEK_DATA);
+	memset(m, 0, sizeof(*m));
+	while (pos < size) {
+		off_t data = lseek(fd, (off_t)pos, SEEK_DATA);
 		off_t hole;
-		uint64_t dstart, dend;
+
+		if (data < 0 && errno == ENXIO)
+			break;
+		if (data < 0) { /* no SEEK_DATA here: all of it is data */
+			data = (off_t)pos;
+			hole = (off_t)size;
+		} else {
+			hole = lseek(fd, data, SEEK_HOLE);
+			if (hole < 0)
+				hole = (off_t)size;
+		}
+		if (m->n == m->cap) {
+			size_t cap = m->cap ? m->cap * 2 : 64;
+			struct uk_extent_range *e = realloc(m->ext, cap * sizeof(*e));
+
+			if (!e) {
+				uk_extmap_free(m);
+				return -ENOMEM;
+			}
+			m->ext = e;
+			m->cap = cap;
+		}
+		m->ext[m->n].start = (uint64_t)data;
+		m->ext[m->n].end = UK_MIN((uint64_t)hole, size);
+		m->n++;
+		pos = (uint64_t)hole;
+	}
+	return 0;
+}
+
+void uk_extmap_free(struct uk_extmap *m)
+{
+	free(m->ext);
+	memset(m, 0, sizeof(*m));
+}
+
+/* The first extent that ends after pos (binary search). */
+static size_t first_after(const struct uk_extmap *m, uint64_t pos)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->ext[mid].end <= pos)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int uk_copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len,
+		  enum uk_copy_holes holes, const struct uk_extmap *map)
+{
+	uint64_t end = in_off + len, pos = in_off;
+
+	if (!map)
+		return copy_data(in_fd, in_off, out_fd, out_off, len, holes);
+	for (size_t i = first_after(map, pos); pos < end; i++) {
+		uint64_t dstart = i < map->n ? UK_MAX(map->ext[i].start, pos) : end;
+		uint64_t dend;
 		int r;
 
-		if (data < 0 && errno != ENXIO)
-			return copy_data(in_fd, pos, out_fd, out_off + (pos - in_off), end - pos,
-					 holes);
-		dstart = data < 0 ? end : UK_MIN((uint64_t)data, end);
+		dstart = UK_MIN(dstart, end);
 		if (dstart > pos && holes == UK_HOLES_WRITE) {
 			r = zero_range(out_fd, out_off + (pos - in_off), dstart - pos);
 			if (r < 0)
@@ -168,8 +225,7 @@ int uk_copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint
 		}
 		if (dstart >= end)
 			break;
-		hole = lseek(in_fd, (off_t)dstart, SEEK_HOLE);
-		dend = hole < 0 ? end : UK_MIN((uint64_t)hole, end);
+		dend = UK_MIN(map->ext[i].end, end);
 		r = copy_data(in_fd, dstart, out_fd, out_off + (dstart - in_off), dend - dstart,
 			      holes);
 		if (r < 0)

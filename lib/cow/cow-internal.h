@@ -30,10 +30,22 @@ enum uk_copy_holes {
 	UK_HOLES_SKIP,	/* destination already reads as zeros there: leave its holes */
 	UK_HOLES_WRITE, /* destination holds other data: make it zero (punch, or write zeros) */
 };
-/* Copy len bytes from in_fd at in_off to out_fd at out_off, skipping the source's holes
- * (SEEK_DATA/SEEK_HOLE) and letting the kernel copy (copy_file_range) where it can. */
+/* Where a file holds data: its extents, found once with SEEK_DATA/SEEK_HOLE. */
+struct uk_extent_range {
+	uint64_t start, end;
+};
+struct uk_extmap {
+	struct uk_extent_range *ext;
+	size_t n, cap;
+};
+int uk_extmap_build(int fd, uint64_t size, struct uk_extmap *m);
+void uk_extmap_free(struct uk_extmap *m);
+
+/* Copy len bytes from in_fd at in_off to out_fd at out_off. With map (the source's data
+ * extents), the source's holes are skipped (UK_HOLES_SKIP) or made zero in the
+ * destination (UK_HOLES_WRITE); without, every byte is copied. */
 int uk_copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len,
-		  enum uk_copy_holes holes);
+		  enum uk_copy_holes holes, const struct uk_extmap *map);
 
 /* Progress bookkeeping shared by the long operations. */
 static inline void uk_progress_report(const struct uk_progress *p, uint64_t done, uint64_t total)

@@ -132,7 +132,7 @@ static int inplace_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, v
 		return 0;
 	*sectors += (len + c->h.sectorsize - 1) / c->h.sectorsize;
 	return uk_copy_range(c->fd, c->h.data_offset + off, c->backing_fd, off, len,
-			     UK_HOLES_WRITE);
+			     UK_HOLES_WRITE, NULL);
 }
 
 int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err)
@@ -153,7 +153,7 @@ int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err)
 }
 
 /* Step 3: empty the COW and stamp it with the backing's current mtime. */
-static int empty_and_restamp(struct uk_cow *c, struct uk_err *err)
+static int empty_and_restamp(struct uk_cow *c, bool discard, struct uk_err *err)
 {
 	struct stat st;
 	int r;
@@ -163,9 +163,9 @@ static int empty_and_restamp(struct uk_cow *c, struct uk_err *err)
 	r = uk_cow_flush(c, err);
 	if (r < 0)
 		return r;
-	/* release the data area; the file keeps the length the kernel expects */
+	/* release the data area on request; the file keeps the length the kernel expects */
 	uk_io_point("fallocate");
-	if (fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)c->h.data_offset,
+	if (discard && fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)c->h.data_offset,
 		      (off_t)(c->file_size - c->h.data_offset)) < 0 &&
 	    errno != EOPNOTSUPP && errno != ENOSYS)
 		return uk_err_sys(err, errno, "%s: releasing the data area", c->path);
@@ -205,7 +205,7 @@ int uk_cow_merge_in_place(const char *cow, const struct uk_merge_opts *o,
 		r = uk_err_sys(err, errno, "%s: fsync", c->backing_path);
 		goto out;
 	}
-	r = empty_and_restamp(c, err);
+	r = empty_and_restamp(c, o->discard, err);
 	if (r < 0)
 		goto out;
 	uk_io_point("unlink");

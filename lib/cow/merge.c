@@ -46,19 +46,28 @@ int uk_cow_for_each_run(struct uk_cow *c, const struct uk_progress *progress,
 	return 0;
 }
 
+struct merge_ctx {
+	int out_fd;
+	struct uk_extmap backing; /* the backing's data extents, found once */
+};
+
+/* The COW's runs are copied whole (zero blocks still become holes); the backing's runs
+ * skip its holes. */
 static int merge_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, void *ctx)
 {
-	int out_fd = *(int *)ctx;
+	struct merge_ctx *m = ctx;
 
 	if (set)
-		return uk_copy_range(c->fd, c->h.data_offset + off, out_fd, off, len,
-				     UK_HOLES_SKIP);
-	return uk_copy_range(c->backing_fd, off, out_fd, off, len, UK_HOLES_SKIP);
+		return uk_copy_range(c->fd, c->h.data_offset + off, m->out_fd, off, len,
+				     UK_HOLES_SKIP, NULL);
+	return uk_copy_range(c->backing_fd, off, m->out_fd, off, len, UK_HOLES_SKIP,
+			     &m->backing);
 }
 
 int uk_cow_merge(const char *cow, const char *out, const struct uk_merge_opts *o,
 		 struct uk_err *err)
 {
+	struct merge_ctx m = {0};
 	struct uk_cow *c;
 	struct uk_newfile nf;
 	struct stat cst;
@@ -85,7 +94,11 @@ int uk_cow_merge(const char *cow, const char *out, const struct uk_merge_opts *o
 	if (ftruncate(nf.fd, (off_t)c->h.size) < 0) {
 		r = uk_err_sys(err, errno, "%s: sizing the output", out);
 	} else {
-		r = uk_cow_for_each_run(c, o->progress, merge_run, &nf.fd);
+		m.out_fd = nf.fd;
+		r = uk_extmap_build(c->backing_fd, c->h.size, &m.backing);
+		if (r == 0)
+			r = uk_cow_for_each_run(c, o->progress, merge_run, &m);
+		uk_extmap_free(&m.backing);
 		if (r < 0)
 			r = uk_err_sys(err, -r, "%s: merging %s into it", out, cow);
 	}
