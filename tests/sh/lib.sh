@@ -21,6 +21,9 @@ T=$(mktemp -d "${TMPDIR:-/tmp}/uktest.XXXXXX")
 _uk_cleanup() {
 	local p
 	for p in "${UK_PIDS[@]}"; do
+		# a UML kernel's helpers are its children; killing only the kernel orphans them
+		# (and they keep its disks locked)
+		pkill -KILL -P "$p" 2>/dev/null
 		kill -KILL "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
@@ -104,8 +107,8 @@ sum_of() { sha256sum "$1" | cut -d' ' -f1; }
 # ---------------------------------------------------------------- real guests
 UML=${UMLKIT_KERNEL:-$(command -v linux.uml || command -v linux || true)}
 
-# guest_image OUT.img [SIZE] : a busybox ext4 image whose /init runs /etc/uk-test.sh from
-# the kernel command line's `uk.cmd=` (see scripts/mkimage), then powers off.
+# guest_image OUT.img [SIZE] : a busybox ext4 image whose /init runs the shell script on the
+# second disk (/dev/ubdb) when there is one, then powers off (see scripts/mkimage).
 guest_image() {
 	"$(dirname "${BASH_SOURCE[0]}")/../../scripts/mkimage" "$1" "${2:-32M}" >/dev/null
 }
