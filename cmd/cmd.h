@@ -54,6 +54,7 @@ int uk_cow_info_cmd(struct uk_cow_opts *o);
 int uk_cow_check_cmd(struct uk_cow_opts *o);
 int uk_cow_map_cmd(struct uk_cow_opts *o);
 int uk_cow_compare_cmd(struct uk_cow_opts *o);
+int uk_cmd_switch(int argc, char **argv);
 int uk_cmd_guest(int argc, char **argv);         /* run start list status stop kill */
 int uk_cmd_guest_logs(int argc, char **argv);    /* logs */
 int uk_cmd_guest_console(int argc, char **argv); /* console */

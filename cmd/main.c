@@ -19,6 +19,7 @@ static const char usage_text[] =
 	"  image    the default guest image: build   (umlkit image --help)\n"
 	"  run, start, list, status, logs, console, stop, kill\n"
 	"           guests: boot, supervise, watch and stop them   (umlkit run --help)\n"
+	"  switch   userspace Ethernet switches for guests   (umlkit switch --help)\n"
 	"  mconsole a guest's management console: send a command or read them from\n"
 	"           stdin   (umlkit mconsole --help)\n"
 	"  net      host taps and bridges   (umlkit net --help)\n"
@@ -90,6 +91,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } families[] = {
 	{"cow", uk_cmd_cow},
+	{"switch", uk_cmd_switch},
 	{"image", uk_cmd_image},
 	{"run", uk_cmd_guest},
 	{"start", uk_cmd_guest},

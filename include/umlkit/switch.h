@@ -16,23 +16,23 @@
 
 #include "umlkit/err.h"
 
-#define UK_ETH_HLEN       14
-#define UK_VLAN_HLEN      4
-#define UK_ETH_P_8021Q    0x8100
+#define UK_ETH_HLEN	  14
+#define UK_VLAN_HLEN	  4
+#define UK_ETH_P_8021Q	  0x8100
 #define UK_SW_MTU_DEFAULT 1500
-#define UK_SW_MTU_MAX     65500
-#define UK_SW_MAX_PORTS   512
-#define UK_SW_AGING_S     300 /* as 802.1D */
-#define UK_VLAN_NONE      0   /* untagged */
-#define UK_VLAN_MAX       4094
+#define UK_SW_MTU_MAX	  65500
+#define UK_SW_MAX_PORTS	  512
+#define UK_SW_AGING_S	  300 /* as 802.1D */
+#define UK_VLAN_NONE	  0   /* untagged */
+#define UK_VLAN_MAX	  4094
 
 /* ---- frames (pure) ---- */
 struct uk_frame_info {
 	const uint8_t *dst, *src;
-	uint16_t vlan;      /* 802.1Q VID, UK_VLAN_NONE when untagged */
+	uint16_t vlan;	    /* 802.1Q VID, UK_VLAN_NONE when untagged */
 	uint16_t ethertype; /* after the tag, if any */
-	bool broadcast;     /* ff:ff:ff:ff:ff:ff */
-	bool multicast;     /* group bit set (broadcast included) */
+	bool broadcast;	    /* ff:ff:ff:ff:ff:ff */
+	bool multicast;	    /* group bit set (broadcast included) */
 };
 /*
  * Check one frame of len bytes: at least 14 bytes (-EINVAL), at most mtu + 14 + 4
@@ -57,8 +57,7 @@ void uk_fdb_free(struct uk_fdb *t);
  * 1 (moved from another port), or -ENOSPC when the table is full (the oldest entry of the
  * probe sequence is then replaced, so it still learns; -ENOSPC only counts it).
  */
-int uk_fdb_learn(struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, int port,
-		 uint64_t now_ms);
+int uk_fdb_learn(struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, int port, uint64_t now_ms);
 /* The port mac (in vlan) was last seen on, or -1 when unknown or aged out. */
 int uk_fdb_lookup(const struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, uint64_t now_ms);
 /* Forget every entry of a port (it went away). */
@@ -75,3 +74,117 @@ int uk_mac_parse(const char *s, uint8_t mac[6]);
 void uk_mac_format(const uint8_t mac[6], char out[18]);
 
 #endif
+
+/* ---- the forwarding engine ---- */
+#define UK_SW_BATCH 32 /* frames per recvmmsg/sendmmsg */
+
+enum uk_port_kind {
+	UK_PORT_FD,	/* a datagram/seqpacket fd handed over by a launcher (one frame each) */
+	UK_PORT_BESS,	/* a connection on the switch's SEQPACKET listening socket */
+	UK_PORT_DAEMON, /* a legacy daemon-protocol guest, addressed on the shared data socket */
+	UK_PORT_TAP,	/* an uplink to a host tap */
+	UK_PORT_NAT,	/* the user-mode NAT uplink */
+};
+const char *uk_port_kind_name(int kind);
+
+struct uk_port_stats {
+	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
+	uint64_t rx_drops; /* malformed, too long, wrong VLAN */
+	uint64_t tx_drops; /* the peer was slow (its queue full) or gone */
+};
+
+struct uk_port_conf {
+	int kind;	/* enum uk_port_kind */
+	char peer[128]; /* who is on the other end, for `ports` */
+	uint16_t vlan;	/* access VLAN (1..4094), or the native VLAN of a trunk; 0 means 1 */
+	bool trunk;	/* carry every VLAN tagged (the native one untagged) */
+};
+
+struct uk_switch;
+struct uk_switch_opts {
+	unsigned mtu;	   /* 0: 1500 */
+	bool hub;	   /* flood everything, learn nothing */
+	uint64_t aging_ms; /* 0: 300 s */
+	unsigned fdb_size; /* 0: 4096 */
+	/* a port's peer is gone (its socket reported an error or EOF): the owner removes it */
+	void (*port_dead)(void *ctx, int port);
+	void *ctx;
+};
+struct uk_switch *uk_switch_new(const struct uk_switch_opts *o, struct uk_err *err);
+void uk_switch_free(struct uk_switch *sw);
+
+/*
+ * A port over a socket that carries one frame per packet (fd, bess): the engine owns fd
+ * from here on (closes it on removal). For UK_PORT_DAEMON, fd is the shared data socket
+ * (not owned) and addr/addrlen the guest's address. Returns the port id or -errno.
+ */
+int uk_switch_add_socket_port(struct uk_switch *sw, int fd, const struct uk_port_conf *c,
+			      const void *addr, unsigned addrlen, struct uk_err *err);
+/* A port whose frames leave through a callback (tap, nat); frames come in through
+ * uk_switch_input(). */
+int uk_switch_add_callback_port(struct uk_switch *sw, const struct uk_port_conf *c,
+				int (*send)(void *priv, const void *frame, size_t len), void *priv,
+				struct uk_err *err);
+void uk_switch_remove_port(struct uk_switch *sw, int port);
+/* The fd to poll for a socket port (-1 for others). */
+int uk_switch_port_fd(const struct uk_switch *sw, int port);
+
+/* The port's socket is readable: receive a batch and forward it. */
+void uk_switch_port_readable(struct uk_switch *sw, int port);
+/* The shared legacy data socket is readable: receive a batch, find each sender's port. */
+void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd);
+/* One frame from a callback port (tap, nat), forwarded at once. */
+void uk_switch_input(struct uk_switch *sw, int port, const void *frame, size_t len);
+/* Age the learning table (call every few seconds). */
+void uk_switch_tick(struct uk_switch *sw);
+
+/* Reports */
+int uk_switch_port_info(const struct uk_switch *sw, int port, struct uk_port_conf *c,
+			struct uk_port_stats *st);
+/* Every port id in use, ascending, into ids (up to max); returns the count. */
+int uk_switch_ports(const struct uk_switch *sw, int *ids, int max);
+const struct uk_fdb *uk_switch_fdb(const struct uk_switch *sw);
+uint64_t uk_switch_now_ms(void);
+
+/* Captures: every frame a port receives (port -1: every port) is written to fd in pcap
+ * format (the header first). One capture at a time; fd is owned by the switch. */
+int uk_switch_capture_start(struct uk_switch *sw, int port, int fd, struct uk_err *err);
+void uk_switch_capture_stop(struct uk_switch *sw);
+
+/* ---- the switch daemon ---- */
+/* $XDG_RUNTIME_DIR/umlkit/switches/NAME (or ~/.umlkit/run/switches/NAME): ctl (the control
+ * socket), pid, lock, and the sockets of its ports (bess, legacy daemon). */
+int uk_switch_dir(const char *name, char *out, size_t outlen, struct uk_err *err);
+int uk_switch_name_check(const char *name, struct uk_err *err);
+
+#define UK_SW_MAX_FORWARDS 64
+struct uk_switch_daemon_opts {
+	char name[64];
+	unsigned mtu;
+	bool hub;
+	int group;	      /* -1: the control socket is 0600; else 0660 and this group */
+	char bess[108];	      /* a SEQPACKET listening socket for bess guests ("" none) */
+	char legacy_ctl[108]; /* a legacy daemon-protocol control socket ("" none) */
+	char tap[16];	      /* a host tap as uplink ("" none) */
+	bool nat;	      /* the user-mode NAT uplink */
+	char nat_net[32];     /* "10.0.2.0/24" unless given */
+	char forwards[UK_SW_MAX_FORWARDS][96]; /* tcp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT */
+	int nforwards;
+	int ready_fd; /* written "ready\n" or "failed MSG\n" once set up; -1 none */
+	bool verbose;
+};
+/* Run a switch in this process until SIGTERM/SIGINT or a stop request; removes its
+ * sockets on the way out. */
+int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *err);
+
+/* ---- talking to a running switch ---- */
+/* One request (a JSON object as text) with an optional fd passed along; the reply text
+ * (heap, free it) is a JSON object with "ok" and either results or "error". */
+int uk_switch_request(const char *name, const char *req, int pass_fd, char **reply,
+		      struct uk_err *err);
+/* Give fd (one end of a SEQPACKET socketpair) to switch name as a port; returns the port. */
+int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, struct uk_err *err);
+/* The pid of the running switch, or 0. */
+pid_t uk_switch_pid(const char *name);
+/* Names of every switch with a runtime directory; free each and the array. */
+int uk_switch_list(char ***names, int *count, struct uk_err *err);

@@ -1,0 +1,466 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* umlkit switch: start, stop, list, ports, fdb, capture. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <jansson.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "umlkit/switch.h"
+#include "umlkit/util.h"
+#include "cmd.h"
+
+static const char switch_usage[] =
+	"Usage: umlkit switch COMMAND ...\n"
+	"  start NAME [-f] [--hub] [--mtu N] [--group G] [--bess PATH] [--legacy CTL]\n"
+	"             [--tap IF] [--nat [--nat-net CIDR] [--forward SPEC]...]\n"
+	"                           a userspace Ethernet switch (a daemon; -f: foreground)\n"
+	"  stop NAME                stop it (its sockets are removed)\n"
+	"  list [--output=json]     switches, their pids and port counts\n"
+	"  ports NAME [--output=json]  ports: kind, peer, VLAN, MACs, frames, bytes, drops\n"
+	"  fdb NAME [--output=json]    the MAC learning table\n"
+	"  capture NAME [--port P] -w FILE.pcap [--seconds S]\n"
+	"                           write what the switch receives (pcap) until ^C or S s\n"
+	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N]`.\n"
+	"Exit status: 0 success, 1 failure, 2 usage error.\n";
+
+enum {
+	OPT_HUB = 0x300,
+	OPT_MTU,
+	OPT_GROUP,
+	OPT_BESS,
+	OPT_LEGACY,
+	OPT_TAP,
+	OPT_NAT,
+	OPT_NAT_NET,
+	OPT_FORWARD,
+	OPT_PORT,
+	OPT_SECONDS
+};
+
+static const struct option longopts[] = {
+	{"hub", no_argument, NULL, OPT_HUB},
+	{"mtu", required_argument, NULL, OPT_MTU},
+	{"group", required_argument, NULL, OPT_GROUP},
+	{"bess", required_argument, NULL, OPT_BESS},
+	{"legacy", required_argument, NULL, OPT_LEGACY},
+	{"tap", required_argument, NULL, OPT_TAP},
+	{"nat", no_argument, NULL, OPT_NAT},
+	{"nat-net", required_argument, NULL, OPT_NAT_NET},
+	{"forward", required_argument, NULL, OPT_FORWARD},
+	{"port", required_argument, NULL, OPT_PORT},
+	{"seconds", required_argument, NULL, OPT_SECONDS},
+	{"output", required_argument, NULL, UK_OPT_OUTPUT},
+	{"foreground", no_argument, NULL, 'f'},
+	{"help", no_argument, NULL, 'h'},
+	{0},
+};
+
+struct sw_args {
+	struct uk_switch_daemon_opts d;
+	bool foreground, json;
+	int port;
+	uint64_t seconds;
+	const char *out;
+	int nargs;
+	char **args;
+};
+
+static int copy_opt(char *dst, size_t len, const char *v, const char *what)
+{
+	if (strlen(v) >= len)
+		return uk_usage_error("umlkit switch", "%s '%s' is too long", what, v);
+	strcpy(dst, v);
+	return 0;
+}
+
+static int parse_one(struct sw_args *a, int c, const char *v)
+{
+	uint64_t n;
+
+	switch (c) {
+	case 'f':
+		a->foreground = true;
+		return 0;
+	case 'w':
+		a->out = v;
+		return 0;
+	case OPT_HUB:
+		a->d.hub = true;
+		return 0;
+	case OPT_NAT:
+		a->d.nat = true;
+		return 0;
+	case OPT_MTU:
+		if (uk_parse_u64(v, &n) < 0 || n < 68 || n > UK_SW_MTU_MAX)
+			return uk_usage_error("umlkit switch", "--mtu %s: 68..%u", v,
+					      UK_SW_MTU_MAX);
+		a->d.mtu = (unsigned)n;
+		return 0;
+	case OPT_GROUP: {
+		struct group *g = getgrnam(v);
+
+		if (g)
+			a->d.group = (int)g->gr_gid;
+		else if (uk_parse_u64(v, &n) == 0 && n < 0x7fffffff)
+			a->d.group = (int)n;
+		else
+			return uk_usage_error("umlkit switch", "--group %s: no such group", v);
+		return 0;
+	}
+	case OPT_BESS:
+		return copy_opt(a->d.bess, sizeof(a->d.bess), v, "--bess");
+	case OPT_LEGACY:
+		return copy_opt(a->d.legacy_ctl, sizeof(a->d.legacy_ctl), v, "--legacy");
+	case OPT_TAP:
+		return copy_opt(a->d.tap, sizeof(a->d.tap), v, "--tap");
+	case OPT_NAT_NET:
+		return copy_opt(a->d.nat_net, sizeof(a->d.nat_net), v, "--nat-net");
+	case OPT_FORWARD:
+		if (a->d.nforwards == UK_SW_MAX_FORWARDS)
+			return uk_usage_error("umlkit switch", "at most %d forwards",
+					      UK_SW_MAX_FORWARDS);
+		return copy_opt(a->d.forwards[a->d.nforwards++], sizeof(a->d.forwards[0]), v,
+				"--forward");
+	case OPT_PORT:
+		if (uk_parse_u64(v, &n) < 0 || n >= UK_SW_MAX_PORTS)
+			return uk_usage_error("umlkit switch", "--port %s: not a port number", v);
+		a->port = (int)n;
+		return 0;
+	case OPT_SECONDS:
+		if (uk_parse_u64(v, &n) < 0 || n == 0)
+			return uk_usage_error("umlkit switch", "--seconds %s: a number from 1", v);
+		a->seconds = n;
+		return 0;
+	case UK_OPT_OUTPUT: {
+		bool ok;
+
+		a->json = uk_parse_output(v, &ok);
+		return ok ? 0 : uk_usage_error("umlkit switch", "bad --output '%s'", v);
+	}
+	}
+	return uk_usage_error("umlkit switch", "unknown option");
+}
+
+static int parse(int argc, char **argv, struct sw_args *a)
+{
+	int c, r;
+
+	memset(a, 0, sizeof(*a));
+	a->d.group = -1;
+	a->d.ready_fd = -1;
+	a->port = -1;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "fhw:", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(switch_usage, stdout);
+			return -1;
+		}
+		if (c == '?')
+			return uk_usage_error("umlkit switch", "unknown option '%s'",
+					      argv[optind - 1]);
+		r = parse_one(a, c, optarg);
+		if (r)
+			return r;
+	}
+	a->nargs = argc - optind;
+	a->args = argv + optind;
+	return 0;
+}
+
+/* Ask the running switch one thing; returns the parsed reply or NULL (message printed). */
+static json_t *ask(const char *name, const char *cmd, int fd, json_t *extra)
+{
+	struct uk_err err = {0};
+	json_t *req = extra ? extra : json_object(), *rep;
+	char *text, *reply;
+	int r;
+
+	json_object_set_new(req, "cmd", json_string(cmd));
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	r = text ? uk_switch_request(name, text, fd, &reply, &err) : -ENOMEM;
+	free(text);
+	if (r < 0) {
+		uk_fail(&err);
+		return NULL;
+	}
+	rep = json_loads(reply, 0, NULL);
+	free(reply);
+	if (!json_is_true(json_object_get(rep, "ok"))) {
+		uk_say("switch '%s': %s", name,
+		       json_string_value(json_object_get(rep, "error")) ?: "request failed");
+		json_decref(rep);
+		return NULL;
+	}
+	return rep;
+}
+
+static int print_json(json_t *j)
+{
+	json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	putchar('\n');
+	json_decref(j);
+	return UK_EXIT_OK;
+}
+
+static int sw_start(struct sw_args *a)
+{
+	struct uk_err err = {0};
+	char buf[600] = "";
+	int pfd[2];
+	pid_t pid;
+	ssize_t n;
+
+	if (a->nargs != 1)
+		return uk_usage_error("umlkit switch start", "start needs NAME");
+	if (uk_switch_name_check(a->args[0], &err) < 0)
+		return uk_usage_error("umlkit switch start", "%s", err.msg);
+	snprintf(a->d.name, sizeof(a->d.name), "%s", a->args[0]);
+	if (a->foreground) {
+		if (uk_switch_daemon_run(&a->d, &err) < 0)
+			return uk_fail(&err);
+		return UK_EXIT_OK;
+	}
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return uk_fail(&(struct uk_err){errno, "pipe failed"});
+	pid = fork();
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		close(pfd[0]);
+		setsid();
+		if (fork() != 0)
+			_exit(0);
+		if (null >= 0) {
+			dup2(null, 0);
+			dup2(null, 1);
+			dup2(null, 2);
+		}
+		a->d.ready_fd = pfd[1];
+		_exit(uk_switch_daemon_run(&a->d, NULL) < 0 ? 1 : 0);
+	}
+	close(pfd[1]);
+	n = read(pfd[0], buf, sizeof(buf) - 1);
+	close(pfd[0]);
+	buf[n > 0 ? n : 0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (strncmp(buf, "ready ", 6)) {
+		uk_say("switch '%s': %s", a->d.name,
+		       !strncmp(buf, "failed ", 7) ? buf + 7 : "the daemon did not start");
+		return UK_EXIT_FAIL;
+	}
+	printf("%s: running (pid %s)\n", a->d.name, buf + 6);
+	return UK_EXIT_OK;
+}
+
+static int sw_stop(struct sw_args *a)
+{
+	pid_t pid;
+	json_t *rep;
+
+	if (a->nargs != 1)
+		return uk_usage_error("umlkit switch stop", "stop needs NAME");
+	pid = uk_switch_pid(a->args[0]);
+	if (!pid) {
+		uk_say("switch '%s' is not running", a->args[0]);
+		return UK_EXIT_FAIL;
+	}
+	rep = ask(a->args[0], "stop", -1, NULL);
+	if (!rep)
+		kill(pid, SIGTERM);
+	json_decref(rep);
+	for (int i = 0; i < 100 && uk_switch_pid(a->args[0]); i++)
+		usleep(20000);
+	if (uk_switch_pid(a->args[0])) {
+		kill(pid, SIGKILL);
+		uk_say("switch '%s' did not stop; killed", a->args[0]);
+	}
+	return UK_EXIT_OK;
+}
+
+static int sw_list(struct sw_args *a)
+{
+	json_t *arr = json_array();
+	struct uk_err err = {0};
+	char **names;
+	int n;
+
+	if (uk_switch_list(&names, &n, &err) < 0) {
+		json_decref(arr);
+		return uk_fail(&err);
+	}
+	for (int i = 0; i < n; i++) {
+		json_t *rep = uk_switch_pid(names[i]) ? ask(names[i], "info", -1, NULL) : NULL;
+
+		if (rep) {
+			json_object_del(rep, "ok");
+			json_array_append_new(arr, rep);
+		}
+		free(names[i]);
+	}
+	free(names);
+	if (a->json)
+		return print_json(arr);
+	printf("%-20s %8s %6s %s\n", "NAME", "PID", "PORTS", "MODE");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		json_t *s = json_array_get(arr, i);
+
+		printf("%-20s %8lld %6lld %s%s\n", json_string_value(json_object_get(s, "name")),
+		       json_integer_value(json_object_get(s, "pid")),
+		       json_integer_value(json_object_get(s, "ports")),
+		       json_is_true(json_object_get(s, "hub")) ? "hub" : "switch",
+		       json_is_true(json_object_get(s, "nat")) ? " nat" : "");
+	}
+	json_decref(arr);
+	return UK_EXIT_OK;
+}
+
+static int sw_ports(struct sw_args *a)
+{
+	json_t *rep, *ports, *p;
+	size_t i;
+
+	if (a->nargs != 1)
+		return uk_usage_error("umlkit switch ports", "ports needs NAME");
+	rep = ask(a->args[0], "ports", -1, NULL);
+	if (!rep)
+		return UK_EXIT_FAIL;
+	ports = json_incref(json_object_get(rep, "ports"));
+	json_decref(rep);
+	if (a->json)
+		return print_json(ports);
+	printf("%4s %-6s %-24s %5s %10s %12s %10s %12s %7s %7s  %s\n", "PORT", "KIND", "PEER",
+	       "VLAN", "RX_FRAMES", "RX_BYTES", "TX_FRAMES", "TX_BYTES", "RX_DROP", "TX_DROP",
+	       "MACS");
+	json_array_foreach(ports, i, p)
+	{
+		json_t *macs = json_object_get(p, "macs"), *m;
+		size_t k;
+
+		printf("%4lld %-6s %-24.24s %4lld%s %10lld %12lld %10lld %12lld %7lld %7lld ",
+		       json_integer_value(json_object_get(p, "port")),
+		       json_string_value(json_object_get(p, "kind")),
+		       json_string_value(json_object_get(p, "peer")),
+		       json_integer_value(json_object_get(p, "vlan")),
+		       json_is_true(json_object_get(p, "trunk")) ? "T" : " ",
+		       json_integer_value(json_object_get(p, "rx_frames")),
+		       json_integer_value(json_object_get(p, "rx_bytes")),
+		       json_integer_value(json_object_get(p, "tx_frames")),
+		       json_integer_value(json_object_get(p, "tx_bytes")),
+		       json_integer_value(json_object_get(p, "rx_drops")),
+		       json_integer_value(json_object_get(p, "tx_drops")));
+		json_array_foreach(macs, k, m) printf(" %s", json_string_value(m));
+		putchar('\n');
+	}
+	json_decref(ports);
+	return UK_EXIT_OK;
+}
+
+static int sw_fdb(struct sw_args *a)
+{
+	json_t *rep, *fdb, *e;
+	size_t i;
+
+	if (a->nargs != 1)
+		return uk_usage_error("umlkit switch fdb", "fdb needs NAME");
+	rep = ask(a->args[0], "fdb", -1, NULL);
+	if (!rep)
+		return UK_EXIT_FAIL;
+	fdb = json_incref(json_object_get(rep, "fdb"));
+	json_decref(rep);
+	if (a->json)
+		return print_json(fdb);
+	printf("%-17s %5s %5s %8s\n", "MAC", "VLAN", "PORT", "AGE_MS");
+	json_array_foreach(fdb, i, e)
+	{
+		printf("%-17s %5lld %5lld %8lld\n", json_string_value(json_object_get(e, "mac")),
+		       json_integer_value(json_object_get(e, "vlan")),
+		       json_integer_value(json_object_get(e, "port")),
+		       json_integer_value(json_object_get(e, "age_ms")));
+	}
+	json_decref(fdb);
+	return UK_EXIT_OK;
+}
+
+static volatile sig_atomic_t capture_stop;
+static void on_capture_signal(int sig)
+{
+	(void)sig;
+	capture_stop = 1;
+}
+
+static int sw_capture(struct sw_args *a)
+{
+	struct uk_err err = {0};
+	struct uk_newfile nf;
+	json_t *extra = json_object(), *rep;
+
+	if (a->nargs != 1 || !a->out) {
+		json_decref(extra);
+		return uk_usage_error("umlkit switch capture", "capture needs NAME and -w FILE");
+	}
+	if (uk_newfile_open(&nf, a->out, 0644, &err) < 0) {
+		json_decref(extra);
+		return uk_fail(&err);
+	}
+	/* the file appears at once (readers may follow it); the switch writes to it */
+	if (uk_newfile_commit(&nf, true, &err) < 0) {
+		json_decref(extra);
+		return uk_fail(&err);
+	}
+	nf.fd = open(a->out, O_WRONLY | O_APPEND | O_CLOEXEC);
+	if (a->port >= 0)
+		json_object_set_new(extra, "port", json_integer(a->port));
+	rep = ask(a->args[0], "capture", nf.fd, extra);
+	close(nf.fd);
+	if (!rep)
+		return UK_EXIT_FAIL;
+	json_decref(rep);
+	signal(SIGINT, on_capture_signal);
+	signal(SIGTERM, on_capture_signal);
+	for (uint64_t t = 0; !capture_stop && (!a->seconds || t < a->seconds * 10); t++) {
+		if (!uk_switch_pid(a->args[0]))
+			break;
+		usleep(100000);
+	}
+	rep = ask(a->args[0], "capture-stop", -1, NULL);
+	json_decref(rep);
+	return UK_EXIT_OK;
+}
+
+int uk_cmd_switch(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(struct sw_args *a);
+	} cmds[] = {
+		{"start", sw_start}, {"stop", sw_stop}, {"list", sw_list},
+		{"ports", sw_ports}, {"fdb", sw_fdb},	{"capture", sw_capture},
+	};
+	struct sw_args a;
+	int r;
+
+	if (argc < 2)
+		return uk_usage_error("umlkit switch", "no switch command given");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		fputs(switch_usage, stdout);
+		return UK_EXIT_OK;
+	}
+	for (size_t i = 0; i < UK_ARRAY_SIZE(cmds); i++) {
+		if (strcmp(argv[1], cmds[i].name))
+			continue;
+		r = parse(argc - 1, argv + 1, &a);
+		if (r)
+			return r < 0 ? UK_EXIT_OK : r;
+		return cmds[i].fn(&a);
+	}
+	return uk_usage_error("umlkit switch", "unknown switch command '%s'", argv[1]);
+}

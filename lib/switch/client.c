@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Talking to a running switch over its control socket; where switches live. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "umlkit/switch.h"
+#include "umlkit/util.h"
+
+#define REPLY_MAX (1 << 20)
+
+int uk_switch_name_check(const char *name, struct uk_err *err)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > 32)
+		return uk_err_set(err, EINVAL, "switch name '%.40s' must have 1 to 32 characters",
+				  name);
+	if (name[0] == '.' || name[0] == '-')
+		return uk_err_set(err, EINVAL, "switch name '%s' may not start with '%c'", name,
+				  name[0]);
+	for (const char *p = name; *p; p++)
+		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
+		    !(*p >= '0' && *p <= '9') && !strchr("_.-", *p))
+			return uk_err_set(err, EINVAL,
+					  "switch name '%s': character '%c' is not allowed", name,
+					  *p);
+	return 0;
+}
+
+static int switches_root(char *out, size_t outlen, struct uk_err *err)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	const char *home = getenv("HOME");
+	int n;
+
+	if (xdg && *xdg)
+		n = snprintf(out, outlen, "%s/umlkit/switches", xdg);
+	else if (home && *home)
+		n = snprintf(out, outlen, "%s/.umlkit/run/switches", home);
+	else
+		return uk_err_set(err, ENOENT, "neither $XDG_RUNTIME_DIR nor $HOME is set");
+	return n < 0 || (size_t)n >= outlen ? uk_err_set(err, ENAMETOOLONG, "path too long") : 0;
+}
+
+int uk_switch_dir(const char *name, char *out, size_t outlen, struct uk_err *err)
+{
+	char root[4096];
+	int r = uk_switch_name_check(name, err);
+
+	if (r == 0)
+		r = switches_root(root, sizeof(root), err);
+	if (r < 0)
+		return r;
+	if ((size_t)snprintf(out, outlen, "%s/%s", root, name) >= outlen)
+		return uk_err_set(err, ENAMETOOLONG, "path too long");
+	/* create it, 0700, parents included */
+	for (char *p = out + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(out, 0700);
+		*p = '/';
+	}
+	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+		return uk_err_sys(err, errno, "%s", out);
+	if (strlen(out) + 8 > 107)
+		return uk_err_set(err, ENAMETOOLONG,
+				  "%s: too long for a socket path (set XDG_RUNTIME_DIR shorter)",
+				  out);
+	return 0;
+}
+
+pid_t uk_switch_pid(const char *name)
+{
+	char dir[4096], path[4200];
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	_cleanup_close_ int fd = -1;
+
+	if (uk_switch_dir(name, dir, sizeof(dir), NULL) < 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/lock", dir);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK)
+		return 0;
+	return fl.l_pid;
+}
+
+static int connect_ctl(const char *name, struct uk_err *err)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	char dir[4096];
+	int fd, r = uk_switch_dir(name, dir, sizeof(dir), err);
+
+	if (r < 0)
+		return r;
+	if (strlen(dir) + 4 >= sizeof(a.sun_path))
+		return uk_err_set(err, ENAMETOOLONG, "%s: path too long", dir);
+	memcpy(a.sun_path, dir, strlen(dir));
+	memcpy(a.sun_path + strlen(dir), "/ctl", 5);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return uk_err_sys(err, errno, "socket");
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		r = errno;
+		close(fd);
+		if (r == ENOENT || r == ECONNREFUSED)
+			return uk_err_set(err, ENOENT, "switch '%s' is not running", name);
+		return uk_err_sys(err, r, "switch '%s': %s", name, a.sun_path);
+	}
+	return fd;
+}
+
+int uk_switch_request(const char *name, const char *req, int pass_fd, char **reply,
+		      struct uk_err *err)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {(void *)req, strlen(req)};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	_cleanup_close_ int fd = connect_ctl(name, err);
+	struct pollfd pf;
+	char *buf;
+	ssize_t n;
+
+	*reply = NULL;
+	if (fd < 0)
+		return fd;
+	if (pass_fd >= 0) {
+		struct cmsghdr *c;
+
+		m.msg_control = cbuf;
+		m.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	if (sendmsg(fd, &m, MSG_NOSIGNAL) < 0)
+		return uk_err_sys(err, errno, "switch '%s': sending the request", name);
+	pf = (struct pollfd){.fd = fd, .events = POLLIN};
+	if (poll(&pf, 1, 10000) <= 0)
+		return uk_err_set(err, ETIMEDOUT, "switch '%s' did not answer", name);
+	buf = malloc(REPLY_MAX + 1);
+	if (!buf)
+		return uk_err_set(err, ENOMEM, "out of memory");
+	n = recv(fd, buf, REPLY_MAX, 0);
+	if (n <= 0) {
+		free(buf);
+		return uk_err_set(err, EPIPE, "switch '%s' closed the connection", name);
+	}
+	buf[n] = '\0';
+	*reply = buf;
+	return 0;
+}
+
+int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, struct uk_err *err)
+{
+	json_t *req = json_object(), *rep;
+	char *text, *reply = NULL;
+	int r, port = -1;
+
+	json_object_set_new(req, "cmd", json_string("add-port"));
+	json_object_set_new(req, "peer", json_string(c->peer));
+	json_object_set_new(req, "vlan", json_integer(c->vlan));
+	json_object_set_new(req, "trunk", json_boolean(c->trunk));
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!text)
+		return uk_err_set(err, ENOMEM, "out of memory");
+	r = uk_switch_request(name, text, fd, &reply, err);
+	free(text);
+	if (r < 0)
+		return r;
+	rep = json_loads(reply, 0, NULL);
+	if (json_is_true(json_object_get(rep, "ok")))
+		port = (int)json_integer_value(json_object_get(rep, "port"));
+	else
+		r = uk_err_set(err, EINVAL, "switch '%s': %s", name,
+			       json_string_value(json_object_get(rep, "error"))
+				       ?: "refused the port");
+	json_decref(rep);
+	free(reply);
+	return r < 0 ? r : port;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int uk_switch_list(char ***names, int *count, struct uk_err *err)
+{
+	char root[4096];
+	char **v = NULL;
+	int n = 0, r;
+	DIR *d;
+	struct dirent *e;
+
+	*names = NULL;
+	*count = 0;
+	r = switches_root(root, sizeof(root), err);
+	if (r < 0)
+		return r;
+	d = opendir(root);
+	if (!d)
+		return errno == ENOENT ? 0 : uk_err_sys(err, errno, "%s", root);
+	while ((e = readdir(d))) {
+		char **nv;
+
+		if (uk_switch_name_check(e->d_name, NULL) < 0)
+			continue;
+		nv = realloc(v, sizeof(*v) * (size_t)(n + 1));
+		if (!nv)
+			break;
+		v = nv;
+		if (!(v[n] = strdup(e->d_name)))
+			break;
+		n++;
+	}
+	closedir(d);
+	if (n)
+		qsort(v, (size_t)n, sizeof(*v), cmp_names);
+	*names = v;
+	*count = n;
+	return 0;
+}

@@ -1,0 +1,686 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The switch daemon: one process, one poll loop. It owns the engine, the control socket
+ * (SEQPACKET, JSON requests, fds passed with SCM_RIGHTS), the bess listening socket, a tap
+ * uplink, and the modules (legacy daemon protocol, NAT) that plug into the loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "swd.h"
+
+#define MAX_WATCHES (UK_SW_MAX_PORTS + 64)
+#define MAX_MODULES 4
+#define MAX_POLL    (MAX_WATCHES + 256)
+#define CTL_MSG_MAX 65536
+
+struct watch {
+	int fd;
+	void (*fn)(struct uk_swd *d, int fd, void *ctx);
+	void *ctx;
+};
+
+struct uk_swd {
+	struct uk_switch_daemon_opts o;
+	struct uk_switch *sw;
+	char dir[4096];
+	char ctl_path[4200];
+	struct watch w[MAX_WATCHES];
+	int nw;
+	struct uk_swd_module mods[MAX_MODULES];
+	int nmods;
+	struct pollfd pfd[MAX_POLL];
+	int npfd, nfixed;
+	int dead[UK_SW_MAX_PORTS];
+	int ndead;
+	int tap_port, tap_fd;
+	uint64_t bad_control;
+	bool stop;
+	bool locked; /* we hold the lock: the sockets are ours to remove */
+};
+
+/* ---- the loop's plumbing ---- */
+int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, void *ctx),
+		 void *ctx)
+{
+	if (d->nw == MAX_WATCHES)
+		return -ENOSPC;
+	d->w[d->nw++] = (struct watch){fd, fn, ctx};
+	return 0;
+}
+
+void uk_swd_unwatch(struct uk_swd *d, int fd)
+{
+	for (int i = 0; i < d->nw; i++)
+		if (d->w[i].fd == fd) {
+			d->w[i] = d->w[--d->nw];
+			return;
+		}
+}
+
+int uk_swd_add_module(struct uk_swd *d, const struct uk_swd_module *m)
+{
+	if (d->nmods == MAX_MODULES)
+		return -ENOSPC;
+	d->mods[d->nmods++] = *m;
+	return 0;
+}
+
+int uk_swd_poll_add(struct uk_swd *d, int fd, short events)
+{
+	if (d->npfd == MAX_POLL)
+		return -1;
+	d->pfd[d->npfd] = (struct pollfd){.fd = fd, .events = events};
+	return d->npfd++;
+}
+
+short uk_swd_poll_revents(struct uk_swd *d, int slot)
+{
+	return slot >= d->nfixed && slot < d->npfd ? d->pfd[slot].revents : 0;
+}
+
+struct uk_switch *uk_swd_switch(struct uk_swd *d)
+{
+	return d->sw;
+}
+
+const struct uk_switch_daemon_opts *uk_swd_opts(struct uk_swd *d)
+{
+	return &d->o;
+}
+
+void uk_swd_remove_port(struct uk_swd *d, int port)
+{
+	int fd = uk_switch_port_fd(d->sw, port);
+
+	if (fd >= 0)
+		uk_swd_unwatch(d, fd);
+	uk_switch_remove_port(d->sw, port);
+}
+
+/* The engine says a peer is gone: remove it after the engine call returns. */
+static void on_port_dead(void *ctx, int port)
+{
+	struct uk_swd *d = ctx;
+
+	if (d->ndead < UK_SW_MAX_PORTS)
+		d->dead[d->ndead++] = port;
+}
+
+static void reap_dead(struct uk_swd *d)
+{
+	for (int i = 0; i < d->ndead; i++)
+		uk_swd_remove_port(d, d->dead[i]);
+	d->ndead = 0;
+}
+
+static void on_port(struct uk_swd *d, int fd, void *ctx)
+{
+	(void)fd;
+	uk_switch_port_readable(d->sw, (int)(intptr_t)ctx);
+}
+
+static int add_socket_port(struct uk_swd *d, int fd, const struct uk_port_conf *c,
+			   struct uk_err *err)
+{
+	int id = uk_switch_add_socket_port(d->sw, fd, c, NULL, 0, err);
+
+	if (id < 0) {
+		close(fd);
+		return id;
+	}
+	if (uk_swd_watch(d, fd, on_port, (void *)(intptr_t)id) < 0) {
+		uk_switch_remove_port(d->sw, id);
+		return uk_err_set(err, ENOSPC, "too many sockets");
+	}
+	return id;
+}
+
+/* ---- sockets ---- */
+static int bind_unix(const char *path, int type, mode_t mode, int group, struct uk_err *err)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return uk_err_set(err, ENAMETOOLONG, "%s: socket path too long (max %zu)", path,
+				  sizeof(a.sun_path) - 1);
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return uk_err_sys(err, errno, "socket");
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(path, mode) < 0 ||
+	    (group >= 0 && chown(path, (uid_t)-1, (gid_t)group) < 0) || listen(fd, 64) < 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(path);
+		return uk_err_sys(err, e, "%s", path);
+	}
+	return fd;
+}
+
+static void on_bess_listen(struct uk_swd *d, int fd, void *ctx)
+{
+	struct uk_port_conf c = {.kind = UK_PORT_BESS, .peer = "bess"};
+	int s = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	(void)ctx;
+	if (s >= 0)
+		add_socket_port(d, s, &c, NULL);
+}
+
+/* ---- the tap uplink ---- */
+static int tap_send(void *priv, const void *frame, size_t len)
+{
+	struct uk_swd *d = priv;
+
+	return write(d->tap_fd, frame, len) == (ssize_t)len ? 0 : -EAGAIN;
+}
+
+static void on_tap(struct uk_swd *d, int fd, void *ctx)
+{
+	static uint8_t buf[UK_SW_MTU_MAX + 64];
+
+	(void)ctx;
+	for (int i = 0; i < UK_SW_BATCH; i++) {
+		ssize_t n = read(fd, buf, sizeof(buf));
+
+		if (n <= 0)
+			break;
+		uk_switch_input(d->sw, d->tap_port, buf, (size_t)n);
+	}
+}
+
+static int open_tap(struct uk_swd *d, struct uk_err *err)
+{
+	struct uk_port_conf c = {.kind = UK_PORT_TAP};
+	struct ifreq ifr = {0};
+	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return uk_err_sys(err, errno, "tap %s: /dev/net/tun", d->o.tap);
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	memcpy(ifr.ifr_name, d->o.tap, strnlen(d->o.tap, IFNAMSIZ - 1));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		int e = errno;
+
+		close(fd);
+		return uk_err_sys(err, e,
+				  "tap %s: cannot attach (does it exist, and may you open "
+				  "it?)",
+				  d->o.tap);
+	}
+	d->tap_fd = fd;
+	snprintf(c.peer, sizeof(c.peer), "tap %s", d->o.tap);
+	d->tap_port = uk_switch_add_callback_port(d->sw, &c, tap_send, d, err);
+	if (d->tap_port < 0)
+		return d->tap_port;
+	return uk_swd_watch(d, fd, on_tap, NULL);
+}
+
+/* ---- control ---- */
+static json_t *port_json(struct uk_swd *d, int id)
+{
+	struct uk_port_conf c;
+	struct uk_port_stats st;
+	json_t *j = json_object();
+
+	uk_switch_port_info(d->sw, id, &c, &st);
+	json_object_set_new(j, "port", json_integer(id));
+	json_object_set_new(j, "kind", json_string(uk_port_kind_name(c.kind)));
+	json_object_set_new(j, "peer", json_string(c.peer));
+	json_object_set_new(j, "vlan", json_integer(c.vlan));
+	json_object_set_new(j, "trunk", json_boolean(c.trunk));
+	json_object_set_new(j, "macs", json_array());
+	json_object_set_new(j, "rx_frames", json_integer((json_int_t)st.rx_frames));
+	json_object_set_new(j, "rx_bytes", json_integer((json_int_t)st.rx_bytes));
+	json_object_set_new(j, "tx_frames", json_integer((json_int_t)st.tx_frames));
+	json_object_set_new(j, "tx_bytes", json_integer((json_int_t)st.tx_bytes));
+	json_object_set_new(j, "rx_drops", json_integer((json_int_t)st.rx_drops));
+	json_object_set_new(j, "tx_drops", json_integer((json_int_t)st.tx_drops));
+	return j;
+}
+
+struct fdb_walk {
+	json_t *arr;   /* fdb: every entry */
+	json_t *ports; /* ports: add each MAC to its port's "macs" */
+	uint64_t now;
+};
+
+static int fdb_entry(void *ctx, const struct uk_fdb_entry *e)
+{
+	struct fdb_walk *w = ctx;
+	char mac[18];
+
+	uk_mac_format(e->mac, mac);
+	if (w->arr) {
+		json_t *j = json_object();
+
+		json_object_set_new(j, "mac", json_string(mac));
+		json_object_set_new(j, "vlan", json_integer(e->vlan));
+		json_object_set_new(j, "port", json_integer(e->port));
+		json_object_set_new(j, "age_ms", json_integer((json_int_t)(w->now - e->seen_ms)));
+		json_array_append_new(w->arr, j);
+	}
+	if (w->ports) {
+		size_t i;
+		json_t *p;
+
+		json_array_foreach(w->ports, i, p)
+		{
+			if (json_integer_value(json_object_get(p, "port")) == e->port)
+				json_array_append_new(json_object_get(p, "macs"), json_string(mac));
+		}
+	}
+	return 0;
+}
+
+static void cmd_ports(struct uk_swd *d, json_t *reply)
+{
+	int ids[UK_SW_MAX_PORTS];
+	int n = uk_switch_ports(d->sw, ids, UK_SW_MAX_PORTS);
+	struct fdb_walk w = {.ports = json_array(), .now = uk_switch_now_ms()};
+
+	for (int i = 0; i < n; i++)
+		json_array_append_new(w.ports, port_json(d, ids[i]));
+	uk_fdb_foreach(uk_switch_fdb(d->sw), w.now, fdb_entry, &w);
+	json_object_set_new(reply, "ports", w.ports);
+}
+
+static void cmd_fdb(struct uk_swd *d, json_t *reply)
+{
+	struct fdb_walk w = {.arr = json_array(), .now = uk_switch_now_ms()};
+
+	uk_fdb_foreach(uk_switch_fdb(d->sw), w.now, fdb_entry, &w);
+	json_object_set_new(reply, "fdb", w.arr);
+}
+
+static void cmd_info(struct uk_swd *d, json_t *reply)
+{
+	int ids[UK_SW_MAX_PORTS];
+
+	json_object_set_new(reply, "name", json_string(d->o.name));
+	json_object_set_new(reply, "pid", json_integer(getpid()));
+	json_object_set_new(reply, "mtu", json_integer(d->o.mtu ? d->o.mtu : UK_SW_MTU_DEFAULT));
+	json_object_set_new(reply, "hub", json_boolean(d->o.hub));
+	json_object_set_new(reply, "nat", json_boolean(d->o.nat));
+	json_object_set_new(reply, "ports",
+			    json_integer(uk_switch_ports(d->sw, ids, UK_SW_MAX_PORTS)));
+	json_object_set_new(reply, "bad_control", json_integer((json_int_t)d->bad_control));
+	json_object_set_new(reply, "control", json_string(d->ctl_path));
+}
+
+/* A port from a launcher: the fd must be a packet socket. */
+static int cmd_add_port(struct uk_swd *d, json_t *req, int fd, json_t *reply, struct uk_err *err)
+{
+	struct uk_port_conf c = {.kind = UK_PORT_FD};
+	json_int_t vlan = json_integer_value(json_object_get(req, "vlan"));
+	const char *peer = json_string_value(json_object_get(req, "peer"));
+	int type = 0;
+	socklen_t tl = sizeof(type);
+	int id;
+
+	if (fd < 0)
+		return uk_err_set(err, EINVAL, "add-port needs a socket passed with the request");
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
+	    (type != SOCK_SEQPACKET && type != SOCK_DGRAM)) {
+		close(fd);
+		return uk_err_set(err, EINVAL, "add-port: the fd is not a packet socket");
+	}
+	if (vlan < 0 || vlan > UK_VLAN_MAX) {
+		close(fd);
+		return uk_err_set(err, EINVAL, "add-port: vlan %lld is outside 1..4094",
+				  (long long)vlan);
+	}
+	c.vlan = (uint16_t)vlan;
+	c.trunk = json_is_true(json_object_get(req, "trunk"));
+	snprintf(c.peer, sizeof(c.peer), "%s", peer ? peer : "fd");
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	id = add_socket_port(d, fd, &c, err);
+	if (id < 0)
+		return id;
+	json_object_set_new(reply, "port", json_integer(id));
+	return 0;
+}
+
+static int cmd_capture(struct uk_swd *d, json_t *req, int fd, struct uk_err *err)
+{
+	json_t *p = json_object_get(req, "port");
+	int port = p ? (int)json_integer_value(p) : -1;
+
+	if (fd < 0)
+		return uk_err_set(err, EINVAL, "capture needs a file passed with the request");
+	if (port >= 0 && uk_switch_port_info(d->sw, port, NULL, NULL) < 0) {
+		close(fd);
+		return uk_err_set(err, ENOENT, "no port %d", port);
+	}
+	return uk_switch_capture_start(d->sw, port, fd, err);
+}
+
+static int dispatch(struct uk_swd *d, json_t *req, int fd, json_t *reply, struct uk_err *err)
+{
+	const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+	if (!cmd)
+		return uk_err_set(err, EINVAL, "request without \"cmd\"");
+	if (strcmp(cmd, "add-port") && strcmp(cmd, "capture") && fd >= 0) {
+		close(fd);
+		fd = -1;
+	}
+	if (!strcmp(cmd, "info"))
+		cmd_info(d, reply);
+	else if (!strcmp(cmd, "ports"))
+		cmd_ports(d, reply);
+	else if (!strcmp(cmd, "fdb"))
+		cmd_fdb(d, reply);
+	else if (!strcmp(cmd, "add-port"))
+		return cmd_add_port(d, req, fd, reply, err);
+	else if (!strcmp(cmd, "remove-port")) {
+		int port = (int)json_integer_value(json_object_get(req, "port"));
+
+		if (uk_switch_port_info(d->sw, port, NULL, NULL) < 0)
+			return uk_err_set(err, ENOENT, "no port %d", port);
+		uk_swd_remove_port(d, port);
+	} else if (!strcmp(cmd, "capture"))
+		return cmd_capture(d, req, fd, err);
+	else if (!strcmp(cmd, "capture-stop"))
+		uk_switch_capture_stop(d->sw);
+	else if (!strcmp(cmd, "stop"))
+		d->stop = true;
+	else {
+		for (int i = 0; i < d->nmods; i++) {
+			int r = d->mods[i].command
+					? d->mods[i].command(d, d->mods[i].ctx, cmd, req, reply)
+					: -ENOENT;
+
+			if (r != -ENOENT) {
+				if (r < 0) {
+					const char *e =
+						json_string_value(json_object_get(reply, "error"));
+
+					return uk_err_set(err, -r, "%s", e ? e : "failed");
+				}
+				return 0;
+			}
+		}
+		return uk_err_set(err, EINVAL, "unknown command \"%.64s\"", cmd);
+	}
+	return 0;
+}
+
+/* Receive one request and its fd (if any). Returns its length, 0 on EOF, -errno. */
+static ssize_t recv_request(int s, char *buf, size_t len, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+	struct iovec iov = {buf, len - 1};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = cbuf,
+			   .msg_controllen = sizeof(cbuf)};
+	ssize_t n = recvmsg(s, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+
+	*fd = -1;
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			int fds[4];
+
+			memcpy(fds, CMSG_DATA(c), UK_MIN(nfd, (size_t)4) * sizeof(int));
+			for (size_t i = 0; i < UK_MIN(nfd, (size_t)4); i++) {
+				if (*fd < 0)
+					*fd = fds[i];
+				else
+					close(fds[i]); /* one fd per request */
+			}
+		}
+	}
+	buf[n] = '\0';
+	return n;
+}
+
+static void on_client(struct uk_swd *d, int s, void *ctx)
+{
+	static char buf[CTL_MSG_MAX];
+	struct uk_err err = {0};
+	json_t *req, *reply;
+	char *text;
+	int fd;
+	ssize_t n = recv_request(s, buf, sizeof(buf), &fd);
+
+	(void)ctx;
+	if (n == -EAGAIN || n == -EINTR)
+		return;
+	if (n <= 0) {
+		uk_swd_unwatch(d, s);
+		close(s);
+		return;
+	}
+	reply = json_object();
+	req = json_loadb(buf, (size_t)n, 0, NULL);
+	if (!json_is_object(req)) {
+		d->bad_control++;
+		if (fd >= 0)
+			close(fd);
+		uk_err_set(&err, EINVAL, "the request is not a JSON object");
+	} else if (dispatch(d, req, fd, reply, &err) < 0) {
+		d->bad_control += err.code == EINVAL;
+	}
+	json_object_set_new(reply, "ok", json_boolean(err.code == 0));
+	if (err.code)
+		json_object_set_new(reply, "error", json_string(err.msg));
+	text = json_dumps(reply, JSON_COMPACT);
+	if (text && send(s, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		uk_swd_unwatch(d, s);
+		close(s);
+	}
+	free(text);
+	json_decref(req);
+	json_decref(reply);
+}
+
+static void on_ctl_listen(struct uk_swd *d, int fd, void *ctx)
+{
+	int s = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	(void)ctx;
+	if (s >= 0 && uk_swd_watch(d, s, on_client, NULL) < 0)
+		close(s);
+}
+
+static void on_signal(struct uk_swd *d, int fd, void *ctx)
+{
+	struct signalfd_siginfo si;
+
+	(void)ctx;
+	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		d->stop = true;
+}
+
+static void on_timer(struct uk_swd *d, int fd, void *ctx)
+{
+	uint64_t n;
+
+	(void)ctx;
+	if (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+		uk_switch_tick(d->sw);
+}
+
+/* ---- the loop ---- */
+static void loop(struct uk_swd *d)
+{
+	while (!d->stop) {
+		int timeout = -1, nw = d->nw, r;
+
+		for (int i = 0; i < nw; i++)
+			d->pfd[i] = (struct pollfd){.fd = d->w[i].fd, .events = POLLIN};
+		d->npfd = d->nfixed = nw;
+		for (int m = 0; m < d->nmods; m++)
+			if (d->mods[m].pre_poll)
+				d->mods[m].pre_poll(d, d->mods[m].ctx, &timeout);
+		r = poll(d->pfd, (nfds_t)d->npfd, timeout);
+		if (r < 0 && errno != EINTR)
+			break;
+		for (int m = 0; m < d->nmods; m++)
+			if (d->mods[m].post_poll)
+				d->mods[m].post_poll(d, d->mods[m].ctx);
+		/* handlers may add or remove watches: match by fd, newest state */
+		for (int i = 0; r > 0 && i < nw; i++) {
+			if (!d->pfd[i].revents)
+				continue;
+			for (int k = 0; k < d->nw; k++) {
+				if (d->w[k].fd == d->pfd[i].fd) {
+					d->w[k].fn(d, d->w[k].fd, d->w[k].ctx);
+					break;
+				}
+			}
+			reap_dead(d);
+		}
+		reap_dead(d);
+	}
+}
+
+static int take_lock(struct uk_swd *d, struct uk_err *err)
+{
+	char path[4200], pid[32];
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	int fd, n;
+
+	snprintf(path, sizeof(path), "%s/lock", d->dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return uk_err_sys(err, errno, "%s", path);
+	if (fcntl(fd, F_SETLK, &fl) < 0) {
+		close(fd);
+		return uk_err_set(err, EBUSY, "switch '%s' is already running (pid %d)", d->o.name,
+				  (int)uk_switch_pid(d->o.name));
+	}
+	/* the lock stays held (fd open, never closed) for the daemon's life */
+	d->locked = true;
+	snprintf(path, sizeof(path), "%s/pid", d->dir);
+	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	{
+		struct uk_newfile nf;
+
+		if (uk_newfile_open(&nf, path, 0644, NULL) == 0) {
+			if (uk_pwrite_all(nf.fd, pid, (size_t)n, 0) == 0)
+				uk_newfile_commit(&nf, true, NULL);
+			else
+				uk_newfile_abort(&nf);
+		}
+	}
+	return 0;
+}
+
+static int setup(struct uk_swd *d, struct uk_err *err)
+{
+	sigset_t mask;
+	struct itimerspec its = {.it_interval = {1, 0}, .it_value = {1, 0}};
+	mode_t mode = d->o.group >= 0 ? 0660 : 0600;
+	int fd, r;
+
+	r = uk_switch_dir(d->o.name, d->dir, sizeof(d->dir), err);
+	if (r < 0)
+		return r;
+	r = take_lock(d, err);
+	if (r < 0)
+		return r;
+	snprintf(d->ctl_path, sizeof(d->ctl_path), "%s/ctl", d->dir);
+	fd = bind_unix(d->ctl_path, SOCK_SEQPACKET, mode, d->o.group, err);
+	if (fd < 0)
+		return fd;
+	uk_swd_watch(d, fd, on_ctl_listen, NULL);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fd < 0)
+		return uk_err_sys(err, errno, "signalfd");
+	uk_swd_watch(d, fd, on_signal, NULL);
+	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0)
+		return uk_err_sys(err, errno, "timerfd");
+	uk_swd_watch(d, fd, on_timer, NULL);
+	if (d->o.bess[0]) {
+		fd = bind_unix(d->o.bess, SOCK_SEQPACKET, mode, d->o.group, err);
+		if (fd < 0)
+			return fd;
+		uk_swd_watch(d, fd, on_bess_listen, NULL);
+	}
+	if (d->o.tap[0]) {
+		r = open_tap(d, err);
+		if (r < 0)
+			return r;
+	}
+	/* modules: the legacy daemon protocol, the NAT uplink */
+	return 0;
+}
+
+static void teardown(struct uk_swd *d)
+{
+	char path[4200];
+
+	for (int m = 0; m < d->nmods; m++)
+		if (d->mods[m].stop)
+			d->mods[m].stop(d, d->mods[m].ctx);
+	uk_switch_free(d->sw);
+	if (d->tap_fd >= 0)
+		close(d->tap_fd);
+	for (int i = 0; i < d->nw; i++)
+		close(d->w[i].fd);
+	if (!d->locked)
+		return;
+	unlink(d->ctl_path);
+	if (d->o.bess[0])
+		unlink(d->o.bess);
+	snprintf(path, sizeof(path), "%s/pid", d->dir);
+	unlink(path);
+}
+
+int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *err)
+{
+	struct uk_switch_opts so = {.mtu = o->mtu, .hub = o->hub, .port_dead = on_port_dead};
+	struct uk_swd *d = calloc(1, sizeof(*d));
+	int r;
+
+	if (!d)
+		return uk_err_set(err, ENOMEM, "out of memory");
+	d->o = *o;
+	d->tap_fd = -1;
+	d->tap_port = -1;
+	so.ctx = d;
+	d->sw = uk_switch_new(&so, err);
+	r = d->sw ? setup(d, err) : -ENOMEM;
+	if (o->ready_fd >= 0) {
+		if (r < 0)
+			dprintf(o->ready_fd, "failed %s\n", err ? err->msg : "cannot start");
+		else
+			dprintf(o->ready_fd, "ready %d\n", (int)getpid());
+		close(o->ready_fd);
+	}
+	if (r == 0)
+		loop(d);
+	teardown(d);
+	free(d);
+	return r;
+}

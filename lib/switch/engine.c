@@ -1,0 +1,554 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The forwarding engine: frames come in by the batch (recvmmsg), are checked, classified
+ * into a VLAN, learned and forwarded to one port or flooded; each output port collects its
+ * frames as scatter lists over the receive buffers (tags added or removed without copying)
+ * and sends them by the batch (sendmmsg, never blocking). A port that cannot take a frame
+ * drops it and counts it: a slow or dead peer never stalls the others. Nothing is
+ * allocated per frame.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "umlkit/switch.h"
+#include "umlkit/util.h"
+
+#define IOV_PER_FRAME 3 /* head, tag, rest */
+
+struct port {
+	bool used;
+	struct uk_port_conf conf;
+	struct uk_port_stats st;
+	int fd; /* socket ports: the socket (shared for daemon ports) */
+	bool owns_fd;
+	struct sockaddr_un addr; /* daemon ports: the guest's data address */
+	socklen_t addrlen;
+	int (*send)(void *priv, const void *frame, size_t len);
+	void *priv;
+	/* frames waiting to go out in this batch */
+	struct mmsghdr out[UK_SW_BATCH];
+	struct iovec iov[UK_SW_BATCH][IOV_PER_FRAME];
+	unsigned nout;
+	bool dirty;
+	bool dead;
+};
+
+struct uk_switch {
+	struct uk_switch_opts o;
+	unsigned max_frame;
+	struct uk_fdb *fdb;
+	struct port *ports[UK_SW_MAX_PORTS];
+	int dirty[UK_SW_MAX_PORTS];
+	int ndirty;
+	/* receive buffers for one batch */
+	uint8_t *rxbuf;
+	struct mmsghdr rx[UK_SW_BATCH];
+	struct iovec rxiov[UK_SW_BATCH];
+	struct sockaddr_un rxaddr[UK_SW_BATCH];
+	uint8_t tags[UK_VLAN_MAX + 1][UK_VLAN_HLEN];
+	uint8_t *scratch; /* one frame, for callback ports */
+	int capture_fd, capture_port;
+	int last_daemon; /* the daemon port last matched, a cache for the address search */
+};
+
+uint64_t uk_switch_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+const char *uk_port_kind_name(int kind)
+{
+	static const char *const names[] = {"fd", "bess", "daemon", "tap", "nat"};
+
+	return kind >= 0 && kind < (int)UK_ARRAY_SIZE(names) ? names[kind] : "unknown";
+}
+
+struct uk_switch *uk_switch_new(const struct uk_switch_opts *o, struct uk_err *err)
+{
+	struct uk_switch *sw = calloc(1, sizeof(*sw));
+
+	if (!sw) {
+		uk_err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	sw->o = *o;
+	if (!sw->o.mtu)
+		sw->o.mtu = UK_SW_MTU_DEFAULT;
+	if (!sw->o.aging_ms)
+		sw->o.aging_ms = UK_SW_AGING_S * 1000ULL;
+	if (sw->o.mtu < 68 || sw->o.mtu > UK_SW_MTU_MAX) {
+		uk_err_set(err, EINVAL, "MTU %u is outside 68..%u", sw->o.mtu, UK_SW_MTU_MAX);
+		free(sw);
+		return NULL;
+	}
+	sw->max_frame = sw->o.mtu + UK_ETH_HLEN + UK_VLAN_HLEN;
+	sw->fdb = uk_fdb_new(sw->o.fdb_size ? sw->o.fdb_size : 4096, sw->o.aging_ms);
+	/* one byte more than the largest frame, to see frames that are too long */
+	sw->rxbuf = malloc((size_t)UK_SW_BATCH * (sw->max_frame + 1));
+	sw->scratch = malloc(sw->max_frame + UK_VLAN_HLEN);
+	if (!sw->fdb || !sw->rxbuf || !sw->scratch) {
+		uk_switch_free(sw);
+		uk_err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (unsigned v = 0; v <= UK_VLAN_MAX; v++) {
+		uk_put_be32(sw->tags[v], (uint32_t)UK_ETH_P_8021Q << 16 | v);
+	}
+	sw->capture_fd = -1;
+	sw->last_daemon = -1;
+	return sw;
+}
+
+void uk_switch_free(struct uk_switch *sw)
+{
+	if (!sw)
+		return;
+	for (int i = 0; i < UK_SW_MAX_PORTS; i++)
+		if (sw->ports[i])
+			uk_switch_remove_port(sw, i);
+	uk_switch_capture_stop(sw);
+	uk_fdb_free(sw->fdb);
+	free(sw->rxbuf);
+	free(sw->scratch);
+	free(sw);
+}
+
+static int new_port(struct uk_switch *sw, const struct uk_port_conf *c, struct uk_err *err)
+{
+	struct port *p;
+
+	if (c->vlan > UK_VLAN_MAX)
+		return uk_err_set(err, EINVAL, "VLAN %u is outside 1..%u", c->vlan, UK_VLAN_MAX);
+	for (int i = 0; i < UK_SW_MAX_PORTS; i++) {
+		if (sw->ports[i])
+			continue;
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return uk_err_set(err, ENOMEM, "out of memory");
+		p->used = true;
+		p->conf = *c;
+		if (!p->conf.vlan)
+			p->conf.vlan = 1;
+		p->fd = -1;
+		sw->ports[i] = p;
+		return i;
+	}
+	return uk_err_set(err, ENOSPC, "the switch has %d ports already", UK_SW_MAX_PORTS);
+}
+
+int uk_switch_add_socket_port(struct uk_switch *sw, int fd, const struct uk_port_conf *c,
+			      const void *addr, unsigned addrlen, struct uk_err *err)
+{
+	int id = new_port(sw, c, err);
+	struct port *p;
+
+	if (id < 0)
+		return id;
+	p = sw->ports[id];
+	p->fd = fd;
+	p->owns_fd = c->kind != UK_PORT_DAEMON;
+	if (addr) {
+		if (addrlen > sizeof(p->addr)) {
+			uk_switch_remove_port(sw, id);
+			return uk_err_set(err, EINVAL, "address too long");
+		}
+		memcpy(&p->addr, addr, addrlen);
+		p->addrlen = addrlen;
+	}
+	return id;
+}
+
+int uk_switch_add_callback_port(struct uk_switch *sw, const struct uk_port_conf *c,
+				int (*send)(void *priv, const void *frame, size_t len), void *priv,
+				struct uk_err *err)
+{
+	int id = new_port(sw, c, err);
+
+	if (id < 0)
+		return id;
+	sw->ports[id]->send = send;
+	sw->ports[id]->priv = priv;
+	return id;
+}
+
+void uk_switch_remove_port(struct uk_switch *sw, int id)
+{
+	struct port *p;
+
+	if (id < 0 || id >= UK_SW_MAX_PORTS || !(p = sw->ports[id]))
+		return;
+	if (p->owns_fd && p->fd >= 0)
+		close(p->fd);
+	if (sw->last_daemon == id)
+		sw->last_daemon = -1;
+	if (sw->capture_port == id && sw->capture_fd >= 0)
+		uk_switch_capture_stop(sw);
+	uk_fdb_forget_port(sw->fdb, id);
+	for (int i = 0; i < sw->ndirty; i++)
+		if (sw->dirty[i] == id)
+			sw->dirty[i] = -1;
+	free(p);
+	sw->ports[id] = NULL;
+}
+
+int uk_switch_port_fd(const struct uk_switch *sw, int id)
+{
+	const struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+
+	return p && p->conf.kind != UK_PORT_DAEMON ? p->fd : -1;
+}
+
+/* ---- forwarding ---- */
+
+static bool port_in_vlan(const struct port *p, uint16_t vid)
+{
+	return p->conf.trunk || p->conf.vlan == vid;
+}
+
+/* Queue frame f (as received, tagged or not) on port p for VLAN vid. */
+static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len, bool tagged,
+		    uint16_t vid)
+{
+	struct port *p = sw->ports[id];
+	bool want_tag = p->conf.trunk && vid != p->conf.vlan;
+	struct iovec *iov;
+	int n = 0;
+
+	if (p->dead)
+		return;
+	if (p->nout == UK_SW_BATCH) {
+		p->st.tx_drops++;
+		return;
+	}
+	iov = p->iov[p->nout];
+	if (tagged == want_tag) {
+		iov[n++] = (struct iovec){(void *)f, len};
+	} else if (tagged) { /* strip the tag */
+		iov[n++] = (struct iovec){(void *)f, 12};
+		iov[n++] = (struct iovec){(void *)(f + 16), len - 16};
+	} else { /* add one */
+		iov[n++] = (struct iovec){(void *)f, 12};
+		iov[n++] = (struct iovec){sw->tags[vid], UK_VLAN_HLEN};
+		iov[n++] = (struct iovec){(void *)(f + 12), len - 12};
+	}
+	p->out[p->nout].msg_hdr = (struct msghdr){
+		.msg_iov = iov,
+		.msg_iovlen = (size_t)n,
+		.msg_name = p->conf.kind == UK_PORT_DAEMON ? &p->addr : NULL,
+		.msg_namelen = p->conf.kind == UK_PORT_DAEMON ? p->addrlen : 0,
+	};
+	p->nout++;
+	if (!p->dirty) {
+		p->dirty = true;
+		sw->dirty[sw->ndirty++] = id;
+	}
+}
+
+static void capture(struct uk_switch *sw, int port, const uint8_t *f, size_t len);
+
+/* Forward one frame received on port `in`. The frame stays valid until flush(). */
+static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, uint64_t now)
+{
+	struct port *p = sw->ports[in];
+	struct uk_frame_info fi;
+	uint16_t vid;
+	int out;
+
+	if (uk_frame_parse(f, len, sw->o.mtu, &fi) < 0) {
+		p->st.rx_drops++;
+		return;
+	}
+	/* classify: an access port's frames belong to its VLAN (a tag, if any, must say so) */
+	if (!p->conf.trunk && fi.vlan != UK_VLAN_NONE && fi.vlan != p->conf.vlan) {
+		p->st.rx_drops++;
+		return;
+	}
+	vid = fi.vlan != UK_VLAN_NONE ? fi.vlan : p->conf.vlan;
+	p->st.rx_frames++;
+	p->st.rx_bytes += len;
+	if (sw->capture_fd >= 0 && (sw->capture_port < 0 || sw->capture_port == in))
+		capture(sw, in, f, len);
+	if (!sw->o.hub) {
+		uk_fdb_learn(sw->fdb, fi.src, vid, in, now);
+		if (!fi.multicast) {
+			out = uk_fdb_lookup(sw->fdb, fi.dst, vid, now);
+			if (out == in)
+				return; /* it is on the port it came from */
+			if (out >= 0 && sw->ports[out] && port_in_vlan(sw->ports[out], vid)) {
+				enqueue(sw, out, f, len, fi.vlan != UK_VLAN_NONE, vid);
+				return;
+			}
+		}
+	}
+	for (int i = 0; i < UK_SW_MAX_PORTS; i++)
+		if (i != in && sw->ports[i] && port_in_vlan(sw->ports[i], vid))
+			enqueue(sw, i, f, len, fi.vlan != UK_VLAN_NONE, vid);
+}
+
+static void mark_dead(struct uk_switch *sw, int id)
+{
+	struct port *p = sw->ports[id];
+
+	if (p->dead)
+		return;
+	p->dead = true;
+	if (sw->o.port_dead)
+		sw->o.port_dead(sw->o.ctx, id);
+}
+
+static size_t iov_len(const struct msghdr *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->msg_iovlen; i++)
+		n += m->msg_iov[i].iov_len;
+	return n;
+}
+
+static void flush_callback(struct uk_switch *sw, struct port *p)
+{
+	for (unsigned i = 0; i < p->nout; i++) {
+		const struct msghdr *m = &p->out[i].msg_hdr;
+		size_t n = 0;
+
+		for (size_t k = 0; k < m->msg_iovlen; k++) {
+			memcpy(sw->scratch + n, m->msg_iov[k].iov_base, m->msg_iov[k].iov_len);
+			n += m->msg_iov[k].iov_len;
+		}
+		if (p->send(p->priv, sw->scratch, n) < 0) {
+			p->st.tx_drops++;
+		} else {
+			p->st.tx_frames++;
+			p->st.tx_bytes += n;
+		}
+	}
+}
+
+static void flush_socket(struct uk_switch *sw, int id, struct port *p)
+{
+	unsigned done = 0;
+
+	while (done < p->nout) {
+		int n = sendmmsg(p->fd, p->out + done, p->nout - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno != EAGAIN && errno != ENOBUFS && errno != ENOMEM)
+				if (p->conf.kind != UK_PORT_DAEMON)
+					mark_dead(sw, id);
+			/* EAGAIN: the peer's queue is full; it was slow, the rest is dropped.
+			 * For a daemon port the shared socket stays: one gone guest is its own
+			 * problem (its control connection tells us). */
+			p->st.tx_drops += p->nout - done;
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			p->st.tx_frames++;
+			p->st.tx_bytes += iov_len(&p->out[done + (unsigned)i].msg_hdr);
+		}
+		done += (unsigned)n;
+	}
+}
+
+static void flush(struct uk_switch *sw)
+{
+	for (int d = 0; d < sw->ndirty; d++) {
+		int id = sw->dirty[d];
+		struct port *p = id >= 0 ? sw->ports[id] : NULL;
+
+		if (!p)
+			continue;
+		if (p->send)
+			flush_callback(sw, p);
+		else if (p->fd >= 0)
+			flush_socket(sw, id, p);
+		p->nout = 0;
+		p->dirty = false;
+	}
+	sw->ndirty = 0;
+}
+
+static void setup_rx(struct uk_switch *sw, bool names)
+{
+	for (int i = 0; i < UK_SW_BATCH; i++) {
+		sw->rxiov[i] = (struct iovec){sw->rxbuf + (size_t)i * (sw->max_frame + 1),
+					      sw->max_frame + 1};
+		sw->rx[i].msg_hdr = (struct msghdr){
+			.msg_iov = &sw->rxiov[i],
+			.msg_iovlen = 1,
+			.msg_name = names ? &sw->rxaddr[i] : NULL,
+			.msg_namelen = names ? sizeof(sw->rxaddr[i]) : 0,
+		};
+	}
+}
+
+static void note_received(struct uk_switch *sw, int id, unsigned i, uint64_t now)
+{
+	struct mmsghdr *m = &sw->rx[i];
+
+	if (m->msg_hdr.msg_flags & MSG_TRUNC || m->msg_len > sw->max_frame) {
+		sw->ports[id]->st.rx_drops++; /* longer than the MTU allows */
+		return;
+	}
+	forward(sw, id, sw->rxiov[i].iov_base, m->msg_len, now);
+}
+
+void uk_switch_port_readable(struct uk_switch *sw, int id)
+{
+	struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+	uint64_t now = uk_switch_now_ms();
+	int n;
+
+	if (!p || p->fd < 0 || p->dead)
+		return;
+	setup_rx(sw, false);
+	n = recvmmsg(p->fd, sw->rx, UK_SW_BATCH, MSG_DONTWAIT, NULL);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		mark_dead(sw, id); /* EOF (seqpacket) or the peer is gone */
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		if (sw->rx[i].msg_len == 0 && p->conf.kind == UK_PORT_BESS) {
+			mark_dead(sw, id);
+			break;
+		}
+		note_received(sw, id, (unsigned)i, now);
+	}
+	flush(sw);
+}
+
+static int daemon_port_of(struct uk_switch *sw, const struct sockaddr_un *a, socklen_t len)
+{
+	int c = sw->last_daemon;
+
+	if (c >= 0 && sw->ports[c] && sw->ports[c]->addrlen == len &&
+	    !memcmp(&sw->ports[c]->addr, a, len))
+		return c;
+	for (int i = 0; i < UK_SW_MAX_PORTS; i++) {
+		struct port *p = sw->ports[i];
+
+		if (p && p->conf.kind == UK_PORT_DAEMON && p->addrlen == len &&
+		    !memcmp(&p->addr, a, len))
+			return sw->last_daemon = i;
+	}
+	return -1;
+}
+
+void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd)
+{
+	uint64_t now = uk_switch_now_ms();
+	int n;
+
+	setup_rx(sw, true);
+	n = recvmmsg(data_fd, sw->rx, UK_SW_BATCH, MSG_DONTWAIT, NULL);
+	for (int i = 0; i < n; i++) {
+		int id = daemon_port_of(sw, &sw->rxaddr[i], sw->rx[i].msg_hdr.msg_namelen);
+
+		if (id >= 0)
+			note_received(sw, id, (unsigned)i, now);
+	}
+	flush(sw);
+}
+
+void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len)
+{
+	struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+
+	if (!p)
+		return;
+	if (len > sw->max_frame) {
+		p->st.rx_drops++;
+		return;
+	}
+	forward(sw, id, frame, len, uk_switch_now_ms());
+	flush(sw);
+}
+
+void uk_switch_tick(struct uk_switch *sw)
+{
+	uk_fdb_age(sw->fdb, uk_switch_now_ms());
+}
+
+int uk_switch_port_info(const struct uk_switch *sw, int id, struct uk_port_conf *c,
+			struct uk_port_stats *st)
+{
+	const struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+
+	if (!p)
+		return -ENOENT;
+	if (c)
+		*c = p->conf;
+	if (st)
+		*st = p->st;
+	return 0;
+}
+
+int uk_switch_ports(const struct uk_switch *sw, int *ids, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < UK_SW_MAX_PORTS && n < max; i++)
+		if (sw->ports[i])
+			ids[n++] = i;
+	return n;
+}
+
+const struct uk_fdb *uk_switch_fdb(const struct uk_switch *sw)
+{
+	return sw->fdb;
+}
+
+/* ---- captures (pcap: magic a1b2c3d4, v2.4, snaplen, LINKTYPE_ETHERNET) ---- */
+int uk_switch_capture_start(struct uk_switch *sw, int port, int fd, struct uk_err *err)
+{
+	uint8_t h[24] = {0};
+	int r;
+
+	uk_switch_capture_stop(sw);
+	uk_put_le32(h, 0xa1b2c3d4);
+	h[4] = 2;
+	h[6] = 4;
+	uk_put_le32(h + 16, sw->max_frame);
+	uk_put_le32(h + 20, 1);
+	r = uk_write_all(fd, h, sizeof(h));
+	if (r < 0) {
+		close(fd);
+		return uk_err_sys(err, -r, "capture: writing the pcap header");
+	}
+	sw->capture_fd = fd;
+	sw->capture_port = port;
+	return 0;
+}
+
+void uk_switch_capture_stop(struct uk_switch *sw)
+{
+	if (sw->capture_fd >= 0)
+		close(sw->capture_fd);
+	sw->capture_fd = -1;
+}
+
+static void capture(struct uk_switch *sw, int port, const uint8_t *f, size_t len)
+{
+	struct timespec ts;
+	uint8_t rec[16];
+	struct iovec iov[2] = {{rec, sizeof(rec)}, {(void *)f, len}};
+
+	(void)port;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uk_put_le32(rec, (uint32_t)ts.tv_sec);
+	uk_put_le32(rec + 4, (uint32_t)(ts.tv_nsec / 1000));
+	uk_put_le32(rec + 8, (uint32_t)len);
+	uk_put_le32(rec + 12, (uint32_t)len);
+	if (writev(sw->capture_fd, iov, 2) != (ssize_t)(sizeof(rec) + len))
+		uk_switch_capture_stop(sw); /* the reader went away or the disk is full */
+}

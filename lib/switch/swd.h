@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Inside the switch daemon: its event loop, for the modules that plug into it (the legacy
+ * daemon protocol, the NAT uplink). Not part of the public API. */
+#ifndef UK_SWD_H
+#define UK_SWD_H
+
+#include <jansson.h>
+#include <poll.h>
+#include <stdbool.h>
+
+#include "umlkit/switch.h"
+#include "umlkit/util.h"
+
+struct uk_swd;
+
+/* A persistent fd with its handler, polled for POLLIN until unwatched. */
+int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, void *ctx),
+		 void *ctx);
+void uk_swd_unwatch(struct uk_swd *d, int fd);
+
+/*
+ * A module: before each poll it may add fds for this round (uk_swd_poll_add) and shorten
+ * the timeout; after the poll it reads their revents (uk_swd_poll_revents). stop is called
+ * once when the daemon ends.
+ */
+struct uk_swd_module {
+	void (*pre_poll)(struct uk_swd *d, void *ctx, int *timeout_ms);
+	void (*post_poll)(struct uk_swd *d, void *ctx);
+	void (*stop)(struct uk_swd *d, void *ctx);
+	/* an extra control command ("forward-add", ...): fill reply and return 0, or return
+	 * -ENOENT when the command is not this module's */
+	int (*command)(struct uk_swd *d, void *ctx, const char *cmd, json_t *req, json_t *reply);
+	void *ctx;
+};
+int uk_swd_add_module(struct uk_swd *d, const struct uk_swd_module *m);
+int uk_swd_poll_add(struct uk_swd *d, int fd, short events);
+short uk_swd_poll_revents(struct uk_swd *d, int slot);
+
+struct uk_switch *uk_swd_switch(struct uk_swd *d);
+const struct uk_switch_daemon_opts *uk_swd_opts(struct uk_swd *d);
+/* A port's peer went away or its owner closed it: forget it and its fd. */
+void uk_swd_remove_port(struct uk_swd *d, int port);
+
+/* Modules (each in its own file). */
+int uk_swd_legacy_start(struct uk_swd *d, const char *ctl_path, struct uk_err *err);
+int uk_swd_nat_start(struct uk_swd *d, struct uk_err *err);
+
+#endif
