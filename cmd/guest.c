@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "umlkit/guest.h"
+#include "umlkit/net.h"
 #include "umlkit/util.h"
 #include "cmd.h"
 
@@ -35,6 +36,11 @@ static const char guest_usage[] =
 	"                       is created; a stale or locked one is refused before boot)\n"
 	"  --root DEV           root device (default /dev/ubda)\n"
 	"  --net tap:IF|fd:N|bess:PATH|legacy-tuntap:IF[,mac=MAC]  (repeatable)\n"
+	"  --net bridge:BR[,tap=IF][,mac=MAC][,ip=ADDR]   a tap umlkit makes, owned by you,\n"
+	"                       attached to bridge BR, removed when the guest ends\n"
+	"  --allow PORTS        firewall: what may reach the guest (tcp/80,udp/53,icmp), on\n"
+	"                       the first tap: or bridge: net with ip=; all else is dropped\n"
+	"  --egress any|none|PORTS   firewall: what the guest may reach (default any)\n"
 	"  --kernel PATH        default: $UMLKIT_KERNEL, then linux or linux.uml on PATH\n"
 	"  --append ARGS        more kernel arguments\n"
 	"  --restart=no|on-failure   (start) restart a crashed guest\n"
@@ -56,7 +62,9 @@ enum {
 	OPT_WAIT,
 	OPT_READY,
 	OPT_TIMEOUT,
-	OPT_DRY_RUN
+	OPT_DRY_RUN,
+	OPT_ALLOW,
+	OPT_EGRESS
 };
 
 struct guest_opts {
@@ -93,6 +101,20 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 	case OPT_KERNEL:
 		g->kernel = arg;
 		return 0;
+	case OPT_ALLOW:
+	case OPT_EGRESS: { /* checked now, applied by the supervisor when the kernel starts */
+		struct uk_fw_policy p;
+		char *dst = c == OPT_ALLOW ? s->fw_allow : s->fw_egress;
+
+		uk_fw_policy_init(&p);
+		if (strlen(arg) >= sizeof(s->fw_allow))
+			return uk_err_set(err, E2BIG, "--%s: too long",
+					  c == OPT_ALLOW ? "allow" : "egress");
+		if (uk_fw_policy_set(&p, c == OPT_ALLOW ? "allow" : "egress", arg, err) < 0)
+			return -1;
+		snprintf(dst, sizeof(s->fw_allow), "%s", arg);
+		return 0;
+	}
 	case OPT_APPEND:
 		if (strlen(s->append) + strlen(arg) + 2 > sizeof(s->append))
 			return uk_err_set(err, E2BIG, "--append: too long");
@@ -135,6 +157,8 @@ static int parse(const char *cmd, int argc, char **argv, struct guest_opts *g)
 		{"wait", no_argument, NULL, OPT_WAIT},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
+		{"allow", required_argument, NULL, OPT_ALLOW},
+		{"egress", required_argument, NULL, OPT_EGRESS},
 		{"output", required_argument, NULL, UK_OPT_OUTPUT},
 		{"follow", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},

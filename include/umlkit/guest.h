@@ -33,12 +33,17 @@ enum uk_net_kind {
 	UK_NET_FD,	      /* vecN:transport=fd,fd=N */
 	UK_NET_BESS,	      /* vecN:transport=bess,dst=PATH */
 	UK_NET_LEGACY_TUNTAP, /* ethN=tuntap,IF (kernels before 6.16 only) */
+	UK_NET_BRIDGE,	      /* a tap umlkit makes and attaches to bridge BR: as UK_NET_TAP */
+	UK_NET_SWITCH,	      /* a port on umlkit switch NAME: becomes UK_NET_FD at start */
 };
 
 struct uk_guest_net {
 	int kind; /* enum uk_net_kind */
 	char target[PATH_MAX];
 	char mac[18]; /* empty: the kernel picks one */
+	char tap[16]; /* bridge: the tap to make (empty: uk + name + unit) */
+	char ip[16];  /* tap, bridge: the guest's IPv4 address, for its firewall policy */
+	uint16_t vlan; /* switch: the port's access VLAN (0: the default, 1) */
 };
 
 enum uk_restart { UK_RESTART_NO, UK_RESTART_ON_FAILURE };
@@ -55,6 +60,8 @@ struct uk_guest_spec {
 	char append[UK_GUEST_ARG_MAX];
 	int restart; /* enum uk_restart */
 	int max_restarts;
+	char fw_allow[512];  /* --allow PORTS: a firewall policy on the first tap with an ip */
+	char fw_egress[512]; /* --egress any|none|PORTS */
 };
 
 /* ---- the spec (pure parsing and validation) ---- */
@@ -64,8 +71,14 @@ int uk_guest_name_check(const char *name, struct uk_err *err);
 /* --disk [ubdN[rsdct]=]COW,BACKING | [ubdN[rsdct]=]IMG. Units given in order when omitted.
  * File names must not hold ',' or ':' (the kernel splits on both). */
 int uk_guest_spec_add_disk(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
-/* --net tap:IF | fd:N | bess:PATH | legacy-tuntap:IF, each with an optional ,mac=MAC */
+/* --net tap:IF | fd:N | bess:PATH | legacy-tuntap:IF | bridge:BR | switch:NAME, each with an
+ * optional ,mac=MAC (and for switch: ,vlan=N) */
 int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
+/* The host interface of nets[i] (tap or bridge kinds; a bridge's default tap is made up from
+ * the guest's name) and its MAC: the given one, else for a bridge or a guest with a firewall
+ * policy a stable locally administered one made from the name (else empty). */
+void uk_guest_net_ifname(const struct uk_guest_spec *s, int i, char out[16]);
+void uk_guest_net_mac(const struct uk_guest_spec *s, int i, char out[18]);
 /* --mem: 16M .. 64G */
 int uk_guest_spec_set_mem(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
 /* --kernel PATH, else $UMLKIT_KERNEL, else linux or linux.uml on PATH. */
@@ -81,6 +94,10 @@ struct uk_guest_wiring {
  */
 int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w, char ***argv,
 		  struct uk_err *err);
+
+/* Replace each `switch:NAME` link by an fd: a SEQPACKET socketpair whose other end is
+ * handed to the switch as a port. Fails when the switch is not running. */
+int uk_guest_attach_switches(struct uk_guest_spec *s, struct uk_err *err);
 
 /* Create missing COWs and refuse disks that would fail the boot: a stale, corrupt or
  * locked COW (with the message `umlkit cow check` gives), a missing image. */

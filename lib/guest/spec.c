@@ -14,6 +14,7 @@
 
 #include "umlkit/cow.h"
 #include "umlkit/guest.h"
+#include "umlkit/switch.h"
 #include "umlkit/util.h"
 
 void uk_guest_spec_init(struct uk_guest_spec *s)
@@ -167,7 +168,121 @@ static const struct {
 	{"fd:", UK_NET_FD},
 	{"bess:", UK_NET_BESS},
 	{"legacy-tuntap:", UK_NET_LEGACY_TUNTAP},
+	/* a tap umlkit makes and attaches to a bridge */
+	{"bridge:", UK_NET_BRIDGE},
+	/* a port on an umlkit switch (a socketpair made at start) */
+	{"switch:", UK_NET_SWITCH},
 };
+
+/* ,tap=NAME (bridge), ,mac=MAC, ,ip=ADDR (bridge and tap): the host's side of the link and
+ * what the guest's firewall policy needs. */
+static int parse_net_opts(struct uk_guest_net *n, const char *arg, const char *opt,
+			  struct uk_err *err)
+{
+	while (opt && *opt == ',') {
+		const char *v = strchr(opt, '=');
+		const char *end = strchr(opt + 1, ',');
+		size_t klen = v ? (size_t)(v - opt - 1) : 0;
+		size_t vlen = v ? (end ? (size_t)(end - v - 1) : strlen(v + 1)) : 0;
+		char val[40];
+		int r = 0;
+
+		if (!v || (end && end < v) || vlen == 0 || vlen >= sizeof(val))
+			return uk_err_set(err, EINVAL, "--net %s: want ,KEY=VALUE options", arg);
+		memcpy(val, v + 1, vlen);
+		val[vlen] = '\0';
+		if (klen == 3 && !strncmp(opt + 1, "mac", 3)) {
+			r = check_mac(val, err);
+			if (r == 0)
+				memcpy(n->mac, val, vlen + 1); /* 17 characters, checked */
+		} else if (klen == 3 && !strncmp(opt + 1, "tap", 3) && n->kind == UK_NET_BRIDGE) {
+			if (vlen >= sizeof(n->tap) || strpbrk(val, "/ ,=:"))
+				r = uk_err_set(err, EINVAL,
+					       "--net %s: '%s' is not an interface name", arg, val);
+			else
+				memcpy(n->tap, val, vlen + 1);
+		} else if (klen == 2 && !strncmp(opt + 1, "ip", 2)) {
+			if (vlen >= sizeof(n->ip) || strspn(val, "0123456789.") != vlen)
+				r = uk_err_set(err, EINVAL, "--net %s: '%s' is not an IPv4 address",
+					       arg, val);
+			else
+				memcpy(n->ip, val, vlen + 1);
+		} else {
+			r = uk_err_set(err, EINVAL, "--net %s: unknown option '%.*s' (mac=, ip=%s)",
+				       arg, (int)klen, opt + 1,
+				       n->kind == UK_NET_BRIDGE ? ", tap=" : "");
+		}
+		if (r < 0)
+			return r;
+		opt = end;
+	}
+	return 0;
+}
+
+static uint32_t fnv1a(const char *s, uint32_t h)
+{
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 16777619u;
+	return h;
+}
+
+void uk_guest_net_ifname(const struct uk_guest_spec *s, int i, char out[16])
+{
+	const struct uk_guest_net *n = &s->nets[i];
+
+	if (n->kind == UK_NET_BRIDGE && !n->tap[0])
+		snprintf(out, 16, "uk%.10s.%d", s->name, i);
+	else
+		snprintf(out, 16, "%s", n->kind == UK_NET_BRIDGE ? n->tap : n->target);
+}
+
+void uk_guest_net_mac(const struct uk_guest_spec *s, int i, char out[18])
+{
+	const struct uk_guest_net *n = &s->nets[i];
+	char unit[8];
+	uint32_t h;
+
+	if (n->mac[0] || !(n->kind == UK_NET_BRIDGE ||
+			   (n->kind == UK_NET_TAP && (s->fw_allow[0] || s->fw_egress[0])))) {
+		snprintf(out, 18, "%s", n->mac);
+		return;
+	}
+	snprintf(unit, sizeof(unit), "/%d", i);
+	h = fnv1a(unit, fnv1a(s->name, 2166136261u));
+	/* 02: locally administered, unicast; 75:6b is "uk" */
+	snprintf(out, 18, "02:75:6b:%02x:%02x:%02x", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
+}
+
+/* ,mac=MAC and ,vlan=N on a switch link */
+static int parse_switch_opts(struct uk_guest_net *n, const char *arg, const char *opt,
+			     struct uk_err *err)
+{
+	while (opt && *opt == ',') {
+		const char *end = strchr(opt + 1, ',');
+		size_t len = end ? (size_t)(end - opt - 1) : strlen(opt + 1);
+		char item[40];
+		uint64_t vlan;
+
+		if (len >= sizeof(item))
+			return uk_err_set(err, EINVAL, "--net %s: option too long", arg);
+		memcpy(item, opt + 1, len);
+		item[len] = '\0';
+		if (!strncmp(item, "mac=", 4)) {
+			if (check_mac(item + 4, err) < 0)
+				return -EINVAL;
+			memcpy(n->mac, item + 4, 18);
+		} else if (!strncmp(item, "vlan=", 5)) {
+			if (uk_parse_u64(item + 5, &vlan) < 0 || vlan < 1 || vlan > UK_VLAN_MAX)
+				return uk_err_set(err, EINVAL, "--net %s: vlan must be 1..4094", arg);
+			n->vlan = (uint16_t)vlan;
+		} else {
+			return uk_err_set(err, EINVAL, "--net %s: unknown option '%s' (mac=, vlan=)",
+					  arg, item);
+		}
+		opt = end;
+	}
+	return 0;
+}
 
 int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_err *err)
 {
@@ -190,7 +305,7 @@ int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_er
 	if (n.kind < 0)
 		return uk_err_set(err, EINVAL,
 				  "--net %s: unknown kind (tap:IF, fd:N, bess:PATH, "
-				  "legacy-tuntap:IF)",
+				  "legacy-tuntap:IF, bridge:BR, switch:NAME)",
 				  arg);
 	opt = strchr(rest, ',');
 	tlen = opt ? (size_t)(opt - rest) : strlen(rest);
@@ -198,7 +313,15 @@ int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_er
 		return uk_err_set(err, EINVAL, "--net %s: missing or too long target", arg);
 	memcpy(n.target, rest, tlen);
 	n.target[tlen] = '\0';
-	if (opt) {
+	if (opt && (n.kind == UK_NET_BRIDGE || n.kind == UK_NET_TAP)) {
+		r = parse_net_opts(&n, arg, opt, err);
+		if (r < 0)
+			return r;
+	} else if (opt && n.kind == UK_NET_SWITCH) {
+		r = parse_switch_opts(&n, arg, opt, err);
+		if (r < 0)
+			return r;
+	} else if (opt) {
 		if (strncmp(opt, ",mac=", 5))
 			return uk_err_set(err, EINVAL, "--net %s: unknown option '%s' (only mac=)",
 					  arg, opt + 1);
@@ -207,10 +330,12 @@ int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_er
 			return r;
 		snprintf(n.mac, sizeof(n.mac), "%s", opt + 5);
 	}
-	if ((n.kind == UK_NET_TAP || n.kind == UK_NET_LEGACY_TUNTAP) &&
+	if ((n.kind == UK_NET_TAP || n.kind == UK_NET_LEGACY_TUNTAP || n.kind == UK_NET_BRIDGE) &&
 	    (tlen >= 16 || strpbrk(n.target, "/ ,=:")))
 		return uk_err_set(err, EINVAL, "--net %s: '%s' is not an interface name", arg,
 				  n.target);
+	if (n.kind == UK_NET_SWITCH && uk_switch_name_check(n.target, err) < 0)
+		return uk_err_prefix(err, "--net %s: ", arg);
 	if (n.kind == UK_NET_FD) {
 		uint64_t fd;
 
@@ -306,12 +431,14 @@ static void add(struct argv_buf *b, const char *fmt, ...)
 	b->used += (size_t)n + 1;
 }
 
-static void add_net(struct argv_buf *b, int unit, const struct uk_guest_net *n)
+static void add_net(struct argv_buf *b, const struct uk_guest_spec *s, int unit,
+		    const struct uk_guest_net *n)
 {
-	char mac[32] = "";
+	char mac[32] = "", m[18], ifname[16];
 
-	if (n->mac[0])
-		snprintf(mac, sizeof(mac), ",mac=%s", n->mac);
+	uk_guest_net_mac(s, unit, m);
+	if (m[0])
+		snprintf(mac, sizeof(mac), ",mac=%s", m);
 	switch (n->kind) {
 	case UK_NET_TAP:
 		add(b, "vec%d:transport=tap,ifname=%s%s", unit, n->target, mac);
@@ -324,6 +451,13 @@ static void add_net(struct argv_buf *b, int unit, const struct uk_guest_net *n)
 		break;
 	case UK_NET_LEGACY_TUNTAP:
 		add(b, "eth%d=tuntap,%s,%s", unit, n->target, n->mac);
+		break;
+	case UK_NET_BRIDGE:
+		uk_guest_net_ifname(s, unit, ifname);
+		add(b, "vec%d:transport=tap,ifname=%s%s", unit, ifname, mac);
+		break;
+	case UK_NET_SWITCH: /* only in a dry run: a real start makes it an fd first */
+		add(b, "vec%d:transport=fd,fd=<%s>%s", unit, n->target, mac);
 		break;
 	}
 }
@@ -368,7 +502,7 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 	}
 	add(b, "root=%s", s->root);
 	for (int i = 0; i < s->nnets; i++)
-		add_net(b, i, &s->nets[i]);
+		add_net(b, s, i, &s->nets[i]);
 	if (w->notify_sock)
 		add(b, "mconsole=notify:%s", w->notify_sock);
 	if (w->console_stdio) {

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "umlkit/mconsole.h"
+#include "umlkit/net.h"
 #include "guest-internal.h"
 
 #define PANIC_TEXT "Kernel panic - not syncing: "
@@ -418,6 +419,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 			.listen_fd = -1,
 			.client = -1,
 			.sig = -1};
+	struct uk_net_guest ng = {0}; /* its taps and firewall, while its kernel runs */
 	sigset_t mask;
 	int r;
 
@@ -439,6 +441,8 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	if (r >= 0 && !sv->foreground)
 		r = s.listen_fd = listen_unix(sv->paths->console_sock, SOCK_STREAM, err);
 	if (r >= 0)
+		r = uk_net_guest_up(sv->spec, &ng, err);
+	if (r >= 0)
 		r = spawn(&s, err);
 	if (r < 0) {
 		report(&s, "failed %s\n", err ? err->msg : "cannot start the kernel");
@@ -447,6 +451,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	report(&s, "started %d\n", (int)st->kernel_pid);
 	r = loop(&s, err);
 out:
+	uk_net_guest_down(sv->spec, &ng);
 	finish_report(&s);
 	close_all(&s);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
