@@ -129,6 +129,44 @@ static int read_reports(int fd, const char *want, int64_t deadline, struct uk_er
 	}
 }
 
+/* The kernel's ends of the switch links, as this process holds them. */
+struct links {
+	int fd[UK_GUEST_NETS];
+	int n;
+};
+
+static void close_links(struct links *l)
+{
+	for (int i = 0; i < l->n; i++)
+		close(l->fd[i]);
+	l->n = 0;
+}
+
+/* A copy of the spec whose switch links are fds (the kernel's ends of socketpairs). */
+static int wire_switches(const struct uk_guest_spec *s, struct uk_guest_spec **out,
+			 struct links *l, struct uk_err *err)
+{
+	struct uk_guest_spec *c = malloc(sizeof(*c));
+	int r;
+
+	*out = NULL;
+	l->n = 0;
+	if (!c)
+		return uk_err_set(err, ENOMEM, "out of memory");
+	memcpy(c, s, sizeof(*c));
+	r = uk_guest_attach_switches(c, err);
+	for (int i = 0; i < c->nnets; i++)
+		if (c->nets[i].kind == UK_NET_FD && s->nets[i].kind == UK_NET_SWITCH)
+			l->fd[l->n++] = atoi(c->nets[i].target);
+	if (r < 0) {
+		close_links(l);
+		free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
 static int spawn_supervisor(const struct uk_guest_spec *s, const struct uk_guest_paths *p,
 			    int ready_mode, int *report, struct uk_err *err)
 {
@@ -161,6 +199,8 @@ int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_op
 		   struct uk_guest_status *st, struct uk_err *err)
 {
 	int64_t deadline = now_ms() + 1000LL * (o->timeout_s > 0 ? o->timeout_s : 120);
+	struct uk_guest_spec *spec = NULL;
+	struct links links = {.n = 0};
 	struct uk_guest_paths p;
 	int report = -1, r;
 
@@ -172,9 +212,15 @@ int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_op
 	if (r == 0)
 		r = uk_guest_prepare_disks(s, err);
 	if (r == 0)
-		r = spawn_supervisor(s, &p, o->ready, &report, err);
-	if (r < 0)
+		r = wire_switches(s, &spec, &links, err);
+	if (r == 0)
+		r = spawn_supervisor(spec, &p, o->ready, &report, err);
+	close_links(&links); /* the supervisor holds them now */
+	if (r < 0) {
+		free(spec);
 		return r;
+	}
+	free(spec);
 	r = read_reports(report, "started", deadline, err);
 	if (r == 0 && o->wait)
 		r = read_reports(report, "ready", deadline, err);
@@ -193,6 +239,8 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 {
 	struct uk_supervise sv = {
 		.spec = s, .report_fd = -1, .ready_mode = UK_READY_NOTIFY, .foreground = true};
+	struct uk_guest_spec *spec = NULL;
+	struct links links = {.n = 0};
 	struct uk_guest_paths p;
 	struct termios tio;
 	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tio) == 0;
@@ -207,9 +255,15 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 	if (r == 0)
 		r = uk_guest_prepare_disks(s, err);
 	if (r == 0)
+		r = wire_switches(s, &spec, &links, err);
+	if (r == 0)
 		r = uk_guest_take_lock(&p, &lock, err);
-	if (r < 0)
+	if (r < 0) {
+		close_links(&links);
+		free(spec);
 		return r;
+	}
+	sv.spec = spec;
 	sv.paths = &p;
 	sv.lock_fd = lock;
 	snprintf(st->name, sizeof(st->name), "%s", s->name);
@@ -217,6 +271,8 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 	if (tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &tio);
 	close(lock);
+	close_links(&links);
+	free(spec);
 	return r < 0 ? r : 0;
 }
 

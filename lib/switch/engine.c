@@ -418,7 +418,8 @@ void uk_switch_port_readable(struct uk_switch *sw, int id)
 		return;
 	}
 	for (int i = 0; i < n; i++) {
-		if (sw->rx[i].msg_len == 0 && p->conf.kind == UK_PORT_BESS) {
+		/* an empty packet is a seqpacket peer's EOF (and never a frame) */
+		if (sw->rx[i].msg_len == 0) {
 			mark_dead(sw, id);
 			break;
 		}
