@@ -1,0 +1,677 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The NAT uplink: a callback port on the switch whose other end is libslirp, a user-mode
+ * TCP/IP stack. Guests get DHCP and DNS from it (10.0.2.0/24 unless configured: the host
+ * alias .2, DNS .3, leases from .15), their outbound TCP and UDP leave through ordinary host
+ * sockets, and port forwards bring host ports (on 127.0.0.1 unless an address is given) to a
+ * guest. Forwards are set at start and can be added and removed while the switch runs
+ * ("forward-add", "forward-del", "forward-list" control requests).
+ *
+ * slirp runs inside the daemon's poll loop: pre_poll feeds it the frames the switch sent it,
+ * lets it add its sockets for the round (slirp_pollfds_fill) and shortens the timeout to its
+ * next timer; post_poll reads the revents back (slirp_pollfds_poll) and fires due timers.
+ * Frames from the switch are queued, never given to slirp from inside the engine's send:
+ * slirp answers some frames at once (ARP, ICMP) through send_packet, which calls back into
+ * the engine, and the engine is not reentrant. Nothing is allocated per frame.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <libslirp.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "swd.h"
+
+#define NAT_NET_DEFAULT "10.0.2.0/24"
+#define NAT_TIMERS	16
+#define NAT_QUEUE	64 /* frames from the switch waiting for slirp */
+#define NAT_SPEC_MAX	96 /* as struct uk_switch_daemon_opts.forwards[] */
+
+/* ---- pure parsers ---- */
+
+struct nat_net {
+	struct in_addr net, mask, host, dns, dhcp;
+	unsigned prefix;
+};
+
+/* "A.B.C.D/N": a network of at least 32 addresses (slirp leases 16 from .15). */
+static int nat_net_parse(const char *s, struct nat_net *o, struct uk_err *err)
+{
+	char addr[INET_ADDRSTRLEN];
+	const char *slash = strchr(s, '/');
+	uint64_t prefix;
+	uint32_t a, mask;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(addr))
+		return uk_err_set(err, EINVAL, "NAT network '%s': expected A.B.C.D/PREFIX", s);
+	memcpy(addr, s, (size_t)(slash - s));
+	addr[slash - s] = '\0';
+	if (inet_pton(AF_INET, addr, &o->net) != 1)
+		return uk_err_set(err, EINVAL, "NAT network '%s': '%s' is not an IPv4 address", s,
+				  addr);
+	if (uk_parse_u64(slash + 1, &prefix) < 0 || prefix < 8 || prefix > 27)
+		return uk_err_set(err, EINVAL,
+				  "NAT network '%s': the prefix must be a number from 8 to 27", s);
+	a = ntohl(o->net.s_addr);
+	mask = ~0u << (32 - prefix);
+	if (a & ~mask) {
+		struct in_addr n = {htonl(a & mask)};
+
+		inet_ntop(AF_INET, &n, addr, sizeof(addr));
+		return uk_err_set(err, EINVAL,
+				  "NAT network '%s': host bits are set (did you mean %s/%u?)", s,
+				  addr, (unsigned)prefix);
+	}
+	o->prefix = (unsigned)prefix;
+	o->mask.s_addr = htonl(mask);
+	o->host.s_addr = htonl(a + 2);
+	o->dns.s_addr = htonl(a + 3);
+	o->dhcp.s_addr = htonl(a + 15);
+	return 0;
+}
+
+struct nat_fwd {
+	bool udp;
+	struct in_addr haddr, gaddr;
+	uint16_t hport, gport;
+	bool has_guest; /* a key only ("tcp:[HOSTADDR:]HOSTPORT") has none */
+};
+
+static int fwd_port(const char *spec, const char *what, const char *s, uint16_t *out,
+		    struct uk_err *err)
+{
+	uint64_t v;
+
+	if (uk_parse_u64(s, &v) < 0 || v < 1 || v > 65535)
+		return uk_err_set(err, EINVAL,
+				  "forward '%s': %s '%s' is not a number from 1 to 65535", spec,
+				  what, s);
+	*out = (uint16_t)v;
+	return 0;
+}
+
+static int fwd_addr(const char *spec, const char *what, const char *s, struct in_addr *out,
+		    struct uk_err *err)
+{
+	if (inet_pton(AF_INET, s, out) != 1)
+		return uk_err_set(err, EINVAL, "forward '%s': %s '%s' is not an IPv4 address", spec,
+				  what, s);
+	return 0;
+}
+
+/*
+ * tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT, the host address 127.0.0.1 unless given.
+ * With key_only, "tcp|udp:[HOSTADDR:]HOSTPORT" is accepted too (which forward to remove).
+ */
+static int nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f, struct uk_err *err)
+{
+	static const char usage[] = "tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT";
+	char buf[NAT_SPEC_MAX + 1];
+	char *field[6];
+	int n = 0, r, i = 1;
+	size_t len = strlen(spec);
+
+	memset(f, 0, sizeof(*f));
+	if (len == 0)
+		return uk_err_set(err, EINVAL, "forward: empty; expected %s", usage);
+	if (len > NAT_SPEC_MAX)
+		return uk_err_set(err, EINVAL, "forward '%.40s...': longer than %d characters",
+				  spec, NAT_SPEC_MAX);
+	memcpy(buf, spec, len + 1);
+	for (char *p = buf, *c; n < 6; p = c + 1) {
+		field[n++] = p;
+		c = strchr(p, ':');
+		if (!c)
+			break;
+		*c = '\0';
+	}
+	if (n == 6 || n < (key_only ? 2 : 4))
+		return uk_err_set(err, EINVAL, "forward '%s': expected %s%s", spec, usage,
+				  key_only ? " (or tcp|udp:[HOSTADDR:]HOSTPORT)" : "");
+	if (!strcmp(field[0], "udp"))
+		f->udp = true;
+	else if (strcmp(field[0], "tcp"))
+		return uk_err_set(err, EINVAL, "forward '%s': protocol '%s' is not tcp or udp",
+				  spec, field[0]);
+	/* 2 or 4 fields: no host address; 3 or 5: one */
+	if (n == 3 || n == 5) {
+		r = fwd_addr(spec, "host address", field[i++], &f->haddr, err);
+		if (r < 0)
+			return r;
+	} else {
+		f->haddr.s_addr = htonl(INADDR_LOOPBACK);
+	}
+	r = fwd_port(spec, "host port", field[i++], &f->hport, err);
+	if (r < 0 || i == n)
+		return r;
+	f->has_guest = true;
+	r = fwd_addr(spec, "guest address", field[i++], &f->gaddr, err);
+	if (r == 0)
+		r = fwd_port(spec, "guest port", field[i], &f->gport, err);
+	return r;
+}
+
+/* "tcp:127.0.0.1:8080:10.0.2.15:80" (the guest part only when it has one) */
+static void nat_forward_format(const struct nat_fwd *f, char *out, size_t outlen)
+{
+	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &f->haddr, h, sizeof(h));
+	inet_ntop(AF_INET, &f->gaddr, g, sizeof(g));
+	if (f->has_guest)
+		snprintf(out, outlen, "%s:%s:%u:%s:%u", f->udp ? "udp" : "tcp", h, f->hport, g,
+			 f->gport);
+	else
+		snprintf(out, outlen, "%s:%s:%u", f->udp ? "udp" : "tcp", h, f->hport);
+}
+
+/* ---- the module ---- */
+
+struct nat_timer {
+	bool used, armed;
+	bool by_id; /* made by timer_new_opaque: fire with slirp_handle_timer */
+	int64_t expire_ms;
+	SlirpTimerCb cb;
+	void *cb_opaque;
+	SlirpTimerId id;
+};
+
+struct nat {
+	struct uk_swd *d;
+	struct uk_switch *sw;
+	Slirp *slirp;
+	int port;
+	struct nat_net net;
+	char netname[32];
+	struct nat_timer timers[NAT_TIMERS];
+	struct nat_fwd fwd[UK_SW_MAX_FORWARDS];
+	int nfwd;
+	/* frames from the switch waiting for slirp_input: a ring of fixed slots */
+	uint8_t *q;
+	size_t slot;
+	unsigned qhead, qlen;
+	uint32_t qflen[NAT_QUEUE];
+	uint64_t guest_errors, queue_drops;
+};
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* -- slirp's callbacks -- */
+static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
+{
+	struct nat *n = opaque;
+	struct uk_port_conf c;
+
+	/* the port may have been removed by a control request */
+	if (uk_switch_port_info(n->sw, n->port, &c, NULL) < 0 || c.kind != UK_PORT_NAT)
+		return -1;
+	uk_switch_input(n->sw, n->port, buf, len);
+	return (ssize_t)len;
+}
+
+static void cb_guest_error(const char *msg, void *opaque)
+{
+	struct nat *n = opaque;
+
+	(void)msg;
+	n->guest_errors++;
+}
+
+static int64_t cb_clock_get_ns(void *opaque)
+{
+	(void)opaque;
+	return now_ns();
+}
+
+static struct nat_timer *timer_slot(struct nat *n)
+{
+	for (int i = 0; i < NAT_TIMERS; i++)
+		if (!n->timers[i].used) {
+			n->timers[i] = (struct nat_timer){.used = true};
+			return &n->timers[i];
+		}
+	return NULL; /* slirp makes one or two; NAT_TIMERS is plenty */
+}
+
+static void *cb_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
+{
+	struct nat_timer *t = timer_slot(opaque);
+
+	if (t) {
+		t->cb = cb;
+		t->cb_opaque = cb_opaque;
+	}
+	return t;
+}
+
+static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
+{
+	struct nat_timer *t = timer_slot(opaque);
+
+	if (t) {
+		t->by_id = true;
+		t->id = id;
+		t->cb_opaque = cb_opaque;
+	}
+	return t;
+}
+
+static void cb_timer_free(void *timer, void *opaque)
+{
+	struct nat_timer *t = timer;
+
+	(void)opaque;
+	if (t)
+		*t = (struct nat_timer){0};
+}
+
+/* expire_time: in ms of the clock clock_get_ns gives */
+static void cb_timer_mod(void *timer, int64_t expire_time, void *opaque)
+{
+	struct nat_timer *t = timer;
+
+	(void)opaque;
+	if (t) {
+		t->expire_ms = expire_time;
+		t->armed = true;
+	}
+}
+
+static void cb_nop_fd(int fd, void *opaque)
+{
+	/* every round adds slirp's fds anew (slirp_pollfds_fill) */
+	(void)fd;
+	(void)opaque;
+}
+
+static void cb_notify(void *opaque)
+{
+	/* one thread: the next round polls with slirp's new wishes */
+	(void)opaque;
+}
+
+static void cb_init_completed(Slirp *slirp, void *opaque)
+{
+	struct nat *n = opaque;
+
+	n->slirp = slirp;
+}
+
+static const SlirpCb nat_callbacks = {
+	.send_packet = cb_send_packet,
+	.guest_error = cb_guest_error,
+	.clock_get_ns = cb_clock_get_ns,
+	.timer_new = cb_timer_new,
+	.timer_free = cb_timer_free,
+	.timer_mod = cb_timer_mod,
+	.register_poll_fd = cb_nop_fd,
+	.unregister_poll_fd = cb_nop_fd,
+	.notify = cb_notify,
+	.init_completed = cb_init_completed,
+	.timer_new_opaque = cb_timer_new_opaque,
+};
+
+/* -- the poll loop -- */
+static int add_poll(int fd, int events, void *opaque)
+{
+	struct nat *n = opaque;
+	short ev = 0;
+
+	if (events & SLIRP_POLL_IN)
+		ev |= POLLIN;
+	if (events & SLIRP_POLL_OUT)
+		ev |= POLLOUT;
+	if (events & SLIRP_POLL_PRI)
+		ev |= POLLPRI;
+	return uk_swd_poll_add(n->d, fd, ev);
+}
+
+static int get_revents(int idx, void *opaque)
+{
+	struct nat *n = opaque;
+	short rev = uk_swd_poll_revents(n->d, idx);
+	int r = 0;
+
+	if (rev & POLLIN)
+		r |= SLIRP_POLL_IN;
+	if (rev & POLLOUT)
+		r |= SLIRP_POLL_OUT;
+	if (rev & POLLPRI)
+		r |= SLIRP_POLL_PRI;
+	if (rev & (POLLERR | POLLNVAL))
+		r |= SLIRP_POLL_ERR;
+	if (rev & POLLHUP)
+		r |= SLIRP_POLL_HUP;
+	return r;
+}
+
+static void fire_timers(struct nat *n)
+{
+	int64_t now = now_ns() / 1000000;
+
+	for (int i = 0; i < NAT_TIMERS; i++) {
+		struct nat_timer *t = &n->timers[i];
+
+		if (!t->used || !t->armed || t->expire_ms > now)
+			continue;
+		t->armed = false; /* the callback may re-arm or free it */
+		if (t->by_id)
+			slirp_handle_timer(n->slirp, t->id, t->cb_opaque);
+		else if (t->cb)
+			t->cb(t->cb_opaque);
+	}
+}
+
+/* Give slirp the frames the switch sent it since the last round. */
+static void drain(struct nat *n)
+{
+	while (n->qlen) {
+		unsigned i = n->qhead;
+
+		n->qhead = (n->qhead + 1) % NAT_QUEUE;
+		n->qlen--;
+		slirp_input(n->slirp, n->q + (size_t)i * n->slot, (int)n->qflen[i]);
+	}
+}
+
+static void nat_pre_poll(struct uk_swd *d, void *ctx, int *timeout_ms)
+{
+	struct nat *n = ctx;
+	uint32_t t = *timeout_ms < 0 ? UINT32_MAX : (uint32_t)*timeout_ms;
+	int64_t now;
+
+	(void)d;
+	drain(n);
+	fire_timers(n);
+	slirp_pollfds_fill(n->slirp, &t, add_poll, n);
+	now = now_ns() / 1000000;
+	for (int i = 0; i < NAT_TIMERS; i++) {
+		const struct nat_timer *tm = &n->timers[i];
+
+		if (tm->used && tm->armed) {
+			int64_t w = tm->expire_ms > now ? tm->expire_ms - now : 0;
+
+			if (w < (int64_t)t)
+				t = (uint32_t)w;
+		}
+	}
+	*timeout_ms = t >= INT_MAX ? -1 : (int)t;
+}
+
+static void nat_post_poll(struct uk_swd *d, void *ctx)
+{
+	struct nat *n = ctx;
+
+	(void)d;
+	slirp_pollfds_poll(n->slirp, 0, get_revents, n);
+	fire_timers(n);
+}
+
+/* The switch sends a frame to the NAT: queue it for the next round (see the top). */
+static int nat_send(void *priv, const void *frame, size_t len)
+{
+	struct nat *n = priv;
+	unsigned i;
+
+	if (n->qlen == NAT_QUEUE || len > n->slot) {
+		n->queue_drops++;
+		return -EAGAIN;
+	}
+	i = (n->qhead + n->qlen) % NAT_QUEUE;
+	memcpy(n->q + (size_t)i * n->slot, frame, len);
+	n->qflen[i] = (uint32_t)len;
+	n->qlen++;
+	return 0;
+}
+
+/* -- forwards -- */
+static int fwd_find(const struct nat *n, const struct nat_fwd *f)
+{
+	for (int i = 0; i < n->nfwd; i++)
+		if (n->fwd[i].udp == f->udp && n->fwd[i].haddr.s_addr == f->haddr.s_addr &&
+		    n->fwd[i].hport == f->hport)
+			return i;
+	return -1;
+}
+
+static int fwd_add(struct nat *n, const char *spec, struct nat_fwd *out, struct uk_err *err)
+{
+	uint32_t g, net = ntohl(n->net.net.s_addr), mask = ntohl(n->net.mask.s_addr);
+	char h[INET_ADDRSTRLEN], text[128];
+	struct nat_fwd f;
+	int r = nat_forward_parse(spec, false, &f, err), k;
+
+	if (r < 0)
+		return r;
+	g = ntohl(f.gaddr.s_addr);
+	if ((g & mask) != net)
+		return uk_err_set(err, EINVAL,
+				  "forward '%s': guest address %s is outside the NAT network %s",
+				  spec, inet_ntop(AF_INET, &f.gaddr, h, sizeof(h)), n->netname);
+	if (g == net || g == (net | ~mask) || f.gaddr.s_addr == n->net.host.s_addr ||
+	    f.gaddr.s_addr == n->net.dns.s_addr)
+		return uk_err_set(err, EINVAL,
+				  "forward '%s': guest address %s is the network's own (its "
+				  "network, broadcast, host or DNS address), not a guest's",
+				  spec, inet_ntop(AF_INET, &f.gaddr, h, sizeof(h)));
+	k = fwd_find(n, &f);
+	if (k >= 0) {
+		nat_forward_format(&n->fwd[k], text, sizeof(text));
+		return uk_err_set(err, EEXIST, "forward '%s': %s is forwarded already", spec, text);
+	}
+	if (n->nfwd == UK_SW_MAX_FORWARDS)
+		return uk_err_set(err, ENOSPC, "forward '%s': at most %d forwards", spec,
+				  UK_SW_MAX_FORWARDS);
+	errno = 0;
+	if (slirp_add_hostfwd(n->slirp, f.udp, f.haddr, f.hport, f.gaddr, f.gport) < 0)
+		return uk_err_sys(err, errno ? errno : EADDRNOTAVAIL,
+				  "forward '%s': cannot listen on %s %s:%u", spec,
+				  f.udp ? "udp" : "tcp", inet_ntop(AF_INET, &f.haddr, h, sizeof(h)),
+				  f.hport);
+	n->fwd[n->nfwd++] = f;
+	if (out)
+		*out = f;
+	return 0;
+}
+
+static int fwd_del(struct nat *n, const char *spec, struct nat_fwd *out, struct uk_err *err)
+{
+	char text[128];
+	struct nat_fwd f;
+	int r = nat_forward_parse(spec, true, &f, err), k;
+
+	if (r < 0)
+		return r;
+	k = fwd_find(n, &f);
+	if (k < 0 || (f.has_guest &&
+		      (n->fwd[k].gaddr.s_addr != f.gaddr.s_addr || n->fwd[k].gport != f.gport))) {
+		f.has_guest = false;
+		nat_forward_format(&f, text, sizeof(text));
+		if (k < 0)
+			return uk_err_set(err, ENOENT, "forward '%s': %s is not forwarded", spec,
+					  text);
+		nat_forward_format(&n->fwd[k], text, sizeof(text));
+		return uk_err_set(err, ENOENT, "forward '%s': the forward there is %s", spec, text);
+	}
+	if (slirp_remove_hostfwd(n->slirp, f.udp, f.haddr, f.hport) < 0)
+		return uk_err_set(err, ENOENT, "forward '%s': slirp has no such forward", spec);
+	if (out)
+		*out = n->fwd[k];
+	n->fwd[k] = n->fwd[--n->nfwd];
+	return 0;
+}
+
+static json_t *fwd_json(const struct nat_fwd *f)
+{
+	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], text[128];
+	json_t *j = json_object();
+
+	nat_forward_format(f, text, sizeof(text));
+	json_object_set_new(j, "spec", json_string(text));
+	json_object_set_new(j, "proto", json_string(f->udp ? "udp" : "tcp"));
+	json_object_set_new(j, "host_addr",
+			    json_string(inet_ntop(AF_INET, &f->haddr, h, sizeof(h))));
+	json_object_set_new(j, "host_port", json_integer(f->hport));
+	json_object_set_new(j, "guest_addr",
+			    json_string(inet_ntop(AF_INET, &f->gaddr, g, sizeof(g))));
+	json_object_set_new(j, "guest_port", json_integer(f->gport));
+	return j;
+}
+
+static void nat_list(struct nat *n, json_t *reply)
+{
+	char a[INET_ADDRSTRLEN];
+	json_t *arr = json_array();
+
+	for (int i = 0; i < n->nfwd; i++)
+		json_array_append_new(arr, fwd_json(&n->fwd[i]));
+	json_object_set_new(reply, "forwards", arr);
+	json_object_set_new(reply, "network", json_string(n->netname));
+	json_object_set_new(reply, "host",
+			    json_string(inet_ntop(AF_INET, &n->net.host, a, sizeof(a))));
+	json_object_set_new(reply, "dns",
+			    json_string(inet_ntop(AF_INET, &n->net.dns, a, sizeof(a))));
+	json_object_set_new(reply, "dhcp_start",
+			    json_string(inet_ntop(AF_INET, &n->net.dhcp, a, sizeof(a))));
+	json_object_set_new(reply, "guest_errors", json_integer((json_int_t)n->guest_errors));
+	json_object_set_new(reply, "queue_drops", json_integer((json_int_t)n->queue_drops));
+}
+
+static int nat_command(struct uk_swd *d, void *ctx, const char *cmd, json_t *req, json_t *reply)
+{
+	struct nat *n = ctx;
+	struct uk_err err = {0};
+	struct nat_fwd f;
+	const char *spec;
+	int r;
+
+	(void)d;
+	if (!strcmp(cmd, "forward-list")) {
+		nat_list(n, reply);
+		return 0;
+	}
+	if (strcmp(cmd, "forward-add") && strcmp(cmd, "forward-del"))
+		return -ENOENT;
+	spec = json_string_value(json_object_get(req, "spec"));
+	if (!spec)
+		r = uk_err_set(&err, EINVAL, "%s needs \"spec\": a forward", cmd);
+	else if (!strcmp(cmd, "forward-add"))
+		r = fwd_add(n, spec, &f, &err);
+	else
+		r = fwd_del(n, spec, &f, &err);
+	if (r < 0) {
+		json_object_set_new(reply, "error", json_string(err.msg));
+		return r;
+	}
+	json_object_set_new(reply, "forward", fwd_json(&f));
+	return 0;
+}
+
+static void nat_free(struct nat *n)
+{
+	if (n->slirp)
+		slirp_cleanup(n->slirp);
+	free(n->q);
+	free(n);
+}
+
+static void nat_stop(struct uk_swd *d, void *ctx)
+{
+	struct nat *n = ctx;
+	struct uk_port_conf c;
+
+	if (uk_switch_port_info(n->sw, n->port, &c, NULL) == 0 && c.kind == UK_PORT_NAT)
+		uk_swd_remove_port(d, n->port);
+	nat_free(n);
+}
+
+static Slirp *nat_slirp_new(struct nat *n, unsigned mtu)
+{
+	SlirpConfig cfg = {
+		.version = 4,
+		.restricted = 0,
+		.in_enabled = true,
+		.vnetwork = n->net.net,
+		.vnetmask = n->net.mask,
+		.vhost = n->net.host,
+		.in6_enabled = false,
+		.vdhcp_start = n->net.dhcp,
+		.vnameserver = n->net.dns,
+		.if_mtu = mtu,
+		.if_mru = mtu,
+	};
+
+	return slirp_new(&cfg, &nat_callbacks, n);
+}
+
+int uk_swd_nat_start(struct uk_swd *d, struct uk_err *err)
+{
+	const struct uk_switch_daemon_opts *o = uk_swd_opts(d);
+	const char *netspec = o->nat_net[0] ? o->nat_net : NAT_NET_DEFAULT;
+	unsigned mtu = o->mtu ? o->mtu : UK_SW_MTU_DEFAULT;
+	struct uk_port_conf c = {.kind = UK_PORT_NAT};
+	struct uk_swd_module m = {
+		.pre_poll = nat_pre_poll,
+		.post_poll = nat_post_poll,
+		.stop = nat_stop,
+		.command = nat_command,
+	};
+	struct nat *n = calloc(1, sizeof(*n));
+	int r;
+
+	if (!n)
+		return uk_err_set(err, ENOMEM, "NAT: out of memory");
+	n->d = d;
+	n->sw = uk_swd_switch(d);
+	n->port = -1;
+	r = nat_net_parse(netspec, &n->net, err);
+	if (r < 0) {
+		nat_free(n);
+		return r;
+	}
+	snprintf(n->netname, sizeof(n->netname), "%s", netspec);
+	n->slot = mtu + UK_ETH_HLEN + UK_VLAN_HLEN;
+	n->q = malloc(n->slot * NAT_QUEUE);
+	if (!n->q) {
+		nat_free(n);
+		return uk_err_set(err, ENOMEM, "NAT: out of memory");
+	}
+	n->slirp = nat_slirp_new(n, mtu);
+	if (!n->slirp) {
+		nat_free(n);
+		return uk_err_set(err, EINVAL, "NAT: libslirp refused the configuration (%s)",
+				  netspec);
+	}
+	for (int i = 0; i < o->nforwards; i++) {
+		r = fwd_add(n, o->forwards[i], NULL, err);
+		if (r < 0) {
+			nat_free(n);
+			return r;
+		}
+	}
+	snprintf(c.peer, sizeof(c.peer), "nat %s", netspec);
+	n->port = uk_switch_add_callback_port(n->sw, &c, nat_send, n, err);
+	if (n->port < 0) {
+		r = n->port;
+		nat_free(n);
+		return r;
+	}
+	m.ctx = n;
+	r = uk_swd_add_module(d, &m);
+	if (r < 0) {
+		uk_swd_remove_port(d, n->port);
+		nat_free(n);
+		return uk_err_set(err, -r, "NAT: too many modules");
+	}
+	return 0;
+}
