@@ -633,6 +633,11 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 			return r;
 	}
 	/* modules: the legacy daemon protocol, the NAT uplink */
+	if (d->o.nat) {
+		r = uk_swd_nat_start(d, err);
+		if (r < 0)
+			return r;
+	}
 	return 0;
 }
 
