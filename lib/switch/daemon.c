@@ -633,6 +633,11 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 			return r;
 	}
 	/* modules: the legacy daemon protocol, the NAT uplink */
+	if (d->o.legacy_ctl[0]) {
+		r = uk_swd_legacy_start(d, d->o.legacy_ctl, err);
+		if (r < 0)
+			return r;
+	}
 	if (d->o.nat) {
 		r = uk_swd_nat_start(d, err);
 		if (r < 0)
