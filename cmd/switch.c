@@ -27,6 +27,10 @@ static const char switch_usage[] =
 	"  fdb NAME [--output=json]    the MAC learning table\n"
 	"  capture NAME [--port P] -w FILE.pcap [--seconds S]\n"
 	"                           write what the switch receives (pcap) until ^C or S s\n"
+	"  forward NAME add|del SPEC   add or remove a port forward of the NAT uplink (SPEC:\n"
+	"                           tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT; del also\n"
+	"                           takes tcp|udp:[HOSTADDR:]HOSTPORT); HOSTADDR 127.0.0.1\n"
+	"  forward NAME list [--output=json]  the NAT uplink's port forwards\n"
 	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N]`.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -436,14 +440,50 @@ static int sw_capture(struct sw_args *a)
 	return UK_EXIT_OK;
 }
 
+/* forward NAME add|del SPEC, forward NAME list: the NAT module's commands */
+static int sw_forward(struct sw_args *a)
+{
+	const char *op = a->nargs >= 2 ? a->args[1] : "";
+	bool list = !strcmp(op, "list");
+	json_t *extra, *rep, *fw, *f;
+	const char *cmd = list ? "forward-list" : "forward-add";
+	size_t i;
+
+	if (list ? a->nargs != 2 : (strcmp(op, "add") && strcmp(op, "del")) || a->nargs != 3)
+		return uk_usage_error("umlkit switch forward",
+				      "forward NAME add|del SPEC, or forward NAME list");
+	if (!strcmp(op, "del"))
+		cmd = "forward-del";
+	extra = json_object();
+	if (!list)
+		json_object_set_new(extra, "spec", json_string(a->args[2]));
+	rep = ask(a->args[0], cmd, -1, extra);
+	if (!rep)
+		return UK_EXIT_FAIL;
+	if (!list) {
+		printf("%s: %s %s\n", a->args[0], !strcmp(op, "add") ? "forwarding" : "removed",
+		       json_string_value(json_object_get(json_object_get(rep, "forward"), "spec")));
+		json_decref(rep);
+		return UK_EXIT_OK;
+	}
+	fw = json_incref(json_object_get(rep, "forwards"));
+	json_decref(rep);
+	if (a->json)
+		return print_json(fw);
+	json_array_foreach(fw, i, f) printf("%s\n", json_string_value(json_object_get(f, "spec")));
+	json_decref(fw);
+	return UK_EXIT_OK;
+}
+
 int uk_cmd_switch(int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(struct sw_args *a);
 	} cmds[] = {
-		{"start", sw_start}, {"stop", sw_stop}, {"list", sw_list},
-		{"ports", sw_ports}, {"fdb", sw_fdb},	{"capture", sw_capture},
+		{"start", sw_start},	 {"stop", sw_stop}, {"list", sw_list},
+		{"ports", sw_ports},	 {"fdb", sw_fdb},   {"capture", sw_capture},
+		{"forward", sw_forward},
 	};
 	struct sw_args a;
 	int r;
