@@ -671,8 +671,11 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 {
 	struct uk_switch_opts so = {.mtu = o->mtu, .hub = o->hub, .port_dead = on_port_dead};
 	struct uk_swd *d = calloc(1, sizeof(*d));
+	struct uk_err local = {0};
 	int r;
 
+	if (!err)
+		err = &local; /* the ready_fd's "failed MSG" needs the message */
 	if (!d)
 		return uk_err_set(err, ENOMEM, "out of memory");
 	d->o = *o;
