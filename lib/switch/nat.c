@@ -498,13 +498,13 @@ static int fwd_del(struct nat *n, const char *spec, struct nat_fwd *out, struct 
 		f.has_guest = false;
 		nat_forward_format(&f, text, sizeof(text));
 		if (k < 0)
-			return uk_err_set(err, ENOENT, "forward '%s': %s is not forwarded", spec,
+			return uk_err_set(err, ESRCH, "forward '%s': %s is not forwarded", spec,
 					  text);
 		nat_forward_format(&n->fwd[k], text, sizeof(text));
-		return uk_err_set(err, ENOENT, "forward '%s': the forward there is %s", spec, text);
+		return uk_err_set(err, ESRCH, "forward '%s': the forward there is %s", spec, text);
 	}
 	if (slirp_remove_hostfwd(n->slirp, f.udp, f.haddr, f.hport) < 0)
-		return uk_err_set(err, ENOENT, "forward '%s': slirp has no such forward", spec);
+		return uk_err_set(err, ESRCH, "forward '%s': slirp has no such forward", spec);
 	if (out)
 		*out = n->fwd[k];
 	n->fwd[k] = n->fwd[--n->nfwd];
@@ -571,7 +571,7 @@ static int nat_command(struct uk_swd *d, void *ctx, const char *cmd, json_t *req
 		r = fwd_del(n, spec, &f, &err);
 	if (r < 0) {
 		json_object_set_new(reply, "error", json_string(err.msg));
-		return r;
+		return r == -ENOENT ? -ESRCH : r; /* -ENOENT says "not my command" */
 	}
 	json_object_set_new(reply, "forward", fwd_json(&f));
 	return 0;
