@@ -20,6 +20,7 @@
 #define UK_GUEST_DISKS	  16 /* ubd0..ubd15 */
 #define UK_GUEST_NETS	  16
 #define UK_GUEST_ARG_MAX  4096
+#define UK_GUEST_CMDLINE_MAX 4000 /* the kernel's 4096 less what it appends */
 
 struct uk_guest_disk {
 	int unit;      /* 0..15 */

@@ -82,7 +82,8 @@ static const char *parse_unit(const char *arg, struct uk_guest_disk *d, struct u
 			return NULL;
 		}
 	}
-	if ((size_t)(eq - end) >= sizeof(d->flags) || strspn(end, "rsdct") < (size_t)(eq - end)) {
+	/* the kernel takes at most 6 flag letters ("Too many flags specified") */
+	if ((size_t)(eq - end) > 6 || strspn(end, "rsdct") < (size_t)(eq - end)) {
 		*r = uk_err_set(err, EINVAL, "--disk %s: flags must be among r, s, d, c, t", arg);
 		return NULL;
 	}
@@ -127,6 +128,9 @@ int uk_guest_spec_add_disk(struct uk_guest_spec *s, const char *arg, struct uk_e
 		return uk_err_set(err, EINVAL,
 				  "--disk %s: file name contains ',' (expected COW,BACKING or IMG)",
 				  arg);
+	if ((comma ? (size_t)(comma - rest) : strlen(rest)) >= sizeof(d.file) ||
+	    (comma && strlen(comma + 1) >= sizeof(d.backing)))
+		return uk_err_set(err, ENAMETOOLONG, "--disk: file name too long");
 	if (comma) {
 		snprintf(d.file, sizeof(d.file), "%.*s", (int)(comma - rest), rest);
 		snprintf(d.backing, sizeof(d.backing), "%s", comma + 1);
@@ -147,14 +151,11 @@ int uk_guest_spec_add_disk(struct uk_guest_spec *s, const char *arg, struct uk_e
 
 static int check_mac(const char *mac, struct uk_err *err)
 {
-	unsigned b[6];
-	char tail;
+	uint8_t b[6];
 
-	if (sscanf(mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &tail) != 6 ||
-	    strlen(mac) != 17)
-		return uk_err_set(err, EINVAL,
-				  "--net: bad MAC address '%s' (want xx:xx:xx:xx:xx:xx)", mac);
+	if (uk_mac_parse(mac, b) < 0)
+		return uk_err_set(err, EINVAL, "--net: bad MAC address '%s' (want xx:xx:xx:xx:xx:xx)",
+				  mac);
 	if (b[0] & 1)
 		return uk_err_set(err, EINVAL, "--net: MAC address %s is multicast", mac);
 	return 0;
@@ -331,7 +332,7 @@ int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_er
 		snprintf(n.mac, sizeof(n.mac), "%s", opt + 5);
 	}
 	if ((n.kind == UK_NET_TAP || n.kind == UK_NET_LEGACY_TUNTAP || n.kind == UK_NET_BRIDGE) &&
-	    (tlen >= 16 || strpbrk(n.target, "/ ,=:")))
+	    (tlen >= 16 || strpbrk(n.target, "/ ,=:\t\n\r\v\f")))
 		return uk_err_set(err, EINVAL, "--net %s: '%s' is not an interface name", arg,
 				  n.target);
 	if (n.kind == UK_NET_SWITCH && uk_switch_name_check(n.target, err) < 0)
@@ -511,9 +512,16 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 	}
 	add(b, "noreboot");
 	add_append(b, s->append);
+	/* the kernel joins argv[1..] with blanks into a 4096-byte buffer and appends its own
+	 * console=tty0; beyond about 4000 bytes it exits at once ("Too many command line
+	 * arguments") */
+	if (!b->full && b->used - strlen(b->args[0]) - 1 > UK_GUEST_CMDLINE_MAX)
+		b->full = true;
 	if (b->full) {
 		free(b);
-		return uk_err_set(err, E2BIG, "kernel command line too long");
+		return uk_err_set(err, E2BIG, "kernel command line too long (the kernel takes %d "
+					      "bytes)",
+				  UK_GUEST_CMDLINE_MAX);
 	}
 	/* one block: the pointer array, then the strings */
 	ptrs = sizeof(char *) * (size_t)(b->n + 1);
