@@ -51,6 +51,7 @@ struct uk_swd {
 	uint64_t bad_control;
 	bool stop;
 	bool locked; /* we hold the lock: the sockets are ours to remove */
+	int lock_fd; /* held for the daemon's life; valid when locked */
 };
 
 /* ---- the loop's plumbing ---- */
@@ -572,8 +573,9 @@ static int take_lock(struct uk_swd *d, struct uk_err *err)
 		return uk_err_set(err, EBUSY, "switch '%s' is already running (pid %d)", d->o.name,
 				  (int)uk_switch_pid(d->o.name));
 	}
-	/* the lock stays held (fd open, never closed) for the daemon's life */
+	/* the lock stays held (fd open) until the teardown */
 	d->locked = true;
+	d->lock_fd = fd;
 	snprintf(path, sizeof(path), "%s/pid", d->dir);
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	{
@@ -665,6 +667,7 @@ static void teardown(struct uk_swd *d)
 		unlink(d->o.bess);
 	snprintf(path, sizeof(path), "%s/pid", d->dir);
 	unlink(path);
+	close(d->lock_fd); /* last: the name is free once the sockets are gone */
 }
 
 int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *err)
@@ -684,16 +687,18 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 	so.ctx = d;
 	d->sw = uk_switch_new(&so, err);
 	r = d->sw ? setup(d, err) : -ENOMEM;
-	if (o->ready_fd >= 0) {
-		if (r < 0)
-			dprintf(o->ready_fd, "failed %s\n", err ? err->msg : "cannot start");
-		else
-			dprintf(o->ready_fd, "ready %d\n", (int)getpid());
+	if (r == 0 && o->ready_fd >= 0) {
+		dprintf(o->ready_fd, "ready %d\n", (int)getpid());
 		close(o->ready_fd);
 	}
 	if (r == 0)
 		loop(d);
 	teardown(d);
 	free(d);
+	/* a failure is told after the teardown: the lock is free for a retry at once */
+	if (r < 0 && o->ready_fd >= 0) {
+		dprintf(o->ready_fd, "failed %s\n", err->msg);
+		close(o->ready_fd);
+	}
 	return r;
 }
