@@ -57,7 +57,7 @@ CFLAGS += -DUK_VERSION='"$(VERSION)"'
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
-COMPAT_NAMES := uml_moo uml_mkcow uml_mconsole tunctl
+COMPAT_NAMES := uml_moo uml_mkcow uml_mconsole tunctl uml_switch
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c))

@@ -65,6 +65,7 @@ int uk_cmd_uml_mconsole(int argc, char **argv);
 int uk_cmd_net(int argc, char **argv);    /* net tap|bridge */
 int uk_cmd_fw(int argc, char **argv);     /* fw show|apply|flush */
 int uk_cmd_tunctl(int argc, char **argv); /* the tunctl personality */
+int uk_cmd_uml_switch(int argc, char **argv); /* the uml_switch personality */
 
 /* Common option values. */
 enum {

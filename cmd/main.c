@@ -84,6 +84,7 @@ static const struct {
 	{"uml_mkcow", uk_cmd_uml_mkcow},
 	{"uml_mconsole", uk_cmd_uml_mconsole},
 	{"tunctl", uk_cmd_tunctl},
+	{"uml_switch", uk_cmd_uml_switch},
 };
 
 static const struct {
