@@ -1,0 +1,169 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * legacy-req: send daemon-protocol control requests (good and malformed) to a legacy switch
+ * control socket, for the shell tests.
+ *
+ *   legacy-req CTL KIND...
+ *   legacy-req --ask SWITCH JSON     one request to switch SWITCH's control socket; prints
+ *                                    the reply (e.g. '{"cmd":"legacy"}': guests, bad_requests)
+ *
+ * Each KIND is one connection. It prints "KIND: reply N" (the switch answered N bytes and
+ * kept the connection), "KIND: closed" (the switch closed it without a reply) or
+ * "KIND: open" (no reply, still connected after 2 s). Kinds:
+ *   v3     a good v3 request naming a fresh abstract data socket (bound with 110 bytes)
+ *   v1     a good v1 request;  v0  a good v0 request (no reply expected)
+ *   short  10 bytes;  long  300 bytes;  magic  a wrong magic;  v2  version 2;
+ *   v9     version 9;  type  type 7;  family  sun_family 2;
+ *   extra  a good v3 request, its reply read, then one more byte (the port must go)
+ *
+ * Exit: 0 every connection was made, 1 an error, 2 usage.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "umlkit/switch.h"
+
+#define MAGIC 0xFEEDFACEu
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+/* a fresh abstract data address, bound (kept open until exit) so the switch can send to it */
+static int data_addr(uint8_t out[110])
+{
+	static unsigned serial;
+	struct sockaddr_un a;
+	struct timespec ts;
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	put32((uint8_t *)a.sun_path + 4, (uint32_t)getpid());
+	put32((uint8_t *)a.sun_path + 8, (uint32_t)ts.tv_nsec + serial++);
+	memcpy(a.sun_path + 12, "legacy-req", 10);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	memcpy(out, &a, 110);
+	return fd;
+}
+
+static int build(const char *kind, uint8_t *req, size_t *len)
+{
+	uint8_t addr[110];
+	const uint8_t mac[6] = {0x02, 0, 0, 0, 0x77, 0x01};
+
+	if (data_addr(addr) < 0)
+		return -1;
+	memset(req, 0, 512);
+	*len = 124;
+	if (!strcmp(kind, "v1") || !strcmp(kind, "v0")) {
+		if (!strcmp(kind, "v1"))
+			put32(req, MAGIC);
+		memcpy(req + 8, mac, 6);
+		memcpy(req + 14, addr, 110);
+		*len = 128;
+		return 0;
+	}
+	put32(req, MAGIC);
+	put32(req + 4, 3);
+	put32(req + 8, 0);
+	memcpy(req + 12, addr, 110);
+	if (!strcmp(kind, "v3") || !strcmp(kind, "extra"))
+		return 0;
+	if (!strcmp(kind, "short"))
+		*len = 10;
+	else if (!strcmp(kind, "long"))
+		*len = 300;
+	else if (!strcmp(kind, "magic"))
+		put32(req, 0xDEADBEEF);
+	else if (!strcmp(kind, "v2"))
+		put32(req + 4, 2);
+	else if (!strcmp(kind, "v9"))
+		put32(req + 4, 9);
+	else if (!strcmp(kind, "type"))
+		put32(req + 8, 7);
+	else if (!strcmp(kind, "family"))
+		req[12] = 2;
+	else
+		return -2;
+	return 0;
+}
+
+/* wait up to 2 s: bytes of a reply, 0 for EOF, -1 for nothing */
+static ssize_t answer(int fd, uint8_t *buf, size_t len)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	if (poll(&p, 1, 2000) <= 0)
+		return -1;
+	return recv(fd, buf, len, 0);
+}
+
+int main(int argc, char **argv)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	uint8_t req[512], buf[512];
+
+	if (argc == 4 && !strcmp(argv[1], "--ask")) {
+		struct uk_err err = {0};
+		char *reply;
+
+		if (uk_switch_request(argv[2], argv[3], -1, &reply, &err) < 0) {
+			fprintf(stderr, "legacy-req: %s\n", err.msg);
+			return 1;
+		}
+		printf("%s\n", reply);
+		free(reply);
+		return 0;
+	}
+	if (argc < 3 || strlen(argv[1]) >= sizeof(a.sun_path)) {
+		fprintf(stderr, "usage: legacy-req CTL KIND...\n");
+		return 2;
+	}
+	strcpy(a.sun_path, argv[1]);
+	for (int i = 2; i < argc; i++) {
+		size_t len;
+		ssize_t n;
+		int r = build(argv[i], req, &len);
+		int fd;
+
+		if (r == -2) {
+			fprintf(stderr, "legacy-req: unknown kind '%s'\n", argv[i]);
+			return 2;
+		}
+		fd = r < 0 ? -1 : socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+		    send(fd, req, len, MSG_NOSIGNAL) != (ssize_t)len) {
+			fprintf(stderr, "legacy-req: %s: %s\n", argv[1], strerror(errno));
+			return 1;
+		}
+		n = answer(fd, buf, sizeof(buf));
+		if (n > 0 && !strcmp(argv[i], "extra")) {
+			send(fd, "x", 1, MSG_NOSIGNAL);
+			n = answer(fd, buf, sizeof(buf));
+			printf("%s: %s\n", argv[i], n == 0 ? "closed" : "open");
+		} else if (n > 0) {
+			printf("%s: reply %zd\n", argv[i], n);
+		} else {
+			printf("%s: %s\n", argv[i], n == 0 ? "closed" : "open");
+		}
+		fflush(stdout);
+		/* good ones stay connected (their ports live) until we exit */
+	}
+	return 0;
+}
