@@ -1,0 +1,210 @@
+#!/bin/bash
+# The switch's NAT uplink (libslirp) with real guests: a guest gets its address by DHCP; the
+# host reaches the guest's HTTP server through port forwards on 127.0.0.1 (given at start,
+# added and removed at run time); the guest reaches a server on the host's loopback through
+# the NAT's host alias 10.0.2.2 (the only outbound address this test uses); a configured
+# network; bad forwards and networks refused with clear messages.
+. "$(dirname "$0")/lib.sh"
+[ -n "$UML" ] || skip_all "no UML kernel (install user-mode-linux)"
+need_cmd busybox "busybox-static is needed (the image and the host's web server)"
+
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR"
+"$UMLKIT" image build --size 64M "$T/base.img" >/dev/null || {
+	echo "1..1"
+	echo "not ok 1 - umlkit image build"
+	exit 1
+}
+
+UK_GROUPS=()
+cleanup_groups() {
+	local g
+	for g in "${UK_GROUPS[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
+}
+trap 'cleanup_groups; _uk_cleanup' EXIT
+track() { # track GUEST: its supervisor and kernel group are killed at exit
+	local s
+	s=$("$UMLKIT" status "$1" --output=json 2>/dev/null)
+	UK_PIDS+=($(printf '%s' "$s" | sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p'))
+	UK_GROUPS+=($(printf '%s' "$s" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'))
+}
+track_switch() { # track_switch NAME
+	local p
+	p=$(cat "$XDG_RUNTIME_DIR/umlkit/switches/$1/pid" 2>/dev/null)
+	[ -n "$p" ] && UK_PIDS+=("$p")
+}
+switch_running() { [ -S "$XDG_RUNTIME_DIR/umlkit/switches/$1/ctl" ]; }
+
+PICKED=" "
+free_port() { # a TCP port nothing listens on at 127.0.0.1, not picked before
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		case "$PICKED" in *" $p "*) continue ;; esac
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+			PICKED="$PICKED$p "
+			echo "$p"
+			return
+		fi
+	done
+}
+fetch() { # fetch ADDR PORT PATH: the body (or the whole reply without curl); fails if refused
+	if command -v curl >/dev/null; then
+		curl -sf -m 15 "http://$1:$2$3"
+	else
+		(
+			exec 3<>"/dev/tcp/$1/$2" || exit 1
+			printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$3" "$1" >&3
+			timeout 15 cat <&3
+		)
+	fi
+}
+
+# ---------------------------------------------------------------- bad input
+bad_start() { # bad_start NAME REGEX ARGS...: start refused, exit 1, message, nothing left
+	local name=$1 re=$2
+	shift 2
+	run "$UMLKIT" switch start badsw --nat "$@"
+	is "$rc" 1 "$name: start refused (exit 1)"
+	like "$err" "$re" "$name: message"
+	if switch_running badsw; then
+		ok 1 "$name: no switch left running"
+		"$UMLKIT" switch stop badsw >/dev/null 2>&1
+	else ok 0 "$name: no switch left running"; fi
+}
+bad_start "too few fields" "forward 'tcp:8080': expected tcp\|udp:\[HOSTADDR:\]HOSTPORT:GUESTADDR:GUESTPORT" \
+	--forward tcp:8080
+bad_start "protocol" "forward 'sctp:8080:10.0.2.15:80': protocol 'sctp' is not tcp or udp" \
+	--forward sctp:8080:10.0.2.15:80
+bad_start "host port" "host port '70000' is not a number from 1 to 65535" \
+	--forward tcp:70000:10.0.2.15:80
+bad_start "guest port" "guest port '0' is not a number from 1 to 65535" \
+	--forward udp:8080:10.0.2.15:0
+bad_start "host address" "host address 'localhost' is not an IPv4 address" \
+	--forward tcp:localhost:8080:10.0.2.15:80
+bad_start "guest outside the network" "guest address 10.0.3.15 is outside the NAT network 10.0.2.0/24" \
+	--forward tcp:8080:10.0.3.15:80
+bad_start "guest is the host alias" "guest address 10.0.2.2 is the network's own" \
+	--forward tcp:8080:10.0.2.2:80
+p=$(free_port)
+bad_start "the same host port twice" "tcp:127.0.0.1:$p:10.0.2.15:80 is forwarded already" \
+	--forward "tcp:$p:10.0.2.15:80" --forward "tcp:127.0.0.1:$p:10.0.2.16:22"
+bad_start "network prefix" "NAT network '10.0.2.0/30': the prefix must be a number from 8 to 27" \
+	--nat-net 10.0.2.0/30
+bad_start "network host bits" "NAT network '10.0.2.1/24': host bits are set \(did you mean 10.0.2.0/24\?\)" \
+	--nat-net 10.0.2.1/24
+
+# ---------------------------------------------------------------- the host's web server
+mkdir -p "$T/www"
+token="nat-$$-$RANDOM"
+echo "$token" >"$T/www/token.txt"
+HP=$(free_port)
+busybox httpd -f -p "127.0.0.1:$HP" -h "$T/www" &
+UK_PIDS+=($!)
+for _ in $(seq 100); do (exec 3<>"/dev/tcp/127.0.0.1/$HP") 2>/dev/null && break; sleep 0.1; done
+is "$(fetch 127.0.0.1 "$HP" /token.txt)" "$token" "the host's server answers on 127.0.0.1:$HP"
+
+bad_start "a host port in use" "forward 'tcp:$HP:10.0.2.15:80': cannot listen on tcp 127.0.0.1:$HP: Address already in use" \
+	--forward "tcp:$HP:10.0.2.15:80"
+
+# ---------------------------------------------------------------- a guest behind the NAT
+F1=$(free_port)
+run "$UMLKIT" switch start nat --nat --forward "tcp:$F1:10.0.2.15:80"
+is "$rc" 0 "switch start --nat --forward: exit 0"
+track_switch nat
+run "$UMLKIT" switch ports nat --output=json
+like "$out" '"kind": "nat"' "ports: a nat port"
+like "$out" '"peer": "nat 10.0.2.0/24"' "... on libslirp's usual network"
+run "$UMLKIT" switch forward nat list
+is "$out" "tcp:127.0.0.1:$F1:10.0.2.15:80" "forward list: the forward given at start, on 127.0.0.1"
+
+cat >"$T/g1.sh" <<EOF
+#!/bin/sh
+ip addr show vec0
+echo "route: \$(ip route | grep default)"
+echo "fetched: \$(timeout 15 wget -q -O - http://10.0.2.2:$HP/token.txt)"
+EOF
+truncate -s 4096 "$T/g1.sh"
+run "$UMLKIT" start --name g1 --mem 64M --disk "$T/g1.cow,$T/base.img" --disk "ubdb=$T/g1.sh" \
+	--net switch:nat --append "umlkit.ip=vec0,dhcp umlkit.services=httpd" --wait --timeout 60
+is "$rc" 0 "a guest on the NAT switch starts and reports ready"
+[ "$rc" = 0 ] || diag "$err"
+track g1
+log=$("$UMLKIT" logs g1 2>&1)
+like "$log" "lease of 10\.0\.2\.15 obtained from 10\.0\.2\.2" "DHCP: the guest leases 10.0.2.15 from the NAT"
+like "$log" "inet 10\.0\.2\.15/24" "... and the address is on vec0"
+like "$log" "route: default via 10\.0\.2\.2" "... with the NAT as its default route"
+like "$log" "fetched: $token" "the guest reaches the host's loopback server through 10.0.2.2"
+
+page=$(fetch 127.0.0.1 "$F1" /)
+like "$page" "umlkit guest .* is serving this page" "the host reaches the guest's httpd through the forward on 127.0.0.1:$F1"
+run fetch 127.0.0.2 "$F1" /
+ok "$([ "$rc" != 0 ]; echo $?)" "... which listens on 127.0.0.1 only (127.0.0.2 is refused)"
+
+# ---------------------------------------------------------------- forwards at run time
+F2=$(free_port)
+run "$UMLKIT" switch forward nat add "tcp:127.0.0.2:$F2:10.0.2.15:80"
+is "$rc" 0 "forward add at run time: exit 0"
+is "$out" "nat: forwarding tcp:127.0.0.2:$F2:10.0.2.15:80" "... and it says what it forwards"
+page=$(fetch 127.0.0.2 "$F2" /)
+like "$page" "umlkit guest .* is serving this page" "the added forward works (on the address given)"
+run "$UMLKIT" switch forward nat list --output=json
+like "$out" "\"spec\": \"tcp:127.0.0.2:$F2:10.0.2.15:80\"" "forward list --output=json shows it"
+like "$out" "\"host_port\": $F2" "... with its fields"
+run "$UMLKIT" switch forward nat add "tcp:127.0.0.2:$F2:10.0.2.16:80"
+is "$rc" 1 "the same host port again is refused"
+like "$err" "is forwarded already" "... saying so"
+run "$UMLKIT" switch forward nat add "tcp:$F2:10.0.9.1:80"
+is "$rc" 1 "a bad forward at run time is refused"
+like "$err" "outside the NAT network 10.0.2.0/24" "... with the reason"
+run "$UMLKIT" switch forward nat del "tcp:127.0.0.2:$F2"
+is "$rc" 0 "forward del: exit 0"
+like "$out" "removed tcp:127.0.0.2:$F2:10.0.2.15:80" "... naming what it removed"
+run fetch 127.0.0.2 "$F2" /
+ok "$([ "$rc" != 0 ]; echo $?)" "the deleted forward stops working"
+run "$UMLKIT" switch forward nat del "tcp:127.0.0.2:$F2"
+is "$rc" 1 "deleting it again fails"
+like "$err" "tcp:127.0.0.2:$F2 is not forwarded" "... saying it is not forwarded"
+run "$UMLKIT" switch forward nat del "tcp:$F1:10.0.2.15:81"
+is "$rc" 1 "del with the wrong guest side fails"
+like "$err" "the forward there is tcp:127.0.0.1:$F1:10.0.2.15:80" "... naming the one there"
+page=$(fetch 127.0.0.1 "$F1" /)
+like "$page" "is serving this page" "the forward given at start still works"
+run "$UMLKIT" switch forward nat list
+is "$out" "tcp:127.0.0.1:$F1:10.0.2.15:80" "forward list: only the first one is left"
+run "$UMLKIT" switch forward nat
+is "$rc" 2 "forward without a verb: usage error (exit 2)"
+
+run "$UMLKIT" stop g1 --timeout 20
+is "$rc" 0 "the guest stops"
+run "$UMLKIT" switch stop nat
+is "$rc" 0 "switch stop: exit 0"
+check "... its control socket is gone" -- test ! -e "$XDG_RUNTIME_DIR/umlkit/switches/nat/ctl"
+run fetch 127.0.0.1 "$F1" /
+ok "$([ "$rc" != 0 ]; echo $?)" "... and so is its forward"
+
+# ---------------------------------------------------------------- a network of one's own
+run "$UMLKIT" switch start plain
+track_switch plain
+run "$UMLKIT" switch forward plain add "tcp:$F2:10.0.2.15:80"
+is "$rc" 1 "forward add on a switch without --nat fails"
+"$UMLKIT" switch stop plain >/dev/null 2>&1
+
+run "$UMLKIT" switch start nat2 --nat --nat-net 192.168.77.0/24
+is "$rc" 0 "switch start --nat --nat-net 192.168.77.0/24"
+track_switch nat2
+cat >"$T/g2.sh" <<EOF
+#!/bin/sh
+echo "fetched: \$(timeout 15 wget -q -O - http://192.168.77.2:$HP/token.txt)"
+EOF
+truncate -s 4096 "$T/g2.sh"
+run "$UMLKIT" start --name g2 --mem 64M --disk "$T/g2.cow,$T/base.img" --disk "ubdb=$T/g2.sh" \
+	--net switch:nat2 --append "umlkit.ip=vec0,dhcp" --wait --timeout 60
+is "$rc" 0 "a guest on it starts"
+track g2
+log=$("$UMLKIT" logs g2 2>&1)
+like "$log" "lease of 192\.168\.77\.15 obtained from 192\.168\.77\.2" "DHCP: the first lease of the configured network"
+like "$log" "fetched: $token" "the host alias is .2 of the configured network"
+"$UMLKIT" kill g2 >/dev/null 2>&1
+"$UMLKIT" switch stop nat2 >/dev/null 2>&1
+done_testing
