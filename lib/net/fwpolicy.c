@@ -167,14 +167,17 @@ int uk_fw_policy_set(struct uk_fw_policy *p, const char *key, const char *v, str
 				"guest name '%.80s': 1 to %d of letters, digits, '_', '.', "
 				"'-'",
 				v, UK_FW_NAME_MAX);
+		memset(p->name, 0, sizeof(p->name)); /* a setting given twice: the last, whole */
 		memcpy(p->name, v, n + 1);
 		return 0;
 	}
 	if (!strcmp(key, "tap")) {
 		int r = uk_net_name_check(v, "tap", false, err);
 
-		if (r == 0)
+		if (r == 0) {
+			memset(p->tap, 0, sizeof(p->tap));
 			snprintf(p->tap, sizeof(p->tap), "%s", v);
+		}
 		return r;
 	}
 	if (!strcmp(key, "ip")) {
@@ -191,10 +194,13 @@ int uk_fw_policy_set(struct uk_fw_policy *p, const char *key, const char *v, str
 		p->has_mac = true;
 		return 0;
 	}
-	if (!strcmp(key, "allow"))
+	if (!strcmp(key, "allow")) {
+		memset(p->allow, 0, sizeof(p->allow));
 		return uk_fw_parse_ports(v, p->allow, UK_FW_PORTS_MAX, &p->nallow, "--allow", err);
+	}
 	if (!strcmp(key, "egress")) {
 		p->nout = 0;
+		memset(p->out, 0, sizeof(p->out));
 		if (!strcmp(v, "any")) {
 			p->egress = UK_FW_EGRESS_ANY;
 			return 0;
