@@ -48,14 +48,14 @@ free_port() { # a TCP port nothing listens on at 127.0.0.1, not picked before
 		fi
 	done
 }
-fetch() { # fetch ADDR PORT PATH: the body (or the whole reply without curl); fails if refused
+fetch() { # fetch ADDR PORT PATH: the body; fails if refused
 	if command -v curl >/dev/null; then
 		curl -sf -m 15 "http://$1:$2$3"
 	else
 		(
 			exec 3<>"/dev/tcp/$1/$2" || exit 1
 			printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$3" "$1" >&3
-			timeout 15 cat <&3
+			timeout 15 cat <&3 | sed '1,/^\r$/d'
 		)
 	fi
 }
@@ -98,6 +98,7 @@ bad_start "network host bits" "NAT network '10.0.2.1/24': host bits are set \(di
 mkdir -p "$T/www"
 token="nat-$$-$RANDOM"
 echo "$token" >"$T/www/token.txt"
+head -c 4M /dev/urandom >"$T/www/big"
 HP=$(free_port)
 busybox httpd -f -p "127.0.0.1:$HP" -h "$T/www" &
 UK_PIDS+=($!)
@@ -123,6 +124,9 @@ cat >"$T/g1.sh" <<EOF
 ip addr show vec0
 echo "route: \$(ip route | grep default)"
 echo "fetched: \$(timeout 15 wget -q -O - http://10.0.2.2:$HP/token.txt)"
+echo "big: \$(timeout 30 wget -q -O - http://10.0.2.2:$HP/big | md5sum)"
+head -c 4194304 /dev/urandom >/var/www/gbig
+echo "gbig: \$(md5sum </var/www/gbig)"
 EOF
 truncate -s 4096 "$T/g1.sh"
 run "$UMLKIT" start --name g1 --mem 64M --disk "$T/g1.cow,$T/base.img" --disk "ubdb=$T/g1.sh" \
@@ -135,11 +139,16 @@ like "$log" "lease of 10\.0\.2\.15 obtained from 10\.0\.2\.2" "DHCP: the guest l
 like "$log" "inet 10\.0\.2\.15/24" "... and the address is on vec0"
 like "$log" "route: default via 10\.0\.2\.2" "... with the NAT as its default route"
 like "$log" "fetched: $token" "the guest reaches the host's loopback server through 10.0.2.2"
+big=$(md5sum <"$T/www/big" | cut -d' ' -f1)
+like "$log" "big: $big " "... and moves 4 MiB from it intact"
 
 page=$(fetch 127.0.0.1 "$F1" /)
 like "$page" "umlkit guest .* is serving this page" "the host reaches the guest's httpd through the forward on 127.0.0.1:$F1"
 run fetch 127.0.0.2 "$F1" /
 ok "$([ "$rc" != 0 ]; echo $?)" "... which listens on 127.0.0.1 only (127.0.0.2 is refused)"
+gbig=$(printf '%s\n' "$log" | sed -n 's/^gbig: \([0-9a-f]*\).*/\1/p')
+got=$(fetch 127.0.0.1 "$F1" /gbig | md5sum | cut -d' ' -f1)
+ok "$([ -n "$gbig" ] && [ "$got" = "$gbig" ]; echo $?)" "4 MiB from the guest through the forward arrive intact"
 
 # ---------------------------------------------------------------- forwards at run time
 F2=$(free_port)
