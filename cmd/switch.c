@@ -228,6 +228,8 @@ static int sw_start(struct sw_args *a)
 	if (uk_switch_name_check(a->args[0], &err) < 0)
 		return uk_usage_error("umlkit switch start", "%s", err.msg);
 	snprintf(a->d.name, sizeof(a->d.name), "%s", a->args[0]);
+	if (!a->d.nat && (a->d.nforwards || a->d.nat_net[0]))
+		return uk_usage_error("umlkit switch start", "--forward and --nat-net need --nat");
 	if (a->foreground) {
 		if (uk_switch_daemon_run(&a->d, &err) < 0)
 			return uk_fail(&err);
@@ -454,6 +456,15 @@ static int sw_forward(struct sw_args *a)
 				      "forward NAME add|del SPEC, or forward NAME list");
 	if (!strcmp(op, "del"))
 		cmd = "forward-del";
+	rep = ask(a->args[0], "info", -1, NULL);
+	if (!rep)
+		return UK_EXIT_FAIL;
+	if (!json_is_true(json_object_get(rep, "nat"))) {
+		json_decref(rep);
+		uk_say("switch '%s' has no NAT uplink (start it with --nat)", a->args[0]);
+		return UK_EXIT_FAIL;
+	}
+	json_decref(rep);
 	extra = json_object();
 	if (!list)
 		json_object_set_new(extra, "spec", json_string(a->args[2]));
