@@ -1,0 +1,261 @@
+#!/bin/bash
+# switch_legacy.t: 6.1 guests on the legacy daemon transport (eth0=daemon) and on bess.
+#
+#   1. `umlkit switch start NAME --legacy CTL`: two guests ping each other and move a 1 MiB
+#      file (httpd + wget, checksums compared); `switch ports --output=json` shows two daemon
+#      ports with their MACs and frame counts; malformed control requests (tests/helpers/
+#      legacy-req) are refused, closed and counted while the guests keep talking; a guest
+#      that stops takes its port and its MAC with it; SIGTERM removes the switch's sockets.
+#   2. The same through our `uml_switch -unix CTL` (the old command line), and through the old
+#      /usr/bin/uml_switch as a reference.
+#   3. bess: two guests with vec0:transport=bess,dst=PATH on `--bess PATH` ping each other.
+#
+# Guests run the kernel directly, each with its own uml_dir under $T, in the background
+# (pids in UK_PIDS); the host tells a guest to go on with `mconsole log UKGO` (the guest
+# waits for it in dmesg) and stops it with `mconsole halt`. Traffic stays on the switches.
+#
+# Run: UK_BUILD=$PWD/build prove -v tests/sh/switch_legacy.t
+. "$(dirname "$0")/lib.sh"
+[ -x "$UMLKIT" ] || skip_all "umlkit not built: $UMLKIT"
+[ -n "$UML" ] && [ -x "$UML" ] || skip_all "no UML kernel (linux.uml)"
+"$UML" --showconfig 2>/dev/null | grep -q '^CONFIG_UML_NET_DAEMON=y' ||
+	skip_all "the kernel has no daemon transport (removed in 6.16)"
+command -v busybox >/dev/null || skip_all "busybox-static not installed"
+REQ="$UK_BUILD/tests/helpers/legacy-req"
+[ -x "$REQ" ] || skip_all "test helpers not built (make test-build): $REQ"
+case "$T" in *,* | *:* | *' '*) skip_all "temp dir $T holds ',', ':' or a space" ;; esac
+
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR"
+guest_image "$T/base.img" 32M || skip_all "cannot build the guest image"
+MAC1=02:00:00:4c:00:01
+MAC2=02:00:00:4c:00:02
+WAIT=${UK_GUEST_WAIT:-60} # seconds any one wait may take before the test gives up
+
+# wait_log FILE REGEX : until FILE holds a line matching REGEX (bounded)
+wait_log() {
+	local i
+	for ((i = 0; i < WAIT * 5; i++)); do
+		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.2
+	done
+	diag "timed out waiting for '$2' in $1"
+	return 1
+}
+# wait_gone PID : until the process has ended (bounded); reaps it when it is our child, its
+# status in WST
+wait_gone() {
+	local i
+	for ((i = 0; i < WAIT * 5; i++)); do
+		kill -0 "$1" 2>/dev/null || {
+			wait "$1" 2>/dev/null
+			WST=$? # the exit status, when it was our child
+			return 0
+		}
+		sleep 0.2
+	done
+	return 1
+}
+# wait_file PATH : until it exists (as a socket or anything)
+wait_file() {
+	local i
+	for ((i = 0; i < WAIT * 5; i++)); do
+		[ -e "$1" ] && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
+# guest scripts (on /dev/ubdb; the device is padded with NULs, so each ends with exit 0)
+# server IF ADDR : serve a 1 MiB random file over httpd, say its checksum, wait to be halted
+server_script() {
+	cat <<EOF
+ifconfig lo up
+ifconfig $1 $2 netmask 255.255.255.0 up
+mkdir -p /tmp/www
+head -c 1048576 /dev/urandom >/tmp/www/blob
+echo "SUM1 \$(md5sum </tmp/www/blob | cut -d' ' -f1)"
+httpd -p 80 -h /tmp/www
+echo "G1 ready"
+sleep 600
+exit 0
+EOF
+}
+# client IF ADDR PEER PHASES : ping, fetch, checksum; with PHASES=2 it waits for the host's
+# go (UKGO in the kernel log), pings again and says so
+client_script() {
+	cat <<EOF
+ifconfig lo up
+ifconfig $1 $2 netmask 255.255.255.0 up
+n=0
+until ping -c 1 -W 1 $3 >/dev/null 2>&1 || [ \$n -ge 30 ]; do n=\$((n+1)); done
+if ping -c 3 -W 2 $3; then echo "PING1 ok"; else echo "PING1 failed"; fi
+if wget -q -O /tmp/blob http://$3/blob; then
+	echo "SUM2 \$(md5sum </tmp/blob | cut -d' ' -f1)"
+else
+	echo "WGET failed"
+fi
+if [ "$4" = 2 ]; then
+	echo "G2 waiting"
+	n=0
+	until dmesg | grep -q UKGO || [ \$n -ge 600 ]; do sleep 0.2; n=\$((n+1)); done
+	if ping -c 3 -W 2 $3; then echo "PING2 ok"; else echo "PING2 failed"; fi
+fi
+echo "G2 done"
+exit 0
+EOF
+}
+
+# guest NAME NETARG : boot a guest in the background (uml_dir $T/NAME.uml, COW $T/NAME.cow,
+# console in $T/NAME.log); its pid in $GPID and UK_PIDS
+guest() {
+	mkdir -p "$T/$1.uml"
+	"$UML" mem=64M uml_dir="$T/$1.uml" umid="$1" con=null con0=fd:0,fd:1 \
+		ubda="$T/$1.cow,$T/base.img" ubdb="$T/$1.sh" "$2" init=/init \
+		</dev/null >"$T/$1.log" 2>&1 &
+	GPID=$!
+	UK_PIDS+=("$GPID")
+}
+mc() { "$UK_BUILD/uml_mconsole" "$T/$1.uml/$1/mconsole" "${@:2}" >/dev/null 2>&1; }
+# halt NAME PID : stop a guest through its mconsole, then wait for it
+halt() {
+	mc "$1" halt
+	wait_gone "$2"
+}
+sum_line() { sed -n "s/^$2 \([0-9a-f]*\).*/\1/p" "$T/$1.log" | tr -d '\r' | head -1; }
+
+# pair PREFIX NETARG1 NETARG2 PHASES IF : a server and a client; checks ping and the file.
+# Leaves G1PID/G2PID (the client may still run when PHASES=2).
+pair() {
+	server_script "$5" 10.1.0.1 >"$T/$1s.sh"
+	client_script "$5" 10.1.0.2 10.1.0.1 "$4" >"$T/$1c.sh"
+	guest "$1s" "$2"
+	G1PID=$GPID
+	wait_log "$T/$1s.log" "^G1 ready"
+	ok $? "$1: the server guest is up and serving"
+	guest "$1c" "$3"
+	G2PID=$GPID
+	wait_log "$T/$1c.log" "^(SUM2|WGET failed)"
+	like "$(grep -E '^PING1' "$T/$1c.log")" "PING1 ok" "$1: the guests ping each other"
+	s1=$(sum_line "$1s" SUM1)
+	s2=$(sum_line "$1c" SUM2)
+	ok "$([ -n "$s1" ] && [ "$s1" = "$s2" ]; echo $?)" \
+		"$1: 1 MiB over httpd arrives whole (md5 ${s1:-none} = ${s2:-none})"
+}
+# json_flat : the JSON on stdin on one line without blanks
+json_flat() { tr -d ' \n\t'; }
+
+# ---------------------------------------------------------------- 1. umlkit switch --legacy
+CTL="$T/l.ctl"
+run "$UMLKIT" switch start lsw --legacy "$CTL"
+is "$rc" 0 "switch start --legacy: exit 0"
+SWPID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
+[ -n "$SWPID" ] && UK_PIDS+=("$SWPID")
+check "the legacy control socket exists" -- test -S "$CTL"
+run "$UMLKIT" switch start lsw2 --legacy "$CTL"
+is "$rc" 1 "a second switch on the same legacy socket is refused (exit 1)"
+like "$err" "has another server attached" "... as the old switch said it"
+check "... and the first one's socket is still there" -- test -S "$CTL"
+
+pair leg "eth0=daemon,$MAC1,unix,$CTL" "eth0=daemon,$MAC2,unix,$CTL" 2 eth0
+wait_log "$T/legc.log" "^G2 waiting"
+ports=$("$UMLKIT" switch ports lsw --output=json | json_flat)
+is "$(grep -o '"kind":"daemon"' <<<"$ports" | wc -l)" 2 "switch ports: two daemon ports"
+like "$ports" "\"macs\":\[\"$MAC1\"\]" "... one has the server's MAC"
+like "$ports" "\"macs\":\[\"$MAC2\"\]" "... the other the client's"
+rx=$(grep -o '"rx_frames":[0-9]*' <<<"$ports" | cut -d: -f2 | sort -n | head -1)
+ok "$([ "${rx:-0}" -gt 100 ]; echo $?)" "... each received frames (the fewest: ${rx:-0})"
+like "$ports" '"peer":"daemonv3pid[0-9]+"' "... peers named as v3 guests with their pids"
+
+run "$REQ" "$CTL" short long magic v2 v9 type family extra
+like "$out" "short: closed" "a short request is closed"
+like "$out" "magic: closed" "a wrong magic is closed"
+like "$out" "v2: closed" "version 2 is refused"
+like "$out" "v9: closed" "an unknown version is refused"
+like "$out" "type: closed" "a request type other than REQ_NEW_CONTROL is refused"
+like "$out" "family: closed" "an address family other than AF_UNIX is refused"
+like "$out" "long: closed" "an overlong request is refused"
+like "$out" "extra: closed" "a byte after a good request ends that port"
+run "$REQ" --ask lsw '{"cmd":"legacy"}'
+like "$out" '"bad_requests":8' "the legacy module counted the 8 bad requests"
+like "$out" '"guests":2' "... and still has its two guests"
+run "$REQ" "$CTL" v1 v0 v3
+like "$out" "v1: reply 110" "a v1 request gets the 110-byte address"
+like "$out" "v0: open" "a v0 request gets no reply and stays"
+like "$out" "v3: reply 110" "a v3 request gets the 110-byte address"
+ports=$("$UMLKIT" switch ports lsw --output=json | json_flat)
+is "$(grep -o '"kind":"daemon"' <<<"$ports" | wc -l)" 2 "the helper's ports went with its connections"
+
+mc legc log UKGO
+wait_log "$T/legc.log" "^G2 done"
+like "$(grep -E '^PING2' "$T/legc.log")" "PING2 ok" "after the bad requests the guests still talk"
+wait_gone "$G2PID"
+ok $? "the client guest powered off"
+ports=$("$UMLKIT" switch ports lsw --output=json | json_flat)
+is "$(grep -o '"kind":"daemon"' <<<"$ports" | wc -l)" 1 "its port is gone"
+unlike "$ports" "$MAC2" "... and its MAC with it"
+like "$ports" "$MAC1" "the other guest's MAC stays"
+halt legs "$G1PID"
+ok $? "the server guest halts through its mconsole"
+
+kill -TERM "$SWPID"
+wait_gone "$SWPID"
+ok $? "SIGTERM ends the switch"
+check "... and removes the legacy control socket" -- test ! -e "$CTL"
+check "... and its own control socket" -- test ! -e "$XDG_RUNTIME_DIR/umlkit/switches/lsw/ctl"
+
+# ---------------------------------------------------------------- 2. uml_switch, ours and the old one
+UCTL="$T/u.ctl"
+"$UK_BUILD/uml_switch" -unix "$UCTL" >"$T/us.out" 2>&1 &
+USPID=$!
+UK_PIDS+=("$USPID")
+wait_log "$T/us.out" "attached"
+like "$(cat "$T/us.out")" "^uml_switch attached to unix socket '$UCTL'" \
+	"uml_switch -unix CTL: the old message"
+run "$UK_BUILD/uml_switch" -unix "$UCTL"
+is "$rc" 1 "a second uml_switch on that socket: exit 1"
+like "$err" "has another server attached" "... saying another server has it"
+pair us "eth0=daemon,$MAC1,unix,$UCTL" "eth0=daemon,$MAC2,unix,$UCTL" 1 eth0
+wait_gone "$G2PID"
+halt uss "$G1PID"
+kill -TERM "$USPID"
+wait_gone "$USPID"
+ok $? "SIGTERM ends uml_switch"
+is "$WST" 0 "... with exit status 0"
+check "... and removes its socket" -- test ! -e "$UCTL"
+run "$UK_BUILD/uml_switch" -bogus
+is "$rc" 1 "uml_switch with a bad option: exit 1"
+like "$err" "^Usage : uml_switch" "... and the usage text"
+
+if [ -x /usr/bin/uml_switch ]; then
+	OCTL="$T/o.ctl"
+	/usr/bin/uml_switch -unix "$OCTL" </dev/null >/dev/null 2>&1 &
+	OSPID=$!
+	UK_PIDS+=("$OSPID")
+	wait_file "$OCTL"
+	pair old "eth0=daemon,$MAC1,unix,$OCTL" "eth0=daemon,$MAC2,unix,$OCTL" 1 eth0
+	run "$UK_BUILD/uml_switch" -unix "$OCTL"
+	is "$rc" 1 "our uml_switch on the old one's live socket: exit 1"
+	like "$err" "has another server attached" "... another server attached"
+	wait_gone "$G2PID"
+	halt olds "$G1PID"
+	kill -INT "$OSPID"
+	wait_gone "$OSPID"
+else
+	skip "the old /usr/bin/uml_switch is not installed (uml-utilities)"
+fi
+
+# ---------------------------------------------------------------- 3. bess
+BESS="$T/b.sock"
+run "$UMLKIT" switch start bsw --bess "$BESS"
+is "$rc" 0 "switch start --bess: exit 0"
+BPID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
+[ -n "$BPID" ] && UK_PIDS+=("$BPID")
+pair bess "vec0:transport=bess,dst=$BESS,mac=$MAC1" "vec0:transport=bess,dst=$BESS,mac=$MAC2" 1 vec0
+wait_gone "$G2PID"
+halt besss "$G1PID"
+kill -TERM "$BPID"
+wait_gone "$BPID"
+check "SIGTERM removes the bess socket" -- test ! -e "$BESS"
+
+done_testing
