@@ -94,6 +94,10 @@ bad_start "network prefix" "NAT network '10.0.2.0/30': the prefix must be a numb
 bad_start "network host bits" "NAT network '10.0.2.1/24': host bits are set \(did you mean 10.0.2.0/24\?\)" \
 	--nat-net 10.0.2.1/24
 
+run "$UMLKIT" switch start badsw --forward tcp:8080:10.0.2.15:80
+is "$rc" 2 "--forward without --nat: usage error (exit 2)"
+like "$err" "--forward and --nat-net need --nat" "... saying so"
+
 # ---------------------------------------------------------------- the host's web server
 mkdir -p "$T/www"
 token="nat-$$-$RANDOM"
@@ -123,6 +127,7 @@ cat >"$T/g1.sh" <<EOF
 #!/bin/sh
 ip addr show vec0
 echo "route: \$(ip route | grep default)"
+echo "dns: \$(grep nameserver /etc/resolv.conf)"
 echo "fetched: \$(timeout 15 wget -q -O - http://10.0.2.2:$HP/token.txt)"
 echo "big: \$(timeout 30 wget -q -O - http://10.0.2.2:$HP/big | md5sum)"
 head -c 4194304 /dev/urandom >/var/www/gbig
@@ -138,6 +143,7 @@ log=$("$UMLKIT" logs g1 2>&1)
 like "$log" "lease of 10\.0\.2\.15 obtained from 10\.0\.2\.2" "DHCP: the guest leases 10.0.2.15 from the NAT"
 like "$log" "inet 10\.0\.2\.15/24" "... and the address is on vec0"
 like "$log" "route: default via 10\.0\.2\.2" "... with the NAT as its default route"
+like "$log" "dns: nameserver 10\.0\.2\.3" "... and its DNS server"
 like "$log" "fetched: $token" "the guest reaches the host's loopback server through 10.0.2.2"
 big=$(md5sum <"$T/www/big" | cut -d' ' -f1)
 like "$log" "big: $big " "... and moves 4 MiB from it intact"
@@ -197,6 +203,7 @@ run "$UMLKIT" switch start plain
 track_switch plain
 run "$UMLKIT" switch forward plain add "tcp:$F2:10.0.2.15:80"
 is "$rc" 1 "forward add on a switch without --nat fails"
+like "$err" "switch 'plain' has no NAT uplink" "... saying why"
 "$UMLKIT" switch stop plain >/dev/null 2>&1
 
 run "$UMLKIT" switch start nat2 --nat --nat-net 192.168.77.0/24
