@@ -164,7 +164,7 @@ int uk_cmd_uml_switch(int argc, char **argv)
 			fprintf(stderr,
 				"uml_switch: -compat-v0 (a named data socket for 2.4-era guests) "
 				"is not supported; without it, guests using protocol v1 or v3 "
-				"(every 2.6 and later kernel) work\n");
+				"(6.1 sends v3) work\n");
 			return UK_EXIT_FAIL;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-help")) {
 			return usage(stdout, UK_EXIT_OK);
