@@ -133,7 +133,8 @@ int uk_switch_port_fd(const struct uk_switch *sw, int port);
 void uk_switch_port_readable(struct uk_switch *sw, int port);
 /* The shared legacy data socket is readable: receive a batch, find each sender's port. */
 void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd);
-/* One frame from a callback port (tap, nat), forwarded at once. */
+/* One frame from a callback port (tap, nat), forwarded at once. A callback port's send()
+ * must not call this (queue the frame and feed it in later): such a frame is dropped. */
 void uk_switch_input(struct uk_switch *sw, int port, const void *frame, size_t len);
 /* Age the learning table (call every few seconds). */
 void uk_switch_tick(struct uk_switch *sw);

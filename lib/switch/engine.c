@@ -54,6 +54,7 @@ struct uk_switch {
 	uint8_t tags[UK_VLAN_MAX + 1][UK_VLAN_HLEN];
 	uint8_t *scratch; /* one frame, for callback ports */
 	int capture_fd, capture_port;
+	bool busy; /* forwarding: a callback port's send() must not feed frames back in */
 	int last_daemon; /* the daemon port last matched, a cache for the address search */
 };
 
@@ -417,6 +418,7 @@ void uk_switch_port_readable(struct uk_switch *sw, int id)
 		mark_dead(sw, id); /* EOF (seqpacket) or the peer is gone */
 		return;
 	}
+	sw->busy = true;
 	for (int i = 0; i < n; i++) {
 		/* an empty packet is a seqpacket peer's EOF (and never a frame) */
 		if (sw->rx[i].msg_len == 0) {
@@ -426,6 +428,7 @@ void uk_switch_port_readable(struct uk_switch *sw, int id)
 		note_received(sw, id, (unsigned)i, now);
 	}
 	flush(sw);
+	sw->busy = false;
 }
 
 static int daemon_port_of(struct uk_switch *sw, const struct sockaddr_un *a, socklen_t len)
@@ -452,6 +455,7 @@ void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd)
 
 	setup_rx(sw, true);
 	n = recvmmsg(data_fd, sw->rx, UK_SW_BATCH, MSG_DONTWAIT, NULL);
+	sw->busy = true;
 	for (int i = 0; i < n; i++) {
 		int id = daemon_port_of(sw, &sw->rxaddr[i], sw->rx[i].msg_hdr.msg_namelen);
 
@@ -459,6 +463,7 @@ void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd)
 			note_received(sw, id, (unsigned)i, now);
 	}
 	flush(sw);
+	sw->busy = false;
 }
 
 void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len)
@@ -467,12 +472,15 @@ void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len
 
 	if (!p)
 		return;
-	if (len > sw->max_frame) {
+	/* a frame handed in from inside a send() callback, or too long: dropped, counted */
+	if (len > sw->max_frame || sw->busy) {
 		p->st.rx_drops++;
 		return;
 	}
+	sw->busy = true;
 	forward(sw, id, frame, len, uk_switch_now_ms());
 	flush(sw);
+	sw->busy = false;
 }
 
 void uk_switch_tick(struct uk_switch *sw)
