@@ -55,16 +55,16 @@ int uk_cow_check_cmd(struct uk_cow_opts *o);
 int uk_cow_map_cmd(struct uk_cow_opts *o);
 int uk_cow_compare_cmd(struct uk_cow_opts *o);
 int uk_cmd_switch(int argc, char **argv);
-int uk_cmd_guest(int argc, char **argv);         /* run start list status stop kill */
-int uk_cmd_guest_logs(int argc, char **argv);    /* logs */
+int uk_cmd_guest(int argc, char **argv);	 /* run start list status stop kill */
+int uk_cmd_guest_logs(int argc, char **argv);	 /* logs */
 int uk_cmd_guest_console(int argc, char **argv); /* console */
 int uk_cmd_uml_moo(int argc, char **argv);
 int uk_cmd_uml_mkcow(int argc, char **argv);
 int uk_cmd_mconsole(int argc, char **argv);
 int uk_cmd_uml_mconsole(int argc, char **argv);
-int uk_cmd_net(int argc, char **argv);    /* net tap|bridge */
-int uk_cmd_fw(int argc, char **argv);     /* fw show|apply|flush */
-int uk_cmd_tunctl(int argc, char **argv); /* the tunctl personality */
+int uk_cmd_net(int argc, char **argv);	      /* net tap|bridge */
+int uk_cmd_fw(int argc, char **argv);	      /* fw show|apply|flush */
+int uk_cmd_tunctl(int argc, char **argv);     /* the tunctl personality */
 int uk_cmd_uml_switch(int argc, char **argv); /* the uml_switch personality */
 
 /* Common option values. */

@@ -80,10 +80,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } personalities[] = {
-	{"uml_moo", uk_cmd_uml_moo},
-	{"uml_mkcow", uk_cmd_uml_mkcow},
-	{"uml_mconsole", uk_cmd_uml_mconsole},
-	{"tunctl", uk_cmd_tunctl},
+	{"uml_moo", uk_cmd_uml_moo},	       {"uml_mkcow", uk_cmd_uml_mkcow},
+	{"uml_mconsole", uk_cmd_uml_mconsole}, {"tunctl", uk_cmd_tunctl},
 	{"uml_switch", uk_cmd_uml_switch},
 };
 

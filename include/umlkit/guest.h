@@ -16,10 +16,10 @@
 
 #include "umlkit/err.h"
 
-#define UK_GUEST_NAME_MAX 63 /* the kernel's umid limit */
-#define UK_GUEST_DISKS	  16 /* ubd0..ubd15 */
-#define UK_GUEST_NETS	  16
-#define UK_GUEST_ARG_MAX  4096
+#define UK_GUEST_NAME_MAX    63 /* the kernel's umid limit */
+#define UK_GUEST_DISKS	     16 /* ubd0..ubd15 */
+#define UK_GUEST_NETS	     16
+#define UK_GUEST_ARG_MAX     4096
 #define UK_GUEST_CMDLINE_MAX 4000 /* the kernel's 4096 less what it appends */
 
 struct uk_guest_disk {
@@ -41,9 +41,9 @@ enum uk_net_kind {
 struct uk_guest_net {
 	int kind; /* enum uk_net_kind */
 	char target[PATH_MAX];
-	char mac[18]; /* empty: the kernel picks one */
-	char tap[16]; /* bridge: the tap to make (empty: uk + name + unit) */
-	char ip[16];  /* tap, bridge: the guest's IPv4 address, for its firewall policy */
+	char mac[18];  /* empty: the kernel picks one */
+	char tap[16];  /* bridge: the tap to make (empty: uk + name + unit) */
+	char ip[16];   /* tap, bridge: the guest's IPv4 address, for its firewall policy */
 	uint16_t vlan; /* switch: the port's access VLAN (0: the default, 1) */
 };
 

@@ -131,8 +131,8 @@ static int inplace_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, v
 	if (!set)
 		return 0;
 	*sectors += (len + c->h.sectorsize - 1) / c->h.sectorsize;
-	return uk_copy_range(c->fd, c->h.data_offset + off, c->backing_fd, off, len,
-			     UK_HOLES_WRITE, NULL);
+	return uk_copy_range(c->fd, c->h.data_offset + off, c->backing_fd, off, len, UK_HOLES_WRITE,
+			     NULL);
 }
 
 int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err)
@@ -165,7 +165,8 @@ static int empty_and_restamp(struct uk_cow *c, bool discard, struct uk_err *err)
 		return r;
 	/* release the data area on request; the file keeps the length the kernel expects */
 	uk_io_point("fallocate");
-	if (discard && fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)c->h.data_offset,
+	if (discard &&
+	    fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)c->h.data_offset,
 		      (off_t)(c->file_size - c->h.data_offset)) < 0 &&
 	    errno != EOPNOTSUPP && errno != ENOSYS)
 		return uk_err_sys(err, errno, "%s: releasing the data area", c->path);

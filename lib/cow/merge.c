@@ -60,8 +60,7 @@ static int merge_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, voi
 	if (set)
 		return uk_copy_range(c->fd, c->h.data_offset + off, m->out_fd, off, len,
 				     UK_HOLES_SKIP, NULL);
-	return uk_copy_range(c->backing_fd, off, m->out_fd, off, len, UK_HOLES_SKIP,
-			     &m->backing);
+	return uk_copy_range(c->backing_fd, off, m->out_fd, off, len, UK_HOLES_SKIP, &m->backing);
 }
 
 int uk_cow_merge(const char *cow, const char *out, const struct uk_merge_opts *o,

@@ -143,8 +143,8 @@ static void close_links(struct links *l)
 }
 
 /* A copy of the spec whose switch links are fds (the kernel's ends of socketpairs). */
-static int wire_switches(const struct uk_guest_spec *s, struct uk_guest_spec **out,
-			 struct links *l, struct uk_err *err)
+static int wire_switches(const struct uk_guest_spec *s, struct uk_guest_spec **out, struct links *l,
+			 struct uk_err *err)
 {
 	struct uk_guest_spec *c = malloc(sizeof(*c));
 	int r;
@@ -275,7 +275,6 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 	free(spec);
 	return r < 0 ? r : 0;
 }
-
 
 static void mconsole_try(const char *sock, const char *cmd, int timeout_ms)
 {

@@ -154,8 +154,8 @@ static int check_mac(const char *mac, struct uk_err *err)
 	uint8_t b[6];
 
 	if (uk_mac_parse(mac, b) < 0)
-		return uk_err_set(err, EINVAL, "--net: bad MAC address '%s' (want xx:xx:xx:xx:xx:xx)",
-				  mac);
+		return uk_err_set(err, EINVAL,
+				  "--net: bad MAC address '%s' (want xx:xx:xx:xx:xx:xx)", mac);
 	if (b[0] & 1)
 		return uk_err_set(err, EINVAL, "--net: MAC address %s is multicast", mac);
 	return 0;
@@ -274,11 +274,12 @@ static int parse_switch_opts(struct uk_guest_net *n, const char *arg, const char
 			memcpy(n->mac, item + 4, 18);
 		} else if (!strncmp(item, "vlan=", 5)) {
 			if (uk_parse_u64(item + 5, &vlan) < 0 || vlan < 1 || vlan > UK_VLAN_MAX)
-				return uk_err_set(err, EINVAL, "--net %s: vlan must be 1..4094", arg);
+				return uk_err_set(err, EINVAL, "--net %s: vlan must be 1..4094",
+						  arg);
 			n->vlan = (uint16_t)vlan;
 		} else {
-			return uk_err_set(err, EINVAL, "--net %s: unknown option '%s' (mac=, vlan=)",
-					  arg, item);
+			return uk_err_set(err, EINVAL,
+					  "--net %s: unknown option '%s' (mac=, vlan=)", arg, item);
 		}
 		opt = end;
 	}
@@ -519,8 +520,9 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 		b->full = true;
 	if (b->full) {
 		free(b);
-		return uk_err_set(err, E2BIG, "kernel command line too long (the kernel takes %d "
-					      "bytes)",
+		return uk_err_set(err, E2BIG,
+				  "kernel command line too long (the kernel takes %d "
+				  "bytes)",
 				  UK_GUEST_CMDLINE_MAX);
 	}
 	/* one block: the pointer array, then the strings */

@@ -54,7 +54,7 @@ struct uk_switch {
 	uint8_t tags[UK_VLAN_MAX + 1][UK_VLAN_HLEN];
 	uint8_t *scratch; /* one frame, for callback ports */
 	int capture_fd, capture_port;
-	bool busy; /* forwarding: a callback port's send() must not feed frames back in */
+	bool busy;	 /* forwarding: a callback port's send() must not feed frames back in */
 	int last_daemon; /* the daemon port last matched, a cache for the address search */
 };
 

@@ -42,7 +42,7 @@
 #include "umlkit/cow.h"
 #include "umlkit/util.h"
 
-#define MAX_WRITES 256
+#define MAX_WRITES  256
 #define MAX_PATCHES 32
 
 struct wr {
@@ -291,11 +291,13 @@ int main(int argc, char **argv)
 		} else if (!strcmp(a, "--raw-header")) {
 			const char *eq = strchr(v, '=');
 
-			if (np == MAX_PATCHES || !eq || (size_t)(eq - v) >= sizeof(patches[0].field))
+			if (np == MAX_PATCHES || !eq ||
+			    (size_t)(eq - v) >= sizeof(patches[0].field))
 				die("--raw-header wants FIELD=VALUE, got '%s'", v);
 			memcpy(patches[np].field, v, (size_t)(eq - v));
 			patches[np].field[eq - v] = '\0';
-			patches[np].value = strcmp(patches[np].field, "path-nonul") ? num(eq + 1) : 0;
+			patches[np].value =
+				strcmp(patches[np].field, "path-nonul") ? num(eq + 1) : 0;
 			np++;
 		} else
 			usage();
@@ -369,7 +371,8 @@ int main(int argc, char **argv)
 			    writes[i].off, writes[i].len, h.bitmap_sectors);
 		for (uint64_t s = first; s <= last; s++) {
 			fill(sector, h.sectorsize, s * h.sectorsize, &writes[i]);
-			pwrite_or_die(fd, sector, h.sectorsize, h.data_offset + s * h.sectorsize, out);
+			pwrite_or_die(fd, sector, h.sectorsize, h.data_offset + s * h.sectorsize,
+				      out);
 			uk_bitmap_set(bitmap, s);
 			file_len = UK_MAX(file_len, h.data_offset + (s + 1) * h.sectorsize);
 		}
@@ -389,8 +392,8 @@ int main(int argc, char **argv)
 		printf("header_len=%d bitmap_offset=%" PRIu64 " bitmap_len=%" PRIu64
 		       " data_offset=%" PRIu64 " sectors=%" PRIu64 " bitmap_sectors=%" PRIu64
 		       " length=%" PRIu64 "\n",
-		       hl, h.bitmap_offset, h.bitmap_len, h.data_offset, h.sectors, h.bitmap_sectors,
-		       file_len);
+		       hl, h.bitmap_offset, h.bitmap_len, h.data_offset, h.sectors,
+		       h.bitmap_sectors, file_len);
 	free(bitmap);
 	free(sector);
 	return 0;

@@ -29,8 +29,7 @@
 #define DISK_SIZE (1024 * 1024 + 700) /* ends mid-sector */
 
 static char dir[256];
-static char base_path[300], expect_path[300], cow_path[300], pristine_path[300],
-	pristine_cow[300];
+static char base_path[300], expect_path[300], cow_path[300], pristine_path[300], pristine_cow[300];
 static long crash_at, points;
 
 static void crash_hook(const char *name)
@@ -87,7 +86,8 @@ static int setup(void **state)
 	struct uk_err err = {0};
 	char path_new[300];
 
-	snprintf(dir, sizeof(dir), "%s/ukcrash.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	snprintf(dir, sizeof(dir), "%s/ukcrash.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	assert_non_null(mkdtemp(dir));
 	snprintf(base_path, sizeof(base_path), "%s/base.img", dir);
 	snprintf(expect_path, sizeof(expect_path), "%s/expect.img", dir);
@@ -107,12 +107,13 @@ static int setup(void **state)
 			img[off + i] = (uint8_t)random();
 	}
 	memset(img + 300000, 0, 70000); /* zeros over data: must become zeros in the backing */
-	img[DISK_SIZE - 1] ^= 0xff;     /* the trailing partial sector changes too */
+	img[DISK_SIZE - 1] ^= 0xff;	/* the trailing partial sector changes too */
 	write_file(pristine_path, base, DISK_SIZE);
 	write_file(expect_path, img, DISK_SIZE);
 	write_file(path_new, img, DISK_SIZE);
 	copy_file(pristine_path, base_path);
-	assert_int_equal(uk_cow_diff(base_path, path_new, cow_path, false, NULL, &sectors, &err), 0);
+	assert_int_equal(uk_cow_diff(base_path, path_new, cow_path, false, NULL, &sectors, &err),
+			 0);
 	assert_true(sectors > 0);
 	copy_file(cow_path, pristine_cow);
 	free(base);
