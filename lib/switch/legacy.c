@@ -63,6 +63,7 @@ struct legacy {
 	struct guest guests[UK_SW_MAX_PORTS];
 	int nguests;
 	uint64_t bad_requests, accepted;
+	const char *last_bad; /* why the last bad request was refused (a static string) */
 };
 
 static uint32_t get_u32(const uint8_t *p)
@@ -173,7 +174,7 @@ static void on_listen(struct uk_swd *d, int fd, void *ctx)
 	if (s < 0)
 		return;
 	if (l->npending == MAX_PENDING)
-		drop_pending(l, 0); /* the oldest silent one makes room */
+		drop_pending(l, 0); /* a connection that has said nothing yet makes room */
 	if (uk_swd_watch(d, s, on_conn, l) < 0) {
 		close(s);
 		return;
@@ -252,11 +253,22 @@ static void on_request(struct legacy *l, int i)
 		close(fd);
 		return;
 	}
-	if (parse_request(buf, (size_t)n, &r, &why) < 0 || admit(l, fd, &r) < 0) {
-		l->bad_requests++;
-		uk_swd_unwatch(l->d, fd);
-		close(fd);
+	if (parse_request(buf, (size_t)n, &r, &why) == 0) {
+		int e = admit(l, fd, &r);
+
+		if (e == 0)
+			return;
+		if (e == -EADDRINUSE)
+			why = "the address is another guest's";
+		else if (e == -ENOSPC)
+			why = "the switch is full";
+		else
+			why = "the reply could not be sent";
 	}
+	l->bad_requests++;
+	l->last_bad = why;
+	uk_swd_unwatch(l->d, fd);
+	close(fd);
 }
 
 static void on_conn(struct uk_swd *d, int fd, void *ctx)
@@ -277,9 +289,11 @@ static void on_conn(struct uk_swd *d, int fd, void *ctx)
 		n = recv(fd, &c, 1, MSG_DONTWAIT);
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
-		if (n > 0)
-			l->bad_requests++; /* the guest never sends more: the old switch's "Bad
-					      request" */
+		/* the guest never sends more: the old switch's "Bad request" */
+		if (n > 0) {
+			l->bad_requests++;
+			l->last_bad = "a byte after the request";
+		}
 		drop_guest(l, i);
 		return;
 	}
@@ -431,6 +445,7 @@ static int legacy_command(struct uk_swd *d, void *ctx, const char *cmd, json_t *
 	json_object_set_new(reply, "ports", ports);
 	json_object_set_new(reply, "accepted", json_integer((json_int_t)l->accepted));
 	json_object_set_new(reply, "bad_requests", json_integer((json_int_t)l->bad_requests));
+	json_object_set_new(reply, "last_bad_request", json_string(l->last_bad ? l->last_bad : ""));
 	return 0;
 }
 

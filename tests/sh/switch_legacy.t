@@ -167,7 +167,7 @@ rx=$(grep -o '"rx_frames":[0-9]*' <<<"$ports" | cut -d: -f2 | sort -n | head -1)
 ok "$([ "${rx:-0}" -gt 100 ]; echo $?)" "... each received frames (the fewest: ${rx:-0})"
 like "$ports" '"peer":"daemonv3pid[0-9]+"' "... peers named as v3 guests with their pids"
 
-run "$REQ" "$CTL" short long magic v2 v9 type family extra
+run "$REQ" "$CTL" short long magic v2 v9 type family v3 dup extra
 like "$out" "short: closed" "a short request is closed"
 like "$out" "magic: closed" "a wrong magic is closed"
 like "$out" "v2: closed" "version 2 is refused"
@@ -175,9 +175,11 @@ like "$out" "v9: closed" "an unknown version is refused"
 like "$out" "type: closed" "a request type other than REQ_NEW_CONTROL is refused"
 like "$out" "family: closed" "an address family other than AF_UNIX is refused"
 like "$out" "long: closed" "an overlong request is refused"
+like "$out" "dup: closed" "a request naming another guest's data address is refused"
 like "$out" "extra: closed" "a byte after a good request ends that port"
 run "$REQ" --ask lsw '{"cmd":"legacy"}'
-like "$out" '"bad_requests":8' "the legacy module counted the 8 bad requests"
+like "$out" '"bad_requests":9' "the legacy module counted the 9 bad requests"
+like "$out" '"last_bad_request":"a byte after the request"' "... and says why it refused the last"
 like "$out" '"guests":2' "... and still has its two guests"
 run "$REQ" "$CTL" v1 v0 v3
 like "$out" "v1: reply 110" "a v1 request gets the 110-byte address"
