@@ -6,7 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/if.h>
+#include <net/if.h>
 #include <linux/if_tun.h>
 #include <poll.h>
 #include <signal.h>
@@ -214,6 +214,15 @@ static int open_tap(struct uk_swd *d, struct uk_err *err)
 	struct ifreq ifr = {0};
 	int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
 
+	/* an uplink to a tap that exists: TUNSETIFF would make a new one */
+	if (!if_nametoindex(d->o.tap)) {
+		if (fd >= 0)
+			close(fd);
+		return uk_err_set(err, ENODEV,
+				  "tap %s: no such interface (make it first, e.g. "
+				  "umlkit net tap add %s)",
+				  d->o.tap, d->o.tap);
+	}
 	if (fd < 0)
 		return uk_err_sys(err, errno, "tap %s: /dev/net/tun", d->o.tap);
 	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
