@@ -1,0 +1,616 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The forwarding engine without a daemon: SEQPACKET socketpairs as ports (the test holds the
+ * peers' ends). Learning (a unicast frame after learning goes to one port only), flooding of
+ * broadcast, multicast and unknown unicast, no echo to the ingress port, 802.1Q access and
+ * trunk ports, hub mode, a full peer (its frames dropped and counted, the others unaffected),
+ * a dead peer (port_dead), frames too short, too long or with a group source dropped, empty
+ * packets as EOF, removal, captures in pcap format, and the counters of all of it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "umlkit/switch.h"
+#include "umlkit/util.h"
+
+#define MAXP 8
+
+static uint16_t be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static uint16_t le16(const uint8_t *p)
+{
+	return (uint16_t)(p[1] << 8 | p[0]);
+}
+
+struct rig {
+	struct uk_switch *sw;
+	int peer[MAXP]; /* the test's end of each port's socketpair */
+	int id[MAXP];
+	int n;
+	int dead[MAXP * 4]; /* port_dead calls, in order */
+	int ndead;
+};
+
+static void on_dead(void *ctx, int port)
+{
+	struct rig *r = ctx;
+
+	if (r->ndead < (int)UK_ARRAY_SIZE(r->dead))
+		r->dead[r->ndead++] = port;
+}
+
+static struct rig *rig_new(unsigned mtu, bool hub)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+	struct uk_switch_opts o = {.mtu = mtu, .hub = hub, .port_dead = on_dead};
+	struct uk_err err = {0};
+
+	assert_non_null(r);
+	o.ctx = r;
+	r->sw = uk_switch_new(&o, &err);
+	assert_non_null(r->sw);
+	return r;
+}
+
+/* A port: returns its index in the rig. */
+static int rig_port(struct rig *r, uint16_t vlan, bool trunk)
+{
+	struct uk_port_conf c = {.kind = UK_PORT_FD, .vlan = vlan, .trunk = trunk};
+	struct uk_err err = {0};
+	int sv[2];
+
+	assert_true(r->n < MAXP);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sv),
+			 0);
+	snprintf(c.peer, sizeof(c.peer), "test %d", r->n);
+	r->id[r->n] = uk_switch_add_socket_port(r->sw, sv[1], &c, NULL, 0, &err);
+	assert_true(r->id[r->n] >= 0);
+	r->peer[r->n] = sv[0];
+	return r->n++;
+}
+
+static void rig_free(struct rig *r)
+{
+	uk_switch_free(r->sw); /* closes the switch's ends */
+	for (int i = 0; i < r->n; i++)
+		if (r->peer[i] >= 0)
+			close(r->peer[i]);
+	free(r);
+}
+
+static const uint8_t BC[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static const uint8_t MC[6] = {0x01, 0x00, 0x5e, 0x00, 0x00, 0x01};
+
+static void mac_of(int n, uint8_t mac[6])
+{
+	const uint8_t m[6] = {0x02, 0, 0, 0, 0, (uint8_t)n};
+
+	memcpy(mac, m, 6);
+}
+
+/* A frame: dst, src (MAC number), an optional tag (vid > 0), len bytes in all. */
+static size_t frame(uint8_t *f, const uint8_t dst[6], int src, int vid, size_t len)
+{
+	size_t h = 12;
+
+	memset(f, 0xa5, len);
+	memcpy(f, dst, 6);
+	mac_of(src, f + 6);
+	if (vid > 0) {
+		put_be16(f + 12, UK_ETH_P_8021Q);
+		put_be16(f + 14, (uint16_t)vid);
+		h = 16;
+	}
+	put_be16(f + h, 0x88b5);
+	f[len - 1] = (uint8_t)len; /* a marker at the end: tags moved nothing else */
+	return len;
+}
+
+/* Port i sends f and the engine reads it. */
+static void rig_send(struct rig *r, int i, const uint8_t *f, size_t len)
+{
+	assert_int_equal(send(r->peer[i], f, len, MSG_NOSIGNAL), (ssize_t)len);
+	uk_switch_port_readable(r->sw, r->id[i]);
+}
+
+/* What port i's peer received (one frame): its length, or -1 when nothing. */
+static ssize_t rig_recv(struct rig *r, int i, uint8_t *buf, size_t len)
+{
+	return recv(r->peer[i], buf, len, MSG_DONTWAIT);
+}
+
+static int rig_count(struct rig *r, int i)
+{
+	static uint8_t buf[UK_SW_MTU_MAX + 64];
+	int n = 0;
+
+	while (recv(r->peer[i], buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		n++;
+	return n;
+}
+
+static struct uk_port_stats stats(struct rig *r, int i)
+{
+	struct uk_port_stats st;
+
+	assert_int_equal(uk_switch_port_info(r->sw, r->id[i], NULL, &st), 0);
+	return st;
+}
+
+/* ---------------------------------------------------------------- learning and flooding */
+static void test_learning(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	int a = rig_port(r, 0, false), b = rig_port(r, 0, false), c = rig_port(r, 0, false);
+	uint8_t f[1600], g[1600], mb[6], ma[6];
+	size_t n;
+
+	mac_of(1, ma);
+	mac_of(2, mb);
+	/* a to b, unknown: flooded to b and c, never back to a */
+	n = frame(f, mb, 1, 0, 60);
+	rig_send(r, a, f, n);
+	assert_int_equal(rig_recv(r, b, g, sizeof(g)), 60);
+	assert_memory_equal(f, g, 60);
+	assert_int_equal(rig_recv(r, c, g, sizeof(g)), 60);
+	assert_int_equal(rig_recv(r, a, g, sizeof(g)), -1);
+	assert_int_equal(uk_fdb_lookup(uk_switch_fdb(r->sw), ma, 1, uk_switch_now_ms()), r->id[a]);
+	/* b answers a: a is known, so only a gets it */
+	n = frame(f, ma, 2, 0, 100);
+	rig_send(r, b, f, n);
+	assert_int_equal(rig_recv(r, a, g, sizeof(g)), 100);
+	assert_memory_equal(f, g, 100);
+	assert_int_equal(rig_recv(r, c, g, sizeof(g)), -1);
+	assert_int_equal(rig_recv(r, b, g, sizeof(g)), -1);
+	/* and now a to b goes to b only */
+	for (int i = 0; i < 10; i++) {
+		n = frame(f, mb, 1, 0, 64 + (size_t)i);
+		rig_send(r, a, f, n);
+	}
+	assert_int_equal(rig_count(r, b), 10);
+	assert_int_equal(rig_count(r, c), 0);
+	assert_int_equal(rig_count(r, a), 0);
+	/* counters */
+	assert_int_equal(stats(r, a).rx_frames, 11);
+	assert_int_equal(stats(r, a).tx_frames, 1);
+	assert_int_equal(stats(r, a).tx_bytes, 100);
+	assert_int_equal(stats(r, b).rx_frames, 1);
+	assert_int_equal(stats(r, b).rx_bytes, 100);
+	assert_int_equal(stats(r, b).tx_frames, 11);
+	assert_int_equal(stats(r, c).tx_frames, 1);
+	assert_int_equal(stats(r, c).rx_frames, 0);
+	/* a MAC moves: b's MAC now speaks from c, and frames for it follow */
+	n = frame(f, BC, 2, 0, 60);
+	rig_send(r, c, f, n);
+	assert_int_equal(rig_count(r, a), 1);
+	assert_int_equal(rig_count(r, b), 1);
+	n = frame(f, mb, 1, 0, 60);
+	rig_send(r, a, f, n);
+	assert_int_equal(rig_count(r, c), 1);
+	assert_int_equal(rig_count(r, b), 0);
+	rig_free(r);
+}
+
+static void test_flooding(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	int a = rig_port(r, 0, false), b = rig_port(r, 0, false), c = rig_port(r, 0, false);
+	uint8_t f[1600], mb[6];
+	size_t n;
+
+	/* everyone is known */
+	for (int i = 0; i < 3; i++) {
+		n = frame(f, BC, i + 1, 0, 60);
+		rig_send(r, i, f, n);
+	}
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(rig_count(r, i), 2); /* the others' broadcasts, not its own */
+	/* broadcast and multicast go to every other port even when the sender is known */
+	n = frame(f, BC, 1, 0, 60);
+	rig_send(r, a, f, n);
+	n = frame(f, MC, 1, 0, 60);
+	rig_send(r, a, f, n);
+	assert_int_equal(rig_count(r, a), 0);
+	assert_int_equal(rig_count(r, b), 2);
+	assert_int_equal(rig_count(r, c), 2);
+	/* unknown unicast is flooded */
+	mac_of(9, mb);
+	n = frame(f, mb, 1, 0, 60);
+	rig_send(r, a, f, n);
+	assert_int_equal(rig_count(r, a), 0);
+	assert_int_equal(rig_count(r, b), 1);
+	assert_int_equal(rig_count(r, c), 1);
+	/* a frame for a MAC behind its own ingress port goes nowhere (no echo, no flood) */
+	n = frame(f, BC, 7, 0, 60);
+	rig_send(r, a, f, n);
+	assert_int_equal(rig_count(r, b), 1);
+	assert_int_equal(rig_count(r, c), 1);
+	mac_of(7, mb);
+	n = frame(f, mb, 1, 0, 60);
+	rig_send(r, a, f, n);
+	assert_int_equal(rig_count(r, a), 0);
+	assert_int_equal(rig_count(r, b), 0);
+	assert_int_equal(rig_count(r, c), 0);
+	/* a removed port's MACs are forgotten: frames for them are flooded again */
+	mac_of(2, mb);
+	uk_switch_remove_port(r->sw, r->id[b]);
+	assert_int_equal(uk_fdb_lookup(uk_switch_fdb(r->sw), mb, 1, uk_switch_now_ms()), -1);
+	n = frame(f, mb, 1, 0, 60);
+	rig_send(r, a, f, n);
+	assert_int_equal(rig_count(r, c), 1);
+	assert_int_equal(uk_switch_port_info(r->sw, r->id[b], NULL, NULL), -ENOENT);
+	{
+		int ids[UK_SW_MAX_PORTS];
+
+		assert_int_equal(uk_switch_ports(r->sw, ids, UK_SW_MAX_PORTS), 2);
+		assert_int_equal(ids[0], r->id[a]);
+		assert_int_equal(ids[1], r->id[c]);
+	}
+	rig_free(r);
+}
+
+/* ---------------------------------------------------------------- VLANs */
+static void test_vlans(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	int x = rig_port(r, 10, false), y = rig_port(r, 10, false), z = rig_port(r, 20, false);
+	int t = rig_port(r, 0, true);	 /* a trunk, native VLAN 1 */
+	int u = rig_port(r, 1, false);	 /* an access port of VLAN 1 */
+	int t10 = rig_port(r, 10, true); /* a trunk whose native VLAN is 10 */
+	uint8_t f[1600], g[1600];
+	size_t n;
+
+	/* untagged from an access port of VLAN 10: untagged to y, tagged to the trunk t,
+	 * untagged to t10 (10 is its native VLAN), nothing to z (20) or u (1) */
+	n = frame(f, BC, 1, 0, 100);
+	rig_send(r, x, f, n);
+	assert_int_equal(rig_recv(r, y, g, sizeof(g)), 100);
+	assert_memory_equal(f, g, 100);
+	assert_int_equal(rig_recv(r, t, g, sizeof(g)), 104);
+	assert_memory_equal(g, f, 12);
+	assert_int_equal(be16(g + 12), UK_ETH_P_8021Q);
+	assert_int_equal(be16(g + 14), 10);
+	assert_memory_equal(g + 16, f + 12, 88);
+	assert_int_equal(rig_recv(r, t10, g, sizeof(g)), 100);
+	assert_memory_equal(f, g, 100);
+	assert_int_equal(rig_count(r, z), 0);
+	assert_int_equal(rig_count(r, u), 0);
+	/* tagged 20 from the trunk: stripped to z only; t10 carries it tagged */
+	n = frame(f, BC, 2, 20, 104);
+	rig_send(r, t, f, n);
+	assert_int_equal(rig_recv(r, z, g, sizeof(g)), 100);
+	assert_memory_equal(g, f, 12);
+	assert_memory_equal(g + 12, f + 16, 88);
+	assert_int_equal(rig_recv(r, t10, g, sizeof(g)), 104);
+	assert_memory_equal(f, g, 104);
+	assert_int_equal(rig_count(r, x), 0);
+	assert_int_equal(rig_count(r, y), 0);
+	assert_int_equal(rig_count(r, u), 0);
+	/* untagged from the trunk: its native VLAN 1, so u only (t10 gets it tagged 1) */
+	n = frame(f, BC, 2, 0, 60);
+	rig_send(r, t, f, n);
+	assert_int_equal(rig_recv(r, u, g, sizeof(g)), 60);
+	assert_int_equal(rig_recv(r, t10, g, sizeof(g)), 64);
+	assert_int_equal(be16(g + 14), 1);
+	assert_int_equal(rig_count(r, x) + rig_count(r, y) + rig_count(r, z), 0);
+	/* an access port drops frames tagged with another VLAN, and counts them */
+	n = frame(f, BC, 1, 20, 64);
+	rig_send(r, x, f, n);
+	assert_int_equal(stats(r, x).rx_drops, 1);
+	for (int i = 0; i < r->n; i++)
+		assert_int_equal(rig_count(r, i), 0);
+	/* ... but takes its own VLAN's tag, which access ports never see */
+	n = frame(f, BC, 1, 10, 64);
+	rig_send(r, x, f, n);
+	assert_int_equal(rig_recv(r, y, g, sizeof(g)), 60);
+	assert_int_equal(rig_recv(r, t, g, sizeof(g)), 64);
+	assert_int_equal(rig_recv(r, t10, g, sizeof(g)), 60);
+	assert_int_equal(stats(r, x).rx_drops, 1);
+	/* learning is per VLAN: MAC 1 is known in VLAN 10, not in 20 */
+	{
+		uint8_t m1[6];
+
+		mac_of(1, m1);
+		assert_int_equal(uk_fdb_lookup(uk_switch_fdb(r->sw), m1, 10, uk_switch_now_ms()),
+				 r->id[x]);
+		assert_int_equal(uk_fdb_lookup(uk_switch_fdb(r->sw), m1, 20, uk_switch_now_ms()),
+				 -1);
+		/* a unicast for MAC 1 in VLAN 20 is flooded in VLAN 20, never sent to x */
+		n = frame(f, m1, 3, 20, 64);
+		rig_send(r, t, f, n);
+		assert_int_equal(rig_count(r, x), 0);
+		assert_int_equal(rig_count(r, z), 1);
+	}
+	/* a VLAN outside 1..4094 is refused for a port */
+	{
+		struct uk_port_conf c = {.kind = UK_PORT_FD, .vlan = 4095};
+		struct uk_err err = {0};
+
+		assert_int_equal(uk_switch_add_socket_port(r->sw, -1, &c, NULL, 0, &err), -EINVAL);
+	}
+	rig_free(r);
+}
+
+/* ---------------------------------------------------------------- hub */
+static void test_hub(void **state)
+{
+	struct rig *r = rig_new(0, true);
+	int a = rig_port(r, 0, false), b = rig_port(r, 0, false), c = rig_port(r, 0, false);
+	uint8_t f[1600], ma[6], mb[6];
+	size_t n;
+
+	mac_of(1, ma);
+	mac_of(2, mb);
+	n = frame(f, BC, 1, 0, 60);
+	rig_send(r, a, f, n);
+	n = frame(f, BC, 2, 0, 60);
+	rig_send(r, b, f, n);
+	rig_count(r, a);
+	rig_count(r, b);
+	rig_count(r, c);
+	/* a switch would send a's unicast to b only; a hub floods it */
+	for (int i = 0; i < 5; i++) {
+		n = frame(f, mb, 1, 0, 60);
+		rig_send(r, a, f, n);
+		n = frame(f, ma, 2, 0, 60);
+		rig_send(r, b, f, n);
+	}
+	assert_int_equal(rig_count(r, a), 5);
+	assert_int_equal(rig_count(r, b), 5);
+	assert_int_equal(rig_count(r, c), 10);
+	assert_int_equal(uk_fdb_count(uk_switch_fdb(r->sw), uk_switch_now_ms()), 0);
+	assert_int_equal(stats(r, c).tx_frames, 12);
+	rig_free(r);
+}
+
+/* ---------------------------------------------------------------- slow and dead peers */
+static void test_full_peer(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	int a = rig_port(r, 0, false), b = rig_port(r, 0, false), c = rig_port(r, 0, false);
+	uint8_t f[1600];
+	int got_c = 0, sent = 2000;
+	size_t n = frame(f, BC, 1, 0, 1000);
+
+	/* b never reads: its queue fills, the switch drops for it and goes on */
+	for (int i = 0; i < sent; i++) {
+		rig_send(r, a, f, n);
+		got_c += rig_count(r, c);
+	}
+	assert_int_equal(got_c, sent);
+	assert_int_equal(stats(r, c).tx_frames, sent);
+	assert_int_equal(stats(r, c).tx_drops, 0);
+	assert_true(stats(r, b).tx_drops > 0);
+	assert_int_equal(stats(r, b).tx_frames + stats(r, b).tx_drops, sent);
+	assert_int_equal(rig_count(r, b), stats(r, b).tx_frames);
+	assert_int_equal(stats(r, a).rx_frames, sent);
+	assert_int_equal(r->ndead, 0); /* slow is not dead */
+	/* once b reads again it gets frames again */
+	rig_send(r, a, f, n);
+	assert_int_equal(rig_count(r, b), 1);
+	rig_free(r);
+}
+
+static void test_dead_peer(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	int a = rig_port(r, 0, false), b = rig_port(r, 0, false), c = rig_port(r, 0, false);
+	int d = rig_port(r, 0, false);
+	uint8_t f[1600];
+	size_t n = frame(f, BC, 1, 0, 60);
+
+	/* b's peer closes: reading b's socket sees EOF */
+	close(r->peer[b]);
+	r->peer[b] = -1;
+	uk_switch_port_readable(r->sw, r->id[b]);
+	assert_int_equal(r->ndead, 1);
+	assert_int_equal(r->dead[0], r->id[b]);
+	/* c's peer closes: sending to it fails, it is reported once, the others still get it */
+	close(r->peer[c]);
+	r->peer[c] = -1;
+	rig_send(r, a, f, n);
+	assert_int_equal(rig_count(r, d), 1);
+	assert_int_equal(r->ndead, 2);
+	assert_int_equal(r->dead[1], r->id[c]);
+	rig_send(r, a, f, n);
+	assert_int_equal(rig_count(r, d), 1);
+	assert_int_equal(r->ndead, 2); /* a dead port is reported once */
+	/* an empty packet is a SEQPACKET peer's EOF */
+	assert_int_equal(send(r->peer[d], f, 0, 0), 0);
+	uk_switch_port_readable(r->sw, r->id[d]);
+	assert_int_equal(r->ndead, 3);
+	assert_int_equal(r->dead[2], r->id[d]);
+	/* the owner removes them; the switch goes on with a */
+	uk_switch_remove_port(r->sw, r->id[b]);
+	uk_switch_remove_port(r->sw, r->id[c]);
+	uk_switch_remove_port(r->sw, r->id[d]);
+	uk_switch_remove_port(r->sw, r->id[d]); /* twice is harmless */
+	uk_switch_remove_port(r->sw, -1);
+	uk_switch_remove_port(r->sw, UK_SW_MAX_PORTS);
+	rig_send(r, a, f, n);
+	assert_int_equal(stats(r, a).rx_frames, 3);
+	rig_free(r);
+}
+
+/* ---------------------------------------------------------------- bad frames */
+static void test_bad_frames(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	int a = rig_port(r, 0, false), b = rig_port(r, 0, false);
+	static uint8_t f[10000];
+	uint8_t g[3];
+	uint64_t drops = 0;
+
+	frame(f, BC, 1, 0, sizeof(f));
+	for (size_t len = 1; len < UK_ETH_HLEN; len++) { /* too short */
+		rig_send(r, a, f, len);
+		drops++;
+	}
+	rig_send(r, a, f, 1500 + 18 + 1); /* one byte longer than the MTU and a tag allow */
+	rig_send(r, a, f, 1500 + 19 + 1000);
+	rig_send(r, a, f, sizeof(f));
+	drops += 3;
+	frame(f, BC, 1, 4095, 64); /* VID 4095 */
+	rig_send(r, a, f, 64);
+	drops++;
+	frame(f, BC, 1, 0, 64); /* a group address as source */
+	f[6] |= 1;
+	rig_send(r, a, f, 64);
+	drops++;
+	assert_int_equal(stats(r, a).rx_drops, drops);
+	assert_int_equal(stats(r, a).rx_frames, 0);
+	assert_int_equal(rig_recv(r, b, g, sizeof(g)), -1);
+	assert_int_equal(uk_fdb_count(uk_switch_fdb(r->sw), uk_switch_now_ms()), 0);
+	/* the largest frames that fit pass: 14 bytes, MTU + 18 untagged and tagged */
+	frame(f, BC, 1, 0, 1518);
+	rig_send(r, a, f, 14);
+	rig_send(r, a, f, 1518);
+	frame(f, BC, 1, 1, 1518);
+	rig_send(r, a, f, 1518);
+	assert_int_equal(stats(r, a).rx_frames, 3);
+	assert_int_equal(rig_count(r, b), 3);
+	assert_int_equal(r->ndead, 0);
+	rig_free(r);
+
+	/* a switch with MTU 9000 takes 9018 bytes, not 9019 */
+	r = rig_new(9000, false);
+	a = rig_port(r, 0, false);
+	b = rig_port(r, 0, false);
+	frame(f, BC, 1, 0, 9019);
+	rig_send(r, a, f, 9018);
+	rig_send(r, a, f, 9019);
+	assert_int_equal(stats(r, a).rx_frames, 1);
+	assert_int_equal(stats(r, a).rx_drops, 1);
+	{
+		static uint8_t h[10000];
+
+		assert_int_equal(rig_recv(r, b, h, sizeof(h)), 9018);
+		assert_memory_equal(f, h, 9018);
+	}
+	rig_free(r);
+}
+
+static void test_bad_options(void **state)
+{
+	struct uk_switch_opts o = {.mtu = 67};
+	struct uk_err err = {0};
+
+	assert_null(uk_switch_new(&o, &err));
+	assert_int_equal(err.code, EINVAL);
+	assert_non_null(strstr(err.msg, "MTU 67"));
+	o.mtu = UK_SW_MTU_MAX + 1;
+	assert_null(uk_switch_new(&o, NULL));
+	o.mtu = UK_SW_MTU_MAX;
+	uk_switch_free(uk_switch_new(&o, NULL));
+	uk_switch_free(NULL);
+}
+
+/* ---------------------------------------------------------------- captures */
+static int tmpfd(void)
+{
+	char path[] = "/tmp/uk-capture.XXXXXX";
+	int fd = mkostemp(path, O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	unlink(path);
+	return fd;
+}
+
+static void test_capture(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	int a = rig_port(r, 0, false), b = rig_port(r, 0, true);
+	uint8_t f[1600], h[4096];
+	struct uk_err err = {0};
+	size_t n1, n2;
+	int fd = tmpfd();
+
+	assert_int_equal(uk_switch_capture_start(r->sw, -1, dup(fd), &err), 0);
+	n1 = frame(f, BC, 1, 0, 60);
+	rig_send(r, a, f, n1);
+	n2 = frame(f + 100, BC, 2, 7, 90); /* tagged, as received on the trunk */
+	rig_send(r, b, f + 100, n2);
+	rig_send(r, a, f, 5); /* dropped frames are not captured */
+	uk_switch_capture_stop(r->sw);
+	rig_send(r, a, f, n1); /* nor frames after the stop */
+	assert_int_equal(pread(fd, h, sizeof(h), 0), 24 + 16 + 60 + 16 + 90);
+	/* the header: magic, version 2.4, zone 0, sigfigs 0, snaplen, LINKTYPE_ETHERNET */
+	assert_int_equal(uk_get_le32(h), 0xa1b2c3d4);
+	assert_int_equal(le16(h + 4), 2);
+	assert_int_equal(le16(h + 6), 4);
+	assert_int_equal(uk_get_le32(h + 8), 0);
+	assert_int_equal(uk_get_le32(h + 12), 0);
+	assert_int_equal(uk_get_le32(h + 16), 1518);
+	assert_int_equal(uk_get_le32(h + 20), 1);
+	/* records: seconds, microseconds, captured and original length, the frame as received */
+	assert_true(uk_get_le32(h + 24) > 1600000000u);
+	assert_true(uk_get_le32(h + 28) < 1000000u);
+	assert_int_equal(uk_get_le32(h + 32), 60);
+	assert_int_equal(uk_get_le32(h + 36), 60);
+	assert_memory_equal(h + 40, f, 60);
+	assert_int_equal(uk_get_le32(h + 100 + 8), 90);
+	assert_int_equal(uk_get_le32(h + 100 + 12), 90);
+	assert_memory_equal(h + 116, f + 100, 90);
+	close(fd);
+
+	/* one port only */
+	fd = tmpfd();
+	assert_int_equal(uk_switch_capture_start(r->sw, r->id[b], dup(fd), &err), 0);
+	rig_send(r, a, f, n1);
+	rig_send(r, b, f + 100, n2);
+	assert_int_equal(pread(fd, h, sizeof(h), 0), 24 + 16 + 90);
+	assert_int_equal(uk_get_le32(h + 32), 90);
+	/* removing the captured port ends the capture */
+	uk_switch_remove_port(r->sw, r->id[b]);
+	rig_send(r, a, f, n1);
+	assert_int_equal(pread(fd, h, sizeof(h), 0), 24 + 16 + 90);
+	close(fd);
+
+	/* a capture file that cannot be written is refused */
+	{
+		int p[2];
+
+		assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+		close(p[0]);
+		signal(SIGPIPE, SIG_IGN);
+		assert_true(uk_switch_capture_start(r->sw, -1, p[1], &err) < 0);
+		assert_int_equal(err.code, EPIPE);
+		rig_send(r, a, f, n1); /* and forwarding goes on */
+		assert_int_equal(stats(r, a).rx_frames, 5);
+	}
+	rig_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_learning),   cmocka_unit_test(test_flooding),
+		cmocka_unit_test(test_vlans),	   cmocka_unit_test(test_hub),
+		cmocka_unit_test(test_full_peer),  cmocka_unit_test(test_dead_peer),
+		cmocka_unit_test(test_bad_frames), cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_capture),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
