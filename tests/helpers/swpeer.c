@@ -1,0 +1,481 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * swpeer: a misbehaving peer of an umlkit switch, for the shell tests. It joins the switch the
+ * way `umlkit start --net switch:` does (SEQPACKET socketpairs handed over with
+ * uk_switch_attach_fd) or talks to its control socket directly.
+ *
+ *   swpeer SWITCH frames [--mtu N] [--hold FILE]
+ *       Attaches three ports. From port A: frames of 1..13 bytes, frames longer than the MTU
+ *       allows, a group-bit source, a VLAN 4095 tag, a tag of another VLAN, random junk
+ *       (each judged by uk_frame_parse to know which the switch must drop), then a flood of
+ *       well-formed broadcasts. Port B only listens. Port C sends one empty packet (a
+ *       SEQPACKET EOF: the switch must remove it). Prints
+ *         port A N / port B N / port C N
+ *         sent A FRAMES DROPS      (FRAMES the switch must forward, DROPS it must count)
+ *         received B N
+ *       and, with --hold, keeps the ports open until FILE exists (at most 60 s).
+ *   swpeer SWITCH control
+ *       One connection per bad request on the control socket: not JSON, not an object, no
+ *       "cmd", "cmd" not a string, an unknown cmd, add-port without an fd, add-port with a
+ *       pipe, with a stream socket, with vlan 5000, capture without a file, a message longer
+ *       than the switch reads, binary junk; plus requests that are not bad (info with
+ *       fds attached, remove-port of no port, empty and silent connections). Checks every
+ *       reply and prints "bad N" (how much the switch's bad_control must grow).
+ *   swpeer SWITCH churn [ROUNDS]
+ *       ROUNDS times (default 3): attach 128 ports, check the switch counts them, then take
+ *       them away (closing our ends; every other round half of them by remove-port first)
+ *       and wait until the switch has forgotten them.
+ *
+ * Exit: 0 everything behaved as described, 1 something did not (said on stderr), 2 usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "umlkit/switch.h"
+
+static const char *sw_name;
+static int failures;
+
+__attribute__((format(printf, 1, 2))) static void fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "swpeer: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	failures++;
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static uint64_t rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* One port: our end of a SEQPACKET socketpair, the other given to the switch. */
+static int attach(const char *peer, int *port)
+{
+	struct uk_port_conf c = {.kind = UK_PORT_FD};
+	struct uk_err err = {0};
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		fail("socketpair: %s", strerror(errno));
+		return -1;
+	}
+	snprintf(c.peer, sizeof(c.peer), "%s", peer);
+	*port = uk_switch_attach_fd(sw_name, sv[1], &c, &err);
+	close(sv[1]);
+	if (*port < 0) {
+		fail("attach: %s", err.msg);
+		close(sv[0]);
+		return -1;
+	}
+	return sv[0];
+}
+
+/* The switch's info reply, parsed (NULL on failure). */
+static json_t *ask(const char *req)
+{
+	struct uk_err err = {0};
+	char *reply;
+	json_t *j;
+
+	if (uk_switch_request(sw_name, req, -1, &reply, &err) < 0) {
+		fail("request: %s", err.msg);
+		return NULL;
+	}
+	j = json_loads(reply, 0, NULL);
+	free(reply);
+	return j;
+}
+
+static long long port_count(void)
+{
+	json_t *j = ask("{\"cmd\":\"info\"}");
+	long long n = j ? json_integer_value(json_object_get(j, "ports")) : -1;
+
+	json_decref(j);
+	return n;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+/* ---------------------------------------------------------------- frames */
+static unsigned frame_mtu = UK_SW_MTU_DEFAULT;
+static uint64_t want_fwd, want_drop;
+
+/* Send one frame from fd and note whether the switch should forward or drop it. */
+static void send_frame(int fd, const uint8_t *f, size_t len)
+{
+	struct uk_frame_info fi;
+	bool drop = uk_frame_parse(f, len, frame_mtu, &fi) < 0 ||
+		    (fi.vlan != UK_VLAN_NONE && fi.vlan != 1); /* we are an access port of VLAN 1 */
+
+	if (send(fd, f, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		fail("sending a frame: %s", strerror(errno));
+		return;
+	}
+	if (drop)
+		want_drop++;
+	else
+		want_fwd++;
+}
+
+static void eth(uint8_t *f, const uint8_t dst[6], const uint8_t src[6], uint16_t type)
+{
+	memcpy(f, dst, 6);
+	memcpy(f + 6, src, 6);
+	f[12] = (uint8_t)(type >> 8);
+	f[13] = (uint8_t)type;
+}
+
+static uint64_t drain(int fd)
+{
+	static uint8_t buf[UK_SW_MTU_MAX + 64];
+	uint64_t n = 0;
+
+	while (recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+		n++;
+	return n;
+}
+
+static void hold(const char *file)
+{
+	struct stat st;
+
+	for (int i = 0; file && i < 1200 && stat(file, &st) < 0; i++)
+		sleep_ms(50);
+}
+
+static int do_frames(const char *hold_file)
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	static const uint8_t src[6] = {0x02, 0x53, 0x57, 0x00, 0x00, 0x0a};
+	static const uint8_t gsrc[6] = {0x03, 0x53, 0x57, 0x00, 0x00, 0x0a};
+	static uint8_t f[UK_SW_MTU_MAX + 64];
+	int pa, pb, pc, a, b, c;
+	uint64_t got = 0;
+	size_t len;
+
+	a = attach("swpeer frames A", &pa);
+	b = attach("swpeer frames B", &pb);
+	c = attach("swpeer frames C", &pc);
+	if (a < 0 || b < 0 || c < 0)
+		return 1;
+	printf("port A %d\nport B %d\nport C %d\n", pa, pb, pc);
+	fflush(stdout);
+
+	memset(f, 0x5a, sizeof(f));
+	eth(f, bcast, src, 0x88b5);
+	for (len = 1; len < UK_ETH_HLEN; len++) /* shorter than a header */
+		send_frame(a, f, len);
+	send_frame(a, f, frame_mtu + UK_ETH_HLEN + UK_VLAN_HLEN + 1); /* one byte too long */
+	send_frame(a, f, frame_mtu + 1000);
+	send_frame(a, f, 9000 > frame_mtu + 19 ? 9000 : frame_mtu + 100);
+	eth(f, bcast, gsrc, 0x88b5); /* a group address as source */
+	send_frame(a, f, 60);
+	eth(f, bcast, src, UK_ETH_P_8021Q); /* VID 4095 is reserved */
+	f[14] = 0x0f;
+	f[15] = 0xff;
+	f[16] = 0x88;
+	f[17] = 0xb5;
+	send_frame(a, f, 64);
+	f[14] = 0x00; /* VLAN 20 on an access port of VLAN 1 */
+	f[15] = 20;
+	send_frame(a, f, 64);
+	for (int i = 0; i < 300; i++) { /* junk: random bytes, random length, never empty */
+		len = 1 + rnd() % (frame_mtu + 40);
+		for (size_t k = 0; k < len; k++)
+			f[k] = (uint8_t)rnd();
+		if (i % 3 == 0) { /* a third of them look like tagged frames */
+			f[12] = 0x81;
+			f[13] = 0x00;
+		}
+		send_frame(a, f, len);
+		got += drain(b);
+	}
+	memset(f, 0x5a, sizeof(f));
+	eth(f, bcast, src, 0x88b5); /* a well-formed flood of full-size broadcasts */
+	for (int i = 0; i < 3000; i++) {
+		send_frame(a, f, frame_mtu + UK_ETH_HLEN);
+		got += drain(b);
+	}
+	/* an empty packet: the switch takes it for our end closing (SEQPACKET EOF) */
+	if (send(c, f, 0, MSG_NOSIGNAL) != 0)
+		fail("sending an empty packet: %s", strerror(errno));
+	for (int i = 0; i < 20; i++) {
+		sleep_ms(50);
+		got += drain(b);
+	}
+	printf("sent A %llu %llu\nreceived B %llu\n", (unsigned long long)want_fwd,
+	       (unsigned long long)want_drop, (unsigned long long)got);
+	fflush(stdout);
+	if (!got)
+		fail("%s", "port B received none of the flood");
+	hold(hold_file);
+	close(a);
+	close(b);
+	close(c);
+	return failures ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- control */
+static int ctl_connect(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	char dir[4096];
+	int fd;
+
+	if (uk_switch_dir(sw_name, dir, sizeof(dir), NULL) < 0 ||
+	    strlen(dir) + 5 > sizeof(a.sun_path)) {
+		fail("%s: bad switch directory", sw_name);
+		return -1;
+	}
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/ctl", dir);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		fail("connect: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Send msg (len bytes) with nfd fds; returns the reply parsed, or NULL (no reply in 5 s,
+ * or EOF: *closed is then set). */
+static json_t *raw(const void *msg, size_t len, const int *fds, int nfd, bool *closed)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 8)] = {0};
+	struct iovec iov = {(void *)msg, len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	static char buf[1 << 20];
+	struct pollfd p;
+	ssize_t n;
+	json_t *j;
+	int fd = ctl_connect();
+
+	*closed = false;
+	if (fd < 0)
+		return NULL;
+	if (nfd > 0) {
+		struct cmsghdr *c;
+
+		m.msg_control = cbuf;
+		m.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfd);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfd);
+		memcpy(CMSG_DATA(c), fds, sizeof(int) * (size_t)nfd);
+	}
+	if (sendmsg(fd, &m, MSG_NOSIGNAL) < 0) {
+		fail("sendmsg: %s", strerror(errno));
+		close(fd);
+		return NULL;
+	}
+	p = (struct pollfd){.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, 5000) <= 0) {
+		close(fd);
+		return NULL;
+	}
+	n = recv(fd, buf, sizeof(buf) - 1, 0);
+	close(fd);
+	if (n <= 0) {
+		*closed = true;
+		return NULL;
+	}
+	buf[n] = '\0';
+	j = json_loads(buf, 0, NULL);
+	if (!j)
+		fail("reply is not JSON: %.200s", buf);
+	return j;
+}
+
+static int nbad;
+
+/* A request the switch must refuse (bad: it counts it in bad_control). */
+static void refused(const char *name, const void *msg, size_t len, const int *fds, int nfd,
+		    bool bad)
+{
+	bool closed;
+	json_t *j = raw(msg, len, fds, nfd, &closed);
+	const char *e = json_string_value(json_object_get(j, "error"));
+
+	if (!j || !json_is_false(json_object_get(j, "ok")) || !e) {
+		fail("%s: no refusal with an error", name);
+	} else {
+		printf("%s: refused: %s\n", name, e);
+		nbad += bad;
+	}
+	json_decref(j);
+}
+
+static int do_control(void)
+{
+	static char huge[150000];
+	static const char junk[] = "\x00\xff{\"cmd\":\x00\"info\"}\x01";
+	int pfd[2], sv[2], st;
+	bool closed;
+	json_t *j;
+	int fd;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return 1;
+	st = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+#define S(x) x, sizeof(x) - 1
+	refused("not json", S("hello switch"), NULL, 0, true);
+	refused("not an object", S("[1,2,3]"), NULL, 0, true);
+	refused("no cmd", S("{\"command\":\"info\"}"), NULL, 0, true);
+	refused("cmd not a string", S("{\"cmd\":42}"), NULL, 0, true);
+	refused("unknown cmd", S("{\"cmd\":\"reboot-the-host\"}"), NULL, 0, true);
+	refused("add-port without an fd", S("{\"cmd\":\"add-port\"}"), NULL, 0, true);
+	refused("add-port with a pipe", S("{\"cmd\":\"add-port\"}"), &pfd[0], 1, true);
+	refused("add-port with a stream socket", S("{\"cmd\":\"add-port\"}"), &st, 1, true);
+	refused("add-port with vlan 5000", S("{\"cmd\":\"add-port\",\"vlan\":5000}"), &sv[1], 1,
+		true);
+	refused("capture without a file", S("{\"cmd\":\"capture\"}"), NULL, 0, true);
+	refused("binary junk", junk, sizeof(junk) - 1, NULL, 0, true);
+	memset(huge, ' ', sizeof(huge));
+	memcpy(huge, "{\"cmd\":\"info\",\"pad\":\"", 21);
+	memset(huge + 21, 'x', sizeof(huge) - 24);
+	memcpy(huge + sizeof(huge) - 3, "\"}", 2);
+	refused("a message longer than the switch reads", huge, sizeof(huge) - 1, NULL, 0, true);
+	refused("remove-port of no port", S("{\"cmd\":\"remove-port\",\"port\":511}"), NULL, 0,
+		false);
+	/* not bad: info with fds attached (the switch closes them), empty and silent peers */
+	{
+		int fds[4] = {pfd[0], pfd[1], st, sv[1]};
+
+		j = raw(S("{\"cmd\":\"info\"}"), fds, 4, &closed);
+		if (!json_is_true(json_object_get(j, "ok")))
+			fail("%s: info with fds attached was not answered", "control");
+		json_decref(j);
+	}
+	j = raw("", 0, NULL, 0, &closed);
+	if (j || !closed)
+		fail("%s: an empty message did not close the connection", "control");
+	json_decref(j);
+	fd = ctl_connect();
+	if (fd >= 0)
+		close(fd);
+#undef S
+	close(pfd[0]);
+	close(pfd[1]);
+	close(sv[0]);
+	close(sv[1]);
+	close(st);
+	printf("bad %d\n", nbad);
+	return failures ? 1 : 0;
+}
+
+/* ---------------------------------------------------------------- churn */
+#define CHURN 128
+
+static int do_churn(int rounds)
+{
+	int fds[CHURN], ids[CHURN];
+	long long base = port_count();
+
+	if (base < 0)
+		return 1;
+	for (int r = 0; r < rounds; r++) {
+		long long n;
+		int lo = UK_SW_MAX_PORTS, hi = -1, i;
+
+		for (i = 0; i < CHURN; i++) {
+			fds[i] = attach("swpeer churn", &ids[i]);
+			if (fds[i] < 0)
+				break;
+			lo = ids[i] < lo ? ids[i] : lo;
+			hi = ids[i] > hi ? ids[i] : hi;
+		}
+		if (i < CHURN) {
+			while (i-- > 0)
+				close(fds[i]);
+			return 1;
+		}
+		n = port_count();
+		if (n != base + CHURN) {
+			fprintf(stderr, "swpeer: round %d: the switch has %lld ports, not %lld\n",
+				r, n, base + CHURN);
+			failures++;
+		}
+		for (i = 0; i < CHURN; i++) {
+			if (r % 2 && i % 2) {
+				char req[64];
+				json_t *j;
+
+				snprintf(req, sizeof(req), "{\"cmd\":\"remove-port\",\"port\":%d}",
+					 ids[i]);
+				j = ask(req);
+				if (!json_is_true(json_object_get(j, "ok")))
+					fail("%s: remove-port refused", "churn");
+				json_decref(j);
+			}
+			close(fds[i]);
+		}
+		for (i = 0; i < 200 && (n = port_count()) != base; i++)
+			sleep_ms(50);
+		printf("round %d: %d ports attached (ids %d..%d), %s\n", r, CHURN, lo, hi,
+		       n == base ? "all gone" : "some left");
+		fflush(stdout);
+		if (n != base)
+			failures++;
+	}
+	return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *hold_file = NULL;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 3) {
+		fprintf(stderr, "usage: swpeer SWITCH frames|control|churn [...]\n");
+		return 2;
+	}
+	sw_name = argv[1];
+	if (!strcmp(argv[2], "frames")) {
+		for (int i = 3; i + 1 < argc; i += 2) {
+			if (!strcmp(argv[i], "--mtu"))
+				frame_mtu = (unsigned)atoi(argv[i + 1]);
+			else if (!strcmp(argv[i], "--hold"))
+				hold_file = argv[i + 1];
+			else
+				return 2;
+		}
+		return do_frames(hold_file);
+	}
+	if (!strcmp(argv[2], "control"))
+		return do_control();
+	if (!strcmp(argv[2], "churn"))
+		return do_churn(argc > 3 ? atoi(argv[3]) : 3);
+	fprintf(stderr, "swpeer: unknown mode '%s'\n", argv[2]);
+	return 2;
+}
