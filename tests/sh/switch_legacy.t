@@ -247,6 +247,42 @@ else
 	skip "the old /usr/bin/uml_switch is not installed (uml-utilities)"
 fi
 
+# uml_switch -tap: a guest reaches a tap's host side, all inside a namespace the test makes
+# (backgrounded commands run `ip netns exec` directly, so that $! is their pid)
+if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns add "uksl$$" 2>/dev/null; then
+	NS="uksl$$"
+	trap 'ip netns del "$NS" 2>/dev/null; _uk_cleanup' EXIT
+	nx() { ip netns exec "$NS" "$@"; }
+	nx ip link set lo up
+	nx ip tuntap add dev uktap0 mode tap
+	nx ip addr add 10.9.0.254/24 dev uktap0
+	nx ip link set uktap0 up
+	TCTL="$T/t.ctl"
+	ip netns exec "$NS" "$UK_BUILD/uml_switch" -unix "$TCTL" -tap uktap0 >"$T/ts.out" 2>&1 &
+	TSPID=$!
+	UK_PIDS+=("$TSPID")
+	wait_log "$T/ts.out" "attached"
+	like "$(cat "$T/ts.out")" "attached to unix socket '$TCTL' tap device 'uktap0'" \
+		"uml_switch -tap: the old message"
+	printf 'ifconfig eth0 10.9.0.1 netmask 255.255.255.0 up\n%s\nexit 0\n' \
+		'if ping -c 3 -W 2 10.9.0.254; then echo "TAP ok"; else echo "TAP failed"; fi' \
+		>"$T/tapg.sh"
+	mkdir -p "$T/tapg.uml"
+	ip netns exec "$NS" "$UML" mem=64M uml_dir="$T/tapg.uml" umid=tapg con=null con0=fd:0,fd:1 \
+		ubda="$T/tapg.cow,$T/base.img" ubdb="$T/tapg.sh" \
+		"eth0=daemon,$MAC1,unix,$TCTL" init=/init </dev/null >"$T/tapg.log" 2>&1 &
+	TGPID=$!
+	UK_PIDS+=("$TGPID")
+	wait_log "$T/tapg.log" "^TAP (ok|failed)"
+	like "$(grep '^TAP' "$T/tapg.log")" "TAP ok" "uml_switch -tap: the guest pings the tap's host side"
+	wait_gone "$TGPID"
+	kill -TERM "$TSPID"
+	wait_gone "$TSPID"
+	check "... and SIGTERM removes its socket" -- test ! -e "$TCTL"
+else
+	skip "uml_switch -tap needs root and a network namespace"
+fi
+
 # ---------------------------------------------------------------- 3. bess
 BESS="$T/b.sock"
 run "$UMLKIT" switch start bsw --bess "$BESS"
