@@ -8,6 +8,7 @@
 #      that stops takes its port and its MAC with it; SIGTERM removes the switch's sockets.
 #   2. The same through our `uml_switch -unix CTL` (the old command line), and through the old
 #      /usr/bin/uml_switch as a reference.
+#      uml_switch -tap (as root): a guest pings the host side of a tap in a namespace.
 #   3. bess: two guests with vec0:transport=bess,dst=PATH on `--bess PATH` ping each other.
 #
 # Guests run the kernel directly, each with its own uml_dir under $T, in the background
