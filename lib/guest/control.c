@@ -209,10 +209,11 @@ int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_op
 		r = uk_guest_make_dir(&p, err);
 	if (r == 0)
 		r = recover(s->name, &p, err);
-	if (r == 0)
-		r = uk_guest_prepare_disks(s, err);
+	/* the switches first: a refused link must not leave a new COW behind */
 	if (r == 0)
 		r = wire_switches(s, &spec, &links, err);
+	if (r == 0)
+		r = uk_guest_prepare_disks(s, err);
 	if (r == 0)
 		r = spawn_supervisor(spec, &p, o->ready, &report, err);
 	close_links(&links); /* the supervisor holds them now */
@@ -253,9 +254,9 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 	if (r == 0)
 		r = recover(s->name, &p, err);
 	if (r == 0)
-		r = uk_guest_prepare_disks(s, err);
-	if (r == 0)
 		r = wire_switches(s, &spec, &links, err);
+	if (r == 0)
+		r = uk_guest_prepare_disks(s, err);
 	if (r == 0)
 		r = uk_guest_take_lock(&p, &lock, err);
 	if (r < 0) {

@@ -30,6 +30,8 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p);
 /* Is any process of process group pgid a UML kernel with umid=name? */
 bool uk_guest_kernel_alive(pid_t pgid, const char *name);
+/* Remove what a crashed kernel leaves: its uml_dir (the supervisor's sockets stay). */
+int uk_guest_clean_kernel_dir(const struct uk_guest_paths *p);
 /* Remove what a crashed kernel or supervisor leaves: uml_dir, sockets. */
 int uk_guest_clean_stale(const struct uk_guest_paths *p);
 

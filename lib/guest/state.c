@@ -376,12 +376,18 @@ static void rm_rf(const char *path)
 	rmdir(path);
 }
 
-int uk_guest_clean_stale(const struct uk_guest_paths *p)
+int uk_guest_clean_kernel_dir(const struct uk_guest_paths *p)
 {
 	char dir[PATH_MAX];
 
 	snprintf(dir, sizeof(dir), "%s", p->uml_dir);
 	rm_rf(dir);
+	return 0;
+}
+
+int uk_guest_clean_stale(const struct uk_guest_paths *p)
+{
+	uk_guest_clean_kernel_dir(p);
 	unlink(p->notify);
 	unlink(p->console_sock);
 	return 0;

@@ -318,7 +318,7 @@ static bool on_exit_status(struct sup *s, int wst)
 	/* the kernel's helpers share its group; a crashed kernel may leave them */
 	kill(-st->kernel_pid, SIGKILL);
 	if (st->state != UK_GUEST_STOPPED)
-		uk_guest_clean_stale(s->sv->paths);
+		uk_guest_clean_kernel_dir(s->sv->paths); /* a restart needs our sockets */
 	save(s);
 	if (!s->reported) {
 		if (st->state == UK_GUEST_PANICKED)

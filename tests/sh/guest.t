@@ -36,9 +36,11 @@ cleanup_groups() {
 	for g in "${UK_GROUPS[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
 }
 trap 'cleanup_groups; _uk_cleanup' EXIT
-start_web() { # start_web NAME COW : a guest that reports ready and stays up
-	"$UMLKIT" start --name "$1" --mem 64M --disk "$2,$T/base.img" --disk "ubdb=$T/ready.sh" \
-		--append init=/init --wait --timeout 90
+start_web() { # start_web NAME COW [OPTIONS]: a guest that reports ready and stays up
+	local name=$1 cow=$2
+	shift 2
+	"$UMLKIT" start --name "$name" --mem 64M --disk "$cow,$T/base.img" \
+		--disk "ubdb=$T/ready.sh" --append init=/init --wait --timeout 90 "$@"
 }
 
 # ---------------------------------------------------------------- start, status, stop
@@ -124,6 +126,44 @@ like "$out" "^crash: running" "... and the guest runs again"
 run "$UMLKIT" kill crash
 is "$rc" 0 "kill: exit 0"
 is "$(guest_procs crash)" 0 "kill left no process behind"
+
+# ---------------------------------------------------------------- restart, console, logs -f
+run start_web again "$T/again.cow" --restart=on-failure
+is "$rc" 0 "start --restart=on-failure"
+track again
+run "$UMLKIT" mconsole --timeout 2 again "sysrq c" # crash the kernel (no reply comes)
+for _ in $(seq 300); do
+	"$UMLKIT" status again --output=json | grep -q '"restarts": 1' &&
+		"$UMLKIT" status again | grep -q '^again: running' && break
+	sleep 0.2
+done
+run "$UMLKIT" status again --output=json
+like "$out" '"restarts": 1' "a crashed guest with --restart=on-failure was restarted"
+like "$out" '"state": "running"' "... and runs again"
+track again
+"$UMLKIT" logs -f again >"$T/follow.log" 2>&1 &
+follow=$!
+UK_PIDS+=("$follow")
+run "$UMLKIT" stop again
+is "$rc" 0 "stop the restarted guest"
+for _ in $(seq 100); do kill -0 "$follow" 2>/dev/null || break; sleep 0.1; done
+ok "$(! kill -0 "$follow" 2>/dev/null; echo $?)" "logs -f ends when the guest ends"
+wait "$follow"
+is "$?" 0 "logs -f: exit 0"
+like "$(cat "$T/follow.log")" "guest: ready" "logs -f printed the console"
+
+"$UMLKIT" image build --size 48M "$T/default.img" >/dev/null
+run "$UMLKIT" start --name con --mem 64M --disk "$T/con.cow,$T/default.img" \
+	--append "umlkit.shell=1" --wait --timeout 90
+is "$rc" 0 "a guest of the default image with a console shell"
+track con
+out=$( (sleep 1; printf 'echo CONSOLE-$((6*7))\n'; sleep 3) |
+	timeout 20 "$UMLKIT" console con 2>&1)
+like "$out" "CONSOLE-42" "console: what we type reaches the guest's shell, its answer comes back"
+run "$UMLKIT" console nosuch
+is "$rc" 1 "console of no guest: exit 1"
+run "$UMLKIT" stop con
+is "$rc" 0 "stop it"
 
 # ---------------------------------------------------------------- run (foreground)
 run "$UMLKIT" run --name fg --mem 64M --disk "$T/fg.cow,$T/base.img" --disk "ubdb=$T/write.sh" \
