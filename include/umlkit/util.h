@@ -113,6 +113,13 @@ int uk_parse_size(const char *s, uint64_t *out);
 int uk_path_absolutize(const char *path, char *out, size_t outlen, struct uk_err *err);
 /* dirname/basename into caller buffers, without modifying path. */
 int uk_path_split(const char *path, char *dir, size_t dirlen, char *base, size_t baselen);
+/* $XDG_RUNTIME_DIR/umlkit/SUB, or $HOME/.umlkit/run/SUB without it. */
+int uk_runtime_dir(const char *sub, char *out, size_t outlen, struct uk_err *err);
+/* The names in dir (no dot files) that keep accepts (NULL: all), sorted; a missing dir has
+ * none. Free them with uk_names_free. */
+int uk_dir_names(const char *dir, bool (*keep)(const char *name), char ***names, int *count,
+		 struct uk_err *err);
+void uk_names_free(char **names, int count);
 /* fsync the directory that holds path. */
 int uk_fsync_dir_of(const char *path);
 

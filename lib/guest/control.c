@@ -195,6 +195,24 @@ static int spawn_supervisor(const struct uk_guest_spec *s, const struct uk_guest
 	return 0;
 }
 
+/* Before a launch: the state directory, the recovery of what a dead supervisor left, the
+ * switch links (first: a refused link must not leave a new COW behind), the disks. */
+static int prepare_launch(const struct uk_guest_spec *s, struct uk_guest_paths *p,
+			  struct uk_guest_spec **spec, struct links *l, struct uk_err *err)
+{
+	int r = uk_guest_paths(s->name, p, err);
+
+	if (r == 0)
+		r = uk_guest_make_dir(p, err);
+	if (r == 0)
+		r = recover(s->name, p, err);
+	if (r == 0)
+		r = wire_switches(s, spec, l, err);
+	if (r == 0)
+		r = uk_guest_prepare_disks(s, err);
+	return r;
+}
+
 int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_opts *o,
 		   struct uk_guest_status *st, struct uk_err *err)
 {
@@ -204,16 +222,7 @@ int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_op
 	struct uk_guest_paths p;
 	int report = -1, r;
 
-	r = uk_guest_paths(s->name, &p, err);
-	if (r == 0)
-		r = uk_guest_make_dir(&p, err);
-	if (r == 0)
-		r = recover(s->name, &p, err);
-	/* the switches first: a refused link must not leave a new COW behind */
-	if (r == 0)
-		r = wire_switches(s, &spec, &links, err);
-	if (r == 0)
-		r = uk_guest_prepare_disks(s, err);
+	r = prepare_launch(s, &p, &spec, &links, err);
 	if (r == 0)
 		r = spawn_supervisor(spec, &p, o->ready, &report, err);
 	close_links(&links); /* the supervisor holds them now */
@@ -248,15 +257,7 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 	int lock, r;
 
 	memset(st, 0, sizeof(*st));
-	r = uk_guest_paths(s->name, &p, err);
-	if (r == 0)
-		r = uk_guest_make_dir(&p, err);
-	if (r == 0)
-		r = recover(s->name, &p, err);
-	if (r == 0)
-		r = wire_switches(s, &spec, &links, err);
-	if (r == 0)
-		r = uk_guest_prepare_disks(s, err);
+	r = prepare_launch(s, &p, &spec, &links, err);
 	if (r == 0)
 		r = uk_guest_take_lock(&p, &lock, err);
 	if (r < 0) {

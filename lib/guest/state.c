@@ -57,19 +57,7 @@ static int mkdir_p(char *path, mode_t mode)
 
 int uk_guest_state_root(char *out, size_t outlen, struct uk_err *err)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	const char *home = getenv("HOME");
-	int n;
-
-	if (xdg && *xdg)
-		n = snprintf(out, outlen, "%s/umlkit/guests", xdg);
-	else if (home && *home)
-		n = snprintf(out, outlen, "%s/.umlkit/run/guests", home);
-	else
-		return uk_err_set(err, ENOENT, "neither $XDG_RUNTIME_DIR nor $HOME is set");
-	if (n < 0 || (size_t)n >= outlen)
-		return uk_err_set(err, ENAMETOOLONG, "runtime directory path too long");
-	return 0;
+	return uk_runtime_dir("guests", out, outlen, err);
 }
 
 int uk_guest_state_dir(const char *name, char *out, size_t outlen, struct uk_err *err)
@@ -307,48 +295,19 @@ int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err 
 	return 0;
 }
 
-static int cmp_names(const void *a, const void *b)
+static bool guest_name_ok(const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return uk_guest_name_check(name, NULL) == 0;
 }
 
 int uk_guest_list(char ***names, int *count, struct uk_err *err)
 {
 	char root[PATH_MAX];
-	char **v = NULL;
-	int n = 0, r;
-	DIR *d;
-	struct dirent *e;
+	int r = uk_guest_state_root(root, sizeof(root), err);
 
 	*names = NULL;
 	*count = 0;
-	r = uk_guest_state_root(root, sizeof(root), err);
-	if (r < 0)
-		return r;
-	d = opendir(root);
-	if (!d)
-		return errno == ENOENT ? 0 : uk_err_sys(err, errno, "%s", root);
-	while ((e = readdir(d))) {
-		char **nv;
-
-		if (e->d_name[0] == '.' || uk_guest_name_check(e->d_name, NULL) < 0)
-			continue;
-		nv = realloc(v, sizeof(*v) * (size_t)(n + 1));
-		if (!nv || !(nv[n] = strdup(e->d_name))) {
-			closedir(d);
-			*names = nv ? nv : v;
-			*count = n;
-			return uk_err_set(err, ENOMEM, "out of memory");
-		}
-		v = nv;
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(v, (size_t)n, sizeof(*v), cmp_names);
-	*names = v;
-	*count = n;
-	return 0;
+	return r < 0 ? r : uk_dir_names(root, guest_name_ok, names, count, err);
 }
 
 static void rm_rf(const char *path)

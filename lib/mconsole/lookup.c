@@ -69,20 +69,16 @@ int uk_mc_find_socket(const char *name, char *out, size_t outlen,
 
 int uk_mc_guest_socket(const char *name, char *out, size_t outlen)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	const char *home = getenv("HOME");
-	int n;
+	char root[4096];
+	int n, r;
 
 	if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/') ||
 	    strlen(name) > UMID_MAX)
 		return -EINVAL;
-	if (xdg && *xdg)
-		n = snprintf(out, outlen, "%s/umlkit/guests/%s/uml/%s/mconsole", xdg, name, name);
-	else if (home && *home)
-		n = snprintf(out, outlen, "%s/.umlkit/run/guests/%s/uml/%s/mconsole", home, name,
-			     name);
-	else
-		return -ENOENT;
+	r = uk_runtime_dir("guests", root, sizeof(root), NULL);
+	if (r < 0)
+		return r;
+	n = snprintf(out, outlen, "%s/%s/uml/%s/mconsole", root, name, name);
 	if (n < 0 || (size_t)n >= outlen)
 		return -ENAMETOOLONG;
 	return 0;

@@ -39,17 +39,7 @@ int uk_switch_name_check(const char *name, struct uk_err *err)
 
 static int switches_root(char *out, size_t outlen, struct uk_err *err)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	const char *home = getenv("HOME");
-	int n;
-
-	if (xdg && *xdg)
-		n = snprintf(out, outlen, "%s/umlkit/switches", xdg);
-	else if (home && *home)
-		n = snprintf(out, outlen, "%s/.umlkit/run/switches", home);
-	else
-		return uk_err_set(err, ENOENT, "neither $XDG_RUNTIME_DIR nor $HOME is set");
-	return n < 0 || (size_t)n >= outlen ? uk_err_set(err, ENAMETOOLONG, "path too long") : 0;
+	return uk_runtime_dir("switches", out, outlen, err);
 }
 
 int uk_switch_dir(const char *name, char *out, size_t outlen, struct uk_err *err)
@@ -193,44 +183,17 @@ int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, 
 	return r < 0 ? r : port;
 }
 
-static int cmp_names(const void *a, const void *b)
+static bool switch_name_ok(const char *name)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return uk_switch_name_check(name, NULL) == 0;
 }
 
 int uk_switch_list(char ***names, int *count, struct uk_err *err)
 {
 	char root[4096];
-	char **v = NULL;
-	int n = 0, r;
-	DIR *d;
-	struct dirent *e;
+	int r = switches_root(root, sizeof(root), err);
 
 	*names = NULL;
 	*count = 0;
-	r = switches_root(root, sizeof(root), err);
-	if (r < 0)
-		return r;
-	d = opendir(root);
-	if (!d)
-		return errno == ENOENT ? 0 : uk_err_sys(err, errno, "%s", root);
-	while ((e = readdir(d))) {
-		char **nv;
-
-		if (uk_switch_name_check(e->d_name, NULL) < 0)
-			continue;
-		nv = realloc(v, sizeof(*v) * (size_t)(n + 1));
-		if (!nv)
-			break;
-		v = nv;
-		if (!(v[n] = strdup(e->d_name)))
-			break;
-		n++;
-	}
-	closedir(d);
-	if (n)
-		qsort(v, (size_t)n, sizeof(*v), cmp_names);
-	*names = v;
-	*count = n;
-	return 0;
+	return r < 0 ? r : uk_dir_names(root, switch_name_ok, names, count, err);
 }
