@@ -132,6 +132,7 @@ bench: deps
 	@$(MAKE) --no-print-directory test-build
 	@UK_BUILD=$(abspath $(BUILD)) bench/cow
 	@UK_BUILD=$(abspath $(BUILD)) bench/guest
+	@UK_BUILD=$(abspath $(BUILD)) bench/switch
 
 # libFuzzer targets need clang; `make fuzz FUZZ_SECONDS=30` builds and runs each.
 FUZZ_CC ?= clang
