@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "swd.h"
+#include "swparse.h"
 
 #define REQ_MAGIC	0xFEEDFACEu
 #define REQ_NEW_CONTROL 0
@@ -36,13 +37,6 @@
 #define ADDR_LEN	110 /* sizeof(struct sockaddr_un): family + 108 bytes */
 #define PATH_LEN	108
 #define MAX_PENDING	32 /* connections that have not sent their request yet */
-
-struct legacy_req {
-	unsigned version; /* 0, 1 or 3 */
-	uint8_t mac[6];	  /* v0, v1 */
-	uint8_t addr[ADDR_LEN];
-	unsigned addrlen;
-};
 
 struct guest {
 	int fd;	  /* the control connection */
@@ -83,7 +77,7 @@ static uint16_t get_u16(const uint8_t *p)
 }
 
 /* The request in buf (one read of the control stream). Returns 0, or -EINVAL with why set. */
-static int parse_request(const uint8_t *buf, size_t len, struct legacy_req *r, const char **why)
+int uk_swd_legacy_parse(const uint8_t *buf, size_t len, struct legacy_req *r, const char **why)
 {
 	const uint8_t *sa;
 	uint32_t w;
@@ -253,7 +247,7 @@ static void on_request(struct legacy *l, int i)
 		close(fd);
 		return;
 	}
-	if (parse_request(buf, (size_t)n, &r, &why) == 0) {
+	if (uk_swd_legacy_parse(buf, (size_t)n, &r, &why) == 0) {
 		int e = admit(l, fd, &r);
 
 		if (e == 0)

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "swd.h"
+#include "swparse.h"
 
 #define NAT_NET_DEFAULT "10.0.2.0/24"
 #define NAT_TIMERS	16
@@ -74,13 +75,6 @@ static int nat_net_parse(const char *s, struct nat_net *o, struct uk_err *err)
 	return 0;
 }
 
-struct nat_fwd {
-	bool udp;
-	struct in_addr haddr, gaddr;
-	uint16_t hport, gport;
-	bool has_guest; /* a key only ("tcp:[HOSTADDR:]HOSTPORT") has none */
-};
-
 static int fwd_port(const char *spec, const char *what, const char *s, uint16_t *out,
 		    struct uk_err *err)
 {
@@ -107,7 +101,7 @@ static int fwd_addr(const char *spec, const char *what, const char *s, struct in
  * tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT, the host address 127.0.0.1 unless given.
  * With key_only, "tcp|udp:[HOSTADDR:]HOSTPORT" is accepted too (which forward to remove).
  */
-static int nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f, struct uk_err *err)
+int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f, struct uk_err *err)
 {
 	static const char usage[] = "tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT";
 	char buf[NAT_SPEC_MAX + 1];
@@ -449,7 +443,7 @@ static int fwd_add(struct nat *n, const char *spec, struct nat_fwd *out, struct 
 	uint32_t g, net = ntohl(n->net.net.s_addr), mask = ntohl(n->net.mask.s_addr);
 	char h[INET_ADDRSTRLEN], text[128];
 	struct nat_fwd f;
-	int r = nat_forward_parse(spec, false, &f, err), k;
+	int r = uk_swd_nat_forward_parse(spec, false, &f, err), k;
 
 	if (r < 0)
 		return r;
@@ -488,7 +482,7 @@ static int fwd_del(struct nat *n, const char *spec, struct nat_fwd *out, struct 
 {
 	char text[128];
 	struct nat_fwd f;
-	int r = nat_forward_parse(spec, true, &f, err), k;
+	int r = uk_swd_nat_forward_parse(spec, true, &f, err), k;
 
 	if (r < 0)
 		return r;

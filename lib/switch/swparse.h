@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The switch's pure parsers of outside input, shared with their fuzz target: the legacy
+ * daemon protocol's requests and the NAT uplink's port-forward specs. Not public API. */
+#ifndef UK_SWPARSE_H
+#define UK_SWPARSE_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "umlkit/err.h"
+
+#define UK_LEGACY_ADDR_LEN 110 /* sizeof(struct sockaddr_un): family + 108 bytes */
+
+struct legacy_req {
+	unsigned version; /* 0, 1 or 3 */
+	uint8_t mac[6];	  /* v0, v1 */
+	uint8_t addr[UK_LEGACY_ADDR_LEN];
+	unsigned addrlen;
+};
+/* One request read from a legacy control connection. 0, or -EINVAL with why set. */
+int uk_swd_legacy_parse(const uint8_t *buf, size_t len, struct legacy_req *r, const char **why);
+
+struct nat_fwd {
+	bool udp;
+	struct in_addr haddr, gaddr;
+	uint16_t hport, gport;
+	bool has_guest; /* a key only ("tcp:[HOSTADDR:]HOSTPORT") has none */
+};
+/* tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT (key_only: without the guest part). */
+int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f,
+			     struct uk_err *err);
+
+#endif
