@@ -313,6 +313,15 @@ static void sync_guest(const struct uk_guest_paths *p, int64_t deadline)
 		usleep(20000);
 }
 
+/* The guest is gone. A supervisor cleans up after its guest; without one (it died), the
+ * kernel's uml_dir, sockets, firewall rules and taps are ours to remove. */
+static int stopped(const struct uk_guest_paths *p, pid_t sup)
+{
+	if (!sup)
+		uk_guest_clean_stale(p);
+	return 0;
+}
+
 int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 {
 	int64_t start = now_ms(), total = 1000LL * (timeout_s > 0 ? timeout_s : 30);
@@ -341,18 +350,18 @@ int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 	sync_guest(&p, start + total * 2 / 10);
 	mconsole_try(p.mconsole, "cad", (int)(total / 10));
 	if (wait_gone(name, &p, pgid, start + total * 5 / 10))
-		return 0;
+		return stopped(&p, sup);
 	sync_guest(&p, start + total * 6 / 10);
 	mconsole_try(p.mconsole, "halt", (int)(total / 20));
 	if (wait_gone(name, &p, pgid, start + total * 75 / 100))
-		return 0;
+		return stopped(&p, sup);
 	/* the supervisor forwards SIGTERM to the kernel's group and will not restart it */
 	if (sup > 0)
 		kill(sup, SIGTERM);
 	else if (pgid > 0)
 		kill(-pgid, SIGTERM);
 	if (wait_gone(name, &p, pgid, start + total * 85 / 100))
-		return 0;
+		return stopped(&p, sup);
 	return uk_guest_kill(name, err);
 }
 

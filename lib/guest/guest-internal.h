@@ -20,6 +20,7 @@ struct uk_guest_paths {
 	char console_sock[PATH_MAX];
 	char status[PATH_MAX];
 	char lock[PATH_MAX];
+	char net[PATH_MAX]; /* the firewall policy and taps made for the guest, while it runs */
 };
 
 int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *err);
@@ -30,6 +31,8 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p);
 /* Is any process of process group pgid a UML kernel with umid=name? */
 bool uk_guest_kernel_alive(pid_t pgid, const char *name);
+/* Remove the firewall policy and taps a dead supervisor left (its "net" record). */
+void uk_guest_clean_net(const struct uk_guest_paths *p);
 /* Remove what a crashed kernel leaves: its uml_dir (the supervisor's sockets stay). */
 int uk_guest_clean_kernel_dir(const struct uk_guest_paths *p);
 /* Remove what a crashed kernel or supervisor leaves: uml_dir, sockets. */

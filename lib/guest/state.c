@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "umlkit/net.h"
 #include "guest-internal.h"
 
 static const char *const state_names[] = {
@@ -106,6 +107,7 @@ int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *er
 	join(p->console_sock, p->dir, "/console", "");
 	join(p->status, p->dir, "/status", "");
 	join(p->lock, p->dir, "/lock", "");
+	join(p->net, p->dir, "/net", "");
 	return 0;
 }
 
@@ -344,8 +346,32 @@ int uk_guest_clean_kernel_dir(const struct uk_guest_paths *p)
 	return 0;
 }
 
+void uk_guest_clean_net(const struct uk_guest_paths *p)
+{
+	FILE *f = fopen(p->net, "re");
+	char line[128], what[8], name[96];
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%7s %95s", what, name) != 2)
+			continue;
+		if (!strcmp(what, "fw")) {
+			uk_fw_flush(name, NULL);
+		} else if (!strcmp(what, "tap")) {
+			struct uk_tap_opts o;
+
+			uk_tap_opts_init(&o);
+			uk_tap_del(name, &o, NULL, NULL);
+		}
+	}
+	fclose(f);
+	unlink(p->net);
+}
+
 int uk_guest_clean_stale(const struct uk_guest_paths *p)
 {
+	uk_guest_clean_net(p);
 	uk_guest_clean_kernel_dir(p);
 	unlink(p->notify);
 	unlink(p->console_sock);

@@ -409,6 +409,32 @@ static void close_all(struct sup *s)
 	unlink(s->sv->paths->console_sock);
 }
 
+/* What uk_net_guest_up made (the firewall policy, taps), written down so that the next
+ * command can remove it if this supervisor is killed before it can. */
+static void net_record(const struct uk_supervise *sv, const struct uk_net_guest *ng)
+{
+	char buf[1024];
+	size_t n = 0;
+	struct uk_newfile nf;
+
+	if (ng->fw)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "fw %s\n", sv->spec->name);
+	for (int i = 0; i < sv->spec->nnets && i < (int)UK_ARRAY_SIZE(ng->made); i++) {
+		char ifname[16];
+
+		if (!ng->made[i] || n > sizeof(buf) - 32)
+			continue;
+		uk_guest_net_ifname(sv->spec, i, ifname);
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "tap %s\n", ifname);
+	}
+	if (!n || uk_newfile_open(&nf, sv->paths->net, 0600, NULL) < 0)
+		return;
+	if (uk_pwrite_all(nf.fd, buf, n, 0) == 0)
+		uk_newfile_commit(&nf, true, NULL);
+	else
+		uk_newfile_abort(&nf);
+}
+
 int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, struct uk_err *err)
 {
 	struct sup s = {.sv = sv,
@@ -443,6 +469,8 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	if (r >= 0)
 		r = uk_net_guest_up(sv->spec, &ng, err);
 	if (r >= 0)
+		net_record(sv, &ng);
+	if (r >= 0)
 		r = spawn(&s, err);
 	if (r < 0) {
 		report(&s, "failed %s\n", err ? err->msg : "cannot start the kernel");
@@ -452,6 +480,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	r = loop(&s, err);
 out:
 	uk_net_guest_down(sv->spec, &ng);
+	unlink(sv->paths->net);
 	finish_report(&s);
 	close_all(&s);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);

@@ -132,4 +132,21 @@ is "$(hx nft list table inet other)" "$other_before" "the other table is untouch
 run cx curl -s -m 3 http://10.10.0.2/
 ok "$([ "$rc" != 0 ]; echo $?)" "the guest is gone: port 80 no longer answers"
 
+# ---------------------------------------------------------------- a supervisor killed
+# SIGKILL leaves the guest's rules and tap; the next command removes them
+run hx "$UMLKIT" start --name web2 --mem 64M --disk "$T/web2.cow,$T/base.img" \
+	--net bridge:ukbr0,tap=uktap-web2,ip=10.10.0.2 --allow tcp/80 --wait --timeout 90 \
+	--ready mconsole
+is "$rc" 0 "a second guest with a policy"
+sup=$("$UMLKIT" status web2 --output=json | sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p')
+kgrp=$("$UMLKIT" status web2 --output=json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
+kill -KILL "$sup"
+for _ in $(seq 50); do "$UMLKIT" status web2 | grep -q lost && break; sleep 0.1; done
+like "$(hx nft list ruleset)" "g-web2" "the killed supervisor left the guest's rules"
+run hx "$UMLKIT" stop web2 --timeout 30
+is "$rc" 0 "stop after the supervisor was killed"
+unlike "$(hx nft list ruleset)" "g-web2" "... removes the rules it left"
+check "... and the tap it made" -- test -z "$(hx ip -o link show uktap-web2 2>/dev/null)"
+[ -n "$kgrp" ] && kill -KILL -- "-$kgrp" 2>/dev/null
+
 done_testing
