@@ -208,7 +208,10 @@ int uk_cow_compare_cmd(struct uk_cow_opts *o)
 		printf("Images are identical.\n");
 		return 0;
 	}
-	printf("Content mismatch at offset %llu (sector %llu)\n", (unsigned long long)off,
-	       (unsigned long long)(off / UK_COW_SECTOR_SIZE));
+	if (err.msg[0]) /* the content matched as far as the smaller one goes */
+		printf("Sizes differ: %s\n", err.msg);
+	else
+		printf("Content mismatch at offset %llu (sector %llu)\n", (unsigned long long)off,
+		       (unsigned long long)(off / UK_COW_SECTOR_SIZE));
 	return 1;
 }

@@ -25,7 +25,8 @@ static const char usage_text[] =
 	"  net      host taps and bridges   (umlkit net --help)\n"
 	"  fw       a guest's firewall policy in nftables   (umlkit fw --help)\n"
 	"\n"
-	"Called as uml_moo, uml_mkcow or uml_mconsole, umlkit behaves as that old tool.\n"
+	"Called as uml_moo, uml_mkcow, uml_mconsole, uml_switch or tunctl, umlkit behaves as\n"
+	"that old tool.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error (see umlkit(1)).\n";
 
 int uk_fail(const struct uk_err *err)

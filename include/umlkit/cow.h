@@ -224,7 +224,7 @@ void uk_image_close(struct uk_image *img);
 int uk_image_read(struct uk_image *img, void *buf, size_t len, uint64_t off, struct uk_err *err);
 
 /* 0 same, 1 different (*diff_off: first differing byte, or the smaller size when only the
- * sizes differ), or a negative errno. */
+ * sizes differ; then err's message says so and err->code stays 0), or a negative errno. */
 int uk_image_compare(const char *a, const char *b, int flags, uint64_t *diff_off,
 		     const struct uk_progress *progress, struct uk_err *err);
 

@@ -197,10 +197,16 @@ int uk_image_compare(const char *a, const char *b, int flags, uint64_t *diff_off
 	if (r == 0)
 		r = uk_image_open(&ib, b, flags, err);
 	if (r == 0) {
+		uk_err_clear(err); /* opening a raw image leaves the COW probe's message */
 		r = walk_pair(ia, ib, UK_MIN(ia->size, ib->size), progress, first_difference,
 			      diff_off, err);
 		if (r == 0 && ia->size != ib->size) {
 			*diff_off = UK_MIN(ia->size, ib->size);
+			if (err) /* not an error: the reason they differ */
+				snprintf(err->msg, sizeof(err->msg),
+					 "%.480s is %llu bytes, %.480s is %llu", a,
+					 (unsigned long long)ia->size, b,
+					 (unsigned long long)ib->size);
 			r = 1;
 		}
 	}
