@@ -23,19 +23,6 @@ EOF
 
 # guest_procs NAME: how many host processes run with umid=NAME
 guest_procs() { local n; n=$(pgrep -f -c -- "umid=$1( |$)" 2>/dev/null); echo "${n:-0}"; }
-# track NAME: remember the guest's supervisor and kernel group so cleanup kills them
-track() {
-	local s
-	s=$("$UMLKIT" status "$1" --output=json 2>/dev/null)
-	UK_PIDS+=($(printf '%s' "$s" | sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p'))
-	UK_GROUPS+=($(printf '%s' "$s" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'))
-}
-UK_GROUPS=()
-cleanup_groups() {
-	local g
-	for g in "${UK_GROUPS[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
-}
-trap 'cleanup_groups; _uk_cleanup' EXIT
 start_web() { # start_web NAME COW [OPTIONS]: a guest that reports ready and stays up
 	local name=$1 cow=$2
 	shift 2

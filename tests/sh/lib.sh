@@ -18,8 +18,10 @@ UK_T_FAIL=0
 UK_PIDS=()
 T=$(mktemp -d "${TMPDIR:-/tmp}/uktest.XXXXXX")
 
+UK_GROUPS=()
 _uk_cleanup() {
-	local p
+	local p g
+	for g in "${UK_GROUPS[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
 	for p in "${UK_PIDS[@]}"; do
 		# a UML kernel's helpers are its children; killing only the kernel orphans them
 		# (and they keep its disks locked)
@@ -30,6 +32,15 @@ _uk_cleanup() {
 	rm -rf "$T"
 }
 trap _uk_cleanup EXIT
+
+# track NAME: the guest's supervisor and its kernel's process group (as `umlkit status`
+# reports them) are killed at exit if the test did not end them
+track() {
+	local s
+	s=$("$UMLKIT" status "$1" --output=json 2>/dev/null)
+	UK_PIDS+=($(printf '%s' "$s" | sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p'))
+	UK_GROUPS+=($(printf '%s' "$s" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'))
+}
 trap 'exit 130' INT TERM
 
 plan() { echo "1..$1"; }

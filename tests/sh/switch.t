@@ -16,18 +16,6 @@ export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR"
 guest_image "$T/base.img" 32M
 
-UK_GROUPS=()
-cleanup_groups() {
-	local g
-	for g in "${UK_GROUPS[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
-}
-trap 'cleanup_groups; _uk_cleanup' EXIT
-track() { # track GUEST: its supervisor and kernel group are killed at exit
-	local s
-	s=$("$UMLKIT" status "$1" --output=json 2>/dev/null)
-	UK_PIDS+=($(printf '%s' "$s" | sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p'))
-	UK_GROUPS+=($(printf '%s' "$s" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'))
-}
 swdir() { echo "$XDG_RUNTIME_DIR/umlkit/switches/$1"; }
 swpid() { cat "$(swdir "$1")/pid" 2>/dev/null; }
 start_switch() { # start_switch NAME [OPTIONS]: started, its pid tracked

@@ -16,18 +16,6 @@ mkdir -p "$XDG_RUNTIME_DIR"
 	exit 1
 }
 
-UK_GROUPS=()
-cleanup_groups() {
-	local g
-	for g in "${UK_GROUPS[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
-}
-trap 'cleanup_groups; _uk_cleanup' EXIT
-track() { # track GUEST: its supervisor and kernel group are killed at exit
-	local s
-	s=$("$UMLKIT" status "$1" --output=json 2>/dev/null)
-	UK_PIDS+=($(printf '%s' "$s" | sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p'))
-	UK_GROUPS+=($(printf '%s' "$s" | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'))
-}
 track_switch() { # track_switch NAME
 	local p
 	p=$(cat "$XDG_RUNTIME_DIR/umlkit/switches/$1/pid" 2>/dev/null)
