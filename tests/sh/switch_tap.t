@@ -15,6 +15,7 @@ ip netns add "$NS" || skip_all "cannot make a network namespace"
 cleanup_ns() {
 	"$UMLKIT" kill tg >/dev/null 2>&1
 	ip netns exec "$NS" "$UMLKIT" switch stop swt >/dev/null 2>&1
+	ip netns exec "$NS" "$UMLKIT" switch stop swt2 >/dev/null 2>&1 # if it wrongly started
 	ip netns del "$NS" 2>/dev/null
 }
 trap 'cleanup_ns; _uk_cleanup' EXIT
