@@ -294,14 +294,9 @@ int uk_cow_diff(const char *base, const char *new_img, const char *cow, bool for
 	*sectors = 0;
 	if (!force && access(cow, F_OK) == 0)
 		return uk_err_set(err, EEXIST, "%s: already exists (use -f to replace it)", cow);
-	r = uk_path_absolutize(base, abs, sizeof(abs), err);
-	if (r == 0)
-		r = uk_cow_backing_identity(abs, &id, err);
+	r = uk_cow_plain_backing(base, abs, sizeof(abs), &id, err);
 	if (r < 0)
 		return r;
-	if (id.is_cow)
-		return uk_err_set(err, EINVAL, "%s is a COW file; the base must be a plain image",
-				  base);
 	r = uk_refuse_same_file("the new COW", cow, &id.st, "the base", err);
 	if (r < 0)
 		return r;

@@ -20,6 +20,11 @@ struct uk_backing_id {
 /* stat a would-be backing (regular file or block device) and tell whether it is a COW. */
 int uk_cow_backing_identity(const char *path, struct uk_backing_id *id, struct uk_err *err);
 
+/* The absolute path (as the kernel stores it) and identity of a would-be backing, refused
+ * when it is itself a COW (UML cannot stack them). */
+int uk_cow_plain_backing(const char *path, char *abs, size_t abslen, struct uk_backing_id *id,
+			 struct uk_err *err);
+
 /* Write header h into a new file and size it to data_offset + size (sparse). */
 int uk_cow_write_new(struct uk_newfile *nf, const struct uk_cow_header *h, struct uk_err *err);
 

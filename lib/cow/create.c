@@ -39,6 +39,21 @@ int uk_cow_backing_identity(const char *path, struct uk_backing_id *id, struct u
 	return 0;
 }
 
+int uk_cow_plain_backing(const char *path, char *abs, size_t abslen, struct uk_backing_id *id,
+			 struct uk_err *err)
+{
+	int r = uk_path_absolutize(path, abs, abslen, err);
+
+	if (r == 0)
+		r = uk_cow_backing_identity(abs, id, err);
+	if (r == 0 && id->is_cow)
+		r = uk_err_set(err, EINVAL,
+			       "%s is itself a COW file; UML cannot stack COWs (merge it into a "
+			       "plain image first)",
+			       path);
+	return r;
+}
+
 /* Refuse to replace a COW a running guest holds. */
 static int refuse_if_held(const char *cow, struct uk_err *err)
 {
@@ -75,17 +90,9 @@ int uk_cow_create(const char *cow, const char *backing, bool force, struct uk_er
 	struct stat cst;
 	int r;
 
-	r = uk_path_absolutize(backing, abs, sizeof(abs), err);
+	r = uk_cow_plain_backing(backing, abs, sizeof(abs), &id, err);
 	if (r < 0)
 		return r;
-	r = uk_cow_backing_identity(abs, &id, err);
-	if (r < 0)
-		return r;
-	if (id.is_cow)
-		return uk_err_set(err, EINVAL,
-				  "backing file %s is itself a COW file; UML cannot stack COWs "
-				  "(merge it into a plain image first)",
-				  backing);
 	if (stat(cow, &cst) == 0) {
 		if (cst.st_dev == id.st.st_dev && cst.st_ino == id.st.st_ino)
 			return uk_err_set(err, EINVAL,

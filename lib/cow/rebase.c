@@ -135,15 +135,9 @@ int uk_cow_rebase(const char *cow, const char *new_backing, bool unsafe,
 	int r;
 
 	*copied = 0;
-	r = uk_path_absolutize(new_backing, abs, sizeof(abs), err);
+	r = uk_cow_plain_backing(new_backing, abs, sizeof(abs), &id, err);
 	if (r < 0)
 		return r;
-	r = uk_cow_backing_identity(abs, &id, err);
-	if (r < 0)
-		return r;
-	if (id.is_cow)
-		return uk_err_set(err, EINVAL, "%s is itself a COW file; UML cannot stack COWs",
-				  new_backing);
 	if (uk_cow_journal_exists(cow))
 		return uk_err_set(err, EINVAL,
 				  "%s: an in-place merge is pending; complete it first", cow);
