@@ -27,19 +27,6 @@ guest_cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
 # processes with it); SIGKILL alone would orphan the helpers, which keep the COW open and
 # locked. Only pids this test started (and their children) are signalled.
 GUESTS=()
-pid_alive() { # alive and not a zombie
-	local st
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -n "$st" ] && [ "$st" != Z ]
-}
-wait_gone() { # wait_gone PID SECONDS -> 0 once gone
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		pid_alive "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
 STOPPED_BY=
 stop_guest() { # stop_guest PID -> the kernel's exit status; STOPPED_BY=TERM|KILL
 	local pid=$1 kids st

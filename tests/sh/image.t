@@ -28,19 +28,6 @@ need_cmd debugfs "debugfs (e2fsprogs) not installed"
 case "$T" in *,* | *:*) skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
 
 # ----------------------------------------------------------------------------- helpers
-pid_alive() { # alive and not a zombie
-	local st
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -n "$st" ] && [ "$st" != Z ]
-}
-wait_gone() { # wait_gone PID SECONDS -> 0 once gone
-	local i
-	for ((i = 0; i < $2 * 10; i++)); do
-		pid_alive "$1" || return 0
-		sleep 0.1
-	done
-	return 1
-}
 forget_pid() { # drop a reaped pid from UK_PIDS so that cleanup never signals a reused pid
 	local p keep=()
 	for p in "${UK_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done

@@ -112,6 +112,20 @@ run() { # run CMD... -> $rc, $out, $err
 	err=$(cat "$T/.stderr")
 }
 
+pid_alive() { # alive and not a zombie
+	local st
+	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+wait_gone() { # wait_gone PID SECONDS -> 0 once gone
+	local i
+	for ((i = 0; i < $2 * 10; i++)); do
+		pid_alive "$1" || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # sha256 of a file's bytes
 sum_of() { sha256sum "$1" | cut -d' ' -f1; }
 

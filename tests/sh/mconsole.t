@@ -38,11 +38,6 @@ U=mc$$ # umid: short, so the old tool's 11-byte prompt name holds it whole
 SOCK=$T/.uml/$U/mconsole
 [ ${#SOCK} -lt 108 ] || skip_all "socket path too long for AF_UNIX: $SOCK"
 
-pid_alive() { # alive and not a zombie
-	local st
-	st=$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)
-	[ -n "$st" ] && [ "$st" != Z ]
-}
 wait_for() { # wait_for SECONDS CMD... -> 0 once CMD succeeds
 	local i n=$(($1 * 10))
 	shift
