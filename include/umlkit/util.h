@@ -120,6 +120,9 @@ int uk_runtime_dir(const char *sub, char *out, size_t outlen, struct uk_err *err
 int uk_dir_names(const char *dir, bool (*keep)(const char *name), char ***names, int *count,
 		 struct uk_err *err);
 void uk_names_free(char **names, int count);
+/* Remove the directory name (relative to dirfd) and everything in it, following no
+ * symlink. 0 (also when it does not exist) or -errno. */
+int uk_remove_tree(int dirfd, const char *name);
 /* fsync the directory that holds path. */
 int uk_fsync_dir_of(const char *path);
 

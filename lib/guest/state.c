@@ -312,38 +312,9 @@ int uk_guest_list(char ***names, int *count, struct uk_err *err)
 	return r < 0 ? r : uk_dir_names(root, guest_name_ok, names, count, err);
 }
 
-static void rm_rf(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *e;
-
-	if (!d) {
-		unlink(path);
-		return;
-	}
-	while ((e = readdir(d))) {
-		char sub[PATH_MAX];
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name) >= (int)sizeof(sub))
-			continue;
-		if (e->d_type == DT_DIR)
-			rm_rf(sub);
-		else
-			unlink(sub);
-	}
-	closedir(d);
-	rmdir(path);
-}
-
 int uk_guest_clean_kernel_dir(const struct uk_guest_paths *p)
 {
-	char dir[PATH_MAX];
-
-	snprintf(dir, sizeof(dir), "%s", p->uml_dir);
-	rm_rf(dir);
-	return 0;
+	return uk_remove_tree(AT_FDCWD, p->uml_dir);
 }
 
 void uk_guest_clean_net(const struct uk_guest_paths *p)
@@ -391,6 +362,6 @@ int uk_guest_forget(const char *name, struct uk_err *err)
 		return r;
 	if (uk_guest_supervisor_alive(&p) || st.kernel_alive)
 		return uk_err_set(err, EBUSY, "guest '%s' is running; stop it first", name);
-	rm_rf(p.dir);
+	uk_remove_tree(AT_FDCWD, p.dir);
 	return 0;
 }

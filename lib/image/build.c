@@ -213,7 +213,7 @@ int uk_rootfs_build(const struct uk_rootfs_opts *o, struct uk_err *err)
 	if (r < 0)
 		return r;
 	r = build_in(b, size, err);
-	rm = uk_rootfs_remove_tree(AT_FDCWD, b->work);
+	rm = uk_remove_tree(AT_FDCWD, b->work);
 	if (rm < 0 && r == 0)
 		r = uk_err_sys(err, -rm, "%s written, but the staging directory %s is left behind",
 			       o->out, b->work);

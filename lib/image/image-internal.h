@@ -43,7 +43,4 @@ int uk_rootfs_stage(int dirfd, const char *busybox, struct uk_err *err);
 /* Write debugfs commands giving every file under dirfd to root:root (uid/gid 0) to fd. */
 int uk_rootfs_owner_script(int dirfd, int outfd, struct uk_err *err);
 
-/* rm -r of the directory `name` under dirfd (no symlinks followed). */
-int uk_rootfs_remove_tree(int dirfd, const char *name);
-
 #endif
