@@ -315,8 +315,11 @@ static bool on_exit_status(struct sup *s, int wst)
 		st->state = UK_GUEST_STOPPED;
 	else
 		st->state = UK_GUEST_EXITED;
-	/* the kernel's helpers share its group; a crashed kernel may leave them */
+	/* the kernel's helpers share its group; a crashed kernel may leave them, and they hold
+	 * its disks' locks until they are gone: a restart must not race them (5 s at most) */
 	kill(-st->kernel_pid, SIGKILL);
+	for (int i = 0; i < 250 && !(kill(-st->kernel_pid, 0) < 0 && errno == ESRCH); i++)
+		usleep(20000);
 	if (st->state != UK_GUEST_STOPPED)
 		uk_guest_clean_kernel_dir(s->sv->paths); /* a restart needs our sockets */
 	save(s);
