@@ -52,11 +52,12 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
-CFLAGS += -DUK_VERSION='"$(VERSION)"'
+CFLAGS += -DUK_VERSION='"$(VERSION)"' -DUK_SHIM_DIR='"$(SHIMDIR)"'
 
 PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
+SHIMDIR ?= $(PREFIX)/lib/umlkit
 COMPAT_NAMES := uml_moo uml_mkcow uml_mconsole tunctl uml_switch
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
@@ -70,6 +71,10 @@ CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/obj/%.o)
 LIBA := $(BUILD)/libumlkit.a
 UMLKIT := $(BUILD)/umlkit
 COMPAT := $(COMPAT_NAMES:%=$(BUILD)/%)
+# the xstate shim preloaded into the kernel on large-XSAVE hosts (include/umlkit/xstate.h):
+# it lives inside the kernel's process, so it is built without sanitizers or libumlkit
+SHIM := $(BUILD)/umlkit-xstate.so
+SHIM_SRC := shim/xstate_shim.c lib/util/xstate.c
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
@@ -77,7 +82,7 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
 .PHONY: all check test-build deps demo bench install install-compat uninstall fuzz \
 	format format-check clean
 
-all: $(UMLKIT) $(COMPAT)
+all: $(UMLKIT) $(COMPAT) $(SHIM)
 
 ifneq ($(V),1)
 Q := @
@@ -96,6 +101,11 @@ $(LIBA): $(LIB_OBJ)
 
 $(UMLKIT): $(CMD_OBJ) $(LIBA)
 	$(QLD)$(CC) $(LDFLAGS) -o $@ $(CMD_OBJ) $(LIBA) $(PKG_LIBS)
+
+$(SHIM): $(SHIM_SRC) include/umlkit/xstate.h
+	@mkdir -p $(@D)
+	$(QLD)$(CC) -std=gnu11 $(WARN) $(WERROR) -O2 -g -fPIC -shared -D_GNU_SOURCE -Iinclude \
+		-o $@ $(SHIM_SRC) -ldl
 
 $(COMPAT): | $(UMLKIT)
 	$(Q)ln -sf umlkit $@
@@ -154,6 +164,8 @@ fuzz:
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 0755 $(UMLKIT) $(DESTDIR)$(BINDIR)/umlkit
+	install -d $(DESTDIR)$(SHIMDIR)
+	install -m 0644 $(SHIM) $(DESTDIR)$(SHIMDIR)/umlkit-xstate.so
 	install -m 0644 $(wildcard docs/*.1) $(DESTDIR)$(MANDIR)/man1/
 
 install-compat: install
@@ -161,6 +173,7 @@ install-compat: install
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/umlkit $(COMPAT_NAMES:%=$(DESTDIR)$(BINDIR)/%)
+	rm -f $(DESTDIR)$(SHIMDIR)/umlkit-xstate.so
 	rm -f $(patsubst docs/%,$(DESTDIR)$(MANDIR)/man1/%,$(wildcard docs/*.1))
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

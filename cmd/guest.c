@@ -237,10 +237,16 @@ static int dry_run(const struct guest_opts *g)
 	struct uk_guest_wiring w = {
 		.uml_dir = "UML_DIR", .notify_sock = NULL, .console_stdio = true};
 	struct uk_err err = {0};
-	char **argv;
+	char **argv, preload[PATH_MAX];
 
 	if (uk_guest_argv(&g->spec, &w, &argv, &err) < 0)
 		return uk_fail(&err);
+	if (uk_guest_preload(preload, sizeof(preload), &err) < 0) {
+		free(argv);
+		return uk_fail(&err);
+	}
+	if (preload[0])
+		fprintf(stderr, "umlkit: the kernel runs with LD_PRELOAD=%s\n", preload);
 	for (int i = 0; argv[i]; i++)
 		printf("%s%s", i ? " " : "", argv[i]);
 	putchar('\n');

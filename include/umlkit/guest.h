@@ -82,6 +82,13 @@ void uk_guest_net_ifname(const struct uk_guest_spec *s, int i, char out[16]);
 void uk_guest_net_mac(const struct uk_guest_spec *s, int i, char out[18]);
 /* --mem: 16M .. 64G */
 int uk_guest_spec_set_mem(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
+/*
+ * The library the kernel must be preloaded with on this host (umlkit/xstate.h): 1 and its
+ * path in out, 0 when none is needed (or $UMLKIT_XSTATE_SHIM=off), or an error when one is
+ * needed and not installed.
+ */
+int uk_guest_preload(char *out, size_t outlen, struct uk_err *err);
+
 /* --kernel PATH, else $UMLKIT_KERNEL, else linux or linux.uml on PATH. */
 int uk_guest_find_kernel(const char *given, char *out, size_t outlen, struct uk_err *err);
 

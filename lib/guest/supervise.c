@@ -42,6 +42,7 @@ struct sup {
 	bool stopping;	/* SIGTERM received: do not restart */
 	char line[512]; /* the console's current line, to catch a panic message */
 	size_t line_len;
+	char preload[PATH_MAX]; /* the xstate shim the kernel needs here, or "" */
 };
 
 static void report(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -135,6 +136,14 @@ static void exec_kernel(struct sup *s, int console_end, char **argv)
 	}
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	if (s->preload[0]) {
+		const char *old = getenv("LD_PRELOAD");
+		char both[2 * PATH_MAX + 2];
+
+		snprintf(both, sizeof(both), "%s%s%s", s->preload, old && *old ? ":" : "",
+			 old && *old ? old : "");
+		setenv("LD_PRELOAD", both, 1);
+	}
 	execv(argv[0], argv);
 	fprintf(stderr, "umlkit: cannot run the kernel %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -469,6 +478,8 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	r = s.notify = uk_mc_notify_open(sv->paths->notify, err);
 	if (r >= 0 && !sv->foreground)
 		r = s.listen_fd = listen_unix(sv->paths->console_sock, SOCK_STREAM, err);
+	if (r >= 0)
+		r = uk_guest_preload(s.preload, sizeof(s.preload), err);
 	if (r >= 0)
 		r = uk_net_guest_up(sv->spec, &ng, err);
 	if (r >= 0)

@@ -131,6 +131,11 @@ sum_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # ---------------------------------------------------------------- real guests
 UML=${UMLKIT_KERNEL:-$(command -v linux.uml || command -v linux || true)}
+# Kernels a test starts by hand get umlkit's xstate shim (include/umlkit/xstate.h), which
+# `umlkit start` preloads where the host needs it; where it is not needed it changes nothing.
+# Set it on the kernel's command only: an ASan-built umlkit refuses a preload of its own.
+UML_PRELOAD=
+[ -f "$UK_BUILD/umlkit-xstate.so" ] && UML_PRELOAD=$UK_BUILD/umlkit-xstate.so
 
 # guest_image OUT.img [SIZE] : a busybox ext4 image whose /init runs the shell script on the
 # second disk (/dev/ubdb) when there is one, then powers off (see scripts/mkimage).
@@ -144,6 +149,6 @@ boot_guest() {
 	local log=$1
 	shift
 	mkdir -p "$T/uml"
-	timeout -k 5 "${UK_BOOT_TIMEOUT:-120}" "$UML" mem=64M uml_dir="$T/uml" con=null \
+	LD_PRELOAD=$UML_PRELOAD timeout -k 5 "${UK_BOOT_TIMEOUT:-120}" "$UML" mem=64M uml_dir="$T/uml" con=null \
 		con0=fd:0,fd:1 "$@" </dev/null >"$log" 2>&1
 }

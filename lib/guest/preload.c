@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * What the kernel is preloaded with: umlkit's xstate shim (umlkit/xstate.h) on hosts whose
+ * XSAVE area is larger than Debian's 6.1 kernel can save, so that its guests' processes run
+ * at all. $UMLKIT_XSTATE_SHIM=off turns it off; a path there names the shim to use.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "umlkit/guest.h"
+#include "umlkit/xstate.h"
+
+#define SHIM_NAME "umlkit-xstate.so"
+
+static int exists(const char *p)
+{
+	return access(p, R_OK) == 0;
+}
+
+int uk_guest_preload(char *out, size_t outlen, struct uk_err *err)
+{
+	const char *env = getenv("UMLKIT_XSTATE_SHIM");
+	char exe[PATH_MAX], *slash;
+	ssize_t n;
+
+	out[0] = '\0';
+	if (env && (!strcmp(env, "off") || !strcmp(env, "0")))
+		return 0;
+	if (env && *env) {
+		if (!exists(env))
+			return uk_err_sys(err, errno, "%s (from $UMLKIT_XSTATE_SHIM)", env);
+		snprintf(out, outlen, "%s", env);
+		return 1;
+	}
+	if (!uk_xstate_shim_needed())
+		return 0;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash) {
+			*slash = '\0';
+			/* beside the binary: the build tree */
+			snprintf(out, outlen, "%s/%s", exe, SHIM_NAME);
+			if (exists(out))
+				return 1;
+		}
+	}
+#ifdef UK_SHIM_DIR
+	snprintf(out, outlen, "%s/%s", UK_SHIM_DIR, SHIM_NAME); /* make install's place */
+	if (exists(out))
+		return 1;
+#endif
+	out[0] = '\0';
+	return uk_err_set(err, ENOENT,
+			  "this host's XSAVE area is larger than Debian's 6.1 UML kernel can save, "
+			  "and %s, which lets it run here, is not installed beside umlkit "
+			  "(set $UMLKIT_XSTATE_SHIM to its path, or to 'off' for a newer kernel)",
+			  SHIM_NAME);
+}
