@@ -36,8 +36,13 @@ static const char guest_usage[] =
 	"                       is created; a stale or locked one is refused before boot)\n"
 	"  --root DEV           root device (default /dev/ubda)\n"
 	"  --net tap:IF|fd:N|bess:PATH|legacy-tuntap:IF[,mac=MAC]  (repeatable)\n"
-	"  --net bridge:BR[,tap=IF][,mac=MAC][,ip=ADDR]   a tap umlkit makes, owned by you,\n"
-	"                       attached to bridge BR, removed when the guest ends\n"
+	"  --net bridge:BR[,tap=IF][,mac=MAC][,ip=ADDR]   a tap umlkit makes, owned by the\n"
+	"                       guest's user, attached to bridge BR, removed when it ends\n"
+	"  --user USER[:GROUP]  (root only) the kernel runs as this user, not root (names or\n"
+	"                       numbers; GROUP: USER's primary group); needed as root with a\n"
+	"                       tap:, bridge: or legacy-tuntap: net. The user must be able to\n"
+	"                       read and write the disks, read the backings, and open\n"
+	"                       /dev/net/tun (mode 0666); umlkit checks before it boots\n"
 	"  --allow PORTS        firewall: what may reach the guest (tcp/80,udp/53,icmp), on\n"
 	"                       the first tap: or bridge: net with ip=; all else is dropped\n"
 	"  --egress any|none|PORTS   firewall: what the guest may reach (default any)\n"
@@ -64,7 +69,8 @@ enum {
 	OPT_TIMEOUT,
 	OPT_DRY_RUN,
 	OPT_ALLOW,
-	OPT_EGRESS
+	OPT_EGRESS,
+	OPT_USER
 };
 
 struct guest_opts {
@@ -98,6 +104,8 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 		return 0;
 	case OPT_NET:
 		return uk_guest_spec_add_net(s, arg, err);
+	case OPT_USER:
+		return uk_guest_spec_set_user(s, arg, err);
 	case OPT_KERNEL:
 		g->kernel = arg;
 		return 0;
@@ -159,6 +167,7 @@ static int parse(const char *cmd, int argc, char **argv, struct guest_opts *g)
 		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
 		{"allow", required_argument, NULL, OPT_ALLOW},
 		{"egress", required_argument, NULL, OPT_EGRESS},
+		{"user", required_argument, NULL, OPT_USER},
 		{"output", required_argument, NULL, UK_OPT_OUTPUT},
 		{"follow", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
@@ -247,6 +256,9 @@ static int dry_run(const struct guest_opts *g)
 	}
 	if (preload[0])
 		fprintf(stderr, "umlkit: the kernel runs with LD_PRELOAD=%s\n", preload);
+	if (g->spec.uid >= 0)
+		fprintf(stderr, "umlkit: the kernel runs as uid %ld gid %ld (--user %s)\n",
+			g->spec.uid, g->spec.gid, g->spec.user);
 	for (int i = 0; argv[i]; i++)
 		printf("%s%s", i ? " " : "", argv[i]);
 	putchar('\n');
@@ -317,6 +329,8 @@ static json_t *status_json(const struct uk_guest_status *st)
 	json_object_set_new(j, "message", json_string(st->message));
 	json_object_set_new(j, "mconsole", json_string(st->mconsole));
 	json_object_set_new(j, "console_log", json_string(st->console_log));
+	json_object_set_new(j, "uid", st->uid >= 0 ? json_integer(st->uid) : json_null());
+	json_object_set_new(j, "gid", st->gid >= 0 ? json_integer(st->gid) : json_null());
 	return j;
 }
 
@@ -392,7 +406,9 @@ static int cmd_status(struct guest_opts *g)
 	if (g->json)
 		return print_json(status_json(&st));
 	printf("%s: %s", st.name, uk_guest_state_name(st.state));
-	if (st.kernel_alive)
+	if (st.kernel_alive && st.uid >= 0)
+		printf(" (kernel pid %d, uid %ld gid %ld)", (int)st.kernel_pid, st.uid, st.gid);
+	else if (st.kernel_alive)
 		printf(" (kernel pid %d)", (int)st.kernel_pid);
 	if (st.state == UK_GUEST_EXITED && st.exit_signal)
 		printf(", killed by signal %d", st.exit_signal);

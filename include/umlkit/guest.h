@@ -63,6 +63,9 @@ struct uk_guest_spec {
 	int max_restarts;
 	char fw_allow[512];  /* --allow PORTS: a firewall policy on the first tap with an ip */
 	char fw_egress[512]; /* --egress any|none|PORTS */
+	long uid;	     /* --user: the kernel runs as this uid (-1: as whoever runs umlkit) */
+	long gid;	     /* ... and this gid, with no supplementary groups */
+	char user[64];	     /* --user as given, for messages */
 };
 
 /* ---- the spec (pure parsing and validation) ---- */
@@ -80,6 +83,25 @@ int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_er
  * policy a stable locally administered one made from the name (else empty). */
 void uk_guest_net_ifname(const struct uk_guest_spec *s, int i, char out[16]);
 void uk_guest_net_mac(const struct uk_guest_spec *s, int i, char out[18]);
+/*
+ * --user USER[:GROUP]: names or numbers (a number needs no passwd entry). GROUP defaults to
+ * USER's primary group, or to the same number for a number without a passwd entry. Refuses
+ * uid 0 and gid 0: a guest never runs as root.
+ */
+int uk_guest_spec_set_user(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
+/* The uid and gid the kernel runs as: --user's, else this process's real ones. */
+long uk_guest_uid(const struct uk_guest_spec *s);
+long uk_guest_gid(const struct uk_guest_spec *s);
+/* Does the guest have a host tap (tap:, bridge: or legacy-tuntap: nets)? */
+bool uk_guest_has_tap(const struct uk_guest_spec *s);
+/*
+ * Before a launch, changing nothing: --user only as root; as root, a guest with a host tap
+ * needs --user; the taps are usable by the guest's user (uk_net_guest_check); with --user,
+ * everything the kernel opens (the kernel, its preload, disks and backings, the directory of
+ * a COW to be made, /dev/net/tun, its temporary directory) is checked as that user, in a
+ * child process that drops to it, and the first failure names the file and the user.
+ */
+int uk_guest_check_user(const struct uk_guest_spec *s, struct uk_err *err);
 /* --mem: 16M .. 64G */
 int uk_guest_spec_set_mem(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
 /*
@@ -107,11 +129,19 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
  * handed to the switch as a port. Fails when the switch is not running. */
 int uk_guest_attach_switches(struct uk_guest_spec *s, struct uk_err *err);
 
-/* Create missing COWs and refuse disks that would fail the boot: a stale, corrupt or
- * locked COW (with the message `umlkit cow check` gives), a missing image. */
+/* Create missing COWs (given to --user's uid and gid) and refuse disks that would fail the
+ * boot: a stale, corrupt or locked COW (with the message `umlkit cow check` gives), a
+ * missing image. */
 int uk_guest_prepare_disks(const struct uk_guest_spec *s, struct uk_err *err);
 
-/* ---- state under $XDG_RUNTIME_DIR/umlkit/guests/NAME (or ~/.umlkit/run/guests/NAME) ---- */
+/*
+ * ---- state under $XDG_RUNTIME_DIR/umlkit/guests/NAME (or ~/.umlkit/run/guests/NAME) ----
+ * A --user guest's kernel cannot reach that directory (root's, mode 0700): its uml_dir and
+ * notify socket live in a directory of their own, ${TMPDIR:-/tmp}/umlkit.XXXXXX (root's,
+ * mode 0711), where uml/ is the user's (0700) and notify is a socket the user may send to;
+ * the state directory's uml is then a symlink to it. Made at start, removed when the guest
+ * ends (or by the next command, when its supervisor died).
+ */
 int uk_guest_state_root(char *out, size_t outlen, struct uk_err *err);
 int uk_guest_state_dir(const char *name, char *out, size_t outlen, struct uk_err *err);
 
@@ -141,6 +171,8 @@ struct uk_guest_status {
 	char message[512]; /* panic message or failure reason */
 	char mconsole[PATH_MAX];
 	char console_log[PATH_MAX];
+	long uid; /* the kernel's uid and gid, -1 unknown */
+	long gid;
 };
 /* Read a guest's status, judging liveness by its supervisor's lock and the kernel's pid:
  * a status file that claims "running" beside a dead supervisor reads as LOST. */

@@ -195,13 +195,16 @@ static int spawn_supervisor(const struct uk_guest_spec *s, const struct uk_guest
 	return 0;
 }
 
-/* Before a launch: the state directory, the recovery of what a dead supervisor left, the
- * switch links (first: a refused link must not leave a new COW behind), the disks. */
+/* Before a launch: the checks of --user and the files its kernel needs, the state
+ * directory, the recovery of what a dead supervisor left, the switch links (first: a refused
+ * link must not leave a new COW behind), the disks, the kernel's uml_dir. */
 static int prepare_launch(const struct uk_guest_spec *s, struct uk_guest_paths *p,
 			  struct uk_guest_spec **spec, struct links *l, struct uk_err *err)
 {
 	int r = uk_guest_paths(s->name, p, err);
 
+	if (r == 0)
+		r = uk_guest_check_user(s, err);
 	if (r == 0)
 		r = uk_guest_make_dir(p, err);
 	if (r == 0)
@@ -210,6 +213,8 @@ static int prepare_launch(const struct uk_guest_spec *s, struct uk_guest_paths *
 		r = wire_switches(s, spec, l, err);
 	if (r == 0)
 		r = uk_guest_prepare_disks(s, err);
+	if (r == 0)
+		r = uk_guest_make_kernel_dir(p, s, err);
 	return r;
 }
 
@@ -223,8 +228,11 @@ int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_op
 	int report = -1, r;
 
 	r = prepare_launch(s, &p, &spec, &links, err);
-	if (r == 0)
+	if (r == 0) {
 		r = spawn_supervisor(spec, &p, o->ready, &report, err);
+		if (r < 0)
+			uk_guest_drop_kernel_dir(&p);
+	}
 	close_links(&links); /* the supervisor holds them now */
 	if (r < 0) {
 		free(spec);
@@ -258,8 +266,11 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 
 	memset(st, 0, sizeof(*st));
 	r = prepare_launch(s, &p, &spec, &links, err);
-	if (r == 0)
+	if (r == 0) {
 		r = uk_guest_take_lock(&p, &lock, err);
+		if (r < 0)
+			uk_guest_drop_kernel_dir(&p);
+	}
 	if (r < 0) {
 		close_links(&links);
 		free(spec);

@@ -12,7 +12,9 @@
 
 struct uk_guest_paths {
 	char dir[PATH_MAX];
-	char uml_dir[PATH_MAX];
+	char uml_link[PATH_MAX]; /* dir/uml: the uml_dir, or a symlink to kdir/uml */
+	char kdir[PATH_MAX];	 /* a --user guest's kernel directory, or "" */
+	char uml_dir[PATH_MAX];	 /* the kernel's uml_dir=: dir/uml or kdir/uml */
 	char mconsole[PATH_MAX];
 	char kernel_pidfile[PATH_MAX];
 	char notify[PATH_MAX];
@@ -24,7 +26,19 @@ struct uk_guest_paths {
 };
 
 int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *err);
+/* Where a --user guest's kernel directory goes: $TMPDIR when absolute, else /tmp. */
+const char *uk_guest_kdir_parent(void);
+/* The state directory. */
 int uk_guest_make_dir(const struct uk_guest_paths *p, struct uk_err *err);
+/* The kernel's uml_dir, before a launch (what a previous one left is gone): dir/uml, or for
+ * a --user guest its kernel directory (p is updated to it). */
+int uk_guest_make_kernel_dir(struct uk_guest_paths *p, const struct uk_guest_spec *s,
+			     struct uk_err *err);
+/* Before each spawn of a --user guest's kernel: its uml_dir exists and is the user's. */
+int uk_guest_own_uml_dir(const struct uk_guest_paths *p, const struct uk_guest_spec *s,
+			 struct uk_err *err);
+/* Remove a --user guest's kernel directory and the symlink to it. */
+void uk_guest_drop_kernel_dir(const struct uk_guest_paths *p);
 int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_status *st,
 			  struct uk_err *err);
 /* The pid holding the supervisor lock, or 0. */
@@ -37,6 +51,10 @@ void uk_guest_clean_net(const struct uk_guest_paths *p);
 int uk_guest_clean_kernel_dir(const struct uk_guest_paths *p);
 /* Remove what a crashed kernel or supervisor leaves: uml_dir, sockets. */
 int uk_guest_clean_stale(const struct uk_guest_paths *p);
+
+/* In the kernel's child, right before exec: setgroups(none), setgid, setuid to --user's,
+ * no new privileges, and a check that root cannot be regained. 0 or -errno. */
+int uk_guest_drop_privileges(const struct uk_guest_spec *s);
 
 /* The supervisor: runs the kernel and watches it until it ends (restarting it on failure
  * when asked). foreground: the console is this process's stdin/stdout and no console

@@ -23,6 +23,8 @@ void uk_guest_spec_init(struct uk_guest_spec *s)
 	s->mem = 256ULL << 20;
 	strcpy(s->root, "/dev/ubda");
 	s->max_restarts = 5;
+	s->uid = -1;
+	s->gid = -1;
 }
 
 int uk_guest_name_check(const char *name, struct uk_err *err)
@@ -543,16 +545,43 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 }
 
 /* ---- disks ---- */
-static int prepare_cow(const struct uk_guest_disk *d, struct uk_err *err)
+
+/* A COW just made for a --user guest becomes the user's (never through a symlink or a
+ * hard link someone put in its place); on failure it is removed. */
+static int give_cow(const struct uk_guest_spec *s, const char *file, struct uk_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st = {0};
+	int r = 0;
+
+	if (s->uid < 0)
+		return 0;
+	fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		r = uk_err_sys(err, errno, "%s", file);
+	else if (!S_ISREG(st.st_mode) || st.st_nlink != 1)
+		r = uk_err_set(err, EPERM, "%s: replaced while umlkit made it", file);
+	else if (fchown(fd, (uid_t)s->uid, (gid_t)s->gid) < 0)
+		r = uk_err_sys(err, errno, "%s: giving it to uid %ld gid %ld", file, s->uid,
+			       s->gid);
+	if (r < 0 && fd >= 0 && S_ISREG(st.st_mode))
+		unlink(file);
+	return r;
+}
+
+static int prepare_cow(const struct uk_guest_spec *s, const struct uk_guest_disk *d,
+		       struct uk_err *err)
 {
 	struct uk_cow_check chk;
+	int r;
 
 	if (access(d->file, F_OK) != 0) {
 		if (strchr(d->flags, 'r'))
 			return uk_err_set(err, ENOENT,
 					  "%s: missing, and a read-only disk cannot create it",
 					  d->file);
-		return uk_cow_create(d->file, d->backing, false, err);
+		r = uk_cow_create(d->file, d->backing, false, err);
+		return r < 0 ? r : give_cow(s, d->file, err);
 	}
 	if (uk_cow_check(d->file, 0, &chk) != UK_CHECK_OK)
 		return uk_err_set(err, chk.status == UK_CHECK_UNOPENABLE ? EAGAIN : ESTALE, "%s",
@@ -597,7 +626,7 @@ int uk_guest_prepare_disks(const struct uk_guest_spec *s, struct uk_err *err)
 
 		if (d->backing[0] && access(d->backing, R_OK) != 0)
 			return uk_err_sys(err, errno, "backing image %s", d->backing);
-		r = d->backing[0] ? prepare_cow(d, err) : prepare_image(d, err);
+		r = d->backing[0] ? prepare_cow(s, d, err) : prepare_image(d, err);
 		if (r < 0)
 			return r;
 	}

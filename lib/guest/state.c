@@ -3,7 +3,9 @@
  * Per-guest state: a directory under the runtime directory holding the kernel's uml_dir,
  * the console log, the notify socket, a lock its supervisor holds for its whole life, and
  * a status file the supervisor rewrites atomically. Liveness is judged from the lock and
- * the kernel's pid, never from the status file alone.
+ * the kernel's pid, never from the status file alone. A --user guest's uml_dir and notify
+ * socket live in a kernel directory under $TMPDIR that its user can reach; the state
+ * directory's uml is a symlink to it (see umlkit/guest.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -85,9 +87,39 @@ static void join(char *out, const char *a, const char *b, const char *c)
 	memcpy(out + la + lb, c, lc + 1);
 }
 
+const char *uk_guest_kdir_parent(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	return t && t[0] == '/' ? t : "/tmp";
+}
+
+/* A --user guest: dir/uml is a symlink to KDIR/uml, where KDIR is root's and not writable
+ * by others (else it is not ours, and the paths stay in dir). */
+static void resolve_kdir(struct uk_guest_paths *p, size_t namelen)
+{
+	char target[PATH_MAX];
+	struct stat st;
+	ssize_t n = readlink(p->uml_link, target, sizeof(target) - 1);
+	size_t len;
+
+	if (n <= 0)
+		return;
+	target[n] = '\0';
+	len = (size_t)n;
+	if (target[0] != '/' || len < 5 || strcmp(target + len - 4, "/uml") ||
+	    len + namelen + 32 > 107)
+		return;
+	target[len - 4] = '\0';
+	if (lstat(target, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
+		return;
+	memcpy(p->kdir, target, len - 3);
+}
+
 int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *err)
 {
 	int r = uk_guest_state_dir(name, p->dir, sizeof(p->dir), err);
+	const char *base;
 
 	if (r < 0)
 		return r;
@@ -97,12 +129,21 @@ int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *er
 				  "%s: state directory too long for the kernel's mconsole socket "
 				  "(set XDG_RUNTIME_DIR to a shorter directory)",
 				  p->dir);
-	join(p->uml_dir, p->dir, "/uml", "");
-	join(p->mconsole, p->dir, "/uml/", name);
+	join(p->uml_link, p->dir, "/uml", "");
+	p->kdir[0] = '\0';
+	resolve_kdir(p, strlen(name));
+	if (p->kdir[0]) {
+		join(p->uml_dir, p->kdir, "/uml", "");
+		join(p->notify, p->kdir, "/notify", "");
+	} else {
+		join(p->uml_dir, p->uml_link, "", "");
+		join(p->notify, p->dir, "/notify", "");
+	}
+	base = p->uml_dir;
+	join(p->mconsole, base, "/", name);
 	strcat(p->mconsole, "/mconsole");
-	join(p->kernel_pidfile, p->dir, "/uml/", name);
+	join(p->kernel_pidfile, base, "/", name);
 	strcat(p->kernel_pidfile, "/pid");
-	join(p->notify, p->dir, "/notify", "");
 	join(p->console_log, p->dir, "/console.log", "");
 	join(p->console_sock, p->dir, "/console", "");
 	join(p->status, p->dir, "/status", "");
@@ -116,11 +157,99 @@ int uk_guest_make_dir(const struct uk_guest_paths *p, struct uk_err *err)
 	char dir[PATH_MAX];
 	int r;
 
-	snprintf(dir, sizeof(dir), "%s", p->uml_dir);
+	snprintf(dir, sizeof(dir), "%s", p->dir);
 	r = mkdir_p(dir, 0700);
 	if (r < 0)
-		return uk_err_sys(err, -r, "%s", p->uml_dir);
+		return uk_err_sys(err, -r, "%s", p->dir);
 	return 0;
+}
+
+void uk_guest_drop_kernel_dir(const struct uk_guest_paths *p)
+{
+	struct stat st;
+
+	if (p->kdir[0])
+		uk_remove_tree(AT_FDCWD, p->kdir);
+	if (lstat(p->uml_link, &st) == 0 && S_ISLNK(st.st_mode))
+		unlink(p->uml_link);
+}
+
+/* dir, made if missing (its parent is root's), the user's, 0700 */
+static int own_dir(const char *dir, const struct uk_guest_spec *s, struct uk_err *err)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return uk_err_sys(err, errno, "%s", dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fchown(fd, (uid_t)s->uid, (gid_t)s->gid) < 0 || fchmod(fd, 0700) < 0)
+		return uk_err_sys(err, errno, "%s: giving it to uid %ld gid %ld", dir, s->uid,
+				  s->gid);
+	return 0;
+}
+
+int uk_guest_own_uml_dir(const struct uk_guest_paths *p, const struct uk_guest_spec *s,
+			 struct uk_err *err)
+{
+	if (s->uid < 0 || !p->kdir[0])
+		return 0;
+	return own_dir(p->uml_dir, s, err);
+}
+
+/* KDIR = ${TMPDIR:-/tmp}/umlkit.XXXXXX, root's, 0711, holding uml/, the user's, 0700. */
+static int make_kdir(const struct uk_guest_spec *s, char *kdir, size_t len, struct uk_err *err)
+{
+	const char *parent = uk_guest_kdir_parent();
+	char uml[PATH_MAX];
+	int r;
+
+	if ((size_t)snprintf(kdir, len, "%s/umlkit.XXXXXX", parent) >= len ||
+	    strlen(kdir) + strlen(s->name) + 32 > 107)
+		return uk_err_set(err, ENAMETOOLONG,
+				  "%s: too long a directory for the kernel's mconsole socket (set "
+				  "TMPDIR to a shorter one)",
+				  parent);
+	if (!mkdtemp(kdir))
+		return uk_err_sys(err, errno, "%s/umlkit.XXXXXX", parent);
+	snprintf(uml, sizeof(uml), "%s/uml", kdir);
+	r = own_dir(uml, s, err);
+	if (r == 0 && chmod(kdir, 0711) < 0)
+		r = uk_err_sys(err, errno, "%s", kdir);
+	if (r < 0)
+		uk_remove_tree(AT_FDCWD, kdir);
+	return r;
+}
+
+int uk_guest_make_kernel_dir(struct uk_guest_paths *p, const struct uk_guest_spec *s,
+			     struct uk_err *err)
+{
+	char kdir[PATH_MAX], target[PATH_MAX];
+	int r;
+
+	uk_guest_drop_kernel_dir(p);
+	if (s->uid < 0) {
+		if (mkdir(p->uml_link, 0700) < 0 && errno != EEXIST)
+			return uk_err_sys(err, errno, "%s", p->uml_link);
+		return uk_guest_paths(s->name, p, err);
+	}
+	uk_remove_tree(AT_FDCWD, p->uml_link); /* a plain one, from a launch without --user */
+	r = make_kdir(s, kdir, sizeof(kdir), err);
+	if (r < 0)
+		return r;
+	snprintf(target, sizeof(target), "%s/uml", kdir);
+	if (symlink(target, p->uml_link) < 0) {
+		r = uk_err_sys(err, errno, "%s", p->uml_link);
+		uk_remove_tree(AT_FDCWD, kdir);
+		return r;
+	}
+	r = uk_guest_paths(s->name, p, err);
+	if (r == 0 && strcmp(p->kdir, kdir))
+		r = uk_err_set(err, EPERM, "%s: not the kernel directory umlkit made", kdir);
+	if (r < 0) {
+		unlink(p->uml_link);
+		uk_remove_tree(AT_FDCWD, kdir);
+	}
+	return r;
 }
 
 int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_status *st,
@@ -132,10 +261,11 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 
 	n = snprintf(buf, sizeof(buf),
 		     "state=%s\nsupervisor=%d\nkernel=%d\nexit_status=%d\nexit_signal=%d\n"
-		     "restarts=%d\nstarted=%" PRId64 "\nready=%" PRId64 "\nmessage=%s\n",
+		     "restarts=%d\nstarted=%" PRId64 "\nready=%" PRId64 "\nuid=%ld\ngid=%ld\n"
+		     "message=%s\n",
 		     uk_guest_state_name(st->state), (int)st->supervisor_pid, (int)st->kernel_pid,
 		     st->exit_status, st->exit_signal, st->restarts, st->started, st->ready,
-		     st->message);
+		     st->uid, st->gid, st->message);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return uk_err_set(err, E2BIG, "%s: status too long", p->status);
 	r = uk_newfile_open(&nf, p->status, 0600, err);
@@ -167,6 +297,10 @@ static void parse_status_line(struct uk_guest_status *st, const char *key, const
 		st->started = strtoll(val, NULL, 10);
 	else if (!strcmp(key, "ready"))
 		st->ready = strtoll(val, NULL, 10);
+	else if (!strcmp(key, "uid"))
+		st->uid = strtol(val, NULL, 10);
+	else if (!strcmp(key, "gid"))
+		st->gid = strtol(val, NULL, 10);
 	else if (!strcmp(key, "message"))
 		snprintf(st->message, sizeof(st->message), "%s", val);
 }
@@ -272,6 +406,7 @@ int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err 
 
 	memset(st, 0, sizeof(*st));
 	st->exit_status = -1;
+	st->uid = st->gid = -1;
 	snprintf(st->name, sizeof(st->name), "%s", name);
 	r = uk_guest_paths(name, &p, err);
 	if (r < 0)
@@ -346,6 +481,7 @@ int uk_guest_clean_stale(const struct uk_guest_paths *p)
 	uk_guest_clean_kernel_dir(p);
 	unlink(p->notify);
 	unlink(p->console_sock);
+	uk_guest_drop_kernel_dir(p);
 	return 0;
 }
 
@@ -362,6 +498,7 @@ int uk_guest_forget(const char *name, struct uk_err *err)
 		return r;
 	if (uk_guest_supervisor_alive(&p) || st.kernel_alive)
 		return uk_err_set(err, EBUSY, "guest '%s' is running; stop it first", name);
+	uk_guest_drop_kernel_dir(&p);
 	uk_remove_tree(AT_FDCWD, p.dir);
 	return 0;
 }

@@ -117,10 +117,10 @@ static int listen_unix(const char *path, int type, struct uk_err *err)
 static void exec_kernel(struct sup *s, int console_end, char **argv)
 {
 	const struct uk_guest_spec *spec = s->sv->spec;
+	int r;
 
 	if (!s->sv->foreground) {
 		setpgid(0, 0);
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (dup2(console_end, 0) < 0 || dup2(console_end, 1) < 0 ||
 		    dup2(console_end, 2) < 0)
 			_exit(127);
@@ -144,6 +144,17 @@ static void exec_kernel(struct sup *s, int console_end, char **argv)
 			 old && *old ? old : "");
 		setenv("LD_PRELOAD", both, 1);
 	}
+	if (spec->uid >= 0) {
+		r = uk_guest_drop_privileges(spec);
+		if (r < 0) {
+			fprintf(stderr, "umlkit: cannot run the kernel as uid %ld gid %ld: %s\n",
+				spec->uid, spec->gid, strerror(-r));
+			_exit(127);
+		}
+	}
+	/* after the drop: a change of credentials clears the parent-death signal */
+	if (!s->sv->foreground)
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 	execv(argv[0], argv);
 	fprintf(stderr, "umlkit: cannot run the kernel %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -160,7 +171,9 @@ static int spawn(struct sup *s, struct uk_err *err)
 	pid_t pid;
 	int r;
 
-	r = uk_guest_argv(s->sv->spec, &w, &argv, err);
+	r = uk_guest_own_uml_dir(s->sv->paths, s->sv->spec, err);
+	if (r == 0)
+		r = uk_guest_argv(s->sv->spec, &w, &argv, err);
 	if (r < 0)
 		return r;
 	if (!s->sv->foreground && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -475,7 +488,13 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 		r = uk_err_sys(err, errno, "%s", sv->paths->console_log);
 		goto out;
 	}
+	st->uid = uk_guest_uid(sv->spec);
+	st->gid = uk_guest_gid(sv->spec);
 	r = s.notify = uk_mc_notify_open(sv->paths->notify, err);
+	if (r >= 0 && sv->spec->uid >= 0 &&
+	    lchown(sv->paths->notify, (uid_t)sv->spec->uid, (gid_t)sv->spec->gid) < 0)
+		r = uk_err_sys(err, errno, "%s: giving it to uid %ld", sv->paths->notify,
+			       sv->spec->uid);
 	if (r >= 0 && !sv->foreground)
 		r = s.listen_fd = listen_unix(sv->paths->console_sock, SOCK_STREAM, err);
 	if (r >= 0)
@@ -497,6 +516,8 @@ out:
 	unlink(sv->paths->net);
 	finish_report(&s);
 	close_all(&s);
+	if (sv->paths->kdir[0])
+		uk_guest_drop_kernel_dir(sv->paths);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 	return r < 0 ? r : st->state;
 }
