@@ -2,8 +2,9 @@
 # net_guest.t: a real guest bridged in a network namespace, with its firewall policy.
 #
 # Namespaces (made here, removed at exit): H, the "host", holds bridge ukbr0, the guest's tap
-# (made by `umlkit start --net bridge:...`, as the guest runs inside H) and a pre-existing
-# nftables table; C, a client, reaches the bridge over a veth (10.10.0.3/24).
+# (made by `umlkit start --net bridge:... --user 4711`, as the guest runs inside H, its kernel
+# as uid 4711, in a private mount namespace with a 0666 node bind-mounted over /dev/net/tun,
+# which some hosts make 0600) and a pre-existing nftables table; C, a client, reaches the bridge over a veth (10.10.0.3/24).
 # The guest (10.10.0.2, --allow tcp/80 --egress tcp/9000) serves httpd on 80 and 8080.
 # Its /dev/ubdb script first sends from a forged address (10.10.0.66), then from its own,
 # to a listener in C. Checked: C reaches 80 and not 8080; only the genuine line arrives, the
@@ -29,6 +30,14 @@ export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR"
 hx() { ip netns exec "$H" "$@"; }
 cx() { ip netns exec "$C" "$@"; }
+# hux CMD...: CMD in H where the guest's user can open /dev/net/tun
+GU=4711
+chmod 0755 "$T" # the guest's user reads the disks
+mknod "$T/tun" c 10 200 && chmod 0666 "$T/tun" || skip_all "cannot make a tun node"
+hux() {
+	ip netns exec "$H" unshare -m --propagation private \
+		sh -c 'mount --bind "$0" /dev/net/tun && exec "$@"' "$T/tun" "$@"
+}
 cleanup_ns() {
 	hx "$UMLKIT" kill web >/dev/null 2>&1
 	local p
@@ -85,17 +94,18 @@ sleep 1
 echo "real-line" | nc -w 10 10.10.0.3 9000 && echo "guest: real sent"
 EOF2
 truncate -s 4096 "$T/script"
-run hx "$UMLKIT" start --name web --mem 64M --disk "$T/web.cow,$T/base.img" \
+chown "$GU:$GU" "$T/script"
+run hux "$UMLKIT" start --name web --user "$GU" --mem 64M --disk "$T/web.cow,$T/base.img" \
 	--disk "ubdb=$T/script" --net bridge:ukbr0,tap=uktap-web,ip=10.10.0.2 \
 	--allow tcp/80 --egress tcp/9000 \
 	--append "umlkit.ip=vec0,10.10.0.2/24 umlkit.services=httpd" --wait --timeout 90
-is "$rc" 0 "start --net bridge:ukbr0,tap=uktap-web,ip=... --allow tcp/80 --egress tcp/9000"
+is "$rc" 0 "start --user $GU --net bridge:ukbr0,tap=uktap-web,ip=... --allow tcp/80 --egress tcp/9000"
 [ "$rc" = 0 ] || diag "$err" "$(tail -20 "$XDG_RUNTIME_DIR"/umlkit/guests/web/console.log 2>/dev/null)"
 s=$(hx "$UMLKIT" status web --output=json 2>/dev/null)
 UK_PIDS+=($(printf '%s' "$s" | sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p'))
 
 tapinfo=$(hx "$UMLKIT" net tap list)
-like "$tapinfo" "uktap-web +tap +yes +$(id -u) " "the tap was made, persistent, owned by the user"
+like "$tapinfo" "uktap-web +tap +yes +$GU +$GU" "the tap was made, persistent, owned by the guest's user"
 like "$(hx ip -o link show uktap-web)" "master ukbr0" "the tap is a port of ukbr0"
 log=$(hx "$UMLKIT" logs web)
 like "$log" "guest: 8080 served" "the guest serves on 8080 (seen from inside)"
@@ -134,7 +144,7 @@ ok "$([ "$rc" != 0 ]; echo $?)" "the guest is gone: port 80 no longer answers"
 
 # ---------------------------------------------------------------- a supervisor killed
 # SIGKILL leaves the guest's rules and tap; the next command removes them
-run hx "$UMLKIT" start --name web2 --mem 64M --disk "$T/web2.cow,$T/base.img" \
+run hux "$UMLKIT" start --name web2 --user "$GU" --mem 64M --disk "$T/web2.cow,$T/base.img" \
 	--net bridge:ukbr0,tap=uktap-web2,ip=10.10.0.2 --allow tcp/80 --wait --timeout 90 \
 	--ready mconsole
 is "$rc" 0 "a second guest with a policy"
