@@ -19,7 +19,7 @@
 static const char switch_usage[] =
 	"Usage: umlkit switch COMMAND ...\n"
 	"  start NAME [-f] [--hub] [--mtu N] [--group G] [--bess PATH] [--legacy CTL]\n"
-	"             [--tap IF] [--nat [--nat-net CIDR] [--forward SPEC]...]\n"
+	"             [--tap IF] [--nat [--nat-net CIDR] [--forward SPEC]...] [--coalesce US]\n"
 	"                           a userspace Ethernet switch (a daemon; -f: foreground)\n"
 	"  stop NAME                stop it (its sockets are removed)\n"
 	"  list [--output=json]     switches, their pids and port counts\n"
@@ -45,12 +45,14 @@ enum {
 	OPT_NAT_NET,
 	OPT_FORWARD,
 	OPT_PORT,
-	OPT_SECONDS
+	OPT_SECONDS,
+	OPT_COALESCE
 };
 
 static const struct option longopts[] = {
 	{"hub", no_argument, NULL, OPT_HUB},
 	{"mtu", required_argument, NULL, OPT_MTU},
+	{"coalesce", required_argument, NULL, OPT_COALESCE},
 	{"group", required_argument, NULL, OPT_GROUP},
 	{"bess", required_argument, NULL, OPT_BESS},
 	{"legacy", required_argument, NULL, OPT_LEGACY},
@@ -107,6 +109,12 @@ static int parse_one(struct sw_args *a, int c, const char *v)
 					      UK_SW_MTU_MAX);
 		a->d.mtu = (unsigned)n;
 		return 0;
+	case OPT_COALESCE:
+		if (uk_parse_u64(v, &n) < 0 || n > UK_SW_COALESCE_MAX)
+			return uk_usage_error("umlkit switch", "--coalesce %s: microseconds, 0..%u",
+					      v, UK_SW_COALESCE_MAX);
+		a->d.coalesce_us = (int)n;
+		return 0;
 	case OPT_GROUP: {
 		struct group *g = getgrnam(v);
 
@@ -159,6 +167,7 @@ static int parse(int argc, char **argv, struct sw_args *a)
 	memset(a, 0, sizeof(*a));
 	a->d.group = -1;
 	a->d.ready_fd = -1;
+	a->d.coalesce_us = UK_SW_COALESCE_US;
 	a->port = -1;
 	optind = 1;
 	opterr = 0;

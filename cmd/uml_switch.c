@@ -143,7 +143,8 @@ static int run_daemon(struct uk_switch_daemon_opts *o, const char *tap, struct u
 
 int uk_cmd_uml_switch(int argc, char **argv)
 {
-	struct uk_switch_daemon_opts o = {.group = -1, .ready_fd = -1};
+	struct uk_switch_daemon_opts o = {
+		.group = -1, .ready_fd = -1, .coalesce_us = UK_SW_COALESCE_US};
 	const char *ctl = DEFAULT_CTL, *tap = NULL;
 	struct uk_err err = {0};
 	bool daemonize = false;

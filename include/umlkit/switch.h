@@ -76,7 +76,13 @@ void uk_mac_format(const uint8_t mac[6], char out[18]);
 #endif
 
 /* ---- the forwarding engine ---- */
-#define UK_SW_BATCH 32 /* frames per recvmmsg/sendmmsg */
+#define UK_SW_BATCH	     32 /* frames per recvmmsg/sendmmsg */
+#define UK_SW_DRAIN_BATCHES  4	/* batches taken from one readable port before the next poll */
+#define UK_SW_SNDBUF	     (1 << 20) /* a socket port's send buffer, where allowed */
+#define UK_SW_COALESCE_US    500       /* the daemon's default pause while loaded (--coalesce) */
+#define UK_SW_COALESCE_MAX   10000
+#define UK_SW_LOAD_WINDOW_US 1000 /* the daemon counts frames in windows of this length */
+#define UK_SW_LOADED_FRAMES  4	  /* this many in a window: loaded (4000 frames/s) */
 
 enum uk_port_kind {
 	UK_PORT_FD,	/* a datagram/seqpacket fd handed over by a launcher (one frame each) */
@@ -131,6 +137,23 @@ int uk_switch_port_fd(const struct uk_switch *sw, int port);
 
 /* The port's socket is readable: receive a batch and forward it. */
 void uk_switch_port_readable(struct uk_switch *sw, int port);
+/* Every frame received so far (the daemon's load estimate). */
+uint64_t uk_switch_frames_in(const struct uk_switch *sw);
+
+/*
+ * Interrupt moderation, as network cards do it: each frame costs the daemon a wakeup and a
+ * few system calls unless several arrive together, so under a sustained load it pauses a
+ * little (--coalesce) after each round and the next round finds several frames per port.
+ * uk_switch_loaded is asked after every round with the time and uk_switch_frames_in: the
+ * switch is loaded while the last whole window of UK_SW_LOAD_WINDOW_US, which must follow the
+ * one before it, brought UK_SW_LOADED_FRAMES frames or more. Idle or light traffic (a ping,
+ * a request now and then) never is, so it never waits.
+ */
+struct uk_switch_load {
+	uint64_t window_start, window_frames;
+	bool loaded;
+};
+bool uk_switch_loaded(struct uk_switch_load *l, uint64_t now_us, uint64_t frames_in);
 /* The shared legacy data socket is readable: receive a batch, find each sender's port. */
 void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd);
 /* One frame from a callback port (tap, nat), forwarded at once. A callback port's send()
@@ -173,6 +196,9 @@ struct uk_switch_daemon_opts {
 	int nforwards;
 	int ready_fd; /* written "ready\n" or "failed MSG\n" once set up; -1 none */
 	bool verbose;
+	/* interrupt moderation: the pause after each round while loaded, in microseconds
+	 * (0: never pause); UK_SW_COALESCE_US unless told otherwise */
+	int coalesce_us;
 };
 /* Run a switch in this process until SIGTERM/SIGINT or a stop request; removes its
  * sockets on the way out. */

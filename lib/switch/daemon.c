@@ -49,6 +49,7 @@ struct uk_swd {
 	int ndead;
 	int tap_port, tap_fd;
 	uint64_t bad_control;
+	struct uk_switch_load load; /* interrupt moderation */
 	bool stop;
 	bool locked; /* we hold the lock: the sockets are ours to remove */
 	int lock_fd; /* held for the daemon's life; valid when locked */
@@ -330,6 +331,8 @@ static void cmd_info(struct uk_swd *d, json_t *reply)
 	json_object_set_new(reply, "mtu", json_integer(d->o.mtu ? d->o.mtu : UK_SW_MTU_DEFAULT));
 	json_object_set_new(reply, "hub", json_boolean(d->o.hub));
 	json_object_set_new(reply, "nat", json_boolean(d->o.nat));
+	json_object_set_new(reply, "coalesce_us", json_integer(d->o.coalesce_us));
+	json_object_set_new(reply, "loaded", json_boolean(d->load.loaded));
 	json_object_set_new(reply, "ports",
 			    json_integer(uk_switch_ports(d->sw, ids, UK_SW_MAX_PORTS)));
 	json_object_set_new(reply, "bad_control", json_integer((json_int_t)d->bad_control));
@@ -534,6 +537,27 @@ static void on_timer(struct uk_swd *d, int fd, void *ctx)
 }
 
 /* ---- the loop ---- */
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Interrupt moderation (see uk_switch_loaded): pause after a round while loaded. */
+static void moderate(struct uk_swd *d)
+{
+	struct timespec ts;
+
+	if (d->o.coalesce_us <= 0 ||
+	    !uk_switch_loaded(&d->load, now_us(), uk_switch_frames_in(d->sw)))
+		return;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)d->o.coalesce_us * 1000;
+	nanosleep(&ts, NULL);
+}
+
 static void loop(struct uk_swd *d)
 {
 	while (!d->stop) {
@@ -564,6 +588,7 @@ static void loop(struct uk_swd *d)
 			reap_dead(d);
 		}
 		reap_dead(d);
+		moderate(d);
 	}
 }
 

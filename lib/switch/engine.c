@@ -54,8 +54,9 @@ struct uk_switch {
 	uint8_t tags[UK_VLAN_MAX + 1][UK_VLAN_HLEN];
 	uint8_t *scratch; /* one frame, for callback ports */
 	int capture_fd, capture_port;
-	bool busy;	 /* forwarding: a callback port's send() must not feed frames back in */
-	int last_daemon; /* the daemon port last matched, a cache for the address search */
+	bool busy;	    /* forwarding: a callback port's send() must not feed frames back in */
+	uint64_t frames_in; /* every frame received, for the daemon's load estimate */
+	int last_daemon;    /* the daemon port last matched, a cache for the address search */
 };
 
 uint64_t uk_switch_now_ms(void)
@@ -146,6 +147,20 @@ static int new_port(struct uk_switch *sw, const struct uk_port_conf *c, struct u
 	return uk_err_set(err, ENOSPC, "the switch has %d ports already", UK_SW_MAX_PORTS);
 }
 
+/*
+ * Frames sent to a peer that has not read them yet count against our socket's send buffer
+ * (for a socketpair, nothing else limits them): make room for a burst of a few batches, as
+ * a moderated round sends them, so that a peer that is merely busy loses nothing. As far
+ * as the system lets us (net.core.wmem_max, or beyond it with CAP_NET_ADMIN).
+ */
+static void grow_sndbuf(int fd)
+{
+	int want = UK_SW_SNDBUF;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &want, sizeof(want)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
+}
+
 int uk_switch_add_socket_port(struct uk_switch *sw, int fd, const struct uk_port_conf *c,
 			      const void *addr, unsigned addrlen, struct uk_err *err)
 {
@@ -157,6 +172,8 @@ int uk_switch_add_socket_port(struct uk_switch *sw, int fd, const struct uk_port
 	p = sw->ports[id];
 	p->fd = fd;
 	p->owns_fd = c->kind != UK_PORT_DAEMON;
+	if (p->owns_fd)
+		grow_sndbuf(fd);
 	if (addr) {
 		if (addrlen > sizeof(p->addr)) {
 			uk_switch_remove_port(sw, id);
@@ -404,31 +421,46 @@ static void note_received(struct uk_switch *sw, int id, unsigned i, uint64_t now
 	forward(sw, id, sw->rxiov[i].iov_base, m->msg_len, now);
 }
 
-void uk_switch_port_readable(struct uk_switch *sw, int id)
+/* Receive and forward one batch from a socket port: the frame count, or -1 once it is dead. */
+static int port_batch(struct uk_switch *sw, int id, struct port *p, uint64_t now)
 {
-	struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
-	uint64_t now = uk_switch_now_ms();
 	int n;
 
-	if (!p || p->fd < 0 || p->dead)
-		return;
-	setup_rx(sw, false);
 	n = recvmmsg(p->fd, sw->rx, UK_SW_BATCH, MSG_DONTWAIT, NULL);
 	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
 		mark_dead(sw, id); /* EOF (seqpacket) or the peer is gone */
-		return;
+		return -1;
 	}
+	if (n < 0)
+		return 0;
+	sw->frames_in += (unsigned)n;
 	sw->busy = true;
 	for (int i = 0; i < n; i++) {
 		/* an empty packet is a seqpacket peer's EOF (and never a frame) */
 		if (sw->rx[i].msg_len == 0) {
 			mark_dead(sw, id);
+			n = -1;
 			break;
 		}
 		note_received(sw, id, (unsigned)i, now);
 	}
 	flush(sw);
 	sw->busy = false;
+	return n;
+}
+
+void uk_switch_port_readable(struct uk_switch *sw, int id)
+{
+	struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+	uint64_t now = uk_switch_now_ms();
+
+	if (!p || p->fd < 0 || p->dead)
+		return;
+	setup_rx(sw, false);
+	/* a full batch means more may wait: take a few more now rather than after a poll */
+	for (int round = 0; round < UK_SW_DRAIN_BATCHES; round++)
+		if (port_batch(sw, id, p, now) < UK_SW_BATCH || p->dead || sw->ports[id] != p)
+			break;
 }
 
 static int daemon_port_of(struct uk_switch *sw, const struct sockaddr_un *a, socklen_t len)
@@ -455,6 +487,8 @@ void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd)
 
 	setup_rx(sw, true);
 	n = recvmmsg(data_fd, sw->rx, UK_SW_BATCH, MSG_DONTWAIT, NULL);
+	if (n > 0)
+		sw->frames_in += (unsigned)n;
 	sw->busy = true;
 	for (int i = 0; i < n; i++) {
 		int id = daemon_port_of(sw, &sw->rxaddr[i], sw->rx[i].msg_hdr.msg_namelen);
@@ -477,10 +511,28 @@ void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len
 		p->st.rx_drops++;
 		return;
 	}
+	sw->frames_in++;
 	sw->busy = true;
 	forward(sw, id, frame, len, uk_switch_now_ms());
 	flush(sw);
 	sw->busy = false;
+}
+
+bool uk_switch_loaded(struct uk_switch_load *l, uint64_t now_us, uint64_t frames_in)
+{
+	if (now_us - l->window_start >= UK_SW_LOAD_WINDOW_US) {
+		/* a window with no round at all (idle, asleep in poll) counts as unloaded */
+		l->loaded = now_us - l->window_start < 2 * UK_SW_LOAD_WINDOW_US &&
+			    frames_in - l->window_frames >= UK_SW_LOADED_FRAMES;
+		l->window_start = now_us;
+		l->window_frames = frames_in;
+	}
+	return l->loaded;
+}
+
+uint64_t uk_switch_frames_in(const struct uk_switch *sw)
+{
+	return sw->frames_in;
 }
 
 void uk_switch_tick(struct uk_switch *sw)

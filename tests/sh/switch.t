@@ -289,6 +289,20 @@ for g in h1 h2 h3; do "$UMLKIT" kill $g >/dev/null 2>&1; done
 run "$UMLKIT" switch stop hb
 is "$rc" 0 "switch stop hb"
 
+# ---------------------------------------------------------------- moderation settings
+run "$UMLKIT" switch start mod0 --coalesce 0
+is "$rc" 0 "switch start --coalesce 0"
+run "$UMLKIT" switch start mod1
+is "$rc" 0 "switch start with the default moderation"
+run "$UMLKIT" switch list --output=json
+like "$(tr -d ' \n' <<<"$out")" '"name":"mod0"[^}]*"coalesce_us":0' "list shows the pause of --coalesce 0"
+like "$(tr -d ' \n' <<<"$out")" '"name":"mod1"[^}]*"coalesce_us":500' "... and the default pause (500 us) of another"
+like "$(tr -d ' \n' <<<"$out")" '"name":"mod0"[^}]*"loaded":false' "an idle switch is not loaded"
+run "$UMLKIT" switch stop mod0
+is "$rc" 0 "switch stop mod0"
+run "$UMLKIT" switch stop mod1
+is "$rc" 0 "switch stop mod1"
+
 # ---------------------------------------------------------------- bad input
 bad() { # bad WANT-RC REGEX NAME ARGS...
 	local want=$1 re=$2 name=$3
@@ -301,6 +315,9 @@ bad 2 "unknown option '--bogus'" "unknown option" switch start x --bogus
 bad 2 "--mtu 10: 68\.\.65500" "MTU too small" switch start x --mtu 10
 bad 2 "--mtu 70000: 68\.\.65500" "MTU too large" switch start x --mtu 70000
 bad 2 "--mtu lots: 68\.\.65500" "MTU not a number" switch start x --mtu lots
+bad 2 "--coalesce 10001: microseconds, 0\.\.10000" "--coalesce too large" switch start x --coalesce 10001
+bad 2 "--coalesce -5: microseconds" "--coalesce negative" switch start x --coalesce -5
+bad 2 "--coalesce soon: microseconds" "--coalesce not a number" switch start x --coalesce soon
 bad 2 "character '/' is not allowed" "a name with /" switch start a/b
 bad 2 "must have 1 to 32 characters" "a name too long" switch start "$(printf 's%.0s' $(seq 33))"
 bad 2 "may not start with '\.'" "a name starting with ." switch start .x

@@ -537,6 +537,39 @@ static int tmpfd(void)
 	return fd;
 }
 
+/* Interrupt moderation: loaded only while whole windows keep bringing enough frames. */
+static void test_moderation(void **state)
+{
+	struct uk_switch_load l = {0};
+	uint64_t t = 1000000, f = 0;
+
+	(void)state;
+	/* a ping every 200 ms, with its reply 0.4 ms later: never loaded */
+	for (int i = 0; i < 20; i++, t += 200000) {
+		assert_false(uk_switch_loaded(&l, t, ++f));
+		assert_false(uk_switch_loaded(&l, t + 400, ++f));
+	}
+	/* a stream: 2 frames every 0.1 ms (20000 frames/s); loaded from the second window */
+	for (int i = 0; i < 10; i++, t += 100)
+		uk_switch_loaded(&l, t, f += 2);
+	for (int i = 0; i < 50; i++, t += 100)
+		assert_true(uk_switch_loaded(&l, t, f += 2));
+	/* 2 frames a millisecond, a round each: below the mark, unloaded after a window */
+	for (int i = 0; i < 2; i++, t += 500)
+		uk_switch_loaded(&l, t, ++f);
+	for (int i = 0; i < 20; i++, t += 500)
+		assert_false(uk_switch_loaded(&l, t, ++f));
+	/* a burst after a long silence: the silent window does not count as loaded */
+	for (int i = 0; i < 50; i++, t += 100)
+		uk_switch_loaded(&l, t, f += 2);
+	assert_true(l.loaded);
+	t += 5000000;
+	assert_false(uk_switch_loaded(&l, t, f += UK_SW_LOADED_FRAMES * 100));
+	/* the same number of frames as the mark, within one window, is loaded */
+	t += UK_SW_LOAD_WINDOW_US;
+	assert_true(uk_switch_loaded(&l, t, f += UK_SW_LOADED_FRAMES));
+}
+
 static void test_capture(void **state)
 {
 	struct rig *r = rig_new(0, false);
@@ -609,7 +642,7 @@ int main(void)
 		cmocka_unit_test(test_vlans),	   cmocka_unit_test(test_hub),
 		cmocka_unit_test(test_full_peer),  cmocka_unit_test(test_dead_peer),
 		cmocka_unit_test(test_bad_frames), cmocka_unit_test(test_bad_options),
-		cmocka_unit_test(test_capture),
+		cmocka_unit_test(test_capture),	   cmocka_unit_test(test_moderation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
