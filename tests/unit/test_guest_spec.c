@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * lib/guest/spec.c: guest names, --disk, --net and --mem parsing, finding the kernel, and the
- * kernel's argv the launcher builds from a spec.
+ * kernel's argv the launcher builds from a spec; lib/guest/user.c: --user parsing.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -400,6 +401,91 @@ static void test_net_too_many(void **state)
 }
 
 /* ---- memory ---- */
+
+/* ---- --user ---- */
+
+static void user_bad(const char *arg, int code, const char *want)
+{
+	struct uk_guest_spec *s = new_spec();
+	struct uk_err err = {0};
+
+	assert_int_equal(uk_guest_spec_set_user(s, arg, &err), -code);
+	assert_int_equal(err.code, code);
+	if (!strstr(err.msg, want))
+		fail_msg("--user %s: message '%s' lacks '%s'", arg, err.msg, want);
+	assert_int_equal(s->uid, -1);
+	assert_int_equal(s->gid, -1);
+	assert_string_equal(s->user, "");
+}
+
+static void user_ok(const char *arg, long uid, long gid)
+{
+	struct uk_guest_spec *s = new_spec();
+	struct uk_err err = {0};
+
+	if (uk_guest_spec_set_user(s, arg, &err) < 0)
+		fail_msg("--user %s: %s", arg, err.msg);
+	assert_int_equal(s->uid, uid);
+	assert_int_equal(s->gid, gid);
+	assert_string_equal(s->user, arg);
+	assert_int_equal(uk_guest_uid(s), uid);
+	assert_int_equal(uk_guest_gid(s), gid);
+}
+
+static void test_user(void **state)
+{
+	struct uk_guest_spec *s = new_spec();
+	struct passwd *pw;
+	char *big;
+
+	(void)state;
+	assert_int_equal(s->uid, -1); /* the default: whoever runs umlkit */
+	assert_int_equal(uk_guest_uid(s), (long)getuid());
+	assert_int_equal(uk_guest_gid(s), (long)getgid());
+	user_ok("4711:4712", 4711, 4712);
+	user_ok("4294967294:1", 4294967294L, 1);
+	if (!getpwuid(4711))
+		user_ok("4711", 4711, 4711); /* a number without a passwd entry: the same gid */
+	pw = getpwnam("nobody");
+	if (pw && pw->pw_uid != 0 && pw->pw_gid != 0) {
+		user_ok("nobody", (long)pw->pw_uid, (long)pw->pw_gid);
+		user_ok("nobody:4713", (long)pw->pw_uid, 4713);
+	}
+	user_bad("root", EPERM, "a guest never runs as root (uid 0)");
+	user_bad("0", EPERM, "a guest never runs as root");
+	user_bad("0:4711", EPERM, "a guest never runs as root");
+	user_bad("4711:0", EPERM, "never runs in group root");
+	user_bad("4711:root", EPERM, "never runs in group root");
+	user_bad("", EINVAL, "want USER or USER:GROUP");
+	user_bad(":4711", EINVAL, "want USER or USER:GROUP");
+	user_bad("4711:", EINVAL, "want USER or USER:GROUP");
+	user_bad("uk-no-such-user", ENOENT, "no such user 'uk-no-such-user'");
+	user_bad("4711:uk-no-such-group", ENOENT, "no such group 'uk-no-such-group'");
+	user_bad("4294967295", ERANGE, "out of range");
+	user_bad("4711:99999999999999999999", ERANGE, "out of range");
+	big = repeat('u', 100);
+	user_bad(big, ENAMETOOLONG, "too long");
+	free(big);
+}
+
+static void test_has_tap(void **state)
+{
+	static const char *const taps[] = {"tap:uktap0", "bridge:ukbr0", "legacy-tuntap:uktap0"};
+	struct uk_guest_spec *s = new_spec();
+
+	(void)state;
+	assert_false(uk_guest_has_tap(s));
+	assert_int_equal(uk_guest_spec_add_net(s, "fd:5", NULL), 0);
+	assert_int_equal(uk_guest_spec_add_net(s, "bess:/tmp/sw.sock", NULL), 0);
+	assert_int_equal(uk_guest_spec_add_net(s, "switch:lan", NULL), 0);
+	assert_false(uk_guest_has_tap(s));
+	for (size_t i = 0; i < sizeof(taps) / sizeof(taps[0]); i++) {
+		s = new_spec();
+		assert_int_equal(uk_guest_spec_add_net(s, "fd:5", NULL), 0);
+		assert_int_equal(uk_guest_spec_add_net(s, taps[i], NULL), 0);
+		assert_true(uk_guest_has_tap(s));
+	}
+}
 
 static void test_mem(void **state)
 {
@@ -851,6 +937,8 @@ int main(void)
 		cmocka_unit_test(test_net_bad),
 		cmocka_unit_test(test_net_too_many),
 		cmocka_unit_test(test_mem),
+		cmocka_unit_test(test_user),
+		cmocka_unit_test(test_has_tap),
 		cmocka_unit_test_setup_teardown(test_kernel_given, kdir_setup, kdir_teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_path, kdir_setup, kdir_teardown),
 		cmocka_unit_test(test_argv_full),
