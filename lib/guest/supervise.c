@@ -125,6 +125,10 @@ static void exec_kernel(struct sup *s, int console_end, char **argv)
 		    dup2(console_end, 2) < 0)
 			_exit(127);
 	}
+	/* a kernel that runs as --user gets none of root's descriptors but its console (and
+	 * its fd: links, below) */
+	if (spec->uid >= 0 && close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		_exit(127);
 	for (int i = 0; i < spec->nnets; i++) {
 		if (spec->nets[i].kind == UK_NET_FD) {
 			int fd = atoi(spec->nets[i].target);

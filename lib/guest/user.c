@@ -234,7 +234,6 @@ static int check_tun(const struct uk_guest_spec *s, struct uk_err *err)
 
 static int check_all(const struct uk_guest_spec *s, const char *preload, struct uk_err *err)
 {
-	const char *tmp = getenv("TMPDIR");
 	int r = can(s->kernel, X_OK, "kernel", "run", s, err);
 
 	if (r == 0 && preload[0])
@@ -247,7 +246,7 @@ static int check_all(const struct uk_guest_spec *s, const char *preload, struct 
 		r = can(kernel_tmpdir(), W_OK | X_OK, "the kernel's memory directory", "write in",
 			s, err);
 	if (r == 0)
-		r = can(tmp && *tmp ? tmp : "/tmp", X_OK, "the directory of the guest's uml_dir",
+		r = can(uk_guest_kdir_parent(), X_OK, "the directory of the guest's uml_dir",
 			"search", s, err);
 	return r;
 }

@@ -86,10 +86,16 @@ hx ip link set ukbr0 up
 "$UMLKIT" image build --size 64M "$T/base.img" >/dev/null
 ok $? "image build"
 
+# a file only root may read, for a backing the user cannot read and a descriptor of root's
+cp "$T/base.img" "$T/secret.img"
+chmod 0600 "$T/secret.img"
+
 # ---------------------------------------------------------------- a guest as uid 4711
+# (started with a descriptor of root's open, which the kernel must not inherit)
 run ux start --name web --user "$GU:$GU" --mem 64M --disk "$T/web.cow,$T/base.img" \
 	--net bridge:ukbr0,tap=ukutap0,ip=10.20.0.2 --allow tcp/80,icmp \
-	--append "umlkit.ip=vec0,10.20.0.2/24 umlkit.services=httpd" --wait --timeout 90
+	--append "umlkit.ip=vec0,10.20.0.2/24 umlkit.services=httpd" --wait --timeout 90 \
+	7<"$T/secret.img"
 is "$rc" 0 "start --user $GU:$GU --net bridge:ukbr0,tap=ukutap0,ip=10.20.0.2"
 [ "$rc" = 0 ] || diag "$err" "$(tail -20 "$XDG_RUNTIME_DIR"/umlkit/guests/web/console.log 2>/dev/null)"
 track web
@@ -109,6 +115,8 @@ is "$(awk '/^CapEff:/ {print $2}' "/proc/$kpid/status" 2>/dev/null)" "0000000000
 is "$(for p in $(pgrep -g "$kpid"); do awk '/^Uid:/ {print $3}' "/proc/$p/status"; done |
 	sort -u)" "$GU" "every process of the kernel's group runs as the user"
 is "$(awk '/^Uid:/ {print $2}' "/proc/$spid/status" 2>/dev/null)" 0 "the supervisor stays root"
+is "$(ls -l "/proc/$kpid/fd/" 2>/dev/null | grep -c -e secret.img -e "$XDG_RUNTIME_DIR")" 0 \
+	"the kernel holds no descriptor of root's (an inherited one, the state directory's)"
 
 like "$(hx "$UMLKIT" net tap list)" "ukutap0 +tap +yes +$GU +$GU" \
 	"net tap list: the tap belongs to the user and group"
@@ -184,8 +192,6 @@ bad_input "a tap of someone else" "tap ukubad9 is owned by uid 4712, not by the 
 like "$(hx "$UMLKIT" net tap list)" "ukubad9 +tap +yes +4712" "... which is left as it was"
 hx "$UMLKIT" net tap del ukubad9 --force >/dev/null
 
-cp "$T/base.img" "$T/secret.img"
-chmod 0600 "$T/secret.img"
 bad_input "a backing the user cannot read" \
 	"backing image $T/secret.img: the guest's user $GU \(uid $GU, gid $GU\) cannot read it" \
 	"$T/bad4.cow" ux start --name bad --user "$GU" --disk "$T/bad4.cow,$T/secret.img" "${B[@]}"
