@@ -31,6 +31,8 @@ static const char switch_usage[] =
 	"                           tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT; del also\n"
 	"                           takes tcp|udp:[HOSTADDR:]HOSTPORT); HOSTADDR 127.0.0.1\n"
 	"  forward NAME list [--output=json]  the NAT uplink's port forwards\n"
+	"  legacy NAME [--output=json]  the legacy daemon-protocol side (--legacy): its guests,\n"
+	"                           requests accepted and refused, stray frames dropped\n"
 	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N]`.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -405,6 +407,36 @@ static int sw_fdb(struct sw_args *a)
 	return UK_EXIT_OK;
 }
 
+static long long int_of(json_t *o, const char *key)
+{
+	return json_integer_value(json_object_get(o, key));
+}
+
+static int sw_legacy(struct sw_args *a)
+{
+	json_t *rep;
+	const char *last;
+
+	if (a->nargs != 1)
+		return uk_usage_error("umlkit switch legacy", "legacy needs NAME");
+	rep = ask(a->args[0], "legacy", -1, NULL);
+	if (!rep)
+		return UK_EXIT_FAIL;
+	json_object_del(rep, "ok");
+	if (a->json)
+		return print_json(rep);
+	last = json_string_value(json_object_get(rep, "last_bad_request"));
+	printf("control       %s\n", json_string_value(json_object_get(rep, "control")));
+	printf("guests        %lld\n", int_of(rep, "guests"));
+	printf("accepted      %lld\n", int_of(rep, "accepted"));
+	printf("bad_requests  %lld%s%s%s\n", int_of(rep, "bad_requests"),
+	       last && *last ? " (last: " : "", last && *last ? last : "",
+	       last && *last ? ")" : "");
+	printf("stray_frames  %lld\n", int_of(rep, "stray_frames"));
+	json_decref(rep);
+	return UK_EXIT_OK;
+}
+
 static volatile sig_atomic_t capture_stop;
 static void on_capture_signal(int sig)
 {
@@ -501,9 +533,9 @@ int uk_cmd_switch(int argc, char **argv)
 		const char *name;
 		int (*fn)(struct sw_args *a);
 	} cmds[] = {
-		{"start", sw_start},	 {"stop", sw_stop}, {"list", sw_list},
-		{"ports", sw_ports},	 {"fdb", sw_fdb},   {"capture", sw_capture},
-		{"forward", sw_forward},
+		{"start", sw_start},	 {"stop", sw_stop},	{"list", sw_list},
+		{"ports", sw_ports},	 {"fdb", sw_fdb},	{"capture", sw_capture},
+		{"forward", sw_forward}, {"legacy", sw_legacy},
 	};
 	struct sw_args a;
 	int r;

@@ -137,6 +137,8 @@ int uk_switch_port_fd(const struct uk_switch *sw, int port);
 
 /* The port's socket is readable: receive a batch and forward it. */
 void uk_switch_port_readable(struct uk_switch *sw, int port);
+/* Frames on the legacy data socket from an address no guest registered: dropped, counted. */
+uint64_t uk_switch_stray_frames(const struct uk_switch *sw);
 /* Every frame received so far (the daemon's load estimate). */
 uint64_t uk_switch_frames_in(const struct uk_switch *sw);
 

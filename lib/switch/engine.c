@@ -56,6 +56,7 @@ struct uk_switch {
 	int capture_fd, capture_port;
 	bool busy;	    /* forwarding: a callback port's send() must not feed frames back in */
 	uint64_t frames_in; /* every frame received, for the daemon's load estimate */
+	uint64_t stray;	    /* frames on the legacy data socket from no guest's address */
 	int last_daemon;    /* the daemon port last matched, a cache for the address search */
 };
 
@@ -495,6 +496,8 @@ void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd)
 
 		if (id >= 0)
 			note_received(sw, id, (unsigned)i, now);
+		else
+			sw->stray++;
 	}
 	flush(sw);
 	sw->busy = false;
@@ -528,6 +531,11 @@ bool uk_switch_loaded(struct uk_switch_load *l, uint64_t now_us, uint64_t frames
 		l->window_frames = frames_in;
 	}
 	return l->loaded;
+}
+
+uint64_t uk_switch_stray_frames(const struct uk_switch *sw)
+{
+	return sw->stray;
 }
 
 uint64_t uk_switch_frames_in(const struct uk_switch *sw)

@@ -439,6 +439,8 @@ static int legacy_command(struct uk_swd *d, void *ctx, const char *cmd, json_t *
 	json_object_set_new(reply, "ports", ports);
 	json_object_set_new(reply, "accepted", json_integer((json_int_t)l->accepted));
 	json_object_set_new(reply, "bad_requests", json_integer((json_int_t)l->bad_requests));
+	json_object_set_new(reply, "stray_frames",
+			    json_integer((json_int_t)uk_switch_stray_frames(uk_swd_switch(d))));
 	json_object_set_new(reply, "last_bad_request", json_string(l->last_bad ? l->last_bad : ""));
 	return 0;
 }

@@ -16,6 +16,8 @@
  *   v9     version 9;  type  type 7;  family  sun_family 2;
  *   extra  a good v3 request, its reply read, then one more byte (the port must go)
  *   dup    a v3 request naming the previous connection's data address again
+ *   stray  a good v3 request, then a frame to the switch's data socket from an address no
+ *          request named (the switch must drop and count it): "stray: sent"
  *
  * Exit: 0 every connection was made, 1 an error, 2 usage.
  */
@@ -84,7 +86,8 @@ static int build(const char *kind, uint8_t *req, size_t *len)
 	put32(req + 4, 3);
 	put32(req + 8, 0);
 	memcpy(req + 12, addr, 110);
-	if (!strcmp(kind, "v3") || !strcmp(kind, "extra") || !strcmp(kind, "dup"))
+	if (!strcmp(kind, "v3") || !strcmp(kind, "extra") || !strcmp(kind, "dup") ||
+	    !strcmp(kind, "stray"))
 		return 0;
 	if (!strcmp(kind, "short"))
 		*len = 10;
@@ -103,6 +106,22 @@ static int build(const char *kind, uint8_t *req, size_t *len)
 	else
 		return -2;
 	return 0;
+}
+
+/* One Ethernet frame to the switch's data address (its 110-byte reply), from a fresh address. */
+static int send_stray(const uint8_t *sw_addr)
+{
+	uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02,
+			     0,	   0,	 0,    0x77, 0x02, 0x08, 0x06};
+	uint8_t mine[110];
+	int fd = data_addr(mine);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = sendto(fd, frame, sizeof(frame), 0, (const struct sockaddr *)sw_addr, 110);
+	close(fd);
+	return n == (ssize_t)sizeof(frame) ? 0 : -1;
 }
 
 /* wait up to 2 s: bytes of a reply, 0 for EOF, -1 for nothing */
@@ -154,7 +173,9 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		n = answer(fd, buf, sizeof(buf));
-		if (n > 0 && !strcmp(argv[i], "extra")) {
+		if (n == 110 && !strcmp(argv[i], "stray")) {
+			printf("%s: %s\n", argv[i], send_stray(buf) == 0 ? "sent" : "failed");
+		} else if (n > 0 && !strcmp(argv[i], "extra")) {
 			send(fd, "x", 1, MSG_NOSIGNAL);
 			n = answer(fd, buf, sizeof(buf));
 			printf("%s: %s\n", argv[i], n == 0 ? "closed" : "open");

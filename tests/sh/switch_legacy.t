@@ -182,6 +182,19 @@ run "$REQ" --ask lsw '{"cmd":"legacy"}'
 like "$out" '"bad_requests":9' "the legacy module counted the 9 bad requests"
 like "$out" '"last_bad_request":"a byte after the request"' "... and says why it refused the last"
 like "$out" '"guests":2' "... and still has its two guests"
+run "$REQ" "$CTL" stray
+like "$out" "stray: sent" "a frame sent to the data socket from an address no guest registered"
+for ((i = 0; i < 50; i++)); do
+	out=$("$REQ" --ask lsw '{"cmd":"legacy"}')
+	[[ $out = *'"stray_frames": 1'* || $out = *'"stray_frames":1'* ]] && break
+	sleep 0.1
+done
+like "$(tr -d ' ' <<<"$out")" '"stray_frames":1' "... is dropped and counted as a stray frame"
+run "$UMLKIT" switch legacy lsw
+like "$out" "stray_frames +1" "switch legacy shows the stray frame"
+like "$out" "bad_requests +9 \(last: a byte after the request\)" "... and the refused requests with the last reason"
+run "$UMLKIT" switch legacy lsw --output=json
+like "$(tr -d ' \n' <<<"$out")" '"guests":2.*"stray_frames":1' "... and as JSON"
 run "$REQ" "$CTL" v1 v0 v3
 like "$out" "v1: reply 110" "a v1 request gets the 110-byte address"
 like "$out" "v0: open" "a v0 request gets no reply and stays"
