@@ -156,9 +156,11 @@ static void exec_kernel(struct sup *s, int console_end, char **argv)
 			_exit(127);
 		}
 	}
-	/* after the drop: a change of credentials clears the parent-death signal */
-	if (!s->sv->foreground)
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* after the drop: a change of credentials clears the parent-death signal (and a
+	 * supervisor that died before it was set is seen here) */
+	if (!s->sv->foreground &&
+	    (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != s->st->supervisor_pid))
+		_exit(127);
 	execv(argv[0], argv);
 	fprintf(stderr, "umlkit: cannot run the kernel %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
