@@ -110,6 +110,9 @@ int uk_guest_spec_set_mem(struct uk_guest_spec *s, const char *arg, struct uk_er
  * needed and not installed.
  */
 int uk_guest_preload(char *out, size_t outlen, struct uk_err *err);
+/* In the kernel's process, before exec: no address randomization (its mem= is then what
+ * the guest gets; see preload.c), unless $UMLKIT_KERNEL_ASLR=on. */
+void uk_guest_kernel_personality(void);
 
 /* --kernel PATH, else $UMLKIT_KERNEL, else linux or linux.uml on PATH. */
 int uk_guest_find_kernel(const char *given, char *out, size_t outlen, struct uk_err *err);

@@ -140,6 +140,7 @@ static void exec_kernel(struct sup *s, int console_end, char **argv)
 	}
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
+	uk_guest_kernel_personality();
 	if (s->preload[0]) {
 		const char *old = getenv("LD_PRELOAD");
 		char both[2 * PATH_MAX + 2];

@@ -142,7 +142,7 @@ grep -q "uk-test: read $token" <<<"$log" || diag "$(tail -n 30 "$T/boot2.log")"
 
 # --------------------------------------------------------- 4. a running guest holds the COW
 mkdir -p "$T/uml-run"
-LD_PRELOAD=$UML_PRELOAD "$UML" mem=64M uml_dir="$T/uml-run" con=null con0=fd:0,fd:1 ubd0="$cow,$T/base.img" \
+LD_PRELOAD=$UML_PRELOAD setarch -R "$UML" mem=64M uml_dir="$T/uml-run" con=null con0=fd:0,fd:1 ubd0="$cow,$T/base.img" \
 	ubdb="$T/sleep.sh" root=/dev/ubda init=/init </dev/null >"$T/run.log" 2>&1 &
 gpid=$!
 UK_PIDS+=("$gpid")

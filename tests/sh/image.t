@@ -141,7 +141,7 @@ boot_bg() {
 	rm -rf "$T/uml"
 	mkdir -p "$T/uml"
 	# fd 3 is vec0's transport (transport=fd): the interface exists, no frame goes anywhere
-	LD_PRELOAD=$UML_PRELOAD "$UML" mem=64M umid=t uml_dir="$T/uml" ubd0="$T/g.cow,$img" root=/dev/ubda \
+	LD_PRELOAD=$UML_PRELOAD setarch -R "$UML" mem=64M umid=t uml_dir="$T/uml" ubd0="$T/g.cow,$img" root=/dev/ubda \
 		mconsole=notify:"$T/notify.sock" con=null con0=fd:0,fd:1 "$@" \
 		</dev/null 3</dev/null >"$log" 2>&1 &
 	GPID=$!

@@ -64,7 +64,7 @@ guest_image "$T/base.img" 32M || skip_all "scripts/mkimage failed (busybox-stati
 printf 'sleep 600\nexit 0\n' >"$T/script.sh"
 truncate -s 4096 "$T/script.sh"
 mkdir -p "$T/.uml"
-LD_PRELOAD=$UML_PRELOAD "$UML" mem=64M umid="$U" uml_dir="$T/.uml" ubd0="$T/g.cow,$T/base.img" ubdb="$T/script.sh" \
+LD_PRELOAD=$UML_PRELOAD setarch -R "$UML" mem=64M umid="$U" uml_dir="$T/.uml" ubd0="$T/g.cow,$T/base.img" ubdb="$T/script.sh" \
 	root=/dev/ubda init=/init con=null con0=fd:0,fd:1 </dev/null >"$T/boot.log" 2>&1 &
 GPID=$!
 UK_PIDS+=("$GPID")

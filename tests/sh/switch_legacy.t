@@ -111,7 +111,7 @@ EOF
 # console in $T/NAME.log); its pid in $GPID and UK_PIDS
 guest() {
 	mkdir -p "$T/$1.uml"
-	LD_PRELOAD=$UML_PRELOAD "$UML" mem=64M uml_dir="$T/$1.uml" umid="$1" con=null con0=fd:0,fd:1 \
+	LD_PRELOAD=$UML_PRELOAD setarch -R "$UML" mem=64M uml_dir="$T/$1.uml" umid="$1" con=null con0=fd:0,fd:1 \
 		ubda="$T/$1.cow,$T/base.img" ubdb="$T/$1.sh" "$2" init=/init \
 		</dev/null >"$T/$1.log" 2>&1 &
 	GPID=$!
@@ -282,7 +282,7 @@ if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns add "uksl$$" 2>/de
 		'if ping -c 3 -W 2 10.9.0.254; then echo "TAP ok"; else echo "TAP failed"; fi' \
 		>"$T/tapg.sh"
 	mkdir -p "$T/tapg.uml"
-	LD_PRELOAD=$UML_PRELOAD ip netns exec "$NS" "$UML" mem=64M uml_dir="$T/tapg.uml" umid=tapg con=null con0=fd:0,fd:1 \
+	LD_PRELOAD=$UML_PRELOAD ip netns exec "$NS" setarch -R "$UML" mem=64M uml_dir="$T/tapg.uml" umid=tapg con=null con0=fd:0,fd:1 \
 		ubda="$T/tapg.cow,$T/base.img" ubdb="$T/tapg.sh" \
 		"eth0=daemon,$MAC1,unix,$TCTL" init=/init </dev/null >"$T/tapg.log" 2>&1 &
 	TGPID=$!
