@@ -313,15 +313,26 @@ static bool log_has(const char *log, off_t off, const char *text)
 	return memmem(buf, (size_t)n, text, strlen(text)) != NULL;
 }
 
-/* An emergency sync (sysrq s), waiting until the kernel says it is complete. */
-static void sync_guest(const struct uk_guest_paths *p, int64_t deadline)
+/*
+ * An emergency sync (sysrq s), waiting until the kernel says it is complete. A request that
+ * brought no "complete" in half the time is sent once more (a lost or late mconsole
+ * request must not leave the page cache unwritten before cad or halt).
+ */
+static bool sync_guest(const struct uk_guest_paths *p, int64_t deadline)
 {
-	struct stat st;
-	off_t off = stat(p->console_log, &st) == 0 ? st.st_size : 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int64_t until = attempt ? deadline : now_ms() + (deadline - now_ms()) / 2;
+		struct stat st;
+		off_t off = stat(p->console_log, &st) == 0 ? st.st_size : 0;
 
-	mconsole_try(p->mconsole, "sysrq s", 2000);
-	while (now_ms() < deadline && !log_has(p->console_log, off, "Emergency Sync complete"))
-		usleep(20000);
+		mconsole_try(p->mconsole, "sysrq s", 2000);
+		while (now_ms() < until) {
+			if (log_has(p->console_log, off, "Emergency Sync complete"))
+				return true;
+			usleep(20000);
+		}
+	}
+	return false;
 }
 
 /* The guest is gone. A supervisor cleans up after its guest; without one (it died), the

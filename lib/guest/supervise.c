@@ -329,6 +329,25 @@ static void on_client(struct sup *s)
 		uk_write_all(s->console, buf, (size_t)n);
 }
 
+/*
+ * The supervisor is a child subreaper: the kernel's helper processes that outlive it come
+ * to us rather than to the host's init (which may be slow to reap them, or not reap them
+ * at all), and they stay in the kernel's process group until reaped. Reap them; leave the
+ * kernel's own status, if it is among them, to its handler.
+ */
+static void reap_orphans(pid_t kernel)
+{
+	siginfo_t si;
+
+	for (;;) {
+		si.si_pid = 0;
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0 ||
+		    si.si_pid == kernel)
+			return;
+		waitpid(si.si_pid, NULL, WNOHANG);
+	}
+}
+
 /* The kernel ended: how? Returns true when it should be restarted. */
 static bool on_exit_status(struct sup *s, int wst)
 {
@@ -347,8 +366,12 @@ static bool on_exit_status(struct sup *s, int wst)
 	/* the kernel's helpers share its group; a crashed kernel may leave them, and they hold
 	 * its disks' locks until they are gone: a restart must not race them (5 s at most) */
 	kill(-st->kernel_pid, SIGKILL);
-	for (int i = 0; i < 250 && !(kill(-st->kernel_pid, 0) < 0 && errno == ESRCH); i++)
+	for (int i = 0; i < 250; i++) {
+		reap_orphans(0);
+		if (kill(-st->kernel_pid, 0) < 0 && errno == ESRCH)
+			break;
 		usleep(20000);
+	}
 	if (st->state != UK_GUEST_STOPPED)
 		uk_guest_clean_kernel_dir(s->sv->paths); /* a restart needs our sockets */
 	save(s);
@@ -380,6 +403,7 @@ static int on_signal(struct sup *s, bool *done, struct uk_err *err)
 		kill(-s->st->kernel_pid, SIGTERM);
 		return 0;
 	}
+	reap_orphans(s->st->kernel_pid);
 	while (waitpid(s->st->kernel_pid, &wst, WNOHANG) == s->st->kernel_pid) {
 		if (!on_exit_status(s, wst)) {
 			*done = true;
@@ -488,6 +512,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_CHILD_SUBREAPER, 1); /* see reap_orphans */
 	st->supervisor_pid = getpid();
 	s.sig = signalfd(-1, &mask, SFD_CLOEXEC);
 	s.log_fd = open(sv->paths->console_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
