@@ -313,10 +313,58 @@ static bool log_has(const char *log, off_t off, const char *text)
 	return memmem(buf, (size_t)n, text, strlen(text)) != NULL;
 }
 
+/* The guest's ubd devices as its /proc/diskstats shows them: writes completed and sectors
+ * written (summed), and I/O in flight. -1 when the guest cannot say. */
+static int ubd_stats(const char *sock, unsigned long long *writes, unsigned long long *inflight)
+{
+	struct uk_mc_reply reply;
+	char *line, *save = NULL;
+
+	if (uk_mc_command(sock, "proc diskstats", 2000, &reply, NULL) < 0)
+		return -1;
+	if (!reply.ok) {
+		uk_mc_reply_free(&reply);
+		return -1;
+	}
+	*writes = *inflight = 0;
+	for (line = strtok_r(reply.text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long f[9];
+		char name[32];
+
+		if (sscanf(line, "%*u %*u %31s %llu %llu %llu %llu %llu %llu %llu %llu %llu", name,
+			   &f[0], &f[1], &f[2], &f[3], &f[4], &f[5], &f[6], &f[7], &f[8]) == 10 &&
+		    !strncmp(name, "ubd", 3)) {
+			*writes += f[4] + f[6]; /* writes completed, sectors written */
+			*inflight += f[8];
+		}
+	}
+	uk_mc_reply_free(&reply);
+	return 0;
+}
+
 /*
- * An emergency sync (sysrq s), waiting until the kernel says it is complete. A request that
- * brought no "complete" in half the time is sent once more (a lost or late mconsole
- * request must not leave the page cache unwritten before cad or halt).
+ * The 6.1 kernel prints "Emergency Sync complete" once its writes are issued, not done
+ * (do_sync_work syncs with nowait), and the ext4 journal commits after it. Wait until the
+ * guest's disks have nothing in flight and have written nothing new for two polls in a row.
+ */
+static void disks_settle(const char *sock, int64_t deadline)
+{
+	unsigned long long w, in, last = ~0ULL;
+	int quiet = 0;
+
+	while (now_ms() < deadline && ubd_stats(sock, &w, &in) == 0) {
+		quiet = in == 0 && w == last ? quiet + 1 : 0;
+		if (quiet >= 2)
+			return;
+		last = w;
+		usleep(100000);
+	}
+}
+
+/*
+ * An emergency sync (sysrq s), waiting until the kernel says it is complete and its disks
+ * have settled. A request that brought no "complete" in half the time is sent once more (a
+ * lost or late mconsole request must not leave the page cache unwritten before cad or halt).
  */
 static bool sync_guest(const struct uk_guest_paths *p, int64_t deadline)
 {
@@ -327,8 +375,10 @@ static bool sync_guest(const struct uk_guest_paths *p, int64_t deadline)
 
 		mconsole_try(p->mconsole, "sysrq s", 2000);
 		while (now_ms() < until) {
-			if (log_has(p->console_log, off, "Emergency Sync complete"))
+			if (log_has(p->console_log, off, "Emergency Sync complete")) {
+				disks_settle(p->mconsole, deadline);
 				return true;
+			}
 			usleep(20000);
 		}
 	}
