@@ -6,24 +6,10 @@
 #include <cpuid.h>
 #include <string.h>
 
+#include "umlkit/util.h"
 #include "umlkit/xstate.h"
 
 #define XSTATE_BV_OFF UK_XSTATE_LEGACY
-
-static uint64_t get_le64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void put_le64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
 
 int uk_xstate_host_layout(struct uk_xstate_layout *l)
 {
@@ -76,9 +62,9 @@ int uk_xstate_merge(uint8_t *full, size_t full_len, const uint8_t *part, size_t 
 	for (unsigned i = 2; i < UK_XSTATE_NCOMP; i++)
 		if (covered >> i & 1)
 			memcpy(full + l->off[i], part + l->off[i], l->size[i]);
-	bv = get_le64(full + XSTATE_BV_OFF) & ~covered;
-	bv |= get_le64(part + XSTATE_BV_OFF) & covered;
-	put_le64(full + XSTATE_BV_OFF, bv);
+	bv = uk_get_le64(full + XSTATE_BV_OFF) & ~covered;
+	bv |= uk_get_le64(part + XSTATE_BV_OFF) & covered;
+	uk_put_le64(full + XSTATE_BV_OFF, bv);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "umlkit/util.h"
 #include "umlkit/xstate.h"
 
 #define FULL 2696
@@ -27,21 +28,6 @@ static void avx512_layout(struct uk_xstate_layout *l)
 	l->off[7] = 1664, l->size[7] = 1024; /* Hi16_ZMM */
 	l->off[9] = 2688, l->size[9] = 8;    /* PKRU */
 	l->total = FULL;
-}
-
-static void put64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v = 0;
-
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 static void covered_components(void **state)
@@ -67,11 +53,11 @@ static void merge_keeps_what_the_short_buffer_lacks(void **state)
 	avx512_layout(&l);
 	memset(full, 0xaa, sizeof(full));
 	memset(full + 512, 0, 64);
-	put64(full + 512, 0x2e7); /* everything in use */
+	uk_put_le64(full + 512, 0x2e7); /* everything in use */
 	memset(part, 0x55, sizeof(part));
 	memset(part + 512, 0, 64);
-	put64(part + 512, 0x3 | 0x20); /* AVX in its initial state; a stale opmask bit */
-	put64(part + 520, 0xdead);     /* XCOMP_BV must never come from the short buffer */
+	uk_put_le64(part + 512, 0x3 | 0x20); /* AVX in its initial state; a stale opmask bit */
+	uk_put_le64(part + 520, 0xdead);     /* XCOMP_BV must never come from the short buffer */
 	assert_int_equal(uk_xstate_merge(full, sizeof(full), part, sizeof(part), &l,
 					 uk_xstate_covered(&l, sizeof(part))),
 			 0);
@@ -82,8 +68,8 @@ static void merge_keeps_what_the_short_buffer_lacks(void **state)
 	for (int i = 832; i < FULL; i++)
 		assert_int_equal(full[i], 0xaa);
 	/* bits 0-2 from the short buffer (AVX now init), the rest as the host had them */
-	assert_int_equal(get64(full + 512), 0x2e3);
-	assert_int_equal(get64(full + 520), 0);
+	assert_int_equal(uk_get_le64(full + 512), 0x2e3);
+	assert_int_equal(uk_get_le64(full + 520), 0);
 }
 
 static void merge_refuses_bad_lengths(void **state)
