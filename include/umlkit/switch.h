@@ -79,10 +79,13 @@ void uk_mac_format(const uint8_t mac[6], char out[18]);
 #define UK_SW_BATCH	     32 /* frames per recvmmsg/sendmmsg */
 #define UK_SW_DRAIN_BATCHES  4	/* batches taken from one readable port before the next poll */
 #define UK_SW_SNDBUF	     (1 << 20) /* a socket port's send buffer, where allowed */
-#define UK_SW_COALESCE_US    500       /* the daemon's default pause while loaded (--coalesce) */
+#define UK_SW_COALESCE_US    4000      /* the daemon's longest pause while loaded (--coalesce) */
 #define UK_SW_COALESCE_MAX   10000
-#define UK_SW_LOAD_WINDOW_US 1000 /* the daemon counts frames in windows of this length */
-#define UK_SW_LOADED_FRAMES  4	  /* this many in a window: loaded (4000 frames/s) */
+#define UK_SW_LOAD_WINDOW_US 4000 /* the daemon measures the frame rate over windows this long */
+#define UK_SW_LOADED_RATE    1	  /* frames per millisecond: loaded at this rate or more */
+#define UK_SW_PAUSE_FRAMES   16	  /* a pause lasts as long as this many frames take to come */
+#define UK_SW_PAUSE_GAIN     2	  /* frames a pause must gather on average to be worth it */
+#define UK_SW_PAUSE_BACKOFF  8	  /* windows without pauses after pauses that were not */
 
 enum uk_port_kind {
 	UK_PORT_FD,	/* a datagram/seqpacket fd handed over by a launcher (one frame each) */
@@ -143,19 +146,29 @@ uint64_t uk_switch_stray_frames(const struct uk_switch *sw);
 uint64_t uk_switch_frames_in(const struct uk_switch *sw);
 
 /*
- * Interrupt moderation, as network cards do it: each frame costs the daemon a wakeup and a
- * few system calls unless several arrive together, so under a sustained load it pauses a
- * little (--coalesce) after each round and the next round finds several frames per port.
- * uk_switch_loaded is asked after every round with the time and uk_switch_frames_in: the
- * switch is loaded while the last whole window of UK_SW_LOAD_WINDOW_US, which must follow the
- * one before it, brought UK_SW_LOADED_FRAMES frames or more. Idle or light traffic (a ping,
- * a request now and then) never is, so it never waits.
+ * Adaptive interrupt moderation, as network cards do it: each round of forwarding costs the
+ * daemon a wakeup and a few system calls however few frames it finds, so under a sustained
+ * load it pauses after each round and the next round finds several frames. uk_switch_pause
+ * is asked after every round with the time and uk_switch_frames_in, and returns the pause in
+ * microseconds. It measures the frame rate over windows of UK_SW_LOAD_WINDOW_US (at least
+ * twice max_us). While the last window's rate was UK_SW_LOADED_RATE frames per millisecond or
+ * more, the pause is the time that rate takes to bring UK_SW_PAUSE_FRAMES frames, at most
+ * max_us (--coalesce); otherwise, and always when max_us is 0, it is 0. Idle or light traffic
+ * (a ping, a request now and then) never waits, and the first frame after a quiet spell is
+ * forwarded at once, since a pause only ever follows a round. Traffic that waits for its own
+ * answers (request and response, one at a time) brings nothing new during a pause: where the
+ * rounds after the pauses of a window found fewer than UK_SW_PAUSE_GAIN frames on average,
+ * the next UK_SW_PAUSE_BACKOFF windows have no pause.
  */
 struct uk_switch_load {
-	uint64_t window_start, window_frames;
-	bool loaded;
+	uint64_t window_start, window_frames, last_frames;
+	uint32_t pause_us;		       /* the current pause; 0: none */
+	uint32_t paused_rounds, paused_frames; /* this window: rounds after a pause, their frames */
+	uint32_t backoff;		       /* windows left without a pause */
+	bool paused;			       /* the last answer was a pause */
 };
-bool uk_switch_loaded(struct uk_switch_load *l, uint64_t now_us, uint64_t frames_in);
+uint32_t uk_switch_pause(struct uk_switch_load *l, uint64_t now_us, uint64_t frames_in,
+			 uint32_t max_us);
 /* The shared legacy data socket is readable: receive a batch, find each sender's port. */
 void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd);
 /* One frame from a callback port (tap, nat), forwarded at once. A callback port's send()

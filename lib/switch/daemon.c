@@ -332,7 +332,8 @@ static void cmd_info(struct uk_swd *d, json_t *reply)
 	json_object_set_new(reply, "hub", json_boolean(d->o.hub));
 	json_object_set_new(reply, "nat", json_boolean(d->o.nat));
 	json_object_set_new(reply, "coalesce_us", json_integer(d->o.coalesce_us));
-	json_object_set_new(reply, "loaded", json_boolean(d->load.loaded));
+	json_object_set_new(reply, "loaded", json_boolean(d->load.pause_us > 0));
+	json_object_set_new(reply, "pause_us", json_integer(d->load.pause_us));
 	json_object_set_new(reply, "ports",
 			    json_integer(uk_switch_ports(d->sw, ids, UK_SW_MAX_PORTS)));
 	json_object_set_new(reply, "bad_control", json_integer((json_int_t)d->bad_control));
@@ -545,16 +546,19 @@ static uint64_t now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Interrupt moderation (see uk_switch_loaded): pause after a round while loaded. */
+/* Interrupt moderation (see uk_switch_pause): pause after a round while loaded. */
 static void moderate(struct uk_swd *d)
 {
-	struct timespec ts;
+	struct timespec ts = {0};
+	uint32_t us;
 
-	if (d->o.coalesce_us <= 0 ||
-	    !uk_switch_loaded(&d->load, now_us(), uk_switch_frames_in(d->sw)))
+	if (d->o.coalesce_us <= 0)
 		return;
-	ts.tv_sec = 0;
-	ts.tv_nsec = (long)d->o.coalesce_us * 1000;
+	us = uk_switch_pause(&d->load, now_us(), uk_switch_frames_in(d->sw),
+			     (uint32_t)d->o.coalesce_us);
+	if (us == 0)
+		return;
+	ts.tv_nsec = (long)us * 1000;
 	nanosleep(&ts, NULL);
 }
 

@@ -521,16 +521,44 @@ void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len
 	sw->busy = false;
 }
 
-bool uk_switch_loaded(struct uk_switch_load *l, uint64_t now_us, uint64_t frames_in)
+uint32_t uk_switch_pause(struct uk_switch_load *l, uint64_t now_us, uint64_t frames_in,
+			 uint32_t max_us)
 {
-	if (now_us - l->window_start >= UK_SW_LOAD_WINDOW_US) {
-		/* a window with no round at all (idle, asleep in poll) counts as unloaded */
-		l->loaded = now_us - l->window_start < 2 * UK_SW_LOAD_WINDOW_US &&
-			    frames_in - l->window_frames >= UK_SW_LOADED_FRAMES;
+	uint64_t window =
+		max_us * 2ULL > UK_SW_LOAD_WINDOW_US ? max_us * 2ULL : UK_SW_LOAD_WINDOW_US;
+	uint64_t dt = now_us - l->window_start, n = frames_in - l->window_frames, p;
+	bool futile;
+
+	if (l->paused && l->paused_rounds < UINT32_MAX / 2) {
+		uint64_t got = frames_in - l->last_frames;
+
+		l->paused_rounds++;
+		l->paused_frames += got < UINT32_MAX / 2 - l->paused_frames
+					    ? (uint32_t)got
+					    : UINT32_MAX / 2 - l->paused_frames;
+	}
+	l->last_frames = frames_in;
+	if (dt >= window) {
+		futile = l->paused_rounds > 0 &&
+			 l->paused_frames < (uint64_t)UK_SW_PAUSE_GAIN * l->paused_rounds;
 		l->window_start = now_us;
 		l->window_frames = frames_in;
+		l->paused_rounds = l->paused_frames = 0;
+		if (futile)
+			l->backoff = UK_SW_PAUSE_BACKOFF;
+		else if (l->backoff > 0)
+			l->backoff--;
+		/* below the rate (a quiet spell, asleep in poll, lowers it too), or backing off */
+		if (max_us == 0 || n == 0 || n * 1000 < (uint64_t)UK_SW_LOADED_RATE * dt ||
+		    l->backoff > 0) {
+			l->pause_us = 0;
+		} else {
+			p = UK_SW_PAUSE_FRAMES * dt / n;
+			l->pause_us = p < max_us ? (uint32_t)p : max_us;
+		}
 	}
-	return l->loaded;
+	l->paused = l->pause_us > 0;
+	return l->pause_us;
 }
 
 uint64_t uk_switch_stray_frames(const struct uk_switch *sw)

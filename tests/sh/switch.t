@@ -296,7 +296,7 @@ run "$UMLKIT" switch start mod1
 is "$rc" 0 "switch start with the default moderation"
 run "$UMLKIT" switch list --output=json
 like "$(tr -d ' \n' <<<"$out")" '"name":"mod0"[^}]*"coalesce_us":0' "list shows the pause of --coalesce 0"
-like "$(tr -d ' \n' <<<"$out")" '"name":"mod1"[^}]*"coalesce_us":500' "... and the default pause (500 us) of another"
+like "$(tr -d ' \n' <<<"$out")" '"name":"mod1"[^}]*"coalesce_us":4000' "... and the default longest pause (4000 us) of another"
 like "$(tr -d ' \n' <<<"$out")" '"name":"mod0"[^}]*"loaded":false' "an idle switch is not loaded"
 run "$UMLKIT" switch legacy mod0
 is "$rc" 1 "switch legacy on a switch without --legacy fails"

@@ -537,37 +537,93 @@ static int tmpfd(void)
 	return fd;
 }
 
-/* Interrupt moderation: loaded only while whole windows keep bringing enough frames. */
+/* feed: ROUNDS rounds STEP us apart, FRAMES frames each; returns the last pause */
+static uint32_t feed(struct uk_switch_load *l, uint64_t *t, uint64_t *f, int rounds, uint64_t step,
+		     unsigned frames, uint32_t max_us)
+{
+	uint32_t p = 0;
+
+	for (int i = 0; i < rounds; i++, *t += step)
+		p = uk_switch_pause(l, *t, *f += frames, max_us);
+	return p;
+}
+
+/* Interrupt moderation: a pause only under load, as long as 16 frames take at that rate
+ * (at most the longest pause, 4000 us here), and none for traffic that a pause cannot batch. */
 static void test_moderation(void **state)
 {
 	struct uk_switch_load l = {0};
 	uint64_t t = 1000000, f = 0;
+	int paused = 0, rounds = 0;
 
 	(void)state;
-	/* a ping every 200 ms, with its reply 0.4 ms later: never loaded */
+	/* a ping every 200 ms, with its reply 0.4 ms later: never a pause */
 	for (int i = 0; i < 20; i++, t += 200000) {
-		assert_false(uk_switch_loaded(&l, t, ++f));
-		assert_false(uk_switch_loaded(&l, t + 400, ++f));
+		assert_int_equal(uk_switch_pause(&l, t, ++f, 4000), 0);
+		assert_int_equal(uk_switch_pause(&l, t + 400, ++f, 4000), 0);
 	}
-	/* a stream: 2 frames every 0.1 ms (20000 frames/s); loaded from the second window */
-	for (int i = 0; i < 10; i++, t += 100)
-		uk_switch_loaded(&l, t, f += 2);
-	for (int i = 0; i < 50; i++, t += 100)
-		assert_true(uk_switch_loaded(&l, t, f += 2));
-	/* 2 frames a millisecond, a round each: below the mark, unloaded after a window */
-	for (int i = 0; i < 2; i++, t += 500)
-		uk_switch_loaded(&l, t, ++f);
-	for (int i = 0; i < 20; i++, t += 500)
-		assert_false(uk_switch_loaded(&l, t, ++f));
-	/* a burst after a long silence: the silent window does not count as loaded */
-	for (int i = 0; i < 50; i++, t += 100)
-		uk_switch_loaded(&l, t, f += 2);
-	assert_true(l.loaded);
+	/* a stream of 20 frames per ms (2 every 0.1 ms): from the first whole window (8 ms, twice
+	 * the longest pause) on, the pause is the time 16 frames take, 800 us */
+	feed(&l, &t, &f, 81, 100, 2, 4000);
+	assert_int_equal(feed(&l, &t, &f, 200, 100, 2, 4000), 800);
+	/* 4.5 frames per ms (9 every 2 ms): 16 frames take 3555 us */
+	feed(&l, &t, &f, 5, 2000, 9, 4000);
+	assert_int_equal(feed(&l, &t, &f, 20, 2000, 9, 4000), 3555);
+	/* 1.5 frames per ms: 16 would take 10.7 ms; the pause stops at the longest, 4000 us */
+	feed(&l, &t, &f, 5, 2000, 3, 4000);
+	assert_int_equal(feed(&l, &t, &f, 20, 2000, 3, 4000), 4000);
+	/* exactly the loaded rate, 1 frame per ms (2 every 2 ms), is loaded; half of it is not */
+	feed(&l, &t, &f, 5, 2000, 2, 4000);
+	assert_int_equal(feed(&l, &t, &f, 20, 2000, 2, 4000), 4000);
+	feed(&l, &t, &f, 5, 2000, 1, 4000);
+	assert_int_equal(feed(&l, &t, &f, 20, 2000, 1, 4000), 0);
+	/* loaded again (once the backoff that the rounds of 1 frame after a pause started is
+	 * over: 8 windows, 64 ms), then a long silence: the first round after it (a burst as
+	 * big as the last window's) pauses no more, since the silence counts in the rate */
+	assert_int_equal(feed(&l, &t, &f, 1000, 100, 2, 4000), 800);
 	t += 5000000;
-	assert_false(uk_switch_loaded(&l, t, f += UK_SW_LOADED_FRAMES * 100));
-	/* the same number of frames as the mark, within one window, is loaded */
-	t += UK_SW_LOAD_WINDOW_US;
-	assert_true(uk_switch_loaded(&l, t, f += UK_SW_LOADED_FRAMES));
+	assert_int_equal(uk_switch_pause(&l, t, f += 160, 4000), 0);
+	/* no longest pause, no pause, whatever the load */
+	assert_int_equal(feed(&l, &t, &f, 200, 100, 20, 0), 0);
+
+	/* request and response, one at a time, a frame a round: 2 frames per ms unpaused, but
+	 * a pause only delays the next one. After a window whose pauses gathered 1 frame each,
+	 * no pause for 8 windows; it tries again after them, so pauses stay rare. */
+	struct uk_switch_load pp = {0};
+	uint32_t p = 0;
+	t = 1000000;
+	for (int i = 0; i < 3000; i++, rounds++) {
+		uint32_t was = p;
+
+		p = uk_switch_pause(&pp, t, ++f, 4000);
+		paused += p > 0;
+		if (was > 0 && p == 0) /* the backoff starts: 8 whole windows of no pause */
+			for (int k = 0; k < 8 * 16 - 1; k++, rounds++, t += 500)
+				assert_int_equal(uk_switch_pause(&pp, t + 500, ++f, 4000), 0);
+		t += p ? p : 500;
+	}
+	assert_true(paused > 0);
+	assert_true(paused * 20 < rounds);
+	/* the same pace as a stream (2 frames each round, also after a pause) keeps its pause */
+	struct uk_switch_load st = {0};
+	t = 1000000;
+	p = 0;
+	for (int i = 0; i < 400; i++) {
+		p = uk_switch_pause(&st, t, f += 2, 4000);
+		t += p ? p : 1000;
+	}
+	assert_int_equal(p, 4000);
+
+	/* a longest pause of 10 ms stretches the window to 20 ms: the rate of a 4 ms window is
+	 * not judged yet, a 20 ms one is */
+	struct uk_switch_load m = {0};
+	uint64_t t2 = 1000000, f2 = 0;
+	assert_int_equal(uk_switch_pause(&m, t2, f2, 10000), 0); /* the window starts */
+	t2 += 100;
+	assert_int_equal(feed(&m, &t2, &f2, 40, 100, 1, 10000), 0);	/* 4 ms at 10 per ms */
+	assert_int_equal(feed(&m, &t2, &f2, 160, 100, 1, 10000), 1600); /* 200 frames in 20 ms */
+	/* a window with no frames at all: no pause (and no division by zero) */
+	assert_int_equal(feed(&m, &t2, &f2, 2, 30000, 0, 10000), 0);
 }
 
 static void test_capture(void **state)
