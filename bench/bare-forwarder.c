@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "umlkit/switch.h"
+#include "umlkit/util.h"
 
 #define BATCH	  UK_SW_BATCH
 #define ROUNDS	  UK_SW_DRAIN_BATCHES
@@ -57,10 +58,7 @@ static void on_signal(int sig)
 
 static uint64_t now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return uk_monotonic_ns() / 1000;
 }
 
 static pid_t spawn(char **cmd, int keep, int close_fds[4])

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "umlkit/err.h"
@@ -40,6 +41,16 @@ static inline void uk_closep(int *fd)
 #define UK_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define UK_MIN(a, b)	 ((a) < (b) ? (a) : (b))
 #define UK_MAX(a, b)	 ((a) > (b) ? (a) : (b))
+
+/* ---- time ---- */
+/* CLOCK_MONOTONIC in nanoseconds (for timeouts and rates; never the wall clock). */
+static inline uint64_t uk_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
 
 /* ---- byte order: formats are bytes, not structs ---- */
 static inline uint32_t uk_get_be32(const uint8_t *p)

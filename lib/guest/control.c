@@ -21,10 +21,7 @@
 
 static int64_t now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)(uk_monotonic_ns() / 1000000);
 }
 
 /* Wait until the guest's kernel group and supervisor are gone, up to deadline. */

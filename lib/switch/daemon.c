@@ -540,10 +540,7 @@ static void on_timer(struct uk_swd *d, int fd, void *ctx)
 /* ---- the loop ---- */
 static uint64_t now_us(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	return uk_monotonic_ns() / 1000;
 }
 
 /* Interrupt moderation (see uk_switch_pause): pause after a round while loaded. */

@@ -62,10 +62,7 @@ struct uk_switch {
 
 uint64_t uk_switch_now_ms(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return uk_monotonic_ns() / 1000000;
 }
 
 const char *uk_port_kind_name(int kind)

@@ -194,10 +194,7 @@ struct nat {
 
 static int64_t now_ns(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+	return (int64_t)uk_monotonic_ns();
 }
 
 /* -- slirp's callbacks -- */
