@@ -36,6 +36,7 @@ static const char guest_usage[] =
 	"                       is created; a stale or locked one is refused before boot)\n"
 	"  --root DEV           root device (default /dev/ubda)\n"
 	"  --net tap:IF|fd:N|bess:PATH|legacy-tuntap:IF[,mac=MAC]  (repeatable)\n"
+	"  --net switch:NAME[,vlan=N][,mac=MAC]   a port of umlkit switch NAME (no privilege)\n"
 	"  --net bridge:BR[,tap=IF][,mac=MAC][,ip=ADDR]   a tap umlkit makes, owned by the\n"
 	"                       guest's user, attached to bridge BR, removed when it ends\n"
 	"  --user USER[:GROUP]  (root only) the kernel runs as this user, not root (names or\n"
