@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The switch daemon: one process, one poll loop. It owns the engine, the control socket
+ * The switch daemon: one process, one event loop. It owns the engine, the control socket
  * (SEQPACKET, JSON requests, fds passed with SCM_RIGHTS), the bess listening socket, a tap
  * uplink, and the modules (legacy daemon protocol, NAT) that plug into the loop.
+ *
+ * Every watched fd (ports, sockets, the signalfd and timerfd) is in one epoll set, so that a
+ * round costs the same with 128 ports as with 2; a module's fds for one round (the NAT's
+ * libslirp asks for poll(2) sets) are polled together with the epoll fd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -25,7 +30,8 @@
 
 #define MAX_WATCHES (UK_SW_MAX_PORTS + 64)
 #define MAX_MODULES 4
-#define MAX_POLL    (MAX_WATCHES + 256)
+#define MAX_POLL    (1 + 256) /* the epoll fd and the modules' fds of one round */
+#define MAX_EVENTS  64
 #define CTL_MSG_MAX 65536
 
 struct watch {
@@ -43,7 +49,8 @@ struct uk_swd {
 	int nw;
 	struct uk_swd_module mods[MAX_MODULES];
 	int nmods;
-	struct pollfd pfd[MAX_POLL];
+	int epfd;
+	struct pollfd pfd[MAX_POLL]; /* [0]: epfd; then the modules' fds of this round */
 	int npfd, nfixed;
 	int dead[UK_SW_MAX_PORTS];
 	int ndead;
@@ -59,8 +66,12 @@ struct uk_swd {
 int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, void *ctx),
 		 void *ctx)
 {
+	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+
 	if (d->nw == MAX_WATCHES)
 		return -ENOSPC;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
+		return -errno;
 	d->w[d->nw++] = (struct watch){fd, fn, ctx};
 	return 0;
 }
@@ -69,6 +80,7 @@ void uk_swd_unwatch(struct uk_swd *d, int fd)
 {
 	for (int i = 0; i < d->nw; i++)
 		if (d->w[i].fd == fd) {
+			epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
 			d->w[i] = d->w[--d->nw];
 			return;
 		}
@@ -559,33 +571,58 @@ static void moderate(struct uk_swd *d)
 	nanosleep(&ts, NULL);
 }
 
+/* Wait for events: the ready watched fds into ev (their count), the modules' revents into
+ * d->pfd. With no module fds this round, one epoll_wait; else a poll of the epoll fd and
+ * theirs, then an epoll_wait that does not block. -1 on an error other than EINTR. */
+static int wait_events(struct uk_swd *d, struct epoll_event *ev, int timeout)
+{
+	int r;
+
+	if (d->npfd == d->nfixed) {
+		r = epoll_wait(d->epfd, ev, MAX_EVENTS, timeout);
+		return r < 0 ? (errno == EINTR ? 0 : -1) : r;
+	}
+	r = poll(d->pfd, (nfds_t)d->npfd, timeout);
+	if (r < 0)
+		return errno == EINTR ? 0 : -1;
+	if (!(d->pfd[0].revents & POLLIN))
+		return 0;
+	r = epoll_wait(d->epfd, ev, MAX_EVENTS, 0);
+	return r < 0 ? (errno == EINTR ? 0 : -1) : r;
+}
+
+/* The watch of fd now (handlers add and remove watches), or NULL. */
+static struct watch *watch_of(struct uk_swd *d, int fd)
+{
+	for (int k = 0; k < d->nw; k++)
+		if (d->w[k].fd == fd)
+			return &d->w[k];
+	return NULL;
+}
+
 static void loop(struct uk_swd *d)
 {
-	while (!d->stop) {
-		int timeout = -1, nw = d->nw, r;
+	struct epoll_event ev[MAX_EVENTS];
 
-		for (int i = 0; i < nw; i++)
-			d->pfd[i] = (struct pollfd){.fd = d->w[i].fd, .events = POLLIN};
-		d->npfd = d->nfixed = nw;
+	while (!d->stop) {
+		int timeout = -1, n;
+
+		d->pfd[0] = (struct pollfd){.fd = d->epfd, .events = POLLIN};
+		d->npfd = d->nfixed = 1;
 		for (int m = 0; m < d->nmods; m++)
 			if (d->mods[m].pre_poll)
 				d->mods[m].pre_poll(d, d->mods[m].ctx, &timeout);
-		r = poll(d->pfd, (nfds_t)d->npfd, timeout);
-		if (r < 0 && errno != EINTR)
+		n = wait_events(d, ev, timeout);
+		if (n < 0)
 			break;
 		for (int m = 0; m < d->nmods; m++)
 			if (d->mods[m].post_poll)
 				d->mods[m].post_poll(d, d->mods[m].ctx);
-		/* handlers may add or remove watches: match by fd, newest state */
-		for (int i = 0; r > 0 && i < nw; i++) {
-			if (!d->pfd[i].revents)
-				continue;
-			for (int k = 0; k < d->nw; k++) {
-				if (d->w[k].fd == d->pfd[i].fd) {
-					d->w[k].fn(d, d->w[k].fd, d->w[k].ctx);
-					break;
-				}
-			}
+		for (int i = 0; i < n; i++) {
+			struct watch *w = watch_of(d, ev[i].data.fd);
+
+			if (w)
+				w->fn(d, w->fd, w->ctx);
 			reap_dead(d);
 		}
 		reap_dead(d);
@@ -626,6 +663,19 @@ static int take_lock(struct uk_swd *d, struct uk_err *err)
 	return 0;
 }
 
+/* Watch one of the daemon's own fds; on failure it is closed and the error told. */
+static int watch_fixed(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, void *ctx),
+		       const char *what, struct uk_err *err)
+{
+	int r = uk_swd_watch(d, fd, fn, NULL);
+
+	if (r < 0) {
+		close(fd);
+		return uk_err_sys(err, -r, "%s: epoll", what);
+	}
+	return 0;
+}
+
 static int setup(struct uk_swd *d, struct uk_err *err)
 {
 	sigset_t mask;
@@ -639,11 +689,13 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 	r = take_lock(d, err);
 	if (r < 0)
 		return r;
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0)
+		return uk_err_sys(err, errno, "epoll_create1");
 	snprintf(d->ctl_path, sizeof(d->ctl_path), "%s/ctl", d->dir);
 	fd = bind_unix(d->ctl_path, SOCK_SEQPACKET, mode, d->o.group, err);
-	if (fd < 0)
-		return fd;
-	uk_swd_watch(d, fd, on_ctl_listen, NULL);
+	if (fd < 0 || (r = watch_fixed(d, fd, on_ctl_listen, "control socket", err)) < 0)
+		return fd < 0 ? fd : r;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -653,16 +705,23 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		return uk_err_sys(err, errno, "signalfd");
-	uk_swd_watch(d, fd, on_signal, NULL);
+	r = watch_fixed(d, fd, on_signal, "signalfd", err);
+	if (r < 0)
+		return r;
 	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0)
-		return uk_err_sys(err, errno, "timerfd");
-	uk_swd_watch(d, fd, on_timer, NULL);
+	if (fd < 0 || timerfd_settime(fd, 0, &its, NULL) < 0) {
+		r = uk_err_sys(err, errno, "timerfd");
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	r = watch_fixed(d, fd, on_timer, "timerfd", err);
+	if (r < 0)
+		return r;
 	if (d->o.bess[0]) {
 		fd = bind_unix(d->o.bess, SOCK_SEQPACKET, mode, d->o.group, err);
-		if (fd < 0)
-			return fd;
-		uk_swd_watch(d, fd, on_bess_listen, NULL);
+		if (fd < 0 || (r = watch_fixed(d, fd, on_bess_listen, d->o.bess, err)) < 0)
+			return fd < 0 ? fd : r;
 	}
 	if (d->o.tap[0]) {
 		r = open_tap(d, err);
@@ -695,6 +754,8 @@ static void teardown(struct uk_swd *d)
 		close(d->tap_fd);
 	for (int i = 0; i < d->nw; i++)
 		close(d->w[i].fd);
+	if (d->epfd >= 0)
+		close(d->epfd);
 	if (!d->locked)
 		return;
 	unlink(d->ctl_path);
@@ -719,6 +780,7 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 	d->o = *o;
 	d->tap_fd = -1;
 	d->tap_port = -1;
+	d->epfd = -1;
 	so.ctx = d;
 	d->sw = uk_switch_new(&so, err);
 	r = d->sw ? setup(d, err) : -ENOMEM;

@@ -13,7 +13,8 @@
 
 struct uk_swd;
 
-/* A persistent fd with its handler, polled for POLLIN until unwatched. */
+/* A persistent fd with its handler, in the loop's epoll set (level-triggered input, and hangups and
+ * errors) until unwatched. Returns 0, -ENOSPC, or -errno of epoll_ctl. */
 int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, void *ctx),
 		 void *ctx);
 void uk_swd_unwatch(struct uk_swd *d, int fd);
