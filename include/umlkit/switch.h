@@ -84,8 +84,12 @@ void uk_mac_format(const uint8_t mac[6], char out[18]);
 #define UK_SW_LOAD_WINDOW_US 4000 /* the daemon measures the frame rate over windows this long */
 #define UK_SW_LOADED_RATE    1	  /* frames per millisecond: loaded at this rate or more */
 #define UK_SW_PAUSE_FRAMES   16	  /* a pause lasts as long as this many frames take to come */
-#define UK_SW_PAUSE_GAIN     2	  /* frames a pause must gather on average to be worth it */
-#define UK_SW_PAUSE_BACKOFF  8	  /* windows without pauses after pauses that were not */
+/* the same with legacy daemon ports: an AF_UNIX datagram socket queues at most
+ * net.unix.max_dgram_qlen (10 by default) datagrams, and one such socket takes every legacy
+ * guest's frames; a pause that lets more come makes the guests drop them */
+#define UK_SW_PAUSE_FRAMES_DGRAM 3
+#define UK_SW_PAUSE_GAIN	 2 /* frames a pause must gather on average to be worth it */
+#define UK_SW_PAUSE_BACKOFF	 8 /* windows without pauses after pauses that were not */
 
 enum uk_port_kind {
 	UK_PORT_FD,	/* a datagram/seqpacket fd handed over by a launcher (one frame each) */
@@ -152,7 +156,7 @@ uint64_t uk_switch_frames_in(const struct uk_switch *sw);
  * is asked after every round with the time and uk_switch_frames_in, and returns the pause in
  * microseconds. It measures the frame rate over windows of UK_SW_LOAD_WINDOW_US (at least
  * twice max_us). While the last window's rate was UK_SW_LOADED_RATE frames per millisecond or
- * more, the pause is the time that rate takes to bring UK_SW_PAUSE_FRAMES frames, at most
+ * more, the pause is the time that rate takes to bring pause_frames frames, at most
  * max_us (--coalesce); otherwise, and always when max_us is 0, it is 0. Idle or light traffic
  * (a ping, a request now and then) never waits, and the first frame after a quiet spell is
  * forwarded at once, since a pause only ever follows a round. Traffic that waits for its own
@@ -161,6 +165,8 @@ uint64_t uk_switch_frames_in(const struct uk_switch *sw);
  * the next UK_SW_PAUSE_BACKOFF windows have no pause.
  */
 struct uk_switch_load {
+	uint32_t pause_frames; /* set by the caller: frames a pause may gather (0: the default,
+				  UK_SW_PAUSE_FRAMES); uk_switch_pause_frames tells a switch's */
 	uint64_t window_start, window_frames, last_frames;
 	uint32_t pause_us;		       /* the current pause; 0: none */
 	uint32_t paused_rounds, paused_frames; /* this window: rounds after a pause, their frames */
@@ -169,6 +175,9 @@ struct uk_switch_load {
 };
 uint32_t uk_switch_pause(struct uk_switch_load *l, uint64_t now_us, uint64_t frames_in,
 			 uint32_t max_us);
+/* The frames a pause of this switch may gather: UK_SW_PAUSE_FRAMES, or
+ * UK_SW_PAUSE_FRAMES_DGRAM while it has legacy daemon ports. */
+uint32_t uk_switch_pause_frames(const struct uk_switch *sw);
 /* The shared legacy data socket is readable: receive a batch, find each sender's port. */
 void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd);
 /* One frame from a callback port (tap, nat), forwarded at once. A callback port's send()

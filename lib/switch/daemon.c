@@ -563,6 +563,7 @@ static void moderate(struct uk_swd *d)
 
 	if (d->o.coalesce_us <= 0)
 		return;
+	d->load.pause_frames = uk_switch_pause_frames(d->sw);
 	us = uk_switch_pause(&d->load, now_us(), uk_switch_frames_in(d->sw),
 			     (uint32_t)d->o.coalesce_us);
 	if (us == 0)

@@ -27,6 +27,7 @@ struct port {
 	struct uk_port_stats st;
 	int fd; /* socket ports: the socket (shared for daemon ports) */
 	bool owns_fd;
+	bool dgram;		 /* a legacy daemon port, counted in ndaemon */
 	struct sockaddr_un addr; /* daemon ports: the guest's data address */
 	socklen_t addrlen;
 	int (*send)(void *priv, const void *frame, size_t len);
@@ -58,6 +59,7 @@ struct uk_switch {
 	uint64_t frames_in; /* every frame received, for the daemon's load estimate */
 	uint64_t stray;	    /* frames on the legacy data socket from no guest's address */
 	int last_daemon;    /* the daemon port last matched, a cache for the address search */
+	int ndaemon;	    /* legacy daemon ports (uk_switch_pause_frames) */
 };
 
 uint64_t uk_switch_now_ms(void)
@@ -170,8 +172,12 @@ int uk_switch_add_socket_port(struct uk_switch *sw, int fd, const struct uk_port
 	p = sw->ports[id];
 	p->fd = fd;
 	p->owns_fd = c->kind != UK_PORT_DAEMON;
-	if (p->owns_fd)
+	if (p->owns_fd) {
 		grow_sndbuf(fd);
+	} else {
+		p->dgram = true;
+		sw->ndaemon++;
+	}
 	if (addr) {
 		if (addrlen > sizeof(p->addr)) {
 			uk_switch_remove_port(sw, id);
@@ -204,6 +210,8 @@ void uk_switch_remove_port(struct uk_switch *sw, int id)
 		return;
 	if (p->owns_fd && p->fd >= 0)
 		close(p->fd);
+	if (p->dgram)
+		sw->ndaemon--;
 	if (sw->last_daemon == id)
 		sw->last_daemon = -1;
 	if (sw->capture_port == id && sw->capture_fd >= 0)
@@ -550,12 +558,17 @@ uint32_t uk_switch_pause(struct uk_switch_load *l, uint64_t now_us, uint64_t fra
 		    l->backoff > 0) {
 			l->pause_us = 0;
 		} else {
-			p = UK_SW_PAUSE_FRAMES * dt / n;
+			p = (l->pause_frames ? l->pause_frames : UK_SW_PAUSE_FRAMES) * dt / n;
 			l->pause_us = p < max_us ? (uint32_t)p : max_us;
 		}
 	}
 	l->paused = l->pause_us > 0;
 	return l->pause_us;
+}
+
+uint32_t uk_switch_pause_frames(const struct uk_switch *sw)
+{
+	return sw->ndaemon > 0 ? UK_SW_PAUSE_FRAMES_DGRAM : UK_SW_PAUSE_FRAMES;
 }
 
 uint64_t uk_switch_stray_frames(const struct uk_switch *sw)

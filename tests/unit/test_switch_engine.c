@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -624,6 +625,39 @@ static void test_moderation(void **state)
 	assert_int_equal(feed(&m, &t2, &f2, 160, 100, 1, 10000), 1600); /* 200 frames in 20 ms */
 	/* a window with no frames at all: no pause (and no division by zero) */
 	assert_int_equal(feed(&m, &t2, &f2, 2, 30000, 0, 10000), 0);
+	/* the caller's pause_frames: 3 frames at 20 per ms take 150 us */
+	struct uk_switch_load g = {.pause_frames = 3};
+	t2 = 1000000;
+	feed(&g, &t2, &f2, 81, 100, 2, 4000);
+	assert_int_equal(feed(&g, &t2, &f2, 200, 100, 2, 4000), 150);
+}
+
+/* A switch with legacy daemon ports (one datagram socket, 10 frames of queue) pauses for
+ * fewer frames, as long as it has any. */
+static void test_pause_frames(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	struct uk_port_conf c = {.kind = UK_PORT_DAEMON};
+	struct sockaddr_un a = {.sun_family = AF_UNIX, .sun_path = "\0pf-a"};
+	struct sockaddr_un b = {.sun_family = AF_UNIX, .sun_path = "\0pf-b"};
+	struct uk_err err = {0};
+	int sv[2], pa, pb;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv), 0);
+	rig_port(r, 0, false);
+	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES);
+	pa = uk_switch_add_socket_port(r->sw, sv[0], &c, &a, sizeof(a), &err);
+	pb = uk_switch_add_socket_port(r->sw, sv[0], &c, &b, sizeof(b), &err);
+	assert_true(pa >= 0 && pb >= 0);
+	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES_DGRAM);
+	uk_switch_remove_port(r->sw, pa);
+	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES_DGRAM);
+	uk_switch_remove_port(r->sw, pb);
+	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES);
+	rig_free(r);
+	close(sv[0]);
+	close(sv[1]);
 }
 
 static void test_capture(void **state)
@@ -694,11 +728,12 @@ static void test_capture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_learning),   cmocka_unit_test(test_flooding),
-		cmocka_unit_test(test_vlans),	   cmocka_unit_test(test_hub),
-		cmocka_unit_test(test_full_peer),  cmocka_unit_test(test_dead_peer),
-		cmocka_unit_test(test_bad_frames), cmocka_unit_test(test_bad_options),
-		cmocka_unit_test(test_capture),	   cmocka_unit_test(test_moderation),
+		cmocka_unit_test(test_learning),     cmocka_unit_test(test_flooding),
+		cmocka_unit_test(test_vlans),	     cmocka_unit_test(test_hub),
+		cmocka_unit_test(test_full_peer),    cmocka_unit_test(test_dead_peer),
+		cmocka_unit_test(test_bad_frames),   cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_capture),	     cmocka_unit_test(test_moderation),
+		cmocka_unit_test(test_pause_frames),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
