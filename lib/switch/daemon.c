@@ -31,6 +31,7 @@
 #define MAX_WATCHES (UK_SW_MAX_PORTS + 64)
 #define MAX_MODULES 4
 #define MAX_POLL    (1 + 256) /* the epoll fd and the modules' fds of one round */
+#define MOD_SLOT    1	      /* pfd[0] is the epoll fd; the modules' fds follow */
 #define MAX_EVENTS  64
 #define CTL_MSG_MAX 65536
 
@@ -51,7 +52,7 @@ struct uk_swd {
 	int nmods;
 	int epfd;
 	struct pollfd pfd[MAX_POLL]; /* [0]: epfd; then the modules' fds of this round */
-	int npfd, nfixed;
+	int npfd;
 	int dead[UK_SW_MAX_PORTS];
 	int ndead;
 	int tap_port, tap_fd;
@@ -104,7 +105,7 @@ int uk_swd_poll_add(struct uk_swd *d, int fd, short events)
 
 short uk_swd_poll_revents(struct uk_swd *d, int slot)
 {
-	return slot >= d->nfixed && slot < d->npfd ? d->pfd[slot].revents : 0;
+	return slot >= MOD_SLOT && slot < d->npfd ? d->pfd[slot].revents : 0;
 }
 
 struct uk_switch *uk_swd_switch(struct uk_swd *d)
@@ -579,16 +580,15 @@ static int wait_events(struct uk_swd *d, struct epoll_event *ev, int timeout)
 {
 	int r;
 
-	if (d->npfd == d->nfixed) {
-		r = epoll_wait(d->epfd, ev, MAX_EVENTS, timeout);
-		return r < 0 ? (errno == EINTR ? 0 : -1) : r;
+	if (d->npfd > MOD_SLOT) {
+		r = poll(d->pfd, (nfds_t)d->npfd, timeout);
+		if (r < 0)
+			return errno == EINTR ? 0 : -1;
+		if (!(d->pfd[0].revents & POLLIN))
+			return 0;
+		timeout = 0; /* the epoll fd is readable: collect without blocking */
 	}
-	r = poll(d->pfd, (nfds_t)d->npfd, timeout);
-	if (r < 0)
-		return errno == EINTR ? 0 : -1;
-	if (!(d->pfd[0].revents & POLLIN))
-		return 0;
-	r = epoll_wait(d->epfd, ev, MAX_EVENTS, 0);
+	r = epoll_wait(d->epfd, ev, MAX_EVENTS, timeout);
 	return r < 0 ? (errno == EINTR ? 0 : -1) : r;
 }
 
@@ -609,7 +609,7 @@ static void loop(struct uk_swd *d)
 		int timeout = -1, n;
 
 		d->pfd[0] = (struct pollfd){.fd = d->epfd, .events = POLLIN};
-		d->npfd = d->nfixed = 1;
+		d->npfd = MOD_SLOT;
 		for (int m = 0; m < d->nmods; m++)
 			if (d->mods[m].pre_poll)
 				d->mods[m].pre_poll(d, d->mods[m].ctx, &timeout);
