@@ -230,6 +230,30 @@ static int measure(int fd, int count, long interval_us)
 	return 0;
 }
 
+/* The two ends for the mode in argv[3]: 0, -1 on a setup error (told), -2 on bad usage. */
+static int make_ends(struct ends *e, int argc, char **argv, pid_t *fwd)
+{
+	const char *mode = argv[3];
+
+	if (!strcmp(mode, "direct"))
+		return make_direct(e);
+	if (!strcmp(mode, "bare"))
+		return make_bare(e, fwd);
+	if (argc != 5)
+		return -2;
+	if (!strcmp(mode, "umlkit")) {
+		e->a = umlkit_port(argv[4]);
+		e->b = e->a < 0 ? -1 : umlkit_port(argv[4]);
+		return e->b < 0 ? -1 : 0;
+	}
+	if (!strcmp(mode, "daemon")) {
+		e->a = daemon_port(argv[4], 0, &e->ctl_a);
+		e->b = e->a < 0 ? -1 : daemon_port(argv[4], 1, &e->ctl_b);
+		return e->b < 0 ? -1 : 0;
+	}
+	return -2;
+}
+
 int main(int argc, char **argv)
 {
 	struct ends e = {-1, -1, -1, -1};
@@ -237,30 +261,18 @@ int main(int argc, char **argv)
 	long interval = argc > 3 ? atol(argv[2]) : 0;
 	pid_t pid, fwd = 0;
 
-	if (count <= 0 || interval < 0 ||
-	    !(!strcmp(argv[3], "direct") || !strcmp(argv[3], "bare") ||
-	      (argc == 5 && (!strcmp(argv[3], "umlkit") || !strcmp(argv[3], "daemon"))))) {
+	r = count > 0 && interval >= 0 ? make_ends(&e, argc, argv, &fwd) : -2;
+	if (r == -2)
 		fprintf(stderr,
 			"usage: switch-rtt COUNT INTERVAL_US direct|bare|umlkit NAME|daemon "
 			"CTL\n");
-		return 1;
-	}
-	if (!strcmp(argv[3], "direct"))
-		r = make_direct(&e);
-	else if (!strcmp(argv[3], "bare"))
-		r = make_bare(&e, &fwd);
-	else if (!strcmp(argv[3], "umlkit"))
-		r = (e.a = umlkit_port(argv[4])) < 0 || (e.b = umlkit_port(argv[4])) < 0 ? -1 : 0;
-	else
-		r = (e.a = daemon_port(argv[4], 0, &e.ctl_a)) < 0 ||
-				    (e.b = daemon_port(argv[4], 1, &e.ctl_b)) < 0
-			    ? -1
-			    : 0;
 	if (r < 0)
 		return 1;
 	pid = fork();
-	if (pid < 0)
-		return fail("fork"), 1;
+	if (pid < 0) {
+		fail("fork");
+		return 1;
+	}
 	if (pid == 0)
 		echo(e.b);
 	close(e.b);
