@@ -90,6 +90,8 @@ void uk_mac_format(const uint8_t mac[6], char out[18]);
 #define UK_SW_PAUSE_FRAMES_DGRAM 3
 #define UK_SW_PAUSE_GAIN	 2 /* frames a pause must gather on average to be worth it */
 #define UK_SW_PAUSE_BACKOFF	 8 /* windows without pauses after pauses that were not */
+/* inputs that together bring at most 1/UK_SW_QUIET_SHARE of the frames are not paused */
+#define UK_SW_QUIET_SHARE 8
 
 enum uk_port_kind {
 	UK_PORT_FD,	/* a datagram/seqpacket fd handed over by a launcher (one frame each) */
@@ -175,6 +177,18 @@ struct uk_switch_load {
 };
 uint32_t uk_switch_pause(struct uk_switch_load *l, uint64_t now_us, uint64_t frames_in,
 			 uint32_t max_us);
+/*
+ * Which inputs a pause leaves waiting. A pause saves wakeups only on the inputs that bring
+ * the load; an input that sends now and then (a ping beside a transfer) need not wait for
+ * it. Given each input's frames in the last window (count[0..n-1]), the window's length and
+ * every frame the switch received in it (total), quiet[i] is set for the inputs whose frames
+ * are forwarded at once: those that sent nothing, and the slowest of those below
+ * UK_SW_LOADED_RATE frames per millisecond, as many as together sent at most
+ * total / UK_SW_QUIET_SHARE frames. The other inputs are paced: their frames wait for the
+ * end of a pause. order is scratch space for n ints.
+ */
+void uk_switch_quiet(const uint64_t *count, int n, uint64_t total, uint64_t window_us, int *order,
+		     bool *quiet);
 /* The frames a pause of this switch may gather: UK_SW_PAUSE_FRAMES, or
  * UK_SW_PAUSE_FRAMES_DGRAM while it has legacy daemon ports. */
 uint32_t uk_switch_pause_frames(const struct uk_switch *sw);

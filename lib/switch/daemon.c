@@ -7,6 +7,12 @@
  * Every watched fd (ports, sockets, the signalfd and timerfd) is in one epoll set, so that a
  * round costs the same with 128 ports as with 2; a module's fds for one round (the NAT's
  * libslirp asks for poll(2) sets) are polled together with the epoll fd.
+ *
+ * Under load the loop pauses after a round (uk_switch_pause). During a pause it waits on a
+ * second epoll set that holds every watched fd except the paced ones, the inputs that bring
+ * the load (uk_switch_quiet, decided at the end of each window from the frames each watch
+ * brought). A frame from a quiet input (a ping beside a transfer) is forwarded as soon as it
+ * comes; the paced inputs and the modules wait for the end of the pause.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +45,9 @@ struct watch {
 	int fd;
 	void (*fn)(struct uk_swd *d, int fd, void *ctx);
 	void *ctx;
+	uint64_t frames; /* frames its handler fed to the engine, in all */
+	uint64_t mark;	 /* frames at the start of this window */
+	bool paced;	 /* left out of the pause set (uk_switch_quiet) */
 };
 
 struct uk_swd {
@@ -51,6 +60,12 @@ struct uk_swd {
 	struct uk_swd_module mods[MAX_MODULES];
 	int nmods;
 	int epfd;
+	int qfd;	   /* the epoll set of a pause: every watch but the paced ones */
+	uint32_t pause_us; /* the pause before the next round; 0: none */
+	/* uk_switch_quiet's arrays, one entry a watch */
+	uint64_t wcount[MAX_WATCHES];
+	int worder[MAX_WATCHES];
+	bool wquiet[MAX_WATCHES];
 	struct pollfd pfd[MAX_POLL]; /* [0]: epfd; then the modules' fds of this round */
 	int npfd;
 	int dead[UK_SW_MAX_PORTS];
@@ -73,7 +88,13 @@ int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, 
 		return -ENOSPC;
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
-	d->w[d->nw++] = (struct watch){fd, fn, ctx};
+	if (epoll_ctl(d->qfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		int e = errno;
+
+		epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+		return -e;
+	}
+	d->w[d->nw++] = (struct watch){.fd = fd, .fn = fn, .ctx = ctx};
 	return 0;
 }
 
@@ -82,9 +103,20 @@ void uk_swd_unwatch(struct uk_swd *d, int fd)
 	for (int i = 0; i < d->nw; i++)
 		if (d->w[i].fd == fd) {
 			epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+			if (!d->w[i].paced)
+				epoll_ctl(d->qfd, EPOLL_CTL_DEL, fd, NULL);
 			d->w[i] = d->w[--d->nw];
 			return;
 		}
+}
+
+/* The watch of fd now (handlers add and remove watches), or NULL. */
+static struct watch *watch_of(struct uk_swd *d, int fd)
+{
+	for (int k = 0; k < d->nw; k++)
+		if (d->w[k].fd == fd)
+			return &d->w[k];
+	return NULL;
 }
 
 int uk_swd_add_module(struct uk_swd *d, const struct uk_swd_module *m)
@@ -259,6 +291,21 @@ static int open_tap(struct uk_swd *d, struct uk_err *err)
 }
 
 /* ---- control ---- */
+/* Whether a port's frames wait for the pauses now: the switch is loaded and the port's input
+ * is paced (the NAT's fds are polled between pauses only). */
+static bool port_paced(struct uk_swd *d, int id, int kind)
+{
+	struct watch *w;
+	int fd = id == d->tap_port ? d->tap_fd : uk_switch_port_fd(d->sw, id);
+
+	if (d->load.pause_us == 0)
+		return false;
+	if (kind == UK_PORT_NAT)
+		return true;
+	w = fd >= 0 ? watch_of(d, fd) : NULL;
+	return w && w->paced;
+}
+
 static json_t *port_json(struct uk_swd *d, int id)
 {
 	struct uk_port_conf c;
@@ -278,6 +325,7 @@ static json_t *port_json(struct uk_swd *d, int id)
 	json_object_set_new(j, "tx_bytes", json_integer((json_int_t)st.tx_bytes));
 	json_object_set_new(j, "rx_drops", json_integer((json_int_t)st.rx_drops));
 	json_object_set_new(j, "tx_drops", json_integer((json_int_t)st.tx_drops));
+	json_object_set_new(j, "paced", json_boolean(port_paced(d, id, c.kind)));
 	return j;
 }
 
@@ -556,21 +604,39 @@ static uint64_t now_us(void)
 	return uk_monotonic_ns() / 1000;
 }
 
-/* Interrupt moderation (see uk_switch_pause): pause after a round while loaded. */
+/* A window ended after window_us with total frames: which watches are paced in the next
+ * (uk_switch_quiet); the pause set follows. */
+static void pace(struct uk_swd *d, uint64_t window_us, uint64_t total)
+{
+	for (int i = 0; i < d->nw; i++) {
+		d->wcount[i] = d->w[i].frames - d->w[i].mark;
+		d->w[i].mark = d->w[i].frames;
+	}
+	uk_switch_quiet(d->wcount, d->nw, total, window_us, d->worder, d->wquiet);
+	for (int i = 0; i < d->nw; i++) {
+		struct watch *w = &d->w[i];
+		struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->fd};
+
+		if (w->paced == !d->wquiet[i])
+			continue;
+		if (epoll_ctl(d->qfd, w->paced ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, w->fd, &ev) == 0)
+			w->paced = !w->paced;
+	}
+}
+
+/* Interrupt moderation (see uk_switch_pause): the pause after this round while loaded, and
+ * at the end of each window, which inputs it leaves waiting. */
 static void moderate(struct uk_swd *d)
 {
-	struct timespec ts = {0};
-	uint32_t us;
+	uint64_t start = d->load.window_start, frames = d->load.window_frames;
 
 	if (d->o.coalesce_us <= 0)
 		return;
 	d->load.pause_frames = uk_switch_pause_frames(d->sw);
-	us = uk_switch_pause(&d->load, now_us(), uk_switch_frames_in(d->sw),
-			     (uint32_t)d->o.coalesce_us);
-	if (us == 0)
-		return;
-	ts.tv_nsec = (long)us * 1000;
-	nanosleep(&ts, NULL);
+	d->pause_us = uk_switch_pause(&d->load, now_us(), uk_switch_frames_in(d->sw),
+				      (uint32_t)d->o.coalesce_us);
+	if (d->load.window_start != start)
+		pace(d, d->load.window_start - start, d->load.window_frames - frames);
 }
 
 /* Wait for events: the ready watched fds into ev (their count), the modules' revents into
@@ -592,13 +658,48 @@ static int wait_events(struct uk_swd *d, struct epoll_event *ev, int timeout)
 	return r < 0 ? (errno == EINTR ? 0 : -1) : r;
 }
 
-/* The watch of fd now (handlers add and remove watches), or NULL. */
-static struct watch *watch_of(struct uk_swd *d, int fd)
+/* Run the handlers of the ready watches that are paced (or not); count their frames. */
+static void serve(struct uk_swd *d, const struct epoll_event *ev, int n, bool paced)
 {
-	for (int k = 0; k < d->nw; k++)
-		if (d->w[k].fd == fd)
-			return &d->w[k];
-	return NULL;
+	for (int i = 0; i < n; i++) {
+		struct watch *w = watch_of(d, ev[i].data.fd);
+		uint64_t before = uk_switch_frames_in(d->sw);
+
+		if (!w || w->paced != paced)
+			continue;
+		w->fn(d, w->fd, w->ctx);
+		/* the frames it brought, to its watch if the handler kept it */
+		w = watch_of(d, ev[i].data.fd);
+		if (w)
+			w->frames += uk_switch_frames_in(d->sw) - before;
+		reap_dead(d);
+	}
+}
+
+/* The pause: until it is over, only the quiet inputs (and the control socket, signals,
+ * timers) are served, each as soon as it is ready; the paced ones wait for the next round.
+ * Serving them here too would make the next quiet frame wait behind their batch. */
+static void pause_wait(struct uk_swd *d)
+{
+	struct epoll_event ev[MAX_EVENTS];
+	uint64_t end, now;
+
+	if (d->pause_us == 0)
+		return;
+	end = uk_monotonic_ns() + d->pause_us * 1000ULL;
+	d->pause_us = 0;
+	while (!d->stop && (now = uk_monotonic_ns()) < end) {
+		struct timespec ts = {.tv_sec = (time_t)((end - now) / 1000000000),
+				      .tv_nsec = (long)((end - now) % 1000000000)};
+		int n = epoll_pwait2(d->qfd, ev, MAX_EVENTS, &ts, NULL);
+
+		if (n < 0 && errno == ENOSYS)
+			nanosleep(&ts, NULL); /* a kernel before 5.11: no early end */
+		else if (n < 0 && errno != EINTR)
+			break;
+		if (n > 0)
+			serve(d, ev, n, false);
+	}
 }
 
 static void loop(struct uk_swd *d)
@@ -608,6 +709,7 @@ static void loop(struct uk_swd *d)
 	while (!d->stop) {
 		int timeout = -1, n;
 
+		pause_wait(d);
 		d->pfd[0] = (struct pollfd){.fd = d->epfd, .events = POLLIN};
 		d->npfd = MOD_SLOT;
 		for (int m = 0; m < d->nmods; m++)
@@ -619,13 +721,9 @@ static void loop(struct uk_swd *d)
 		for (int m = 0; m < d->nmods; m++)
 			if (d->mods[m].post_poll)
 				d->mods[m].post_poll(d, d->mods[m].ctx);
-		for (int i = 0; i < n; i++) {
-			struct watch *w = watch_of(d, ev[i].data.fd);
-
-			if (w)
-				w->fn(d, w->fd, w->ctx);
-			reap_dead(d);
-		}
+		/* the quiet inputs first: a ping does not queue behind a batch of the load */
+		serve(d, ev, n, false);
+		serve(d, ev, n, true);
 		reap_dead(d);
 		moderate(d);
 	}
@@ -691,7 +789,8 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 	if (r < 0)
 		return r;
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d->epfd < 0)
+	d->qfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d->epfd < 0 || d->qfd < 0)
 		return uk_err_sys(err, errno, "epoll_create1");
 	snprintf(d->ctl_path, sizeof(d->ctl_path), "%s/ctl", d->dir);
 	fd = bind_unix(d->ctl_path, SOCK_SEQPACKET, mode, d->o.group, err);
@@ -751,12 +850,14 @@ static void teardown(struct uk_swd *d)
 		if (d->mods[m].stop)
 			d->mods[m].stop(d, d->mods[m].ctx);
 	uk_switch_free(d->sw);
-	if (d->tap_fd >= 0)
-		close(d->tap_fd);
+	if (d->tap_fd >= 0 && !watch_of(d, d->tap_fd))
+		close(d->tap_fd); /* a watched one is closed with the watches */
 	for (int i = 0; i < d->nw; i++)
 		close(d->w[i].fd);
 	if (d->epfd >= 0)
 		close(d->epfd);
+	if (d->qfd >= 0)
+		close(d->qfd);
 	if (!d->locked)
 		return;
 	unlink(d->ctl_path);
@@ -782,6 +883,7 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 	d->tap_fd = -1;
 	d->tap_port = -1;
 	d->epfd = -1;
+	d->qfd = -1;
 	so.ctx = d;
 	d->sw = uk_switch_new(&so, err);
 	r = d->sw ? setup(d, err) : -ENOMEM;

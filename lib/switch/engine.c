@@ -566,6 +566,32 @@ uint32_t uk_switch_pause(struct uk_switch_load *l, uint64_t now_us, uint64_t fra
 	return l->pause_us;
 }
 
+static int by_count(const void *x, const void *y, void *arg)
+{
+	const uint64_t *count = arg;
+	uint64_t a = count[*(const int *)x], b = count[*(const int *)y];
+
+	return a < b ? -1 : a > b;
+}
+
+void uk_switch_quiet(const uint64_t *count, int n, uint64_t total, uint64_t window_us, int *order,
+		     bool *quiet)
+{
+	uint64_t budget = total / UK_SW_QUIET_SHARE, sum = 0;
+	int m = 0;
+
+	for (int i = 0; i < n; i++) {
+		quiet[i] = count[i] == 0;
+		if (count[i] > 0 && count[i] * 1000 < (uint64_t)UK_SW_LOADED_RATE * window_us)
+			order[m++] = i;
+	}
+	qsort_r(order, (size_t)m, sizeof(*order), by_count, (void *)count);
+	for (int k = 0; k < m && sum + count[order[k]] <= budget; k++) {
+		sum += count[order[k]];
+		quiet[order[k]] = true;
+	}
+}
+
 uint32_t uk_switch_pause_frames(const struct uk_switch *sw)
 {
 	return sw->ndaemon > 0 ? UK_SW_PAUSE_FRAMES_DGRAM : UK_SW_PAUSE_FRAMES;

@@ -21,6 +21,12 @@
  *       than the switch reads, binary junk; plus requests that are not bad (info with
  *       fds attached, remove-port of no port, empty and silent connections). Checks every
  *       reply and prints "bad N" (how much the switch's bad_control must grow).
+ *   swpeer SWITCH pace
+ *       Attaches four ports: L sends a load of full-size frames to S (10 a millisecond), P
+ *       sends a small frame to Q every 50 ms. For 3 s it asks the switch for its ports every
+ *       100 ms and checks: once loaded, L is paced (its frames wait for the pauses) and P
+ *       never is; Q gets every frame P sent. Prints
+ *         loaded yes|no / L paced yes|no / P paced never|N times / Q got N of N
  *   swpeer SWITCH churn [ROUNDS]
  *       ROUNDS times (default 3): attach 128 ports, check the switch counts them, then take
  *       them away (closing our ends; every other round half of them by remove-port first)
@@ -451,13 +457,95 @@ static int do_churn(int rounds)
 	return failures ? 1 : 0;
 }
 
+/* ---------------------------------------------------------------- pace */
+#define PACE_MS 3000
+
+/* The "paced" of port id in a ports reply: 1, 0, or -1 when it is not there. */
+static int paced_of(json_t *ports, int id)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(ports, i, p)
+	{
+		if (json_integer_value(json_object_get(p, "port")) == id)
+			return json_is_true(json_object_get(p, "paced"));
+	}
+	return -1;
+}
+
+static bool switch_loaded(void)
+{
+	json_t *j = ask("{\"cmd\":\"info\"}");
+	bool loaded = j && json_is_true(json_object_get(j, "loaded"));
+
+	json_decref(j);
+	return loaded;
+}
+
+static int do_pace(void)
+{
+	static const uint8_t ml[6] = {2, 0x53, 0x57, 0, 1, 1}, ms[6] = {2, 0x53, 0x57, 0, 1, 2};
+	static const uint8_t mp[6] = {2, 0x53, 0x57, 0, 1, 3}, mq[6] = {2, 0x53, 0x57, 0, 1, 4};
+	static uint8_t big[1514], small[60];
+	int pl, ps, pp, pq, l, s, p, q, loaded = 0, l_paced = 0, p_paced = 0;
+	uint64_t sent = 0, got = 0;
+
+	l = attach("swpeer pace L", &pl);
+	s = attach("swpeer pace S", &ps);
+	p = attach("swpeer pace P", &pp);
+	q = attach("swpeer pace Q", &pq);
+	if (l < 0 || s < 0 || p < 0 || q < 0)
+		return 1;
+	/* S and Q say who they are first, so the switch sends each only its own frames */
+	eth(small, ml, ms, 0x88b5);
+	send_frame(s, small, sizeof(small));
+	eth(small, mp, mq, 0x88b5);
+	send_frame(q, small, sizeof(small));
+	sleep_ms(50);
+	drain(l);
+	drain(p);
+	drain(q);
+	eth(big, ms, ml, 0x88b5);
+	eth(small, mq, mp, 0x88b5);
+	for (int ms_ = 0; ms_ < PACE_MS; ms_++) {
+		for (int k = 0; k < 10; k++)
+			(void)send(l, big, sizeof(big), MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (ms_ % 50 == 25) {
+			send_frame(p, small, sizeof(small));
+			sent++;
+		}
+		drain(s);
+		got += drain(q);
+		if (ms_ >= 500 && ms_ % 100 == 0 && switch_loaded()) {
+			json_t *rep = ask("{\"cmd\":\"ports\"}");
+			json_t *ports = json_object_get(rep, "ports");
+
+			loaded++;
+			l_paced += paced_of(ports, pl) == 1;
+			p_paced += paced_of(ports, pp) != 0;
+			json_decref(rep);
+		}
+		sleep_ms(1);
+	}
+	sleep_ms(100);
+	got += drain(q);
+	printf("loaded %s\nL paced %s\n", loaded ? "yes" : "no", l_paced ? "yes" : "no");
+	if (p_paced)
+		printf("P paced %d times\n", p_paced);
+	else
+		printf("P paced never\n");
+	printf("Q got %llu of %llu\n", (unsigned long long)got, (unsigned long long)sent);
+	return loaded && l_paced && !p_paced && got == sent ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *hold_file = NULL;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
-		fprintf(stderr, "usage: swpeer SWITCH frames|control|churn [...]\n");
+		fprintf(stderr, "usage: swpeer SWITCH frames|control|pace|churn [...]\n");
 		return 2;
 	}
 	sw_name = argv[1];
@@ -474,6 +562,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[2], "control"))
 		return do_control();
+	if (!strcmp(argv[2], "pace"))
+		return do_pace();
 	if (!strcmp(argv[2], "churn"))
 		return do_churn(argc > 3 ? atoi(argv[3]) : 3);
 	fprintf(stderr, "swpeer: unknown mode '%s'\n", argv[2]);

@@ -3,7 +3,8 @@
 # and move 1 MiB over HTTP; ports and fdb show them, their MACs and their counters; a capture
 # holds the ICMP frames of a ping in pcap format; a misbehaving peer (tests/helpers/swpeer:
 # malformed frames, floods, bad control messages, 128 ports coming and going) is dropped,
-# counted and survived while the guests keep talking; a stopped guest's port goes; VLANs
+# counted and survived while the guests keep talking; under load the loading port is paced
+# and an occasional sender beside it is not; a stopped guest's port goes; VLANs
 # keep two pairs with the same addresses apart; --hub floods; stop and SIGTERM remove the
 # control socket; a running name is refused; bad input gives clear errors.
 . "$(dirname "$0")/lib.sh"
@@ -298,6 +299,15 @@ run "$UMLKIT" switch list --output=json
 like "$(tr -d ' \n' <<<"$out")" '"name":"mod0"[^}]*"coalesce_us":0' "list shows the pause of --coalesce 0"
 like "$(tr -d ' \n' <<<"$out")" '"name":"mod1"[^}]*"coalesce_us":4000' "... and the default longest pause (4000 us) of another"
 like "$(tr -d ' \n' <<<"$out")" '"name":"mod0"[^}]*"loaded":false' "an idle switch is not loaded"
+run "$SWPEER" mod1 pace
+is "$rc" 0 "swpeer pace: a load of 10 full-size frames a ms is paced, a frame every 50 ms beside it is not"
+[ "$rc" = 0 ] || diag "$out" "$err"
+like "$out" "L paced yes" "... the loading port's frames wait for the pauses"
+like "$out" "P paced never" "... the occasional sender's never do"
+like "$out" "Q got ([0-9]+) of \1" "... and every one of its frames arrived"
+run "$SWPEER" mod0 pace
+is "$rc" 1 "swpeer pace on --coalesce 0: nothing pauses, so nothing is paced"
+like "$out" "loaded no" "... the switch never counts as loaded"
 run "$UMLKIT" switch legacy mod0
 is "$rc" 1 "switch legacy on a switch without --legacy fails"
 like "$err" "switch 'mod0': unknown command \"legacy\"" "... saying so"

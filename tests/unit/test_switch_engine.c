@@ -660,6 +660,52 @@ static void test_pause_frames(void **state)
 	close(sv[1]);
 }
 
+/* Which inputs a pause leaves waiting: the slow ones, up to an eighth of the frames. */
+static void test_quiet(void **state)
+{
+	/* an 8 ms window: a transfer (60 frames) and its acknowledgements (30), two pings
+	 * (2 frames each), a port that sent nothing, a control socket (no frames) */
+	const uint64_t c1[] = {60, 2, 30, 0, 2, 0};
+	/* sixteen ports of 3 frames each (48): an eighth is 6, two of them */
+	uint64_t c2[16];
+	/* below the rate, but more than an eighth of the frames: 7 of 8 + 7 = 15 (budget 1) */
+	const uint64_t c3[] = {7, 8};
+	int order[16];
+	bool q[16];
+
+	(void)state;
+	uk_switch_quiet(c1, 6, 96, 8000, order, q);
+	assert_false(q[0]);
+	assert_true(q[1]);
+	assert_false(q[2]);
+	assert_true(q[3]);
+	assert_true(q[4]);
+	assert_true(q[5]);
+	/* the same counts in a 1 ms window: 2 frames a ms is not slow, only the silent ones */
+	uk_switch_quiet(c1, 6, 96, 1000, order, q);
+	assert_true(!q[0] && !q[1] && !q[2] && q[3] && !q[4] && q[5]);
+	for (int i = 0; i < 16; i++)
+		c2[i] = 3;
+	uk_switch_quiet(c2, 16, 48, 8000, order, q);
+	{
+		int n = 0;
+
+		for (int i = 0; i < 16; i++)
+			n += q[i];
+		assert_int_equal(n, 2);
+	}
+	uk_switch_quiet(c3, 2, 15, 8000, order, q);
+	assert_false(q[0]);
+	assert_false(q[1]);
+	/* the NAT's frames count in the total, though no watch brought them: 8 of 64 is an
+	 * eighth */
+	uk_switch_quiet(c3, 2, 64, 8000, order, q);
+	assert_true(q[0]);
+	assert_false(q[1]);
+	/* nothing at all */
+	uk_switch_quiet(c3, 0, 0, 8000, order, q);
+}
+
 static void test_capture(void **state)
 {
 	struct rig *r = rig_new(0, false);
@@ -733,7 +779,7 @@ int main(void)
 		cmocka_unit_test(test_full_peer),    cmocka_unit_test(test_dead_peer),
 		cmocka_unit_test(test_bad_frames),   cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_capture),	     cmocka_unit_test(test_moderation),
-		cmocka_unit_test(test_pause_frames),
+		cmocka_unit_test(test_pause_frames), cmocka_unit_test(test_quiet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
