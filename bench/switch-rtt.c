@@ -1,6 +1,6 @@
 /* bench/switch-rtt.c: the round-trip time a switch adds, without guests, for bench/switch.
  *
- * Usage: switch-rtt COUNT INTERVAL_US direct
+ * Usage: switch-rtt [--load RATE] COUNT INTERVAL_US direct
  *        switch-rtt COUNT INTERVAL_US bare              (a forwarder process of its own)
  *        switch-rtt COUNT INTERVAL_US umlkit NAME      (two fd ports of umlkit switch NAME)
  *        switch-rtt COUNT INTERVAL_US daemon CTL       (two ports of a uml_switch-protocol
@@ -14,6 +14,11 @@
  * moderation must see an idle switch). "direct" joins A and B by one socketpair; "bare" puts
  * a third process between two socketpairs that only moves each frame across (poll, recv,
  * send): the floor under any switch process, one wake-up per frame.
+ *
+ * --load RATE: meanwhile a third process sends RATE full-size (1514-byte) frames a millisecond
+ * from a port L to a port S of their own, made the same way (for direct, a socketpair of
+ * their own; for bare, a forwarder of their own): the round trip of a bystander beside a
+ * transfer. S announces its address first, so a switch sends the load to S alone.
  *
  * Prints: "rtt COUNT median_us mean_us p90_us lost" (microseconds, 1 decimal). Exit 0, or 1
  * on a setup error (message on stderr). The guests' ping in bench/switch measures the same
@@ -230,8 +235,9 @@ static int measure(int fd, int count, long interval_us)
 	return 0;
 }
 
-/* The two ends for the mode in argv[3]: 0, -1 on a setup error (told), -2 on bad usage. */
-static int make_ends(struct ends *e, int argc, char **argv, pid_t *fwd)
+/* The two ends for the mode in argv[3]: 0, -1 on a setup error (told), -2 on bad usage.
+ * The ports of a daemon-protocol switch are named from idx up. */
+static int make_ends(struct ends *e, int argc, char **argv, pid_t *fwd, int idx)
 {
 	const char *mode = argv[3];
 
@@ -247,26 +253,77 @@ static int make_ends(struct ends *e, int argc, char **argv, pid_t *fwd)
 		return e->b < 0 ? -1 : 0;
 	}
 	if (!strcmp(mode, "daemon")) {
-		e->a = daemon_port(argv[4], 0, &e->ctl_a);
-		e->b = e->a < 0 ? -1 : daemon_port(argv[4], 1, &e->ctl_b);
+		e->a = daemon_port(argv[4], idx, &e->ctl_a);
+		e->b = e->a < 0 ? -1 : daemon_port(argv[4], idx + 1, &e->ctl_b);
 		return e->b < 0 ? -1 : 0;
 	}
 	return -2;
 }
 
+/* The load: RATE frames a millisecond from l to s, on a schedule, until killed; s drained. */
+static void load(int l, int s, double rate)
+{
+	static uint8_t big[1514] = {2, 0, 0, 0, 0, 0x0d, 2, 0, 0, 0, 0, 0x0c, 0x88, 0xb5};
+	uint8_t hello[60] = {2, 0, 0, 0, 0, 0x0c, 2, 0, 0, 0, 0, 0x0d, 0x88, 0xb5}, buf[2048];
+	uint64_t t0, n = 0, gap_ns = (uint64_t)(1e6 / rate);
+
+	(void)send(s, hello, sizeof(hello), MSG_NOSIGNAL);
+	pause_us(10000);
+	t0 = uk_monotonic_ns();
+	for (;;) {
+		uint64_t due = t0 + n * gap_ns, now = uk_monotonic_ns();
+
+		while (recv(s, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			;
+		if (now < due) {
+			pause_us((long)((due - now) / 1000));
+			continue;
+		}
+		(void)send(l, big, sizeof(big), MSG_DONTWAIT | MSG_NOSIGNAL);
+		n++;
+	}
+}
+
+/* The load's ends and process (RATE > 0): its pid, 0 with no load, -1 on an error. */
+static pid_t start_load(double rate, int argc, char **argv, pid_t *fwd)
+{
+	struct ends e = {-1, -1, -1, -1};
+	pid_t pid;
+
+	if (rate <= 0)
+		return 0;
+	if (make_ends(&e, argc, argv, fwd, 2) < 0)
+		return -1;
+	pid = fork();
+	if (pid < 0)
+		return fail("fork");
+	if (pid == 0)
+		load(e.a, e.b, rate);
+	close(e.a);
+	close(e.b);
+	return pid;
+}
+
 int main(int argc, char **argv)
 {
 	struct ends e = {-1, -1, -1, -1};
-	int count = argc > 3 ? atoi(argv[1]) : 0, r;
-	long interval = argc > 3 ? atol(argv[2]) : 0;
-	pid_t pid, fwd = 0;
+	double rate = argc > 2 && !strcmp(argv[1], "--load") ? atof(argv[2]) : 0;
+	int shift = argc > 2 && !strcmp(argv[1], "--load") ? 2 : 0, count, r;
+	long interval;
+	pid_t pid, fwd = 0, lfwd = 0, lpid = 0;
 
-	r = count > 0 && interval >= 0 ? make_ends(&e, argc, argv, &fwd) : -2;
+	argc -= shift, argv += shift;
+	count = argc > 3 ? atoi(argv[1]) : 0;
+	interval = argc > 3 ? atol(argv[2]) : 0;
+	r = count > 0 && interval >= 0 && (rate > 0 || !shift)
+		    ? make_ends(&e, argc, argv, &fwd, 0)
+		    : -2;
 	if (r == -2)
-		fprintf(stderr,
-			"usage: switch-rtt COUNT INTERVAL_US direct|bare|umlkit NAME|daemon "
-			"CTL\n");
-	if (r < 0)
+		fprintf(stderr, "usage: switch-rtt [--load RATE] COUNT INTERVAL_US "
+				"direct|bare|umlkit NAME|daemon CTL\n");
+	if (r == 0)
+		lpid = start_load(rate, argc, argv, &lfwd);
+	if (r < 0 || lpid < 0)
 		return 1;
 	pid = fork();
 	if (pid < 0) {
@@ -280,7 +337,13 @@ int main(int argc, char **argv)
 	close(e.a); /* the echo ends WAIT_MS after the last frame, or at once on EOF */
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
+	if (lpid > 0) {
+		kill(lpid, SIGTERM);
+		waitpid(lpid, NULL, 0);
+	}
 	if (fwd > 0)
 		waitpid(fwd, NULL, 0); /* its ends closed: it exits */
+	if (lfwd > 0)
+		waitpid(lfwd, NULL, 0);
 	return r < 0 ? 1 : 0;
 }
