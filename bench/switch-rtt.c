@@ -315,9 +315,8 @@ int main(int argc, char **argv)
 	argc -= shift, argv += shift;
 	count = argc > 3 ? atoi(argv[1]) : 0;
 	interval = argc > 3 ? atol(argv[2]) : 0;
-	r = count > 0 && interval >= 0 && (rate > 0 || !shift)
-		    ? make_ends(&e, argc, argv, &fwd, 0)
-		    : -2;
+	r = count > 0 && interval >= 0 && (rate > 0 || !shift) ? make_ends(&e, argc, argv, &fwd, 0)
+							       : -2;
 	if (r == -2)
 		fprintf(stderr, "usage: switch-rtt [--load RATE] COUNT INTERVAL_US "
 				"direct|bare|umlkit NAME|daemon CTL\n");
