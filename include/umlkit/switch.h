@@ -84,9 +84,9 @@ void uk_mac_format(const uint8_t mac[6], char out[18]);
 #define UK_SW_LOAD_WINDOW_US 4000 /* the daemon measures the frame rate over windows this long */
 #define UK_SW_LOADED_RATE    1	  /* frames per millisecond: loaded at this rate or more */
 #define UK_SW_PAUSE_FRAMES   16	  /* a pause lasts as long as this many frames take to come */
-/* the same with legacy daemon ports: an AF_UNIX datagram socket queues at most
- * net.unix.max_dgram_qlen (10 by default) datagrams, and one such socket takes every legacy
- * guest's frames; a pause that lets more come makes the guests drop them */
+/* the same with legacy daemon ports: a legacy guest's datagram socket is not connected to
+ * ours, so it queues at most net.unix.max_dgram_qlen (10 by default) of the frames we send
+ * it; a pause that gathers more for it makes us drop them */
 #define UK_SW_PAUSE_FRAMES_DGRAM 3
 #define UK_SW_PAUSE_GAIN	 2 /* frames a pause must gather on average to be worth it */
 #define UK_SW_PAUSE_BACKOFF	 8 /* windows without pauses after pauses that were not */
@@ -96,7 +96,8 @@ void uk_mac_format(const uint8_t mac[6], char out[18]);
 enum uk_port_kind {
 	UK_PORT_FD,	/* a datagram/seqpacket fd handed over by a launcher (one frame each) */
 	UK_PORT_BESS,	/* a connection on the switch's SEQPACKET listening socket */
-	UK_PORT_DAEMON, /* a legacy daemon-protocol guest, addressed on the shared data socket */
+	UK_PORT_DAEMON, /* a legacy daemon-protocol guest: a datagram socket of its own, or an
+			   address on the shared data socket */
 	UK_PORT_TAP,	/* an uplink to a host tap */
 	UK_PORT_NAT,	/* the user-mode NAT uplink */
 };
@@ -129,9 +130,11 @@ struct uk_switch *uk_switch_new(const struct uk_switch_opts *o, struct uk_err *e
 void uk_switch_free(struct uk_switch *sw);
 
 /*
- * A port over a socket that carries one frame per packet (fd, bess): the engine owns fd
- * from here on (closes it on removal). For UK_PORT_DAEMON, fd is the shared data socket
- * (not owned) and addr/addrlen the guest's address. Returns the port id or -errno.
+ * A port over a socket that carries one frame per packet (fd, bess, and a legacy guest's
+ * own datagram socket, connected to the guest's): the engine owns fd from here on (closes it
+ * on removal). For a UK_PORT_DAEMON port with addr, fd is instead the shared legacy data
+ * socket (not owned) and addr/addrlen the guest's address, which the engine sends to and
+ * knows the guest's frames by. Returns the port id or -errno.
  */
 int uk_switch_add_socket_port(struct uk_switch *sw, int fd, const struct uk_port_conf *c,
 			      const void *addr, unsigned addrlen, struct uk_err *err);
@@ -141,12 +144,15 @@ int uk_switch_add_callback_port(struct uk_switch *sw, const struct uk_port_conf 
 				int (*send)(void *priv, const void *frame, size_t len), void *priv,
 				struct uk_err *err);
 void uk_switch_remove_port(struct uk_switch *sw, int port);
-/* The fd to poll for a socket port (-1 for others). */
+/* The fd to poll for a socket port that owns its socket (-1 for others). */
 int uk_switch_port_fd(const struct uk_switch *sw, int port);
+/* The socket a port's frames come in on, owned or shared (-1 for callback ports). */
+int uk_switch_port_socket(const struct uk_switch *sw, int port);
 
 /* The port's socket is readable: receive a batch and forward it. */
 void uk_switch_port_readable(struct uk_switch *sw, int port);
-/* Frames on the legacy data socket from an address no guest registered: dropped, counted. */
+/* Frames on the shared legacy data socket from an address no guest registered: dropped,
+ * counted. */
 uint64_t uk_switch_stray_frames(const struct uk_switch *sw);
 /* Every frame received so far (the daemon's load estimate). */
 uint64_t uk_switch_frames_in(const struct uk_switch *sw);

@@ -181,7 +181,7 @@ static void on_port(struct uk_swd *d, int fd, void *ctx)
 	uk_switch_port_readable(d->sw, (int)(intptr_t)ctx);
 }
 
-static int add_socket_port(struct uk_swd *d, int fd, const struct uk_port_conf *c,
+int uk_swd_add_socket_port(struct uk_swd *d, int fd, const struct uk_port_conf *c,
 			   struct uk_err *err)
 {
 	int id = uk_switch_add_socket_port(d->sw, fd, c, NULL, 0, err);
@@ -229,7 +229,7 @@ static void on_bess_listen(struct uk_swd *d, int fd, void *ctx)
 
 	(void)ctx;
 	if (s >= 0)
-		add_socket_port(d, s, &c, NULL);
+		uk_swd_add_socket_port(d, s, &c, NULL);
 }
 
 /* ---- the tap uplink ---- */
@@ -296,7 +296,7 @@ static int open_tap(struct uk_swd *d, struct uk_err *err)
 static bool port_paced(struct uk_swd *d, int id, int kind)
 {
 	struct watch *w;
-	int fd = id == d->tap_port ? d->tap_fd : uk_switch_port_fd(d->sw, id);
+	int fd = id == d->tap_port ? d->tap_fd : uk_switch_port_socket(d->sw, id);
 
 	if (d->load.pause_us == 0)
 		return false;
@@ -427,7 +427,7 @@ static int cmd_add_port(struct uk_swd *d, json_t *req, int fd, json_t *reply, st
 	c.trunk = json_is_true(json_object_get(req, "trunk"));
 	snprintf(c.peer, sizeof(c.peer), "%s", peer ? peer : "fd");
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	id = add_socket_port(d, fd, &c, err);
+	id = uk_swd_add_socket_port(d, fd, &c, err);
 	if (id < 0)
 		return id;
 	json_object_set_new(reply, "port", json_integer(id));

@@ -25,10 +25,10 @@ struct port {
 	bool used;
 	struct uk_port_conf conf;
 	struct uk_port_stats st;
-	int fd; /* socket ports: the socket (shared for daemon ports) */
+	int fd; /* socket ports: the socket (for a daemon port, maybe the shared one) */
 	bool owns_fd;
 	bool dgram;		 /* a legacy daemon port, counted in ndaemon */
-	struct sockaddr_un addr; /* daemon ports: the guest's data address */
+	struct sockaddr_un addr; /* daemon ports on the shared socket: the guest's address */
 	socklen_t addrlen;
 	int (*send)(void *priv, const void *frame, size_t len);
 	void *priv;
@@ -171,10 +171,10 @@ int uk_switch_add_socket_port(struct uk_switch *sw, int fd, const struct uk_port
 		return id;
 	p = sw->ports[id];
 	p->fd = fd;
-	p->owns_fd = c->kind != UK_PORT_DAEMON;
-	if (p->owns_fd) {
+	p->owns_fd = c->kind != UK_PORT_DAEMON || !addr;
+	if (p->owns_fd)
 		grow_sndbuf(fd);
-	} else {
+	if (c->kind == UK_PORT_DAEMON) {
 		p->dgram = true;
 		sw->ndaemon++;
 	}
@@ -228,7 +228,14 @@ int uk_switch_port_fd(const struct uk_switch *sw, int id)
 {
 	const struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
 
-	return p && p->conf.kind != UK_PORT_DAEMON ? p->fd : -1;
+	return p && p->owns_fd ? p->fd : -1;
+}
+
+int uk_switch_port_socket(const struct uk_switch *sw, int id)
+{
+	const struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+
+	return p ? p->fd : -1;
 }
 
 /* ---- forwarding ---- */
@@ -267,8 +274,8 @@ static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len, 
 	p->out[p->nout].msg_hdr = (struct msghdr){
 		.msg_iov = iov,
 		.msg_iovlen = (size_t)n,
-		.msg_name = p->conf.kind == UK_PORT_DAEMON ? &p->addr : NULL,
-		.msg_namelen = p->conf.kind == UK_PORT_DAEMON ? p->addrlen : 0,
+		.msg_name = p->addrlen ? &p->addr : NULL,
+		.msg_namelen = p->addrlen,
 	};
 	p->nout++;
 	if (!p->dirty) {
@@ -367,12 +374,11 @@ static void flush_socket(struct uk_switch *sw, int id, struct port *p)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != ENOBUFS && errno != ENOMEM)
-				if (p->conf.kind != UK_PORT_DAEMON)
-					mark_dead(sw, id);
+			if (errno != EAGAIN && errno != ENOBUFS && errno != ENOMEM && p->owns_fd)
+				mark_dead(sw, id);
 			/* EAGAIN: the peer's queue is full; it was slow, the rest is dropped.
-			 * For a daemon port the shared socket stays: one gone guest is its own
-			 * problem (its control connection tells us). */
+			 * The shared legacy socket stays: one gone guest is its own problem (its
+			 * control connection tells us). */
 			p->st.tx_drops += p->nout - done;
 			break;
 		}
@@ -442,8 +448,9 @@ static int port_batch(struct uk_switch *sw, int id, struct port *p, uint64_t now
 	sw->frames_in += (unsigned)n;
 	sw->busy = true;
 	for (int i = 0; i < n; i++) {
-		/* an empty packet is a seqpacket peer's EOF (and never a frame) */
-		if (sw->rx[i].msg_len == 0) {
+		/* an empty packet is a seqpacket peer's EOF (and never a frame); on a legacy
+		 * port's datagram socket it is a frame too short, dropped and counted */
+		if (sw->rx[i].msg_len == 0 && !p->dgram) {
 			mark_dead(sw, id);
 			n = -1;
 			break;

@@ -6,8 +6,16 @@
  * A SOCK_STREAM control socket at a path takes one request per connection; the guest names
  * its data address (a SOCK_DGRAM socket, abstract, bound with the full 110-byte length) and
  * we reply with ours (110 bytes). Frames then flow as datagrams between the guest's data
- * socket and our one shared data socket; the engine finds each sender's port by its address.
- * The control connection stays open for the guest's life: EOF, or any byte, ends the port.
+ * socket and ours. The control connection stays open for the guest's life: EOF, or any byte,
+ * ends the port.
+ *
+ * Each v1 and v3 guest gets a data socket of its own, connected to the guest's: its port is
+ * polled and paced alone, and the guest's frames to it do not count against the 10
+ * datagrams (net.unix.max_dgram_qlen) that an AF_UNIX socket queues from senders it is not
+ * connected to, a limit that one socket shared by every guest (as the old switch has) puts
+ * on all of them together. A v0 guest gets no reply, so it sends to our shared data socket,
+ * where the engine finds each sender's port by its address; so does a guest whose address
+ * cannot be connected to (nothing bound there yet).
  *
  * Requests (host-endian, as the old switch read them on amd64):
  *   v3: u32 magic 0xFEEDFACE, u32 version 3, u32 type 0 (REQ_NEW_CONTROL),
@@ -56,6 +64,7 @@ struct legacy {
 	int npending;
 	struct guest guests[UK_SW_MAX_PORTS];
 	int nguests;
+	uint32_t nsockets; /* data sockets of our own made so far, for their names */
 	uint64_t bad_requests, accepted;
 	const char *last_bad; /* why the last bad request was refused (a static string) */
 };
@@ -193,12 +202,33 @@ static void peer_text(int fd, const struct legacy_req *r, char *out, size_t len)
 	}
 }
 
+static int bind_abstract(int fd, char tag, uint32_t salt, uint8_t out[ADDR_LEN]);
+
+/* A data socket of the guest's own, connected to its address; our address into reply. -1
+ * when the guest's address cannot be connected to. */
+static int own_socket(struct legacy *l, const struct legacy_req *r, uint8_t reply[ADDR_LEN])
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	uint8_t mine[ADDR_LEN];
+
+	if (fd < 0)
+		return -1;
+	if (bind_abstract(fd, 'g', l->nsockets++, mine) < 0 ||
+	    connect(fd, (const struct sockaddr *)r->addr, r->addrlen) < 0) {
+		close(fd);
+		return -1;
+	}
+	memcpy(reply, mine, ADDR_LEN);
+	return fd;
+}
+
 /* A good request: a port for the guest, and our address in reply (not for v0). */
 static int admit(struct legacy *l, int fd, const struct legacy_req *r)
 {
 	struct uk_port_conf c = {.kind = UK_PORT_DAEMON};
+	uint8_t reply[ADDR_LEN];
 	struct guest *g;
-	int port;
+	int port, own = -1;
 
 	for (int i = 0; i < l->nguests; i++)
 		if (l->guests[i].addrlen == r->addrlen &&
@@ -207,16 +237,21 @@ static int admit(struct legacy *l, int fd, const struct legacy_req *r)
 	if (l->nguests == (int)UK_ARRAY_SIZE(l->guests))
 		return -ENOSPC;
 	peer_text(fd, r, c.peer, sizeof(c.peer));
-	port = uk_switch_add_socket_port(uk_swd_switch(l->d), l->data_fd, &c, r->addr, r->addrlen,
-					 NULL);
+	memcpy(reply, l->data_addr, ADDR_LEN);
+	if (r->version != 0)
+		own = own_socket(l, r, reply);
+	if (own >= 0)
+		port = uk_swd_add_socket_port(l->d, own, &c, NULL);
+	else
+		port = uk_switch_add_socket_port(uk_swd_switch(l->d), l->data_fd, &c, r->addr,
+						 r->addrlen, NULL);
 	if (port < 0)
 		return port;
 	/* an id the engine gives again was removed behind our back */
 	for (int i = 0; i < l->nguests; i++)
 		if (l->guests[i].port == port)
 			l->guests[i].port = -1;
-	if (r->version != 0 &&
-	    send(fd, l->data_addr, ADDR_LEN, MSG_NOSIGNAL | MSG_DONTWAIT) != ADDR_LEN) {
+	if (r->version != 0 && send(fd, reply, ADDR_LEN, MSG_NOSIGNAL | MSG_DONTWAIT) != ADDR_LEN) {
 		uk_swd_remove_port(l->d, port);
 		return -EIO;
 	}
@@ -376,35 +411,45 @@ static int bind_ctl(struct legacy *l, const struct uk_switch_daemon_opts *o, str
 	return fd;
 }
 
-/* Our data socket: abstract, {0, pad, pid, usec} and zeros, bound with all 110 bytes. */
-static int bind_data(struct legacy *l, struct uk_err *err)
+/* Bind fd to an abstract address {0, tag, pad, pid, salt} and zeros, with all 110 bytes
+ * (as the guests bind theirs); the address into out. 0, or -errno. */
+static int bind_abstract(int fd, char tag, uint32_t salt, uint8_t out[ADDR_LEN])
 {
 	struct sockaddr_un a;
+
+	for (uint32_t tries = 0;; tries++) {
+		memset(&a, 0, sizeof(a));
+		a.sun_family = AF_UNIX;
+		a.sun_path[1] = tag;
+		uk_put_le32((uint8_t *)a.sun_path + 4, (uint32_t)getpid());
+		uk_put_le32((uint8_t *)a.sun_path + 8, salt + tries);
+		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
+			break;
+		if (errno != EADDRINUSE || tries == 16)
+			return -errno;
+	}
+	memcpy(out, &a, ADDR_LEN);
+	return 0;
+}
+
+/* Our shared data socket (v0 guests, and guests we cannot connect to). */
+static int bind_data(struct legacy *l, struct uk_err *err)
+{
 	struct timeval tv;
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	int buf = 1 << 20;
+	int buf = 1 << 20, r;
 
 	if (fd < 0)
 		return uk_err_sys(err, errno, "socket");
 	/* more room for bursts (capped by the host's limits) */
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	for (int tries = 0;; tries++) {
-		memset(&a, 0, sizeof(a));
-		a.sun_family = AF_UNIX;
-		gettimeofday(&tv, NULL);
-		uk_put_le32((uint8_t *)a.sun_path + 4, (uint32_t)getpid());
-		uk_put_le32((uint8_t *)a.sun_path + 8, (uint32_t)tv.tv_usec + (uint32_t)tries);
-		if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
-			break;
-		if (errno != EADDRINUSE || tries == 16) {
-			int e = errno;
-
-			close(fd);
-			return uk_err_sys(err, e, "legacy data socket: bind");
-		}
+	gettimeofday(&tv, NULL);
+	r = bind_abstract(fd, 0, (uint32_t)tv.tv_usec, l->data_addr);
+	if (r < 0) {
+		close(fd);
+		return uk_err_sys(err, -r, "legacy data socket: bind");
 	}
-	memcpy(l->data_addr, &a, ADDR_LEN);
 	return fd;
 }
 

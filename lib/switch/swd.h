@@ -39,6 +39,10 @@ short uk_swd_poll_revents(struct uk_swd *d, int slot);
 
 struct uk_switch *uk_swd_switch(struct uk_swd *d);
 const struct uk_switch_daemon_opts *uk_swd_opts(struct uk_swd *d);
+/* A port over a socket of its own (uk_switch_add_socket_port without an address), watched:
+ * its id, or -errno (fd closed, err told). */
+int uk_swd_add_socket_port(struct uk_swd *d, int fd, const struct uk_port_conf *c,
+			   struct uk_err *err);
 /* A port's peer went away or its owner closed it: forget it and its fd. */
 void uk_swd_remove_port(struct uk_swd *d, int port);
 

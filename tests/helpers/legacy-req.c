@@ -16,13 +16,21 @@
  *   v9     version 9;  type  type 7;  family  sun_family 2;
  *   extra  a good v3 request, its reply read, then one more byte (the port must go)
  *   dup    a v3 request naming the previous connection's data address again
- *   stray  a good v3 request, then a frame to the switch's data socket from an address no
- *          request named (the switch must drop and count it): "stray: sent"
+ *   stray  a good v3 request; then a frame from its data socket to the switch's address in
+ *          the reply, and one from an address no request named (the reply's socket is the
+ *          guest's own, connected to it: the kernel must refuse the stranger's):
+ *          "stray: guest sent, stranger refused"
+ *   unbound  a v3 request naming an address nothing is bound to (the switch cannot connect a
+ *          socket of the guest's own to it: it replies with its shared data socket), then a
+ *          frame to that from an address no request named (the switch must drop and count
+ *          it): "unbound: stranger sent"
+ *   two    two v3 requests: "two: replies differ" (each guest its own socket) or "two: same"
  *
  * Exit: 0 every connection was made, 1 an error, 2 usage.
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,6 +48,8 @@ static void put32(uint8_t *p, uint32_t v)
 {
 	memcpy(p, &v, 4);
 }
+
+static int last_fd = -1; /* the data socket of the last request built */
 
 /* a fresh abstract data address, bound (kept open until exit) so the switch can send to it */
 static int data_addr(uint8_t out[110])
@@ -70,8 +80,12 @@ static int build(const char *kind, uint8_t *req, size_t *len)
 	static uint8_t addr[110];
 	const uint8_t mac[6] = {0x02, 0, 0, 0, 0x77, 0x01};
 
-	if (strcmp(kind, "dup") && data_addr(addr) < 0)
+	if (strcmp(kind, "dup") && (last_fd = data_addr(addr)) < 0)
 		return -1;
+	if (!strcmp(kind, "unbound")) {
+		close(last_fd); /* the name is free again: nothing is bound there */
+		last_fd = -1;
+	}
 	memset(req, 0, 512);
 	*len = 124;
 	if (!strcmp(kind, "v1") || !strcmp(kind, "v0")) {
@@ -87,7 +101,7 @@ static int build(const char *kind, uint8_t *req, size_t *len)
 	put32(req + 8, 0);
 	memcpy(req + 12, addr, 110);
 	if (!strcmp(kind, "v3") || !strcmp(kind, "extra") || !strcmp(kind, "dup") ||
-	    !strcmp(kind, "stray"))
+	    !strcmp(kind, "stray") || !strcmp(kind, "unbound") || !strcmp(kind, "two"))
 		return 0;
 	if (!strcmp(kind, "short"))
 		*len = 10;
@@ -108,20 +122,23 @@ static int build(const char *kind, uint8_t *req, size_t *len)
 	return 0;
 }
 
-/* One Ethernet frame to the switch's data address (its 110-byte reply), from a fresh address. */
-static int send_stray(const uint8_t *sw_addr)
+/* One Ethernet frame to the switch's data address (its 110-byte reply) from fd, or from a
+ * fresh address when fd is -1: 0 sent, or -errno. */
+static int send_frame(int fd, const uint8_t *sw_addr)
 {
 	uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02,
 			     0,	   0,	 0,    0x77, 0x02, 0x08, 0x06};
 	uint8_t mine[110];
-	int fd = data_addr(mine);
+	int s = fd >= 0 ? fd : data_addr(mine), e;
 	ssize_t n;
 
+	if (s < 0)
+		return -errno;
+	n = sendto(s, frame, sizeof(frame), 0, (const struct sockaddr *)sw_addr, 110);
+	e = errno;
 	if (fd < 0)
-		return -1;
-	n = sendto(fd, frame, sizeof(frame), 0, (const struct sockaddr *)sw_addr, 110);
-	close(fd);
-	return n == (ssize_t)sizeof(frame) ? 0 : -1;
+		close(s);
+	return n == (ssize_t)sizeof(frame) ? 0 : -e;
 }
 
 /* wait up to 2 s: bytes of a reply, 0 for EOF, -1 for nothing */
@@ -137,7 +154,8 @@ static ssize_t answer(int fd, uint8_t *buf, size_t len)
 int main(int argc, char **argv)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	uint8_t req[512], buf[512];
+	uint8_t req[512], buf[512], prev[110] = {0};
+	bool have_prev = false;
 
 	if (argc == 4 && !strcmp(argv[1], "--ask")) {
 		struct uk_err err = {0};
@@ -174,7 +192,24 @@ int main(int argc, char **argv)
 		}
 		n = answer(fd, buf, sizeof(buf));
 		if (n == 110 && !strcmp(argv[i], "stray")) {
-			printf("%s: %s\n", argv[i], send_stray(buf) == 0 ? "sent" : "failed");
+			int g = send_frame(last_fd, buf), st = send_frame(-1, buf);
+
+			printf("%s: guest %s, stranger %s\n", argv[i], g == 0 ? "sent" : "failed",
+			       st == -EPERM ? "refused"
+			       : st == 0    ? "sent"
+					    : "failed");
+		} else if (n == 110 && !strcmp(argv[i], "unbound")) {
+			printf("%s: stranger %s\n", argv[i],
+			       send_frame(-1, buf) == 0 ? "sent" : "failed");
+		} else if (n == 110 && !strcmp(argv[i], "two") && !have_prev) {
+			memcpy(prev, buf, sizeof(prev));
+			have_prev = true;
+			i--; /* the second request of the two */
+			continue;
+		} else if (n == 110 && !strcmp(argv[i], "two")) {
+			printf("%s: %s\n", argv[i],
+			       memcmp(prev, buf, sizeof(prev)) ? "replies differ" : "same");
+			have_prev = false;
 		} else if (n > 0 && !strcmp(argv[i], "extra")) {
 			send(fd, "x", 1, MSG_NOSIGNAL);
 			n = answer(fd, buf, sizeof(buf));

@@ -182,8 +182,11 @@ run "$REQ" --ask lsw '{"cmd":"legacy"}'
 like "$out" '"bad_requests":9' "the legacy module counted the 9 bad requests"
 like "$out" '"last_bad_request":"a byte after the request"' "... and says why it refused the last"
 like "$out" '"guests":2' "... and still has its two guests"
-run "$REQ" "$CTL" stray
-like "$out" "stray: sent" "a frame sent to the data socket from an address no guest registered"
+run "$REQ" "$CTL" two stray
+like "$out" "two: replies differ" "each v3 guest is given a data socket of its own"
+like "$out" "stray: guest sent, stranger refused" "a guest's own data socket takes its guest's frames, and the kernel refuses anyone else's"
+run "$REQ" "$CTL" unbound
+like "$out" "unbound: stranger sent" "a guest whose address cannot be connected to gets the shared data socket, where a stranger's frame arrives"
 for ((i = 0; i < 50; i++)); do
 	out=$("$REQ" --ask lsw '{"cmd":"legacy"}')
 	[[ $out = *'"stray_frames": 1'* || $out = *'"stray_frames":1'* ]] && break

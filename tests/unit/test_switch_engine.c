@@ -660,6 +660,72 @@ static void test_pause_frames(void **state)
 	close(sv[1]);
 }
 
+/* A datagram socket bound to a fresh abstract address (all 110 bytes, as UML binds). */
+static int dgram_bound(struct sockaddr_un *a, int n)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	assert_true(fd >= 0);
+	memset(a, 0, sizeof(*a));
+	a->sun_family = AF_UNIX;
+	snprintf(a->sun_path + 1, sizeof(a->sun_path) - 1, "own-%d-%d", (int)getpid(), n);
+	assert_int_equal(bind(fd, (struct sockaddr *)a, sizeof(*a)), 0);
+	return fd;
+}
+
+/* A legacy guest with a data socket of its own (connected to the guest's): the engine owns
+ * and polls it, sends without an address, and takes an empty datagram for a runt frame, not
+ * for an end. The guest's frames to it do not count against the datagram queue limit. */
+static void test_daemon_own_socket(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	struct uk_port_conf c = {.kind = UK_PORT_DAEMON};
+	struct uk_err err = {0};
+	struct sockaddr_un ga, sa;
+	uint8_t f[128], buf[256];
+	int a = rig_port(r, 0, false), g = dgram_bound(&ga, 0), s = dgram_bound(&sa, 1), id;
+
+	(void)state;
+	assert_int_equal(connect(s, (struct sockaddr *)&ga, sizeof(ga)), 0);
+	id = uk_switch_add_socket_port(r->sw, s, &c, NULL, 0, &err);
+	assert_true(id >= 0);
+	assert_int_equal(uk_switch_port_fd(r->sw, id), s);
+	assert_int_equal(uk_switch_port_socket(r->sw, id), s);
+	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES_DGRAM);
+	/* more frames than net.unix.max_dgram_qlen (10 by default), none refused */
+	frame(f, BC, 7, 0, 60);
+	for (int i = 0; i < 20; i++)
+		assert_int_equal(sendto(g, f, 60, 0, (struct sockaddr *)&sa, sizeof(sa)), 60);
+	uk_switch_port_readable(r->sw, id);
+	assert_int_equal(rig_count(r, a), 20);
+	assert_int_equal(stats(r, a).tx_frames, 20);
+	/* to the learned guest: sent on the connected socket, no address needed */
+	mac_of(7, buf);
+	frame(f, buf, 1, 0, 64);
+	rig_send(r, a, f, 64);
+	assert_int_equal(recv(g, buf, sizeof(buf), MSG_DONTWAIT), 64);
+	assert_int_equal(buf[63], 64);
+	/* an empty datagram: a runt, dropped and counted; the port lives */
+	assert_int_equal(sendto(g, f, 0, 0, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	uk_switch_port_readable(r->sw, id);
+	assert_int_equal(r->ndead, 0);
+	assert_int_equal(uk_switch_port_info(r->sw, id, NULL, NULL), 0);
+	{
+		struct uk_port_stats st;
+
+		assert_int_equal(uk_switch_port_info(r->sw, id, NULL, &st), 0);
+		assert_int_equal(st.rx_frames, 20);
+		assert_int_equal(st.rx_drops, 1);
+	}
+	/* the engine owns the socket: removing the port closes it */
+	uk_switch_remove_port(r->sw, id);
+	assert_int_equal(fcntl(s, F_GETFD), -1);
+	assert_int_equal(errno, EBADF);
+	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES);
+	close(g);
+	rig_free(r);
+}
+
 /* Which inputs a pause leaves waiting: the slow ones, up to an eighth of the frames. */
 static void test_quiet(void **state)
 {
@@ -774,12 +840,19 @@ static void test_capture(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_learning),     cmocka_unit_test(test_flooding),
-		cmocka_unit_test(test_vlans),	     cmocka_unit_test(test_hub),
-		cmocka_unit_test(test_full_peer),    cmocka_unit_test(test_dead_peer),
-		cmocka_unit_test(test_bad_frames),   cmocka_unit_test(test_bad_options),
-		cmocka_unit_test(test_capture),	     cmocka_unit_test(test_moderation),
-		cmocka_unit_test(test_pause_frames), cmocka_unit_test(test_quiet),
+		cmocka_unit_test(test_learning),
+		cmocka_unit_test(test_flooding),
+		cmocka_unit_test(test_vlans),
+		cmocka_unit_test(test_hub),
+		cmocka_unit_test(test_full_peer),
+		cmocka_unit_test(test_dead_peer),
+		cmocka_unit_test(test_bad_frames),
+		cmocka_unit_test(test_bad_options),
+		cmocka_unit_test(test_capture),
+		cmocka_unit_test(test_moderation),
+		cmocka_unit_test(test_pause_frames),
+		cmocka_unit_test(test_quiet),
+		cmocka_unit_test(test_daemon_own_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
