@@ -60,6 +60,7 @@ struct uk_switch {
 	uint64_t stray;	    /* frames on the legacy data socket from no guest's address */
 	int last_daemon;    /* the daemon port last matched, a cache for the address search */
 	int ndaemon;	    /* legacy daemon ports (uk_switch_pause_frames) */
+	int nshared;	    /* ... of them on the shared legacy socket */
 };
 
 uint64_t uk_switch_now_ms(void)
@@ -177,6 +178,7 @@ int uk_switch_add_socket_port(struct uk_switch *sw, int fd, const struct uk_port
 	if (c->kind == UK_PORT_DAEMON) {
 		p->dgram = true;
 		sw->ndaemon++;
+		sw->nshared += !p->owns_fd;
 	}
 	if (addr) {
 		if (addrlen > sizeof(p->addr)) {
@@ -210,8 +212,10 @@ void uk_switch_remove_port(struct uk_switch *sw, int id)
 		return;
 	if (p->owns_fd && p->fd >= 0)
 		close(p->fd);
-	if (p->dgram)
+	if (p->dgram) {
 		sw->ndaemon--;
+		sw->nshared -= !p->owns_fd;
+	}
 	if (sw->last_daemon == id)
 		sw->last_daemon = -1;
 	if (sw->capture_port == id && sw->capture_fd >= 0)
@@ -601,6 +605,8 @@ void uk_switch_quiet(const uint64_t *count, int n, uint64_t total, uint64_t wind
 
 uint32_t uk_switch_pause_frames(const struct uk_switch *sw)
 {
+	if (sw->nshared > 0)
+		return UK_SW_PAUSE_FRAMES_SHARED;
 	return sw->ndaemon > 0 ? UK_SW_PAUSE_FRAMES_DGRAM : UK_SW_PAUSE_FRAMES;
 }
 

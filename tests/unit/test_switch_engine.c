@@ -632,8 +632,8 @@ static void test_moderation(void **state)
 	assert_int_equal(feed(&g, &t2, &f2, 200, 100, 2, 4000), 150);
 }
 
-/* A switch with legacy daemon ports (one datagram socket, 10 frames of queue) pauses for
- * fewer frames, as long as it has any. */
+/* A switch with legacy daemon ports on the shared datagram socket (10 frames of queue for
+ * all of them) pauses for fewer frames, as long as it has any. */
 static void test_pause_frames(void **state)
 {
 	struct rig *r = rig_new(0, false);
@@ -650,9 +650,9 @@ static void test_pause_frames(void **state)
 	pa = uk_switch_add_socket_port(r->sw, sv[0], &c, &a, sizeof(a), &err);
 	pb = uk_switch_add_socket_port(r->sw, sv[0], &c, &b, sizeof(b), &err);
 	assert_true(pa >= 0 && pb >= 0);
-	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES_DGRAM);
+	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES_SHARED);
 	uk_switch_remove_port(r->sw, pa);
-	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES_DGRAM);
+	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES_SHARED);
 	uk_switch_remove_port(r->sw, pb);
 	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES);
 	rig_free(r);
@@ -692,6 +692,16 @@ static void test_daemon_own_socket(void **state)
 	assert_int_equal(uk_switch_port_fd(r->sw, id), s);
 	assert_int_equal(uk_switch_port_socket(r->sw, id), s);
 	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES_DGRAM);
+	{
+		/* a guest on the shared socket beside it: the shorter pause of the shared queue */
+		struct sockaddr_un x = {.sun_family = AF_UNIX, .sun_path = "\0own-x"};
+		int sh = uk_switch_add_socket_port(r->sw, s, &c, &x, sizeof(x), &err);
+
+		assert_true(sh >= 0);
+		assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES_SHARED);
+		uk_switch_remove_port(r->sw, sh);
+		assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES_DGRAM);
+	}
 	/* more frames than net.unix.max_dgram_qlen (10 by default), none refused */
 	frame(f, BC, 7, 0, 60);
 	for (int i = 0; i < 20; i++)
