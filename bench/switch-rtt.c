@@ -5,6 +5,8 @@
  *        switch-rtt COUNT INTERVAL_US umlkit NAME      (two fd ports of umlkit switch NAME)
  *        switch-rtt COUNT INTERVAL_US daemon CTL       (two ports of a uml_switch-protocol
  *                                                       switch: uml_switch, umlkit --legacy)
+ *        switch-rtt COUNT INTERVAL_US nat NAME         (one fd port of umlkit switch NAME,
+ *                                                       started with --nat; B is the NAT)
  *
  * Two endpoints, A and B, each a separate process as two guests are. A sends a 98-byte frame
  * (the size of a ping) from MAC 02:00:00:00:00:0a to 02:00:00:00:00:0b; B sends it back with
@@ -19,6 +21,10 @@
  * from a port L to a port S of their own, made the same way (for direct, a socketpair of
  * their own; for bare, a forwarder of their own): the round trip of a bystander beside a
  * transfer. S announces its address first, so a switch sends the load to S alone.
+ *
+ * nat: A asks the switch's NAT uplink (libslirp) who has its host alias 10.0.2.2 (ARP; the
+ * first request is broadcast, the others go to the NAT's address as the first answer gave
+ * it) and times the answer: the round trip to the NAT through the switch.
  *
  * Prints: "rtt COUNT median_us mean_us p90_us lost" (microseconds, 1 decimal). Exit 0, or 1
  * on a setup error (message on stderr). The guests' ping in bench/switch measures the same
@@ -159,6 +165,34 @@ static int make_bare(struct ends *e, pid_t *fwd)
 	return 0;
 }
 
+/* In nat mode: A (10.0.2.15) asks who has the NAT's host alias. */
+static bool nat_mode;
+static const uint8_t nat_alias[4] = {10, 0, 2, 2};
+
+static void arp_request(uint8_t *f)
+{
+	static const uint8_t mac[6] = {2, 0, 0, 0, 0, 0x0a}, ip[4] = {10, 0, 2, 15};
+	static const uint8_t arp[8] = {0, 1, 8, 0, 6, 4, 0, 1}; /* Ethernet, IPv4, request */
+
+	memset(f, 0, 60);
+	memset(f, 0xff, 6); /* broadcast */
+	memcpy(f + 6, mac, 6);
+	f[12] = 8, f[13] = 6;
+	memcpy(f + 14, arp, sizeof(arp));
+	memcpy(f + 22, mac, 6);
+	memcpy(f + 28, ip, 4);
+	memcpy(f + 38, nat_alias, 4);
+}
+
+/* Whether a frame that came is the answer to ours (anything else, a guest's chatter, is
+ * not): the echo of our FRAME bytes, or in nat mode the NAT's ARP reply. */
+static bool ours(const uint8_t *f, ssize_t len)
+{
+	if (!nat_mode)
+		return len == FRAME;
+	return len >= 42 && f[12] == 8 && f[13] == 6 && f[21] == 2 && !memcmp(f + 28, nat_alias, 4);
+}
+
 static int wait_frame(int fd, uint8_t *buf)
 {
 	struct pollfd pf = {.fd = fd, .events = POLLIN};
@@ -168,8 +202,8 @@ static int wait_frame(int fd, uint8_t *buf)
 
 		if (r <= 0)
 			return -1; /* lost (or the switch is gone) */
-		if (recv(fd, buf, FRAME + 64, 0) == FRAME)
-			return 0; /* anything else (a guest's chatter) is not ours */
+		if (ours(buf, recv(fd, buf, FRAME + 64, 0)))
+			return 0;
 	}
 }
 
@@ -207,19 +241,24 @@ static int measure(int fd, int count, long interval_us)
 	uint8_t frame[FRAME] = {2, 0, 0, 0, 0, 0x0b, 2, 0, 0, 0, 0, 0x0a, 0x88, 0xb5};
 	uint8_t buf[FRAME + 64];
 	uint64_t *t = calloc((size_t)count, sizeof(*t)), sum = 0;
+	ssize_t len = nat_mode ? 60 : FRAME;
 	int got = 0, lost = 0;
 
 	if (!t)
 		return fail("calloc");
+	if (nat_mode)
+		arp_request(frame);
 	for (int i = 0; i < WARMUP + count; i++) {
 		uint64_t t0 = uk_monotonic_ns();
 
-		if (send(fd, frame, FRAME, MSG_NOSIGNAL) != FRAME)
+		if (send(fd, frame, (size_t)len, MSG_NOSIGNAL) != len)
 			return fail("send");
 		if (wait_frame(fd, buf) < 0)
 			lost++;
 		else if (i >= WARMUP)
 			t[got++] = uk_monotonic_ns() - t0;
+		else if (nat_mode)
+			memcpy(frame, buf + 6, 6); /* the NAT's address, from its answer */
 		pause_us(interval_us);
 	}
 	if (got == 0) {
@@ -247,8 +286,10 @@ static int make_ends(struct ends *e, int argc, char **argv, pid_t *fwd, int idx)
 		return make_bare(e, fwd);
 	if (argc != 5)
 		return -2;
-	if (!strcmp(mode, "umlkit")) {
+	if (!strcmp(mode, "umlkit") || !strcmp(mode, "nat")) {
 		e->a = umlkit_port(argv[4]);
+		if (e->a >= 0 && nat_mode && idx == 0)
+			return 0; /* B is the NAT */
 		e->b = e->a < 0 ? -1 : umlkit_port(argv[4]);
 		return e->b < 0 ? -1 : 0;
 	}
@@ -314,28 +355,32 @@ int main(int argc, char **argv)
 
 	argc -= shift, argv += shift;
 	count = argc > 3 ? atoi(argv[1]) : 0;
+	nat_mode = argc > 3 && !strcmp(argv[3], "nat");
 	interval = argc > 3 ? atol(argv[2]) : 0;
 	r = count > 0 && interval >= 0 && (rate > 0 || !shift) ? make_ends(&e, argc, argv, &fwd, 0)
 							       : -2;
 	if (r == -2)
 		fprintf(stderr, "usage: switch-rtt [--load RATE] COUNT INTERVAL_US "
-				"direct|bare|umlkit NAME|daemon CTL\n");
+				"direct|bare|umlkit NAME|daemon CTL|nat NAME\n");
 	if (r == 0)
 		lpid = start_load(rate, argc, argv, &lfwd);
 	if (r < 0 || lpid < 0)
 		return 1;
-	pid = fork();
+	pid = e.b < 0 ? 0 : fork(); /* nat: no B of ours */
 	if (pid < 0) {
 		fail("fork");
 		return 1;
 	}
-	if (pid == 0)
+	if (pid == 0 && e.b >= 0)
 		echo(e.b);
-	close(e.b);
+	if (e.b >= 0)
+		close(e.b);
 	r = measure(e.a, count, interval);
 	close(e.a); /* the echo ends WAIT_MS after the last frame, or at once on EOF */
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
+	if (pid > 0) {
+		kill(pid, SIGTERM);
+		waitpid(pid, NULL, 0);
+	}
 	if (lpid > 0) {
 		kill(lpid, SIGTERM);
 		waitpid(lpid, NULL, 0);

@@ -10,12 +10,14 @@
  *
  * Under load the loop pauses after a round (uk_switch_pause). During a pause it waits on a
  * second epoll set that holds every watched fd except the paced ones, the inputs that bring
- * the load (uk_switch_quiet, decided at the end of each window from the frames each watch
- * brought). A frame from a quiet input (a ping beside a transfer) is forwarded as soon as it
- * comes; the paced inputs and the modules wait for the end of the pause.
+ * the load (uk_switch_quiet, decided at the end of each window from the frames each input
+ * brought), together with the fds of the quiet modules. An input is a watched fd or a module
+ * (the NAT). A frame from a quiet input (a ping beside a transfer, a DNS answer from the NAT)
+ * is forwarded as soon as it comes; the paced inputs wait for the end of the pause.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <net/if.h>
 #include <linux/if_tun.h>
 #include <poll.h>
@@ -30,24 +32,36 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "swd.h"
 
 #define MAX_WATCHES (UK_SW_MAX_PORTS + 64)
 #define MAX_MODULES 4
+#define MAX_INPUTS  (MAX_WATCHES + MAX_MODULES)
 #define MAX_POLL    (1 + 256) /* the epoll fd and the modules' fds of one round */
 #define MOD_SLOT    1	      /* pfd[0] is the epoll fd; the modules' fds follow */
 #define MAX_EVENTS  64
 #define CTL_MSG_MAX 65536
 
+/* An input of the pacing: a watched fd, or a module with hooks. */
+struct input {
+	uint64_t frames; /* frames it fed to the engine, in all */
+	uint64_t mark;	 /* frames at the start of this window */
+	bool paced;	 /* left out of the pauses (uk_switch_quiet) */
+};
+
 struct watch {
 	int fd;
 	void (*fn)(struct uk_swd *d, int fd, void *ctx);
 	void *ctx;
-	uint64_t frames; /* frames its handler fed to the engine, in all */
-	uint64_t mark;	 /* frames at the start of this window */
-	bool paced;	 /* left out of the pause set (uk_switch_quiet) */
+	struct input in;
+};
+
+struct module {
+	struct uk_swd_module m;
+	struct input in; /* its hooks' frames */
 };
 
 struct uk_swd {
@@ -57,15 +71,15 @@ struct uk_swd {
 	char ctl_path[4200];
 	struct watch w[MAX_WATCHES];
 	int nw;
-	struct uk_swd_module mods[MAX_MODULES];
+	struct module mods[MAX_MODULES];
 	int nmods;
 	int epfd;
 	int qfd;	   /* the epoll set of a pause: every watch but the paced ones */
 	uint32_t pause_us; /* the pause before the next round; 0: none */
-	/* uk_switch_quiet's arrays, one entry a watch */
-	uint64_t wcount[MAX_WATCHES];
-	int worder[MAX_WATCHES];
-	bool wquiet[MAX_WATCHES];
+	/* uk_switch_quiet's arrays: the watches, then the modules */
+	uint64_t count[MAX_INPUTS];
+	int order[MAX_INPUTS];
+	bool quiet[MAX_INPUTS];
 	struct pollfd pfd[MAX_POLL]; /* [0]: epfd; then the modules' fds of this round */
 	int npfd;
 	int dead[UK_SW_MAX_PORTS];
@@ -103,7 +117,7 @@ void uk_swd_unwatch(struct uk_swd *d, int fd)
 	for (int i = 0; i < d->nw; i++)
 		if (d->w[i].fd == fd) {
 			epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
-			if (!d->w[i].paced)
+			if (!d->w[i].in.paced)
 				epoll_ctl(d->qfd, EPOLL_CTL_DEL, fd, NULL);
 			d->w[i] = d->w[--d->nw];
 			return;
@@ -123,7 +137,7 @@ int uk_swd_add_module(struct uk_swd *d, const struct uk_swd_module *m)
 {
 	if (d->nmods == MAX_MODULES)
 		return -ENOSPC;
-	d->mods[d->nmods++] = *m;
+	d->mods[d->nmods++] = (struct module){.m = *m};
 	return 0;
 }
 
@@ -292,18 +306,19 @@ static int open_tap(struct uk_swd *d, struct uk_err *err)
 
 /* ---- control ---- */
 /* Whether a port's frames wait for the pauses now: the switch is loaded and the port's input
- * is paced (the NAT's fds are polled between pauses only). */
-static bool port_paced(struct uk_swd *d, int id, int kind)
+ * (its fd's watch, or the module whose port it is) is paced. */
+static bool port_paced(struct uk_swd *d, int id)
 {
 	struct watch *w;
 	int fd = id == d->tap_port ? d->tap_fd : uk_switch_port_socket(d->sw, id);
 
 	if (d->load.pause_us == 0)
 		return false;
-	if (kind == UK_PORT_NAT)
-		return true;
+	for (int m = 0; m < d->nmods; m++)
+		if (d->mods[m].m.pre_poll && d->mods[m].m.port == id)
+			return d->mods[m].in.paced;
 	w = fd >= 0 ? watch_of(d, fd) : NULL;
-	return w && w->paced;
+	return w && w->in.paced;
 }
 
 static json_t *port_json(struct uk_swd *d, int id)
@@ -325,7 +340,7 @@ static json_t *port_json(struct uk_swd *d, int id)
 	json_object_set_new(j, "tx_bytes", json_integer((json_int_t)st.tx_bytes));
 	json_object_set_new(j, "rx_drops", json_integer((json_int_t)st.rx_drops));
 	json_object_set_new(j, "tx_drops", json_integer((json_int_t)st.tx_drops));
-	json_object_set_new(j, "paced", json_boolean(port_paced(d, id, c.kind)));
+	json_object_set_new(j, "paced", json_boolean(port_paced(d, id)));
 	return j;
 }
 
@@ -480,8 +495,8 @@ static int dispatch(struct uk_swd *d, json_t *req, int fd, json_t *reply, struct
 		d->stop = true;
 	else {
 		for (int i = 0; i < d->nmods; i++) {
-			int r = d->mods[i].command
-					? d->mods[i].command(d, d->mods[i].ctx, cmd, req, reply)
+			int r = d->mods[i].m.command
+					? d->mods[i].m.command(d, d->mods[i].m.ctx, cmd, req, reply)
 					: -ENOENT;
 
 			if (r != -ENOENT) {
@@ -604,24 +619,37 @@ static uint64_t now_us(void)
 	return uk_monotonic_ns() / 1000;
 }
 
-/* A window ended after window_us with total frames: which watches are paced in the next
+/* The frames an input brought since the last window's end, which starts a new one. */
+static uint64_t window_frames(struct input *in)
+{
+	uint64_t n = in->frames - in->mark;
+
+	in->mark = in->frames;
+	return n;
+}
+
+/* A window ended after window_us with total frames: which inputs are paced in the next
  * (uk_switch_quiet); the pause set follows. */
 static void pace(struct uk_swd *d, uint64_t window_us, uint64_t total)
 {
-	for (int i = 0; i < d->nw; i++) {
-		d->wcount[i] = d->w[i].frames - d->w[i].mark;
-		d->w[i].mark = d->w[i].frames;
-	}
-	uk_switch_quiet(d->wcount, d->nw, total, window_us, d->worder, d->wquiet);
+	int n = 0;
+
+	for (int i = 0; i < d->nw; i++)
+		d->count[n++] = window_frames(&d->w[i].in);
+	for (int m = 0; m < d->nmods; m++)
+		d->count[n++] = window_frames(&d->mods[m].in);
+	uk_switch_quiet(d->count, n, total, window_us, d->order, d->quiet);
 	for (int i = 0; i < d->nw; i++) {
 		struct watch *w = &d->w[i];
 		struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->fd};
 
-		if (w->paced == !d->wquiet[i])
+		if (w->in.paced == !d->quiet[i])
 			continue;
-		if (epoll_ctl(d->qfd, w->paced ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, w->fd, &ev) == 0)
-			w->paced = !w->paced;
+		if (epoll_ctl(d->qfd, w->in.paced ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, w->fd, &ev) == 0)
+			w->in.paced = !w->in.paced;
 	}
+	for (int m = 0; m < d->nmods; m++)
+		d->mods[m].in.paced = !d->quiet[d->nw + m];
 }
 
 /* Interrupt moderation (see uk_switch_pause): the pause after this round while loaded, and
@@ -639,23 +667,87 @@ static void moderate(struct uk_swd *d)
 		pace(d, d->load.window_start - start, d->load.window_frames - frames);
 }
 
-/* Wait for events: the ready watched fds into ev (their count), the modules' revents into
- * d->pfd. With no module fds this round, one epoll_wait; else a poll of the epoll fd and
- * theirs, then an epoll_wait that does not block. -1 on an error other than EINTR. */
-static int wait_events(struct uk_swd *d, struct epoll_event *ev, int timeout)
+/* The modules' hooks around a wait: pre_poll when timeout is given (it may shorten it), else
+ * post_poll. In a pause only the quiet modules' run. The frames they feed count as theirs. */
+static void run_modules(struct uk_swd *d, bool pause, int *timeout)
 {
+	for (int i = 0; i < d->nmods; i++) {
+		struct module *mod = &d->mods[i];
+		uint64_t before = uk_switch_frames_in(d->sw);
+
+		if (pause && mod->in.paced)
+			continue;
+		if (timeout && mod->m.pre_poll)
+			mod->m.pre_poll(d, mod->m.ctx, timeout);
+		else if (!timeout && mod->m.post_poll)
+			mod->m.post_poll(d, mod->m.ctx);
+		mod->in.frames += uk_switch_frames_in(d->sw) - before;
+	}
+	reap_dead(d);
+}
+
+static struct timespec ns_timespec(uint64_t ns)
+{
+	return (struct timespec){.tv_sec = (time_t)(ns / 1000000000),
+				 .tv_nsec = (long)(ns % 1000000000)};
+}
+
+/* epoll_pwait2; on a kernel before 5.11, epoll_wait in whole milliseconds (rounded up). */
+static int epoll_wait_ts(int epfd, struct epoll_event *ev, const struct timespec *ts)
+{
+	int r = epoll_pwait2(epfd, ev, MAX_EVENTS, ts, NULL);
+	long long ms;
+
+	if (r >= 0 || errno != ENOSYS)
+		return r;
+	ms = ts ? (long long)ts->tv_sec * 1000 + (ts->tv_nsec + 999999) / 1000000 : -1;
+	return epoll_wait(epfd, ev, MAX_EVENTS, ms > INT_MAX ? INT_MAX : (int)ms);
+}
+
+/* Wait for events until ts (NULL: no limit): the ready fds of epfd into ev (their count),
+ * the modules' revents into d->pfd. With no module fds this round, one epoll wait; else a
+ * ppoll of epfd and theirs, then an epoll wait that does not block. -1 on an error other
+ * than EINTR. */
+static int wait_events(struct uk_swd *d, int epfd, struct epoll_event *ev,
+		       const struct timespec *ts)
+{
+	static const struct timespec now = {0};
 	int r;
 
 	if (d->npfd > MOD_SLOT) {
-		r = poll(d->pfd, (nfds_t)d->npfd, timeout);
+		d->pfd[0] = (struct pollfd){.fd = epfd, .events = POLLIN};
+		r = ppoll(d->pfd, (nfds_t)d->npfd, ts, NULL);
 		if (r < 0)
 			return errno == EINTR ? 0 : -1;
 		if (!(d->pfd[0].revents & POLLIN))
 			return 0;
-		timeout = 0; /* the epoll fd is readable: collect without blocking */
+		ts = &now; /* epfd is readable: collect without blocking */
 	}
-	r = epoll_wait(d->epfd, ev, MAX_EVENTS, timeout);
+	r = epoll_wait_ts(epfd, ev, ts);
 	return r < 0 ? (errno == EINTR ? 0 : -1) : r;
+}
+
+/* One wait with the modules' hooks around it: outside a pause (end 0) on every watch and
+ * module; in a pause on the quiet ones (epfd: the pause set) until end (ns, monotonic). The
+ * ready watches go into ev: their count, or -1 on an error. */
+static int round_wait(struct uk_swd *d, int epfd, uint64_t end, struct epoll_event *ev)
+{
+	int timeout = -1, n;
+	uint64_t left = UINT64_MAX, now;
+	struct timespec ts;
+
+	d->npfd = MOD_SLOT;
+	run_modules(d, end != 0, &timeout);
+	if (end != 0)
+		left = end > (now = uk_monotonic_ns()) ? end - now : 0;
+	if (timeout >= 0 && (uint64_t)timeout * 1000000 < left)
+		left = (uint64_t)timeout * 1000000;
+	if (left != UINT64_MAX)
+		ts = ns_timespec(left);
+	n = wait_events(d, epfd, ev, left != UINT64_MAX ? &ts : NULL);
+	if (n >= 0)
+		run_modules(d, end != 0, NULL);
+	return n;
 }
 
 /* Run the handlers of the ready watches that are paced (or not); count their frames. */
@@ -665,13 +757,13 @@ static void serve(struct uk_swd *d, const struct epoll_event *ev, int n, bool pa
 		struct watch *w = watch_of(d, ev[i].data.fd);
 		uint64_t before = uk_switch_frames_in(d->sw);
 
-		if (!w || w->paced != paced)
+		if (!w || w->in.paced != paced)
 			continue;
 		w->fn(d, w->fd, w->ctx);
 		/* the frames it brought, to its watch if the handler kept it */
 		w = watch_of(d, ev[i].data.fd);
 		if (w)
-			w->frames += uk_switch_frames_in(d->sw) - before;
+			w->in.frames += uk_switch_frames_in(d->sw) - before;
 		reap_dead(d);
 	}
 }
@@ -682,23 +774,18 @@ static void serve(struct uk_swd *d, const struct epoll_event *ev, int n, bool pa
 static void pause_wait(struct uk_swd *d)
 {
 	struct epoll_event ev[MAX_EVENTS];
-	uint64_t end, now;
+	uint64_t end;
 
 	if (d->pause_us == 0)
 		return;
 	end = uk_monotonic_ns() + d->pause_us * 1000ULL;
 	d->pause_us = 0;
-	while (!d->stop && (now = uk_monotonic_ns()) < end) {
-		struct timespec ts = {.tv_sec = (time_t)((end - now) / 1000000000),
-				      .tv_nsec = (long)((end - now) % 1000000000)};
-		int n = epoll_pwait2(d->qfd, ev, MAX_EVENTS, &ts, NULL);
+	while (!d->stop && uk_monotonic_ns() < end) {
+		int n = round_wait(d, d->qfd, end, ev);
 
-		if (n < 0 && errno == ENOSYS)
-			nanosleep(&ts, NULL); /* a kernel before 5.11: no early end */
-		else if (n < 0 && errno != EINTR)
+		if (n < 0)
 			break;
-		if (n > 0)
-			serve(d, ev, n, false);
+		serve(d, ev, n, false);
 	}
 }
 
@@ -707,20 +794,12 @@ static void loop(struct uk_swd *d)
 	struct epoll_event ev[MAX_EVENTS];
 
 	while (!d->stop) {
-		int timeout = -1, n;
+		int n;
 
 		pause_wait(d);
-		d->pfd[0] = (struct pollfd){.fd = d->epfd, .events = POLLIN};
-		d->npfd = MOD_SLOT;
-		for (int m = 0; m < d->nmods; m++)
-			if (d->mods[m].pre_poll)
-				d->mods[m].pre_poll(d, d->mods[m].ctx, &timeout);
-		n = wait_events(d, ev, timeout);
+		n = round_wait(d, d->epfd, 0, ev);
 		if (n < 0)
 			break;
-		for (int m = 0; m < d->nmods; m++)
-			if (d->mods[m].post_poll)
-				d->mods[m].post_poll(d, d->mods[m].ctx);
 		/* the quiet inputs first: a ping does not queue behind a batch of the load */
 		serve(d, ev, n, false);
 		serve(d, ev, n, true);
@@ -847,8 +926,8 @@ static void teardown(struct uk_swd *d)
 	char path[4200];
 
 	for (int m = 0; m < d->nmods; m++)
-		if (d->mods[m].stop)
-			d->mods[m].stop(d, d->mods[m].ctx);
+		if (d->mods[m].m.stop)
+			d->mods[m].m.stop(d, d->mods[m].m.ctx);
 	uk_switch_free(d->sw);
 	if (d->tap_fd >= 0 && !watch_of(d, d->tap_fd))
 		close(d->tap_fd); /* a watched one is closed with the watches */

@@ -492,7 +492,7 @@ static int legacy_command(struct uk_swd *d, void *ctx, const char *cmd, json_t *
 
 int uk_swd_legacy_start(struct uk_swd *d, const char *ctl_path, struct uk_err *err)
 {
-	struct uk_swd_module m = {.stop = legacy_stop, .command = legacy_command};
+	struct uk_swd_module m = {.stop = legacy_stop, .command = legacy_command, .port = -1};
 	struct legacy *l;
 	int r;
 

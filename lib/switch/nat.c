@@ -658,6 +658,7 @@ int uk_swd_nat_start(struct uk_swd *d, struct uk_err *err)
 		return r;
 	}
 	m.ctx = n;
+	m.port = n->port;
 	r = uk_swd_add_module(d, &m);
 	if (r < 0) {
 		uk_swd_remove_port(d, n->port);

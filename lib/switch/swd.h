@@ -22,7 +22,10 @@ void uk_swd_unwatch(struct uk_swd *d, int fd);
 /*
  * A module: before each poll it may add fds for this round (uk_swd_poll_add) and shorten
  * the timeout; after the poll it reads their revents (uk_swd_poll_revents). stop is called
- * once when the daemon ends.
+ * once when the daemon ends. A module with hooks is an input of its own, paced or quiet like
+ * a watched fd (uk_switch_quiet): the frames its hooks feed to the engine are counted to it,
+ * and while it is quiet its hooks also run during the pauses. port: the switch port those
+ * frames come in on (-1: none), for the port's "paced".
  */
 struct uk_swd_module {
 	void (*pre_poll)(struct uk_swd *d, void *ctx, int *timeout_ms);
@@ -32,6 +35,7 @@ struct uk_swd_module {
 	 * -ENOENT when the command is not this module's */
 	int (*command)(struct uk_swd *d, void *ctx, const char *cmd, json_t *req, json_t *reply);
 	void *ctx;
+	int port;
 };
 int uk_swd_add_module(struct uk_swd *d, const struct uk_swd_module *m);
 int uk_swd_poll_add(struct uk_swd *d, int fd, short events);

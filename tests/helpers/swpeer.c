@@ -21,12 +21,16 @@
  *       than the switch reads, binary junk; plus requests that are not bad (info with
  *       fds attached, remove-port of no port, empty and silent connections). Checks every
  *       reply and prints "bad N" (how much the switch's bad_control must grow).
- *   swpeer SWITCH pace
+ *   swpeer SWITCH pace [--nat]
  *       Attaches four ports: L sends a load of full-size frames to S (10 a millisecond), P
  *       sends a small frame to Q every 50 ms. For 3 s it asks the switch for its ports every
  *       100 ms and checks: once loaded, L is paced (its frames wait for the pauses) and P
  *       never is; Q gets every frame P sent. Prints
  *         loaded yes|no / L paced yes|no / P paced never|N times / Q got N of N
+ *       With --nat (a switch started with --nat), P instead asks the NAT every 50 ms who has
+ *       its host alias 10.0.2.2 (ARP), and the NAT port must never be paced either: it
+ *       answers during the pauses. Then the last two lines are
+ *         NAT paced never|N times / P got N answers of N
  *   swpeer SWITCH churn [ROUNDS]
  *       ROUNDS times (default 3): attach 128 ports, check the switch counts them, then take
  *       them away (closing our ends; every other round half of them by remove-port first)
@@ -474,6 +478,50 @@ static int paced_of(json_t *ports, int id)
 	return -1;
 }
 
+/* The id of the switch's first port of kind "nat" in a ports reply, or -1. */
+static int nat_port(json_t *ports)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(ports, i, p)
+	{
+		if (!strcmp(json_string_value(json_object_get(p, "kind")) ?: "", "nat"))
+			return (int)json_integer_value(json_object_get(p, "port"));
+	}
+	return -1;
+}
+
+/* ARP, in pace --nat: P (10.0.2.15) asks who has the NAT's host alias. */
+static const uint8_t nat_alias[4] = {10, 0, 2, 2};
+
+static void arp_request(uint8_t f[60], const uint8_t src[6])
+{
+	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	static const uint8_t head[8] = {0, 1, 8, 0, 6, 4, 0, 1}; /* Ethernet, IPv4, request */
+	static const uint8_t ip[4] = {10, 0, 2, 15};
+
+	memset(f, 0, 60);
+	eth(f, bcast, src, 0x0806);
+	memcpy(f + 14, head, sizeof(head));
+	memcpy(f + 22, src, 6);
+	memcpy(f + 28, ip, 4);
+	memcpy(f + 38, nat_alias, 4);
+}
+
+/* The frames waiting on fd that are ARP replies about the host alias. */
+static uint64_t arp_replies(int fd)
+{
+	static uint8_t buf[UK_SW_MTU_MAX + 64];
+	uint64_t n = 0;
+	ssize_t len;
+
+	while ((len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		n += len >= 42 && buf[12] == 8 && buf[13] == 6 && buf[21] == 2 &&
+		     !memcmp(buf + 28, nat_alias, 4);
+	return n;
+}
+
 static bool switch_loaded(void)
 {
 	json_t *j = ask("{\"cmd\":\"info\"}");
@@ -483,12 +531,20 @@ static bool switch_loaded(void)
 	return loaded;
 }
 
-static int do_pace(void)
+static void print_paced(const char *who, int times)
+{
+	if (times)
+		printf("%s paced %d times\n", who, times);
+	else
+		printf("%s paced never\n", who);
+}
+
+static int do_pace(bool nat)
 {
 	static const uint8_t ml[6] = {2, 0x53, 0x57, 0, 1, 1}, ms[6] = {2, 0x53, 0x57, 0, 1, 2};
 	static const uint8_t mp[6] = {2, 0x53, 0x57, 0, 1, 3}, mq[6] = {2, 0x53, 0x57, 0, 1, 4};
 	static uint8_t big[1514], small[60];
-	int pl, ps, pp, pq, l, s, p, q, loaded = 0, l_paced = 0, p_paced = 0;
+	int pl, ps, pp, pq, l, s, p, q, loaded = 0, l_paced = 0, p_paced = 0, nat_paced = 0;
 	uint64_t sent = 0, got = 0;
 
 	l = attach("swpeer pace L", &pl);
@@ -507,7 +563,10 @@ static int do_pace(void)
 	drain(p);
 	drain(q);
 	eth(big, ms, ml, 0x88b5);
-	eth(small, mq, mp, 0x88b5);
+	if (nat)
+		arp_request(small, mp);
+	else
+		eth(small, mq, mp, 0x88b5);
 	for (int ms_ = 0; ms_ < PACE_MS; ms_++) {
 		for (int k = 0; k < 10; k++)
 			(void)send(l, big, sizeof(big), MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -516,7 +575,9 @@ static int do_pace(void)
 			sent++;
 		}
 		drain(s);
-		got += drain(q);
+		got += nat ? arp_replies(p) : drain(q);
+		if (nat)
+			drain(q); /* the requests are broadcast */
 		if (ms_ >= 500 && ms_ % 100 == 0 && switch_loaded()) {
 			json_t *rep = ask("{\"cmd\":\"ports\"}");
 			json_t *ports = json_object_get(rep, "ports");
@@ -524,19 +585,23 @@ static int do_pace(void)
 			loaded++;
 			l_paced += paced_of(ports, pl) == 1;
 			p_paced += paced_of(ports, pp) != 0;
+			nat_paced += nat && paced_of(ports, nat_port(ports)) != 0;
 			json_decref(rep);
 		}
 		sleep_ms(1);
 	}
 	sleep_ms(100);
-	got += drain(q);
+	got += nat ? arp_replies(p) : drain(q);
 	printf("loaded %s\nL paced %s\n", loaded ? "yes" : "no", l_paced ? "yes" : "no");
-	if (p_paced)
-		printf("P paced %d times\n", p_paced);
-	else
-		printf("P paced never\n");
-	printf("Q got %llu of %llu\n", (unsigned long long)got, (unsigned long long)sent);
-	return loaded && l_paced && !p_paced && got == sent ? 0 : 1;
+	print_paced("P", p_paced);
+	if (nat) {
+		print_paced("NAT", nat_paced);
+		printf("P got %llu answers of %llu\n", (unsigned long long)got,
+		       (unsigned long long)sent);
+	} else {
+		printf("Q got %llu of %llu\n", (unsigned long long)got, (unsigned long long)sent);
+	}
+	return loaded && l_paced && !p_paced && !nat_paced && got == sent ? 0 : 1;
 }
 
 int main(int argc, char **argv)
@@ -545,7 +610,7 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
-		fprintf(stderr, "usage: swpeer SWITCH frames|control|pace|churn [...]\n");
+		fprintf(stderr, "usage: swpeer SWITCH frames|control|pace [--nat]|churn [...]\n");
 		return 2;
 	}
 	sw_name = argv[1];
@@ -563,7 +628,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[2], "control"))
 		return do_control();
 	if (!strcmp(argv[2], "pace"))
-		return do_pace();
+		return do_pace(argc > 3 && !strcmp(argv[3], "--nat"));
 	if (!strcmp(argv[2], "churn"))
 		return do_churn(argc > 3 ? atoi(argv[3]) : 3);
 	fprintf(stderr, "swpeer: unknown mode '%s'\n", argv[2]);

@@ -4,7 +4,8 @@
 # holds the ICMP frames of a ping in pcap format; a misbehaving peer (tests/helpers/swpeer:
 # malformed frames, floods, bad control messages, 128 ports coming and going) is dropped,
 # counted and survived while the guests keep talking; under load the loading port is paced
-# and an occasional sender beside it is not; a stopped guest's port goes; VLANs
+# and an occasional sender beside it is not, nor a NAT uplink that answers it; a stopped
+# guest's port goes; VLANs
 # keep two pairs with the same addresses apart; --hub floods; stop and SIGTERM remove the
 # control socket; a running name is refused; bad input gives clear errors.
 . "$(dirname "$0")/lib.sh"
@@ -291,10 +292,8 @@ run "$UMLKIT" switch stop hb
 is "$rc" 0 "switch stop hb"
 
 # ---------------------------------------------------------------- moderation settings
-run "$UMLKIT" switch start mod0 --coalesce 0
-is "$rc" 0 "switch start --coalesce 0"
-run "$UMLKIT" switch start mod1
-is "$rc" 0 "switch start with the default moderation"
+start_switch mod0 --coalesce 0
+start_switch mod1
 run "$UMLKIT" switch list --output=json
 like "$(tr -d ' \n' <<<"$out")" '"name":"mod0"[^}]*"coalesce_us":0' "list shows the pause of --coalesce 0"
 like "$(tr -d ' \n' <<<"$out")" '"name":"mod1"[^}]*"coalesce_us":4000' "... and the default longest pause (4000 us) of another"
@@ -308,6 +307,15 @@ like "$out" "Q got ([0-9]+) of \1" "... and every one of its frames arrived"
 run "$SWPEER" mod0 pace
 is "$rc" 1 "swpeer pace on --coalesce 0: nothing pauses, so nothing is paced"
 like "$out" "loaded no" "... the switch never counts as loaded"
+start_switch modnat --nat
+run "$SWPEER" modnat pace --nat
+is "$rc" 0 "swpeer pace --nat: beside a load, the NAT uplink is not paced"
+[ "$rc" = 0 ] || diag "$out" "$err"
+like "$out" "L paced yes" "... while the loading port is"
+like "$out" "NAT paced never" "... the NAT's answers do not wait for the pauses"
+like "$out" "P got ([0-9]+) answers of \1" "... and it answered every ARP request"
+run "$UMLKIT" switch stop modnat
+is "$rc" 0 "switch stop modnat"
 run "$UMLKIT" switch legacy mod0
 is "$rc" 1 "switch legacy on a switch without --legacy fails"
 like "$err" "switch 'mod0': unknown command \"legacy\"" "... saying so"
