@@ -476,7 +476,7 @@ void uk_switch_port_readable(struct uk_switch *sw, int id)
 	setup_rx(sw, false);
 	/* a full batch means more may wait: take a few more now rather than after a poll */
 	for (int round = 0; round < UK_SW_DRAIN_BATCHES; round++)
-		if (port_batch(sw, id, p, now) < UK_SW_BATCH || p->dead || sw->ports[id] != p)
+		if (port_batch(sw, id, p, now) < UK_SW_BATCH || p->dead)
 			break;
 }
 
