@@ -33,7 +33,7 @@ static const char switch_usage[] =
 	"  forward NAME list [--output=json]  the NAT uplink's port forwards\n"
 	"  legacy NAME [--output=json]  the legacy daemon-protocol side (--legacy): its guests,\n"
 	"                           requests accepted and refused, stray frames dropped\n"
-	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N]`.\n"
+	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N][,trunk]`.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 enum {

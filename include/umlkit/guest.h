@@ -44,7 +44,8 @@ struct uk_guest_net {
 	char mac[18];  /* empty: the kernel picks one */
 	char tap[16];  /* bridge: the tap to make (empty: uk + name + unit) */
 	char ip[16];   /* tap, bridge: the guest's IPv4 address, for its firewall policy */
-	uint16_t vlan; /* switch: the port's access VLAN (0: the default, 1) */
+	uint16_t vlan; /* switch: the port's access VLAN, or a trunk's native one (0: 1) */
+	bool trunk;    /* switch: a trunk port, every VLAN (others tagged) */
 };
 
 enum uk_restart { UK_RESTART_NO, UK_RESTART_ON_FAILURE };
@@ -76,7 +77,7 @@ int uk_guest_name_check(const char *name, struct uk_err *err);
  * File names must not hold ',' or ':' (the kernel splits on both). */
 int uk_guest_spec_add_disk(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
 /* --net tap:IF | fd:N | bess:PATH | legacy-tuntap:IF | bridge:BR | switch:NAME, each with an
- * optional ,mac=MAC (and for switch: ,vlan=N) */
+ * optional ,mac=MAC (and for switch: ,vlan=N and ,trunk) */
 int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
 /* The host interface of nets[i] (tap or bridge kinds; a bridge's default tap is made up from
  * the guest's name) and its MAC: the given one, else for a bridge or a guest with a firewall

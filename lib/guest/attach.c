@@ -18,7 +18,7 @@ int uk_guest_attach_switches(struct uk_guest_spec *s, struct uk_err *err)
 {
 	for (int i = 0; i < s->nnets; i++) {
 		struct uk_guest_net *n = &s->nets[i];
-		struct uk_port_conf c = {.kind = UK_PORT_FD, .vlan = n->vlan};
+		struct uk_port_conf c = {.kind = UK_PORT_FD, .vlan = n->vlan, .trunk = n->trunk};
 		int sv[2], port;
 
 		if (n->kind != UK_NET_SWITCH)

@@ -256,7 +256,7 @@ void uk_guest_net_mac(const struct uk_guest_spec *s, int i, char out[18])
 	snprintf(out, 18, "02:75:6b:%02x:%02x:%02x", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
 }
 
-/* ,mac=MAC and ,vlan=N on a switch link */
+/* ,mac=MAC, ,vlan=N and ,trunk on a switch link */
 static int parse_switch_opts(struct uk_guest_net *n, const char *arg, const char *opt,
 			     struct uk_err *err)
 {
@@ -279,9 +279,12 @@ static int parse_switch_opts(struct uk_guest_net *n, const char *arg, const char
 				return uk_err_set(err, EINVAL, "--net %s: vlan must be 1..4094",
 						  arg);
 			n->vlan = (uint16_t)vlan;
+		} else if (!strcmp(item, "trunk")) {
+			n->trunk = true;
 		} else {
 			return uk_err_set(err, EINVAL,
-					  "--net %s: unknown option '%s' (mac=, vlan=)", arg, item);
+					  "--net %s: unknown option '%s' (mac=, vlan=, trunk)", arg,
+					  item);
 		}
 		opt = end;
 	}

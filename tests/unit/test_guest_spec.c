@@ -342,6 +342,45 @@ static void test_net_mac(void **state)
 	assert_int_equal(s->nnets, 4);
 }
 
+/* switch:NAME with ,vlan=N (an access port's VLAN, a trunk's native one), ,mac= and ,trunk */
+static void test_net_switch(void **state)
+{
+	struct uk_guest_spec *s = new_spec();
+	struct uk_err err = {0};
+
+	(void)state;
+	assert_int_equal(uk_guest_spec_add_net(s, "switch:lan", &err), 0);
+	assert_int_equal(s->nets[0].kind, UK_NET_SWITCH);
+	assert_string_equal(s->nets[0].target, "lan");
+	assert_int_equal(s->nets[0].vlan, 0);
+	assert_false(s->nets[0].trunk);
+	assert_int_equal(uk_guest_spec_add_net(s, "switch:lan,vlan=10", &err), 0);
+	assert_int_equal(s->nets[1].vlan, 10);
+	assert_false(s->nets[1].trunk);
+	assert_int_equal(uk_guest_spec_add_net(s, "switch:lan,trunk", &err), 0);
+	assert_int_equal(s->nets[2].vlan, 0);
+	assert_true(s->nets[2].trunk);
+	assert_int_equal(
+		uk_guest_spec_add_net(s, "switch:lan,vlan=4094,trunk,mac=02:00:00:00:00:07", &err),
+		0);
+	assert_string_equal(s->nets[3].target, "lan");
+	assert_int_equal(s->nets[3].vlan, 4094);
+	assert_true(s->nets[3].trunk);
+	assert_string_equal(s->nets[3].mac, "02:00:00:00:00:07");
+	assert_int_equal(uk_guest_spec_add_net(s, "switch:lan,trunk,vlan=1", &err), 0);
+	assert_int_equal(s->nets[4].vlan, 1);
+	assert_true(s->nets[4].trunk);
+	assert_int_equal(s->nnets, 5);
+
+	net_bad(s, "switch:lan,vlan=0", EINVAL, "vlan must be 1..4094");
+	net_bad(s, "switch:lan,vlan=4095,trunk", EINVAL, "vlan must be 1..4094");
+	net_bad(s, "switch:lan,trunk=1", EINVAL, "unknown option 'trunk=1' (mac=, vlan=, trunk)");
+	net_bad(s, "switch:lan,Trunk", EINVAL, "unknown option 'Trunk'");
+	net_bad(s, "switch:lan,trunks", EINVAL, "unknown option 'trunks'");
+	net_bad(s, "tap:t0,trunk", EINVAL, "tap:t0,trunk");
+	assert_int_equal(s->nnets, 5);
+}
+
 static void test_net_bad(void **state)
 {
 	struct uk_guest_spec *s = new_spec();
@@ -934,6 +973,7 @@ int main(void)
 		cmocka_unit_test(test_disk_too_many),
 		cmocka_unit_test(test_net_kinds),
 		cmocka_unit_test(test_net_mac),
+		cmocka_unit_test(test_net_switch),
 		cmocka_unit_test(test_net_bad),
 		cmocka_unit_test(test_net_too_many),
 		cmocka_unit_test(test_mem),
