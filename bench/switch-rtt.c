@@ -47,6 +47,7 @@
 #include "umlkit/err.h"
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "../tests/helpers/nat-arp.h"
 
 #define FRAME	 98
 #define WARMUP	 50
@@ -167,22 +168,6 @@ static int make_bare(struct ends *e, pid_t *fwd)
 
 /* In nat mode: A (10.0.2.15) asks who has the NAT's host alias. */
 static bool nat_mode;
-static const uint8_t nat_alias[4] = {10, 0, 2, 2};
-
-static void arp_request(uint8_t *f)
-{
-	static const uint8_t mac[6] = {2, 0, 0, 0, 0, 0x0a}, ip[4] = {10, 0, 2, 15};
-	static const uint8_t arp[8] = {0, 1, 8, 0, 6, 4, 0, 1}; /* Ethernet, IPv4, request */
-
-	memset(f, 0, 60);
-	memset(f, 0xff, 6); /* broadcast */
-	memcpy(f + 6, mac, 6);
-	f[12] = 8, f[13] = 6;
-	memcpy(f + 14, arp, sizeof(arp));
-	memcpy(f + 22, mac, 6);
-	memcpy(f + 28, ip, 4);
-	memcpy(f + 38, nat_alias, 4);
-}
 
 /* Whether a frame that came is the answer to ours (anything else, a guest's chatter, is
  * not): the echo of our FRAME bytes, or in nat mode the NAT's ARP reply. */
@@ -190,7 +175,7 @@ static bool ours(const uint8_t *f, ssize_t len)
 {
 	if (!nat_mode)
 		return len == FRAME;
-	return len >= 42 && f[12] == 8 && f[13] == 6 && f[21] == 2 && !memcmp(f + 28, nat_alias, 4);
+	return nat_arp_is_reply(f, len);
 }
 
 static int wait_frame(int fd, uint8_t *buf)
@@ -241,13 +226,14 @@ static int measure(int fd, int count, long interval_us)
 	uint8_t frame[FRAME] = {2, 0, 0, 0, 0, 0x0b, 2, 0, 0, 0, 0, 0x0a, 0x88, 0xb5};
 	uint8_t buf[FRAME + 64];
 	uint64_t *t = calloc((size_t)count, sizeof(*t)), sum = 0;
-	ssize_t len = nat_mode ? 60 : FRAME;
+	static const uint8_t a_mac[6] = {2, 0, 0, 0, 0, 0x0a};
+	ssize_t len = nat_mode ? NAT_ARP_LEN : FRAME;
 	int got = 0, lost = 0;
 
 	if (!t)
 		return fail("calloc");
 	if (nat_mode)
-		arp_request(frame);
+		nat_arp_request(frame, a_mac);
 	for (int i = 0; i < WARMUP + count; i++) {
 		uint64_t t0 = uk_monotonic_ns();
 

@@ -55,6 +55,7 @@
 #include <unistd.h>
 
 #include "umlkit/switch.h"
+#include "nat-arp.h"
 
 static const char *sw_name;
 static int failures;
@@ -492,24 +493,7 @@ static int nat_port(json_t *ports)
 	return -1;
 }
 
-/* ARP, in pace --nat: P (10.0.2.15) asks who has the NAT's host alias. */
-static const uint8_t nat_alias[4] = {10, 0, 2, 2};
-
-static void arp_request(uint8_t f[60], const uint8_t src[6])
-{
-	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-	static const uint8_t head[8] = {0, 1, 8, 0, 6, 4, 0, 1}; /* Ethernet, IPv4, request */
-	static const uint8_t ip[4] = {10, 0, 2, 15};
-
-	memset(f, 0, 60);
-	eth(f, bcast, src, 0x0806);
-	memcpy(f + 14, head, sizeof(head));
-	memcpy(f + 22, src, 6);
-	memcpy(f + 28, ip, 4);
-	memcpy(f + 38, nat_alias, 4);
-}
-
-/* The frames waiting on fd that are ARP replies about the host alias. */
+/* The frames waiting on fd that are ARP replies about the host alias (pace --nat). */
 static uint64_t arp_replies(int fd)
 {
 	static uint8_t buf[UK_SW_MTU_MAX + 64];
@@ -517,8 +501,7 @@ static uint64_t arp_replies(int fd)
 	ssize_t len;
 
 	while ((len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
-		n += len >= 42 && buf[12] == 8 && buf[13] == 6 && buf[21] == 2 &&
-		     !memcmp(buf + 28, nat_alias, 4);
+		n += nat_arp_is_reply(buf, len);
 	return n;
 }
 
@@ -564,7 +547,7 @@ static int do_pace(bool nat)
 	drain(q);
 	eth(big, ms, ml, 0x88b5);
 	if (nat)
-		arp_request(small, mp);
+		nat_arp_request(small, mp);
 	else
 		eth(small, mq, mp, 0x88b5);
 	for (int ms_ = 0; ms_ < PACE_MS; ms_++) {
