@@ -33,6 +33,9 @@ static const char switch_usage[] =
 	"  forward NAME list [--output=json]  the NAT uplink's port forwards\n"
 	"  legacy NAME [--output=json]  the legacy daemon-protocol side (--legacy): its guests,\n"
 	"                           requests accepted and refused, stray frames dropped\n"
+	"  link A B [--vlan N]      join two running switches: a trunk of every VLAN, or an\n"
+	"                           access link of VLAN N; refused where it would make a loop\n"
+	"  unlink A B               remove the link between A and B\n"
 	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N][,trunk]`.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -48,7 +51,8 @@ enum {
 	OPT_FORWARD,
 	OPT_PORT,
 	OPT_SECONDS,
-	OPT_COALESCE
+	OPT_COALESCE,
+	OPT_VLAN
 };
 
 static const struct option longopts[] = {
@@ -64,6 +68,7 @@ static const struct option longopts[] = {
 	{"forward", required_argument, NULL, OPT_FORWARD},
 	{"port", required_argument, NULL, OPT_PORT},
 	{"seconds", required_argument, NULL, OPT_SECONDS},
+	{"vlan", required_argument, NULL, OPT_VLAN},
 	{"output", required_argument, NULL, UK_OPT_OUTPUT},
 	{"foreground", no_argument, NULL, 'f'},
 	{"help", no_argument, NULL, 'h'},
@@ -74,6 +79,7 @@ struct sw_args {
 	struct uk_switch_daemon_opts d;
 	bool foreground, json;
 	int port;
+	uint16_t vlan;
 	uint64_t seconds;
 	const char *out;
 	int nargs;
@@ -146,6 +152,11 @@ static int parse_one(struct sw_args *a, int c, const char *v)
 		if (uk_parse_u64(v, &n) < 0 || n >= UK_SW_MAX_PORTS)
 			return uk_usage_error("umlkit switch", "--port %s: not a port number", v);
 		a->port = (int)n;
+		return 0;
+	case OPT_VLAN:
+		if (uk_parse_u64(v, &n) < 0 || n < 1 || n > UK_VLAN_MAX)
+			return uk_usage_error("umlkit switch", "--vlan %s: 1..4094", v);
+		a->vlan = (uint16_t)n;
 		return 0;
 	case OPT_SECONDS:
 		if (uk_parse_u64(v, &n) < 0 || n == 0)
@@ -527,6 +538,52 @@ static int sw_forward(struct sw_args *a)
 	return UK_EXIT_OK;
 }
 
+/* link A B [--vlan N], unlink A B */
+static int link_args(struct sw_args *a, const char *what)
+{
+	struct uk_err err = {0};
+
+	if (a->nargs != 2)
+		return uk_usage_error("umlkit switch", "%s needs two switch names", what);
+	for (int i = 0; i < 2; i++)
+		if (uk_switch_name_check(a->args[i], &err) < 0)
+			return uk_usage_error("umlkit switch", "%s", err.msg);
+	if (!strcmp(a->args[0], a->args[1]))
+		return uk_usage_error("umlkit switch", "%s: switch '%s' twice", what, a->args[0]);
+	return 0;
+}
+
+static int sw_link(struct sw_args *a)
+{
+	struct uk_err err = {0};
+	int ports[2], r = link_args(a, "link");
+
+	if (r)
+		return r;
+	if (uk_switch_link(a->args[0], a->args[1], a->vlan, ports, &err) < 0)
+		return uk_fail(&err);
+	if (a->vlan)
+		printf("%s port %d - %s port %d: linked, VLAN %u\n", a->args[0], ports[0],
+		       a->args[1], ports[1], a->vlan);
+	else
+		printf("%s port %d - %s port %d: linked, a trunk of every VLAN\n", a->args[0],
+		       ports[0], a->args[1], ports[1]);
+	return UK_EXIT_OK;
+}
+
+static int sw_unlink(struct sw_args *a)
+{
+	struct uk_err err = {0};
+	int r = link_args(a, "unlink");
+
+	if (r)
+		return r;
+	if (uk_switch_unlink(a->args[0], a->args[1], &err) < 0)
+		return uk_fail(&err);
+	printf("%s - %s: unlinked\n", a->args[0], a->args[1]);
+	return UK_EXIT_OK;
+}
+
 int uk_cmd_switch(int argc, char **argv)
 {
 	static const struct {
@@ -535,7 +592,8 @@ int uk_cmd_switch(int argc, char **argv)
 	} cmds[] = {
 		{"start", sw_start},	 {"stop", sw_stop},	{"list", sw_list},
 		{"ports", sw_ports},	 {"fdb", sw_fdb},	{"capture", sw_capture},
-		{"forward", sw_forward}, {"legacy", sw_legacy},
+		{"forward", sw_forward}, {"legacy", sw_legacy}, {"link", sw_link},
+		{"unlink", sw_unlink},
 	};
 	struct sw_args a;
 	int r;

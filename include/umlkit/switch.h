@@ -105,6 +105,7 @@ enum uk_port_kind {
 			   address on the shared data socket */
 	UK_PORT_TAP,	/* an uplink to a host tap */
 	UK_PORT_NAT,	/* the user-mode NAT uplink */
+	UK_PORT_LINK,	/* one end of a link to another switch (uk_switch_link) */
 };
 const char *uk_port_kind_name(int kind);
 
@@ -262,6 +263,13 @@ int uk_switch_request(const char *name, const char *req, int pass_fd, char **rep
 		      struct uk_err *err);
 /* Give fd (one end of a SEQPACKET socketpair) to switch name as a port; returns the port. */
 int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, struct uk_err *err);
+/* Link running switches a and b: a SEQPACKET socketpair whose ends become a "link" port of
+ * each (peer "switch b" on a, "switch a" on b), a trunk of every VLAN when vlan is 0, else an
+ * access link of that VLAN. Refused (ELOOP) when a and b are joined already, directly or
+ * through other links: a loop. Returns 0 and the ports on a and b. */
+int uk_switch_link(const char *a, const char *b, uint16_t vlan, int ports[2], struct uk_err *err);
+/* Remove the link ports between a and b from both; ENOENT when there are none. */
+int uk_switch_unlink(const char *a, const char *b, struct uk_err *err);
 /* The pid of the running switch, or 0. */
 pid_t uk_switch_pid(const char *name);
 /* Names of every switch with a runtime directory; free each and the array. */

@@ -160,6 +160,7 @@ int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, 
 	int r, port = -1;
 
 	json_object_set_new(req, "cmd", json_string("add-port"));
+	json_object_set_new(req, "kind", json_string(uk_port_kind_name(c->kind)));
 	json_object_set_new(req, "peer", json_string(c->peer));
 	json_object_set_new(req, "vlan", json_integer(c->vlan));
 	json_object_set_new(req, "trunk", json_boolean(c->trunk));

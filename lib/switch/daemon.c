@@ -416,18 +416,26 @@ static void cmd_info(struct uk_swd *d, json_t *reply)
 	json_object_set_new(reply, "control", json_string(d->ctl_path));
 }
 
-/* A port from a launcher: the fd must be a packet socket. */
+/* A port from a launcher (kind "fd", the default) or one end of a link between switches
+ * ("link"): the fd must be a packet socket. */
 static int cmd_add_port(struct uk_swd *d, json_t *req, int fd, json_t *reply, struct uk_err *err)
 {
 	struct uk_port_conf c = {.kind = UK_PORT_FD};
 	json_int_t vlan = json_integer_value(json_object_get(req, "vlan"));
 	const char *peer = json_string_value(json_object_get(req, "peer"));
+	const char *kind = json_string_value(json_object_get(req, "kind"));
 	int type = 0;
 	socklen_t tl = sizeof(type);
 	int id;
 
 	if (fd < 0)
 		return uk_err_set(err, EINVAL, "add-port needs a socket passed with the request");
+	if (kind && !strcmp(kind, "link")) {
+		c.kind = UK_PORT_LINK;
+	} else if (kind && strcmp(kind, "fd")) {
+		close(fd);
+		return uk_err_set(err, EINVAL, "add-port: kind '%.32s' is not fd or link", kind);
+	}
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
 	    (type != SOCK_SEQPACKET && type != SOCK_DGRAM)) {
 		close(fd);
@@ -446,6 +454,25 @@ static int cmd_add_port(struct uk_swd *d, json_t *req, int fd, json_t *reply, st
 	if (id < 0)
 		return id;
 	json_object_set_new(reply, "port", json_integer(id));
+	return 0;
+}
+
+/* Remove port "port"; with "peer", only if that is still its peer (the number may have
+ * gone to another port since the caller read it). */
+static int cmd_remove_port(struct uk_swd *d, json_t *req, struct uk_err *err)
+{
+	json_t *p = json_object_get(req, "port");
+	int port = (int)json_integer_value(p);
+	const char *peer = json_string_value(json_object_get(req, "peer"));
+	struct uk_port_conf c;
+
+	if (!json_is_integer(p))
+		return uk_err_set(err, EINVAL, "remove-port needs the port's number");
+	if (uk_switch_port_info(d->sw, port, &c, NULL) < 0)
+		return uk_err_set(err, ENOENT, "no port %d", port);
+	if (peer && strcmp(peer, c.peer))
+		return uk_err_set(err, ENOENT, "port %d's peer is not '%.128s'", port, peer);
+	uk_swd_remove_port(d, port);
 	return 0;
 }
 
@@ -481,13 +508,9 @@ static int dispatch(struct uk_swd *d, json_t *req, int fd, json_t *reply, struct
 		cmd_fdb(d, reply);
 	else if (!strcmp(cmd, "add-port"))
 		return cmd_add_port(d, req, fd, reply, err);
-	else if (!strcmp(cmd, "remove-port")) {
-		int port = (int)json_integer_value(json_object_get(req, "port"));
-
-		if (uk_switch_port_info(d->sw, port, NULL, NULL) < 0)
-			return uk_err_set(err, ENOENT, "no port %d", port);
-		uk_swd_remove_port(d, port);
-	} else if (!strcmp(cmd, "capture"))
+	else if (!strcmp(cmd, "remove-port"))
+		return cmd_remove_port(d, req, err);
+	else if (!strcmp(cmd, "capture"))
 		return cmd_capture(d, req, fd, err);
 	else if (!strcmp(cmd, "capture-stop"))
 		uk_switch_capture_stop(d->sw);

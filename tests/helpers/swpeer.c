@@ -17,10 +17,12 @@
  *   swpeer SWITCH control
  *       One connection per bad request on the control socket: not JSON, not an object, no
  *       "cmd", "cmd" not a string, an unknown cmd, add-port without an fd, add-port with a
- *       pipe, with a stream socket, with vlan 5000, capture without a file, a message longer
- *       than the switch reads, binary junk; plus requests that are not bad (info with
- *       fds attached, remove-port of no port, empty and silent connections). Checks every
- *       reply and prints "bad N" (how much the switch's bad_control must grow).
+ *       pipe, with a stream socket, with vlan 5000, of an unknown kind, remove-port without a
+ *       number, capture without a file, a message longer than the switch reads, binary junk;
+ *       plus requests that are not bad (info with fds attached, remove-port of no port and
+ *       of a port whose peer is not the one named, empty and silent connections). A port
+ *       attached as kind "link" is listed so; remove-port with its peer removes it. Checks
+ *       every reply and prints "bad N" (how much the switch's bad_control must grow).
  *   swpeer SWITCH pace [--nat]
  *       Attaches four ports: L sends a load of full-size frames to S (10 a millisecond), P
  *       sends a small frame to Q every 50 ms. For 3 s it asks the switch for its ports every
@@ -346,6 +348,68 @@ static void refused(const char *name, const void *msg, size_t len, const int *fd
 	json_decref(j);
 }
 
+/* The kind of port id in a ports reply, or "" when it is not there. */
+static const char *kind_of(json_t *ports, int id)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(ports, i, p)
+	{
+		if (json_integer_value(json_object_get(p, "port")) == id)
+			return json_string_value(json_object_get(p, "kind")) ?: "";
+	}
+	return "";
+}
+
+/* A "link" port: listed as such; remove-port naming another peer leaves it, naming its own
+ * removes it. */
+static void check_remove_by_peer(void)
+{
+	struct uk_port_conf c = {.kind = UK_PORT_LINK, .peer = "switch swpeer-x"};
+	struct uk_err err = {0};
+	char req[160];
+	json_t *j;
+	int sv[2], id;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		fail("socketpair: %s", strerror(errno));
+		return;
+	}
+	id = uk_switch_attach_fd(sw_name, sv[1], &c, &err);
+	close(sv[1]);
+	if (id < 0) {
+		fail("attach a link port: %s", err.msg);
+		close(sv[0]);
+		return;
+	}
+	j = ask("{\"cmd\":\"ports\"}");
+	if (strcmp(kind_of(json_object_get(j, "ports"), id), "link"))
+		fail("port %d, attached as a link, is listed as '%s'", id,
+		     kind_of(json_object_get(j, "ports"), id));
+	json_decref(j);
+	snprintf(req, sizeof(req), "{\"cmd\":\"remove-port\",\"port\":%d,\"peer\":\"guest y\"}",
+		 id);
+	refused("remove-port naming another peer", req, strlen(req), NULL, 0, false);
+	j = ask("{\"cmd\":\"ports\"}");
+	if (!*kind_of(json_object_get(j, "ports"), id))
+		fail("remove-port naming another peer removed port %d", id);
+	json_decref(j);
+	snprintf(req, sizeof(req),
+		 "{\"cmd\":\"remove-port\",\"port\":%d,\"peer\":\"switch swpeer-x\"}", id);
+	j = ask(req);
+	if (!json_is_true(json_object_get(j, "ok")))
+		fail("remove-port naming the port's own peer was refused");
+	json_decref(j);
+	j = ask("{\"cmd\":\"ports\"}");
+	if (*kind_of(json_object_get(j, "ports"), id))
+		fail("remove-port naming its peer left port %d", id);
+	else
+		printf("remove-port by peer: port %d removed only when its peer was named\n", id);
+	json_decref(j);
+	close(sv[0]);
+}
+
 static int do_control(void)
 {
 	static char huge[150000];
@@ -370,6 +434,9 @@ static int do_control(void)
 	refused("add-port with a stream socket", S("{\"cmd\":\"add-port\"}"), &st, 1, true);
 	refused("add-port with vlan 5000", S("{\"cmd\":\"add-port\",\"vlan\":5000}"), &sv[1], 1,
 		true);
+	refused("add-port of an unknown kind", S("{\"cmd\":\"add-port\",\"kind\":\"tap\"}"), &sv[1],
+		1, true);
+	refused("remove-port without a number", S("{\"cmd\":\"remove-port\"}"), NULL, 0, true);
 	refused("capture without a file", S("{\"cmd\":\"capture\"}"), NULL, 0, true);
 	refused("binary junk", junk, sizeof(junk) - 1, NULL, 0, true);
 	memset(huge, ' ', sizeof(huge));
@@ -379,6 +446,7 @@ static int do_control(void)
 	refused("a message longer than the switch reads", huge, sizeof(huge) - 1, NULL, 0, true);
 	refused("remove-port of no port", S("{\"cmd\":\"remove-port\",\"port\":511}"), NULL, 0,
 		false);
+	check_remove_by_peer();
 	/* not bad: info with fds attached (the switch closes them), empty and silent peers */
 	{
 		int fds[4] = {pfd[0], pfd[1], st, sv[1]};
