@@ -35,8 +35,7 @@ static inline void nat_arp_request(uint8_t *f, const uint8_t src[6])
 /* Whether the len bytes at f are an ARP reply about 10.0.2.2. */
 static inline bool nat_arp_is_reply(const uint8_t *f, ssize_t len)
 {
-	return len >= 42 && f[12] == 8 && f[13] == 6 && f[21] == 2 &&
-	       !memcmp(f + 28, nat_alias, 4);
+	return len >= 42 && f[12] == 8 && f[13] == 6 && f[21] == 2 && !memcmp(f + 28, nat_alias, 4);
 }
 
 #endif
