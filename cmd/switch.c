@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* umlkit switch: start, stop, list, ports, fdb, capture. */
+/* umlkit switch: start, stop, list, ports, fdb, capture, forward, legacy, link, unlink. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

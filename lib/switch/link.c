@@ -207,6 +207,18 @@ static int check_pair(const char *a, const char *b, struct uk_err *err)
 	return 0;
 }
 
+/* Give fd (closed here) to switch name as its end of the link to other; the port or -errno. */
+static int attach_end(const char *name, const char *other, int fd, struct uk_port_conf *c,
+		      struct uk_err *err)
+{
+	int port;
+
+	snprintf(c->peer, sizeof(c->peer), PEER_WORD "%s", other);
+	port = uk_switch_attach_fd(name, fd, c, err);
+	close(fd);
+	return port;
+}
+
 int uk_switch_link(const char *a, const char *b, uint16_t vlan, int ports[2], struct uk_err *err)
 {
 	struct uk_port_conf c = {.kind = UK_PORT_LINK, .vlan = vlan ? vlan : 1, .trunk = !vlan};
@@ -233,16 +245,16 @@ int uk_switch_link(const char *a, const char *b, uint16_t vlan, int ports[2], st
 		close(lock);
 		return uk_err_sys(err, errno, "socketpair");
 	}
-	snprintf(c.peer, sizeof(c.peer), PEER_WORD "%s", b);
-	ports[0] = uk_switch_attach_fd(a, sv[0], &c, err);
-	close(sv[0]);
+	ports[0] = attach_end(a, b, sv[0], &c, err);
 	if (ports[0] >= 0) {
-		snprintf(c.peer, sizeof(c.peer), PEER_WORD "%s", a);
-		ports[1] = uk_switch_attach_fd(b, sv[1], &c, err);
-		if (ports[1] < 0) /* undo a's end; err keeps b's refusal */
+		ports[1] = attach_end(b, a, sv[1], &c, err);
+		if (ports[1] < 0) { /* undo a's end; err keeps b's refusal */
+			snprintf(c.peer, sizeof(c.peer), PEER_WORD "%s", b);
 			remove_port(a, ports[0], c.peer, NULL);
+		}
+	} else {
+		close(sv[1]);
 	}
-	close(sv[1]);
 	close(lock);
 	return ports[0] < 0 ? ports[0] : ports[1] < 0 ? ports[1] : 0;
 }

@@ -38,6 +38,10 @@
  *       them away (closing our ends; every other round half of them by remove-port first)
  *       and wait until the switch has forgotten them.
  *
+ *   swpeer SWITCH fill --hold FILE
+ *       Attaches ports until the switch refuses one (it is full), prints "full N" and the
+ *       refusal, keeps them until FILE exists (at most 60 s), then closes them.
+ *
  * Exit: 0 everything behaved as described, 1 something did not (said on stderr), 2 usage.
  */
 #include <errno.h>
@@ -83,26 +87,37 @@ static uint64_t rnd(void)
 	return rng * 0x2545F4914F6CDD1DULL;
 }
 
-/* One port: our end of a SEQPACKET socketpair, the other given to the switch. */
-static int attach(const char *peer, int *port)
+/* One port as c says: our end of a SEQPACKET socketpair, the other given to the switch;
+ * -1 with err set when that fails (the switch refused it). */
+static int attach_conf(const struct uk_port_conf *c, int *port, struct uk_err *err)
 {
-	struct uk_port_conf c = {.kind = UK_PORT_FD};
-	struct uk_err err = {0};
 	int sv[2];
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		fail("socketpair: %s", strerror(errno));
+		uk_err_sys(err, errno, "socketpair");
 		return -1;
 	}
-	snprintf(c.peer, sizeof(c.peer), "%s", peer);
-	*port = uk_switch_attach_fd(sw_name, sv[1], &c, &err);
+	*port = uk_switch_attach_fd(sw_name, sv[1], c, err);
 	close(sv[1]);
 	if (*port < 0) {
-		fail("attach: %s", err.msg);
 		close(sv[0]);
 		return -1;
 	}
 	return sv[0];
+}
+
+/* An fd port whose peer is peer; a failure is the test's. */
+static int attach(const char *peer, int *port)
+{
+	struct uk_port_conf c = {.kind = UK_PORT_FD};
+	struct uk_err err = {0};
+	int fd;
+
+	snprintf(c.peer, sizeof(c.peer), "%s", peer);
+	fd = attach_conf(&c, port, &err);
+	if (fd < 0)
+		fail("attach: %s", err.msg);
+	return fd;
 }
 
 /* The switch's info reply, parsed (NULL on failure). */
@@ -370,17 +385,10 @@ static void check_remove_by_peer(void)
 	struct uk_err err = {0};
 	char req[160];
 	json_t *j;
-	int sv[2], id;
+	int id, fd = attach_conf(&c, &id, &err);
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		fail("socketpair: %s", strerror(errno));
-		return;
-	}
-	id = uk_switch_attach_fd(sw_name, sv[1], &c, &err);
-	close(sv[1]);
-	if (id < 0) {
+	if (fd < 0) {
 		fail("attach a link port: %s", err.msg);
-		close(sv[0]);
 		return;
 	}
 	j = ask("{\"cmd\":\"ports\"}");
@@ -407,7 +415,7 @@ static void check_remove_by_peer(void)
 	else
 		printf("remove-port by peer: port %d removed only when its peer was named\n", id);
 	json_decref(j);
-	close(sv[0]);
+	close(fd);
 }
 
 static int do_control(void)
@@ -655,13 +663,38 @@ static int do_pace(bool nat)
 	return loaded && l_paced && !p_paced && !nat_paced && got == sent ? 0 : 1;
 }
 
+/* ---------------------------------------------------------------- fill */
+static int do_fill(const char *hold_file)
+{
+	static int fds[UK_SW_MAX_PORTS + 1];
+	struct uk_port_conf c = {.kind = UK_PORT_FD, .peer = "swpeer fill"};
+	struct uk_err err = {0};
+	int n = 0;
+
+	while (n <= UK_SW_MAX_PORTS) {
+		int port, fd = attach_conf(&c, &port, &err);
+
+		if (fd < 0)
+			break;
+		fds[n++] = fd;
+	}
+	printf("full %d\nrefused: %s\n", n, err.msg);
+	if (n > UK_SW_MAX_PORTS)
+		fail("the switch took more than %d ports", UK_SW_MAX_PORTS);
+	hold(hold_file);
+	while (n > 0)
+		close(fds[--n]);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *hold_file = NULL;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
-		fprintf(stderr, "usage: swpeer SWITCH frames|control|pace [--nat]|churn [...]\n");
+		fprintf(stderr,
+			"usage: swpeer SWITCH frames|control|pace [--nat]|churn|fill [...]\n");
 		return 2;
 	}
 	sw_name = argv[1];
@@ -680,6 +713,8 @@ int main(int argc, char **argv)
 		return do_control();
 	if (!strcmp(argv[2], "pace"))
 		return do_pace(argc > 3 && !strcmp(argv[3], "--nat"));
+	if (!strcmp(argv[2], "fill") && argc == 5 && !strcmp(argv[3], "--hold"))
+		return do_fill(argv[4]);
 	if (!strcmp(argv[2], "churn"))
 		return do_churn(argc > 3 ? atoi(argv[3]) : 3);
 	fprintf(stderr, "swpeer: unknown mode '%s'\n", argv[2]);

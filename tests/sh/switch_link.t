@@ -4,7 +4,7 @@
 # across the trunk; a VLAN 10 guest on s1 reaches one on s3 over both links; a VLAN 1 guest on
 # s3 reaches nobody (the access link carries VLAN 10 only). ports and fdb show the links and
 # what was learned on them. A link that would close a loop is refused and adds no port; bad
-# input gives clear errors. unlink cuts the guests apart and a new link joins them again; a
+# input gives clear errors, and a link that one switch refuses leaves no end on the other. unlink cuts the guests apart and a new link joins them again; a
 # switch that stops takes its links with it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/switch-lib.sh"
@@ -81,6 +81,22 @@ bad 2 "character '/' is not allowed" "link a bad name" link s1 a/b
 bad 1 "switch 'nosuch' is not running" "link to a switch that is not running" link s1 nosuch
 bad 1 "switches 's1' and 's3' are not linked" "unlink of switches without a link" unlink s1 s3
 is "$(nports s1)/$(nports s2)/$(nports s3)" "$n1/$n2/$n3" "the bad commands changed no switch"
+
+# a switch that refuses its end: the other's end is taken back
+SWPEER="$UK_BUILD/tests/helpers/swpeer"
+start_switch s4
+"$SWPEER" s4 fill --hold "$T/release" >"$T/fill.out" 2>&1 &
+fpid=$!
+UK_PIDS+=($fpid)
+until_true 60 grep -q '^refused:' "$T/fill.out"
+like "$(cat "$T/fill.out")" "^full 512" "swpeer fills s4 with 512 ports"
+run "$UMLKIT" switch link s1 s4
+is "$rc" 1 "link s1 s4 while s4 is full: exit 1"
+like "$err" "switch 's4': .*" "... with s4's refusal"
+is "$(nports s1)" "$n1" "s1 has no port left over from the link that failed"
+touch "$T/release"
+wait_gone "$fpid" 30
+"$UMLKIT" switch stop s4 >/dev/null
 
 # ---------------------------------------------------------------- unlink, link again
 state_after() { # state_after LINE: g1's last up/down after line LINE of its log
