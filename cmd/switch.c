@@ -36,6 +36,8 @@ static const char switch_usage[] =
 	"  link A B [--vlan N]      join two running switches: a trunk of every VLAN, or an\n"
 	"                           access link of VLAN N; refused where it would make a loop\n"
 	"  unlink A B               remove the link between A and B\n"
+	"  plug NAME [--vlan N] [--trunk]  a port carried over stdin and stdout (each frame\n"
+	"                           behind its 2-byte length, as vde_plug's): dpipe, ssh, socat\n"
 	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N][,trunk]`.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n";
 
@@ -52,7 +54,8 @@ enum {
 	OPT_PORT,
 	OPT_SECONDS,
 	OPT_COALESCE,
-	OPT_VLAN
+	OPT_VLAN,
+	OPT_TRUNK
 };
 
 static const struct option longopts[] = {
@@ -69,6 +72,7 @@ static const struct option longopts[] = {
 	{"port", required_argument, NULL, OPT_PORT},
 	{"seconds", required_argument, NULL, OPT_SECONDS},
 	{"vlan", required_argument, NULL, OPT_VLAN},
+	{"trunk", no_argument, NULL, OPT_TRUNK},
 	{"output", required_argument, NULL, UK_OPT_OUTPUT},
 	{"foreground", no_argument, NULL, 'f'},
 	{"help", no_argument, NULL, 'h'},
@@ -80,6 +84,7 @@ struct sw_args {
 	bool foreground, json;
 	int port;
 	uint16_t vlan;
+	bool trunk;
 	uint64_t seconds;
 	const char *out;
 	int nargs;
@@ -157,6 +162,9 @@ static int parse_one(struct sw_args *a, int c, const char *v)
 		if (uk_parse_u64(v, &n) < 0 || n < 1 || n > UK_VLAN_MAX)
 			return uk_usage_error("umlkit switch", "--vlan %s: 1..4094", v);
 		a->vlan = (uint16_t)n;
+		return 0;
+	case OPT_TRUNK:
+		a->trunk = true;
 		return 0;
 	case OPT_SECONDS:
 		if (uk_parse_u64(v, &n) < 0 || n == 0)
@@ -584,6 +592,23 @@ static int sw_unlink(struct sw_args *a)
 	return UK_EXIT_OK;
 }
 
+/* plug NAME [--vlan N] [--trunk]: until stdin ends or the switch closes the port */
+static int sw_plug(struct sw_args *a)
+{
+	struct uk_port_conf c = {.vlan = a->vlan, .trunk = a->trunk};
+	struct uk_err err = {0};
+
+	if (a->nargs != 1)
+		return uk_usage_error("umlkit switch", "plug needs NAME");
+	if (uk_switch_name_check(a->args[0], &err) < 0)
+		return uk_usage_error("umlkit switch", "%s", err.msg);
+	snprintf(c.peer, sizeof(c.peer), "plug (pid %d)", (int)getpid());
+	signal(SIGPIPE, SIG_IGN);
+	if (uk_switch_plug(a->args[0], &c, STDIN_FILENO, STDOUT_FILENO, &err) < 0)
+		return uk_fail(&err);
+	return UK_EXIT_OK;
+}
+
 int uk_cmd_switch(int argc, char **argv)
 {
 	static const struct {
@@ -593,7 +618,7 @@ int uk_cmd_switch(int argc, char **argv)
 		{"start", sw_start},	 {"stop", sw_stop},	{"list", sw_list},
 		{"ports", sw_ports},	 {"fdb", sw_fdb},	{"capture", sw_capture},
 		{"forward", sw_forward}, {"legacy", sw_legacy}, {"link", sw_link},
-		{"unlink", sw_unlink},
+		{"unlink", sw_unlink},	 {"plug", sw_plug},
 	};
 	struct sw_args a;
 	int r;

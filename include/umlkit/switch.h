@@ -106,6 +106,7 @@ enum uk_port_kind {
 	UK_PORT_TAP,	/* an uplink to a host tap */
 	UK_PORT_NAT,	/* the user-mode NAT uplink */
 	UK_PORT_LINK,	/* one end of a link to another switch (uk_switch_link) */
+	UK_PORT_PLUG,	/* a plug: frames relayed from and to a byte stream (uk_switch_plug) */
 };
 const char *uk_port_kind_name(int kind);
 
@@ -270,6 +271,12 @@ int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, 
 int uk_switch_link(const char *a, const char *b, uint16_t vlan, int ports[2], struct uk_err *err);
 /* Remove the link ports between a and b from both; ENOENT when there are none. */
 int uk_switch_unlink(const char *a, const char *b, struct uk_err *err);
+/* Plug into switch name: a port (conf's peer, VLAN and trunk; kind "plug") whose frames this
+ * call relays to out and takes from in, each behind its length in two bytes, big-endian (the
+ * stream of VDE's vde_plug). Returns 0 when in ends, or a negative errno (EPIPE: the switch
+ * closed the port; EPROTO: in ended inside a frame). */
+int uk_switch_plug(const char *name, const struct uk_port_conf *conf, int in, int out,
+		   struct uk_err *err);
 /* The pid of the running switch, or 0. */
 pid_t uk_switch_pid(const char *name);
 /* Names of every switch with a runtime directory; free each and the array. */

@@ -416,8 +416,8 @@ static void cmd_info(struct uk_swd *d, json_t *reply)
 	json_object_set_new(reply, "control", json_string(d->ctl_path));
 }
 
-/* A port from a launcher (kind "fd", the default) or one end of a link between switches
- * ("link"): the fd must be a packet socket. */
+/* A port from a launcher (kind "fd", the default), one end of a link between switches
+ * ("link") or a plug's ("plug"): the fd must be a packet socket. */
 static int cmd_add_port(struct uk_swd *d, json_t *req, int fd, json_t *reply, struct uk_err *err)
 {
 	struct uk_port_conf c = {.kind = UK_PORT_FD};
@@ -432,9 +432,12 @@ static int cmd_add_port(struct uk_swd *d, json_t *req, int fd, json_t *reply, st
 		return uk_err_set(err, EINVAL, "add-port needs a socket passed with the request");
 	if (kind && !strcmp(kind, "link")) {
 		c.kind = UK_PORT_LINK;
+	} else if (kind && !strcmp(kind, "plug")) {
+		c.kind = UK_PORT_PLUG;
 	} else if (kind && strcmp(kind, "fd")) {
 		close(fd);
-		return uk_err_set(err, EINVAL, "add-port: kind '%.32s' is not fd or link", kind);
+		return uk_err_set(err, EINVAL, "add-port: kind '%.32s' is not fd, link or plug",
+				  kind);
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
 	    (type != SOCK_SEQPACKET && type != SOCK_DGRAM)) {

@@ -70,7 +70,7 @@ uint64_t uk_switch_now_ms(void)
 
 const char *uk_port_kind_name(int kind)
 {
-	static const char *const names[] = {"fd", "bess", "daemon", "tap", "nat", "link"};
+	static const char *const names[] = {"fd", "bess", "daemon", "tap", "nat", "link", "plug"};
 
 	return kind >= 0 && kind < (int)UK_ARRAY_SIZE(names) ? names[kind] : "unknown";
 }

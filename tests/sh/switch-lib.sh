@@ -50,3 +50,12 @@ ports_lines() {
 port_of() { ports_lines "$1" | grep -F "\"peer\": \"$2\","; }
 # field LINE NAME: a number field of a port line
 field() { printf '%s' "$1" | sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p"; }
+# server_body NAME KIB: a guest script body that serves KIB KiB of random bytes as /data over
+# HTTP, printing "NAME: sum MD5" and then "NAME: serving"
+server_body() {
+	printf '%s\n' "mkdir -p /tmp/www" \
+		"dd if=/dev/urandom of=/tmp/www/data bs=1024 count=$2 2>/dev/null" \
+		"echo \"$1: sum \$(md5sum /tmp/www/data | cut -d\" \" -f1)\"" \
+		"httpd -p 80 -h /tmp/www" \
+		"echo \"$1: serving\""
+}

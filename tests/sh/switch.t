@@ -31,12 +31,7 @@ start_switch sw
 run "$UMLKIT" switch start sw
 is "$rc" 1 "a second switch with a running name is refused (exit 1)"
 like "$err" "switch 'sw' is already running \(pid $(swpid sw)\)" "... naming the running one"
-guest g2 "switch:sw,mac=$M2" 10.0.0.2 '
-mkdir -p /tmp/www
-dd if=/dev/urandom of=/tmp/www/data bs=1024 count=1024 2>/dev/null
-echo "g2: sum $(md5sum /tmp/www/data | cut -d" " -f1)"
-httpd -p 80 -h /tmp/www
-echo "g2: serving"'
+guest g2 "switch:sw,mac=$M2" 10.0.0.2 "$(server_body g2 1024)"
 guest g1 "switch:sw,mac=$M1" 10.0.0.1 '
 ping -c 5 -W 2 10.0.0.2 >/dev/null; echo "g1: ping rc=$?"
 wget -q -O /tmp/data http://10.0.0.2/data; echo "g1: wget rc=$?"
