@@ -59,6 +59,8 @@ static int from_stream(struct plug *p, const char *name, struct uk_err *err)
 
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN ? 0 : uk_err_sys(err, errno, "stdin");
+	if (n == 0 && p->have == 1)
+		return uk_err_set(err, EPROTO, "stdin ended inside a frame's length");
 	if (n == 0 && p->have)
 		return uk_err_set(err, EPROTO, "stdin ended inside a frame (%zu bytes of it came)",
 				  p->have - 2);
