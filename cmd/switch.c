@@ -220,7 +220,8 @@ static json_t *ask(const char *name, const char *cmd, int fd, json_t *extra)
 	json_object_set_new(req, "cmd", json_string(cmd));
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	r = text ? uk_switch_request(name, text, fd, &reply, &err) : -ENOMEM;
+	r = text ? uk_switch_ask(name, text, fd, &reply, &err)
+		 : uk_err_set(&err, ENOMEM, "out of memory");
 	free(text);
 	if (r < 0) {
 		uk_fail(&err);
@@ -228,12 +229,6 @@ static json_t *ask(const char *name, const char *cmd, int fd, json_t *extra)
 	}
 	rep = json_loads(reply, 0, NULL);
 	free(reply);
-	if (!json_is_true(json_object_get(rep, "ok"))) {
-		uk_say("switch '%s': %s", name,
-		       json_string_value(json_object_get(rep, "error")) ?: "request failed");
-		json_decref(rep);
-		return NULL;
-	}
 	return rep;
 }
 

@@ -153,6 +153,28 @@ int uk_switch_request(const char *name, const char *req, int pass_fd, char **rep
 	return 0;
 }
 
+int uk_switch_ask(const char *name, const char *req, int pass_fd, char **reply, struct uk_err *err)
+{
+	char *text = NULL;
+	json_t *j;
+	int r = uk_switch_request(name, req, pass_fd, &text, err);
+
+	if (reply)
+		*reply = NULL;
+	if (r < 0)
+		return r;
+	j = json_loads(text, 0, NULL);
+	if (!json_is_true(json_object_get(j, "ok")))
+		r = uk_err_set(err, EPROTO, "switch '%s': %s", name,
+			       json_string_value(json_object_get(j, "error")) ?: "request failed");
+	json_decref(j);
+	if (r == 0 && reply)
+		*reply = text;
+	else
+		free(text);
+	return r;
+}
+
 int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, struct uk_err *err)
 {
 	json_t *req = json_object(), *rep;
@@ -168,20 +190,15 @@ int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, 
 	json_decref(req);
 	if (!text)
 		return uk_err_set(err, ENOMEM, "out of memory");
-	r = uk_switch_request(name, text, fd, &reply, err);
+	r = uk_switch_ask(name, text, fd, &reply, err);
 	free(text);
 	if (r < 0)
 		return r;
 	rep = json_loads(reply, 0, NULL);
-	if (json_is_true(json_object_get(rep, "ok")))
-		port = (int)json_integer_value(json_object_get(rep, "port"));
-	else
-		r = uk_err_set(err, EINVAL, "switch '%s': %s", name,
-			       json_string_value(json_object_get(rep, "error"))
-				       ?: "refused the port");
-	json_decref(rep);
 	free(reply);
-	return r < 0 ? r : port;
+	port = (int)json_integer_value(json_object_get(rep, "port"));
+	json_decref(rep);
+	return port;
 }
 
 static bool switch_name_ok(const char *name)

@@ -30,24 +30,12 @@
 static int ask(const char *name, const char *req, json_t **rep, struct uk_err *err)
 {
 	char *text = NULL;
-	json_t *j;
-	int r = uk_switch_request(name, req, -1, &text, err);
+	int r = uk_switch_ask(name, req, -1, rep ? &text : NULL, err);
 
-	if (r < 0)
-		return r;
-	j = json_loads(text, 0, NULL);
+	if (r == 0 && rep)
+		*rep = json_loads(text, 0, NULL);
 	free(text);
-	if (!json_is_true(json_object_get(j, "ok"))) {
-		r = uk_err_set(err, EPROTO, "switch '%s': %s", name,
-			       json_string_value(json_object_get(j, "error")) ?: "request failed");
-		json_decref(j);
-		return r;
-	}
-	if (rep)
-		*rep = j;
-	else
-		json_decref(j);
-	return 0;
+	return r;
 }
 
 /* The switch a link port leads to (its peer "switch NAME"), or NULL for any other port. */
@@ -124,9 +112,15 @@ static int joined(const char *a, const char *b, char *path, size_t len)
 	int r = walk_add(&w, a, -1);
 
 	for (int i = 0; r == 0 && i < w.n; i++) {
-		json_t *ports = ports_of(w.name[i]), *p;
+		json_t *ports, *p;
 		size_t k;
 
+		if (strcmp(w.name[i], b) == 0) {
+			walk_path(&w, i, path, len);
+			r = 1;
+			break;
+		}
+		ports = ports_of(w.name[i]);
 		json_array_foreach(ports, k, p)
 		{
 			const char *peer = link_peer(p);
@@ -135,10 +129,6 @@ static int joined(const char *a, const char *b, char *path, size_t len)
 				break;
 		}
 		json_decref(ports);
-		if (r == 0 && strcmp(w.name[i], b) == 0) {
-			walk_path(&w, i, path, len);
-			r = 1;
-		}
 	}
 	free(w.name);
 	free(w.from);

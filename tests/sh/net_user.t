@@ -112,7 +112,7 @@ is "$(awk '/^Gid:/ {print $2, $3, $4, $5}' "/proc/$kpid/status" 2>/dev/null)" \
 is "$(awk '/^Groups:/ {print $2}' "/proc/$kpid/status" 2>/dev/null)" "" "... with no groups"
 is "$(awk '/^CapEff:/ {print $2}' "/proc/$kpid/status" 2>/dev/null)" "0000000000000000" \
 	"... and no capabilities"
-is "$(for p in $(pgrep -g "$kpid"); do awk '/^Uid:/ {print $3}' "/proc/$p/status"; done |
+is "$(for p in $(pgrep -g "$kpid"); do awk '/^Uid:/ {print $3}' "/proc/$p/status" 2>/dev/null; done |
 	sort -u)" "$GU" "every process of the kernel's group runs as the user"
 is "$(awk '/^Uid:/ {print $2}' "/proc/$spid/status" 2>/dev/null)" 0 "the supervisor stays root"
 is "$(ls -l "/proc/$kpid/fd/" 2>/dev/null | grep -c -e secret.img -e "$XDG_RUNTIME_DIR")" 0 \

@@ -56,6 +56,7 @@ if [ -n "$UML" ]; then
 	run "$UMLKIT" run --name xs --mem 64M --disk "$T/g2.cow,$T/base.img" --disk "ubdb=$T/s.sh" \
 		--kernel "$UML" --append init=/init </dev/null
 	is "$rc" 0 "the guest ran and powered off"
+	[ "$rc" = 0 ] || diag "umlkit run said: $err" "the guest said: $(tail -n 20 <<<"$out")"
 	like "$out" "xstate: 42" "its shell computed and printed"
 	unlike "$out" "ptrace set fp regs failed" "no FPU state was refused"
 	unlike "$out" "exec-shield gap" "no gap before the kernel's heap was counted as memory"
