@@ -55,8 +55,18 @@ enum {
 	OPT_SECONDS,
 	OPT_COALESCE,
 	OPT_VLAN,
-	OPT_TRUNK
+	OPT_TRUNK,
+	OPT_FG,	   /* -f, --foreground */
+	OPT_WRITE, /* -w */
+	OPT_OUT	   /* --output */
 };
+
+/* The options a command takes, as a mask of these bits. */
+#define BIT(o) (1u << ((o)-OPT_HUB))
+#define START_OPTS                                                                                 \
+	(BIT(OPT_FG) | BIT(OPT_HUB) | BIT(OPT_MTU) | BIT(OPT_COALESCE) | BIT(OPT_GROUP) |          \
+	 BIT(OPT_BESS) | BIT(OPT_LEGACY) | BIT(OPT_TAP) | BIT(OPT_NAT) | BIT(OPT_NAT_NET) |        \
+	 BIT(OPT_FORWARD))
 
 static const struct option longopts[] = {
 	{"hub", no_argument, NULL, OPT_HUB},
@@ -104,10 +114,10 @@ static int parse_one(struct sw_args *a, int c, const char *v)
 	uint64_t n;
 
 	switch (c) {
-	case 'f':
+	case OPT_FG:
 		a->foreground = true;
 		return 0;
-	case 'w':
+	case OPT_WRITE:
 		a->out = v;
 		return 0;
 	case OPT_HUB:
@@ -171,7 +181,7 @@ static int parse_one(struct sw_args *a, int c, const char *v)
 			return uk_usage_error("umlkit switch", "--seconds %s: a number from 1", v);
 		a->seconds = n;
 		return 0;
-	case UK_OPT_OUTPUT: {
+	case OPT_OUT: {
 		bool ok;
 
 		a->json = uk_parse_output(v, &ok);
@@ -181,7 +191,27 @@ static int parse_one(struct sw_args *a, int c, const char *v)
 	return uk_usage_error("umlkit switch", "unknown option");
 }
 
-static int parse(int argc, char **argv, struct sw_args *a)
+/* getopt's code for an option as this file numbers them */
+static int opt_code(int c)
+{
+	return c == 'f' ? OPT_FG : c == 'w' ? OPT_WRITE : c == UK_OPT_OUTPUT ? OPT_OUT : c;
+}
+
+/* How the user names option code c: "--hub", "-w". */
+static const char *opt_name(int c, char *buf, size_t len)
+{
+	if (c == OPT_WRITE)
+		return "-w";
+	for (const struct option *o = longopts; o->name; o++)
+		if (opt_code(o->val) == c) {
+			snprintf(buf, len, "--%s", o->name);
+			return buf;
+		}
+	return "an option";
+}
+
+/* Parse the options and arguments of command cmd, which takes the options in mask accept. */
+static int parse(int argc, char **argv, const char *cmd, unsigned accept, struct sw_args *a)
 {
 	int c, r;
 
@@ -200,6 +230,13 @@ static int parse(int argc, char **argv, struct sw_args *a)
 		if (c == '?')
 			return uk_usage_error("umlkit switch", "unknown option '%s'",
 					      argv[optind - 1]);
+		c = opt_code(c);
+		if (!(accept & BIT(c))) {
+			char name[32];
+
+			return uk_usage_error("umlkit switch", "%s does not apply to 'switch %s'",
+					      opt_name(c, name, sizeof(name)), cmd);
+		}
 		r = parse_one(a, c, optarg);
 		if (r)
 			return r;
@@ -609,11 +646,19 @@ int uk_cmd_switch(int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(struct sw_args *a);
+		unsigned accept; /* the options it takes */
 	} cmds[] = {
-		{"start", sw_start},	 {"stop", sw_stop},	{"list", sw_list},
-		{"ports", sw_ports},	 {"fdb", sw_fdb},	{"capture", sw_capture},
-		{"forward", sw_forward}, {"legacy", sw_legacy}, {"link", sw_link},
-		{"unlink", sw_unlink},	 {"plug", sw_plug},
+		{"start", sw_start, START_OPTS},
+		{"stop", sw_stop, 0},
+		{"list", sw_list, BIT(OPT_OUT)},
+		{"ports", sw_ports, BIT(OPT_OUT)},
+		{"fdb", sw_fdb, BIT(OPT_OUT)},
+		{"capture", sw_capture, BIT(OPT_PORT) | BIT(OPT_WRITE) | BIT(OPT_SECONDS)},
+		{"forward", sw_forward, BIT(OPT_OUT)},
+		{"legacy", sw_legacy, BIT(OPT_OUT)},
+		{"link", sw_link, BIT(OPT_VLAN)},
+		{"unlink", sw_unlink, 0},
+		{"plug", sw_plug, BIT(OPT_VLAN) | BIT(OPT_TRUNK)},
 	};
 	struct sw_args a;
 	int r;
@@ -627,7 +672,7 @@ int uk_cmd_switch(int argc, char **argv)
 	for (size_t i = 0; i < UK_ARRAY_SIZE(cmds); i++) {
 		if (strcmp(argv[1], cmds[i].name))
 			continue;
-		r = parse(argc - 1, argv + 1, &a);
+		r = parse(argc - 1, argv + 1, cmds[i].name, cmds[i].accept, &a);
 		if (r)
 			return r < 0 ? UK_EXIT_OK : r;
 		return cmds[i].fn(&a);
