@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "umlkit/switch.h"
@@ -495,33 +496,52 @@ static void on_capture_signal(int sig)
 	capture_stop = 1;
 }
 
+/* The fd a capture writes to: a FIFO or a device (a pipe to a reader, /dev/null) is
+ * written as it is; any other path gets a new file beside it (*nf), put in place only once
+ * the switch has taken it. */
+static int capture_fd(const char *path, struct uk_newfile *nf, struct uk_err *err)
+{
+	struct stat st;
+	int fd;
+
+	nf->fd = -1;
+	if (stat(path, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISCHR(st.st_mode))) {
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		return fd >= 0 ? fd : uk_err_sys(err, errno, "%s", path);
+	}
+	return uk_newfile_open(nf, path, 0644, err) < 0 ? -1 : nf->fd;
+}
+
 static int sw_capture(struct sw_args *a)
 {
 	struct uk_err err = {0};
 	struct uk_newfile nf;
-	json_t *extra = json_object(), *rep;
+	json_t *extra, *rep;
+	int fd;
 
-	if (a->nargs != 1 || !a->out) {
-		json_decref(extra);
+	if (a->nargs != 1 || !a->out)
 		return uk_usage_error("umlkit switch capture", "capture needs NAME and -w FILE");
-	}
-	if (uk_newfile_open(&nf, a->out, 0644, &err) < 0) {
-		json_decref(extra);
+	fd = capture_fd(a->out, &nf, &err);
+	if (fd < 0)
 		return uk_fail(&err);
-	}
-	/* the file appears at once (readers may follow it); the switch writes to it */
-	if (uk_newfile_commit(&nf, true, &err) < 0) {
-		json_decref(extra);
-		return uk_fail(&err);
-	}
-	nf.fd = open(a->out, O_WRONLY | O_APPEND | O_CLOEXEC);
+	extra = json_object();
 	if (a->port >= 0)
 		json_object_set_new(extra, "port", json_integer(a->port));
-	rep = ask(a->args[0], "capture", nf.fd, extra);
-	close(nf.fd);
-	if (!rep)
+	rep = ask(a->args[0], "capture", fd, extra);
+	if (!rep) { /* refused: no file made or changed */
+		if (nf.fd >= 0)
+			uk_newfile_abort(&nf);
+		else
+			close(fd);
 		return UK_EXIT_FAIL;
+	}
 	json_decref(rep);
+	if (nf.fd < 0)
+		close(fd);
+	else if (uk_newfile_commit(&nf, true, &err) < 0) {
+		json_decref(ask(a->args[0], "capture-stop", -1, NULL));
+		return uk_fail(&err);
+	}
 	signal(SIGINT, on_capture_signal);
 	signal(SIGTERM, on_capture_signal);
 	for (uint64_t t = 0; !capture_stop && (!a->seconds || t < a->seconds * 10); t++) {

@@ -99,9 +99,23 @@ static int link_tmpfile_hidden(struct uk_newfile *nf)
 	return -EEXIST;
 }
 
+/* Only a regular file (or a symbolic link) is replaced: never a device, FIFO, socket or
+ * directory that happens to have the name (a rename would put a file where /dev/null was). */
+static int replaceable(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return S_ISREG(st.st_mode) || S_ISLNK(st.st_mode) ? 0 : -ENOTSUP;
+}
+
 static int place(struct uk_newfile *nf, bool replace)
 {
 	int r;
+
+	if (replace && (r = replaceable(nf->path)) < 0)
+		return r;
 
 	if (!nf->tmpname[0]) {
 		if (!replace)
@@ -137,6 +151,9 @@ int uk_newfile_commit(struct uk_newfile *nf, bool replace, struct uk_err *err)
 		uk_newfile_abort(nf);
 		if (r == -EEXIST)
 			return uk_err_set(err, EEXIST, "%s: already exists (use -f to replace it)",
+					  nf->path);
+		if (r == -ENOTSUP)
+			return uk_err_set(err, EEXIST, "%s: is not a regular file, not replaced",
 					  nf->path);
 		return uk_err_sys(err, -r, "%s: cannot put the new file in place", nf->path);
 	}

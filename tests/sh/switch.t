@@ -106,6 +106,21 @@ fi
 run "$UMLKIT" switch capture sw -w "$T/cap2.pcap" --port 400 --seconds 1
 is "$rc" 1 "capture of a port that does not exist fails"
 like "$err" "no port 400" "... saying so"
+check "... and makes no file" -- test ! -e "$T/cap2.pcap"
+echo "keep me" >"$T/cap3.pcap"
+run "$UMLKIT" switch capture nosuch -w "$T/cap3.pcap" --seconds 1
+is "$rc" 1 "capture on a switch that is not running fails"
+is "$(cat "$T/cap3.pcap")" "keep me" "... and leaves the file of that name as it was"
+# a FIFO (a reader at its other end, as wireshark -k -i FIFO) is written, not replaced
+mkfifo "$T/cap.fifo"
+timeout 20 od -An -tx1 -N4 "$T/cap.fifo" >"$T/fifo.out" &
+fifo_reader=$!
+UK_PIDS+=("$fifo_reader")
+run timeout 20 "$UMLKIT" switch capture sw -w "$T/cap.fifo" --seconds 1
+is "$rc" 0 "capture into a FIFO: exit 0"
+wait "$fifo_reader"
+is "$(tr -d ' \n' <"$T/fifo.out")" "d4c3b2a1" "... its reader got the pcap header"
+check "... and the FIFO is still a FIFO" -- test -p "$T/cap.fifo"
 
 # ---------------------------------------------------------------- abuse while the guests talk
 pid=$(swpid sw)

@@ -508,6 +508,45 @@ static void test_newfile_replace(void **state)
 	assert_string_equal(ls, "old.img other.img");
 }
 
+/* replace=true never puts a file where a FIFO or directory was (nor a device: /dev/null) */
+static void test_newfile_replace_only_files(void **state)
+{
+	struct scratch *s = *state;
+	struct uk_newfile nf;
+	struct uk_err err = {0};
+	char p[PATH_MAX], d[PATH_MAX], ls[1024];
+	struct stat st;
+
+	path_in(p, s, "pipe");
+	assert_int_equal(mkfifo(p, 0600), 0);
+	path_in(d, s, "dir");
+	assert_int_equal(mkdir(d, 0700), 0);
+	assert_int_equal(uk_newfile_open(&nf, p, 0644, &err), 0);
+	assert_int_equal(uk_newfile_commit(&nf, true, &err), -EEXIST);
+	assert_non_null(strstr(err.msg, "pipe: is not a regular file"));
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(uk_newfile_open(&nf, d, 0644, &err), 0);
+	assert_int_equal(uk_newfile_commit(&nf, true, &err), -EEXIST);
+	assert_int_equal(lstat(d, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	dir_listing(s->dir, ls, sizeof(ls));
+	assert_string_equal(ls, "dir pipe"); /* no temporary left behind */
+
+	/* a symbolic link is a name like any other: replaced, its target kept */
+	path_in(p, s, "link");
+	assert_int_equal(symlink("pipe", p), 0);
+	assert_int_equal(uk_newfile_open(&nf, p, 0644, &err), 0);
+	assert_int_equal(uk_pwrite_all(nf.fd, "y", 1, 0), 0);
+	assert_int_equal(uk_newfile_commit(&nf, true, &err), 0);
+	assert_file_content(p, "y");
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	path_in(p, s, "pipe");
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+}
+
 static void test_newfile_abort(void **state)
 {
 	struct scratch *s = *state;
@@ -573,6 +612,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newfile_no_replace, scratch_setup,
 						scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_newfile_replace, scratch_setup,
+						scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_newfile_replace_only_files, scratch_setup,
 						scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_newfile_abort, scratch_setup,
 						scratch_teardown),
