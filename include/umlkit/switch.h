@@ -95,6 +95,8 @@ void uk_mac_format(const uint8_t mac[6], char out[18]);
 #define UK_SW_PAUSE_FRAMES_SHARED 3
 #define UK_SW_PAUSE_GAIN	  2 /* frames a pause must gather on average to be worth it */
 #define UK_SW_PAUSE_BACKOFF	  8 /* windows without pauses after pauses that were not */
+/* ... twice as many after each such try in a row, up to 2^3 times: 64 windows, 512 ms */
+#define UK_SW_PAUSE_DOUBLINGS 3
 /* inputs that together bring at most 1/UK_SW_QUIET_SHARE of the frames are not paused */
 #define UK_SW_QUIET_SHARE 8
 
@@ -178,7 +180,9 @@ uint64_t uk_switch_frames_in(const struct uk_switch *sw);
  * forwarded at once, since a pause only ever follows a round. Traffic that waits for its own
  * answers (request and response, one at a time) brings nothing new during a pause: where the
  * rounds after the pauses of a window found fewer than UK_SW_PAUSE_GAIN frames on average,
- * the next UK_SW_PAUSE_BACKOFF windows have no pause.
+ * the next UK_SW_PAUSE_BACKOFF windows have no pause, twice as many after each such window
+ * in a row (up to UK_SW_PAUSE_DOUBLINGS times), until pauses pay again: a try costs the
+ * traffic a late frame, so request and response at a steady rate are tried ever more rarely.
  */
 struct uk_switch_load {
 	uint32_t pause_frames; /* set by the caller: frames a pause may gather (0: the default,
@@ -187,6 +191,7 @@ struct uk_switch_load {
 	uint32_t pause_us;		       /* the current pause; 0: none */
 	uint32_t paused_rounds, paused_frames; /* this window: rounds after a pause, their frames */
 	uint32_t backoff;		       /* windows left without a pause */
+	uint32_t futile_tries;		       /* futile windows of pauses in a row (capped) */
 	bool paused;			       /* the last answer was a pause */
 };
 uint32_t uk_switch_pause(struct uk_switch_load *l, uint64_t now_us, uint64_t frames_in,

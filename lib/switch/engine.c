@@ -557,13 +557,20 @@ uint32_t uk_switch_pause(struct uk_switch_load *l, uint64_t now_us, uint64_t fra
 	if (dt >= window) {
 		futile = l->paused_rounds > 0 &&
 			 l->paused_frames < (uint64_t)UK_SW_PAUSE_GAIN * l->paused_rounds;
+		if (futile) {
+			/* each futile try in a row waits twice as long before the next */
+			l->backoff = UK_SW_PAUSE_BACKOFF << l->futile_tries;
+			if (l->futile_tries < UK_SW_PAUSE_DOUBLINGS)
+				l->futile_tries++;
+		} else {
+			if (l->paused_rounds > 0) /* the pauses paid: try soon again next time */
+				l->futile_tries = 0;
+			if (l->backoff > 0)
+				l->backoff--;
+		}
 		l->window_start = now_us;
 		l->window_frames = frames_in;
 		l->paused_rounds = l->paused_frames = 0;
-		if (futile)
-			l->backoff = UK_SW_PAUSE_BACKOFF;
-		else if (l->backoff > 0)
-			l->backoff--;
 		/* below the rate (a quiet spell, asleep in poll, lowers it too), or backing off */
 		if (max_us == 0 || n == 0 || n * 1000 < (uint64_t)UK_SW_LOADED_RATE * dt ||
 		    l->backoff > 0) {

@@ -589,31 +589,52 @@ static void test_moderation(void **state)
 
 	/* request and response, one at a time, a frame a round: 2 frames per ms unpaused, but
 	 * a pause only delays the next one. After a window whose pauses gathered 1 frame each,
-	 * no pause for 8 windows; it tries again after them, so pauses stay rare. */
+	 * no pause for 8 windows; it tries again after them, and each futile try in a row
+	 * doubles the wait, up to 64 windows (512 ms), so pauses stay rare. */
 	struct uk_switch_load pp = {0};
-	uint32_t p = 0;
+	uint32_t p = 0, backoffs[8];
+	int nb = 0;
 	t = 1000000;
-	for (int i = 0; i < 3000; i++, rounds++) {
+	for (int i = 0; i < 6000; i++, rounds++) {
 		uint32_t was = p;
 
 		p = uk_switch_pause(&pp, t, ++f, 4000);
 		paused += p > 0;
-		if (was > 0 && p == 0) /* the backoff starts: 8 whole windows of no pause */
+		if (was > 0 &&
+		    p == 0) { /* a backoff starts: at least 8 whole windows of no pause */
+			if (nb < 8)
+				backoffs[nb++] = pp.backoff;
 			for (int k = 0; k < 8 * 16 - 1; k++, rounds++, t += 500)
 				assert_int_equal(uk_switch_pause(&pp, t + 500, ++f, 4000), 0);
+		}
 		t += p ? p : 500;
 	}
+	assert_true(nb >= 5);
+	assert_int_equal(backoffs[0], 8);
+	assert_int_equal(backoffs[1], 16);
+	assert_int_equal(backoffs[2], 32);
+	assert_int_equal(backoffs[3], 64);
+	assert_int_equal(backoffs[4], 64);
 	assert_true(paused > 0);
-	assert_true(paused * 20 < rounds);
-	/* the same pace as a stream (2 frames each round, also after a pause) keeps its pause */
+	assert_true(paused * 50 < rounds);
+	/* pauses that pay (a stream) end the doubling: the next futile try waits 8 again */
+	feed(&pp, &t, &f, 8000, 100, 2, 4000); /* 800 ms: past the longest backoff */
+	assert_int_equal(pp.futile_tries, 0);
+
+	/* the same pace as a stream (2 frames each round, also after a pause) keeps pausing: its
+	 * pauses gather 2 frames, never futile, so it never backs off (the rate a window sees
+	 * drops while it pauses, so a window of pauses and one without take turns) */
 	struct uk_switch_load st = {0};
+	int st_paused = 0;
 	t = 1000000;
 	p = 0;
 	for (int i = 0; i < 400; i++) {
 		p = uk_switch_pause(&st, t, f += 2, 4000);
+		st_paused += p == 4000;
+		assert_int_equal(st.backoff, 0);
 		t += p ? p : 1000;
 	}
-	assert_int_equal(p, 4000);
+	assert_true(st_paused >= 40);
 
 	/* a longest pause of 10 ms stretches the window to 20 ms: the rate of a 4 ms window is
 	 * not judged yet, a 20 ms one is */
