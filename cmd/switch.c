@@ -64,6 +64,7 @@ enum {
 
 /* The options a command takes, as a mask of these bits. */
 #define BIT(o) (1u << ((o)-OPT_HUB))
+_Static_assert(OPT_OUT - OPT_HUB < 32, "every switch option needs a bit of an unsigned mask");
 #define START_OPTS                                                                                 \
 	(BIT(OPT_FG) | BIT(OPT_HUB) | BIT(OPT_MTU) | BIT(OPT_COALESCE) | BIT(OPT_GROUP) |          \
 	 BIT(OPT_BESS) | BIT(OPT_LEGACY) | BIT(OPT_TAP) | BIT(OPT_NAT) | BIT(OPT_NAT_NET) |        \

@@ -20,11 +20,6 @@ COWGEN="$UK_BUILD/tests/helpers/cowgen"
 TIMED_RUNS=${UK_CRASH_TIMED_RUNS:-30}
 MAX_POINTS=${UK_CRASH_MAX_POINTS:-100}
 
-forget_pid() { # drop a reaped pid from UK_PIDS (exact match) so the exit trap never signals it
-	local p keep=()
-	for p in "${UK_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-	UK_PIDS=("${keep[@]}")
-}
 json_val() { tr -d ' \n\t' | sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
 
 # ----------------------------------------------------------------- backing and COW

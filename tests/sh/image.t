@@ -28,11 +28,6 @@ need_cmd debugfs "debugfs (e2fsprogs) not installed"
 case "$T" in *,* | *:*) skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
 
 # ----------------------------------------------------------------------------- helpers
-forget_pid() { # drop a reaped pid from UK_PIDS so that cleanup never signals a reused pid
-	local p keep=()
-	for p in "${UK_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
-	UK_PIDS=("${keep[@]}")
-}
 # UML's helper processes die with it on SIGTERM; SIGKILL alone would orphan them.
 _cleanup_guests() {
 	local p

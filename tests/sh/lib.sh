@@ -32,6 +32,13 @@ _uk_cleanup() {
 	rm -rf "$T"
 }
 trap _uk_cleanup EXIT
+# forget_pid PID: drop a pid the test has reaped from UK_PIDS, so that the exit trap never
+# signals whatever process is given that pid next
+forget_pid() {
+	local p keep=()
+	for p in "${UK_PIDS[@]}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	UK_PIDS=("${keep[@]}")
+}
 
 # track NAME: the guest's supervisor and its kernel's process group (as `umlkit status`
 # reports them) are killed at exit if the test did not end them

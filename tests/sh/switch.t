@@ -119,6 +119,7 @@ UK_PIDS+=("$fifo_reader")
 run timeout 20 "$UMLKIT" switch capture sw -w "$T/cap.fifo" --seconds 1
 is "$rc" 0 "capture into a FIFO: exit 0"
 wait "$fifo_reader"
+forget_pid "$fifo_reader"
 is "$(tr -d ' \n' <"$T/fifo.out")" "d4c3b2a1" "... its reader got the pcap header"
 check "... and the FIFO is still a FIFO" -- test -p "$T/cap.fifo"
 
@@ -155,6 +156,7 @@ unlike "$(ports_lines sw)" "^\"port\": $pc," "the port that sent an empty packet
 touch "$T/release"
 until_true 30 eval '! kill -0 $fpid 2>/dev/null'
 wait "$fpid"
+forget_pid "$fpid"
 is "$?" 0 "swpeer frames: exit 0"
 
 run "$SWPEER" sw churn 3

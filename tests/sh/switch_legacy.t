@@ -51,6 +51,7 @@ wait_gone() {
 		kill -0 "$1" 2>/dev/null || {
 			wait "$1" 2>/dev/null
 			WST=$? # the exit status, when it was our child
+			forget_pid "$1"
 			return 0
 		}
 		sleep 0.2

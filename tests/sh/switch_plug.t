@@ -67,6 +67,7 @@ ok $? "a plug whose stream holds an empty frame and a 3-byte one keeps its port"
 is "$(field "$(badline)" rx_drops)/$(field "$(badline)" rx_frames)" "1/0" "... the 3-byte frame counted as dropped, nothing forwarded"
 wait "$bpid"
 is "$?" 0 "... and when its stream ends, the plug exits 0"
+forget_pid "$bpid"
 until_true 10 eval '[ -z "$(badline)" ]'
 ok $? "... and its port is gone"
 run bash -c "printf '\\000\\100abc' | '$UMLKIT' switch plug s1"

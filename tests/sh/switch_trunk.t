@@ -90,6 +90,7 @@ kill -INT "$cpid"
 wait_gone "$cpid" 10
 wait "$cpid"
 is "$?" 0 "switch capture ends on SIGINT: exit 0"
+forget_pid "$cpid"
 hex=$(od -An -v -tx1 "$T/cap.pcap" 2>/dev/null | tr -d ' \n')
 is "${hex:40:8}" "01000000" "pcap: linktype 1 (Ethernet)"
 le32() { echo $((16#${1:6:2}${1:4:2}${1:2:2}${1:0:2})); }
