@@ -24,6 +24,10 @@ int uk_fail(const struct uk_err *err);
 void uk_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A usage error: message, a pointer to --help, UK_EXIT_USAGE. */
 int uk_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The usage error for what getopt_long returned when its optstring starts with ':' (after
+ * any '+'): ':' an option without its value, else ('?') an unknown option; named as the
+ * user wrote it ("--backing", "-x"). UK_EXIT_USAGE. */
+int uk_opt_error(const char *cmd, int c, char *const *argv);
 
 enum uk_progress_mode { UK_PROGRESS_AUTO, UK_PROGRESS_FORCE, UK_PROGRESS_QUIET, UK_PROGRESS_JSON };
 struct uk_cmd_progress {

@@ -52,15 +52,18 @@ static int parse_opts(const char *sub, const char *allowed, int argc, char **arg
 	memset(o, 0, sizeof(*o));
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+fb:dupqUh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":fb:dupqUh", longopts, NULL)) != -1) {
 		bool ok = true;
 
 		if (c == 'h') {
 			fputs(cow_usage, stdout);
 			return -1;
 		}
-		if (c != '?' && c < 0x100 && !strchr(allowed, c))
-			c = '?';
+		if (c == '?' || c == ':')
+			return uk_opt_error(cmd, c, argv);
+		if (c < 0x100 && !strchr(allowed, c))
+			return uk_usage_error(cmd, "option '-%c' does not apply to 'cow %s'", c,
+					      sub);
 		switch (c) {
 		case 'f':
 			o->force = true;
@@ -89,17 +92,20 @@ static int parse_opts(const char *sub, const char *allowed, int argc, char **arg
 			o->discard = true;
 			break;
 		case UK_OPT_OUTPUT:
+			if (!strchr(allowed, 'o'))
+				return uk_usage_error(
+					cmd, "option '--output' does not apply to 'cow %s'", sub);
 			o->json = uk_parse_output(optarg, &ok);
-			if (!ok || !strchr(allowed, 'o'))
+			if (!ok)
 				return uk_usage_error(cmd, "bad --output '%s'", optarg);
 			break;
 		case UK_OPT_PROGRESS:
-			if (!strchr(allowed, 'p') || !uk_parse_progress(optarg, &o->prog.mode))
+			if (!strchr(allowed, 'p'))
+				return uk_usage_error(
+					cmd, "option '--progress' does not apply to 'cow %s'", sub);
+			if (!uk_parse_progress(optarg, &o->prog.mode))
 				return uk_usage_error(cmd, "bad --progress '%s'", optarg);
 			break;
-		default:
-			return uk_usage_error(cmd, "unknown or misplaced option '%s'",
-					      argv[optind - 1]);
 		}
 	}
 	o->nargs = argc - optind;

@@ -50,7 +50,7 @@ static int cmd_apply(int argc, char **argv)
 	uk_fw_policy_init(&p);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		bool known = false;
 
 		if (c == 'h') {
@@ -69,7 +69,7 @@ static int cmd_apply(int argc, char **argv)
 				return uk_usage_error(where, "%s", err.msg);
 		}
 		if (!known)
-			return uk_usage_error(where, "unknown option '%s'", argv[optind - 1]);
+			return uk_opt_error(where, c, argv);
 	}
 	if (optind + 1 != argc)
 		return uk_usage_error(where, "one NAME (the guest's) is needed");

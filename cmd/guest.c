@@ -184,7 +184,7 @@ static int parse(const char *cmd, int argc, char **argv, struct guest_opts *g)
 	uk_guest_spec_init(&g->spec);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "fh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":fh", longopts, NULL)) != -1) {
 		struct uk_err err = {0};
 		bool ok = true;
 
@@ -213,7 +213,8 @@ static int parse(const char *cmd, int argc, char **argv, struct guest_opts *g)
 				return uk_usage_error(where, "bad --output '%s'", optarg);
 			break;
 		case '?':
-			return uk_usage_error(where, "unknown option '%s'", argv[optind - 1]);
+		case ':':
+			return uk_opt_error(where, c, argv);
 		default:
 			if (parse_spec_opt(g, c, optarg, &err) < 0)
 				return uk_usage_error(where, "%s", err.msg);

@@ -39,7 +39,7 @@ static int image_build(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+s:fh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":s:fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			r = uk_parse_size(optarg, &o.size);
@@ -70,8 +70,7 @@ static int image_build(int argc, char **argv)
 			fputs(image_usage, stdout);
 			return UK_EXIT_OK;
 		default:
-			return uk_usage_error("umlkit image build", "unknown option '%s'",
-					      argv[optind - 1]);
+			return uk_opt_error("umlkit image build", c, argv);
 		}
 	}
 	if (argc - optind != 1)

@@ -320,7 +320,7 @@ int uk_cmd_mconsole(int argc, char **argv)
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			uml_dir = optarg;
@@ -335,8 +335,7 @@ int uk_cmd_mconsole(int argc, char **argv)
 			fputs(mconsole_usage, stdout);
 			return UK_EXIT_OK;
 		default:
-			return uk_usage_error("umlkit mconsole", "unknown option '%s'",
-					      argv[optind - 1]);
+			return uk_opt_error("umlkit mconsole", c, argv);
 		}
 	}
 	if (optind >= argc)

@@ -115,7 +115,7 @@ static int cmd_tap(int argc, char **argv)
 	uk_tap_opts_init(&o);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "u:g:fh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":u:g:fh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'u':
 			if (lookup_id(optarg, false, &o.owner) < 0)
@@ -137,7 +137,7 @@ static int cmd_tap(int argc, char **argv)
 			fputs(net_usage, stdout);
 			return UK_EXIT_OK;
 		default:
-			return uk_usage_error(where, "unknown option '%s'", argv[optind - 1]);
+			return uk_opt_error(where, c, argv);
 		}
 	}
 	if (optind >= argc)

@@ -224,14 +224,13 @@ static int parse(int argc, char **argv, const char *cmd, unsigned accept, struct
 	a->port = -1;
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "fhw:", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":fhw:", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(switch_usage, stdout);
 			return -1;
 		}
-		if (c == '?')
-			return uk_usage_error("umlkit switch", "unknown option '%s'",
-					      argv[optind - 1]);
+		if (c == '?' || c == ':')
+			return uk_opt_error("umlkit switch", c, argv);
 		c = opt_code(c);
 		if (!(accept & BIT(c))) {
 			char name[32];
@@ -252,22 +251,18 @@ static int parse(int argc, char **argv, const char *cmd, unsigned accept, struct
 static json_t *ask(const char *name, const char *cmd, int fd, json_t *extra)
 {
 	struct uk_err err = {0};
-	json_t *req = extra ? extra : json_object(), *rep;
-	char *text, *reply;
+	json_t *req = extra ? extra : json_object(), *rep = NULL;
+	char *text;
 	int r;
 
 	json_object_set_new(req, "cmd", json_string(cmd));
 	text = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
-	r = text ? uk_switch_ask(name, text, fd, &reply, &err)
+	r = text ? uk_switch_ask(name, text, fd, &rep, &err)
 		 : uk_err_set(&err, ENOMEM, "out of memory");
 	free(text);
-	if (r < 0) {
+	if (r < 0)
 		uk_fail(&err);
-		return NULL;
-	}
-	rep = json_loads(reply, 0, NULL);
-	free(reply);
 	return rep;
 }
 

@@ -267,9 +267,12 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
  * (heap, free it) is a JSON object with "ok" and either results or "error". */
 int uk_switch_request(const char *name, const char *req, int pass_fd, char **reply,
 		      struct uk_err *err);
-/* The same, when the reply must be {"ok":true}: 0 and the reply text in *reply (NULL: not
- * wanted), or a negative errno with err set; a refusal is EPROTO, "switch 'NAME': ERROR". */
-int uk_switch_ask(const char *name, const char *req, int pass_fd, char **reply, struct uk_err *err);
+/* The same, when the reply must be {"ok":true}: 0 and the parsed reply in *reply (a new
+ * reference; NULL: not wanted), or a negative errno with err set; a refusal is EPROTO,
+ * "switch 'NAME': ERROR", and so is a reply that is not a JSON object. */
+struct json_t; /* jansson's json_t */
+int uk_switch_ask(const char *name, const char *req, int pass_fd, struct json_t **reply,
+		  struct uk_err *err);
 /* Give fd (one end of a SEQPACKET socketpair) to switch name as a port; returns the port. */
 int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, struct uk_err *err);
 /* Link running switches a and b: a SEQPACKET socketpair whose ends become a "link" port of

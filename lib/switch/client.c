@@ -153,7 +153,8 @@ int uk_switch_request(const char *name, const char *req, int pass_fd, char **rep
 	return 0;
 }
 
-int uk_switch_ask(const char *name, const char *req, int pass_fd, char **reply, struct uk_err *err)
+int uk_switch_ask(const char *name, const char *req, int pass_fd, json_t **reply,
+		  struct uk_err *err)
 {
 	char *text = NULL;
 	json_t *j;
@@ -164,22 +165,24 @@ int uk_switch_ask(const char *name, const char *req, int pass_fd, char **reply, 
 	if (r < 0)
 		return r;
 	j = json_loads(text, 0, NULL);
-	if (!json_is_true(json_object_get(j, "ok")))
+	free(text);
+	if (!json_is_object(j))
+		r = uk_err_set(err, EPROTO, "switch '%s': its reply is not a JSON object", name);
+	else if (!json_is_true(json_object_get(j, "ok")))
 		r = uk_err_set(err, EPROTO, "switch '%s': %s", name,
 			       json_string_value(json_object_get(j, "error")) ?: "request failed");
-	json_decref(j);
 	if (r == 0 && reply)
-		*reply = text;
+		*reply = j;
 	else
-		free(text);
+		json_decref(j);
 	return r;
 }
 
 int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, struct uk_err *err)
 {
-	json_t *req = json_object(), *rep;
-	char *text, *reply = NULL;
-	int r, port = -1;
+	json_t *req = json_object(), *rep = NULL, *port;
+	char *text;
+	int r;
 
 	json_object_set_new(req, "cmd", json_string("add-port"));
 	json_object_set_new(req, "kind", json_string(uk_port_kind_name(c->kind)));
@@ -190,15 +193,18 @@ int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, 
 	json_decref(req);
 	if (!text)
 		return uk_err_set(err, ENOMEM, "out of memory");
-	r = uk_switch_ask(name, text, fd, &reply, err);
+	r = uk_switch_ask(name, text, fd, &rep, err);
 	free(text);
 	if (r < 0)
 		return r;
-	rep = json_loads(reply, 0, NULL);
-	free(reply);
-	port = (int)json_integer_value(json_object_get(rep, "port"));
+	port = json_object_get(rep, "port");
+	if (json_is_integer(port) && json_integer_value(port) >= 0 &&
+	    json_integer_value(port) < UK_SW_MAX_PORTS)
+		r = (int)json_integer_value(port);
+	else
+		r = uk_err_set(err, EPROTO, "switch '%s': its reply names no port", name);
 	json_decref(rep);
-	return port;
+	return r;
 }
 
 static bool switch_name_ok(const char *name)

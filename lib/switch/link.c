@@ -25,19 +25,6 @@
 #define NAME_LEN  33 /* a switch name and its NUL */
 #define PEER_WORD "switch "
 
-/* One request whose reply must be ok: 0 and the parsed reply in *rep (NULL: not wanted), or
- * a negative errno (EPROTO: refused) with err set. */
-static int ask(const char *name, const char *req, json_t **rep, struct uk_err *err)
-{
-	char *text = NULL;
-	int r = uk_switch_ask(name, req, -1, rep ? &text : NULL, err);
-
-	if (r == 0 && rep)
-		*rep = json_loads(text, 0, NULL);
-	free(text);
-	return r;
-}
-
 /* The switch a link port leads to (its peer "switch NAME"), or NULL for any other port. */
 static const char *link_peer(json_t *port)
 {
@@ -55,7 +42,7 @@ static json_t *ports_of(const char *name)
 {
 	json_t *rep = NULL, *ports;
 
-	if (ask(name, "{\"cmd\":\"ports\"}", &rep, NULL) < 0)
+	if (uk_switch_ask(name, "{\"cmd\":\"ports\"}", -1, &rep, NULL) < 0)
 		return NULL;
 	ports = json_incref(json_object_get(rep, "ports"));
 	json_decref(rep);
@@ -160,7 +147,8 @@ static int remove_port(const char *name, int port, const char *peer, struct uk_e
 	json_t *req =
 		json_pack("{s:s, s:i, s:s}", "cmd", "remove-port", "port", port, "peer", peer);
 	char *text = req ? json_dumps(req, JSON_COMPACT) : NULL;
-	int r = text ? ask(name, text, NULL, err) : uk_err_set(err, ENOMEM, "out of memory");
+	int r = text ? uk_switch_ask(name, text, -1, NULL, err)
+		     : uk_err_set(err, ENOMEM, "out of memory");
 
 	json_decref(req);
 	free(text);

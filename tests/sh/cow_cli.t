@@ -426,6 +426,36 @@ run "$UMLKIT" cow merge "$T/m.cow"
 is "$rc" 2 "merge without OUT: usage error, exit 2"
 run "$UMLKIT" cow merge --bogus "$T/m.cow" "$T/x.out"
 is "$rc" 2 "merge --bogus: usage error, exit 2"
+like "$err" "unknown option '--bogus'" "merge --bogus: the message names the option"
+check "merge --bogus: no output" -- test ! -e "$T/x.out"
+
+# ============================================================ options after operands
+run "$UMLKIT" cow info "$T/m.cow" --output=json
+is "$rc" 0 "info COW --output=json: an option after the operand is taken"
+is "$(jf "$out" .version)" 3 "info COW --output=json: JSON output"
+cp -p "$T/m.cow" "$T/late.cow"
+run "$UMLKIT" cow create "$T/late.cow" "$B" -f
+is "$rc" 0 "create COW BACKING -f: -f after the operands replaces the COW"
+is "$(jf "$("$UMLKIT" cow info --output=json "$T/late.cow")" .sectors_held)" 0 \
+	"create COW BACKING -f: the new COW holds nothing"
+cp -p "$T/m.cow" "$T/-dash.cow"
+run "$UMLKIT" cow info --output=json -- "$T/-dash.cow"
+is "$rc" 0 "info -- FILE: -- ends the options"
+run "$UMLKIT" cow info -d "$T/m.cow"
+is "$rc" 2 "info -d: an option of another command is a usage error"
+like "$err" "option '-d' does not apply to 'cow info'" "info -d: the message names it"
+run "$UMLKIT" cow create --progress=json "$T/never.cow" "$B"
+is "$rc" 2 "create --progress: does not apply, exit 2"
+like "$err" "option '--progress' does not apply to 'cow create'" \
+	"create --progress: the message names it"
+check "create --progress: no COW made" -- test ! -e "$T/never.cow"
+run "$UMLKIT" cow merge "$T/m.cow" "$T/y.out" --backing
+is "$rc" 2 "merge ... --backing without its value: usage error, exit 2"
+like "$err" "option '--backing' needs a value" "merge --backing: the message says so"
+check "merge --backing without a value: no output" -- test ! -e "$T/y.out"
+run "$UMLKIT" cow map "$T/m.cow" --output
+is "$rc" 2 "map COW --output without its value: exit 2"
+like "$err" "option '--output' needs a value" "map --output: the message says so"
 
 # ============================================================ locks
 # hold_lock FILE w|r: a process holding an fcntl lock on FILE, as a running guest does; sets

@@ -184,6 +184,7 @@ bad() { # bad NAME REGEX ARGS...: exit 1 or 2 and a message matching REGEX
 }
 D=(--disk "$T/b.cow,$T/base.img")
 bad "unknown option" "unknown option" start --name x --bogus "${D[@]}"
+bad "--mem without its value" "option '--mem' needs a value" start --name x "${D[@]}" --mem
 bad "missing kernel" "kernel /nonexistent" start --name x --kernel /nonexistent "${D[@]}"
 UMLKIT_KERNEL=/no/such/linux bad "missing kernel from \$UMLKIT_KERNEL" "UMLKIT_KERNEL" \
 	run --name x "${D[@]}"

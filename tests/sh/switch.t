@@ -299,6 +299,8 @@ bad() { # bad WANT-RC REGEX NAME ARGS...
 	like "$err" "$re" "$name: message"
 }
 bad 2 "unknown option '--bogus'" "unknown option" switch start x --bogus
+bad 2 "option '--mtu' needs a value" "--mtu without its value" switch start x --mtu
+bad 2 "option '-w' needs a value" "-w without its value" switch capture x -w
 bad 2 "--mtu 10: 68\.\.65500" "MTU too small" switch start x --mtu 10
 bad 2 "--mtu 70000: 68\.\.65500" "MTU too large" switch start x --mtu 70000
 bad 2 "--mtu lots: 68\.\.65500" "MTU not a number" switch start x --mtu lots
