@@ -50,7 +50,7 @@ static const char guest_usage[] =
 	"  --egress any|none|PORTS   firewall: what the guest may reach (default any)\n"
 	"  --kernel PATH        default: $UMLKIT_KERNEL, then linux or linux.uml on PATH\n"
 	"  --append ARGS        more kernel arguments\n"
-	"  --restart=no|on-failure   (start) restart a crashed guest\n"
+	"  --restart=no|on-failure   (run, start) restart a crashed guest\n"
 	"  --wait               (start) return when the guest reports it is ready\n"
 	"  --ready=notify|mconsole   what counts as ready (default: the guest's notify)\n"
 	"  --timeout S          (start --wait, stop) give up after S seconds\n"
@@ -72,14 +72,26 @@ enum {
 	OPT_DRY_RUN,
 	OPT_ALLOW,
 	OPT_EGRESS,
-	OPT_USER
+	OPT_USER,
+	OPT_OUTPUT,
 };
+
+/* The options each command takes, as bits of (code - OPT_NAME). */
+#define OPT_BIT(c) (1u << ((c)-OPT_NAME))
+#define SPEC_OPTS                                                                                  \
+	(OPT_BIT(OPT_NAME) | OPT_BIT(OPT_MEM) | OPT_BIT(OPT_DISK) | OPT_BIT(OPT_ROOT) |            \
+	 OPT_BIT(OPT_NET) | OPT_BIT(OPT_KERNEL) | OPT_BIT(OPT_APPEND) | OPT_BIT(OPT_ALLOW) |       \
+	 OPT_BIT(OPT_EGRESS) | OPT_BIT(OPT_USER) | OPT_BIT(OPT_DRY_RUN))
+#define START_OPTS                                                                                 \
+	(SPEC_OPTS | OPT_BIT(OPT_RESTART) | OPT_BIT(OPT_WAIT) | OPT_BIT(OPT_READY) |               \
+	 OPT_BIT(OPT_TIMEOUT))
+_Static_assert(OPT_OUTPUT - OPT_NAME < 32, "the options fit an accept mask");
 
 struct guest_opts {
 	struct uk_guest_spec spec;
 	struct uk_guest_start_opts start;
 	const char *kernel;
-	bool dry_run, json, follow;
+	bool dry_run, json;
 	int timeout_s;
 	int nargs;
 	char **args;
@@ -152,7 +164,8 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 	return uk_err_set(err, EINVAL, "unknown option");
 }
 
-static int parse(const char *cmd, int argc, char **argv, struct guest_opts *g)
+/* Parse the options and arguments of command cmd, which takes the options in mask accept. */
+static int parse(const char *cmd, unsigned accept, int argc, char **argv, struct guest_opts *g)
 {
 	static const struct option longopts[] = {
 		{"name", required_argument, NULL, OPT_NAME},
@@ -170,8 +183,7 @@ static int parse(const char *cmd, int argc, char **argv, struct guest_opts *g)
 		{"allow", required_argument, NULL, OPT_ALLOW},
 		{"egress", required_argument, NULL, OPT_EGRESS},
 		{"user", required_argument, NULL, OPT_USER},
-		{"output", required_argument, NULL, UK_OPT_OUTPUT},
-		{"follow", no_argument, NULL, 'f'},
+		{"output", required_argument, NULL, OPT_OUTPUT},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -184,17 +196,22 @@ static int parse(const char *cmd, int argc, char **argv, struct guest_opts *g)
 	uk_guest_spec_init(&g->spec);
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":fh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		struct uk_err err = {0};
 		bool ok = true;
 
+		if (c >= OPT_NAME && c <= OPT_OUTPUT && !(accept & OPT_BIT(c))) {
+			const struct option *o = longopts;
+
+			while (o->val != c)
+				o++;
+			return uk_usage_error(where, "option '--%s' does not apply to '%s'",
+					      o->name, where);
+		}
 		switch (c) {
 		case 'h':
 			fputs(guest_usage, stdout);
 			return -1;
-		case 'f':
-			g->follow = true;
-			break;
 		case OPT_WAIT:
 			g->start.wait = true;
 			break;
@@ -207,7 +224,7 @@ static int parse(const char *cmd, int argc, char **argv, struct guest_opts *g)
 						      optarg);
 			g->timeout_s = (int)t;
 			break;
-		case UK_OPT_OUTPUT:
+		case OPT_OUTPUT:
 			g->json = uk_parse_output(optarg, &ok);
 			if (!ok)
 				return uk_usage_error(where, "bad --output '%s'", optarg);
@@ -449,10 +466,15 @@ static int cmd_kill(struct guest_opts *g)
 
 static const struct {
 	const char *name;
+	unsigned accept; /* the options it takes (OPT_BIT) */
 	int (*fn)(struct guest_opts *g);
 } guest_cmds[] = {
-	{"run", cmd_run},	{"start", cmd_start}, {"list", cmd_list},
-	{"status", cmd_status}, {"stop", cmd_stop},   {"kill", cmd_kill},
+	{"run", SPEC_OPTS | OPT_BIT(OPT_RESTART), cmd_run},
+	{"start", START_OPTS, cmd_start},
+	{"list", OPT_BIT(OPT_OUTPUT), cmd_list},
+	{"status", OPT_BIT(OPT_OUTPUT), cmd_status},
+	{"stop", OPT_BIT(OPT_TIMEOUT), cmd_stop},
+	{"kill", 0, cmd_kill},
 };
 
 int uk_cmd_guest(int argc, char **argv)
@@ -463,7 +485,7 @@ int uk_cmd_guest(int argc, char **argv)
 	for (size_t i = 0; i < UK_ARRAY_SIZE(guest_cmds); i++) {
 		if (strcmp(argv[0], guest_cmds[i].name))
 			continue;
-		r = parse(argv[0], argc, argv, &g);
+		r = parse(argv[0], guest_cmds[i].accept, argc, argv, &g);
 		if (r)
 			return r < 0 ? UK_EXIT_OK : r;
 		return guest_cmds[i].fn(&g);

@@ -185,6 +185,17 @@ bad() { # bad NAME REGEX ARGS...: exit 1 or 2 and a message matching REGEX
 D=(--disk "$T/b.cow,$T/base.img")
 bad "unknown option" "unknown option" start --name x --bogus "${D[@]}"
 bad "--mem without its value" "option '--mem' needs a value" start --name x "${D[@]}" --mem
+# each command takes only its own options (exit 2, the option named)
+for c in "status x --mem 64M|--mem|status" "kill x --output=json|--output|kill" \
+	"run --name x ${D[*]} --wait|--wait|run" "stop x --disk a.img|--disk|stop" \
+	"list --timeout 5|--timeout|list"; do
+	IFS='|' read -r args opt cmd <<<"$c"
+	# shellcheck disable=SC2086 # the arguments are words
+	run "$UMLKIT" $args
+	is "$rc" 2 "umlkit $cmd $opt: exit 2"
+	like "$err" "option '$opt' does not apply to 'umlkit $cmd'" "umlkit $cmd $opt: named"
+done
+check "run --wait: no COW made" -- test ! -e "$T/b.cow"
 bad "missing kernel" "kernel /nonexistent" start --name x --kernel /nonexistent "${D[@]}"
 UMLKIT_KERNEL=/no/such/linux bad "missing kernel from \$UMLKIT_KERNEL" "UMLKIT_KERNEL" \
 	run --name x "${D[@]}"
