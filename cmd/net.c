@@ -97,6 +97,35 @@ static int tap_list(bool json)
 	return UK_EXIT_OK;
 }
 
+/* The options of `net tap`, as bits; which verb takes which. */
+enum { TAP_USER = 1, TAP_GROUP = 2, TAP_FORCE = 4, TAP_OUTPUT = 8 };
+static const struct {
+	const char *verb;
+	unsigned accept;
+} tap_verbs[] = {
+	{"add", TAP_USER | TAP_GROUP},
+	{"del", TAP_FORCE},
+	{"list", TAP_OUTPUT},
+};
+
+/* A usage error when verb was given an option it does not take (seen: TAP_* bits). */
+static int tap_opts_check(const char *where, const char *verb, unsigned seen)
+{
+	static const char *const names[] = {"--user", "--group", "--force", "--output"};
+
+	for (size_t i = 0; i < UK_ARRAY_SIZE(tap_verbs); i++) {
+		unsigned extra = seen & ~tap_verbs[i].accept;
+
+		if (strcmp(verb, tap_verbs[i].verb))
+			continue;
+		if (!extra)
+			return 0;
+		return uk_usage_error(where, "option '%s' does not apply to 'net tap %s'",
+				      names[__builtin_ctz(extra)], verb);
+	}
+	return uk_usage_error(where, "unknown verb '%s' (add, del, list)", verb);
+}
+
 static int cmd_tap(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -110,7 +139,8 @@ static int cmd_tap(int argc, char **argv)
 	bool force = false, json = false, ok;
 	const char *verb;
 	char got[32];
-	int c;
+	unsigned seen = 0;
+	int c, r;
 
 	uk_tap_opts_init(&o);
 	optind = 1;
@@ -120,18 +150,22 @@ static int cmd_tap(int argc, char **argv)
 		case 'u':
 			if (lookup_id(optarg, false, &o.owner) < 0)
 				return uk_usage_error(where, "--user %s: no such user", optarg);
+			seen |= TAP_USER;
 			break;
 		case 'g':
 			if (lookup_id(optarg, true, &o.group) < 0)
 				return uk_usage_error(where, "--group %s: no such group", optarg);
+			seen |= TAP_GROUP;
 			break;
 		case 'f':
 			force = true;
+			seen |= TAP_FORCE;
 			break;
 		case 'o':
 			json = uk_parse_output(optarg, &ok);
 			if (!ok)
 				return uk_usage_error(where, "bad --output '%s'", optarg);
+			seen |= TAP_OUTPUT;
 			break;
 		case 'h':
 			fputs(net_usage, stdout);
@@ -143,6 +177,9 @@ static int cmd_tap(int argc, char **argv)
 	if (optind >= argc)
 		return uk_usage_error(where, "add, del or list?");
 	verb = argv[optind++];
+	r = tap_opts_check(where, verb, seen);
+	if (r)
+		return r;
 	if (!strcmp(verb, "list")) {
 		if (optind != argc)
 			return uk_usage_error(where, "list takes no argument");

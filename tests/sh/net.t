@@ -88,6 +88,13 @@ run nx "$UMLKIT" net tap del uknone
 like "$rc|$err" "^1\|.*uknone: no such interface" "net tap del of a missing tap: a clear error"
 run nx "$UMLKIT" net tap del lo
 like "$rc|$err" "^1\|.*lo: not a tun/tap device" "net tap del lo: not a tap, refused"
+# each verb takes only its own options: a usage error that names the option, no tap made
+run nx "$UMLKIT" net tap add uktapy --force
+like "$rc|$err" "^2\|.*option '--force' does not apply to 'net tap add'" "net tap add --force: exit 2"
+run nx "$UMLKIT" net tap del uktap0 --user root
+like "$rc|$err" "^2\|.*option '--user' does not apply to 'net tap del'" "net tap del --user: exit 2"
+run nx "$UMLKIT" net tap list --group root
+like "$rc|$err" "^2\|.*option '--group' does not apply to 'net tap list'" "net tap list --group: exit 2"
 run nx setpriv --reuid=nobody --inh-caps=-all "$UMLKIT" net tap add uktapx
 like "$rc|$err" "^1\|.*Permission denied \(taps need CAP_NET_ADMIN\)" "net tap add as nobody: needs CAP_NET_ADMIN"
 if command -v capsh >/dev/null; then
