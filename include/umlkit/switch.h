@@ -76,10 +76,13 @@ void uk_mac_format(const uint8_t mac[6], char out[18]);
 #endif
 
 /* ---- the forwarding engine ---- */
-#define UK_SW_BATCH	     32 /* frames per recvmmsg/sendmmsg */
-#define UK_SW_DRAIN_BATCHES  4	/* batches taken from one readable port before the next poll */
-#define UK_SW_SNDBUF	     (1 << 20) /* a socket port's send buffer, where allowed */
-#define UK_SW_COALESCE_US    4000      /* the daemon's longest pause while loaded (--coalesce) */
+#define UK_SW_BATCH	    32 /* frames per recvmmsg/sendmmsg */
+#define UK_SW_DRAIN_BATCHES 4  /* batches taken from one readable port before the next poll */
+#define UK_SW_SNDBUF	    (1 << 20) /* a socket port's send buffer, where allowed */
+/* frames a legacy guest's own socket may hold back for it while the guest's 10-datagram
+ * queue is full (uk_switch_port_writable) */
+#define UK_SW_BACKLOG	     128
+#define UK_SW_COALESCE_US    4000 /* the daemon's longest pause while loaded (--coalesce) */
 #define UK_SW_COALESCE_MAX   10000
 #define UK_SW_LOAD_WINDOW_US 4000 /* the daemon measures the frame rate over windows this long */
 #define UK_SW_LOADED_RATE    1	  /* frames per millisecond: loaded at this rate or more */
@@ -134,6 +137,10 @@ struct uk_switch_opts {
 	/* a port's peer is gone (its socket reported an error or EOF): the owner removes it,
 	 * after the engine's call that told it returns (never from inside the callback) */
 	void (*port_dead)(void *ctx, int port);
+	/* a legacy guest's own socket refused frames and holds them back (blocked), or has sent
+	 * them all (not): while blocked, the owner calls uk_switch_port_writable when the
+	 * port's socket is writable (may be called from inside any engine call; NULL: never) */
+	void (*port_blocked)(void *ctx, int port, bool blocked);
 	void *ctx;
 };
 struct uk_switch *uk_switch_new(const struct uk_switch_opts *o, struct uk_err *err);
@@ -161,6 +168,8 @@ int uk_switch_port_socket(const struct uk_switch *sw, int port);
 
 /* The port's socket is readable: receive a batch and forward it. */
 void uk_switch_port_readable(struct uk_switch *sw, int port);
+/* The port's socket has room again: send the frames it held back (see port_blocked). */
+void uk_switch_port_writable(struct uk_switch *sw, int port);
 /* Frames on the shared legacy data socket from an address no guest registered: dropped,
  * counted. */
 uint64_t uk_switch_stray_frames(const struct uk_switch *sw);

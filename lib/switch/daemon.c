@@ -57,6 +57,7 @@ struct watch {
 	void (*fn)(struct uk_swd *d, int fd, void *ctx);
 	void *ctx;
 	struct input in;
+	bool want_out; /* a port that holds frames back: wait for room too (on_port_blocked) */
 };
 
 struct module {
@@ -133,6 +134,13 @@ static struct watch *watch_of(struct uk_swd *d, int fd)
 	return NULL;
 }
 
+/* The events a watch waits for. */
+static struct epoll_event watch_event(const struct watch *w)
+{
+	return (struct epoll_event){.events = EPOLLIN | (w->want_out ? EPOLLOUT : 0),
+				    .data.fd = w->fd};
+}
+
 int uk_swd_add_module(struct uk_swd *d, const struct uk_swd_module *m)
 {
 	if (d->nmods == MAX_MODULES)
@@ -189,9 +197,28 @@ static void reap_dead(struct uk_swd *d)
 	d->ndead = 0;
 }
 
+/* The engine holds frames back for a port whose socket is full (or has sent them all):
+ * wait for the socket's room too (or no longer), in both epoll sets it is in. */
+static void on_port_blocked(void *ctx, int port, bool blocked)
+{
+	struct uk_swd *d = ctx;
+	int fd = uk_switch_port_fd(d->sw, port);
+	struct watch *w = fd >= 0 ? watch_of(d, fd) : NULL;
+	struct epoll_event ev;
+
+	if (!w || w->want_out == blocked)
+		return;
+	w->want_out = blocked;
+	ev = watch_event(w);
+	epoll_ctl(d->epfd, EPOLL_CTL_MOD, fd, &ev);
+	if (!w->in.paced)
+		epoll_ctl(d->qfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
 static void on_port(struct uk_swd *d, int fd, void *ctx)
 {
 	(void)fd;
+	uk_switch_port_writable(d->sw, (int)(intptr_t)ctx);
 	uk_switch_port_readable(d->sw, (int)(intptr_t)ctx);
 }
 
@@ -667,7 +694,7 @@ static void pace(struct uk_swd *d, uint64_t window_us, uint64_t total)
 	uk_switch_quiet(d->count, n, total, window_us, d->order, d->quiet);
 	for (int i = 0; i < d->nw; i++) {
 		struct watch *w = &d->w[i];
-		struct epoll_event ev = {.events = EPOLLIN, .data.fd = w->fd};
+		struct epoll_event ev = watch_event(w);
 
 		if (w->in.paced == !d->quiet[i])
 			continue;
@@ -975,7 +1002,10 @@ static void teardown(struct uk_swd *d)
 
 int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *err)
 {
-	struct uk_switch_opts so = {.mtu = o->mtu, .hub = o->hub, .port_dead = on_port_dead};
+	struct uk_switch_opts so = {.mtu = o->mtu,
+				    .hub = o->hub,
+				    .port_dead = on_port_dead,
+				    .port_blocked = on_port_blocked};
 	struct uk_swd *d = calloc(1, sizeof(*d));
 	struct uk_err local = {0};
 	int r;

@@ -6,6 +6,14 @@
  * and sends them by the batch (sendmmsg, never blocking). A port that cannot take a frame
  * drops it and counts it: a slow or dead peer never stalls the others. Nothing is
  * allocated per frame.
+ *
+ * The exception is a legacy guest's own data socket: the guest's socket queues only
+ * net.unix.max_dgram_qlen (10) of our datagrams, fewer than one batch, so a burst that a
+ * busy guest has not read yet would be mostly dropped (and its TCP would back off). What
+ * that socket refuses waits in the port's backlog (UK_SW_BACKLOG frames, copied, allocated
+ * once per port) until the socket is writable again (the owner polls it while
+ * port_blocked says so); frames for the port queue behind it, in order, and only what does
+ * not fit in the backlog is dropped and counted.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -20,6 +28,14 @@
 #include "umlkit/util.h"
 
 #define IOV_PER_FRAME 3 /* head, tag, rest */
+
+/* A ring of frames a port's socket refused, oldest at head. */
+struct backlog {
+	unsigned head, count;
+	size_t slot; /* bytes per frame */
+	uint32_t len[UK_SW_BACKLOG];
+	uint8_t *buf; /* UK_SW_BACKLOG slots */
+};
 
 struct port {
 	bool used;
@@ -38,6 +54,7 @@ struct port {
 	unsigned nout;
 	bool dirty;
 	bool dead;
+	struct backlog *blog; /* a legacy guest's own socket: what it refused, see above */
 };
 
 struct uk_switch {
@@ -220,6 +237,11 @@ void uk_switch_remove_port(struct uk_switch *sw, int id)
 		sw->last_daemon = -1;
 	if (sw->capture_port == id && sw->capture_fd >= 0)
 		uk_switch_capture_stop(sw);
+	if (p->blog) {
+		p->st.tx_drops += p->blog->count;
+		free(p->blog->buf);
+		free(p->blog);
+	}
 	uk_fdb_forget_port(sw->fdb, id);
 	for (int i = 0; i < sw->ndirty; i++)
 		if (sw->dirty[i] == id)
@@ -368,10 +390,112 @@ static void flush_callback(struct uk_switch *sw, struct port *p)
 	}
 }
 
+/* Whether port p keeps what its socket refuses (see the top of this file). */
+static bool keeps_backlog(const struct port *p)
+{
+	return p->dgram && p->owns_fd;
+}
+
+static void set_blocked(struct uk_switch *sw, int id, bool blocked)
+{
+	if (sw->o.port_blocked)
+		sw->o.port_blocked(sw->o.ctx, id, blocked);
+}
+
+/* The backlog of p, made on first use; NULL when there is no memory for it. */
+static struct backlog *backlog_of(struct uk_switch *sw, struct port *p)
+{
+	if (!p->blog) {
+		struct backlog *b = calloc(1, sizeof(*b));
+
+		if (!b)
+			return NULL;
+		b->slot = sw->max_frame + UK_VLAN_HLEN;
+		b->buf = malloc(b->slot * UK_SW_BACKLOG);
+		if (!b->buf) {
+			free(b);
+			return NULL;
+		}
+		p->blog = b;
+	}
+	return p->blog;
+}
+
+/* Keep p's frames out[from..nout) behind its backlog; what does not fit is dropped. */
+static void stash(struct uk_switch *sw, int id, struct port *p, unsigned from)
+{
+	struct backlog *b = backlog_of(sw, p);
+	bool was_empty = !b || b->count == 0;
+
+	for (unsigned i = from; i < p->nout; i++) {
+		const struct msghdr *m = &p->out[i].msg_hdr;
+		unsigned k;
+		size_t n = 0;
+
+		if (!b || b->count == UK_SW_BACKLOG) {
+			p->st.tx_drops++;
+			continue;
+		}
+		k = (b->head + b->count++) % UK_SW_BACKLOG;
+		for (size_t j = 0; j < m->msg_iovlen; j++) {
+			memcpy(b->buf + k * b->slot + n, m->msg_iov[j].iov_base,
+			       m->msg_iov[j].iov_len);
+			n += m->msg_iov[j].iov_len;
+		}
+		b->len[k] = (uint32_t)n;
+	}
+	if (was_empty && b && b->count)
+		set_blocked(sw, id, true);
+}
+
+/* Send what p's backlog holds, oldest first, while its socket takes it. */
+static void drain(struct uk_switch *sw, int id, struct port *p)
+{
+	struct backlog *b = p->blog;
+	struct mmsghdr mm[UK_SW_BATCH];
+	struct iovec iov[UK_SW_BATCH];
+
+	while (b && b->count) {
+		unsigned n = b->count < UK_SW_BATCH ? b->count : UK_SW_BATCH;
+		int sent;
+
+		for (unsigned i = 0; i < n; i++) {
+			unsigned k = (b->head + i) % UK_SW_BACKLOG;
+
+			iov[i] = (struct iovec){b->buf + k * b->slot, b->len[k]};
+			mm[i].msg_hdr = (struct msghdr){.msg_iov = &iov[i], .msg_iovlen = 1};
+		}
+		sent = sendmmsg(p->fd, mm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (sent < 0 && errno == EINTR)
+			continue;
+		if (sent < 0 && errno != EAGAIN && errno != ENOBUFS && errno != ENOMEM) {
+			mark_dead(sw, id);
+			return; /* its removal counts the backlog as dropped */
+		}
+		if (sent <= 0)
+			return; /* still full: the owner polls for room */
+		for (int i = 0; i < sent; i++) {
+			p->st.tx_frames++;
+			p->st.tx_bytes += iov[i].iov_len;
+		}
+		b->head = (b->head + (unsigned)sent) % UK_SW_BACKLOG;
+		b->count -= (unsigned)sent;
+	}
+	if (b)
+		set_blocked(sw, id, false);
+}
+
 static void flush_socket(struct uk_switch *sw, int id, struct port *p)
 {
 	unsigned done = 0;
 
+	if (p->blog && p->blog->count) {
+		drain(sw, id, p);
+		if (p->blog->count || p->dead) { /* new frames go behind the old */
+			stash(sw, id, p, 0);
+			return;
+		}
+	}
 	while (done < p->nout) {
 		int n = sendmmsg(p->fd, p->out + done, p->nout - done, MSG_DONTWAIT | MSG_NOSIGNAL);
 
@@ -380,6 +504,10 @@ static void flush_socket(struct uk_switch *sw, int id, struct port *p)
 				continue;
 			if (errno != EAGAIN && errno != ENOBUFS && errno != ENOMEM && p->owns_fd)
 				mark_dead(sw, id);
+			else if (keeps_backlog(p)) {
+				stash(sw, id, p, done);
+				break;
+			}
 			/* EAGAIN: the peer's queue is full; it was slow, the rest is dropped.
 			 * The shared legacy socket stays: one gone guest is its own problem (its
 			 * control connection tells us). */
@@ -464,6 +592,14 @@ static int port_batch(struct uk_switch *sw, int id, struct port *p, uint64_t now
 	flush(sw);
 	sw->busy = false;
 	return n;
+}
+
+void uk_switch_port_writable(struct uk_switch *sw, int id)
+{
+	struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+
+	if (p && p->blog && p->blog->count && p->fd >= 0 && !p->dead)
+		drain(sw, id, p);
 }
 
 void uk_switch_port_readable(struct uk_switch *sw, int id)

@@ -25,6 +25,10 @@
  *          frame to that from an address no request named (the switch must drop and count
  *          it): "unbound: stranger sent"
  *   two    two v3 requests: "two: replies differ" (each guest its own socket) or "two: same"
+ *   burst  two v3 guests, B and A: B says its MAC (a broadcast), A sends B 60 frames at once
+ *          while B reads nothing (B's socket queues 10 of them), then B reads: "burst: N of
+ *          60 in order" (the switch must hold back what B's queue refused, and send it as B
+ *          reads)
  *
  * Exit: 0 every connection was made, 1 an error, 2 usage.
  */
@@ -101,7 +105,8 @@ static int build(const char *kind, uint8_t *req, size_t *len)
 	put32(req + 8, 0);
 	memcpy(req + 12, addr, 110);
 	if (!strcmp(kind, "v3") || !strcmp(kind, "extra") || !strcmp(kind, "dup") ||
-	    !strcmp(kind, "stray") || !strcmp(kind, "unbound") || !strcmp(kind, "two"))
+	    !strcmp(kind, "stray") || !strcmp(kind, "unbound") || !strcmp(kind, "two") ||
+	    !strcmp(kind, "burst"))
 		return 0;
 	if (!strcmp(kind, "short"))
 		*len = 10;
@@ -141,6 +146,53 @@ static int send_frame(int fd, const uint8_t *sw_addr)
 	return n == (ssize_t)sizeof(frame) ? 0 : -e;
 }
 
+#define BURST 60
+
+/* A frame from MAC 02:00:00:00:77:<src> to dst with sequence number seq: its length. */
+static size_t seq_frame(uint8_t *f, const uint8_t dst[6], uint8_t src, unsigned seq)
+{
+	memset(f, 0x5a, 1000);
+	memcpy(f, dst, 6);
+	memcpy(f + 6, (const uint8_t[]){0x02, 0, 0, 0, 0x77, src}, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	f[14] = (uint8_t)(seq >> 8);
+	f[15] = (uint8_t)seq;
+	return 1000;
+}
+
+/* burst: guest B (data socket b, the switch's address for it sb) and guest A (a, sa).
+ * Returns the frames B got from A in order, once nothing more comes for 2 s. */
+static int burst(int b, const uint8_t *sb, int a, const uint8_t *sa)
+{
+	static const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	const uint8_t mac_b[6] = {0x02, 0, 0, 0, 0x77, 0x0b};
+	uint8_t f[1600];
+	int got = 0;
+
+	if (sendto(b, f, seq_frame(f, bc, 0x0b, 0), 0, (const struct sockaddr *)sb, 110) < 0)
+		return -1;
+	usleep(100000); /* the switch learns B */
+	for (unsigned i = 0; i < BURST; i++)
+		if (sendto(a, f, seq_frame(f, mac_b, 0x0a, i), 0, (const struct sockaddr *)sa,
+			   110) < 0)
+			return -1;
+	usleep(300000); /* B is busy: its queue is full, the rest waits in the switch */
+	for (;;) {
+		struct pollfd p = {.fd = b, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, 2000) <= 0)
+			return got;
+		n = recv(b, f, sizeof(f), 0);
+		if (n < 16 || f[11] != 0x0a)
+			continue; /* not A's */
+		if ((f[14] << 8 | f[15]) != got)
+			return got; /* out of order or one missing */
+		got++;
+	}
+}
+
 /* wait up to 2 s: bytes of a reply, 0 for EOF, -1 for nothing */
 static ssize_t answer(int fd, uint8_t *buf, size_t len)
 {
@@ -156,6 +208,7 @@ int main(int argc, char **argv)
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	uint8_t req[512], buf[512], prev[110] = {0};
 	bool have_prev = false;
+	int prev_fd = -1;
 
 	if (argc == 4 && !strcmp(argv[1], "--ask")) {
 		struct uk_err err = {0};
@@ -201,6 +254,16 @@ int main(int argc, char **argv)
 		} else if (n == 110 && !strcmp(argv[i], "unbound")) {
 			printf("%s: stranger %s\n", argv[i],
 			       send_frame(-1, buf) == 0 ? "sent" : "failed");
+		} else if (n == 110 && !strcmp(argv[i], "burst") && !have_prev) {
+			memcpy(prev, buf, sizeof(prev));
+			prev_fd = last_fd;
+			have_prev = true;
+			i--; /* guest A */
+			continue;
+		} else if (n == 110 && !strcmp(argv[i], "burst")) {
+			printf("%s: %d of %d in order\n", argv[i],
+			       burst(prev_fd, prev, last_fd, buf), BURST);
+			have_prev = false;
 		} else if (n == 110 && !strcmp(argv[i], "two") && !have_prev) {
 			memcpy(prev, buf, sizeof(prev));
 			have_prev = true;

@@ -4,7 +4,8 @@
 #   1. `umlkit switch start NAME --legacy CTL`: two guests ping each other and move a 1 MiB
 #      file (httpd + wget, checksums compared); `switch ports --output=json` shows two daemon
 #      ports with their MACs and frame counts; malformed control requests (tests/helpers/
-#      legacy-req) are refused, closed and counted while the guests keep talking; a guest
+#      legacy-req) are refused, closed and counted while the guests keep talking; a burst to
+#      a guest that reads late is held back, not dropped (legacy-req burst); a guest
 #      that stops takes its port and its MAC with it; SIGTERM removes the switch's sockets.
 #   2. The same through our `uml_switch -unix CTL` (the old command line), and through the old
 #      /usr/bin/uml_switch as a reference.
@@ -186,6 +187,9 @@ like "$out" '"guests":2' "... and still has its two guests"
 run "$REQ" "$CTL" two stray
 like "$out" "two: replies differ" "each v3 guest is given a data socket of its own"
 like "$out" "stray: guest sent, stranger refused" "a guest's own data socket takes its guest's frames, and the kernel refuses anyone else's"
+run "$REQ" "$CTL" burst
+is "$out" "burst: 60 of 60 in order" \
+	"60 frames at once to a guest that reads late (its socket queues 10): the switch holds back the rest and sends them all, in order, as it reads"
 run "$REQ" "$CTL" unbound
 like "$out" "unbound: stranger sent" "a guest whose address cannot be connected to gets the shared data socket, where a stranger's frame arrives"
 for ((i = 0; i < 50; i++)); do
