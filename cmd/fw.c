@@ -105,6 +105,13 @@ int uk_cmd_fw(int argc, char **argv)
 		return cmd_apply(argc - 1, argv + 1);
 	if (strcmp(verb, "show") && strcmp(verb, "flush"))
 		return uk_usage_error("umlkit fw", "show, apply or flush?");
+	if (name && (!strcmp(name, "--help") || !strcmp(name, "-h"))) {
+		fputs(fw_usage, stdout);
+		return UK_EXIT_OK;
+	}
+	if (name && name[0] == '-')
+		return uk_usage_error("umlkit fw", "unknown option '%s' (%s takes none)", name,
+				      verb);
 	if (argc > 3)
 		return uk_usage_error("umlkit fw", "%s takes at most one NAME", verb);
 	if (!strcmp(verb, "flush"))

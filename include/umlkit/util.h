@@ -126,6 +126,10 @@ int uk_path_absolutize(const char *path, char *out, size_t outlen, struct uk_err
 int uk_path_split(const char *path, char *dir, size_t dirlen, char *base, size_t baselen);
 /* $XDG_RUNTIME_DIR/umlkit/SUB, or $HOME/.umlkit/run/SUB without it. */
 int uk_runtime_dir(const char *sub, char *out, size_t outlen, struct uk_err *err);
+/* A name umlkit makes files and sockets of (a guest, a switch): 1 to max characters of
+ * letters, digits, '_', '.' and '-', not starting with '.' or '-'. EINVAL with a message
+ * that starts "KIND name". */
+int uk_name_check(const char *kind, const char *name, size_t max, struct uk_err *err);
 /* The names in dir (no dot files) that keep accepts (NULL: all), sorted; a missing dir has
  * none. Free them with uk_names_free. */
 int uk_dir_names(const char *dir, bool (*keep)(const char *name), char ***names, int *count,

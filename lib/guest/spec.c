@@ -29,23 +29,7 @@ void uk_guest_spec_init(struct uk_guest_spec *s)
 
 int uk_guest_name_check(const char *name, struct uk_err *err)
 {
-	size_t n = strlen(name);
-
-	if (n == 0)
-		return uk_err_set(err, EINVAL, "guest name is empty");
-	if (n > UK_GUEST_NAME_MAX)
-		return uk_err_set(err, EINVAL, "guest name '%.80s' is longer than %d characters",
-				  name, UK_GUEST_NAME_MAX);
-	if (name[0] == '.' || name[0] == '-')
-		return uk_err_set(err, EINVAL, "guest name '%s' may not start with '%c'", name,
-				  name[0]);
-	for (const char *p = name; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
-			return uk_err_set(err, EINVAL,
-					  "guest name '%s': character '%c' is not allowed (use "
-					  "letters, digits, '_', '.', '-')",
-					  name, *p);
-	return 0;
+	return uk_name_check("guest", name, UK_GUEST_NAME_MAX, err);
 }
 
 /* Kernel file names cannot hold ',' or ':' (ubd= splits on both) nor be empty. */

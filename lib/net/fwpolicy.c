@@ -158,15 +158,8 @@ int uk_fw_policy_set(struct uk_fw_policy *p, const char *key, const char *v, str
 	if (!strcmp(key, "name")) {
 		size_t n = strlen(v);
 
-		if (n == 0 || n > UK_FW_NAME_MAX || v[0] == '.' || v[0] == '-' ||
-		    strspn(v,
-			   "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
-			    n)
-			return uk_err_set(
-				err, EINVAL,
-				"guest name '%.80s': 1 to %d of letters, digits, '_', '.', "
-				"'-'",
-				v, UK_FW_NAME_MAX);
+		if (uk_name_check("guest", v, UK_FW_NAME_MAX, err) < 0)
+			return -EINVAL;
 		memset(p->name, 0, sizeof(p->name)); /* a setting given twice: the last, whole */
 		memcpy(p->name, v, n + 1);
 		return 0;

@@ -20,21 +20,7 @@
 
 int uk_switch_name_check(const char *name, struct uk_err *err)
 {
-	size_t n = strlen(name);
-
-	if (n == 0 || n > 32)
-		return uk_err_set(err, EINVAL, "switch name '%.40s' must have 1 to 32 characters",
-				  name);
-	if (name[0] == '.' || name[0] == '-')
-		return uk_err_set(err, EINVAL, "switch name '%s' may not start with '%c'", name,
-				  name[0]);
-	for (const char *p = name; *p; p++)
-		if (!(*p >= 'a' && *p <= 'z') && !(*p >= 'A' && *p <= 'Z') &&
-		    !(*p >= '0' && *p <= '9') && !strchr("_.-", *p))
-			return uk_err_set(err, EINVAL,
-					  "switch name '%s': character '%c' is not allowed", name,
-					  *p);
-	return 0;
+	return uk_name_check("switch", name, 32, err);
 }
 
 static int switches_root(char *out, size_t outlen, struct uk_err *err)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Where umlkit keeps the state of what runs (guests, switches), and listing it. */
+#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -77,5 +78,26 @@ int uk_dir_names(const char *dir, bool (*keep)(const char *name), char ***names,
 		qsort(v, (size_t)n, sizeof(*v), cmp_names);
 	*names = v;
 	*count = n;
+	return 0;
+}
+
+int uk_name_check(const char *kind, const char *name, size_t max, struct uk_err *err)
+{
+	size_t n = strlen(name);
+
+	if (n == 0)
+		return uk_err_set(err, EINVAL, "%s name is empty", kind);
+	if (n > max)
+		return uk_err_set(err, EINVAL, "%s name '%.40s%s' is longer than %zu characters",
+				  kind, name, n > 40 ? "..." : "", max);
+	if (name[0] == '.' || name[0] == '-')
+		return uk_err_set(err, EINVAL, "%s name '%s' may not start with '%c'", kind, name,
+				  name[0]);
+	for (const char *p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+			return uk_err_set(err, EINVAL,
+					  "%s name '%s': character '%c' is not allowed (use "
+					  "letters, digits, '_', '.', '-')",
+					  kind, name, *p);
 	return 0;
 }

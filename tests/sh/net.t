@@ -139,6 +139,10 @@ like "$out" "table bridge umlkit \{" "fw show web: the bridge table"
 like "$out" "table inet umlkit \{" "fw show web: the inet table"
 like "$out" 'ether saddr != 02:75:6b:00:00:02 counter packets 0 bytes 0 drop' "fw show: counters on the drop rules"
 like "$out" 'ip daddr 10.10.0.2 tcp dport 443 update' "fw show: the allowed services"
+run nx "$UMLKIT" fw flush --bogus
+like "$rc|$err" "^2\|.*unknown option '--bogus' \(flush takes none\)" "fw flush --bogus: a usage error, not a guest's name"
+run nx "$UMLKIT" fw show web
+like "$out" "table inet umlkit \{" "... and the rules are still there"
 run nx "$UMLKIT" fw apply web "${pol[@]}" --egress none
 is "$rc" 0 "fw apply web again (replaces)"
 is "$(nx "$UMLKIT" fw show web | grep -c 'udp dport 53 update @g-web/flows { ip saddr')" 0 \

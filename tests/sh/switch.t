@@ -308,7 +308,7 @@ bad 2 "--coalesce 10001: microseconds, 0\.\.10000" "--coalesce too large" switch
 bad 2 "--coalesce -5: microseconds" "--coalesce negative" switch start x --coalesce -5
 bad 2 "--coalesce soon: microseconds" "--coalesce not a number" switch start x --coalesce soon
 bad 2 "character '/' is not allowed" "a name with /" switch start a/b
-bad 2 "must have 1 to 32 characters" "a name too long" switch start "$(printf 's%.0s' $(seq 33))"
+bad 2 "is longer than 32 characters" "a name too long" switch start "$(printf 's%.0s' $(seq 33))"
 bad 2 "may not start with '\.'" "a name starting with ." switch start .x
 bad 2 "start needs NAME" "start without a name" switch start
 bad 2 "unknown switch command 'frobnicate'" "unknown command" switch frobnicate

@@ -509,6 +509,45 @@ static void test_newfile_replace(void **state)
 }
 
 /* replace=true never puts a file where a FIFO or directory was (nor a device: /dev/null) */
+/* uk_name_check: what guests and switches may be called, and the message for the rest. */
+static void test_name_check(void **state)
+{
+	static const struct {
+		const char *name, *msg;
+	} bad[] = {
+		{"", "lab name is empty"},
+		{"abcdefghi", "lab name 'abcdefghi' is longer than 8 characters"},
+		{".x", "lab name '.x' may not start with '.'"},
+		{"-x", "lab name '-x' may not start with '-'"},
+		{"a/b", "lab name 'a/b': character '/' is not allowed (use letters, digits, '_', "
+			"'.', '-')"},
+		{"a b", "lab name 'a b': character ' ' is not allowed"},
+	};
+	static const char *const good[] = {"a", "A.b-c_9", "x-", "x.", "12345678"};
+	char longname[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		assert_int_equal(uk_name_check("lab", good[i], 8, NULL), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct uk_err err = {0};
+
+		assert_int_equal(uk_name_check("lab", bad[i].name, 8, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, bad[i].msg));
+	}
+	/* a long name is cut in the message */
+	memset(longname, 'n', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	{
+		struct uk_err err = {0};
+
+		assert_int_equal(uk_name_check("lab", longname, 8, &err), -EINVAL);
+		assert_string_equal(err.msg,
+				    "lab name 'nnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnnn...' is "
+				    "longer than 8 characters");
+	}
+}
+
 static void test_newfile_replace_only_files(void **state)
 {
 	struct scratch *s = *state;
@@ -606,6 +645,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_absolutize, scratch_setup, scratch_teardown),
 		cmocka_unit_test(test_path_split),
 		cmocka_unit_test(test_mem_is_zero),
+		cmocka_unit_test(test_name_check),
 		cmocka_unit_test_setup_teardown(test_pread_pwrite, scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_newfile_create, scratch_setup,
 						scratch_teardown),
