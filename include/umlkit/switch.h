@@ -119,6 +119,7 @@ struct uk_port_stats {
 	uint64_t rx_frames, rx_bytes, tx_frames, tx_bytes;
 	uint64_t rx_drops; /* malformed, too long, wrong VLAN */
 	uint64_t tx_drops; /* the peer was slow (its queue full) or gone */
+	uint64_t held;	   /* frames held back now for a legacy guest (UK_SW_BACKLOG) */
 };
 
 struct uk_port_conf {

@@ -367,6 +367,7 @@ static json_t *port_json(struct uk_swd *d, int id)
 	json_object_set_new(j, "tx_bytes", json_integer((json_int_t)st.tx_bytes));
 	json_object_set_new(j, "rx_drops", json_integer((json_int_t)st.rx_drops));
 	json_object_set_new(j, "tx_drops", json_integer((json_int_t)st.tx_drops));
+	json_object_set_new(j, "held", json_integer((json_int_t)st.held));
 	json_object_set_new(j, "paced", json_boolean(port_paced(d, id)));
 	return j;
 }

@@ -777,8 +777,10 @@ int uk_switch_port_info(const struct uk_switch *sw, int id, struct uk_port_conf 
 		return -ENOENT;
 	if (c)
 		*c = p->conf;
-	if (st)
+	if (st) {
 		*st = p->st;
+		st->held = p->blog ? p->blog->count : 0;
+	}
 	return 0;
 }
 

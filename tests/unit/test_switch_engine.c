@@ -827,6 +827,7 @@ static void test_daemon_backlog(void **state)
 	assert_true(r->blocked);
 	assert_int_equal(r->blocked_port, id);
 	assert_int_equal(r->nblocked, 1);
+	assert_int_equal(port_stats(r, id).held, sent - q);
 	/* as the guest reads, the owner says the socket is writable: all of it, in order */
 	while (got < sent && spins++ < 1000) {
 		ssize_t n = recv(g, buf, sizeof(buf), MSG_DONTWAIT);
@@ -842,6 +843,7 @@ static void test_daemon_backlog(void **state)
 	assert_int_equal(got, sent);
 	assert_int_equal(port_stats(r, id).tx_frames, sent);
 	assert_int_equal(port_stats(r, id).tx_drops, 0);
+	assert_int_equal(port_stats(r, id).held, 0);
 	assert_false(r->blocked);
 	assert_int_equal(r->nblocked, 2);
 	/* more than the queue and the backlog hold: the newest are dropped and counted */
@@ -852,6 +854,7 @@ static void test_daemon_backlog(void **state)
 		rig_send(r, a, f, 1000);
 	}
 	assert_int_equal(port_stats(r, id).tx_drops, 25);
+	assert_int_equal(port_stats(r, id).held, UK_SW_BACKLOG);
 	for (got = 0, spins = 0; spins < 1000; spins++) {
 		ssize_t n = recv(g, buf, sizeof(buf), MSG_DONTWAIT);
 
