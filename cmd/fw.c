@@ -90,6 +90,11 @@ static int cmd_apply(int argc, char **argv)
 	return UK_EXIT_OK;
 }
 
+static bool is_help(const char *arg)
+{
+	return arg && (!strcmp(arg, "--help") || !strcmp(arg, "-h"));
+}
+
 int uk_cmd_fw(int argc, char **argv)
 {
 	struct uk_err err = {0};
@@ -97,7 +102,7 @@ int uk_cmd_fw(int argc, char **argv)
 	const char *name = argc > 2 ? argv[2] : NULL;
 	char *out;
 
-	if (!strcmp(verb, "--help") || !strcmp(verb, "-h")) {
+	if (is_help(verb)) {
 		fputs(fw_usage, stdout);
 		return UK_EXIT_OK;
 	}
@@ -105,7 +110,7 @@ int uk_cmd_fw(int argc, char **argv)
 		return cmd_apply(argc - 1, argv + 1);
 	if (strcmp(verb, "show") && strcmp(verb, "flush"))
 		return uk_usage_error("umlkit fw", "show, apply or flush?");
-	if (name && (!strcmp(name, "--help") || !strcmp(name, "-h"))) {
+	if (is_help(name)) {
 		fputs(fw_usage, stdout);
 		return UK_EXIT_OK;
 	}

@@ -390,6 +390,13 @@ static void flush_callback(struct uk_switch *sw, struct port *p)
 	}
 }
 
+/* Whether a send failed with errno e because the peer's queue (or ours) is full, for now:
+ * the peer is slow, not gone. */
+static bool peer_full(int e)
+{
+	return e == EAGAIN || e == ENOBUFS || e == ENOMEM;
+}
+
 /* Whether port p keeps what its socket refuses (see the top of this file). */
 static bool keeps_backlog(const struct port *p)
 {
@@ -448,14 +455,14 @@ static void stash(struct uk_switch *sw, int id, struct port *p, unsigned from)
 		set_blocked(sw, id, true);
 }
 
-/* Send what p's backlog holds, oldest first, while its socket takes it. */
+/* Send what p's backlog (which it has) holds, oldest first, while its socket takes it. */
 static void drain(struct uk_switch *sw, int id, struct port *p)
 {
 	struct backlog *b = p->blog;
 	struct mmsghdr mm[UK_SW_BATCH];
 	struct iovec iov[UK_SW_BATCH];
 
-	while (b && b->count) {
+	while (b->count) {
 		unsigned n = b->count < UK_SW_BATCH ? b->count : UK_SW_BATCH;
 		int sent;
 
@@ -468,7 +475,7 @@ static void drain(struct uk_switch *sw, int id, struct port *p)
 		sent = sendmmsg(p->fd, mm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (sent < 0 && errno == EINTR)
 			continue;
-		if (sent < 0 && errno != EAGAIN && errno != ENOBUFS && errno != ENOMEM) {
+		if (sent < 0 && !peer_full(errno)) {
 			mark_dead(sw, id);
 			return; /* its removal counts the backlog as dropped */
 		}
@@ -481,8 +488,7 @@ static void drain(struct uk_switch *sw, int id, struct port *p)
 		b->head = (b->head + (unsigned)sent) % UK_SW_BACKLOG;
 		b->count -= (unsigned)sent;
 	}
-	if (b)
-		set_blocked(sw, id, false);
+	set_blocked(sw, id, false);
 }
 
 static void flush_socket(struct uk_switch *sw, int id, struct port *p)
@@ -502,7 +508,7 @@ static void flush_socket(struct uk_switch *sw, int id, struct port *p)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != ENOBUFS && errno != ENOMEM && p->owns_fd)
+			if (!peer_full(errno) && p->owns_fd)
 				mark_dead(sw, id);
 			else if (keeps_backlog(p)) {
 				stash(sw, id, p, done);

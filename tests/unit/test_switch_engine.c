@@ -707,6 +707,33 @@ static int dgram_bound(struct sockaddr_un *a, int n)
 	return fd;
 }
 
+/* The counters of engine port id (not a rig index). */
+static struct uk_port_stats port_stats(struct rig *r, int id)
+{
+	struct uk_port_stats st;
+
+	assert_int_equal(uk_switch_port_info(r->sw, id, NULL, &st), 0);
+	return st;
+}
+
+/* A legacy guest's port with a data socket of its own, as the legacy module makes it: the
+ * guest's socket *g (bound at n), ours *s (bound at n + 1, connected to the guest's; the
+ * engine owns it), at *sa. Returns the port. */
+static int legacy_port(struct rig *r, int n, int *g, int *s, struct sockaddr_un *sa)
+{
+	struct uk_port_conf c = {.kind = UK_PORT_DAEMON};
+	struct uk_err err = {0};
+	struct sockaddr_un ga;
+	int id;
+
+	*g = dgram_bound(&ga, n);
+	*s = dgram_bound(sa, n + 1);
+	assert_int_equal(connect(*s, (struct sockaddr *)&ga, sizeof(ga)), 0);
+	id = uk_switch_add_socket_port(r->sw, *s, &c, NULL, 0, &err);
+	assert_true(id >= 0);
+	return id;
+}
+
 /* A legacy guest with a data socket of its own (connected to the guest's): the engine owns
  * and polls it, sends without an address, and takes an empty datagram for a runt frame, not
  * for an end. The guest's frames to it do not count against the datagram queue limit. */
@@ -715,14 +742,11 @@ static void test_daemon_own_socket(void **state)
 	struct rig *r = rig_new(0, false);
 	struct uk_port_conf c = {.kind = UK_PORT_DAEMON};
 	struct uk_err err = {0};
-	struct sockaddr_un ga, sa;
+	struct sockaddr_un sa;
 	uint8_t f[128], buf[256];
-	int a = rig_port(r, 0, false), g = dgram_bound(&ga, 0), s = dgram_bound(&sa, 1), id;
+	int a = rig_port(r, 0, false), g, s, id = legacy_port(r, 0, &g, &s, &sa);
 
 	(void)state;
-	assert_int_equal(connect(s, (struct sockaddr *)&ga, sizeof(ga)), 0);
-	id = uk_switch_add_socket_port(r->sw, s, &c, NULL, 0, &err);
-	assert_true(id >= 0);
 	assert_int_equal(uk_switch_port_fd(r->sw, id), s);
 	assert_int_equal(uk_switch_port_socket(r->sw, id), s);
 	assert_int_equal(uk_switch_pause_frames(r->sw), UK_SW_PAUSE_FRAMES_DGRAM);
@@ -754,13 +778,8 @@ static void test_daemon_own_socket(void **state)
 	uk_switch_port_readable(r->sw, id);
 	assert_int_equal(r->ndead, 0);
 	assert_int_equal(uk_switch_port_info(r->sw, id, NULL, NULL), 0);
-	{
-		struct uk_port_stats st;
-
-		assert_int_equal(uk_switch_port_info(r->sw, id, NULL, &st), 0);
-		assert_int_equal(st.rx_frames, 20);
-		assert_int_equal(st.rx_drops, 1);
-	}
+	assert_int_equal(port_stats(r, id).rx_frames, 20);
+	assert_int_equal(port_stats(r, id).rx_drops, 1);
 	/* the engine owns the socket: removing the port closes it */
 	uk_switch_remove_port(r->sw, id);
 	assert_int_equal(fcntl(s, F_GETFD), -1);
@@ -784,31 +803,17 @@ static int dgram_qlen(void)
 	return n;
 }
 
-/* The counters of engine port id (not a rig index). */
-static struct uk_port_stats port_stats(struct rig *r, int id)
-{
-	struct uk_port_stats st;
-
-	assert_int_equal(uk_switch_port_info(r->sw, id, NULL, &st), 0);
-	return st;
-}
-
 /* Frames to a legacy guest whose 10-datagram queue is full wait in the port's backlog, in
  * order, and go out as the guest reads; only what overflows the backlog is dropped. */
 static void test_daemon_backlog(void **state)
 {
 	struct rig *r = rig_new(0, false);
-	struct uk_port_conf c = {.kind = UK_PORT_DAEMON};
-	struct uk_err err = {0};
-	struct sockaddr_un ga, sa;
+	struct sockaddr_un sa;
 	uint8_t f[1600], buf[1600], dst[6];
-	int a = rig_port(r, 0, false), g = dgram_bound(&ga, 2), s = dgram_bound(&sa, 3), id;
+	int a = rig_port(r, 0, false), g, s, id = legacy_port(r, 2, &g, &s, &sa);
 	int q, got = 0, sent = dgram_qlen() + 30, spins = 0;
 
 	(void)state;
-	assert_int_equal(connect(s, (struct sockaddr *)&ga, sizeof(ga)), 0);
-	id = uk_switch_add_socket_port(r->sw, s, &c, NULL, 0, &err);
-	assert_true(id >= 0);
 	/* the switch learns the guest (MAC 7) */
 	frame(f, BC, 7, 0, 60);
 	assert_int_equal(sendto(g, f, 60, 0, (struct sockaddr *)&sa, sizeof(sa)), 60);
