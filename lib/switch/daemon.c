@@ -72,6 +72,8 @@ struct uk_swd {
 	char ctl_path[4200];
 	struct watch w[MAX_WATCHES];
 	int nw;
+	int *widx; /* by fd: its watch's index in w, plus 1 (0: not watched) */
+	int nwidx; /* widx's length */
 	struct module mods[MAX_MODULES];
 	int nmods;
 	int epfd;
@@ -94,6 +96,25 @@ struct uk_swd {
 };
 
 /* ---- the loop's plumbing ---- */
+/* Make room in widx for fd: -1 when out of memory. */
+static int widx_grow(struct uk_swd *d, int fd)
+{
+	int n = d->nwidx > 0 ? d->nwidx : 64;
+	int *p;
+
+	while (n <= fd && n < INT_MAX)
+		n = n > INT_MAX / 2 ? INT_MAX : n * 2;
+	if (n <= fd)
+		return -1;
+	p = realloc(d->widx, (size_t)n * sizeof(*p));
+	if (!p)
+		return -1;
+	memset(p + d->nwidx, 0, (size_t)(n - d->nwidx) * sizeof(*p));
+	d->widx = p;
+	d->nwidx = n;
+	return 0;
+}
+
 int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, void *ctx),
 		 void *ctx)
 {
@@ -101,6 +122,10 @@ int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, 
 
 	if (d->nw == MAX_WATCHES)
 		return -ENOSPC;
+	if (fd < 0)
+		return -EBADF;
+	if (fd >= d->nwidx && widx_grow(d, fd) < 0)
+		return -ENOMEM;
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
 	if (epoll_ctl(d->qfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -110,28 +135,31 @@ int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, 
 		return -e;
 	}
 	d->w[d->nw++] = (struct watch){.fd = fd, .fn = fn, .ctx = ctx};
+	d->widx[fd] = d->nw;
 	return 0;
-}
-
-void uk_swd_unwatch(struct uk_swd *d, int fd)
-{
-	for (int i = 0; i < d->nw; i++)
-		if (d->w[i].fd == fd) {
-			epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
-			if (!d->w[i].in.paced)
-				epoll_ctl(d->qfd, EPOLL_CTL_DEL, fd, NULL);
-			d->w[i] = d->w[--d->nw];
-			return;
-		}
 }
 
 /* The watch of fd now (handlers add and remove watches), or NULL. */
 static struct watch *watch_of(struct uk_swd *d, int fd)
 {
-	for (int k = 0; k < d->nw; k++)
-		if (d->w[k].fd == fd)
-			return &d->w[k];
-	return NULL;
+	if (fd < 0 || fd >= d->nwidx || d->widx[fd] == 0)
+		return NULL;
+	return &d->w[d->widx[fd] - 1];
+}
+
+void uk_swd_unwatch(struct uk_swd *d, int fd)
+{
+	struct watch *w = watch_of(d, fd);
+
+	if (!w)
+		return;
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
+	if (!w->in.paced)
+		epoll_ctl(d->qfd, EPOLL_CTL_DEL, fd, NULL);
+	d->widx[fd] = 0;
+	*w = d->w[--d->nw]; /* the last one takes its place */
+	if (w != &d->w[d->nw])
+		d->widx[w->fd] = (int)(w - d->w) + 1;
 }
 
 /* The events a watch waits for. */
@@ -1030,6 +1058,7 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 	if (r == 0)
 		loop(d);
 	teardown(d);
+	free(d->widx);
 	free(d);
 	/* a failure is told after the teardown: the lock is free for a retry at once */
 	if (r < 0 && o->ready_fd >= 0) {
