@@ -28,6 +28,13 @@ int uk_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(
  * any '+'): ':' an option without its value, else ('?') an unknown option; named as the
  * user wrote it ("--backing", "-x"). UK_EXIT_USAGE. */
 int uk_opt_error(const char *cmd, int c, char *const *argv);
+/* The usage error for an option the command takes but not for what was asked:
+ * "option 'OPT' does not apply to 'WHAT'" (OPT as the user would write it: "--output", "-d";
+ * WHAT: "cow info"). UK_EXIT_USAGE. */
+int uk_opt_not_for(const char *cmd, const char *opt, const char *what);
+/* Whether arg asks for the usage: "--help" or "-h", and the word "help" too when word is
+ * true (where a verb stands; not where "help" may be a name or a command to pass on). */
+bool uk_is_help(const char *arg, bool word);
 
 enum uk_progress_mode { UK_PROGRESS_AUTO, UK_PROGRESS_FORCE, UK_PROGRESS_QUIET, UK_PROGRESS_JSON };
 struct uk_cmd_progress {

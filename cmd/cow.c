@@ -45,7 +45,8 @@ static int parse_opts(const char *sub, const char *allowed, int argc, char **arg
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	char cmd[64];
+	char cmd[64], opt[3];
+	const char *what = cmd + strlen("umlkit "); /* "cow SUB" */
 	int c;
 
 	snprintf(cmd, sizeof(cmd), "umlkit cow %s", sub);
@@ -61,9 +62,10 @@ static int parse_opts(const char *sub, const char *allowed, int argc, char **arg
 		}
 		if (c == '?' || c == ':')
 			return uk_opt_error(cmd, c, argv);
-		if (c < 0x100 && !strchr(allowed, c))
-			return uk_usage_error(cmd, "option '-%c' does not apply to 'cow %s'", c,
-					      sub);
+		if (c < 0x100 && !strchr(allowed, c)) {
+			snprintf(opt, sizeof(opt), "-%c", c);
+			return uk_opt_not_for(cmd, opt, what);
+		}
 		switch (c) {
 		case 'f':
 			o->force = true;
@@ -93,16 +95,14 @@ static int parse_opts(const char *sub, const char *allowed, int argc, char **arg
 			break;
 		case UK_OPT_OUTPUT:
 			if (!strchr(allowed, 'o'))
-				return uk_usage_error(
-					cmd, "option '--output' does not apply to 'cow %s'", sub);
+				return uk_opt_not_for(cmd, "--output", what);
 			o->json = uk_parse_output(optarg, &ok);
 			if (!ok)
 				return uk_usage_error(cmd, "bad --output '%s'", optarg);
 			break;
 		case UK_OPT_PROGRESS:
 			if (!strchr(allowed, 'p'))
-				return uk_usage_error(
-					cmd, "option '--progress' does not apply to 'cow %s'", sub);
+				return uk_opt_not_for(cmd, "--progress", what);
 			if (!uk_parse_progress(optarg, &o->prog.mode))
 				return uk_usage_error(cmd, "bad --progress '%s'", optarg);
 			break;
@@ -241,7 +241,7 @@ int uk_cmd_cow(int argc, char **argv)
 
 	if (!sub)
 		return uk_usage_error("umlkit cow", "no cow command given");
-	if (!strcmp(sub, "--help") || !strcmp(sub, "-h") || !strcmp(sub, "help")) {
+	if (uk_is_help(sub, true)) {
 		fputs(cow_usage, stdout);
 		return UK_EXIT_OK;
 	}

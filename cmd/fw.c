@@ -90,11 +90,6 @@ static int cmd_apply(int argc, char **argv)
 	return UK_EXIT_OK;
 }
 
-static bool is_help(const char *arg)
-{
-	return arg && (!strcmp(arg, "--help") || !strcmp(arg, "-h"));
-}
-
 int uk_cmd_fw(int argc, char **argv)
 {
 	struct uk_err err = {0};
@@ -102,7 +97,7 @@ int uk_cmd_fw(int argc, char **argv)
 	const char *name = argc > 2 ? argv[2] : NULL;
 	char *out;
 
-	if (is_help(verb)) {
+	if (uk_is_help(verb, true)) {
 		fputs(fw_usage, stdout);
 		return UK_EXIT_OK;
 	}
@@ -110,7 +105,7 @@ int uk_cmd_fw(int argc, char **argv)
 		return cmd_apply(argc - 1, argv + 1);
 	if (strcmp(verb, "show") && strcmp(verb, "flush"))
 		return uk_usage_error("umlkit fw", "show, apply or flush?");
-	if (is_help(name)) {
+	if (uk_is_help(name, false)) { /* a guest may be called "help" */
 		fputs(fw_usage, stdout);
 		return UK_EXIT_OK;
 	}

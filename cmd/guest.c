@@ -202,11 +202,12 @@ static int parse(const char *cmd, unsigned accept, int argc, char **argv, struct
 
 		if (c >= OPT_NAME && c <= OPT_OUTPUT && !(accept & OPT_BIT(c))) {
 			const struct option *o = longopts;
+			char opt[32];
 
 			while (o->val != c)
 				o++;
-			return uk_usage_error(where, "option '--%s' does not apply to '%s'",
-					      o->name, where);
+			snprintf(opt, sizeof(opt), "--%s", o->name);
+			return uk_opt_not_for(where, opt, where);
 		}
 		switch (c) {
 		case 'h':

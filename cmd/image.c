@@ -85,7 +85,7 @@ int uk_cmd_image(int argc, char **argv)
 {
 	if (argc < 2)
 		return uk_usage_error("umlkit image", "no image command given");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (uk_is_help(argv[1], true)) {
 		fputs(image_usage, stdout);
 		return UK_EXIT_OK;
 	}

@@ -75,6 +75,17 @@ int uk_opt_error(const char *cmd, int c, char *const *argv)
 	return uk_usage_error(cmd, "unknown option '%s'", name);
 }
 
+int uk_opt_not_for(const char *cmd, const char *opt, const char *what)
+{
+	return uk_usage_error(cmd, "option '%s' does not apply to '%s'", opt, what);
+}
+
+bool uk_is_help(const char *arg, bool word)
+{
+	return arg &&
+	       (!strcmp(arg, "--help") || !strcmp(arg, "-h") || (word && !strcmp(arg, "help")));
+}
+
 bool uk_parse_output(const char *v, bool *ok)
 {
 	*ok = !strcmp(v, "json") || !strcmp(v, "human") || !strcmp(v, "text");
@@ -136,7 +147,7 @@ int main(int argc, char **argv)
 	}
 	if (argc < 2)
 		return uk_usage_error("umlkit", "no command given");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (uk_is_help(argv[1], true)) {
 		fputs(usage_text, stdout);
 		return UK_EXIT_OK;
 	}

@@ -359,7 +359,7 @@ int uk_cmd_uml_mconsole(int argc, char **argv)
 	_cleanup_free_ char *cmd = NULL;
 	bool quit = false;
 
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+	if (argc < 2 || uk_is_help(argv[1], false)) {
 		fprintf(stderr, "Usage : uml_mconsole socket-name [command]\n");
 		return UK_EXIT_FAIL;
 	}

@@ -115,13 +115,14 @@ static int tap_opts_check(const char *where, const char *verb, unsigned seen)
 
 	for (size_t i = 0; i < UK_ARRAY_SIZE(tap_verbs); i++) {
 		unsigned extra = seen & ~tap_verbs[i].accept;
+		char what[64];
 
 		if (strcmp(verb, tap_verbs[i].verb))
 			continue;
 		if (!extra)
 			return 0;
-		return uk_usage_error(where, "option '%s' does not apply to 'net tap %s'",
-				      names[__builtin_ctz(extra)], verb);
+		snprintf(what, sizeof(what), "net tap %s", verb);
+		return uk_opt_not_for(where, names[__builtin_ctz(extra)], what);
 	}
 	return uk_usage_error(where, "unknown verb '%s' (add, del, list)", verb);
 }
@@ -177,6 +178,10 @@ static int cmd_tap(int argc, char **argv)
 	if (optind >= argc)
 		return uk_usage_error(where, "add, del or list?");
 	verb = argv[optind++];
+	if (uk_is_help(verb, true)) {
+		fputs(net_usage, stdout);
+		return UK_EXIT_OK;
+	}
 	r = tap_opts_check(where, verb, seen);
 	if (r)
 		return r;
@@ -209,7 +214,7 @@ static int cmd_bridge(int argc, char **argv)
 	struct uk_err err = {0};
 	int r;
 
-	if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+	if (argc >= 2 && uk_is_help(argv[1], true)) {
 		fputs(net_usage, stdout);
 		return UK_EXIT_OK;
 	}
@@ -230,7 +235,7 @@ int uk_cmd_net(int argc, char **argv)
 {
 	if (argc < 2)
 		return uk_usage_error("umlkit net", "tap or bridge?");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+	if (uk_is_help(argv[1], true)) {
 		fputs(net_usage, stdout);
 		return UK_EXIT_OK;
 	}

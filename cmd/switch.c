@@ -233,10 +233,11 @@ static int parse(int argc, char **argv, const char *cmd, unsigned accept, struct
 			return uk_opt_error("umlkit switch", c, argv);
 		c = opt_code(c);
 		if (!(accept & BIT(c))) {
-			char name[32];
+			char name[32], what[64];
 
-			return uk_usage_error("umlkit switch", "%s does not apply to 'switch %s'",
-					      opt_name(c, name, sizeof(name)), cmd);
+			snprintf(what, sizeof(what), "switch %s", cmd);
+			return uk_opt_not_for("umlkit switch", opt_name(c, name, sizeof(name)),
+					      what);
 		}
 		r = parse_one(a, c, optarg);
 		if (r)
@@ -681,7 +682,7 @@ int uk_cmd_switch(int argc, char **argv)
 
 	if (argc < 2)
 		return uk_usage_error("umlkit switch", "no switch command given");
-	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+	if (uk_is_help(argv[1], true)) {
 		fputs(switch_usage, stdout);
 		return UK_EXIT_OK;
 	}

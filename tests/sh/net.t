@@ -143,6 +143,13 @@ run nx "$UMLKIT" fw flush --bogus
 like "$rc|$err" "^2\|.*unknown option '--bogus' \(flush takes none\)" "fw flush --bogus: a usage error, not a guest's name"
 run nx "$UMLKIT" fw show web
 like "$out" "table inet umlkit \{" "... and the rules are still there"
+# where a verb stands, "help" asks for the usage; where a guest's name stands, it is a name
+for args in "fw help" "net help" "net tap help" "net bridge help"; do
+	run "$UMLKIT" $args
+	like "$rc|$out" "^0\|Usage:" "umlkit $args: the usage, exit 0"
+done
+run nx "$UMLKIT" fw show help
+like "$rc|$err" "^1\|.*no firewall rules for guest help" "fw show help: a guest's name"
 run nx "$UMLKIT" fw apply web "${pol[@]}" --egress none
 is "$rc" 0 "fw apply web again (replaces)"
 is "$(nx "$UMLKIT" fw show web | grep -c 'udp dport 53 update @g-web/flows { ip saddr')" 0 \

@@ -315,12 +315,12 @@ bad 2 "unknown switch command 'frobnicate'" "unknown command" switch frobnicate
 bad 2 "capture needs NAME and -w FILE" "capture without -w" switch capture x
 bad 1 "switch 'nosuch' is not running" "ports of no switch" switch ports nosuch
 # an option the command does not take is refused, not ignored
-bad 2 "--hub does not apply to 'switch link'" "link --hub" switch link a b --hub
-bad 2 "--vlan does not apply to 'switch stop'" "stop --vlan" switch stop x --vlan 5
-bad 2 "--foreground does not apply to 'switch ports'" "ports -f" switch ports x -f
-bad 2 "--output does not apply to 'switch start'" "start --output" switch start x --output=json
-bad 2 "-w does not apply to 'switch fdb'" "fdb -w" switch fdb x -w "$T/f.pcap"
-bad 2 "--trunk does not apply to 'switch link'" "link --trunk" switch link a b --trunk
+bad 2 "option '--hub' does not apply to 'switch link'" "link --hub" switch link a b --hub
+bad 2 "option '--vlan' does not apply to 'switch stop'" "stop --vlan" switch stop x --vlan 5
+bad 2 "option '--foreground' does not apply to 'switch ports'" "ports -f" switch ports x -f
+bad 2 "option '--output' does not apply to 'switch start'" "start --output" switch start x --output=json
+bad 2 "option '-w' does not apply to 'switch fdb'" "fdb -w" switch fdb x -w "$T/f.pcap"
+bad 2 "option '--trunk' does not apply to 'switch link'" "link --trunk" switch link a b --trunk
 check "... and -w made no file" -- test ! -e "$T/f.pcap"
 check "the refused starts left no switch running" -- eval '[ -z "$("$UMLKIT" switch list --output=json | grep name)" ]'
 D=(--mem 64M --disk "$T/x.cow,$T/base.img" --append init=/init)
