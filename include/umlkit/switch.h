@@ -19,6 +19,7 @@
 #define UK_ETH_HLEN	  14
 #define UK_VLAN_HLEN	  4
 #define UK_ETH_P_8021Q	  0x8100
+#define UK_ETH_P_8021AD	  0x88a8 /* an 802.1ad service tag */
 #define UK_SW_MTU_DEFAULT 1500
 #define UK_SW_MTU_MAX	  65500
 #define UK_SW_MAX_PORTS	  512
@@ -29,7 +30,8 @@
 /* ---- frames (pure) ---- */
 struct uk_frame_info {
 	const uint8_t *dst, *src;
-	uint16_t vlan;	    /* 802.1Q VID, UK_VLAN_NONE when untagged */
+	uint16_t vlan;	    /* 802.1Q VID, UK_VLAN_NONE when untagged or priority-tagged */
+	bool tagged;	    /* an 802.1Q header follows the addresses (also with VID 0) */
 	uint16_t ethertype; /* after the tag, if any */
 	bool broadcast;	    /* ff:ff:ff:ff:ff:ff */
 	bool multicast;	    /* group bit set (broadcast included) */
@@ -242,6 +244,9 @@ uint64_t uk_switch_now_ms(void);
  * format (the header first). One capture at a time; fd is owned by the switch. */
 int uk_switch_capture_start(struct uk_switch *sw, int port, int fd, struct uk_err *err);
 void uk_switch_capture_stop(struct uk_switch *sw);
+/* The records lost because the capture's reader (a pipe) was full: the switch never waits
+ * for it. */
+uint64_t uk_switch_capture_drops(const struct uk_switch *sw);
 
 /* ---- the switch daemon ---- */
 /* $XDG_RUNTIME_DIR/umlkit/switches/NAME (or ~/.umlkit/run/switches/NAME): ctl (the control

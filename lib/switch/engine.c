@@ -16,6 +16,7 @@
  * not fit in the backlog is dropped and counted.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -72,6 +73,7 @@ struct uk_switch {
 	uint8_t tags[UK_VLAN_MAX + 1][UK_VLAN_HLEN];
 	uint8_t *scratch; /* one frame, for callback ports */
 	int capture_fd, capture_port;
+	uint64_t capture_drops; /* records a full pipe had no room for */
 	bool busy;	    /* forwarding: a callback port's send() must not feed frames back in */
 	uint64_t frames_in; /* every frame received, for the daemon's load estimate */
 	uint64_t stray;	    /* frames on the legacy data socket from no guest's address */
@@ -100,6 +102,8 @@ struct uk_switch *uk_switch_new(const struct uk_switch_opts *o, struct uk_err *e
 		uk_err_set(err, ENOMEM, "out of memory");
 		return NULL;
 	}
+	sw->capture_fd = -1; /* before any failure: uk_switch_free stops a capture */
+	sw->last_daemon = -1;
 	sw->o = *o;
 	if (!sw->o.mtu)
 		sw->o.mtu = UK_SW_MTU_DEFAULT;
@@ -123,8 +127,6 @@ struct uk_switch *uk_switch_new(const struct uk_switch_opts *o, struct uk_err *e
 	for (unsigned v = 0; v <= UK_VLAN_MAX; v++) {
 		uk_put_be32(sw->tags[v], (uint32_t)UK_ETH_P_8021Q << 16 | v);
 	}
-	sw->capture_fd = -1;
-	sw->last_daemon = -1;
 	return sw;
 }
 
@@ -287,7 +289,12 @@ static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len, 
 		return;
 	}
 	iov = p->iov[p->nout];
-	if (tagged == want_tag) {
+	if (tagged && want_tag && ((f[14] & 0x0f) << 8 | f[15]) != vid) {
+		/* a priority tag (VID 0) on a frame of another VLAN: the tag is replaced */
+		iov[n++] = (struct iovec){(void *)f, 12};
+		iov[n++] = (struct iovec){sw->tags[vid], UK_VLAN_HLEN};
+		iov[n++] = (struct iovec){(void *)(f + 16), len - 16};
+	} else if (tagged == want_tag) {
 		iov[n++] = (struct iovec){(void *)f, len};
 	} else if (tagged) { /* strip the tag */
 		iov[n++] = (struct iovec){(void *)f, 12};
@@ -324,8 +331,12 @@ static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, 
 		p->st.rx_drops++;
 		return;
 	}
-	/* classify: an access port's frames belong to its VLAN (a tag, if any, must say so) */
-	if (!p->conf.trunk && fi.vlan != UK_VLAN_NONE && fi.vlan != p->conf.vlan) {
+	/* classify: an access port's frames belong to its VLAN (a tag, if any, must say so, and
+	 * no second tag may follow: a trunk would strip the first and carry the frame into the
+	 * VLAN of the second) */
+	if (!p->conf.trunk &&
+	    ((fi.vlan != UK_VLAN_NONE && fi.vlan != p->conf.vlan) ||
+	     (fi.tagged && (fi.ethertype == UK_ETH_P_8021Q || fi.ethertype == UK_ETH_P_8021AD)))) {
 		p->st.rx_drops++;
 		return;
 	}
@@ -341,14 +352,14 @@ static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, 
 			if (out == in)
 				return; /* it is on the port it came from */
 			if (out >= 0 && sw->ports[out] && port_in_vlan(sw->ports[out], vid)) {
-				enqueue(sw, out, f, len, fi.vlan != UK_VLAN_NONE, vid);
+				enqueue(sw, out, f, len, fi.tagged, vid);
 				return;
 			}
 		}
 	}
 	for (int i = 0; i < UK_SW_MAX_PORTS; i++)
 		if (i != in && sw->ports[i] && port_in_vlan(sw->ports[i], vid))
-			enqueue(sw, i, f, len, fi.vlan != UK_VLAN_NONE, vid);
+			enqueue(sw, i, f, len, fi.tagged, vid);
 }
 
 static void mark_dead(struct uk_switch *sw, int id)
@@ -622,20 +633,23 @@ void uk_switch_port_readable(struct uk_switch *sw, int id)
 			break;
 }
 
+/* Whether port p is the one on the shared data socket whose guest sends from address a. Only
+ * such ports have an address; an unnamed sender (len 0) is nobody's. */
+static bool sends_from(const struct port *p, const struct sockaddr_un *a, socklen_t len)
+{
+	return p && p->conf.kind == UK_PORT_DAEMON && !p->owns_fd && len > 0 && p->addrlen == len &&
+	       !memcmp(&p->addr, a, len);
+}
+
 static int daemon_port_of(struct uk_switch *sw, const struct sockaddr_un *a, socklen_t len)
 {
 	int c = sw->last_daemon;
 
-	if (c >= 0 && sw->ports[c] && sw->ports[c]->addrlen == len &&
-	    !memcmp(&sw->ports[c]->addr, a, len))
+	if (c >= 0 && sends_from(sw->ports[c], a, len))
 		return c;
-	for (int i = 0; i < UK_SW_MAX_PORTS; i++) {
-		struct port *p = sw->ports[i];
-
-		if (p && p->conf.kind == UK_PORT_DAEMON && p->addrlen == len &&
-		    !memcmp(&p->addr, a, len))
+	for (int i = 0; i < UK_SW_MAX_PORTS; i++)
+		if (sends_from(sw->ports[i], a, len))
 			return sw->last_daemon = i;
-	}
 	return -1;
 }
 
@@ -822,6 +836,13 @@ int uk_switch_capture_start(struct uk_switch *sw, int port, int fd, struct uk_er
 		close(fd);
 		return uk_err_sys(err, -r, "capture: writing the pcap header");
 	}
+	/* from now on a reader that does not keep up loses records, never stalls the switch */
+	r = fcntl(fd, F_GETFL);
+	if (r < 0 || fcntl(fd, F_SETFL, r | O_NONBLOCK) < 0) {
+		r = errno;
+		close(fd);
+		return uk_err_sys(err, r, "capture: the file");
+	}
 	sw->capture_fd = fd;
 	sw->capture_port = port;
 	return 0;
@@ -839,6 +860,7 @@ static void capture(struct uk_switch *sw, int port, const uint8_t *f, size_t len
 	struct timespec ts;
 	uint8_t rec[16];
 	struct iovec iov[2] = {{rec, sizeof(rec)}, {(void *)f, len}};
+	ssize_t w;
 
 	(void)port;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -846,6 +868,16 @@ static void capture(struct uk_switch *sw, int port, const uint8_t *f, size_t len
 	uk_put_le32(rec + 4, (uint32_t)(ts.tv_nsec / 1000));
 	uk_put_le32(rec + 8, (uint32_t)len);
 	uk_put_le32(rec + 12, (uint32_t)len);
-	if (writev(sw->capture_fd, iov, 2) != (ssize_t)(sizeof(rec) + len))
-		uk_switch_capture_stop(sw); /* the reader went away or the disk is full */
+	w = writev(sw->capture_fd, iov, 2);
+
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		sw->capture_drops++; /* a pipe whose reader lags: this record is lost */
+	else if (w != (ssize_t)(sizeof(rec) + len))
+		uk_switch_capture_stop(sw); /* the reader went away, the disk is full, or a
+					       record was cut short (the stream is broken) */
+}
+
+uint64_t uk_switch_capture_drops(const struct uk_switch *sw)
+{
+	return sw->capture_drops;
 }

@@ -44,6 +44,7 @@ int uk_frame_parse(const void *frame, size_t len, unsigned mtu, struct uk_frame_
 		if (vid == VID_INVALID)
 			return -EINVAL;
 		fi->vlan = vid; /* VID 0: priority-tagged, that is UK_VLAN_NONE */
+		fi->tagged = true;
 		type = get_be16(p + 16);
 	}
 	fi->dst = p;

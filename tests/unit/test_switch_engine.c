@@ -366,6 +366,57 @@ static void test_vlans(void **state)
 	rig_free(r);
 }
 
+/* Two tags on an access port's frame are refused: a trunk whose native VLAN is the port's
+ * would strip the first and the next switch would take the frame into the second's VLAN. A
+ * priority tag (VID 0) is the port's VLAN: replaced on a trunk, stripped on an access port. */
+static void test_tags(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	int x = rig_port(r, 1, false), t = rig_port(r, 0, true), z = rig_port(r, 20, false);
+	int p10 = rig_port(r, 10, false), y10 = rig_port(r, 10, false);
+	uint8_t f[256], g[256];
+	static const uint16_t inner[] = {UK_ETH_P_8021Q, UK_ETH_P_8021AD};
+
+	(void)state;
+	for (size_t i = 0; i < UK_ARRAY_SIZE(inner); i++) {
+		frame(f, BC, 1, 1, 100);    /* tagged with x's own VLAN 1 ... */
+		put_be16(f + 16, inner[i]); /* ... and a second tag, for VLAN 20 */
+		put_be16(f + 18, 20);
+		rig_send(r, x, f, 100);
+		assert_int_equal(stats(r, x).rx_drops, i + 1);
+		for (int k = 0; k < r->n; k++)
+			assert_int_equal(rig_count(r, k), 0);
+	}
+	/* priority-tagged from an access port of VLAN 10: one tag, VID 10, on the trunk */
+	frame(f, BC, 2, 0, 100);
+	memmove(f + 16, f + 12, 84);
+	put_be16(f + 12, UK_ETH_P_8021Q);
+	put_be16(f + 14, 0);
+	rig_send(r, p10, f, 100);
+	assert_int_equal(rig_recv(r, t, g, sizeof(g)), 100);
+	assert_memory_equal(g, f, 12);
+	assert_int_equal(be16(g + 12), UK_ETH_P_8021Q);
+	assert_int_equal(be16(g + 14), 10);
+	assert_memory_equal(g + 16, f + 16, 84);
+	assert_int_equal(rig_recv(r, y10, g, sizeof(g)), 96);
+	assert_memory_equal(g + 12, f + 16, 84);
+	assert_int_equal(rig_count(r, x) + rig_count(r, z), 0);
+	rig_free(r);
+}
+
+/* A failed uk_switch_new leaves the caller's descriptors alone (fd 0 among them). */
+static void test_new_fails_cleanly(void **state)
+{
+	struct uk_switch_opts o = {.fdb_size = 0x80000000u}; /* more than the table allows */
+	struct uk_err err = {0};
+
+	(void)state;
+	if (fcntl(0, F_GETFD) < 0)
+		assert_int_equal(open("/dev/null", O_RDONLY), 0);
+	assert_null(uk_switch_new(&o, &err));
+	assert_true(fcntl(0, F_GETFD) >= 0);
+}
+
 /* ---------------------------------------------------------------- hub */
 static void test_hub(void **state)
 {
@@ -789,6 +840,31 @@ static void test_daemon_own_socket(void **state)
 	rig_free(r);
 }
 
+/* On the shared data socket a sender is known by its address: one without (unbound) is
+ * nobody's, not that of a guest with a socket of its own (whose port has no address). */
+static void test_daemon_unnamed_sender(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	struct sockaddr_un da, sa;
+	uint8_t f[128];
+	int a = rig_port(r, 0, false), g, s, id = legacy_port(r, 20, &g, &s, &sa);
+	int data = dgram_bound(&da, 22);
+	int anon = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	(void)state;
+	assert_true(anon >= 0);
+	frame(f, BC, 9, 0, 60);
+	assert_int_equal(sendto(anon, f, 60, 0, (struct sockaddr *)&da, sizeof(da)), 60);
+	uk_switch_daemon_readable(r->sw, data);
+	assert_int_equal(uk_switch_stray_frames(r->sw), 1);
+	assert_int_equal(port_stats(r, id).rx_frames, 0);
+	assert_int_equal(rig_count(r, a), 0);
+	close(anon);
+	close(data);
+	close(g);
+	rig_free(r);
+}
+
 /* How many datagrams an AF_UNIX socket queues from senders it is not connected to. */
 static int dgram_qlen(void)
 {
@@ -993,6 +1069,48 @@ static void test_capture(void **state)
 	rig_free(r);
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+	_exit(3); /* a hang is a failure */
+}
+
+/* A capture into a pipe nobody reads never stalls the switch: what does not fit is lost and
+ * counted, and the pipe holds whole records only. */
+static void test_capture_full_pipe(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	int a = rig_port(r, 0, false), b = rig_port(r, 0, false);
+	static uint8_t f[1514], h[1 << 20];
+	struct uk_err err = {0};
+	int p[2], frames = 200, got = 0;
+	ssize_t n;
+	size_t off = 24;
+
+	(void)state;
+	signal(SIGALRM, on_alarm);
+	alarm(20);
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	assert_int_equal(uk_switch_capture_start(r->sw, -1, p[1], &err), 0);
+	frame(f, BC, 1, 0, sizeof(f));
+	for (int i = 0; i < frames; i++) {
+		rig_send(r, a, f, sizeof(f));
+		got += rig_count(r, b);
+	}
+	alarm(0);
+	assert_int_equal(got, frames);
+	assert_true(uk_switch_capture_drops(r->sw) > 0);
+	n = read(p[0], h, sizeof(h));
+	assert_true(n > 24);
+	while (off + 16 <= (size_t)n)
+		off += 16 + uk_get_le32(h + off + 8);
+	assert_int_equal(off, (size_t)n); /* no record cut short */
+	assert_int_equal((off - 24) / (16 + sizeof(f)) + uk_switch_capture_drops(r->sw),
+			 (uint64_t)frames);
+	close(p[0]);
+	rig_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1005,6 +1123,10 @@ int main(void)
 		cmocka_unit_test(test_bad_frames),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_capture),
+		cmocka_unit_test(test_capture_full_pipe),
+		cmocka_unit_test(test_tags),
+		cmocka_unit_test(test_new_fails_cleanly),
+		cmocka_unit_test(test_daemon_unnamed_sender),
 		cmocka_unit_test(test_moderation),
 		cmocka_unit_test(test_pause_frames),
 		cmocka_unit_test(test_quiet),
