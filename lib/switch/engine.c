@@ -273,12 +273,13 @@ static bool port_in_vlan(const struct port *p, uint16_t vid)
 	return p->conf.trunk || p->conf.vlan == vid;
 }
 
-/* Queue frame f (as received, tagged or not) on port p for VLAN vid. */
-static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len, bool tagged,
-		    uint16_t vid)
+/* Queue frame f (as received, tagged or not; fi: what uk_frame_parse found) on port p for
+ * VLAN vid. */
+static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len,
+		    const struct uk_frame_info *fi, uint16_t vid)
 {
 	struct port *p = sw->ports[id];
-	bool want_tag = p->conf.trunk && vid != p->conf.vlan;
+	bool tagged = fi->tagged, want_tag = p->conf.trunk && vid != p->conf.vlan;
 	struct iovec *iov;
 	int n = 0;
 
@@ -289,7 +290,7 @@ static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len, 
 		return;
 	}
 	iov = p->iov[p->nout];
-	if (tagged && want_tag && ((f[14] & 0x0f) << 8 | f[15]) != vid) {
+	if (tagged && want_tag && fi->vlan != vid) {
 		/* a priority tag (VID 0) on a frame of another VLAN: the tag is replaced */
 		iov[n++] = (struct iovec){(void *)f, 12};
 		iov[n++] = (struct iovec){sw->tags[vid], UK_VLAN_HLEN};
@@ -352,14 +353,14 @@ static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, 
 			if (out == in)
 				return; /* it is on the port it came from */
 			if (out >= 0 && sw->ports[out] && port_in_vlan(sw->ports[out], vid)) {
-				enqueue(sw, out, f, len, fi.tagged, vid);
+				enqueue(sw, out, f, len, &fi, vid);
 				return;
 			}
 		}
 	}
 	for (int i = 0; i < UK_SW_MAX_PORTS; i++)
 		if (i != in && sw->ports[i] && port_in_vlan(sw->ports[i], vid))
-			enqueue(sw, i, f, len, fi.tagged, vid);
+			enqueue(sw, i, f, len, &fi, vid);
 }
 
 static void mark_dead(struct uk_switch *sw, int id)
@@ -869,7 +870,6 @@ static void capture(struct uk_switch *sw, int port, const uint8_t *f, size_t len
 	uk_put_le32(rec + 8, (uint32_t)len);
 	uk_put_le32(rec + 12, (uint32_t)len);
 	w = writev(sw->capture_fd, iov, 2);
-
 	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		sw->capture_drops++; /* a pipe whose reader lags: this record is lost */
 	else if (w != (ssize_t)(sizeof(rec) + len))

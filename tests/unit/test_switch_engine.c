@@ -141,6 +141,14 @@ static size_t frame(uint8_t *f, const uint8_t dst[6], int src, int vid, size_t l
 	return len;
 }
 
+/* g is f with an 802.1Q tag of VLAN vid after the addresses. */
+static void assert_tag(const uint8_t *g, const uint8_t *f, uint16_t vid)
+{
+	assert_memory_equal(g, f, 12);
+	assert_int_equal(be16(g + 12), UK_ETH_P_8021Q);
+	assert_int_equal(be16(g + 14), vid);
+}
+
 /* Port i sends f and the engine reads it. */
 static void rig_send(struct rig *r, int i, const uint8_t *f, size_t len)
 {
@@ -302,9 +310,7 @@ static void test_vlans(void **state)
 	assert_int_equal(rig_recv(r, y, g, sizeof(g)), 100);
 	assert_memory_equal(f, g, 100);
 	assert_int_equal(rig_recv(r, t, g, sizeof(g)), 104);
-	assert_memory_equal(g, f, 12);
-	assert_int_equal(be16(g + 12), UK_ETH_P_8021Q);
-	assert_int_equal(be16(g + 14), 10);
+	assert_tag(g, f, 10);
 	assert_memory_equal(g + 16, f + 12, 88);
 	assert_int_equal(rig_recv(r, t10, g, sizeof(g)), 100);
 	assert_memory_equal(f, g, 100);
@@ -394,9 +400,7 @@ static void test_tags(void **state)
 	put_be16(f + 14, 0);
 	rig_send(r, p10, f, 100);
 	assert_int_equal(rig_recv(r, t, g, sizeof(g)), 100);
-	assert_memory_equal(g, f, 12);
-	assert_int_equal(be16(g + 12), UK_ETH_P_8021Q);
-	assert_int_equal(be16(g + 14), 10);
+	assert_tag(g, f, 10);
 	assert_memory_equal(g + 16, f + 16, 84);
 	assert_int_equal(rig_recv(r, y10, g, sizeof(g)), 96);
 	assert_memory_equal(g + 12, f + 16, 84);
