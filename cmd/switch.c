@@ -93,7 +93,7 @@ static const struct option longopts[] = {
 
 struct sw_args {
 	struct uk_switch_daemon_opts d;
-	bool foreground, json;
+	bool foreground, json, output; /* output: --output was given */
 	int port;
 	uint16_t vlan;
 	bool trunk;
@@ -107,6 +107,17 @@ static int copy_opt(char *dst, size_t len, const char *v, const char *what)
 {
 	if (strlen(v) >= len)
 		return uk_usage_error("umlkit switch", "%s '%s' is too long", what, v);
+	strcpy(dst, v);
+	return 0;
+}
+
+/* A NAT network or forward too long to hold is a bad one, as the daemon says of others. */
+static int copy_nat_value(char *dst, size_t len, const char *v, const char *what)
+{
+	if (strlen(v) >= len) {
+		uk_say("%s '%.40s...': longer than %zu characters", what, v, len - 1);
+		return UK_EXIT_FAIL;
+	}
 	strcpy(dst, v);
 	return 0;
 }
@@ -158,13 +169,13 @@ static int parse_one(struct sw_args *a, int c, const char *v)
 	case OPT_TAP:
 		return copy_opt(a->d.tap, sizeof(a->d.tap), v, "--tap");
 	case OPT_NAT_NET:
-		return copy_opt(a->d.nat_net, sizeof(a->d.nat_net), v, "--nat-net");
+		return copy_nat_value(a->d.nat_net, sizeof(a->d.nat_net), v, "NAT network");
 	case OPT_FORWARD:
 		if (a->d.nforwards == UK_SW_MAX_FORWARDS)
 			return uk_usage_error("umlkit switch", "at most %d forwards",
 					      UK_SW_MAX_FORWARDS);
-		return copy_opt(a->d.forwards[a->d.nforwards++], sizeof(a->d.forwards[0]), v,
-				"--forward");
+		return copy_nat_value(a->d.forwards[a->d.nforwards++], sizeof(a->d.forwards[0]), v,
+				      "forward");
 	case OPT_PORT:
 		if (uk_parse_u64(v, &n) < 0 || n >= UK_SW_MAX_PORTS)
 			return uk_usage_error("umlkit switch", "--port %s: not a port number", v);
@@ -187,6 +198,7 @@ static int parse_one(struct sw_args *a, int c, const char *v)
 		bool ok;
 
 		a->json = uk_parse_output(v, &ok);
+		a->output = true;
 		return ok ? 0 : uk_usage_error("umlkit switch", "bad --output '%s'", v);
 	}
 	}
@@ -563,6 +575,12 @@ static int sw_forward(struct sw_args *a)
 	if (list ? a->nargs != 2 : (strcmp(op, "add") && strcmp(op, "del")) || a->nargs != 3)
 		return uk_usage_error("umlkit switch forward",
 				      "forward NAME add|del SPEC, or forward NAME list");
+	if (!list && a->output) {
+		char what[32];
+
+		snprintf(what, sizeof(what), "switch forward %s", op);
+		return uk_opt_not_for("umlkit switch", "--output", what);
+	}
 	if (!strcmp(op, "del"))
 		cmd = "forward-del";
 	rep = ask(a->args[0], "info", -1, NULL);

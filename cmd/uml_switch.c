@@ -173,6 +173,10 @@ int uk_cmd_uml_switch(int argc, char **argv)
 			return usage(stderr, UK_EXIT_FAIL);
 		}
 	}
+	if (tap && !tap[0]) {
+		fprintf(stderr, "uml_switch: -tap needs a tap device's name, not ''\n");
+		return UK_EXIT_FAIL;
+	}
 	if (tap && strlen(tap) >= sizeof(o.tap)) {
 		fprintf(stderr, "uml_switch: tap device name '%s' is too long\n", tap);
 		return UK_EXIT_FAIL;

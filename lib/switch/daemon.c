@@ -40,8 +40,7 @@
 #define MAX_WATCHES (UK_SW_MAX_PORTS + 64)
 #define MAX_MODULES 4
 #define MAX_INPUTS  (MAX_WATCHES + MAX_MODULES)
-#define MAX_POLL    (1 + 256) /* the epoll fd and the modules' fds of one round */
-#define MOD_SLOT    1	      /* pfd[0] is the epoll fd; the modules' fds follow */
+#define MOD_SLOT    1 /* pfd[0] is the epoll fd; the modules' fds follow */
 #define MAX_EVENTS  64
 #define CTL_MSG_MAX 65536
 
@@ -83,8 +82,8 @@ struct uk_swd {
 	uint64_t count[MAX_INPUTS];
 	int order[MAX_INPUTS];
 	bool quiet[MAX_INPUTS];
-	struct pollfd pfd[MAX_POLL]; /* [0]: epfd; then the modules' fds of this round */
-	int npfd;
+	struct pollfd *pfd; /* [0]: epfd; then the modules' fds of this round */
+	int npfd, npfd_max; /* in use; allocated (it grows with the modules' wishes) */
 	int dead[UK_SW_MAX_PORTS];
 	int ndead;
 	int tap_port, tap_fd;
@@ -177,9 +176,28 @@ int uk_swd_add_module(struct uk_swd *d, const struct uk_swd_module *m)
 	return 0;
 }
 
+/* Room in pfd for one more: false when out of memory. */
+static bool pfd_room(struct uk_swd *d)
+{
+	struct pollfd *p;
+	int n;
+
+	if (d->npfd < d->npfd_max)
+		return true;
+	if (d->npfd_max > INT_MAX / 2)
+		return false;
+	n = d->npfd_max ? d->npfd_max * 2 : 64;
+	p = realloc(d->pfd, (size_t)n * sizeof(*p));
+	if (!p)
+		return false;
+	d->pfd = p;
+	d->npfd_max = n;
+	return true;
+}
+
 int uk_swd_poll_add(struct uk_swd *d, int fd, short events)
 {
-	if (d->npfd == MAX_POLL)
+	if (!pfd_room(d))
 		return -1;
 	d->pfd[d->npfd] = (struct pollfd){.fd = fd, .events = events};
 	return d->npfd++;
@@ -1043,8 +1061,16 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 
 	if (!err)
 		err = &local; /* the ready_fd's "failed MSG" needs the message */
-	if (!d)
-		return uk_err_set(err, ENOMEM, "out of memory");
+	if (!d || !pfd_room(d)) {
+		free(d);
+		uk_err_set(err, ENOMEM, "out of memory");
+		if (o->ready_fd >= 0) {
+			dprintf(o->ready_fd, "failed %s\n", err->msg);
+			close(o->ready_fd);
+		}
+		return -ENOMEM;
+	}
+	d->npfd = MOD_SLOT;
 	d->o = *o;
 	d->tap_fd = -1;
 	d->tap_port = -1;
@@ -1061,6 +1087,7 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 		loop(d);
 	teardown(d);
 	free(d->widx);
+	free(d->pfd);
 	free(d);
 	/* a failure is told after the teardown: the lock is free for a retry at once */
 	if (r < 0 && o->ready_fd >= 0) {

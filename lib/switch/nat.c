@@ -39,6 +39,21 @@ struct nat_net {
 	unsigned prefix;
 };
 
+/* What keeps a network starting at a (host order) from holding guests, or NULL: "this
+ * network" 0/8, loopback 127/8, multicast 224/4, reserved 240/4 (255.255.255.255 too). */
+static const char *nat_net_unusable(uint32_t a)
+{
+	unsigned first = a >> 24;
+
+	if (first == 0)
+		return "\"this network\" (0.0.0.0/8)";
+	if (first == 127)
+		return "loopback (127.0.0.0/8)";
+	if (first >= 240)
+		return "reserved (240.0.0.0/4)";
+	return first >= 224 ? "multicast (224.0.0.0/4)" : NULL;
+}
+
 /* "A.B.C.D/N": a network of at least 32 addresses (slirp leases 16 from .15). */
 static int nat_net_parse(const char *s, struct nat_net *o, struct uk_err *err)
 {
@@ -67,6 +82,9 @@ static int nat_net_parse(const char *s, struct nat_net *o, struct uk_err *err)
 				  "NAT network '%s': host bits are set (did you mean %s/%u?)", s,
 				  addr, (unsigned)prefix);
 	}
+	if (nat_net_unusable(a))
+		return uk_err_set(err, EINVAL, "NAT network '%s': %s addresses cannot hold guests",
+				  s, nat_net_unusable(a));
 	o->prefix = (unsigned)prefix;
 	o->mask.s_addr = htonl(mask);
 	o->host.s_addr = htonl(a + 2);
@@ -104,7 +122,7 @@ static int fwd_addr(const char *spec, const char *what, const char *s, struct in
 int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f, struct uk_err *err)
 {
 	static const char usage[] = "tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT";
-	char buf[NAT_SPEC_MAX + 1];
+	char buf[NAT_SPEC_MAX];
 	char *field[6];
 	int n = 0, r, i = 1;
 	size_t len = strlen(spec);
@@ -112,9 +130,9 @@ int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f,
 	memset(f, 0, sizeof(*f));
 	if (len == 0)
 		return uk_err_set(err, EINVAL, "forward: empty; expected %s", usage);
-	if (len > NAT_SPEC_MAX)
+	if (len >= NAT_SPEC_MAX)
 		return uk_err_set(err, EINVAL, "forward '%.40s...': longer than %d characters",
-				  spec, NAT_SPEC_MAX);
+				  spec, NAT_SPEC_MAX - 1);
 	memcpy(buf, spec, len + 1);
 	for (char *p = buf, *c; n < 6; p = c + 1) {
 		field[n++] = p;
@@ -126,6 +144,10 @@ int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f,
 	if (n == 6 || n < (key_only ? 2 : 4))
 		return uk_err_set(err, EINVAL, "forward '%s': expected %s%s", spec, usage,
 				  key_only ? " (or tcp|udp:[HOSTADDR:]HOSTPORT)" : "");
+	for (int k = 0; k < n; k++)
+		if (!field[k][0])
+			return uk_err_set(err, EINVAL, "forward '%s': field %d of %d is empty",
+					  spec, k + 1, n);
 	if (!strcmp(field[0], "udp"))
 		f->udp = true;
 	else if (strcmp(field[0], "tcp"))

@@ -79,6 +79,21 @@ bad_start "the same host port twice" "tcp:127.0.0.1:$p:10.0.2.15:80 is forwarded
 	--forward "tcp:$p:10.0.2.15:80" --forward "tcp:127.0.0.1:$p:10.0.2.16:22"
 bad_start "network prefix" "NAT network '10.0.2.0/30': the prefix must be a number from 8 to 27" \
 	--nat-net 10.0.2.0/30
+bad_start "an empty field" "forward 'tcp:8080:10.0.2.15:80:': field 5 of 5 is empty" \
+	--forward tcp:8080:10.0.2.15:80:
+long=tcp:8080:10.0.2.15:$(printf '%090d' 80)
+bad_start "a forward too long" "forward 'tcp:8080:10\.0\.2\.15:0000.*\.\.\.': longer than 95 characters" \
+	--forward "$long"
+bad_start "a network too long" "NAT network '10\.0\.2\.0/0000.*\.\.\.': longer than 31 characters" \
+	--nat-net "10.0.2.0/$(printf '%030d' 24)"
+bad_start "a loopback network" "NAT network '127.0.0.0/8': loopback \(127.0.0.0/8\) addresses cannot hold guests" \
+	--nat-net 127.0.0.0/8
+bad_start "a network of 0/8" "NAT network '0.0.0.0/8': \"this network\" \(0.0.0.0/8\) addresses cannot hold guests" \
+	--nat-net 0.0.0.0/8
+bad_start "a multicast network" "NAT network '239.1.0.0/16': multicast \(224.0.0.0/4\) addresses cannot hold guests" \
+	--nat-net 239.1.0.0/16
+bad_start "a reserved network" "NAT network '255.255.255.224/27': reserved \(240.0.0.0/4\) addresses cannot hold guests" \
+	--nat-net 255.255.255.224/27
 bad_start "network host bits" "NAT network '10.0.2.1/24': host bits are set \(did you mean 10.0.2.0/24\?\)" \
 	--nat-net 10.0.2.1/24
 
@@ -160,6 +175,11 @@ like "$err" "is forwarded already" "... saying so"
 run "$UMLKIT" switch forward nat add "tcp:$F2:10.0.9.1:80"
 is "$rc" 1 "a bad forward at run time is refused"
 like "$err" "outside the NAT network 10.0.2.0/24" "... with the reason"
+for v in add del; do
+	run "$UMLKIT" switch forward nat $v "tcp:127.0.0.2:$F2" --output=json
+	is "$rc" 2 "forward $v --output=json: usage error (exit 2), only list prints json"
+	like "$err" "option '--output' does not apply to 'switch forward $v'" "... saying so"
+done
 run "$UMLKIT" switch forward nat del "tcp:127.0.0.2:$F2"
 is "$rc" 0 "forward del: exit 0"
 like "$out" "removed tcp:127.0.0.2:$F2:10.0.2.15:80" "... naming what it removed"
@@ -185,6 +205,22 @@ is "$rc" 0 "switch stop: exit 0"
 check "... its control socket is gone" -- test ! -e "$XDG_RUNTIME_DIR/umlkit/switches/nat/ctl"
 run fetch 127.0.0.1 "$F1" /
 ok "$([ "$rc" != 0 ]; echo $?)" "... and so is its forward"
+
+# ---------------------------------------------------------------- many sockets
+# libslirp polls the newest of its sockets first; with more than a round's worth, the
+# oldest (the forwards' listeners) must still be polled.
+NATPEER="$UK_BUILD/tests/helpers/natpeer"
+F3=$(free_port)
+run "$UMLKIT" switch start many --nat --forward "udp:$F3:10.0.2.15:7"
+is "$rc" 0 "switch start many --nat --forward udp:$F3:10.0.2.15:7"
+track_switch many
+run "$NATPEER" many sockets 300 "$F3"
+is "$rc" 0 "natpeer: 300 guest UDP sockets through the NAT, then the forward"
+[ "$rc" = 0 ] || diag "$out" "$err"
+like "$out" "sink got 300 of 300" "... every datagram from 300 source ports reached the host's loopback"
+like "$out" "forward delivered" "... and the forward, older than all 300 sockets, still delivers"
+run "$UMLKIT" switch stop many
+is "$rc" 0 "switch stop many"
 
 # ---------------------------------------------------------------- a network of one's own
 run "$UMLKIT" switch start plain
