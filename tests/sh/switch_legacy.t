@@ -166,8 +166,13 @@ ports=$("$UMLKIT" switch ports lsw --output=json | json_flat)
 is "$(grep -o '"kind":"daemon"' <<<"$ports" | wc -l)" 2 "switch ports: two daemon ports"
 like "$ports" "\"macs\":\[\"$MAC1\"\]" "... one has the server's MAC"
 like "$ports" "\"macs\":\[\"$MAC2\"\]" "... the other the client's"
-rx=$(grep -o '"rx_frames":[0-9]*' <<<"$ports" | cut -d: -f2 | sort -n | head -1)
-ok "$([ "${rx:-0}" -gt 100 ]; echo $?)" "... each received frames (the fewest: ${rx:-0})"
+# port_rx MAC: the frames received from the port that learned MAC (ports, flat JSON)
+port_rx() { grep -o "{[^{}]*\"macs\":\[\"$1\"\][^{}]*}" <<<"$ports" | sed -n 's/.*"rx_frames":\([0-9]*\).*/\1/p'; }
+rx1=$(port_rx "$MAC1") rx2=$(port_rx "$MAC2")
+# 1 MiB cannot leave the server in fewer than 1048576 / 1514 = 693 frames; the client sent
+# at least 3 pings, a SYN, its request and an ACK
+ok "$([ "${rx1:-0}" -ge 693 ]; echo $?)" "... the server's port received the 1 MiB's frames (${rx1:-0} >= 693)"
+ok "$([ "${rx2:-0}" -ge 6 ]; echo $?)" "... the client's its pings and requests (${rx2:-0} >= 6)"
 like "$ports" '"peer":"daemonv3pid[0-9]+"' "... peers named as v3 guests with their pids"
 
 run "$REQ" "$CTL" short long magic v2 v9 type family v3 dup extra
@@ -250,6 +255,10 @@ check "... and removes its socket" -- test ! -e "$UCTL"
 run "$UK_BUILD/uml_switch" -bogus
 is "$rc" 1 "uml_switch with a bad option: exit 1"
 like "$err" "^Usage : uml_switch" "... and the usage text"
+run "$UK_BUILD/uml_switch" -unix "$T/empty-tap.ctl" -tap ""
+is "$rc" 1 "uml_switch -tap '': exit 1"
+like "$err" "-tap needs a tap device's name" "... saying a name is needed"
+check "... and no socket made" -- test ! -e "$T/empty-tap.ctl"
 
 if [ -x /usr/bin/uml_switch ]; then
 	OCTL="$T/o.ctl"
