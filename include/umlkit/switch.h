@@ -247,6 +247,9 @@ void uk_switch_capture_stop(struct uk_switch *sw);
 /* The records lost because the capture's reader (a pipe) was full: the switch never waits
  * for it. */
 uint64_t uk_switch_capture_drops(const struct uk_switch *sw);
+/* The live addresses the learning table forgot because it was full (each new one then takes
+ * the oldest entry of its probe sequence): a count that grows means fdb_size is too small. */
+uint64_t uk_switch_fdb_evicted(const struct uk_switch *sw);
 
 /* ---- the switch daemon ---- */
 /* $XDG_RUNTIME_DIR/umlkit/switches/NAME (or ~/.umlkit/run/switches/NAME): ctl (the control

@@ -486,6 +486,8 @@ static void cmd_info(struct uk_swd *d, json_t *reply)
 	json_object_set_new(reply, "pause_us", json_integer(d->load.pause_us));
 	json_object_set_new(reply, "capture_drops",
 			    json_integer((json_int_t)uk_switch_capture_drops(d->sw)));
+	json_object_set_new(reply, "fdb_evicted",
+			    json_integer((json_int_t)uk_switch_fdb_evicted(d->sw)));
 	json_object_set_new(reply, "ports",
 			    json_integer(uk_switch_ports(d->sw, ids, UK_SW_MAX_PORTS)));
 	json_object_set_new(reply, "bad_control", json_integer((json_int_t)d->bad_control));

@@ -74,6 +74,7 @@ struct uk_switch {
 	uint8_t *scratch; /* one frame, for callback ports */
 	int capture_fd, capture_port;
 	uint64_t capture_drops; /* records a full pipe had no room for */
+	uint64_t fdb_evicted;	/* live addresses the full learning table forgot for new ones */
 	bool busy;	    /* forwarding: a callback port's send() must not feed frames back in */
 	uint64_t frames_in; /* every frame received, for the daemon's load estimate */
 	uint64_t stray;	    /* frames on the legacy data socket from no guest's address */
@@ -283,9 +284,7 @@ static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len,
 	struct iovec *iov;
 	int n = 0;
 
-	if (p->dead)
-		return;
-	if (p->nout == UK_SW_BATCH) {
+	if (p->dead || p->nout == UK_SW_BATCH) {
 		p->st.tx_drops++;
 		return;
 	}
@@ -347,7 +346,8 @@ static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, 
 	if (sw->capture_fd >= 0 && (sw->capture_port < 0 || sw->capture_port == in))
 		capture(sw, in, f, len);
 	if (!sw->o.hub) {
-		uk_fdb_learn(sw->fdb, fi.src, vid, in, now);
+		if (uk_fdb_learn(sw->fdb, fi.src, vid, in, now) == -ENOSPC)
+			sw->fdb_evicted++;
 		if (!fi.multicast) {
 			out = uk_fdb_lookup(sw->fdb, fi.dst, vid, now);
 			if (out == in)
@@ -880,4 +880,9 @@ static void capture(struct uk_switch *sw, int port, const uint8_t *f, size_t len
 uint64_t uk_switch_capture_drops(const struct uk_switch *sw)
 {
 	return sw->capture_drops;
+}
+
+uint64_t uk_switch_fdb_evicted(const struct uk_switch *sw)
+{
+	return sw->fdb_evicted;
 }

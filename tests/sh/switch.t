@@ -135,6 +135,8 @@ is "$rc" 0 "swpeer control: every bad control message was refused with an error"
 [ "$rc" = 0 ] || diag "$err"
 nbad=$(printf '%s\n' "$out" | sed -n 's/^bad \([0-9]*\)$/\1/p')
 is "$(bad_control sw)" "$((b0 + ${nbad:-0}))" "list --output=json: bad_control grew by the $nbad bad messages"
+like "$("$UMLKIT" switch list --output=json | tr -d ' \n')" '"name":"sw",[^}]*"fdb_evicted":0' \
+	"... and fdb_evicted is 0: the learning table never filled"
 like "$out" "unknown cmd: refused: unknown command" "an unknown command is named as such"
 like "$out" "add-port with a pipe: refused: .*not a packet socket" "a pipe is not taken as a port"
 

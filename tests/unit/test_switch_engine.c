@@ -502,9 +502,13 @@ static void test_dead_peer(void **state)
 	assert_int_equal(rig_count(r, d), 1);
 	assert_int_equal(r->ndead, 2);
 	assert_int_equal(r->dead[1], r->id[c]);
+	assert_int_equal(stats(r, c).tx_drops, 1);
 	rig_send(r, a, f, n);
 	assert_int_equal(rig_count(r, d), 1);
 	assert_int_equal(r->ndead, 2); /* a dead port is reported once */
+	/* until their owner removes them, what the dead ports are sent is dropped and counted */
+	assert_int_equal(stats(r, b).tx_drops, 2);
+	assert_int_equal(stats(r, c).tx_drops, 2);
 	/* an empty packet is a SEQPACKET peer's EOF */
 	assert_int_equal(send(r->peer[d], f, 0, 0), 0);
 	uk_switch_port_readable(r->sw, r->id[d]);
@@ -519,6 +523,36 @@ static void test_dead_peer(void **state)
 	uk_switch_remove_port(r->sw, UK_SW_MAX_PORTS);
 	rig_send(r, a, f, n);
 	assert_int_equal(stats(r, a).rx_frames, 3);
+	rig_free(r);
+}
+
+/* ---------------------------------------------------------------- a full learning table */
+static void test_fdb_full(void **state)
+{
+	struct rig *r = calloc(1, sizeof(*r));
+	struct uk_switch_opts o = {.fdb_size = 16, .port_dead = on_dead, .ctx = r};
+	struct uk_err err = {0};
+	uint8_t f[60];
+	int a, b;
+
+	(void)state;
+	assert_non_null(r);
+	r->sw = uk_switch_new(&o, &err);
+	assert_non_null(r->sw);
+	a = rig_port(r, 0, false);
+	b = rig_port(r, 0, false);
+	/* 16 addresses fill the 16 entries; each one more takes a live entry's place */
+	for (int i = 0; i < 20; i++) {
+		frame(f, BC, 0, 0, sizeof(f));
+		f[10] = (uint8_t)(i >> 8);
+		f[11] = (uint8_t)i;
+		rig_send(r, a, f, sizeof(f));
+		assert_int_equal(uk_switch_fdb_evicted(r->sw), (uint64_t)(i < 16 ? 0 : i - 15));
+	}
+	/* a known address again is no eviction */
+	rig_send(r, a, f, sizeof(f));
+	assert_int_equal(uk_switch_fdb_evicted(r->sw), 4);
+	assert_int_equal(rig_count(r, b), 21);
 	rig_free(r);
 }
 
@@ -1124,6 +1158,7 @@ int main(void)
 		cmocka_unit_test(test_hub),
 		cmocka_unit_test(test_full_peer),
 		cmocka_unit_test(test_dead_peer),
+		cmocka_unit_test(test_fdb_full),
 		cmocka_unit_test(test_bad_frames),
 		cmocka_unit_test(test_bad_options),
 		cmocka_unit_test(test_capture),
