@@ -494,42 +494,82 @@ static void cmd_info(struct uk_swd *d, json_t *reply)
 	json_object_set_new(reply, "control", json_string(d->ctl_path));
 }
 
+/* Whether req's key, when present, is of type t (JSON_TRUE: a boolean). */
+static bool field_is(json_t *req, const char *key, json_type t)
+{
+	json_t *v = json_object_get(req, key);
+
+	return !v || (t == JSON_TRUE ? json_is_boolean(v) : json_typeof(v) == t);
+}
+
+/* req's "port": a port's number (required), or -1 when it is absent and optional. */
+static int port_field(json_t *req, const char *cmd, bool required, int *port, struct uk_err *err)
+{
+	json_t *p = json_object_get(req, "port");
+	json_int_t n = json_integer_value(p);
+
+	*port = -1;
+	if (!p && !required)
+		return 0;
+	if (!p)
+		return uk_err_set(err, EINVAL, "%s needs the port's number", cmd);
+	if (!json_is_integer(p) || n < 0 || n >= UK_SW_MAX_PORTS)
+		return uk_err_set(err, EINVAL, "%s: \"port\" must be a number from 0 to %d", cmd,
+				  UK_SW_MAX_PORTS - 1);
+	*port = (int)n;
+	return 0;
+}
+
+/* add-port's fields, each of its type and range. */
+static int add_port_conf(json_t *req, struct uk_port_conf *c, struct uk_err *err)
+{
+	json_int_t vlan = json_integer_value(json_object_get(req, "vlan"));
+	const char *peer = json_string_value(json_object_get(req, "peer"));
+	const char *kind = json_string_value(json_object_get(req, "kind"));
+
+	if (!field_is(req, "vlan", JSON_INTEGER) || !field_is(req, "trunk", JSON_TRUE) ||
+	    !field_is(req, "peer", JSON_STRING) || !field_is(req, "kind", JSON_STRING))
+		return uk_err_set(err, EINVAL,
+				  "add-port: \"vlan\" must be a number, \"trunk\" true or "
+				  "false, \"peer\" and \"kind\" strings");
+	if (!kind || !strcmp(kind, "fd"))
+		c->kind = UK_PORT_FD;
+	else if (!strcmp(kind, "link"))
+		c->kind = UK_PORT_LINK;
+	else if (!strcmp(kind, "plug"))
+		c->kind = UK_PORT_PLUG;
+	else
+		return uk_err_set(err, EINVAL, "add-port: kind '%.32s' is not fd, link or plug",
+				  kind);
+	if (vlan < 0 || vlan > UK_VLAN_MAX)
+		return uk_err_set(err, EINVAL, "add-port: vlan %lld is outside 1..4094",
+				  (long long)vlan);
+	c->vlan = (uint16_t)vlan;
+	c->trunk = json_is_true(json_object_get(req, "trunk"));
+	snprintf(c->peer, sizeof(c->peer), "%s", peer ? peer : "fd");
+	return 0;
+}
+
 /* A port from a launcher (kind "fd", the default), one end of a link between switches
  * ("link") or a plug's ("plug"): the fd must be a packet socket. */
 static int cmd_add_port(struct uk_swd *d, json_t *req, int fd, json_t *reply, struct uk_err *err)
 {
-	struct uk_port_conf c = {.kind = UK_PORT_FD};
-	json_int_t vlan = json_integer_value(json_object_get(req, "vlan"));
-	const char *peer = json_string_value(json_object_get(req, "peer"));
-	const char *kind = json_string_value(json_object_get(req, "kind"));
+	struct uk_port_conf c = {0};
 	int type = 0;
 	socklen_t tl = sizeof(type);
 	int id;
 
 	if (fd < 0)
 		return uk_err_set(err, EINVAL, "add-port needs a socket passed with the request");
-	if (kind && !strcmp(kind, "link")) {
-		c.kind = UK_PORT_LINK;
-	} else if (kind && !strcmp(kind, "plug")) {
-		c.kind = UK_PORT_PLUG;
-	} else if (kind && strcmp(kind, "fd")) {
+	if (add_port_conf(req, &c, err) < 0) {
 		close(fd);
-		return uk_err_set(err, EINVAL, "add-port: kind '%.32s' is not fd, link or plug",
-				  kind);
+		return -EINVAL;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
 	    (type != SOCK_SEQPACKET && type != SOCK_DGRAM)) {
 		close(fd);
 		return uk_err_set(err, EINVAL, "add-port: the fd is not a packet socket");
 	}
-	if (vlan < 0 || vlan > UK_VLAN_MAX) {
-		close(fd);
-		return uk_err_set(err, EINVAL, "add-port: vlan %lld is outside 1..4094",
-				  (long long)vlan);
-	}
-	c.vlan = (uint16_t)vlan;
-	c.trunk = json_is_true(json_object_get(req, "trunk"));
-	snprintf(c.peer, sizeof(c.peer), "%s", peer ? peer : "fd");
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	id = uk_swd_add_socket_port(d, fd, &c, err);
 	if (id < 0)
@@ -542,13 +582,14 @@ static int cmd_add_port(struct uk_swd *d, json_t *req, int fd, json_t *reply, st
  * gone to another port since the caller read it). */
 static int cmd_remove_port(struct uk_swd *d, json_t *req, struct uk_err *err)
 {
-	json_t *p = json_object_get(req, "port");
-	int port = (int)json_integer_value(p);
 	const char *peer = json_string_value(json_object_get(req, "peer"));
 	struct uk_port_conf c;
+	int port;
 
-	if (!json_is_integer(p))
-		return uk_err_set(err, EINVAL, "remove-port needs the port's number");
+	if (port_field(req, "remove-port", true, &port, err) < 0)
+		return -EINVAL;
+	if (!field_is(req, "peer", JSON_STRING))
+		return uk_err_set(err, EINVAL, "remove-port: \"peer\" must be a string");
 	if (uk_switch_port_info(d->sw, port, &c, NULL) < 0)
 		return uk_err_set(err, ENOENT, "no port %d", port);
 	if (peer && strcmp(peer, c.peer))
@@ -559,11 +600,14 @@ static int cmd_remove_port(struct uk_swd *d, json_t *req, struct uk_err *err)
 
 static int cmd_capture(struct uk_swd *d, json_t *req, int fd, struct uk_err *err)
 {
-	json_t *p = json_object_get(req, "port");
-	int port = p ? (int)json_integer_value(p) : -1;
+	int port;
 
 	if (fd < 0)
 		return uk_err_set(err, EINVAL, "capture needs a file passed with the request");
+	if (port_field(req, "capture", false, &port, err) < 0) {
+		close(fd);
+		return -EINVAL;
+	}
 	if (port >= 0 && uk_switch_port_info(d->sw, port, NULL, NULL) < 0) {
 		close(fd);
 		return uk_err_set(err, ENOENT, "no port %d", port);
@@ -575,8 +619,11 @@ static int dispatch(struct uk_swd *d, json_t *req, int fd, json_t *reply, struct
 {
 	const char *cmd = json_string_value(json_object_get(req, "cmd"));
 
-	if (!cmd)
+	if (!cmd) {
+		if (fd >= 0)
+			close(fd);
 		return uk_err_set(err, EINVAL, "request without \"cmd\"");
+	}
 	if (strcmp(cmd, "add-port") && strcmp(cmd, "capture") && fd >= 0) {
 		close(fd);
 		fd = -1;
@@ -663,6 +710,8 @@ static void on_client(struct uk_swd *d, int s, void *ctx)
 	if (n == -EAGAIN || n == -EINTR)
 		return;
 	if (n <= 0) {
+		if (fd >= 0)
+			close(fd); /* an empty message with an fd: the fd is still ours */
 		uk_swd_unwatch(d, s);
 		close(s);
 		return;

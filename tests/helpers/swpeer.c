@@ -16,11 +16,13 @@
  *       and, with --hold, keeps the ports open until FILE exists (at most 60 s).
  *   swpeer SWITCH control
  *       One connection per bad request on the control socket: not JSON, not an object, no
- *       "cmd", "cmd" not a string, an unknown cmd, add-port without an fd, add-port with a
- *       pipe, with a stream socket, with vlan 5000, of an unknown kind, remove-port without a
- *       number, capture without a file, a message longer than the switch reads, binary junk;
+ *       "cmd" (also with an fd), "cmd" not a string, an unknown cmd, add-port without an fd,
+ *       add-port with a pipe, with a stream socket, with vlan 5000, of an unknown kind, with
+ *       fields of the wrong type (vlan "x", trunk 1, peer 7), remove-port without a number,
+ *       of port 2^32, -1 and "0", capture without a file, of port "abc", a message longer than the switch reads, binary junk;
  *       plus requests that are not bad (info with fds attached, remove-port of no port and
- *       of a port whose peer is not the one named, empty and silent connections). A port
+ *       of a port whose peer is not the one named, empty messages with and without an fd,
+ *       silent connections). A port
  *       attached as kind "link" is listed so; remove-port with its peer removes it. Checks
  *       every reply and prints "bad N" (how much the switch's bad_control must grow).
  *   swpeer SWITCH pace [--nat]
@@ -435,6 +437,7 @@ static int do_control(void)
 	refused("not json", S("hello switch"), NULL, 0, true);
 	refused("not an object", S("[1,2,3]"), NULL, 0, true);
 	refused("no cmd", S("{\"command\":\"info\"}"), NULL, 0, true);
+	refused("no cmd, with a pipe", S("{\"command\":\"info\"}"), &pfd[0], 1, true);
 	refused("cmd not a string", S("{\"cmd\":42}"), NULL, 0, true);
 	refused("unknown cmd", S("{\"cmd\":\"reboot-the-host\"}"), NULL, 0, true);
 	refused("add-port without an fd", S("{\"cmd\":\"add-port\"}"), NULL, 0, true);
@@ -445,6 +448,19 @@ static int do_control(void)
 	refused("add-port of an unknown kind", S("{\"cmd\":\"add-port\",\"kind\":\"tap\"}"), &sv[1],
 		1, true);
 	refused("remove-port without a number", S("{\"cmd\":\"remove-port\"}"), NULL, 0, true);
+	refused("remove-port of port 2^32", S("{\"cmd\":\"remove-port\",\"port\":4294967296}"),
+		NULL, 0, true);
+	refused("remove-port of port -1", S("{\"cmd\":\"remove-port\",\"port\":-1}"), NULL, 0,
+		true);
+	refused("remove-port of port \"0\"", S("{\"cmd\":\"remove-port\",\"port\":\"0\"}"),
+		NULL, 0, true);
+	refused("add-port with vlan \"x\"", S("{\"cmd\":\"add-port\",\"vlan\":\"x\"}"), &sv[1],
+		1, true);
+	refused("add-port with trunk 1", S("{\"cmd\":\"add-port\",\"trunk\":1}"), &sv[1], 1,
+		true);
+	refused("add-port with peer 7", S("{\"cmd\":\"add-port\",\"peer\":7}"), &sv[1], 1, true);
+	refused("capture of port \"abc\"", S("{\"cmd\":\"capture\",\"port\":\"abc\"}"),
+		&pfd[1], 1, true);
 	refused("capture without a file", S("{\"cmd\":\"capture\"}"), NULL, 0, true);
 	refused("binary junk", junk, sizeof(junk) - 1, NULL, 0, true);
 	memset(huge, ' ', sizeof(huge));
@@ -467,6 +483,10 @@ static int do_control(void)
 	j = raw("", 0, NULL, 0, &closed);
 	if (j || !closed)
 		fail("%s: an empty message did not close the connection", "control");
+	json_decref(j);
+	j = raw("", 0, &pfd[0], 1, &closed);
+	if (j || !closed)
+		fail("%s: an empty message with an fd did not close the connection", "control");
 	json_decref(j);
 	fd = ctl_connect();
 	if (fd >= 0)
