@@ -19,10 +19,10 @@
  *       "cmd" (also with an fd), "cmd" not a string, an unknown cmd, add-port without an fd,
  *       add-port with a pipe, with a stream socket, with vlan 5000, of an unknown kind, with
  *       fields of the wrong type (vlan "x", trunk 1, peer 7), remove-port without a number,
- *       of port 2^32, -1 and "0", capture without a file, of port "abc", a message longer than the switch reads, binary junk;
- *       plus requests that are not bad (info with fds attached, remove-port of no port and
- *       of a port whose peer is not the one named, empty messages with and without an fd,
- *       silent connections). A port
+ *       of port 2^32, -1 and "0", capture without a file, of port "abc", a message longer
+ *       than the switch reads, binary junk; plus requests that are not bad (info with fds
+ *       attached, remove-port of no port and of a port whose peer is not the one named,
+ *       empty messages with and without an fd, silent connections). A port
  *       attached as kind "link" is listed so; remove-port with its peer removes it. Checks
  *       every reply and prints "bad N" (how much the switch's bad_control must grow).
  *   swpeer SWITCH pace [--nat]
@@ -452,15 +452,14 @@ static int do_control(void)
 		NULL, 0, true);
 	refused("remove-port of port -1", S("{\"cmd\":\"remove-port\",\"port\":-1}"), NULL, 0,
 		true);
-	refused("remove-port of port \"0\"", S("{\"cmd\":\"remove-port\",\"port\":\"0\"}"),
-		NULL, 0, true);
-	refused("add-port with vlan \"x\"", S("{\"cmd\":\"add-port\",\"vlan\":\"x\"}"), &sv[1],
-		1, true);
-	refused("add-port with trunk 1", S("{\"cmd\":\"add-port\",\"trunk\":1}"), &sv[1], 1,
+	refused("remove-port of port \"0\"", S("{\"cmd\":\"remove-port\",\"port\":\"0\"}"), NULL, 0,
 		true);
+	refused("add-port with vlan \"x\"", S("{\"cmd\":\"add-port\",\"vlan\":\"x\"}"), &sv[1], 1,
+		true);
+	refused("add-port with trunk 1", S("{\"cmd\":\"add-port\",\"trunk\":1}"), &sv[1], 1, true);
 	refused("add-port with peer 7", S("{\"cmd\":\"add-port\",\"peer\":7}"), &sv[1], 1, true);
-	refused("capture of port \"abc\"", S("{\"cmd\":\"capture\",\"port\":\"abc\"}"),
-		&pfd[1], 1, true);
+	refused("capture of port \"abc\"", S("{\"cmd\":\"capture\",\"port\":\"abc\"}"), &pfd[1], 1,
+		true);
 	refused("capture without a file", S("{\"cmd\":\"capture\"}"), NULL, 0, true);
 	refused("binary junk", junk, sizeof(junk) - 1, NULL, 0, true);
 	memset(huge, ' ', sizeof(huge));
