@@ -832,17 +832,21 @@ int uk_switch_capture_start(struct uk_switch *sw, int port, int fd, struct uk_er
 	h[6] = 4;
 	uk_put_le32(h + 16, sw->max_frame);
 	uk_put_le32(h + 20, 1);
-	r = uk_write_all(fd, h, sizeof(h));
-	if (r < 0) {
-		close(fd);
-		return uk_err_sys(err, -r, "capture: writing the pcap header");
-	}
-	/* from now on a reader that does not keep up loses records, never stalls the switch */
+	/* a reader that does not keep up loses records, never stalls the switch: not even
+	 * the header's write may block (a pipe passed full, or whose reader never reads) */
 	r = fcntl(fd, F_GETFL);
 	if (r < 0 || fcntl(fd, F_SETFL, r | O_NONBLOCK) < 0) {
 		r = errno;
 		close(fd);
 		return uk_err_sys(err, r, "capture: the file");
+	}
+	r = uk_write_all(fd, h, sizeof(h));
+	if (r < 0) {
+		close(fd);
+		if (r == -EAGAIN || r == -EWOULDBLOCK)
+			return uk_err_set(err, EAGAIN,
+					  "capture: the pipe is full (its reader reads nothing)");
+		return uk_err_sys(err, -r, "capture: writing the pcap header");
 	}
 	sw->capture_fd = fd;
 	sw->capture_port = port;

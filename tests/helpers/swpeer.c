@@ -19,7 +19,8 @@
  *       "cmd" (also with an fd), "cmd" not a string, an unknown cmd, add-port without an fd,
  *       add-port with a pipe, with a stream socket, with vlan 5000, of an unknown kind, with
  *       fields of the wrong type (vlan "x", trunk 1, peer 7), remove-port without a number,
- *       of port 2^32, -1 and "0", capture without a file, of port "abc", a message longer
+ *       of port 2^32, -1 and "0", capture without a file, of port "abc", into a full pipe
+ *       that nobody reads (the switch must refuse it, not block), a message longer
  *       than the switch reads, binary junk; plus requests that are not bad (info with fds
  *       attached, remove-port of no port and of a port whose peer is not the one named,
  *       empty messages with and without an fd, silent connections). A port
@@ -420,6 +421,27 @@ static void check_remove_by_peer(void)
 	close(fd);
 }
 
+/* A capture into a pipe that is full and never read: refused, the switch does not block. */
+static void check_capture_full_pipe(void)
+{
+	static const char req[] = "{\"cmd\":\"capture\"}";
+	static char fill[4096];
+	int p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+		fail("pipe: %s", strerror(errno));
+		return;
+	}
+	while (write(p[1], fill, sizeof(fill)) > 0)
+		;
+	while (write(p[1], fill, 1) > 0)
+		;
+	fcntl(p[1], F_SETFL, 0); /* passed as a blocking pipe: a write would wait forever */
+	refused("capture into a full pipe", req, sizeof(req) - 1, &p[1], 1, false);
+	close(p[0]);
+	close(p[1]);
+}
+
 static int do_control(void)
 {
 	static char huge[150000];
@@ -470,6 +492,7 @@ static int do_control(void)
 	refused("remove-port of no port", S("{\"cmd\":\"remove-port\",\"port\":511}"), NULL, 0,
 		false);
 	check_remove_by_peer();
+	check_capture_full_pipe();
 	/* not bad: info with fds attached (the switch closes them), empty and silent peers */
 	{
 		int fds[4] = {pfd[0], pfd[1], st, sv[1]};
