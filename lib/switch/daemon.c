@@ -87,6 +87,7 @@ struct uk_swd {
 	int dead[UK_SW_MAX_PORTS];
 	int ndead;
 	int tap_port, tap_fd;
+	char tap_error[160]; /* why the tap uplink went away, when it did */
 	uint64_t bad_control;
 	struct uk_switch_load load; /* interrupt moderation */
 	bool stop;
@@ -224,6 +225,12 @@ void uk_swd_remove_port(struct uk_swd *d, int port)
 
 	if (fd >= 0)
 		uk_swd_unwatch(d, fd);
+	if (port == d->tap_port && d->tap_fd >= 0) { /* the tap's fd is the daemon's */
+		uk_swd_unwatch(d, d->tap_fd);
+		close(d->tap_fd);
+		d->tap_fd = -1;
+		d->tap_port = -1;
+	}
 	uk_switch_remove_port(d->sw, port);
 }
 
@@ -335,9 +342,17 @@ static void on_tap(struct uk_swd *d, int fd, void *ctx)
 	for (int i = 0; i < UK_SW_BATCH; i++) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 
-		if (n <= 0)
-			break;
-		uk_switch_input(d->sw, d->tap_port, buf, (size_t)n);
+		if (n > 0) {
+			uk_switch_input(d->sw, d->tap_port, buf, (size_t)n);
+			continue;
+		}
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		/* the tap was deleted (EBADFD) or broke: it would be readable forever */
+		snprintf(d->tap_error, sizeof(d->tap_error), "tap %s: %s; the uplink is removed",
+			 d->o.tap, n < 0 ? strerror(errno) : "end of file");
+		uk_swd_remove_port(d, d->tap_port);
+		return;
 	}
 }
 
@@ -491,6 +506,8 @@ static void cmd_info(struct uk_swd *d, json_t *reply)
 	json_object_set_new(reply, "ports",
 			    json_integer(uk_switch_ports(d->sw, ids, UK_SW_MAX_PORTS)));
 	json_object_set_new(reply, "bad_control", json_integer((json_int_t)d->bad_control));
+	if (d->tap_error[0])
+		json_object_set_new(reply, "tap_error", json_string(d->tap_error));
 	json_object_set_new(reply, "control", json_string(d->ctl_path));
 }
 

@@ -45,6 +45,9 @@
  *       Attaches ports until the switch refuses one (it is full), prints "full N" and the
  *       refusal, keeps them until FILE exists (at most 60 s), then closes them.
  *
+ *   swpeer SWITCH ask REQUEST
+ *       Sends one control request (JSON) as it is and prints the switch's reply.
+ *
  * Exit: 0 everything behaved as described, 1 something did not (said on stderr), 2 usage.
  */
 #include <errno.h>
@@ -729,6 +732,21 @@ static int do_fill(const char *hold_file)
 	return failures ? 1 : 0;
 }
 
+/* ---------------------------------------------------------------- ask */
+static int do_ask(const char *req)
+{
+	struct uk_err err = {0};
+	char *reply;
+
+	if (uk_switch_request(sw_name, req, -1, &reply, &err) < 0) {
+		fprintf(stderr, "swpeer: request: %s\n", err.msg);
+		return 1;
+	}
+	printf("%s\n", reply);
+	free(reply);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *hold_file = NULL;
@@ -736,7 +754,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
 		fprintf(stderr,
-			"usage: swpeer SWITCH frames|control|pace [--nat]|churn|fill [...]\n");
+			"usage: swpeer SWITCH frames|control|pace [--nat]|churn|fill|ask [...]\n");
 		return 2;
 	}
 	sw_name = argv[1];
@@ -759,6 +777,8 @@ int main(int argc, char **argv)
 		return do_fill(argv[4]);
 	if (!strcmp(argv[2], "churn"))
 		return do_churn(argc > 3 ? atoi(argv[3]) : 3);
+	if (!strcmp(argv[2], "ask") && argc == 4)
+		return do_ask(argv[3]);
 	fprintf(stderr, "swpeer: unknown mode '%s'\n", argv[2]);
 	return 2;
 }

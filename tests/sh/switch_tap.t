@@ -65,7 +65,31 @@ like "$err" "tap nosuchtap0" "... naming the tap"
 
 run "$UMLKIT" stop tg
 is "$rc" 0 "the guest stops"
+
+# the uplink removed by a control request: the switch closes the tap (it loses its carrier)
+SWPEER="$UK_BUILD/tests/helpers/swpeer"
+tport=$("$UMLKIT" switch ports swt --output=json | jq '.[] | select(.kind == "tap") | .port')
+run "$SWPEER" swt ask "{\"cmd\":\"remove-port\",\"port\":${tport:-0}}"
+like "$out" '"ok":true' "remove-port of the tap uplink (port $tport)"
+carrier_lost() { in_ns ip link show uktap0 | grep -q NO-CARRIER; }
+for _ in $(seq 50); do carrier_lost && break; sleep 0.1; done
+ok "$(carrier_lost; echo $?)" "... closes the switch's end of the tap: it has no carrier"
 run in_ns "$UMLKIT" switch stop swt
 is "$rc" 0 "the switch stops"
 check "its control socket is gone" -- test ! -e "$XDG_RUNTIME_DIR/umlkit/switches/swt/ctl"
+
+# the tap deleted under a running switch: the uplink goes, the switch goes on and says why
+run in_ns "$UMLKIT" switch start swt --tap uktap0
+is "$rc" 0 "the switch starts again on the tap"
+in_ns ip link del uktap0
+tap_gone() {
+	"$UMLKIT" switch ports swt --output=json | jq -e 'all(.[]; .kind != "tap")' >/dev/null
+}
+for _ in $(seq 50); do tap_gone && break; sleep 0.1; done
+ok "$(tap_gone; echo $?)" "the tap deleted: the switch removes its uplink"
+run "$UMLKIT" switch list --output=json
+like "$(printf '%s' "$out" | jq -r '.[] | select(.name == "swt") | .tap_error')" \
+	"^tap uktap0: .*; the uplink is removed" "... and tells why (list: tap_error)"
+run in_ns "$UMLKIT" switch stop swt
+is "$rc" 0 "the switch stops"
 done_testing
