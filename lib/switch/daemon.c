@@ -89,6 +89,8 @@ struct uk_swd {
 	int tap_port, tap_fd;
 	char tap_error[160]; /* why the tap uplink went away, when it did */
 	uint64_t bad_control;
+	uint64_t conn_refused;	    /* connections closed at once: out of fds or of watches */
+	int spare_fd;		    /* given up to take (and close) a connection when out of fds */
 	struct uk_switch_load load; /* interrupt moderation */
 	bool stop;
 	bool locked; /* we hold the lock: the sockets are ours to remove */
@@ -316,14 +318,38 @@ static int bind_unix(const char *path, int type, mode_t mode, int group, struct 
 	return fd;
 }
 
+int uk_swd_accept(struct uk_swd *d, int lfd)
+{
+	int s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (s >= 0 || (errno != EMFILE && errno != ENFILE))
+		return s;
+	/* out of fds: left in the backlog, the connection would keep the socket readable and
+	 * the loop busy; take it with the spare fd's place and close it */
+	d->conn_refused++;
+	if (d->spare_fd >= 0)
+		close(d->spare_fd);
+	s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (s >= 0)
+		close(s);
+	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	return -1;
+}
+
+void uk_swd_refuse(struct uk_swd *d, int s)
+{
+	d->conn_refused++;
+	close(s);
+}
+
 static void on_bess_listen(struct uk_swd *d, int fd, void *ctx)
 {
 	struct uk_port_conf c = {.kind = UK_PORT_BESS, .peer = "bess"};
-	int s = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int s = uk_swd_accept(d, fd);
 
 	(void)ctx;
-	if (s >= 0)
-		uk_swd_add_socket_port(d, s, &c, NULL);
+	if (s >= 0 && uk_swd_add_socket_port(d, s, &c, NULL) < 0)
+		d->conn_refused++; /* the fd is closed */
 }
 
 /* ---- the tap uplink ---- */
@@ -506,6 +532,7 @@ static void cmd_info(struct uk_swd *d, json_t *reply)
 	json_object_set_new(reply, "ports",
 			    json_integer(uk_switch_ports(d->sw, ids, UK_SW_MAX_PORTS)));
 	json_object_set_new(reply, "bad_control", json_integer((json_int_t)d->bad_control));
+	json_object_set_new(reply, "conn_refused", json_integer((json_int_t)d->conn_refused));
 	if (d->tap_error[0])
 		json_object_set_new(reply, "tap_error", json_string(d->tap_error));
 	json_object_set_new(reply, "control", json_string(d->ctl_path));
@@ -758,11 +785,11 @@ static void on_client(struct uk_swd *d, int s, void *ctx)
 
 static void on_ctl_listen(struct uk_swd *d, int fd, void *ctx)
 {
-	int s = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int s = uk_swd_accept(d, fd);
 
 	(void)ctx;
 	if (s >= 0 && uk_swd_watch(d, s, on_client, NULL) < 0)
-		close(s);
+		uk_swd_refuse(d, s);
 }
 
 static void on_signal(struct uk_swd *d, int fd, void *ctx)
@@ -1098,6 +1125,13 @@ static void teardown(struct uk_swd *d)
 	for (int m = 0; m < d->nmods; m++)
 		if (d->mods[m].m.stop)
 			d->mods[m].m.stop(d, d->mods[m].m.ctx);
+	if (d->sw) { /* each port's fd is closed once: by the engine, and no longer watched */
+		int ids[UK_SW_MAX_PORTS];
+		int n = uk_switch_ports(d->sw, ids, UK_SW_MAX_PORTS);
+
+		for (int i = 0; i < n; i++)
+			uk_swd_remove_port(d, ids[i]);
+	}
 	uk_switch_free(d->sw);
 	if (d->tap_fd >= 0 && !watch_of(d, d->tap_fd))
 		close(d->tap_fd); /* a watched one is closed with the watches */
@@ -1107,6 +1141,8 @@ static void teardown(struct uk_swd *d)
 		close(d->epfd);
 	if (d->qfd >= 0)
 		close(d->qfd);
+	if (d->spare_fd >= 0)
+		close(d->spare_fd);
 	if (!d->locked)
 		return;
 	unlink(d->ctl_path);
@@ -1144,6 +1180,7 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 	d->tap_port = -1;
 	d->epfd = -1;
 	d->qfd = -1;
+	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	so.ctx = d;
 	d->sw = uk_switch_new(&so, err);
 	r = d->sw ? setup(d, err) : -ENOMEM;

@@ -172,14 +172,14 @@ static void drop_guest(struct legacy *l, int i)
 static void on_listen(struct uk_swd *d, int fd, void *ctx)
 {
 	struct legacy *l = ctx;
-	int s = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int s = uk_swd_accept(d, fd);
 
 	if (s < 0)
 		return;
 	if (l->npending == MAX_PENDING)
 		drop_pending(l, 0); /* a connection that has said nothing yet makes room */
 	if (uk_swd_watch(d, s, on_conn, l) < 0) {
-		close(s);
+		uk_swd_refuse(d, s);
 		return;
 	}
 	l->pending[l->npending++] = s;

@@ -50,6 +50,12 @@ int uk_swd_add_socket_port(struct uk_swd *d, int fd, const struct uk_port_conf *
 /* A port's peer went away or its owner closed it: forget it and its fd. */
 void uk_swd_remove_port(struct uk_swd *d, int port);
 
+/* A connection on listening socket lfd, non-blocking: its fd, or -1. When the daemon is out
+ * of fds, the connection is closed at once (not left to keep lfd readable) and counted. */
+int uk_swd_accept(struct uk_swd *d, int lfd);
+/* Close an accepted connection the daemon has no room for, and count it. */
+void uk_swd_refuse(struct uk_swd *d, int s);
+
 /* Modules (each in its own file). */
 int uk_swd_legacy_start(struct uk_swd *d, const char *ctl_path, struct uk_err *err);
 int uk_swd_nat_start(struct uk_swd *d, struct uk_err *err);

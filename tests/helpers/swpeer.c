@@ -45,6 +45,11 @@
  *       Attaches ports until the switch refuses one (it is full), prints "full N" and the
  *       refusal, keeps them until FILE exists (at most 60 s), then closes them.
  *
+ *   swpeer SWITCH exhaust N
+ *       Opens N control connections at once, asks for info on each and prints
+ *         answered N closed N silent N
+ *       (silent: neither answered nor closed within 5 s).
+ *
  *   swpeer SWITCH ask REQUEST
  *       Sends one control request (JSON) as it is and prints the switch's reply.
  *
@@ -732,6 +737,46 @@ static int do_fill(const char *hold_file)
 	return failures ? 1 : 0;
 }
 
+/* ---------------------------------------------------------------- exhaust */
+/* Open n control connections at once (held open), ask for info on each and sort the
+ * outcomes: answered, closed by the switch, or silent for 5 s. */
+static int do_exhaust(int n)
+{
+	static const char req[] = "{\"cmd\":\"info\"}";
+	int answered = 0, closed = 0, silent = 0;
+	int *fds = calloc((size_t)n, sizeof(int));
+
+	if (!fds || n <= 0)
+		return 2;
+	for (int i = 0; i < n; i++) {
+		fds[i] = ctl_connect();
+		if (fds[i] >= 0 && send(fds[i], req, sizeof(req) - 1, MSG_NOSIGNAL) < 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+		closed += fds[i] < 0; /* the backlog was closed under us: refused as well */
+	}
+	for (int i = 0; i < n; i++) {
+		struct pollfd p = {.fd = fds[i], .events = POLLIN};
+		char buf[4096];
+
+		if (fds[i] < 0)
+			continue;
+		if (poll(&p, 1, 5000) <= 0)
+			silent++;
+		else if (recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			answered++;
+		else
+			closed++;
+	}
+	for (int i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(fds);
+	printf("answered %d closed %d silent %d\n", answered, closed, silent);
+	return failures ? 1 : 0;
+}
+
 /* ---------------------------------------------------------------- ask */
 static int do_ask(const char *req)
 {
@@ -753,8 +798,8 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
-		fprintf(stderr,
-			"usage: swpeer SWITCH frames|control|pace [--nat]|churn|fill|ask [...]\n");
+		fprintf(stderr, "usage: swpeer SWITCH frames|control|pace "
+				"[--nat]|churn|fill|exhaust|ask [...]\n");
 		return 2;
 	}
 	sw_name = argv[1];
@@ -777,6 +822,8 @@ int main(int argc, char **argv)
 		return do_fill(argv[4]);
 	if (!strcmp(argv[2], "churn"))
 		return do_churn(argc > 3 ? atoi(argv[3]) : 3);
+	if (!strcmp(argv[2], "exhaust") && argc == 4)
+		return do_exhaust(atoi(argv[3]));
 	if (!strcmp(argv[2], "ask") && argc == 4)
 		return do_ask(argv[3]);
 	fprintf(stderr, "swpeer: unknown mode '%s'\n", argv[2]);

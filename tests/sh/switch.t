@@ -179,6 +179,19 @@ is "$(ports_lines sw | sed -n 's/.*"peer": "\([^"]*\)".*/\1/p' | sort | tr '\n' 
 until_true 10 eval '[ "$(nfd)" = "$fd0" ]'
 is "$(nfd)" "$fd0" "the switch holds as many fds as before the abuse (no leak)"
 
+# out of fds: connections are closed at once (not left in the backlog, where they kept the
+# control socket readable and the switch busy), counted, and the guests keep talking
+soft=$(prlimit --pid "$pid" --nofile --noheadings --output SOFT)
+n2=$(seqs)
+prlimit --pid "$pid" --nofile="$((fd0 + 3)):"
+run "$SWPEER" sw exhaust 40
+prlimit --pid "$pid" --nofile="$soft:"
+like "$out" "closed [1-9][0-9]* silent 0" "out of fds: the switch closes the connections it cannot take ($out)"
+like "$("$UMLKIT" switch list --output=json | tr -d ' \n')" '"name":"sw",[^}]*"conn_refused":[1-9]' \
+	"... and counts them (conn_refused)"
+until_true 20 eval '[ "$(seqs)" -gt "$n2" ]'
+ok $? "... while g1's ping replies continue"
+
 # ---------------------------------------------------------------- a guest leaves
 run "$UMLKIT" stop g2 --timeout 20
 is "$rc" 0 "g2 stops"
