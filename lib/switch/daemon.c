@@ -69,6 +69,7 @@ struct uk_swd {
 	struct uk_switch *sw;
 	char dir[4096];
 	char ctl_path[4200];
+	struct stat ctl_made, bess_made; /* the sockets we made (st_ino 0: none) */
 	struct watch w[MAX_WATCHES];
 	int nw;
 	int *widx; /* by fd: its watch's index in w, plus 1 (0: not watched) */
@@ -294,30 +295,6 @@ int uk_swd_add_socket_port(struct uk_swd *d, int fd, const struct uk_port_conf *
 }
 
 /* ---- sockets ---- */
-static int bind_unix(const char *path, int type, mode_t mode, int group, struct uk_err *err)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	int fd;
-
-	if (strlen(path) >= sizeof(a.sun_path))
-		return uk_err_set(err, ENAMETOOLONG, "%s: socket path too long (max %zu)", path,
-				  sizeof(a.sun_path) - 1);
-	memcpy(a.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return uk_err_sys(err, errno, "socket");
-	unlink(path);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(path, mode) < 0 ||
-	    (group >= 0 && chown(path, (uid_t)-1, (gid_t)group) < 0) || listen(fd, 64) < 0) {
-		int e = errno;
-
-		close(fd);
-		unlink(path);
-		return uk_err_sys(err, e, "%s", path);
-	}
-	return fd;
-}
-
 int uk_swd_accept(struct uk_swd *d, int lfd)
 {
 	int s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -1069,7 +1046,8 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 	if (d->epfd < 0 || d->qfd < 0)
 		return uk_err_sys(err, errno, "epoll_create1");
 	snprintf(d->ctl_path, sizeof(d->ctl_path), "%s/ctl", d->dir);
-	fd = bind_unix(d->ctl_path, SOCK_SEQPACKET, mode, d->o.group, err);
+	fd = uk_swd_listen_path(d->ctl_path, SOCK_SEQPACKET, mode, d->o.group, "control socket",
+				&d->ctl_made, err);
 	if (fd < 0 || (r = watch_fixed(d, fd, on_ctl_listen, "control socket", err)) < 0)
 		return fd < 0 ? fd : r;
 	sigemptyset(&mask);
@@ -1095,7 +1073,8 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 	if (r < 0)
 		return r;
 	if (d->o.bess[0]) {
-		fd = bind_unix(d->o.bess, SOCK_SEQPACKET, mode, d->o.group, err);
+		fd = uk_swd_listen_path(d->o.bess, SOCK_SEQPACKET, mode, d->o.group, "bess socket",
+					&d->bess_made, err);
 		if (fd < 0 || (r = watch_fixed(d, fd, on_bess_listen, d->o.bess, err)) < 0)
 			return fd < 0 ? fd : r;
 	}
@@ -1145,9 +1124,9 @@ static void teardown(struct uk_swd *d)
 		close(d->spare_fd);
 	if (!d->locked)
 		return;
-	unlink(d->ctl_path);
-	if (d->o.bess[0])
-		unlink(d->o.bess);
+	uk_swd_unlink_ours(d->ctl_path, &d->ctl_made);
+	if (d->bess_made.st_ino)
+		uk_swd_unlink_ours(d->o.bess, &d->bess_made);
 	snprintf(path, sizeof(path), "%s/pid", d->dir);
 	unlink(path);
 	close(d->lock_fd); /* last: the name is free once the sockets are gone */

@@ -56,8 +56,7 @@ struct guest {
 struct legacy {
 	struct uk_swd *d;
 	char path[PATH_LEN];
-	dev_t dev; /* the control socket we bound (removed at the end only if still ours) */
-	ino_t ino;
+	struct stat made; /* the control socket we bound (removed at the end only if ours) */
 	int listen_fd, data_fd;
 	uint8_t data_addr[ADDR_LEN]; /* our reply: family + abstract name */
 	int pending[MAX_PENDING];
@@ -335,82 +334,6 @@ static void on_data(struct uk_swd *d, int fd, void *ctx)
 }
 
 /* ---- sockets ---- */
-static int bind_path(int fd, const struct sockaddr_un *a)
-{
-	return bind(fd, (const struct sockaddr *)a, sizeof(*a)) < 0 ? -errno : 0;
-}
-
-/*
- * The control socket, with the old switch's handling of a stale one: on EADDRINUSE connect
- * to it; a refused connection means nobody listens (unlink, bind again), an accepted one
- * means another server owns it. Unlike the old switch, a file that is not a socket is left
- * alone.
- */
-static int bind_ctl(struct legacy *l, const struct uk_switch_daemon_opts *o, struct uk_err *err)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	struct stat st;
-	int fd, r, probe;
-
-	memcpy(a.sun_path, l->path, strlen(l->path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return uk_err_sys(err, errno, "socket");
-	r = bind_path(fd, &a);
-	if (r == -EADDRINUSE) {
-		if (lstat(l->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
-			close(fd);
-			return uk_err_set(err, EEXIST,
-					  "The control socket '%s' exists and is not a socket",
-					  l->path);
-		}
-		probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (probe < 0) {
-			r = errno;
-			close(fd);
-			return uk_err_sys(err, r, "socket");
-		}
-		r = connect(probe, (struct sockaddr *)&a, sizeof(a)) == 0 ? 0 : errno;
-		close(probe);
-		if (r == 0) {
-			close(fd);
-			return uk_err_set(err, EADDRINUSE,
-					  "The control socket '%s' has another server attached to "
-					  "it",
-					  l->path);
-		}
-		if (r != ECONNREFUSED) {
-			close(fd);
-			return uk_err_sys(err, r, "%s: connect", l->path);
-		}
-		if (unlink(l->path) < 0 && errno != ENOENT) {
-			r = errno;
-			close(fd);
-			return uk_err_sys(
-				err, r,
-				"The control socket '%s' exists, isn't used, but couldn't "
-				"be removed",
-				l->path);
-		}
-		r = bind_path(fd, &a);
-	}
-	if (r < 0) {
-		close(fd);
-		return uk_err_sys(err, -r, "%s: bind", l->path);
-	}
-	if (stat(l->path, &st) < 0 || chmod(l->path, o->group >= 0 ? 0660 : 0600) < 0 ||
-	    (o->group >= 0 && chown(l->path, (uid_t)-1, (gid_t)o->group) < 0) ||
-	    listen(fd, 64) < 0) {
-		r = errno;
-		close(fd);
-		unlink(l->path);
-		return uk_err_sys(err, r, "%s", l->path);
-	}
-	l->dev = st.st_dev;
-	l->ino = st.st_ino;
-	return fd;
-}
-
 /* Bind fd to an abstract address {0, tag, pad, pid, salt} and zeros, with all 110 bytes
  * (as the guests bind theirs); the address into out. 0, or -errno. */
 static int bind_abstract(int fd, char tag, uint32_t salt, uint8_t out[ADDR_LEN])
@@ -457,12 +380,10 @@ static int bind_data(struct legacy *l, struct uk_err *err)
 static void legacy_stop(struct uk_swd *d, void *ctx)
 {
 	struct legacy *l = ctx;
-	struct stat st;
 
 	(void)d;
 	/* the fds are watched: the daemon closes them. Remove the socket if it is still ours. */
-	if (stat(l->path, &st) == 0 && st.st_dev == l->dev && st.st_ino == l->ino)
-		unlink(l->path);
+	uk_swd_unlink_ours(l->path, &l->made);
 	free(l);
 }
 
@@ -512,7 +433,9 @@ int uk_swd_legacy_start(struct uk_swd *d, const char *ctl_path, struct uk_err *e
 		free(l);
 		return r;
 	}
-	l->listen_fd = bind_ctl(l, uk_swd_opts(d), err);
+	l->listen_fd =
+		uk_swd_listen_path(l->path, SOCK_STREAM, uk_swd_opts(d)->group >= 0 ? 0660 : 0600,
+				   uk_swd_opts(d)->group, "The control socket", &l->made, err);
 	if (l->listen_fd < 0) {
 		r = l->listen_fd;
 		close(l->data_fd);

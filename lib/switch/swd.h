@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <sys/stat.h>
 
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
@@ -55,6 +56,14 @@ void uk_swd_remove_port(struct uk_swd *d, int port);
 int uk_swd_accept(struct uk_swd *d, int lfd);
 /* Close an accepted connection the daemon has no room for, and count it. */
 void uk_swd_refuse(struct uk_swd *d, int s);
+
+/* A listening unix socket of type at path, non-blocking, mode and group (-1: none) set; a
+ * stale socket there (nobody listens) is replaced, anything else refused, naming it what.
+ * made: the socket file, for uk_swd_unlink_ours. Its fd, or -errno (err told). */
+int uk_swd_listen_path(const char *path, int type, mode_t mode, int group, const char *what,
+		       struct stat *made, struct uk_err *err);
+/* Remove path if it is still the socket file made (not one another server put there since). */
+void uk_swd_unlink_ours(const char *path, const struct stat *made);
 
 /* Modules (each in its own file). */
 int uk_swd_legacy_start(struct uk_swd *d, const char *ctl_path, struct uk_err *err);

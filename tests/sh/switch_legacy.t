@@ -323,8 +323,35 @@ BPID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
 pair bess "vec0:transport=bess,dst=$BESS,mac=$MAC1" "vec0:transport=bess,dst=$BESS,mac=$MAC2" 1 vec0
 wait_gone "$G2PID"
 halt besss "$G1PID"
+# a --bess path that is taken: another switch's socket, a file that is not a socket
+ino=$(stat -c %i "$BESS")
+run "$UMLKIT" switch start bsw2 --bess "$BESS"
+is "$rc" 1 "switch start --bess on another switch's socket: exit 1"
+like "$err" "bess socket '$BESS' has another server attached to it" "... saying so"
+is "$(stat -c %i "$BESS")" "$ino" "... and leaves that socket alone"
+echo "not a socket" >"$T/plain"
+run "$UMLKIT" switch start bsw2 --bess "$T/plain"
+is "$rc" 1 "switch start --bess on a regular file: exit 1"
+like "$err" "bess socket '$T/plain' exists and is not a socket" "... saying so"
+is "$(cat "$T/plain")" "not a socket" "... and leaves the file as it was"
 kill -TERM "$BPID"
 wait_gone "$BPID"
 check "SIGTERM removes the bess socket" -- test ! -e "$BESS"
+# a stale socket (its switch killed) is taken over; at the end a switch removes only its own
+run "$UMLKIT" switch start bsw3 --bess "$T/b3.sock"
+B3PID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
+[ -n "$B3PID" ] && UK_PIDS+=("$B3PID")
+kill -KILL "$B3PID"
+wait_gone "$B3PID"
+check "a switch killed leaves its bess socket" -- test -S "$T/b3.sock"
+run "$UMLKIT" switch start bsw3 --bess "$T/b3.sock"
+is "$rc" 0 "a new switch takes the stale bess socket over"
+B3PID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
+[ -n "$B3PID" ] && UK_PIDS+=("$B3PID")
+rm -f "$T/b3.sock"
+echo "someone else's" >"$T/b3.sock"
+run "$UMLKIT" switch stop bsw3
+is "$rc" 0 "switch stop"
+is "$(cat "$T/b3.sock")" "someone else's" "... leaves a file put at its bess path since alone"
 
 done_testing
