@@ -221,6 +221,16 @@ static int own_socket(struct legacy *l, const struct legacy_req *r, uint8_t repl
 	return fd;
 }
 
+/* Whether a request's data address is one of the switch's own data sockets (abstract
+ * {0, 0 or 'g', pad, our pid, ...}): frames sent there would come back to the switch. */
+static bool our_address(const struct legacy_req *r)
+{
+	const uint8_t *name = r->addr + 2;
+
+	return name[0] == 0 && (name[1] == 0 || name[1] == 'g') &&
+	       get_u32(name + 4) == (uint32_t)getpid();
+}
+
 /* A good request: a port for the guest, and our address in reply (not for v0). */
 static int admit(struct legacy *l, int fd, const struct legacy_req *r)
 {
@@ -229,6 +239,8 @@ static int admit(struct legacy *l, int fd, const struct legacy_req *r)
 	struct guest *g;
 	int port, own = -1;
 
+	if (our_address(r))
+		return -ELOOP;
 	for (int i = 0; i < l->nguests; i++)
 		if (l->guests[i].addrlen == r->addrlen &&
 		    !memcmp(l->guests[i].addr, r->addr, r->addrlen))
@@ -290,6 +302,8 @@ static void on_request(struct legacy *l, int i)
 			why = "the address is another guest's";
 		else if (e == -ENOSPC)
 			why = "the switch is full";
+		else if (e == -ELOOP)
+			why = "the address is the switch's own";
 		else
 			why = "the reply could not be sent";
 	}

@@ -16,6 +16,8 @@
  *   v9     version 9;  type  type 7;  family  sun_family 2;
  *   extra  a good v3 request, its reply read, then one more byte (the port must go)
  *   dup    a v3 request naming the previous connection's data address again
+ *   self   a v3 request naming the switch's address of the last reply (the switch's own
+ *          socket: it must refuse it, or frames it sends there come back to it)
  *   stray  a good v3 request; then a frame from its data socket to the switch's address in
  *          the reply, and one from an address no request named (the reply's socket is the
  *          guest's own, connected to it: the kernel must refuse the stranger's):
@@ -79,12 +81,16 @@ static int data_addr(uint8_t out[110])
 	return fd;
 }
 
+static uint8_t last_reply[110]; /* the switch's address in the last 110-byte reply */
+
 static int build(const char *kind, uint8_t *req, size_t *len)
 {
 	static uint8_t addr[110];
 	const uint8_t mac[6] = {0x02, 0, 0, 0, 0x77, 0x01};
 
-	if (strcmp(kind, "dup") && (last_fd = data_addr(addr)) < 0)
+	if (!strcmp(kind, "self"))
+		memcpy(addr, last_reply, sizeof(addr));
+	else if (strcmp(kind, "dup") && (last_fd = data_addr(addr)) < 0)
 		return -1;
 	if (!strcmp(kind, "unbound")) {
 		close(last_fd); /* the name is free again: nothing is bound there */
@@ -106,7 +112,7 @@ static int build(const char *kind, uint8_t *req, size_t *len)
 	memcpy(req + 12, addr, 110);
 	if (!strcmp(kind, "v3") || !strcmp(kind, "extra") || !strcmp(kind, "dup") ||
 	    !strcmp(kind, "stray") || !strcmp(kind, "unbound") || !strcmp(kind, "two") ||
-	    !strcmp(kind, "burst"))
+	    !strcmp(kind, "burst") || !strcmp(kind, "self"))
 		return 0;
 	if (!strcmp(kind, "short"))
 		*len = 10;
@@ -244,6 +250,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		n = answer(fd, buf, sizeof(buf));
+		if (n == 110)
+			memcpy(last_reply, buf, sizeof(last_reply));
 		if (n == 110 && !strcmp(argv[i], "stray")) {
 			int g = send_frame(last_fd, buf), st = send_frame(-1, buf);
 

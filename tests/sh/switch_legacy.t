@@ -208,6 +208,11 @@ like "$out" "stray_frames +1" "switch legacy shows the stray frame"
 like "$out" "bad_requests +9 \(last: a byte after the request\)" "... and the refused requests with the last reason"
 run "$UMLKIT" switch legacy lsw --output=json
 like "$(tr -d ' \n' <<<"$out")" '"guests":2.*"stray_frames":1' "... and as JSON"
+run "$REQ" "$CTL" v3 self unbound self
+is "$(grep -c '^self: closed' <<<"$out")" 2 \
+	"requests naming the switch's own data sockets (a guest's, the shared one) are refused"
+run "$UMLKIT" switch legacy lsw
+like "$out" "bad_requests +11 \(last: the address is the switch's own\)" "... counted, saying why"
 run "$REQ" "$CTL" v1 v0 v3
 like "$out" "v1: reply 110" "a v1 request gets the 110-byte address"
 like "$out" "v0: open" "a v0 request gets no reply and stays"
