@@ -136,7 +136,7 @@ struct uk_switch_opts {
 	unsigned mtu;	   /* 0: 1500 */
 	bool hub;	   /* flood everything, learn nothing */
 	uint64_t aging_ms; /* 0: 300 s */
-	unsigned fdb_size; /* 0: 4096 */
+	unsigned fdb_size; /* slots of the learning table; 0: 8192 */
 	/* a port's peer is gone (its socket reported an error or EOF): the owner removes it,
 	 * after the engine's call that told it returns (never from inside the callback) */
 	void (*port_dead)(void *ctx, int port);

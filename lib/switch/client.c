@@ -16,7 +16,8 @@
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
 
-#define REPLY_MAX (1 << 20)
+#define REPLY_MAX     (1 << 20)
+#define BIG_REPLY_MAX (64 << 20)
 
 int uk_switch_name_check(const char *name, struct uk_err *err)
 {
@@ -96,6 +97,63 @@ static int connect_ctl(const char *name, struct uk_err *err)
 	return fd;
 }
 
+/* One reply message into buf; *fd: a file passed with it (a big reply's), or -1. */
+static ssize_t recv_reply(int s, char *buf, size_t len, int *fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+	struct iovec iov = {buf, len};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = cbuf,
+			   .msg_controllen = sizeof(cbuf)};
+	ssize_t n = recvmsg(s, &m, MSG_CMSG_CLOEXEC);
+
+	*fd = -1;
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int fds[4];
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		memcpy(fds, CMSG_DATA(c), UK_MIN(nfd, (size_t)4) * sizeof(int));
+		for (size_t i = 0; i < UK_MIN(nfd, (size_t)4); i++) {
+			if (*fd < 0)
+				*fd = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+	return n;
+}
+
+/* A big reply from the file fd (at most BIG_REPLY_MAX): its length into *out (malloc'd,
+ * NUL-terminated), or -errno. */
+static ssize_t read_reply_file(int fd, char **out)
+{
+	struct stat st;
+	char *buf;
+	ssize_t n;
+
+	*out = NULL;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || st.st_size > BIG_REPLY_MAX)
+		return -EPROTO;
+	buf = malloc((size_t)st.st_size + 1);
+	if (!buf)
+		return -ENOMEM;
+	n = pread(fd, buf, (size_t)st.st_size, 0);
+	if (n != st.st_size) {
+		free(buf);
+		return n < 0 ? -errno : -EPROTO;
+	}
+	buf[n] = '\0';
+	*out = buf;
+	return n;
+}
+
 int uk_switch_request(const char *name, const char *req, int pass_fd, char **reply,
 		      struct uk_err *err)
 {
@@ -106,6 +164,7 @@ int uk_switch_request(const char *name, const char *req, int pass_fd, char **rep
 	struct pollfd pf;
 	char *buf;
 	ssize_t n;
+	int big;
 
 	*reply = NULL;
 	if (fd < 0)
@@ -129,12 +188,22 @@ int uk_switch_request(const char *name, const char *req, int pass_fd, char **rep
 	buf = malloc(REPLY_MAX + 1);
 	if (!buf)
 		return uk_err_set(err, ENOMEM, "out of memory");
-	n = recv(fd, buf, REPLY_MAX, 0);
+	n = recv_reply(fd, buf, REPLY_MAX, &big);
 	if (n <= 0) {
 		free(buf);
-		return uk_err_set(err, EPIPE, "switch '%s' closed the connection", name);
+		if (big >= 0)
+			close(big);
+		return n < 0 ? uk_err_sys(err, (int)-n, "switch '%s': its reply", name)
+			     : uk_err_set(err, EPIPE, "switch '%s' closed the connection", name);
 	}
 	buf[n] = '\0';
+	if (big >= 0) { /* the marker's real reply is in the file passed with it */
+		free(buf);
+		n = read_reply_file(big, &buf);
+		close(big);
+		if (n < 0)
+			return uk_err_sys(err, (int)-n, "switch '%s': its reply", name);
+	}
 	*reply = buf;
 	return 0;
 }

@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -718,6 +719,41 @@ static ssize_t recv_request(int s, char *buf, size_t len, int *fd)
 	return n;
 }
 
+/* A reply too big for one message on the socket (a full learning table is a few hundred
+ * KiB; the host caps a socket's buffer near 200 KiB) goes in a memfd, passed with a
+ * marker message {"ok":true,"reply_fd":true} (uk_switch_request reads it). 0, or -errno. */
+static int send_reply(int s, const char *text)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	static const char marker[] = "{\"ok\":true,\"reply_fd\":true}";
+	struct iovec iov = {(void *)marker, sizeof(marker) - 1};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = cbuf,
+			   .msg_controllen = sizeof(cbuf)};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+	size_t len = strlen(text);
+	int fd, r;
+
+	if (len <= CTL_MSG_MAX && send(s, text, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
+		return 0;
+	if (len <= CTL_MSG_MAX && errno != EMSGSIZE && errno != ENOBUFS)
+		return -errno;
+	fd = memfd_create("umlkit-reply", MFD_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	r = uk_write_all(fd, text, len);
+	if (r == 0) {
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+		r = sendmsg(s, &m, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -errno : 0;
+	}
+	close(fd);
+	return r;
+}
+
 static void on_client(struct uk_swd *d, int s, void *ctx)
 {
 	static char buf[CTL_MSG_MAX];
@@ -751,7 +787,7 @@ static void on_client(struct uk_swd *d, int s, void *ctx)
 	if (err.code)
 		json_object_set_new(reply, "error", json_string(err.msg));
 	text = json_dumps(reply, JSON_COMPACT);
-	if (text && send(s, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+	if (!text || send_reply(s, text) < 0) {
 		uk_swd_unwatch(d, s);
 		close(s);
 	}

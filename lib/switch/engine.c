@@ -116,7 +116,7 @@ struct uk_switch *uk_switch_new(const struct uk_switch_opts *o, struct uk_err *e
 		return NULL;
 	}
 	sw->max_frame = sw->o.mtu + UK_ETH_HLEN + UK_VLAN_HLEN;
-	sw->fdb = uk_fdb_new(sw->o.fdb_size ? sw->o.fdb_size : 4096, sw->o.aging_ms);
+	sw->fdb = uk_fdb_new(sw->o.fdb_size ? sw->o.fdb_size : 8192, sw->o.aging_ms);
 	/* one byte more than the largest frame, to see frames that are too long */
 	sw->rxbuf = malloc((size_t)UK_SW_BATCH * (sw->max_frame + 1));
 	sw->scratch = malloc(sw->max_frame + UK_VLAN_HLEN);

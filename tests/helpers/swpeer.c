@@ -45,6 +45,10 @@
  *       Attaches ports until the switch refuses one (it is full), prints "full N" and the
  *       refusal, keeps them until FILE exists (at most 60 s), then closes them.
  *
+ *   swpeer SWITCH macs N --hold FILE
+ *       Attaches a port, sends N broadcasts from N source addresses (02:aa:00:...), prints
+ *       "sent N" and keeps the port until FILE exists (at most 60 s).
+ *
  *   swpeer SWITCH exhaust N
  *       Opens N control connections at once, asks for info on each and prints
  *         answered N closed N silent N
@@ -737,6 +741,33 @@ static int do_fill(const char *hold_file)
 	return failures ? 1 : 0;
 }
 
+/* ---------------------------------------------------------------- macs */
+/* One port sends n broadcasts, each from an address of its own, for the switch to learn;
+ * holds the port until hold_file exists. */
+static int do_macs(int n, const char *hold_file)
+{
+	static const uint8_t bc[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	uint8_t f[60] = {0}, src[6] = {0x02, 0xaa};
+	int port, fd = attach("swpeer macs", &port);
+
+	if (fd < 0)
+		return 1;
+	for (int i = 0; i < n; i++) {
+		src[3] = (uint8_t)(i >> 16);
+		src[4] = (uint8_t)(i >> 8);
+		src[5] = (uint8_t)i;
+		eth(f, bc, src, 0x0800);
+		if (send(fd, f, sizeof(f), MSG_NOSIGNAL) != (ssize_t)sizeof(f)) {
+			fail("sending a frame: %s", strerror(errno));
+			break;
+		}
+	}
+	printf("sent %d\n", n);
+	hold(hold_file);
+	close(fd);
+	return failures ? 1 : 0;
+}
+
 /* ---------------------------------------------------------------- exhaust */
 /* Open n control connections at once (held open), ask for info on each and sort the
  * outcomes: answered, closed by the switch, or silent for 5 s. */
@@ -799,7 +830,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
 		fprintf(stderr, "usage: swpeer SWITCH frames|control|pace "
-				"[--nat]|churn|fill|exhaust|ask [...]\n");
+				"[--nat]|churn|fill|macs|exhaust|ask [...]\n");
 		return 2;
 	}
 	sw_name = argv[1];
@@ -822,6 +853,8 @@ int main(int argc, char **argv)
 		return do_fill(argv[4]);
 	if (!strcmp(argv[2], "churn"))
 		return do_churn(argc > 3 ? atoi(argv[3]) : 3);
+	if (!strcmp(argv[2], "macs") && argc == 6 && !strcmp(argv[4], "--hold"))
+		return do_macs(atoi(argv[3]), argv[5]);
 	if (!strcmp(argv[2], "exhaust") && argc == 4)
 		return do_exhaust(atoi(argv[3]));
 	if (!strcmp(argv[2], "ask") && argc == 4)

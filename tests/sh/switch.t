@@ -347,4 +347,30 @@ bad 2 "vlan must be 1\.\.4094" "--net vlan=ten" start --name x "${D[@]}" --net s
 bad 2 "unknown option 'speed=10'" "--net unknown option" start --name x "${D[@]}" --net switch:sw,speed=10
 bad 2 "character '/' is not allowed" "--net a bad switch name" start --name x "${D[@]}" --net switch:a/b
 check "the refused guests created no COW" -- test ! -e "$T/x.cow"
+
+# ---------------------------------------------------------------- a full learning table
+# 4096 addresses make replies bigger than a socket message may be (about 250 KiB of JSON, the
+# host caps a socket's buffer near 200 KiB): they come in a file
+start_switch big
+"$SWPEER" big macs 4096 --hold "$T/big.release" >"$T/macs.out" 2>&1 &
+mpid=$!
+UK_PIDS+=("$mpid")
+big_info() { "$UMLKIT" switch list --output=json | jq ".[] | select(.name == \"big\") | $1"; }
+fdb_count() { "$UMLKIT" switch fdb big --output=json 2>"$T/fdb.err" | jq length; }
+big_rx() { "$UMLKIT" switch ports big --output=json | jq '.[0].rx_frames'; }
+until_true 30 eval '[ "$(big_rx)" = 4096 ]'
+ev=$(big_info .fdb_evicted)
+ok "$([ "${ev:-99}" -lt 10 ]; echo $?)" "the learning table takes 4096 addresses (it forgot ${ev:-?})"
+want=$((4096 - ${ev:-0}))
+is "$(fdb_count)" "$want" "switch fdb --output=json lists every address it holds ($want)"
+is "$(cat "$T/fdb.err")" "" "... without an error"
+run "$UMLKIT" switch ports big --output=json
+is "$(printf '%s' "$out" | jq '.[0].macs | length')" "$want" "switch ports lists the port's $want addresses"
+is "$("$UMLKIT" switch fdb big | grep -c '02:aa:00:')" "$want" "switch fdb prints them as a table"
+touch "$T/big.release"
+wait "$mpid"
+is "$?" 0 "swpeer macs: the frames were sent"
+forget_pid "$mpid"
+run "$UMLKIT" switch stop big
+is "$rc" 0 "the switch stops"
 done_testing
