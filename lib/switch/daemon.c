@@ -38,7 +38,10 @@
 
 #include "swd.h"
 
-#define MAX_WATCHES (UK_SW_MAX_PORTS + 64)
+#define MAX_CLIENTS 64 /* control connections at once; a new one closes the oldest */
+/* every port's fd, a legacy guest's control connection beside its port, the control
+ * clients, the legacy module's pending connections (32), the daemon's own fds */
+#define MAX_WATCHES (2 * UK_SW_MAX_PORTS + MAX_CLIENTS + 32 + 16)
 #define MAX_MODULES 4
 #define MAX_INPUTS  (MAX_WATCHES + MAX_MODULES)
 #define MOD_SLOT    1 /* pfd[0] is the epoll fd; the modules' fds follow */
@@ -91,8 +94,10 @@ struct uk_swd {
 	int tap_port, tap_fd;
 	char tap_error[160]; /* why the tap uplink went away, when it did */
 	uint64_t bad_control;
-	uint64_t conn_refused;	    /* connections closed at once: out of fds or of watches */
-	int spare_fd;		    /* given up to take (and close) a connection when out of fds */
+	uint64_t conn_refused;	  /* connections closed at once: out of fds or of watches */
+	int spare_fd;		  /* given up to take (and close) a connection when out of fds */
+	int clients[MAX_CLIENTS]; /* the control connections, oldest first */
+	int nclients;
 	struct uk_switch_load load; /* interrupt moderation */
 	bool stop;
 	bool locked; /* we hold the lock: the sockets are ours to remove */
@@ -754,6 +759,19 @@ static int send_reply(int s, const char *text)
 	return r;
 }
 
+static void drop_client(struct uk_swd *d, int s)
+{
+	for (int i = 0; i < d->nclients; i++)
+		if (d->clients[i] == s) {
+			memmove(&d->clients[i], &d->clients[i + 1],
+				(size_t)(d->nclients - i - 1) * sizeof(int));
+			d->nclients--;
+			break;
+		}
+	uk_swd_unwatch(d, s);
+	close(s);
+}
+
 static void on_client(struct uk_swd *d, int s, void *ctx)
 {
 	static char buf[CTL_MSG_MAX];
@@ -769,8 +787,7 @@ static void on_client(struct uk_swd *d, int s, void *ctx)
 	if (n <= 0) {
 		if (fd >= 0)
 			close(fd); /* an empty message with an fd: the fd is still ours */
-		uk_swd_unwatch(d, s);
-		close(s);
+		drop_client(d, s);
 		return;
 	}
 	reply = json_object();
@@ -787,10 +804,8 @@ static void on_client(struct uk_swd *d, int s, void *ctx)
 	if (err.code)
 		json_object_set_new(reply, "error", json_string(err.msg));
 	text = json_dumps(reply, JSON_COMPACT);
-	if (!text || send_reply(s, text) < 0) {
-		uk_swd_unwatch(d, s);
-		close(s);
-	}
+	if (!text || send_reply(s, text) < 0)
+		drop_client(d, s);
 	free(text);
 	json_decref(req);
 	json_decref(reply);
@@ -801,8 +816,17 @@ static void on_ctl_listen(struct uk_swd *d, int fd, void *ctx)
 	int s = uk_swd_accept(d, fd);
 
 	(void)ctx;
-	if (s >= 0 && uk_swd_watch(d, s, on_client, NULL) < 0)
+	if (s < 0)
+		return;
+	if (d->nclients == MAX_CLIENTS) { /* the oldest has had its time: idle ones block none */
+		d->conn_refused++;
+		drop_client(d, d->clients[0]);
+	}
+	if (uk_swd_watch(d, s, on_client, NULL) < 0) {
 		uk_swd_refuse(d, s);
+		return;
+	}
+	d->clients[d->nclients++] = s;
 }
 
 static void on_signal(struct uk_swd *d, int fd, void *ctx)
@@ -999,7 +1023,7 @@ static void pause_wait(struct uk_swd *d)
 	}
 }
 
-static void loop(struct uk_swd *d)
+static int loop(struct uk_swd *d, struct uk_err *err)
 {
 	struct epoll_event ev[MAX_EVENTS];
 
@@ -1009,13 +1033,14 @@ static void loop(struct uk_swd *d)
 		pause_wait(d);
 		n = round_wait(d, d->epfd, 0, ev);
 		if (n < 0)
-			break;
+			return uk_err_sys(err, errno, "switch %s: waiting for events", d->o.name);
 		/* the quiet inputs first: a ping does not queue behind a batch of the load */
 		serve(d, ev, n, false);
 		serve(d, ev, n, true);
 		reap_dead(d);
 		moderate(d);
 	}
+	return 0;
 }
 
 static int take_lock(struct uk_swd *d, struct uk_err *err)
@@ -1071,6 +1096,13 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 	mode_t mode = d->o.group >= 0 ? 0660 : 0600;
 	int fd, r;
 
+	/* before anything is made: a SIGTERM from now on ends the loop, which removes it all */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	r = uk_switch_dir(d->o.name, d->dir, sizeof(d->dir), err);
 	if (r < 0)
 		return r;
@@ -1086,12 +1118,6 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 				&d->ctl_made, err);
 	if (fd < 0 || (r = watch_fixed(d, fd, on_ctl_listen, "control socket", err)) < 0)
 		return fd < 0 ? fd : r;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	signal(SIGPIPE, SIG_IGN);
 	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		return uk_err_sys(err, errno, "signalfd");
@@ -1204,7 +1230,7 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 		close(o->ready_fd);
 	}
 	if (r == 0)
-		loop(d);
+		r = loop(d, err);
 	teardown(d);
 	free(d->widx);
 	free(d->pfd);

@@ -54,6 +54,11 @@
  *         answered N closed N silent N
  *       (silent: neither answered nor closed within 5 s).
  *
+ *   swpeer SWITCH idle N
+ *       Opens N control connections that say nothing, then asks for info; prints
+ *         info answered|failed
+ *         idle N closed C      (C: the silent connections the switch closed)
+ *
  *   swpeer SWITCH ask REQUEST
  *       Sends one control request (JSON) as it is and prints the switch's reply.
  *
@@ -808,6 +813,37 @@ static int do_exhaust(int n)
 	return failures ? 1 : 0;
 }
 
+/* ---------------------------------------------------------------- idle */
+/* Open n control connections that say nothing, then ask for info; count the silent ones the
+ * switch closed. */
+static int do_idle(int n)
+{
+	int *fds = calloc((size_t)n, sizeof(int));
+	int closed = 0;
+	json_t *j;
+
+	if (!fds || n <= 0)
+		return 2;
+	for (int i = 0; i < n; i++)
+		fds[i] = ctl_connect();
+	j = ask("{\"cmd\":\"info\"}");
+	printf("info %s\n", json_is_true(json_object_get(j, "ok")) ? "answered" : "failed");
+	json_decref(j);
+	for (int i = 0; i < n; i++) {
+		struct pollfd p = {.fd = fds[i], .events = POLLIN};
+		char c;
+
+		if (fds[i] < 0)
+			continue;
+		if (poll(&p, 1, i == 0 ? 2000 : 0) > 0 && recv(fds[i], &c, 1, MSG_DONTWAIT) == 0)
+			closed++;
+		close(fds[i]);
+	}
+	free(fds);
+	printf("idle %d closed %d\n", n, closed);
+	return failures ? 1 : 0;
+}
+
 /* ---------------------------------------------------------------- ask */
 static int do_ask(const char *req)
 {
@@ -830,7 +866,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 3) {
 		fprintf(stderr, "usage: swpeer SWITCH frames|control|pace "
-				"[--nat]|churn|fill|macs|exhaust|ask [...]\n");
+				"[--nat]|churn|fill|macs|exhaust|idle|ask [...]\n");
 		return 2;
 	}
 	sw_name = argv[1];
@@ -855,6 +891,8 @@ int main(int argc, char **argv)
 		return do_churn(argc > 3 ? atoi(argv[3]) : 3);
 	if (!strcmp(argv[2], "macs") && argc == 6 && !strcmp(argv[4], "--hold"))
 		return do_macs(atoi(argv[3]), argv[5]);
+	if (!strcmp(argv[2], "idle") && argc == 4)
+		return do_idle(atoi(argv[3]));
 	if (!strcmp(argv[2], "exhaust") && argc == 4)
 		return do_exhaust(atoi(argv[3]));
 	if (!strcmp(argv[2], "ask") && argc == 4)

@@ -191,6 +191,13 @@ like "$("$UMLKIT" switch list --output=json | tr -d ' \n')" '"name":"sw",[^}]*"c
 	"... and counts them (conn_refused)"
 until_true 20 eval '[ "$(seqs)" -gt "$n2" ]'
 ok $? "... while g1's ping replies continue"
+# 700 control connections that say nothing: the oldest are closed (64 are kept), so they
+# take no room from the ports or from a request that comes after them
+run "$SWPEER" sw idle 700
+like "$out" "info answered" "700 idle control connections: a request after them is answered"
+closed=$(sed -n 's/^idle 700 closed //p' <<<"$out")
+ok "$([ "${closed:-0}" -ge 636 ]; echo $?)" "... the switch closed all but 64 of them ($closed)"
+check "... and is alive" -- kill -0 "$pid"
 
 # ---------------------------------------------------------------- a guest leaves
 run "$UMLKIT" stop g2 --timeout 20
