@@ -231,6 +231,28 @@ static bool our_address(const struct legacy_req *r)
 	       get_u32(name + 4) == (uint32_t)getpid();
 }
 
+/* Whether the requester on fd may have frames sent to the request's data address. An
+ * abstract name anyone may send to; a socket file only its owner (or the switch's own user,
+ * or root) may name: the switch must not write for a group member to sockets it could not
+ * write to itself. */
+static bool may_name(int fd, const struct legacy_req *r)
+{
+	struct ucred cr = {0};
+	socklen_t cl = sizeof(cr);
+	char path[PATH_LEN];
+	struct stat st;
+
+	if (r->addr[2] == 0)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0)
+		return false;
+	if (cr.uid == 0 || cr.uid == geteuid())
+		return true;
+	memcpy(path, r->addr + 2, PATH_LEN - 1);
+	path[PATH_LEN - 1] = '\0';
+	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == cr.uid;
+}
+
 /* A good request: a port for the guest, and our address in reply (not for v0). */
 static int admit(struct legacy *l, int fd, const struct legacy_req *r)
 {
@@ -241,6 +263,8 @@ static int admit(struct legacy *l, int fd, const struct legacy_req *r)
 
 	if (our_address(r))
 		return -ELOOP;
+	if (!may_name(fd, r))
+		return -EACCES;
 	for (int i = 0; i < l->nguests; i++)
 		if (l->guests[i].addrlen == r->addrlen &&
 		    !memcmp(l->guests[i].addr, r->addr, r->addrlen))
@@ -304,8 +328,12 @@ static void on_request(struct legacy *l, int i)
 			why = "the switch is full";
 		else if (e == -ELOOP)
 			why = "the address is the switch's own";
-		else
+		else if (e == -EACCES)
+			why = "the data socket is not the requester's";
+		else if (e == -EIO)
 			why = "the reply could not be sent";
+		else
+			why = "the switch could not add the port";
 	}
 	l->bad_requests++;
 	l->last_bad = why;

@@ -4,6 +4,8 @@
  * control socket, for the shell tests.
  *
  *   legacy-req CTL KIND...
+ *   legacy-req --bind PATH SECONDS   bind a datagram socket at PATH, print "bound", keep it
+ *                                    SECONDS, then remove it
  *   legacy-req --ask SWITCH JSON     one request to switch SWITCH's control socket; prints
  *                                    the reply (e.g. '{"cmd":"legacy"}': guests, bad_requests)
  *
@@ -16,6 +18,8 @@
  *   v9     version 9;  type  type 7;  family  sun_family 2;
  *   extra  a good v3 request, its reply read, then one more byte (the port must go)
  *   dup    a v3 request naming the previous connection's data address again
+ *   path=FILE  a v3 request naming a datagram socket it binds at FILE (its own)
+ *   name=FILE  a v3 request naming FILE, a socket it did not bind (maybe someone else's)
  *   self   a v3 request naming the switch's address of the last reply (the switch's own
  *          socket: it must refuse it, or frames it sends there come back to it)
  *   stray  a good v3 request; then a frame from its data socket to the switch's address in
@@ -83,12 +87,35 @@ static int data_addr(uint8_t out[110])
 
 static uint8_t last_reply[110]; /* the switch's address in the last 110-byte reply */
 
+/* A datagram socket bound at path (kept open until exit): its fd, or -1. */
+static int bind_path(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || strlen(path) >= sizeof(a.sun_path))
+		return -1;
+	strcpy(a.sun_path, path);
+	unlink(path);
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 static int build(const char *kind, uint8_t *req, size_t *len)
 {
 	static uint8_t addr[110];
 	const uint8_t mac[6] = {0x02, 0, 0, 0, 0x77, 0x01};
 
-	if (!strcmp(kind, "self"))
+	if (!strncmp(kind, "path=", 5) || !strncmp(kind, "name=", 5)) {
+		if (strlen(kind + 5) >= 108 || (kind[0] == 'p' && bind_path(kind + 5) < 0))
+			return -1;
+		memset(addr, 0, sizeof(addr));
+		addr[0] = AF_UNIX;
+		memcpy(addr + 2, kind + 5, strlen(kind + 5));
+	} else if (!strcmp(kind, "self"))
 		memcpy(addr, last_reply, sizeof(addr));
 	else if (strcmp(kind, "dup") && (last_fd = data_addr(addr)) < 0)
 		return -1;
@@ -112,7 +139,8 @@ static int build(const char *kind, uint8_t *req, size_t *len)
 	memcpy(req + 12, addr, 110);
 	if (!strcmp(kind, "v3") || !strcmp(kind, "extra") || !strcmp(kind, "dup") ||
 	    !strcmp(kind, "stray") || !strcmp(kind, "unbound") || !strcmp(kind, "two") ||
-	    !strcmp(kind, "burst") || !strcmp(kind, "self"))
+	    !strcmp(kind, "burst") || !strcmp(kind, "self") || !strncmp(kind, "path=", 5) ||
+	    !strncmp(kind, "name=", 5))
 		return 0;
 	if (!strcmp(kind, "short"))
 		*len = 10;
@@ -226,6 +254,17 @@ int main(int argc, char **argv)
 		}
 		printf("%s\n", reply);
 		free(reply);
+		return 0;
+	}
+	if (argc == 4 && !strcmp(argv[1], "--bind")) {
+		if (bind_path(argv[2]) < 0) {
+			fprintf(stderr, "legacy-req: %s: %s\n", argv[2], strerror(errno));
+			return 1;
+		}
+		printf("bound\n");
+		fflush(stdout);
+		sleep((unsigned)atoi(argv[3]));
+		unlink(argv[2]);
 		return 0;
 	}
 	if (argc < 3 || strlen(argv[1]) >= sizeof(a.sun_path)) {

@@ -359,4 +359,35 @@ run "$UMLKIT" switch stop bsw3
 is "$rc" 0 "switch stop"
 is "$(cat "$T/b3.sock")" "someone else's" "... leaves a file put at its bess path since alone"
 
+# ---------------------------------------------------------------- 4. --group
+# a member of the switch's group (here: nobody, group nogroup) may name only its own socket
+# files: the switch must not write for it to a socket it could not write to itself
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && getent group nogroup >/dev/null; then
+	chmod 711 "$T" # nobody may pass through, to $T/pub only
+	PUB="$T/pub"
+	mkdir -m 1777 "$PUB"
+	install -m 755 "$REQ" "$PUB/legacy-req"
+	run "$UMLKIT" switch start gsw --legacy "$PUB/ctl" --group nogroup
+	is "$rc" 0 "a legacy switch that the group nogroup may use"
+	GPID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
+	[ -n "$GPID" ] && UK_PIDS+=("$GPID")
+	"$REQ" --bind "$PUB/root.sock" 60 >"$T/bind.out" &
+	BINDPID=$!
+	UK_PIDS+=("$BINDPID")
+	for ((i = 0; i < 50; i++)); do grep -q bound "$T/bind.out" && break; sleep 0.1; done
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$PUB/legacy-req" "$PUB/ctl" \
+		"name=$PUB/root.sock" "path=$PUB/own.sock"
+	like "$out" "name=$PUB/root.sock: closed" "a group member naming root's socket is refused"
+	like "$out" "path=$PUB/own.sock: reply 110" "... one naming its own socket is served"
+	run "$REQ" --ask gsw '{"cmd":"legacy"}'
+	like "$out" "the data socket is not the requester's" "... and the refusal says why"
+	kill "$BINDPID"
+	wait "$BINDPID" 2>/dev/null
+	forget_pid "$BINDPID"
+	run "$UMLKIT" switch stop gsw
+	is "$rc" 0 "switch stop"
+else
+	for i in 1 2 3 4 5; do skip "--group needs root, setpriv and the group nogroup"; done
+fi
+
 done_testing
