@@ -1224,7 +1224,7 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 	d->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	so.ctx = d;
 	d->sw = uk_switch_new(&so, err);
-	r = d->sw ? setup(d, err) : -ENOMEM;
+	r = d->sw ? setup(d, err) : -(err->code ? err->code : ENOMEM);
 	if (r == 0 && o->ready_fd >= 0) {
 		dprintf(o->ready_fd, "ready %d\n", (int)getpid());
 		close(o->ready_fd);
