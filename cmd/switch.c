@@ -190,8 +190,10 @@ static int parse_one(struct sw_args *a, int c, const char *v)
 		a->trunk = true;
 		return 0;
 	case OPT_SECONDS:
-		if (uk_parse_u64(v, &n) < 0 || n == 0)
-			return uk_usage_error("umlkit switch", "--seconds %s: a number from 1", v);
+		if (uk_parse_u64(v, &n) < 0 || n == 0 || n > 31536000)
+			return uk_usage_error("umlkit switch",
+					      "--seconds %s: a number from 1 to 31536000 (a year)",
+					      v);
 		a->seconds = n;
 		return 0;
 	case OPT_OUT: {
@@ -312,18 +314,34 @@ static int sw_start(struct sw_args *a)
 	pid = fork();
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		pid_t g;
 
 		close(pfd[0]);
 		setsid();
-		if (fork() != 0)
-			_exit(0);
+		g = fork();
+		if (g < 0)
+			dprintf(pfd[1], "failed fork: %s\n", strerror(errno));
+		if (g != 0)
+			_exit(g < 0 ? 1 : 0);
 		if (null >= 0) {
 			dup2(null, 0);
 			dup2(null, 1);
 			dup2(null, 2);
 		}
+		/* nothing of the caller's but the ready pipe: a caller waiting for the EOF of a
+		 * pipe it gave us must not wait for as long as the switch lives */
+		if (pfd[1] > 3)
+			close_range(3, (unsigned)pfd[1] - 1, 0);
+		close_range((unsigned)pfd[1] + 1, ~0U, 0);
 		a->d.ready_fd = pfd[1];
 		_exit(uk_switch_daemon_run(&a->d, NULL) < 0 ? 1 : 0);
+	}
+	if (pid < 0) {
+		int e = errno;
+
+		close(pfd[0]);
+		close(pfd[1]);
+		return uk_fail(&(struct uk_err){e, "fork failed"});
 	}
 	close(pfd[1]);
 	n = read(pfd[0], buf, sizeof(buf) - 1);

@@ -18,6 +18,7 @@
 
 #define REPLY_MAX     (1 << 20)
 #define BIG_REPLY_MAX (64 << 20)
+#define ANSWER_MS     10000 /* how long a switch may take to answer */
 
 int uk_switch_name_check(const char *name, struct uk_err *err)
 {
@@ -84,14 +85,26 @@ static int connect_ctl(const char *name, struct uk_err *err)
 		return uk_err_set(err, ENAMETOOLONG, "%s: path too long", dir);
 	memcpy(a.sun_path, dir, strlen(dir));
 	memcpy(a.sun_path + strlen(dir), "/ctl", 5);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return uk_err_sys(err, errno, "socket");
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	/* a switch that takes no connections (stuck, its backlog full) makes connect fail
+	 * with EAGAIN: try again for as long as a reply may take, never wait forever */
+	for (int tries = 0;; tries++) {
+		r = connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ? errno : 0;
+		if ((r != EAGAIN && r != EINTR) || tries == ANSWER_MS / 10)
+			break;
+		usleep(10000);
+	}
+	if (r == 0 && fcntl(fd, F_SETFL, 0) < 0)
 		r = errno;
+	if (r != 0) {
 		close(fd);
 		if (r == ENOENT || r == ECONNREFUSED)
 			return uk_err_set(err, ENOENT, "switch '%s' is not running", name);
+		if (r == EAGAIN)
+			return uk_err_set(err, ETIMEDOUT,
+					  "switch '%s' takes no connections (it is stuck?)", name);
 		return uk_err_sys(err, r, "switch '%s': %s", name, a.sun_path);
 	}
 	return fd;
@@ -183,7 +196,7 @@ int uk_switch_request(const char *name, const char *req, int pass_fd, char **rep
 	if (sendmsg(fd, &m, MSG_NOSIGNAL) < 0)
 		return uk_err_sys(err, errno, "switch '%s': sending the request", name);
 	pf = (struct pollfd){.fd = fd, .events = POLLIN};
-	if (poll(&pf, 1, 10000) <= 0)
+	if (poll(&pf, 1, ANSWER_MS) <= 0)
 		return uk_err_set(err, ETIMEDOUT, "switch '%s' did not answer", name);
 	buf = malloc(REPLY_MAX + 1);
 	if (!buf)

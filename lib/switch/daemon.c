@@ -621,6 +621,9 @@ static int cmd_remove_port(struct uk_swd *d, json_t *req, struct uk_err *err)
 		return uk_err_set(err, ENOENT, "no port %d", port);
 	if (peer && strcmp(peer, c.peer))
 		return uk_err_set(err, ENOENT, "port %d's peer is not '%.128s'", port, peer);
+	if (c.kind == UK_PORT_NAT) /* its forwards would lead nowhere, and it cannot come back */
+		return uk_err_set(err, EPERM,
+				  "port %d is the NAT uplink: it goes when the switch stops", port);
 	uk_swd_remove_port(d, port);
 	return 0;
 }

@@ -335,6 +335,8 @@ bad 2 "may not start with '\.'" "a name starting with ." switch start .x
 bad 2 "start needs NAME" "start without a name" switch start
 bad 2 "unknown switch command 'frobnicate'" "unknown command" switch frobnicate
 bad 2 "capture needs NAME and -w FILE" "capture without -w" switch capture x
+bad 2 "--seconds 1844674407370955162: a number from 1 to 31536000" "capture --seconds huge" \
+	switch capture x -w "$T/f.pcap" --seconds 1844674407370955162
 bad 1 "switch 'nosuch' is not running" "ports of no switch" switch ports nosuch
 # an option the command does not take is refused, not ignored
 bad 2 "option '--hub' does not apply to 'switch link'" "link --hub" switch link a b --hub
@@ -358,7 +360,9 @@ check "the refused guests created no COW" -- test ! -e "$T/x.cow"
 # ---------------------------------------------------------------- a full learning table
 # 4096 addresses make replies bigger than a socket message may be (about 250 KiB of JSON, the
 # host caps a socket's buffer near 200 KiB): they come in a file
-start_switch big
+start_switch big 7>"$T/held"
+held=$(ls -l "/proc/$(swpid big)/fd" 2>/dev/null | grep -c "$T/held")
+is "$held" 0 "the daemon keeps no fd of its starter's (fd 7, open on a file, was left behind)"
 "$SWPEER" big macs 4096 --hold "$T/big.release" >"$T/macs.out" 2>&1 &
 mpid=$!
 UK_PIDS+=("$mpid")
@@ -380,4 +384,16 @@ is "$?" 0 "swpeer macs: the frames were sent"
 forget_pid "$mpid"
 run "$UMLKIT" switch stop big
 is "$rc" 0 "the switch stops"
+
+# ---------------------------------------------------------------- a stuck switch
+# stopped (SIGSTOP) with its backlog full: commands give up after 10 s, stop kills it
+start_switch wedge
+wpid=$(swpid wedge)
+kill -STOP "$wpid"
+timeout 5 "$SWPEER" wedge idle 100 >/dev/null 2>&1 # fills the backlog, then blocks
+run timeout 60 "$UMLKIT" switch stop wedge
+is "$rc" 0 "switch stop of a stuck switch whose backlog is full: exit 0 (not hanging)"
+like "$err" "did not stop; killed" "... it says it killed it"
+until_true 10 eval '! kill -0 '"$wpid"' 2>/dev/null'
+ok $? "... and the process is gone"
 done_testing

@@ -160,6 +160,10 @@ got=$(fetch 127.0.0.1 "$F1" /gbig | md5sum | cut -d' ' -f1)
 ok "$([ -n "$gbig" ] && [ "$got" = "$gbig" ]; echo $?)" "4 MiB from the guest through the forward arrive intact"
 
 # ---------------------------------------------------------------- forwards at run time
+natport=$("$UMLKIT" switch ports nat --output=json | jq '.[] | select(.kind == "nat") | .port')
+run "$UK_BUILD/tests/helpers/swpeer" nat ask "{\"cmd\":\"remove-port\",\"port\":${natport:-0}}"
+like "$out" '"ok":false.*is the NAT uplink' "remove-port of the NAT uplink is refused"
+like "$("$UMLKIT" switch ports nat --output=json)" '"kind": "nat"' "... and the NAT port is still there"
 F2=$(free_port)
 run "$UMLKIT" switch forward nat add "tcp:127.0.0.2:$F2:10.0.2.15:80"
 is "$rc" 0 "forward add at run time: exit 0"
