@@ -37,16 +37,22 @@ static const char *link_peer(json_t *port)
 	return uk_switch_name_check(peer, NULL) == 0 ? peer : NULL;
 }
 
-/* The ports array of switch name (a new reference), or NULL when it does not answer. */
-static json_t *ports_of(const char *name)
+/* The ports array of switch name (a new reference), or NULL: *e is then -ENOENT when it is
+ * not running (no part of any loop), another -errno when it does not answer. */
+static json_t *ports_of(const char *name, int *e)
 {
 	json_t *rep = NULL, *ports;
 
-	if (uk_switch_ask(name, "{\"cmd\":\"ports\"}", -1, &rep, NULL) < 0)
+	*e = uk_switch_ask(name, "{\"cmd\":\"ports\"}", -1, &rep, NULL);
+	if (*e < 0)
 		return NULL;
 	ports = json_incref(json_object_get(rep, "ports"));
 	json_decref(rep);
-	return json_is_array(ports) ? ports : (json_decref(ports), NULL);
+	if (json_is_array(ports))
+		return ports;
+	json_decref(ports);
+	*e = -EPROTO;
+	return NULL;
 }
 
 struct walk {
@@ -92,7 +98,8 @@ static void walk_path(const struct walk *w, int i, char *out, size_t len)
 				       n ? " - " : "");
 }
 
-/* Whether a reaches b over links: 1 (path filled), 0, or a negative errno. */
+/* Whether a reaches b over links: 1 (path filled), 0, or a negative errno (path: the name of
+ * the switch on the way that did not answer, which may close a loop). */
 static int joined(const char *a, const char *b, char *path, size_t len)
 {
 	struct walk w = {0};
@@ -107,7 +114,12 @@ static int joined(const char *a, const char *b, char *path, size_t len)
 			r = 1;
 			break;
 		}
-		ports = ports_of(w.name[i]);
+		ports = ports_of(w.name[i], &r);
+		if (!ports && r != -ENOENT) {
+			snprintf(path, len, "%s", w.name[i]);
+			break;
+		}
+		r = 0;
 		json_array_foreach(ports, k, p)
 		{
 			const char *peer = link_peer(p);
@@ -158,7 +170,8 @@ static int remove_port(const char *name, int port, const char *peer, struct uk_e
 /* Whether switch name still has port number port with that peer. */
 static bool has_port(const char *name, int port, const char *peer)
 {
-	json_t *ports = ports_of(name), *p;
+	int e;
+	json_t *ports = ports_of(name, &e), *p;
 	bool found = false;
 	size_t k;
 
@@ -213,7 +226,10 @@ int uk_switch_link(const char *a, const char *b, uint16_t vlan, int ports[2], st
 	r = joined(a, b, path, sizeof(path));
 	if (r != 0) {
 		close(lock);
-		return r < 0 ? uk_err_sys(err, -r, "the links of switch '%s'", a)
+		return r < 0 ? uk_err_set(err, -r,
+					  "switch '%s' does not answer: cannot tell whether a link "
+					  "would make a loop",
+					  path)
 			     : uk_err_set(err, ELOOP,
 					  "switches '%s' and '%s' are joined already (%s): another "
 					  "link would make a loop",
@@ -240,7 +256,8 @@ int uk_switch_link(const char *a, const char *b, uint16_t vlan, int ports[2], st
 /* Remove from switch name its link ports to other; their count, or a negative errno. */
 static int unlink_side(const char *name, const char *other, struct uk_err *err)
 {
-	json_t *ports = ports_of(name), *p;
+	int e;
+	json_t *ports = ports_of(name, &e), *p;
 	char peer[NAME_LEN + sizeof(PEER_WORD)];
 	size_t k;
 	int n = 0;

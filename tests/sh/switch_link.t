@@ -81,6 +81,15 @@ bad 2 "character '/' is not allowed" "link a bad name" link s1 a/b
 bad 1 "switch 'nosuch' is not running" "link to a switch that is not running" link s1 nosuch
 bad 1 "switches 's1' and 's3' are not linked" "unlink of switches without a link" unlink s1 s3
 is "$(nports s1)/$(nports s2)/$(nports s3)" "$n1/$n2/$n3" "the bad commands changed no switch"
+# a switch on the way that does not answer (stopped) might close a loop: refused
+s2pid=$(swpid s2)
+kill -STOP "$s2pid"
+run timeout 60 "$UMLKIT" switch link s3 s1
+kill -CONT "$s2pid"
+is "$rc" 1 "link s3 s1 while s2, between them, does not answer: exit 1"
+like "$err" "switch 's2' does not answer: cannot tell whether a link would make a loop" \
+	"... naming the switch that did not answer"
+is "$(nports s1)/$(nports s3)" "$n1/$n3" "... and adds no port"
 
 # a switch that refuses its end: the other's end is taken back
 SWPEER="$UK_BUILD/tests/helpers/swpeer"
