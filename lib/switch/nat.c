@@ -22,7 +22,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include "swd.h"
 #include "swparse.h"
@@ -212,6 +215,17 @@ struct nat {
 	unsigned qhead, qlen;
 	uint32_t qflen[NAT_QUEUE];
 	uint64_t guest_errors, queue_drops;
+	/* Out of fds, libslirp's accept on a forward's listener fails and leaves the connection
+	 * in the backlog: the listener stays readable and the loop would spin. A listener found
+	 * readable is probed (a dup of it); when that fails for want of fds, the listeners are
+	 * left out of the polls for FD_REST_MS, and the connections wait in their backlogs. */
+	uint8_t *fdkind; /* by fd: 0 not known yet, FD_LISTENER, FD_OTHER (reset when the
+			    forwards change, the only times slirp opens or closes listeners) */
+	int nfdkind;
+	int lslot[UK_SW_MAX_FORWARDS]; /* this round's poll slots of listeners */
+	int nlslot;
+	int64_t rest_until_ms;
+	uint64_t fd_rests; /* times it found itself out of fds */
 };
 
 static int64_t now_ns(void)
@@ -335,10 +349,76 @@ static const SlirpCb nat_callbacks = {
 };
 
 /* -- the poll loop -- */
+#define FD_LISTENER 1
+#define FD_OTHER    2
+#define FD_REST_MS  100
+
+/* Whether fd is a listening socket (known from an earlier round, or asked once). */
+static bool is_listener(struct nat *n, int fd)
+{
+	int on = 0;
+	socklen_t len = sizeof(on);
+
+	if (fd >= n->nfdkind) {
+		int m = n->nfdkind ? n->nfdkind : 64;
+		uint8_t *p;
+
+		while (m <= fd && m < INT_MAX / 2)
+			m *= 2;
+		p = m > fd ? realloc(n->fdkind, (size_t)m) : NULL;
+		if (!p)
+			return false;
+		memset(p + n->nfdkind, 0, (size_t)(m - n->nfdkind));
+		n->fdkind = p;
+		n->nfdkind = m;
+	}
+	if (!n->fdkind[fd])
+		n->fdkind[fd] = getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on
+					? FD_LISTENER
+					: FD_OTHER;
+	return n->fdkind[fd] == FD_LISTENER;
+}
+
+static void forget_fd_kinds(struct nat *n)
+{
+	if (n->fdkind)
+		memset(n->fdkind, 0, (size_t)n->nfdkind);
+}
+
+/* After the poll, before slirp accepts: a readable listener while no fd is left? */
+static void check_fd_room(struct nat *n)
+{
+	for (int i = 0; i < n->nlslot; i++) {
+		int fd, t;
+
+		if (!(uk_swd_poll_revents(n->d, n->lslot[i]) & POLLIN))
+			continue;
+		fd = uk_swd_poll_fd(n->d, n->lslot[i]);
+		t = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (t >= 0) {
+			close(t);
+			continue;
+		}
+		if (errno == EMFILE || errno == ENFILE) {
+			n->rest_until_ms = now_ns() / 1000000 + FD_REST_MS;
+			n->fd_rests++;
+		}
+		return;
+	}
+}
+
 static int add_poll(int fd, int events, void *opaque)
 {
 	struct nat *n = opaque;
 	short ev = 0;
+	int slot;
+
+	if ((events & SLIRP_POLL_IN) && is_listener(n, fd)) {
+		if (now_ns() / 1000000 < n->rest_until_ms)
+			events &= ~SLIRP_POLL_IN; /* out of fds: what it would accept waits */
+		else if (n->nlslot < (int)UK_ARRAY_SIZE(n->lslot))
+			n->lslot[n->nlslot++] = -2; /* its slot, below */
+	}
 
 	if (events & SLIRP_POLL_IN)
 		ev |= POLLIN;
@@ -346,7 +426,10 @@ static int add_poll(int fd, int events, void *opaque)
 		ev |= POLLOUT;
 	if (events & SLIRP_POLL_PRI)
 		ev |= POLLPRI;
-	return uk_swd_poll_add(n->d, fd, ev);
+	slot = uk_swd_poll_add(n->d, fd, ev);
+	if (n->nlslot > 0 && n->lslot[n->nlslot - 1] == -2)
+		n->lslot[n->nlslot - 1] = slot;
+	return slot;
 }
 
 static int get_revents(int idx, void *opaque)
@@ -406,7 +489,10 @@ static void nat_pre_poll(struct uk_swd *d, void *ctx, int *timeout_ms)
 	(void)d;
 	drain(n);
 	fire_timers(n);
+	n->nlslot = 0;
 	slirp_pollfds_fill(n->slirp, &t, add_poll, n);
+	if (n->rest_until_ms > now_ns() / 1000000 && t > FD_REST_MS)
+		t = FD_REST_MS; /* wake to poll the listeners again */
 	now = now_ns() / 1000000;
 	for (int i = 0; i < NAT_TIMERS; i++) {
 		const struct nat_timer *tm = &n->timers[i];
@@ -426,6 +512,7 @@ static void nat_post_poll(struct uk_swd *d, void *ctx)
 	struct nat *n = ctx;
 
 	(void)d;
+	check_fd_room(n);
 	slirp_pollfds_poll(n->slirp, 0, get_revents, n);
 	fire_timers(n);
 }
@@ -492,6 +579,7 @@ static int fwd_add(struct nat *n, const char *spec, struct nat_fwd *out, struct 
 				  f.udp ? "udp" : "tcp", inet_ntop(AF_INET, &f.haddr, h, sizeof(h)),
 				  f.hport);
 	n->fwd[n->nfwd++] = f;
+	forget_fd_kinds(n);
 	if (out)
 		*out = f;
 	return 0;
@@ -521,6 +609,7 @@ static int fwd_del(struct nat *n, const char *spec, struct nat_fwd *out, struct 
 	if (out)
 		*out = n->fwd[k];
 	n->fwd[k] = n->fwd[--n->nfwd];
+	forget_fd_kinds(n);
 	return 0;
 }
 
@@ -558,6 +647,7 @@ static void nat_list(struct nat *n, json_t *reply)
 			    json_string(inet_ntop(AF_INET, &n->net.dhcp, a, sizeof(a))));
 	json_object_set_new(reply, "guest_errors", json_integer((json_int_t)n->guest_errors));
 	json_object_set_new(reply, "queue_drops", json_integer((json_int_t)n->queue_drops));
+	json_object_set_new(reply, "fd_rests", json_integer((json_int_t)n->fd_rests));
 }
 
 static int nat_command(struct uk_swd *d, void *ctx, const char *cmd, json_t *req, json_t *reply)
@@ -595,6 +685,7 @@ static void nat_free(struct nat *n)
 	if (n->slirp)
 		slirp_cleanup(n->slirp);
 	free(n->q);
+	free(n->fdkind);
 	free(n);
 }
 

@@ -251,4 +251,26 @@ like "$log" "lease of 192\.168\.77\.15 obtained from 192\.168\.77\.2" "DHCP: the
 like "$log" "fetched: $token" "the host alias is .2 of the configured network"
 "$UMLKIT" kill g2 >/dev/null 2>&1
 "$UMLKIT" switch stop nat2 >/dev/null 2>&1
+
+# out of fds (a limit of 40), host connections to a forward whose guest never answers (each
+# holds an fd of the NAT's) must not make the switch spin on the listener it cannot accept on
+F3=$(free_port)
+run prlimit --nofile=40 "$UMLKIT" switch start natfd --nat --forward "tcp:$F3:10.0.2.15:80"
+is "$rc" 0 "a NAT switch with 40 fds"
+track_switch natfd
+npid=$(cat "$XDG_RUNTIME_DIR/umlkit/switches/natfd/pid")
+held=()
+for _ in $(seq 60); do
+	exec {c}<>"/dev/tcp/127.0.0.1/$F3" && held+=("$c")
+done
+sleep 1
+t0=$(awk '{print $14 + $15}' "/proc/$npid/stat")
+sleep 3
+t1=$(awk '{print $14 + $15}' "/proc/$npid/stat")
+ok "$([ $((t1 - t0)) -lt 100 ]; echo $?)" \
+	"60 connections to a forward with 40 fds: the switch waits, not spins ($((t1 - t0)) ticks of CPU in 3 s; spinning takes 300)"
+for c in "${held[@]}"; do exec {c}>&-; done
+check "... and is alive" -- kill -0 "$npid"
+run "$UMLKIT" switch stop natfd
+is "$rc" 0 "it stops"
 done_testing
