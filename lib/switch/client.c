@@ -30,7 +30,9 @@ static int switches_root(char *out, size_t outlen, struct uk_err *err)
 	return uk_runtime_dir("switches", out, outlen, err);
 }
 
-int uk_switch_dir(const char *name, char *out, size_t outlen, struct uk_err *err)
+/* The directory of switch name into out; made (0700, parents too) when make is set, as the
+ * daemon does: a lookup of a switch that does not run leaves nothing behind. */
+static int switch_path(const char *name, char *out, size_t outlen, bool make, struct uk_err *err)
 {
 	char root[4096];
 	int r = uk_switch_name_check(name, err);
@@ -42,14 +44,14 @@ int uk_switch_dir(const char *name, char *out, size_t outlen, struct uk_err *err
 	if ((size_t)snprintf(out, outlen, "%s/%s", root, name) >= outlen)
 		return uk_err_set(err, ENAMETOOLONG, "path too long");
 	/* create it, 0700, parents included */
-	for (char *p = out + 1; *p; p++) {
+	for (char *p = out + 1; make && *p; p++) {
 		if (*p != '/')
 			continue;
 		*p = '\0';
 		mkdir(out, 0700);
 		*p = '/';
 	}
-	if (mkdir(out, 0700) < 0 && errno != EEXIST)
+	if (make && mkdir(out, 0700) < 0 && errno != EEXIST)
 		return uk_err_sys(err, errno, "%s", out);
 	if (strlen(out) + 8 > 107)
 		return uk_err_set(err, ENAMETOOLONG,
@@ -58,13 +60,18 @@ int uk_switch_dir(const char *name, char *out, size_t outlen, struct uk_err *err
 	return 0;
 }
 
+int uk_switch_dir(const char *name, char *out, size_t outlen, struct uk_err *err)
+{
+	return switch_path(name, out, outlen, true, err);
+}
+
 pid_t uk_switch_pid(const char *name)
 {
 	char dir[4096], path[4200];
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 	_cleanup_close_ int fd = -1;
 
-	if (uk_switch_dir(name, dir, sizeof(dir), NULL) < 0)
+	if (switch_path(name, dir, sizeof(dir), false, NULL) < 0)
 		return 0;
 	snprintf(path, sizeof(path), "%s/lock", dir);
 	fd = open(path, O_RDWR | O_CLOEXEC);
@@ -77,7 +84,7 @@ static int connect_ctl(const char *name, struct uk_err *err)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	char dir[4096];
-	int fd, r = uk_switch_dir(name, dir, sizeof(dir), err);
+	int fd, r = switch_path(name, dir, sizeof(dir), false, err);
 
 	if (r < 0)
 		return r;

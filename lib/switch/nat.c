@@ -158,9 +158,18 @@ int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f,
 				  spec, field[0]);
 	/* 2 or 4 fields: no host address; 3 or 5: one */
 	if (n == 3 || n == 5) {
+		uint32_t h;
+
 		r = fwd_addr(spec, "host address", field[i++], &f->haddr, err);
 		if (r < 0)
 			return r;
+		h = ntohl(f->haddr.s_addr);
+		if ((h >> 28) >= 0xe || (h >> 24 == 0 && h != INADDR_ANY))
+			return uk_err_set(
+				err, EINVAL,
+				"forward '%s': host address %s cannot take connections "
+				"(multicast, broadcast or 0.x.x.x; 0.0.0.0 is every address)",
+				spec, field[i - 1]);
 	} else {
 		f->haddr.s_addr = htonl(INADDR_LOOPBACK);
 	}

@@ -338,6 +338,8 @@ bad 2 "capture needs NAME and -w FILE" "capture without -w" switch capture x
 bad 2 "--seconds 1844674407370955162: a number from 1 to 31536000" "capture --seconds huge" \
 	switch capture x -w "$T/f.pcap" --seconds 1844674407370955162
 bad 1 "switch 'nosuch' is not running" "ports of no switch" switch ports nosuch
+"$UMLKIT" switch stop nosuch >/dev/null 2>&1
+check "... and asking about it (ports, stop) makes no directory for it" -- test ! -e "$(dirname "$(swdir sw)")/nosuch"
 # an option the command does not take is refused, not ignored
 bad 2 "option '--hub' does not apply to 'switch link'" "link --hub" switch link a b --hub
 bad 2 "option '--vlan' does not apply to 'switch stop'" "stop --vlan" switch stop x --vlan 5

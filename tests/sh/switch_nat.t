@@ -70,6 +70,10 @@ bad_start "guest port" "guest port '0' is not a number from 1 to 65535" \
 	--forward udp:8080:10.0.2.15:0
 bad_start "host address" "host address 'localhost' is not an IPv4 address" \
 	--forward tcp:localhost:8080:10.0.2.15:80
+bad_start "host address multicast" "host address 224.0.0.251 cannot take connections" \
+	--forward udp:224.0.0.251:8080:10.0.2.15:80
+bad_start "host address broadcast" "host address 255.255.255.255 cannot take connections" \
+	--forward tcp:255.255.255.255:8080:10.0.2.15:80
 bad_start "guest outside the network" "guest address 10.0.3.15 is outside the NAT network 10.0.2.0/24" \
 	--forward tcp:8080:10.0.3.15:80
 bad_start "guest is the host alias" "guest address 10.0.2.2 is the network's own" \
