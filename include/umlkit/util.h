@@ -106,6 +106,12 @@ ssize_t uk_pread_full(int fd, void *buf, size_t len, uint64_t off);
 int uk_pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 /* write() all bytes to a stream fd; returns 0 or -errno. */
 int uk_write_all(int fd, const void *buf, size_t len);
+/* One message on socket s with fd (-1: none) passed along (SCM_RIGHTS), MSG_NOSIGNAL
+ * added to flags; returns the bytes sent or -errno. */
+ssize_t uk_send_fd(int s, const void *buf, size_t len, int fd, int flags);
+/* One message from socket s into buf; *fd: the first fd passed with it (close-on-exec), or
+ * -1; any further ones are closed. Returns its length (0: EOF or an empty message), -errno. */
+ssize_t uk_recv_fd(int s, void *buf, size_t len, int *fd, int flags);
 
 bool uk_mem_is_zero(const void *buf, size_t len);
 

@@ -117,37 +117,6 @@ static int connect_ctl(const char *name, struct uk_err *err)
 	return fd;
 }
 
-/* One reply message into buf; *fd: a file passed with it (a big reply's), or -1. */
-static ssize_t recv_reply(int s, char *buf, size_t len, int *fd)
-{
-	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
-	struct iovec iov = {buf, len};
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
-			   .msg_control = cbuf,
-			   .msg_controllen = sizeof(cbuf)};
-	ssize_t n = recvmsg(s, &m, MSG_CMSG_CLOEXEC);
-
-	*fd = -1;
-	if (n < 0)
-		return -errno;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		int fds[4];
-
-		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
-			continue;
-		memcpy(fds, CMSG_DATA(c), UK_MIN(nfd, (size_t)4) * sizeof(int));
-		for (size_t i = 0; i < UK_MIN(nfd, (size_t)4); i++) {
-			if (*fd < 0)
-				*fd = fds[i];
-			else
-				close(fds[i]);
-		}
-	}
-	return n;
-}
-
 /* A big reply from the file fd (at most BIG_REPLY_MAX): its length into *out (malloc'd,
  * NUL-terminated), or -errno. */
 static ssize_t read_reply_file(int fd, char **out)
@@ -177,9 +146,6 @@ static ssize_t read_reply_file(int fd, char **out)
 int uk_switch_request(const char *name, const char *req, int pass_fd, char **reply,
 		      struct uk_err *err)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
-	struct iovec iov = {(void *)req, strlen(req)};
-	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
 	_cleanup_close_ int fd = connect_ctl(name, err);
 	struct pollfd pf;
 	char *buf;
@@ -189,26 +155,16 @@ int uk_switch_request(const char *name, const char *req, int pass_fd, char **rep
 	*reply = NULL;
 	if (fd < 0)
 		return fd;
-	if (pass_fd >= 0) {
-		struct cmsghdr *c;
-
-		m.msg_control = cbuf;
-		m.msg_controllen = sizeof(cbuf);
-		c = CMSG_FIRSTHDR(&m);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
-	}
-	if (sendmsg(fd, &m, MSG_NOSIGNAL) < 0)
-		return uk_err_sys(err, errno, "switch '%s': sending the request", name);
+	n = uk_send_fd(fd, req, strlen(req), pass_fd, 0);
+	if (n < 0)
+		return uk_err_sys(err, (int)-n, "switch '%s': sending the request", name);
 	pf = (struct pollfd){.fd = fd, .events = POLLIN};
 	if (poll(&pf, 1, ANSWER_MS) <= 0)
 		return uk_err_set(err, ETIMEDOUT, "switch '%s' did not answer", name);
 	buf = malloc(REPLY_MAX + 1);
 	if (!buf)
 		return uk_err_set(err, ENOMEM, "out of memory");
-	n = recv_reply(fd, buf, REPLY_MAX, &big);
+	n = uk_recv_fd(fd, buf, REPLY_MAX, &big, 0);
 	if (n <= 0) {
 		free(buf);
 		if (big >= 0)

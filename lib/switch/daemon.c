@@ -105,23 +105,21 @@ struct uk_swd {
 };
 
 /* ---- the loop's plumbing ---- */
-/* Make room in widx for fd: -1 when out of memory. */
-static int widx_grow(struct uk_swd *d, int fd)
+void *uk_swd_grow_by_fd(void *arr, int *len, int fd, size_t size)
 {
-	int n = d->nwidx > 0 ? d->nwidx : 64;
-	int *p;
+	int n = *len > 0 ? *len : 64;
+	char *p;
 
 	while (n <= fd && n < INT_MAX)
 		n = n > INT_MAX / 2 ? INT_MAX : n * 2;
 	if (n <= fd)
-		return -1;
-	p = realloc(d->widx, (size_t)n * sizeof(*p));
+		return NULL;
+	p = realloc(arr, (size_t)n * size);
 	if (!p)
-		return -1;
-	memset(p + d->nwidx, 0, (size_t)(n - d->nwidx) * sizeof(*p));
-	d->widx = p;
-	d->nwidx = n;
-	return 0;
+		return NULL;
+	memset(p + (size_t)*len * size, 0, (size_t)(n - *len) * size);
+	*len = n;
+	return p;
 }
 
 int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, void *ctx),
@@ -133,8 +131,13 @@ int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, 
 		return -ENOSPC;
 	if (fd < 0)
 		return -EBADF;
-	if (fd >= d->nwidx && widx_grow(d, fd) < 0)
-		return -ENOMEM;
+	if (fd >= d->nwidx) {
+		int *p = uk_swd_grow_by_fd(d->widx, &d->nwidx, fd, sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		d->widx = p;
+	}
 	if (epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
 		return -errno;
 	if (epoll_ctl(d->qfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
@@ -703,32 +706,10 @@ static int dispatch(struct uk_swd *d, json_t *req, int fd, json_t *reply, struct
 /* Receive one request and its fd (if any). Returns its length, 0 on EOF, -errno. */
 static ssize_t recv_request(int s, char *buf, size_t len, int *fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
-	struct iovec iov = {buf, len - 1};
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
-			   .msg_control = cbuf,
-			   .msg_controllen = sizeof(cbuf)};
-	ssize_t n = recvmsg(s, &m, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	ssize_t n = uk_recv_fd(s, buf, len - 1, fd, MSG_DONTWAIT);
 
-	*fd = -1;
-	if (n < 0)
-		return -errno;
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
-			size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			int fds[4];
-
-			memcpy(fds, CMSG_DATA(c), UK_MIN(nfd, (size_t)4) * sizeof(int));
-			for (size_t i = 0; i < UK_MIN(nfd, (size_t)4); i++) {
-				if (*fd < 0)
-					*fd = fds[i];
-				else
-					close(fds[i]); /* one fd per request */
-			}
-		}
-	}
-	buf[n] = '\0';
+	if (n >= 0)
+		buf[n] = '\0';
 	return n;
 }
 
@@ -737,34 +718,23 @@ static ssize_t recv_request(int s, char *buf, size_t len, int *fd)
  * marker message {"ok":true,"reply_fd":true} (uk_switch_request reads it). 0, or -errno. */
 static int send_reply(int s, const char *text)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
 	static const char marker[] = "{\"ok\":true,\"reply_fd\":true}";
-	struct iovec iov = {(void *)marker, sizeof(marker) - 1};
-	struct msghdr m = {.msg_iov = &iov,
-			   .msg_iovlen = 1,
-			   .msg_control = cbuf,
-			   .msg_controllen = sizeof(cbuf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&m);
 	size_t len = strlen(text);
-	int fd, r;
+	ssize_t n = -EMSGSIZE;
+	int fd;
 
-	if (len <= CTL_MSG_MAX && send(s, text, len, MSG_NOSIGNAL | MSG_DONTWAIT) >= 0)
-		return 0;
-	if (len <= CTL_MSG_MAX && errno != EMSGSIZE && errno != ENOBUFS)
-		return -errno;
+	if (len <= CTL_MSG_MAX)
+		n = uk_send_fd(s, text, len, -1, MSG_DONTWAIT);
+	if (n >= 0 || (n != -EMSGSIZE && n != -ENOBUFS))
+		return n < 0 ? (int)n : 0;
 	fd = memfd_create("umlkit-reply", MFD_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	r = uk_write_all(fd, text, len);
-	if (r == 0) {
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-		r = sendmsg(s, &m, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -errno : 0;
-	}
+	n = uk_write_all(fd, text, len);
+	if (n == 0)
+		n = uk_send_fd(s, marker, sizeof(marker) - 1, fd, MSG_DONTWAIT);
 	close(fd);
-	return r;
+	return n < 0 ? (int)n : 0;
 }
 
 static void drop_client(struct uk_swd *d, int s)

@@ -234,6 +234,7 @@ struct nat {
 	int lslot[UK_SW_MAX_FORWARDS]; /* this round's poll slots of listeners */
 	int nlslot;
 	int64_t rest_until_ms;
+	bool resting;	   /* this round: before rest_until_ms */
 	uint64_t fd_rests; /* times it found itself out of fds */
 };
 
@@ -369,17 +370,11 @@ static bool is_listener(struct nat *n, int fd)
 	socklen_t len = sizeof(on);
 
 	if (fd >= n->nfdkind) {
-		int m = n->nfdkind ? n->nfdkind : 64;
-		uint8_t *p;
+		uint8_t *p = uk_swd_grow_by_fd(n->fdkind, &n->nfdkind, fd, 1);
 
-		while (m <= fd && m < INT_MAX / 2)
-			m *= 2;
-		p = m > fd ? realloc(n->fdkind, (size_t)m) : NULL;
 		if (!p)
 			return false;
-		memset(p + n->nfdkind, 0, (size_t)(m - n->nfdkind));
 		n->fdkind = p;
-		n->nfdkind = m;
 	}
 	if (!n->fdkind[fd])
 		n->fdkind[fd] = getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on
@@ -423,7 +418,7 @@ static int add_poll(int fd, int events, void *opaque)
 	int slot;
 
 	if ((events & SLIRP_POLL_IN) && is_listener(n, fd)) {
-		if (now_ns() / 1000000 < n->rest_until_ms)
+		if (n->resting)
 			events &= ~SLIRP_POLL_IN; /* out of fds: what it would accept waits */
 		else if (n->nlslot < (int)UK_ARRAY_SIZE(n->lslot))
 			n->lslot[n->nlslot++] = -2; /* its slot, below */
@@ -499,8 +494,9 @@ static void nat_pre_poll(struct uk_swd *d, void *ctx, int *timeout_ms)
 	drain(n);
 	fire_timers(n);
 	n->nlslot = 0;
+	n->resting = now_ns() / 1000000 < n->rest_until_ms;
 	slirp_pollfds_fill(n->slirp, &t, add_poll, n);
-	if (n->rest_until_ms > now_ns() / 1000000 && t > FD_REST_MS)
+	if (n->resting && t > FD_REST_MS)
 		t = FD_REST_MS; /* wake to poll the listeners again */
 	now = now_ns() / 1000000;
 	for (int i = 0; i < NAT_TIMERS; i++) {

@@ -14,6 +14,11 @@
 
 struct uk_swd;
 
+/* Make room in arr, an array indexed by fd of *len elements of size bytes, for fd (the new
+ * ones zeroed; it grows by doubling from 64): the array, moved maybe, with *len updated; or
+ * NULL when out of memory (arr and *len as they were). */
+void *uk_swd_grow_by_fd(void *arr, int *len, int fd, size_t size);
+
 /* A persistent fd with its handler, in the loop's epoll set (level-triggered input, and hangups and
  * errors) until unwatched. Returns 0, -ENOSPC, or -errno of epoll_ctl. */
 int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, void *ctx),

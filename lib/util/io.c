@@ -2,6 +2,7 @@
 /* Full read/write loops: EINTR and short counts handled, every result checked. */
 #include <errno.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "umlkit/util.h"
@@ -77,4 +78,56 @@ bool uk_mem_is_zero(const void *buf, size_t len)
 	if (len <= 16)
 		return true;
 	return memcmp(p, p + 16, len - 16) == 0;
+}
+
+ssize_t uk_send_fd(int s, const void *buf, size_t len, int fd, int flags)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {(void *)buf, len};
+	struct msghdr m = {.msg_iov = &iov, .msg_iovlen = 1};
+	ssize_t n;
+
+	if (fd >= 0) {
+		struct cmsghdr *c;
+
+		m.msg_control = cbuf;
+		m.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&m);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	n = sendmsg(s, &m, flags | MSG_NOSIGNAL);
+	return n < 0 ? -errno : n;
+}
+
+ssize_t uk_recv_fd(int s, void *buf, size_t len, int *fd, int flags)
+{
+	char cbuf[CMSG_SPACE(sizeof(int) * 4)];
+	struct iovec iov = {buf, len};
+	struct msghdr m = {.msg_iov = &iov,
+			   .msg_iovlen = 1,
+			   .msg_control = cbuf,
+			   .msg_controllen = sizeof(cbuf)};
+	ssize_t n = recvmsg(s, &m, flags | MSG_CMSG_CLOEXEC);
+
+	*fd = -1;
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&m); c; c = CMSG_NXTHDR(&m, c)) {
+		size_t nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		int fds[4];
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		memcpy(fds, CMSG_DATA(c), UK_MIN(nfd, (size_t)4) * sizeof(int));
+		for (size_t i = 0; i < UK_MIN(nfd, (size_t)4); i++) {
+			if (*fd < 0)
+				*fd = fds[i];
+			else
+				close(fds[i]); /* one fd per message */
+		}
+	}
+	return n;
 }
