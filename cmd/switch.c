@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* umlkit switch: start, stop, list, ports, fdb, capture, forward, legacy, link, unlink. */
+/* umlkit switch: start, stop, list, ports, fdb, capture, forward, nat, legacy, link, unlink,
+ * plug. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -32,6 +33,8 @@ static const char switch_usage[] =
 	"                           tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT; del also\n"
 	"                           takes tcp|udp:[HOSTADDR:]HOSTPORT); HOSTADDR 127.0.0.1\n"
 	"  forward NAME list [--output=json]  the NAT uplink's port forwards\n"
+	"  nat NAME [--output=json]  the NAT uplink (--nat): its network, forwards, libslirp's\n"
+	"                           complaints, frames dropped, rests for want of fds\n"
 	"  legacy NAME [--output=json]  the legacy daemon-protocol side (--legacy): its guests,\n"
 	"                           requests accepted and refused, stray frames dropped\n"
 	"  link A B [--vlan N]      join two running switches: a trunk of every VLAN, or an\n"
@@ -581,6 +584,48 @@ static int sw_capture(struct sw_args *a)
 	return UK_EXIT_OK;
 }
 
+/* A request to the NAT module (extra: its members, taken), or NULL when the switch has no
+ * NAT uplink or the request failed (said). */
+static json_t *ask_nat(const char *name, const char *cmd, json_t *extra)
+{
+	json_t *rep = ask(name, "info", -1, NULL);
+	bool nat = rep && json_is_true(json_object_get(rep, "nat"));
+
+	if (rep && !nat)
+		uk_say("switch '%s' has no NAT uplink (start it with --nat)", name);
+	json_decref(rep);
+	if (!nat) {
+		json_decref(extra);
+		return NULL;
+	}
+	return ask(name, cmd, -1, extra);
+}
+
+/* nat NAME: the NAT uplink's network, forwards and counters */
+static int sw_nat(struct sw_args *a)
+{
+	json_t *rep;
+
+	if (a->nargs != 1)
+		return uk_usage_error("umlkit switch nat", "nat needs NAME");
+	rep = ask_nat(a->args[0], "forward-list", NULL);
+	if (!rep)
+		return UK_EXIT_FAIL;
+	json_object_del(rep, "ok");
+	if (a->json)
+		return print_json(rep);
+	printf("network       %s\n", json_string_value(json_object_get(rep, "network")));
+	printf("host          %s\n", json_string_value(json_object_get(rep, "host")));
+	printf("dns           %s\n", json_string_value(json_object_get(rep, "dns")));
+	printf("dhcp_start    %s\n", json_string_value(json_object_get(rep, "dhcp_start")));
+	printf("forwards      %zu\n", json_array_size(json_object_get(rep, "forwards")));
+	printf("guest_errors  %lld\n", int_of(rep, "guest_errors"));
+	printf("queue_drops   %lld\n", int_of(rep, "queue_drops"));
+	printf("fd_rests      %lld\n", int_of(rep, "fd_rests"));
+	json_decref(rep);
+	return UK_EXIT_OK;
+}
+
 /* forward NAME add|del SPEC, forward NAME list: the NAT module's commands */
 static int sw_forward(struct sw_args *a)
 {
@@ -601,19 +646,10 @@ static int sw_forward(struct sw_args *a)
 	}
 	if (!strcmp(op, "del"))
 		cmd = "forward-del";
-	rep = ask(a->args[0], "info", -1, NULL);
-	if (!rep)
-		return UK_EXIT_FAIL;
-	if (!json_is_true(json_object_get(rep, "nat"))) {
-		json_decref(rep);
-		uk_say("switch '%s' has no NAT uplink (start it with --nat)", a->args[0]);
-		return UK_EXIT_FAIL;
-	}
-	json_decref(rep);
 	extra = json_object();
 	if (!list)
 		json_object_set_new(extra, "spec", json_string(a->args[2]));
-	rep = ask(a->args[0], cmd, -1, extra);
+	rep = ask_nat(a->args[0], cmd, extra);
 	if (!rep)
 		return UK_EXIT_FAIL;
 	if (!list) {
@@ -709,6 +745,7 @@ int uk_cmd_switch(int argc, char **argv)
 		{"capture", sw_capture, BIT(OPT_PORT) | BIT(OPT_WRITE) | BIT(OPT_SECONDS)},
 		{"forward", sw_forward, BIT(OPT_OUT)},
 		{"legacy", sw_legacy, BIT(OPT_OUT)},
+		{"nat", sw_nat, BIT(OPT_OUT)},
 		{"link", sw_link, BIT(OPT_VLAN)},
 		{"unlink", sw_unlink, 0},
 		{"plug", sw_plug, BIT(OPT_VLAN) | BIT(OPT_TRUNK)},

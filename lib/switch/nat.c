@@ -225,9 +225,11 @@ struct nat {
 	uint32_t qflen[NAT_QUEUE];
 	uint64_t guest_errors, queue_drops;
 	/* Out of fds, libslirp's accept on a forward's listener fails and leaves the connection
-	 * in the backlog: the listener stays readable and the loop would spin. A listener found
-	 * readable is probed (a dup of it); when that fails for want of fds, the listeners are
-	 * left out of the polls for FD_REST_MS, and the connections wait in their backlogs. */
+	 * in the backlog: the listener stays readable and the loop would spin; and with no fd
+	 * left the control socket could take no request. So while a listener is readable, the
+	 * fds left are probed (dups); unless FD_RESERVE would stay free after the accepts, the
+	 * listeners are left out of the polls for FD_REST_MS and the connections wait in their
+	 * backlogs. */
 	uint8_t *fdkind; /* by fd: 0 not known yet, FD_LISTENER, FD_OTHER (reset when the
 			    forwards change, the only times slirp opens or closes listeners) */
 	int nfdkind;
@@ -362,6 +364,7 @@ static const SlirpCb nat_callbacks = {
 #define FD_LISTENER 1
 #define FD_OTHER    2
 #define FD_REST_MS  100
+#define FD_RESERVE  8 /* fds the forwards leave free */
 
 /* Whether fd is a listening socket (known from an earlier round, or asked once). */
 static bool is_listener(struct nat *n, int fd)
@@ -389,26 +392,49 @@ static void forget_fd_kinds(struct nat *n)
 		memset(n->fdkind, 0, (size_t)n->nfdkind);
 }
 
-/* After the poll, before slirp accepts: a readable listener while no fd is left? */
+/* Whether want fds are free (dups of fd, closed again): EMFILE/ENFILE says no. */
+static bool fds_free(int fd, int want)
+{
+	int t[FD_RESERVE + UK_SW_MAX_FORWARDS], got = 0;
+	bool room = true;
+
+	while (got < want && got < (int)UK_ARRAY_SIZE(t)) {
+		t[got] = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (t[got] < 0) {
+			room = errno != EMFILE && errno != ENFILE;
+			break;
+		}
+		got++;
+	}
+	while (got > 0)
+		close(t[--got]);
+	return room;
+}
+
+/* After the poll, before slirp accepts (one connection on each readable listener): rest
+ * unless that leaves FD_RESERVE fds free, for the control socket and new ports. */
 static void check_fd_room(struct nat *n)
 {
-	for (int i = 0; i < n->nlslot; i++) {
-		int fd, t;
+	int ready = 0, fd = -1;
 
-		if (!(uk_swd_poll_revents(n->d, n->lslot[i]) & POLLIN))
-			continue;
-		fd = uk_swd_poll_fd(n->d, n->lslot[i]);
-		t = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-		if (t >= 0) {
-			close(t);
-			continue;
+	for (int i = 0; i < n->nlslot; i++)
+		if (uk_swd_poll_revents(n->d, n->lslot[i]) & POLLIN) {
+			fd = uk_swd_poll_fd(n->d, n->lslot[i]);
+			ready++;
 		}
-		if (errno == EMFILE || errno == ENFILE) {
-			n->rest_until_ms = now_ns() / 1000000 + FD_REST_MS;
-			n->fd_rests++;
-		}
-		return;
+	if (ready > 0 && !fds_free(fd, FD_RESERVE + ready)) {
+		n->rest_until_ms = now_ns() / 1000000 + FD_REST_MS;
+		n->resting = true; /* from this round on: get_revents hides their POLLIN */
+		n->fd_rests++;
 	}
+}
+
+static bool is_listener_slot(const struct nat *n, int idx)
+{
+	for (int i = 0; i < n->nlslot; i++)
+		if (n->lslot[i] == idx)
+			return true;
+	return false;
 }
 
 static int add_poll(int fd, int events, void *opaque)
@@ -441,6 +467,9 @@ static int get_revents(int idx, void *opaque)
 	struct nat *n = opaque;
 	short rev = uk_swd_poll_revents(n->d, idx);
 	int r = 0;
+
+	if (n->resting && is_listener_slot(n, idx))
+		rev &= (short)~POLLIN;
 
 	if (rev & POLLIN)
 		r |= SLIRP_POLL_IN;

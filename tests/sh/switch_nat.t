@@ -177,6 +177,15 @@ like "$page" "umlkit guest .* is serving this page" "the added forward works (on
 run "$UMLKIT" switch forward nat list --output=json
 like "$out" "\"spec\": \"tcp:127.0.0.2:$F2:10.0.2.15:80\"" "forward list --output=json shows it"
 like "$out" "\"host_port\": $F2" "... with its fields"
+run "$UMLKIT" switch nat nat
+is "$rc" 0 "switch nat: exit 0"
+like "$out" "network +10\.0\.2\.0/24" "... the network"
+like "$out" "host +10\.0\.2\.2" "... the host alias"
+like "$out" "forwards +2" "... the number of forwards"
+like "$out" "fd_rests +0" "... no rest for want of fds"
+run "$UMLKIT" switch nat nat --output=json
+like "$out" "\"spec\": \"tcp:127.0.0.2:$F2:10.0.2.15:80\"" "switch nat --output=json: the forwards"
+like "$out" '"dhcp_start": "10\.0\.2\.15"' "... and the first lease"
 run "$UMLKIT" switch forward nat add "tcp:127.0.0.2:$F2:10.0.2.16:80"
 is "$rc" 1 "the same host port again is refused"
 like "$err" "is forwarded already" "... saying so"
@@ -236,6 +245,9 @@ track_switch plain
 run "$UMLKIT" switch forward plain add "tcp:$F2:10.0.2.15:80"
 is "$rc" 1 "forward add on a switch without --nat fails"
 like "$err" "switch 'plain' has no NAT uplink" "... saying why"
+run "$UMLKIT" switch nat plain
+is "$rc" 1 "switch nat on a switch without --nat fails"
+like "$err" "switch 'plain' has no NAT uplink" "... saying why"
 "$UMLKIT" switch stop plain >/dev/null 2>&1
 
 run "$UMLKIT" switch start nat2 --nat --nat-net 192.168.77.0/24
@@ -257,7 +269,9 @@ like "$log" "fetched: $token" "the host alias is .2 of the configured network"
 "$UMLKIT" switch stop nat2 >/dev/null 2>&1
 
 # out of fds (a limit of 40), host connections to a forward whose guest never answers (each
-# holds an fd of the NAT's) must not make the switch spin on the listener it cannot accept on
+# holds an fd of the NAT's) must not make the switch spin on the listener it cannot accept
+# on, nor take the fds the control socket needs. Each connection is held by a process of its
+# own: past the backlog, a connect waits minutes for the SYN's retries.
 F3=$(free_port)
 run prlimit --nofile=40 "$UMLKIT" switch start natfd --nat --forward "tcp:$F3:10.0.2.15:80"
 is "$rc" 0 "a NAT switch with 40 fds"
@@ -265,16 +279,33 @@ track_switch natfd
 npid=$(cat "$XDG_RUNTIME_DIR/umlkit/switches/natfd/pid")
 held=()
 for _ in $(seq 60); do
-	exec {c}<>"/dev/tcp/127.0.0.1/$F3" && held+=("$c")
+	(exec 3<>"/dev/tcp/127.0.0.1/$F3" && exec sleep 60) 2>/dev/null &
+	held+=("$!")
+	UK_PIDS+=("$!")
 done
-sleep 1
+nfd() { find "/proc/$npid/fd" -mindepth 1 2>/dev/null | wc -l; }
+for _ in $(seq 50); do # until the switch stops taking connections
+	a=$(nfd)
+	sleep 0.2
+	[ "$a" -gt 20 ] && [ "$a" = "$(nfd)" ] && break
+done
 t0=$(awk '{print $14 + $15}' "/proc/$npid/stat")
 sleep 3
 t1=$(awk '{print $14 + $15}' "/proc/$npid/stat")
 ok "$([ $((t1 - t0)) -lt 100 ]; echo $?)" \
 	"60 connections to a forward with 40 fds: the switch waits, not spins ($((t1 - t0)) ticks of CPU in 3 s; spinning takes 300)"
-for c in "${held[@]}"; do exec {c}>&-; done
+a=$(nfd)
+ok "$([ "$a" -le 32 ]; echo $?)" "... and leaves 8 fds free ($a of 40 open)"
+[ "$a" -le 32 ] || diag "$(ls -l "/proc/$npid/fd")"
+run "$UMLKIT" switch ports natfd
+is "$rc" 0 "... and takes requests meanwhile"
+like "$out" "nat " "... and answers them"
+run "$UMLKIT" switch nat natfd
+like "$out" 'fd_rests +[1-9]' "... and counts its rests"
+kill "${held[@]}" 2>/dev/null
+wait "${held[@]}" 2>/dev/null
 check "... and is alive" -- kill -0 "$npid"
 run "$UMLKIT" switch stop natfd
 is "$rc" 0 "it stops"
+is "$err" "" "... when asked, without a word"
 done_testing
