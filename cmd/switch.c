@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <grp.h>
 #include <jansson.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -292,6 +293,21 @@ static int print_json(json_t *j)
 	return UK_EXIT_OK;
 }
 
+/* A relative socket path (path, in a buffer of size bytes) made absolute, for a daemon that
+ * leaves its directory; "" stays. */
+static int absolute_path(char *path, size_t size, const char *opt, struct uk_err *err)
+{
+	char abs[PATH_MAX];
+	struct uk_err e = {0};
+
+	if (!path[0] || path[0] == '/')
+		return 0;
+	if (uk_path_absolutize(path, abs, size < sizeof(abs) ? size : sizeof(abs), &e) < 0)
+		return uk_err_set(err, e.code, "%s %s", opt, e.msg);
+	memcpy(path, abs, strlen(abs) + 1);
+	return 0;
+}
+
 static int sw_start(struct sw_args *a)
 {
 	struct uk_err err = {0};
@@ -307,6 +323,9 @@ static int sw_start(struct sw_args *a)
 	snprintf(a->d.name, sizeof(a->d.name), "%s", a->args[0]);
 	if (!a->d.nat && (a->d.nforwards || a->d.nat_net[0]))
 		return uk_usage_error("umlkit switch start", "--forward and --nat-net need --nat");
+	if (absolute_path(a->d.bess, sizeof(a->d.bess), "--bess", &err) < 0 ||
+	    absolute_path(a->d.legacy_ctl, sizeof(a->d.legacy_ctl), "--legacy", &err) < 0)
+		return uk_fail(&err);
 	if (a->foreground) {
 		if (uk_switch_daemon_run(&a->d, &err) < 0)
 			return uk_fail(&err);
@@ -321,6 +340,8 @@ static int sw_start(struct sw_args *a)
 
 		close(pfd[0]);
 		setsid();
+		if (chdir("/") < 0) /* holds no directory busy; its paths are absolute */
+			dprintf(pfd[1], "failed chdir /: %s\n", strerror(errno));
 		g = fork();
 		if (g < 0)
 			dprintf(pfd[1], "failed fork: %s\n", strerror(errno));

@@ -358,6 +358,20 @@ echo "someone else's" >"$T/b3.sock"
 run "$UMLKIT" switch stop bsw3
 is "$rc" 0 "switch stop"
 is "$(cat "$T/b3.sock")" "someone else's" "... leaves a file put at its bess path since alone"
+# relative paths are the starter's: the daemon leaves its directory (holds none busy)
+mkdir "$T/rel"
+run bash -c "cd '$T/rel' && '$UMLKIT' switch start bsw4 --bess b.sock --legacy l.ctl"
+is "$rc" 0 "switch start with relative --bess and --legacy paths"
+B4PID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
+[ -n "$B4PID" ] && UK_PIDS+=("$B4PID")
+check "... makes the sockets in the starter's directory" -- test -S "$T/rel/b.sock" -a -S "$T/rel/l.ctl"
+is "$(readlink "/proc/$B4PID/cwd")" "/" "... and the daemon's directory is /"
+like "$("$UMLKIT" switch legacy bsw4)" "control +$T/rel/l\.ctl" "... and names the absolute path"
+run "$UMLKIT" switch stop bsw4
+check "... and removes both at stop" -- test ! -e "$T/rel/b.sock" -a ! -e "$T/rel/l.ctl"
+run bash -c "cd '$T/rel' && '$UMLKIT' switch start bsw4 --bess nodir/b.sock"
+is "$rc" 1 "a relative --bess in a directory that does not exist: exit 1"
+like "$err" "--bess nodir/b.sock: cannot resolve directory 'nodir'" "... saying so"
 
 # ---------------------------------------------------------------- 4. --group
 # a member of the switch's group (here: nobody, group nogroup) may name only its own socket
