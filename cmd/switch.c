@@ -383,8 +383,9 @@ static int sw_start(struct sw_args *a)
 
 static int sw_stop(struct sw_args *a)
 {
+	struct uk_err err = {0};
+	json_t *rep = NULL;
 	pid_t pid;
-	json_t *rep;
 
 	if (a->nargs != 1)
 		return uk_usage_error("umlkit switch stop", "stop needs NAME");
@@ -393,9 +394,10 @@ static int sw_stop(struct sw_args *a)
 		uk_say("switch '%s' is not running", a->args[0]);
 		return UK_EXIT_FAIL;
 	}
-	rep = ask(a->args[0], "stop", -1, NULL);
-	if (!rep)
+	if (uk_switch_ask(a->args[0], "{\"cmd\":\"stop\"}", -1, &rep, &err) < 0) {
+		uk_say("%s; stopping it with SIGTERM", err.msg);
 		kill(pid, SIGTERM);
+	}
 	json_decref(rep);
 	for (int i = 0; i < 100 && uk_switch_pid(a->args[0]); i++)
 		usleep(20000);

@@ -395,6 +395,8 @@ kill -STOP "$wpid"
 timeout 5 "$SWPEER" wedge idle 100 >/dev/null 2>&1 # fills the backlog, then blocks
 run timeout 60 "$UMLKIT" switch stop wedge
 is "$rc" 0 "switch stop of a stuck switch whose backlog is full: exit 0 (not hanging)"
+like "$err" "takes no connections \(it is stuck\?\); stopping it with SIGTERM" \
+	"... it says why it sends SIGTERM"
 like "$err" "did not stop; killed" "... it says it killed it"
 until_true 10 eval '! kill -0 '"$wpid"' 2>/dev/null'
 ok $? "... and the process is gone"
