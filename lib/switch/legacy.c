@@ -26,6 +26,7 @@
  *   v2 and versions above 3 are refused.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,17 +204,27 @@ static void peer_text(int fd, const struct legacy_req *r, char *out, size_t len)
 
 static int bind_abstract(int fd, char tag, uint32_t salt, uint8_t out[ADDR_LEN]);
 
-/* A data socket of the guest's own, connected to its address; our address into reply. -1
- * when the guest's address cannot be connected to. */
-static int own_socket(struct legacy *l, const struct legacy_req *r, uint8_t reply[ADDR_LEN])
+/* A data socket of the guest's own, connected to its address (pin >= 0: to the socket file
+ * held open by pin, whatever its path names by now); our address into reply. -1 when the
+ * guest's address cannot be connected to. */
+static int own_socket(struct legacy *l, const struct legacy_req *r, int pin,
+		      uint8_t reply[ADDR_LEN])
 {
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_un pinned = {.sun_family = AF_UNIX};
+	const void *to = r->addr;
+	socklen_t tolen = r->addrlen;
 	uint8_t mine[ADDR_LEN];
 
 	if (fd < 0)
 		return -1;
+	if (pin >= 0) {
+		snprintf(pinned.sun_path, sizeof(pinned.sun_path), "/proc/self/fd/%d", pin);
+		to = &pinned;
+		tolen = sizeof(pinned);
+	}
 	if (bind_abstract(fd, 'g', l->nsockets++, mine) < 0 ||
-	    connect(fd, (const struct sockaddr *)r->addr, r->addrlen) < 0) {
+	    connect(fd, (const struct sockaddr *)to, tolen) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -234,14 +245,17 @@ static bool our_address(const struct legacy_req *r)
 /* Whether the requester on fd may have frames sent to the request's data address. An
  * abstract name anyone may send to; a socket file only its owner (or the switch's own user,
  * or root) may name: the switch must not write for a group member to sockets it could not
- * write to itself. */
-static bool may_name(int fd, const struct legacy_req *r)
+ * write to itself. For another user's file, *pin is the file held open (O_PATH) once
+ * checked: the guest's socket is connected through it, so that a file swapped after the
+ * check is not the one written to. */
+static bool may_name(int fd, const struct legacy_req *r, int *pin)
 {
 	struct ucred cr = {0};
 	socklen_t cl = sizeof(cr);
 	char path[PATH_LEN];
 	struct stat st;
 
+	*pin = -1;
 	if (r->addr[2] == 0)
 		return true;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0)
@@ -250,7 +264,28 @@ static bool may_name(int fd, const struct legacy_req *r)
 		return true;
 	memcpy(path, r->addr + 2, PATH_LEN - 1);
 	path[PATH_LEN - 1] = '\0';
-	return stat(path, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == cr.uid;
+	*pin = open(path, O_PATH | O_CLOEXEC);
+	if (*pin >= 0 && fstat(*pin, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == cr.uid)
+		return true;
+	if (*pin >= 0)
+		close(*pin);
+	*pin = -1;
+	return false;
+}
+
+/* Whether a request that may name its address can have a port: 0, or why not. Another
+ * user's socket file (pin >= 0) is written to only through a socket of the guest's own,
+ * connected to the file checked: the shared socket would name the path at every frame, and
+ * v0 gets none. */
+static int check_room(const struct legacy *l, const struct legacy_req *r, int pin)
+{
+	for (int i = 0; i < l->nguests; i++)
+		if (l->guests[i].addrlen == r->addrlen &&
+		    !memcmp(l->guests[i].addr, r->addr, r->addrlen))
+			return -EADDRINUSE; /* another connection named that address already */
+	if (l->nguests == (int)UK_ARRAY_SIZE(l->guests))
+		return -ENOSPC;
+	return pin >= 0 && r->version == 0 ? -EPERM : 0;
 }
 
 /* A good request: a port for the guest, and our address in reply (not for v0). */
@@ -259,22 +294,24 @@ static int admit(struct legacy *l, int fd, const struct legacy_req *r)
 	struct uk_port_conf c = {.kind = UK_PORT_DAEMON};
 	uint8_t reply[ADDR_LEN];
 	struct guest *g;
-	int port, own = -1;
+	int port, own = -1, pin, e;
 
 	if (our_address(r))
 		return -ELOOP;
-	if (!may_name(fd, r))
+	if (!may_name(fd, r, &pin))
 		return -EACCES;
-	for (int i = 0; i < l->nguests; i++)
-		if (l->guests[i].addrlen == r->addrlen &&
-		    !memcmp(l->guests[i].addr, r->addr, r->addrlen))
-			return -EADDRINUSE; /* another connection named that address already */
-	if (l->nguests == (int)UK_ARRAY_SIZE(l->guests))
-		return -ENOSPC;
-	peer_text(fd, r, c.peer, sizeof(c.peer));
+	e = check_room(l, r, pin);
 	memcpy(reply, l->data_addr, ADDR_LEN);
-	if (r->version != 0)
-		own = own_socket(l, r, reply);
+	if (e == 0 && r->version != 0)
+		own = own_socket(l, r, pin, reply);
+	if (pin >= 0) {
+		close(pin);
+		if (e == 0 && own < 0)
+			e = -ENOTCONN; /* no falling back to the shared socket for it */
+	}
+	if (e < 0)
+		return e;
+	peer_text(fd, r, c.peer, sizeof(c.peer));
 	if (own >= 0)
 		port = uk_swd_add_socket_port(l->d, own, &c, NULL);
 	else
@@ -330,6 +367,10 @@ static void on_request(struct legacy *l, int i)
 			why = "the address is the switch's own";
 		else if (e == -EACCES)
 			why = "the data socket is not the requester's";
+		else if (e == -EPERM)
+			why = "a v0 request from another user names a socket file";
+		else if (e == -ENOTCONN)
+			why = "the requester's data socket file takes no connection";
 		else if (e == -EIO)
 			why = "the reply could not be sent";
 		else

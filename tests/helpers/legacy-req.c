@@ -20,6 +20,7 @@
  *   dup    a v3 request naming the previous connection's data address again
  *   path=FILE  a v3 request naming a datagram socket it binds at FILE (its own)
  *   name=FILE  a v3 request naming FILE, a socket it did not bind (maybe someone else's)
+ *   path0=FILE  a v0 request naming a datagram socket it binds at FILE (no reply expected)
  *   self   a v3 request naming the switch's address of the last reply (the switch's own
  *          socket: it must refuse it, or frames it sends there come back to it)
  *   stray  a good v3 request; then a frame from its data socket to the switch's address in
@@ -108,13 +109,19 @@ static int build(const char *kind, uint8_t *req, size_t *len)
 {
 	static uint8_t addr[110];
 	const uint8_t mac[6] = {0x02, 0, 0, 0, 0x77, 0x01};
+	bool v0 = !strcmp(kind, "v0") || !strncmp(kind, "path0=", 6);
+	const char *file = NULL;
 
-	if (!strncmp(kind, "path=", 5) || !strncmp(kind, "name=", 5)) {
-		if (strlen(kind + 5) >= 108 || (kind[0] == 'p' && bind_path(kind + 5) < 0))
+	if (!strncmp(kind, "path=", 5) || !strncmp(kind, "name=", 5))
+		file = kind + 5;
+	else if (!strncmp(kind, "path0=", 6))
+		file = kind + 6;
+	if (file) {
+		if (strlen(file) >= 108 || (kind[0] == 'p' && bind_path(file) < 0))
 			return -1;
 		memset(addr, 0, sizeof(addr));
 		addr[0] = AF_UNIX;
-		memcpy(addr + 2, kind + 5, strlen(kind + 5));
+		memcpy(addr + 2, file, strlen(file));
 	} else if (!strcmp(kind, "self"))
 		memcpy(addr, last_reply, sizeof(addr));
 	else if (strcmp(kind, "dup") && (last_fd = data_addr(addr)) < 0)
@@ -125,8 +132,8 @@ static int build(const char *kind, uint8_t *req, size_t *len)
 	}
 	memset(req, 0, 512);
 	*len = 124;
-	if (!strcmp(kind, "v1") || !strcmp(kind, "v0")) {
-		if (!strcmp(kind, "v1"))
+	if (!strcmp(kind, "v1") || v0) {
+		if (!v0)
 			put32(req, MAGIC);
 		memcpy(req + 8, mac, 6);
 		memcpy(req + 14, addr, 110);
@@ -139,8 +146,7 @@ static int build(const char *kind, uint8_t *req, size_t *len)
 	memcpy(req + 12, addr, 110);
 	if (!strcmp(kind, "v3") || !strcmp(kind, "extra") || !strcmp(kind, "dup") ||
 	    !strcmp(kind, "stray") || !strcmp(kind, "unbound") || !strcmp(kind, "two") ||
-	    !strcmp(kind, "burst") || !strcmp(kind, "self") || !strncmp(kind, "path=", 5) ||
-	    !strncmp(kind, "name=", 5))
+	    !strcmp(kind, "burst") || !strcmp(kind, "self") || (file && strncmp(kind, "path0=", 6)))
 		return 0;
 	if (!strcmp(kind, "short"))
 		*len = 10;

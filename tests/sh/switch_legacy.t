@@ -395,13 +395,22 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && getent group nogroup >
 	like "$out" "path=$PUB/own.sock: reply 110" "... one naming its own socket is served"
 	run "$REQ" --ask gsw '{"cmd":"legacy"}'
 	like "$out" "the data socket is not the requester's" "... and the refusal says why"
+	# a v0 request gets no socket of its own, connected to the file checked: the shared one
+	# would name the path at every frame, whatever file is put there later
+	run setpriv --reuid=65534 --regid=65534 --clear-groups "$PUB/legacy-req" "$PUB/ctl" \
+		"path0=$PUB/own0.sock"
+	like "$out" "path0=$PUB/own0.sock: closed" "a group member's v0 request naming its socket file is refused"
+	run "$REQ" --ask gsw '{"cmd":"legacy"}'
+	like "$out" "a v0 request from another user names a socket file" "... saying why"
+	run "$REQ" "$PUB/ctl" "path0=$T/root0.sock"
+	like "$out" "path0=$T/root0.sock: open" "... the switch's own user's is served"
 	kill "$BINDPID"
 	wait "$BINDPID" 2>/dev/null
 	forget_pid "$BINDPID"
 	run "$UMLKIT" switch stop gsw
 	is "$rc" 0 "switch stop"
 else
-	for i in 1 2 3 4 5; do skip "--group needs root, setpriv and the group nogroup"; done
+	for i in 1 2 3 4 5 6 7 8; do skip "--group needs root, setpriv and the group nogroup"; done
 fi
 
 done_testing
