@@ -340,8 +340,10 @@ static int sw_start(struct sw_args *a)
 
 		close(pfd[0]);
 		setsid();
-		if (chdir("/") < 0) /* holds no directory busy; its paths are absolute */
+		if (chdir("/") < 0) { /* holds no directory busy; its paths are absolute */
 			dprintf(pfd[1], "failed chdir /: %s\n", strerror(errno));
+			_exit(1);
+		}
 		g = fork();
 		if (g < 0)
 			dprintf(pfd[1], "failed fork: %s\n", strerror(errno));
