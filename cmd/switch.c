@@ -647,6 +647,7 @@ static int sw_nat(struct sw_args *a)
 	printf("guest_errors  %lld\n", int_of(rep, "guest_errors"));
 	printf("queue_drops   %lld\n", int_of(rep, "queue_drops"));
 	printf("fd_rests      %lld\n", int_of(rep, "fd_rests"));
+	printf("flow_drops    %lld\n", int_of(rep, "flow_drops"));
 	json_decref(rep);
 	return UK_EXIT_OK;
 }

@@ -197,6 +197,30 @@ static void nat_forward_format(const struct nat_fwd *f, char *out, size_t outlen
 		snprintf(out, outlen, "%s:%s:%u", f->udp ? "udp" : "tcp", h, f->hport);
 }
 
+/* Whether a frame from a guest may make slirp open a host socket: a TCP SYN (a connection
+ * out), a UDP datagram (slirp keeps a socket for each guest address and port; DHCP it
+ * serves itself) or an ICMP echo request (a ping socket). A fragment after the first has
+ * no ports to look at: UDP and ICMP ones count, as the datagram they end may open one. */
+bool uk_swd_nat_opens_socket(const uint8_t *f, size_t len)
+{
+	size_t l4;
+
+	if (len < UK_ETH_HLEN + 20 || f[12] != 0x08 || f[13] != 0x00 || f[14] >> 4 != 4)
+		return false;
+	l4 = UK_ETH_HLEN + (size_t)(f[14] & 0x0f) * 4;
+	if ((f[20] & 0x1f) || f[21])
+		return f[23] == IPPROTO_UDP || f[23] == IPPROTO_ICMP;
+	switch (f[23]) {
+	case IPPROTO_TCP:
+		return len >= l4 + 14 && (f[l4 + 13] & 0x12) == 0x02; /* SYN, no ACK */
+	case IPPROTO_UDP:
+		return len >= l4 + 4 && !(f[l4 + 2] == 0 && f[l4 + 3] == 67); /* not DHCP */
+	case IPPROTO_ICMP:
+		return len > l4 && f[l4] == 8;
+	}
+	return false;
+}
+
 /* ---- the module ---- */
 
 struct nat_timer {
@@ -238,6 +262,15 @@ struct nat {
 	int64_t rest_until_ms;
 	bool resting;	   /* this round: before rest_until_ms */
 	uint64_t fd_rests; /* times it found itself out of fds */
+	/* The guests' own new flows (a connection out, a UDP socket, a ping) each make slirp
+	 * open a host socket too: such a frame goes to slirp only while FD_RESERVE stays free.
+	 * A probe counts up to FLOW_PROBE fds beyond the reserve into flow_credit; each socket
+	 * slirp opens (register_poll_fd) spends one; a spent or FLOW_PROBE_MS old credit is
+	 * probed again. */
+	int probe_fd; /* what the probes dup: /dev/null */
+	int flow_credit;
+	int64_t flow_probe_ms;
+	uint64_t flow_drops; /* such frames dropped */
 };
 
 static int64_t now_ns(void)
@@ -326,9 +359,17 @@ static void cb_timer_mod(void *timer, int64_t expire_time, void *opaque)
 	}
 }
 
-static void cb_nop_fd(int fd, void *opaque)
+/* every round adds slirp's fds anew (slirp_pollfds_fill): only count the new ones */
+static void cb_register_fd(int fd, void *opaque)
 {
-	/* every round adds slirp's fds anew (slirp_pollfds_fill) */
+	struct nat *n = opaque;
+
+	(void)fd;
+	n->flow_credit--;
+}
+
+static void cb_unregister_fd(int fd, void *opaque)
+{
 	(void)fd;
 	(void)opaque;
 }
@@ -353,18 +394,20 @@ static const SlirpCb nat_callbacks = {
 	.timer_new = cb_timer_new,
 	.timer_free = cb_timer_free,
 	.timer_mod = cb_timer_mod,
-	.register_poll_fd = cb_nop_fd,
-	.unregister_poll_fd = cb_nop_fd,
+	.register_poll_fd = cb_register_fd,
+	.unregister_poll_fd = cb_unregister_fd,
 	.notify = cb_notify,
 	.init_completed = cb_init_completed,
 	.timer_new_opaque = cb_timer_new_opaque,
 };
 
 /* -- the poll loop -- */
-#define FD_LISTENER 1
-#define FD_OTHER    2
-#define FD_REST_MS  100
-#define FD_RESERVE  8 /* fds the forwards leave free */
+#define FD_LISTENER   1
+#define FD_OTHER      2
+#define FD_REST_MS    100
+#define FD_RESERVE    8 /* fds the forwards and the guests' flows leave free */
+#define FLOW_PROBE    32
+#define FLOW_PROBE_MS 100
 
 /* Whether fd is a listening socket (known from an earlier round, or asked once). */
 static bool is_listener(struct nat *n, int fd)
@@ -392,22 +435,23 @@ static void forget_fd_kinds(struct nat *n)
 		memset(n->fdkind, 0, (size_t)n->nfdkind);
 }
 
-/* Whether want fds are free (dups of fd, closed again): EMFILE/ENFILE says no. */
-static bool fds_free(int fd, int want)
+/* How many of want fds are free (dups, closed again; EMFILE/ENFILE stops them); want when
+ * a dup fails for another reason, which says nothing of the fds left. */
+static int fds_free(const struct nat *n, int want)
 {
-	int t[FD_RESERVE + UK_SW_MAX_FORWARDS], got = 0;
-	bool room = true;
+	int t[FD_RESERVE + UK_SW_MAX_FORWARDS + FLOW_PROBE], got = 0, room = want;
 
 	while (got < want && got < (int)UK_ARRAY_SIZE(t)) {
-		t[got] = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		t[got] = fcntl(n->probe_fd, F_DUPFD_CLOEXEC, 0);
 		if (t[got] < 0) {
-			room = errno != EMFILE && errno != ENFILE;
+			if (errno == EMFILE || errno == ENFILE)
+				room = got;
 			break;
 		}
 		got++;
 	}
-	while (got > 0)
-		close(t[--got]);
+	for (int i = got; i > 0; i--)
+		close(t[i - 1]);
 	return room;
 }
 
@@ -415,14 +459,12 @@ static bool fds_free(int fd, int want)
  * unless that leaves FD_RESERVE fds free, for the control socket and new ports. */
 static void check_fd_room(struct nat *n)
 {
-	int ready = 0, fd = -1;
+	int ready = 0;
 
 	for (int i = 0; i < n->nlslot; i++)
-		if (uk_swd_poll_revents(n->d, n->lslot[i]) & POLLIN) {
-			fd = uk_swd_poll_fd(n->d, n->lslot[i]);
+		if (uk_swd_poll_revents(n->d, n->lslot[i]) & POLLIN)
 			ready++;
-		}
-	if (ready > 0 && !fds_free(fd, FD_RESERVE + ready)) {
+	if (ready > 0 && fds_free(n, FD_RESERVE + ready) < FD_RESERVE + ready) {
 		n->rest_until_ms = now_ns() / 1000000 + FD_REST_MS;
 		n->resting = true; /* from this round on: get_revents hides their POLLIN */
 		n->fd_rests++;
@@ -501,15 +543,32 @@ static void fire_timers(struct nat *n)
 	}
 }
 
+/* Whether slirp may open one more socket for a guest and leave FD_RESERVE free. */
+static bool flow_room(struct nat *n)
+{
+	int64_t now = now_ns() / 1000000;
+
+	if (n->flow_credit <= 0 || now - n->flow_probe_ms > FLOW_PROBE_MS) {
+		n->flow_credit = fds_free(n, FD_RESERVE + FLOW_PROBE) - FD_RESERVE;
+		n->flow_probe_ms = now;
+	}
+	return n->flow_credit > 0;
+}
+
 /* Give slirp the frames the switch sent it since the last round. */
 static void drain(struct nat *n)
 {
 	while (n->qlen) {
 		unsigned i = n->qhead;
+		const uint8_t *f = n->q + (size_t)i * n->slot;
 
 		n->qhead = (n->qhead + 1) % NAT_QUEUE;
 		n->qlen--;
-		slirp_input(n->slirp, n->q + (size_t)i * n->slot, (int)n->qflen[i]);
+		if (uk_swd_nat_opens_socket(f, n->qflen[i]) && !flow_room(n)) {
+			n->flow_drops++;
+			continue;
+		}
+		slirp_input(n->slirp, f, (int)n->qflen[i]);
 	}
 }
 
@@ -682,6 +741,7 @@ static void nat_list(struct nat *n, json_t *reply)
 	json_object_set_new(reply, "guest_errors", json_integer((json_int_t)n->guest_errors));
 	json_object_set_new(reply, "queue_drops", json_integer((json_int_t)n->queue_drops));
 	json_object_set_new(reply, "fd_rests", json_integer((json_int_t)n->fd_rests));
+	json_object_set_new(reply, "flow_drops", json_integer((json_int_t)n->flow_drops));
 }
 
 static int nat_command(struct uk_swd *d, void *ctx, const char *cmd, json_t *req, json_t *reply)
@@ -720,6 +780,8 @@ static void nat_free(struct nat *n)
 		slirp_cleanup(n->slirp);
 	free(n->q);
 	free(n->fdkind);
+	if (n->probe_fd >= 0)
+		close(n->probe_fd);
 	free(n);
 }
 
@@ -772,6 +834,12 @@ int uk_swd_nat_start(struct uk_swd *d, struct uk_err *err)
 	n->d = d;
 	n->sw = uk_swd_switch(d);
 	n->port = -1;
+	n->probe_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (n->probe_fd < 0) {
+		r = errno;
+		nat_free(n);
+		return uk_err_sys(err, r, "NAT: /dev/null");
+	}
 	r = nat_net_parse(netspec, &n->net, err);
 	if (r < 0) {
 		nat_free(n);

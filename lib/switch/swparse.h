@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The switch's pure parsers of outside input, shared with their fuzz target: the legacy
- * daemon protocol's requests and the NAT uplink's port-forward specs. Not public API. */
+ * daemon protocol's requests, the NAT uplink's port-forward specs and its reading of the
+ * guests' frames. Not public API. */
 #ifndef UK_SWPARSE_H
 #define UK_SWPARSE_H
 
@@ -31,5 +32,8 @@ struct nat_fwd {
 /* tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT (key_only: without the guest part). */
 int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f,
 			     struct uk_err *err);
+/* Whether a frame a guest sends the NAT may make libslirp open a host socket (a TCP SYN, a
+ * UDP datagram other than DHCP, an ICMP echo request, a later UDP or ICMP fragment). */
+bool uk_swd_nat_opens_socket(const uint8_t *f, size_t len);
 
 #endif

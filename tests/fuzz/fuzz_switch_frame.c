@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * libFuzzer target for the switch's frame checks, with the parsed addresses fed into a small
- * learning table as the forwarding engine would. The first input byte picks the MTU (low 3
- * bits) and the ingress port (high 5 bits); the rest is the frame. Every result is checked
- * against an independent reading of the bytes; a violated invariant aborts.
+ * learning table as the forwarding engine would, and read as the NAT uplink reads a guest's
+ * frame (uk_swd_nat_opens_socket). The first input byte picks the MTU (low 3 bits) and the
+ * ingress port (high 5 bits); the rest is the frame. Every result is checked against an
+ * independent reading of the bytes; a violated invariant aborts.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -14,6 +15,7 @@
 
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "../../lib/switch/swparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -101,6 +103,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	port = data[0] >> 3;
 	f = data + 1;
 	len = size - 1;
+
+	/* the NAT's reading of what a guest sends it: only IPv4 may open a socket */
+	if (uk_swd_nat_opens_socket(f, len))
+		CHECK(len >= 34 && be16(f + 12) == 0x0800 && f[14] >> 4 == 4);
 
 	r = uk_frame_parse(f, len, mtu, &fi);
 	want = expected(f, len, mtu);

@@ -183,6 +183,7 @@ like "$out" "network +10\.0\.2\.0/24" "... the network"
 like "$out" "host +10\.0\.2\.2" "... the host alias"
 like "$out" "forwards +2" "... the number of forwards"
 like "$out" "fd_rests +0" "... no rest for want of fds"
+like "$out" "flow_drops +0" "... and no guest's flow dropped for want of them"
 run "$UMLKIT" switch nat nat --output=json
 like "$out" "\"spec\": \"tcp:127.0.0.2:$F2:10.0.2.15:80\"" "switch nat --output=json: the forwards"
 like "$out" '"dhcp_start": "10\.0\.2\.15"' "... and the first lease"
@@ -322,4 +323,28 @@ check "... and is alive" -- kill -0 "$npid"
 run "$UMLKIT" switch stop natfd
 is "$rc" 0 "it stops"
 is "$err" "" "... when asked, without a word"
+
+# out of fds too, the guests' own new flows (UDP from 60 source ports: a host socket of
+# slirp's each) are dropped and counted before they take the 8 fds kept free
+F4=$(free_port)
+run prlimit --nofile=40 "$UMLKIT" switch start natflow --nat --forward "udp:$F4:10.0.2.15:7"
+is "$rc" 0 "a NAT switch with 40 fds and a UDP forward"
+track_switch natflow
+npid=$(cat "$XDG_RUNTIME_DIR/umlkit/switches/natflow/pid")
+run "$NATPEER" natflow sockets 60 "$F4"
+got=$(sed -n 's/^sink got \([0-9]*\) of 60$/\1/p' <<<"$out")
+ok "$([ "${got:-0}" -gt 0 ] && [ "$got" -lt 60 ]; echo $?)" \
+	"60 guest UDP flows through a NAT with 40 fds: some reach the host's loopback, not all (${got:-none})"
+like "$out" "forward delivered" "... and the forward still delivers"
+a=$(nfd)
+ok "$([ "$a" -le 32 ]; echo $?)" "... and 8 fds stay free ($a of 40 open)"
+run "$UMLKIT" switch ports natflow
+is "$rc" 0 "... and it takes requests"
+run "$UMLKIT" switch nat natflow
+drops=$(sed -n 's/^flow_drops *//p' <<<"$out")
+is "$drops" "$((60 - ${got:-0}))" "... and counts every flow it dropped"
+run "$UMLKIT" switch nat natflow --output=json
+like "$out" "\"flow_drops\": $drops" "... in the JSON too"
+run "$UMLKIT" switch stop natflow
+is "$rc" 0 "it stops"
 done_testing
