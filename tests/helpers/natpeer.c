@@ -13,8 +13,16 @@
  *         sink got K of N
  *         forward delivered|lost
  *
- * Only the host's loopback is ever addressed. Exit: 0 when the sink got all N and the
- * forward delivered, 1 otherwise (said on stderr), 2 usage.
+ *   natpeer SWITCH connects N
+ *       Joins SWITCH (started with --nat) as 10.0.2.15 and sends N TCP SYNs, each from a
+ *       source port of its own, to a TCP socket it listens on at the host's 127.0.0.1
+ *       (through 10.0.2.2). It never completes a handshake, so libslirp keeps the host
+ *       socket of each connection it made. Prints
+ *         alias MAC learned
+ *         listener accepted K of N
+ *
+ * Only the host's loopback is ever addressed. Exit: 0 when the sink got (the listener
+ * accepted) all N and the forward delivered, 1 otherwise (said on stderr), 2 usage.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -97,10 +105,9 @@ static bool learn_alias(int fd)
 	return false;
 }
 
-static uint16_t ip_checksum(const uint8_t *h, size_t len)
+/* The Internet checksum of len (even) bytes at h, on top of sum. */
+static uint16_t ip_checksum(uint32_t sum, const uint8_t *h, size_t len)
 {
-	uint32_t sum = 0;
-
 	for (size_t i = 0; i + 1 < len; i += 2)
 		sum += (uint32_t)(h[i] << 8 | h[i + 1]);
 	while (sum >> 16)
@@ -114,29 +121,57 @@ static void put16(uint8_t *p, unsigned v)
 	p[1] = (uint8_t)v;
 }
 
-/* A frame from 10.0.2.15:sport to 10.0.2.2:dport with payload; its length. The UDP checksum
- * is 0 (none), which IPv4 allows. */
-static size_t udp_frame(uint8_t *f, unsigned sport, unsigned dport, const char *payload)
+/* The Ethernet and IPv4 headers of a frame from 10.0.2.15 to 10.0.2.2 carrying l4len bytes
+ * of protocol proto (zeroed, up to Ethernet's minimum of 60); the frame's length. */
+static size_t ip_head(uint8_t *f, uint8_t proto, size_t l4len, unsigned id)
 {
-	size_t plen = strlen(payload), len = 14 + 20 + 8 + plen;
+	size_t len = 14 + 20 + l4len;
 
 	memset(f, 0, len < 60 ? 60 : len);
 	memcpy(f, alias_mac, 6);
 	memcpy(f + 6, our_mac, 6);
 	put16(f + 12, 0x0800);
 	f[14] = 0x45;
-	put16(f + 16, (unsigned)(20 + 8 + plen));
-	put16(f + 18, sport); /* an identification of its own */
+	put16(f + 16, (unsigned)(20 + l4len));
+	put16(f + 18, id);
 	f[22] = 64;
-	f[23] = 17;
+	f[23] = proto;
 	memcpy(f + 26, our_ip, 4);
 	memcpy(f + 30, nat_alias, 4);
-	put16(f + 24, ip_checksum(f + 14, 20));
+	put16(f + 24, ip_checksum(0, f + 14, 20));
+	return len < 60 ? 60 : len;
+}
+
+/* A SYN from 10.0.2.15:sport to 10.0.2.2:dport; its length. */
+static size_t syn_frame(uint8_t *f, unsigned sport, unsigned dport)
+{
+	uint32_t pseudo = 0;
+	size_t len = ip_head(f, 6, 20, sport);
+
+	put16(f + 34, sport);
+	put16(f + 36, dport);
+	put16(f + 38, sport); /* a sequence number of its own */
+	f[46] = 0x50;	      /* 5 words, no options */
+	f[47] = 0x02;	      /* SYN */
+	put16(f + 48, 65535);
+	for (int i = 26; i < 34; i += 2) /* the pseudo header: the addresses, */
+		pseudo += (uint32_t)(f[i] << 8 | f[i + 1]);
+	pseudo += 6 + 20; /* the protocol and the length */
+	put16(f + 50, ip_checksum(pseudo, f + 34, 20));
+	return len;
+}
+
+/* A frame from 10.0.2.15:sport to 10.0.2.2:dport with payload; its length. The UDP checksum
+ * is 0 (none), which IPv4 allows. */
+static size_t udp_frame(uint8_t *f, unsigned sport, unsigned dport, const char *payload)
+{
+	size_t plen = strlen(payload), len = ip_head(f, 17, 8 + plen, sport);
+
 	put16(f + 34, sport);
 	put16(f + 36, dport);
 	put16(f + 38, (unsigned)(8 + plen));
 	memcpy(f + 42, payload, plen);
-	return len < 60 ? 60 : len;
+	return len;
 }
 
 /* A UDP socket on 127.0.0.1 (port 0: any), its port into *port; -1 on failure. */
@@ -149,6 +184,25 @@ static int udp_socket(unsigned *port)
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
 		perror("natpeer: udp socket");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(a.sin_port);
+	return fd;
+}
+
+/* A TCP socket listening on 127.0.0.1 (port 0: any) for up to n, its port into *port; -1 on
+ * failure. */
+static int tcp_listener(int n, unsigned *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t alen = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, n) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
+		perror("natpeer: tcp listener");
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -196,6 +250,49 @@ static int fill_sockets(int fd, int sink, unsigned sink_port, int n)
 	return got;
 }
 
+/* Accept what comes to lfd within ms (held open, in held[]: slirp's sockets stay connected);
+ * how many, added to got. */
+static int accept_all(int lfd, int *held, int got, int n, int ms)
+{
+	while (got < n && readable(lfd, ms)) {
+		int s = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+		if (s < 0)
+			break;
+		held[got++] = s;
+	}
+	return got;
+}
+
+/* Send n SYNs from n source ports to the listener; how many connections it accepted. */
+static int connect_all(int fd, int lfd, unsigned lport, int n)
+{
+	uint8_t f[128];
+	int *held = calloc((size_t)n, sizeof(int)), got = 0;
+
+	if (!held) {
+		perror("natpeer");
+		return 0;
+	}
+	for (int i = 0; i < n; i++) {
+		size_t len = syn_frame(f, SRC_PORT0 + (unsigned)i, lport);
+
+		if (send(fd, f, len, MSG_NOSIGNAL) != (ssize_t)len) {
+			perror("natpeer: send");
+			break;
+		}
+		if (i % 16 == 15) {
+			got = accept_all(lfd, held, got, n, 20);
+			drain(fd);
+		}
+	}
+	got = accept_all(lfd, held, got, n, 3000); /* until none came for 3 s */
+	for (int i = 0; i < got; i++)
+		close(held[i]);
+	free(held);
+	return got;
+}
+
 /* Whether the len bytes at f are our probe, to 10.0.2.15 port 7 over UDP. */
 static bool is_probe(const uint8_t *f, ssize_t len)
 {
@@ -235,6 +332,46 @@ static bool probe_forward(int fd, unsigned fwd_port)
 	return seen;
 }
 
+/* Join sw and learn the alias's MAC: our end of the port, or -1 (said). */
+static int join(const char *sw)
+{
+	int fd = attach(sw);
+
+	if (fd < 0)
+		return -1;
+	if (!learn_alias(fd)) {
+		fprintf(stderr, "natpeer: the NAT did not answer an ARP request for 10.0.2.2\n");
+		close(fd);
+		return -1;
+	}
+	printf("alias MAC learned\n");
+	return fd;
+}
+
+static int connects(const char *sw, int n)
+{
+	unsigned lport;
+	int fd = join(sw), lfd, got;
+
+	if (fd < 0)
+		return 1;
+	lfd = tcp_listener(n, &lport);
+	if (lfd < 0)
+		return 1;
+	got = connect_all(fd, lfd, lport, n);
+	printf("listener accepted %d of %d\n", got, n);
+	close(lfd);
+	close(fd);
+	return got == n ? 0 : 1;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: natpeer SWITCH sockets N FWDPORT\n"
+			"       natpeer SWITCH connects N\n");
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	int n, fd, sink, got;
@@ -242,20 +379,16 @@ int main(int argc, char **argv)
 	bool fwd;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc != 5 || strcmp(argv[2], "sockets") || (n = atoi(argv[3])) <= 0 ||
-	    n > 65535 - SRC_PORT0 || (fwd_port = (unsigned)atoi(argv[4])) == 0 ||
-	    fwd_port > 65535) {
-		fprintf(stderr, "usage: natpeer SWITCH sockets N FWDPORT\n");
-		return 2;
-	}
-	fd = attach(argv[1]);
+	if (argc < 4 || (n = atoi(argv[3])) <= 0 || n > 65535 - SRC_PORT0)
+		return usage();
+	if (argc == 4 && !strcmp(argv[2], "connects"))
+		return connects(argv[1], n);
+	if (argc != 5 || strcmp(argv[2], "sockets") || (fwd_port = (unsigned)atoi(argv[4])) == 0 ||
+	    fwd_port > 65535)
+		return usage();
+	fd = join(argv[1]);
 	if (fd < 0)
 		return 1;
-	if (!learn_alias(fd)) {
-		fprintf(stderr, "natpeer: the NAT did not answer an ARP request for 10.0.2.2\n");
-		return 1;
-	}
-	printf("alias MAC learned\n");
 	sink = udp_socket(&sink_port);
 	if (sink < 0)
 		return 1;

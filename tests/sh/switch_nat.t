@@ -347,4 +347,23 @@ run "$UMLKIT" switch nat natflow --output=json
 like "$out" "\"flow_drops\": $drops" "... in the JSON too"
 run "$UMLKIT" switch stop natflow
 is "$rc" 0 "it stops"
+
+# and their connections out: 60 SYNs, each a connecting host socket of slirp's
+run prlimit --nofile=40 "$UMLKIT" switch start natsyn --nat
+is "$rc" 0 "a NAT switch with 40 fds"
+track_switch natsyn
+npid=$(cat "$XDG_RUNTIME_DIR/umlkit/switches/natsyn/pid")
+run "$NATPEER" natsyn connects 60
+got=$(sed -n 's/^listener accepted \([0-9]*\) of 60$/\1/p' <<<"$out")
+ok "$([ "${got:-0}" -gt 0 ] && [ "$got" -lt 60 ]; echo $?)" \
+	"60 guest TCP connections through a NAT with 40 fds: some reach the host's loopback, not all (${got:-none})"
+a=$(nfd)
+ok "$([ "$a" -le 32 ]; echo $?)" "... and 8 fds stay free ($a of 40 open)"
+run "$UMLKIT" switch nat natsyn
+is "$rc" 0 "... and it takes requests"
+is "$(sed -n 's/^flow_drops *//p' <<<"$out")" "$((60 - ${got:-0}))" "... and counts every SYN it dropped"
+run "$NATPEER" natsyn connects 1
+like "$out" "listener accepted 0 of 1" "... and drops the next one too"
+run "$UMLKIT" switch stop natsyn
+is "$rc" 0 "it stops"
 done_testing

@@ -16,15 +16,15 @@
 
 #include "../../lib/switch/swparse.h"
 
-#define ETH  14
+#define ETH	   14
 #define PROTO_ICMP 1
 #define PROTO_TCP  6
 #define PROTO_UDP  17
 
 /* An IPv4 frame of len bytes (IHL ihl words) with protocol proto and fragment offset frag;
  * the transport header, as far as len allows, from l4[0..l4len). The rest is 0. */
-static uint8_t *ip_frame(size_t len, unsigned ihl, uint8_t proto, unsigned frag,
-			 const uint8_t *l4, size_t l4len)
+static uint8_t *ip_frame(size_t len, unsigned ihl, uint8_t proto, unsigned frag, const uint8_t *l4,
+			 size_t l4len)
 {
 	uint8_t *f = calloc(1, len ? len : 1);
 	size_t at = ETH + (size_t)ihl * 4;
@@ -72,9 +72,9 @@ static void test_tcp(void **state)
 
 	(void)state;
 	tcp_flags(h, 0x02);
-	assert_true(opens(ETH + 20 + 20, 5, PROTO_TCP, 0, h, 20)); /* SYN: a connection out */
-	assert_true(opens(ETH + 24 + 20, 6, PROTO_TCP, 0, h, 20)); /* after IP options */
-	assert_true(opens(ETH + 20 + 14, 5, PROTO_TCP, 0, h, 20)); /* just reaching the flags */
+	assert_true(opens(ETH + 20 + 20, 5, PROTO_TCP, 0, h, 20));  /* SYN: a connection out */
+	assert_true(opens(ETH + 24 + 20, 6, PROTO_TCP, 0, h, 20));  /* after IP options */
+	assert_true(opens(ETH + 20 + 14, 5, PROTO_TCP, 0, h, 20));  /* just reaching the flags */
 	assert_false(opens(ETH + 20 + 13, 5, PROTO_TCP, 0, h, 20)); /* cut before them */
 	assert_false(opens(ETH + 24 + 13, 6, PROTO_TCP, 0, h, 20)); /* options: cut before */
 	tcp_flags(h, 0x12);
@@ -95,11 +95,11 @@ static void test_udp(void **state)
 
 	(void)state;
 	assert_true(opens(ETH + 20 + 8, 5, PROTO_UDP, 0, dns, 8));
-	assert_true(opens(ETH + 20 + 4, 5, PROTO_UDP, 0, dns, 8)); /* ports only */
-	assert_false(opens(ETH + 20 + 3, 5, PROTO_UDP, 0, dns, 8)); /* not even those */
-	assert_false(opens(ETH + 20 + 8, 5, PROTO_UDP, 0, dhcp, 8)); /* DHCP: slirp's own */
-	assert_true(opens(ETH + 20 + 8, 5, PROTO_UDP, 0, dhcp_hi, 8)); /* port 323, not 67 */
-	assert_true(opens(ETH + 20 + 8, 5, PROTO_UDP, 0x2000, dns, 8)); /* first of several */
+	assert_true(opens(ETH + 20 + 4, 5, PROTO_UDP, 0, dns, 8));	 /* ports only */
+	assert_false(opens(ETH + 20 + 3, 5, PROTO_UDP, 0, dns, 8));	 /* not even those */
+	assert_false(opens(ETH + 20 + 8, 5, PROTO_UDP, 0, dhcp, 8));	 /* DHCP: slirp's own */
+	assert_true(opens(ETH + 20 + 8, 5, PROTO_UDP, 0, dhcp_hi, 8));	 /* port 323, not 67 */
+	assert_true(opens(ETH + 20 + 8, 5, PROTO_UDP, 0x2000, dns, 8));	 /* first of several */
 	assert_true(opens(ETH + 20 + 8, 5, PROTO_UDP, 0x00b9, dhcp, 8)); /* later: no ports */
 }
 
@@ -122,7 +122,7 @@ static void test_others(void **state)
 
 	(void)state;
 	tcp_flags(h, 0x02);
-	assert_false(opens(ETH + 20 + 8, 5, 47, 0, h, 20)); /* GRE */
+	assert_false(opens(ETH + 20 + 8, 5, 47, 0, h, 20));    /* GRE */
 	assert_false(opens(ETH + 19, 5, PROTO_UDP, 0, h, 20)); /* shorter than an IP header */
 	assert_false(opens(0, 5, PROTO_UDP, 0, h, 20));
 	f = ip_frame(ETH + 20 + 20, 5, PROTO_TCP, 0, h, 20);
