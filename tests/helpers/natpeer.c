@@ -174,35 +174,18 @@ static size_t udp_frame(uint8_t *f, unsigned sport, unsigned dport, const char *
 	return len;
 }
 
-/* A UDP socket on 127.0.0.1 (port 0: any), its port into *port; -1 on failure. */
-static int udp_socket(unsigned *port)
+/* A socket of type (SOCK_DGRAM, or SOCK_STREAM listening for up to backlog) on 127.0.0.1
+ * (port 0: any), its port into *port; -1 on failure. */
+static int loopback_socket(int type, int backlog, unsigned *port)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
 
 	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, backlog) < 0) ||
 	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
-		perror("natpeer: udp socket");
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	*port = ntohs(a.sin_port);
-	return fd;
-}
-
-/* A TCP socket listening on 127.0.0.1 (port 0: any) for up to n, its port into *port; -1 on
- * failure. */
-static int tcp_listener(int n, unsigned *port)
-{
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-	socklen_t alen = sizeof(a);
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, n) < 0 ||
-	    getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
-		perror("natpeer: tcp listener");
+		perror("natpeer: a socket on 127.0.0.1");
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -311,7 +294,7 @@ static bool probe_forward(int fd, unsigned fwd_port)
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	uint8_t f[UK_SW_MTU_MAX + 64];
 	unsigned port;
-	int s = udp_socket(&port);
+	int s = loopback_socket(SOCK_DGRAM, 0, &port);
 	long long end = now_ms() + WAIT_MS;
 	bool seen = false;
 
@@ -355,7 +338,7 @@ static int connects(const char *sw, int n)
 
 	if (fd < 0)
 		return 1;
-	lfd = tcp_listener(n, &lport);
+	lfd = loopback_socket(SOCK_STREAM, n, &lport);
 	if (lfd < 0)
 		return 1;
 	got = connect_all(fd, lfd, lport, n);
@@ -389,7 +372,7 @@ int main(int argc, char **argv)
 	fd = join(argv[1]);
 	if (fd < 0)
 		return 1;
-	sink = udp_socket(&sink_port);
+	sink = loopback_socket(SOCK_DGRAM, 0, &sink_port);
 	if (sink < 0)
 		return 1;
 	got = fill_sockets(fd, sink, sink_port, n);
