@@ -359,7 +359,8 @@ static void cb_timer_mod(void *timer, int64_t expire_time, void *opaque)
 	}
 }
 
-/* every round adds slirp's fds anew (slirp_pollfds_fill): only count the new ones */
+/* Every round polls slirp's fds anew (slirp_pollfds_fill), so a socket slirp opens needs no
+ * registering: it only spends the guests' flow credit (see struct nat). */
 static void cb_register_fd(int fd, void *opaque)
 {
 	struct nat *n = opaque;
