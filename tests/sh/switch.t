@@ -284,7 +284,7 @@ start_switch mod0 --coalesce 0
 start_switch mod1
 run "$UMLKIT" switch list --output=json
 like "$(tr -d ' \n' <<<"$out")" '"name":"mod0"[^}]*"coalesce_us":0' "list shows the pause of --coalesce 0"
-like "$(tr -d ' \n' <<<"$out")" '"name":"mod1"[^}]*"coalesce_us":4000' "... and the default longest pause (4000 us) of another"
+like "$(tr -d ' \n' <<<"$out")" '"name":"mod1"[^}]*"coalesce_us":10000' "... and the default longest pause (10000 us) of another"
 like "$(tr -d ' \n' <<<"$out")" '"name":"mod0"[^}]*"loaded":false' "an idle switch is not loaded"
 run "$SWPEER" mod1 pace
 is "$rc" 0 "swpeer pace: a load of 10 full-size frames a ms is paced, a frame every 50 ms beside it is not"
@@ -326,7 +326,7 @@ bad 2 "option '-w' needs a value" "-w without its value" switch capture x -w
 bad 2 "--mtu 10: 68\.\.65500" "MTU too small" switch start x --mtu 10
 bad 2 "--mtu 70000: 68\.\.65500" "MTU too large" switch start x --mtu 70000
 bad 2 "--mtu lots: 68\.\.65500" "MTU not a number" switch start x --mtu lots
-bad 2 "--coalesce 10001: microseconds, 0\.\.10000" "--coalesce too large" switch start x --coalesce 10001
+bad 2 "--coalesce 20001: microseconds, 0\.\.20000" "--coalesce too large" switch start x --coalesce 20001
 bad 2 "--coalesce -5: microseconds" "--coalesce negative" switch start x --coalesce -5
 bad 2 "--coalesce soon: microseconds" "--coalesce not a number" switch start x --coalesce soon
 bad 2 "character '/' is not allowed" "a name with /" switch start a/b
