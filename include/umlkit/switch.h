@@ -218,11 +218,22 @@ uint32_t uk_switch_pause(struct uk_switch_load *l, uint64_t now_us, uint64_t fra
  * every frame the switch received in it (total), quiet[i] is set for the inputs whose frames
  * are forwarded at once: those that sent nothing, and the slowest of those below
  * UK_SW_LOADED_RATE frames per millisecond, as many as together sent at most
- * total / UK_SW_QUIET_SHARE frames. The other inputs are paced: their frames wait for the
+ * total / UK_SW_QUIET_SHARE frames. The others bring the load (brings[i], unless brings is
+ * NULL). An input whose frames went mostly to ports that brought the load in the window before
+ * (answers[i], of its count[i]: the acknowledgements of a transfer, whose sender's next
+ * frames wait for the pause anyway) is paced with them: forwarding them at once would wake
+ * the switch for each, for nothing. answers may be NULL (none). Only the ports that bring the
+ * load count as such, not those paced as answers, so that two ports that answer each other
+ * are not kept paced by each other. The inputs not quiet are paced: their frames wait for the
  * end of a pause. order is scratch space for n ints.
  */
-void uk_switch_quiet(const uint64_t *count, int n, uint64_t total, uint64_t window_us, int *order,
-		     bool *quiet);
+void uk_switch_quiet(const uint64_t *count, const uint64_t *answers, int n, uint64_t total,
+		     uint64_t window_us, int *order, bool *quiet, bool *brings);
+/* Whether port id's input brings the load now (the daemon tells the engine after each window:
+ * uk_switch_quiet's brings), and how many of the frames received on port id went to a port
+ * that did: uk_switch_quiet's answers. */
+void uk_switch_port_set_loads(struct uk_switch *sw, int id, bool loads);
+uint64_t uk_switch_port_to_loaded(const struct uk_switch *sw, int id);
 /* The frames a pause of this switch may gather: UK_SW_PAUSE_FRAMES, or
  * UK_SW_PAUSE_FRAMES_DGRAM while it has legacy daemon ports, or UK_SW_PAUSE_FRAMES_SHARED
  * while one of them is on the shared legacy socket. */

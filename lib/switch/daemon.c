@@ -11,9 +11,11 @@
  * Under load the loop pauses after a round (uk_switch_pause). During a pause it waits on a
  * second epoll set that holds every watched fd except the paced ones, the inputs that bring
  * the load (uk_switch_quiet, decided at the end of each window from the frames each input
- * brought), together with the fds of the quiet modules. An input is a watched fd or a module
- * (the NAT). A frame from a quiet input (a ping beside a transfer, a DNS answer from the NAT)
- * is forwarded as soon as it comes; the paced inputs wait for the end of the pause.
+ * brought, and from those of its port's frames that went to the ports that bring the load:
+ * the engine counts them, told which those are after each window), together with the fds of
+ * the quiet modules. An input is a watched fd or a module (the NAT). A frame from a quiet
+ * input (a ping beside a transfer, a DNS answer from the NAT) is forwarded as soon as it
+ * comes; the paced inputs wait for the end of the pause.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -52,6 +54,7 @@
 struct input {
 	uint64_t frames; /* frames it fed to the engine, in all */
 	uint64_t mark;	 /* frames at the start of this window */
+	uint64_t amark;	 /* its port's uk_switch_port_to_loaded at the start of this window */
 	bool paced;	 /* left out of the pauses (uk_switch_quiet) */
 };
 
@@ -84,9 +87,9 @@ struct uk_swd {
 	int qfd;	   /* the epoll set of a pause: every watch but the paced ones */
 	uint32_t pause_us; /* the pause before the next round; 0: none */
 	/* uk_switch_quiet's arrays: the watches, then the modules */
-	uint64_t count[MAX_INPUTS];
+	uint64_t count[MAX_INPUTS], answers[MAX_INPUTS];
 	int order[MAX_INPUTS];
-	bool quiet[MAX_INPUTS];
+	bool quiet[MAX_INPUTS], brings[MAX_INPUTS];
 	struct pollfd *pfd; /* [0]: epfd; then the modules' fds of this round */
 	int npfd, npfd_max; /* in use; allocated (it grows with the modules' wishes) */
 	int dead[UK_SW_MAX_PORTS];
@@ -840,28 +843,54 @@ static uint64_t window_frames(struct input *in)
 	return n;
 }
 
+/* The port whose frames a watch brings (a guest's socket, the tap), or -1 (a socket of many
+ * ports, the control socket) */
+static int watch_port(const struct uk_swd *d, const struct watch *w)
+{
+	if (w->fn == on_port)
+		return (int)(intptr_t)w->ctx;
+	return w->fn == on_tap ? d->tap_port : -1;
+}
+
+/* The frames of an input's port that went to ports that brought the load, in the window that
+ * ended. */
+static uint64_t window_answers(struct uk_swd *d, struct input *in, int port)
+{
+	uint64_t now = port >= 0 ? uk_switch_port_to_loaded(d->sw, port) : 0;
+	uint64_t n = now >= in->amark ? now - in->amark : 0;
+
+	in->amark = now;
+	return n;
+}
+
 /* A window ended after window_us with total frames: which inputs are paced in the next
  * (uk_switch_quiet); the pause set follows. */
 static void pace(struct uk_swd *d, uint64_t window_us, uint64_t total)
 {
 	int n = 0;
 
-	for (int i = 0; i < d->nw; i++)
+	for (int i = 0; i < d->nw; i++) {
+		d->answers[n] = window_answers(d, &d->w[i].in, watch_port(d, &d->w[i]));
 		d->count[n++] = window_frames(&d->w[i].in);
-	for (int m = 0; m < d->nmods; m++)
+	}
+	for (int m = 0; m < d->nmods; m++) {
+		d->answers[n] = window_answers(d, &d->mods[m].in, d->mods[m].m.port);
 		d->count[n++] = window_frames(&d->mods[m].in);
-	uk_switch_quiet(d->count, n, total, window_us, d->order, d->quiet);
+	}
+	uk_switch_quiet(d->count, d->answers, n, total, window_us, d->order, d->quiet, d->brings);
 	for (int i = 0; i < d->nw; i++) {
 		struct watch *w = &d->w[i];
 		struct epoll_event ev = watch_event(w);
 
-		if (w->in.paced == !d->quiet[i])
-			continue;
-		if (epoll_ctl(d->qfd, w->in.paced ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, w->fd, &ev) == 0)
+		if (w->in.paced != !d->quiet[i] &&
+		    epoll_ctl(d->qfd, w->in.paced ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, w->fd, &ev) == 0)
 			w->in.paced = !w->in.paced;
+		uk_switch_port_set_loads(d->sw, watch_port(d, w), d->brings[i]);
 	}
-	for (int m = 0; m < d->nmods; m++)
+	for (int m = 0; m < d->nmods; m++) {
 		d->mods[m].in.paced = !d->quiet[d->nw + m];
+		uk_switch_port_set_loads(d->sw, d->mods[m].m.port, d->brings[d->nw + m]);
+	}
 }
 
 /* Interrupt moderation (see uk_switch_pause): the pause after this round while loaded, and

@@ -55,6 +55,8 @@ struct port {
 	unsigned nout;
 	bool dirty;
 	bool dead;
+	bool loads;	      /* its input brings the load (uk_switch_port_set_loads) */
+	uint64_t to_loaded;   /* frames received here that went to a port that did */
 	struct backlog *blog; /* a legacy guest's own socket: what it refused, see above */
 };
 
@@ -353,6 +355,7 @@ static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, 
 			if (out == in)
 				return; /* it is on the port it came from */
 			if (out >= 0 && sw->ports[out] && port_in_vlan(sw->ports[out], vid)) {
+				p->to_loaded += sw->ports[out]->loads;
 				enqueue(sw, out, f, len, &fi, vid);
 				return;
 			}
@@ -749,8 +752,8 @@ static int by_count(const void *x, const void *y, void *arg)
 	return a < b ? -1 : a > b;
 }
 
-void uk_switch_quiet(const uint64_t *count, int n, uint64_t total, uint64_t window_us, int *order,
-		     bool *quiet)
+void uk_switch_quiet(const uint64_t *count, const uint64_t *answers, int n, uint64_t total,
+		     uint64_t window_us, int *order, bool *quiet, bool *brings)
 {
 	uint64_t budget = total / UK_SW_QUIET_SHARE, sum = 0;
 	int m = 0;
@@ -765,6 +768,23 @@ void uk_switch_quiet(const uint64_t *count, int n, uint64_t total, uint64_t wind
 		sum += count[order[k]];
 		quiet[order[k]] = true;
 	}
+	for (int i = 0; i < n; i++) {
+		if (brings)
+			brings[i] = !quiet[i];
+		if (answers && answers[i] * 2 > count[i])
+			quiet[i] = false;
+	}
+}
+
+void uk_switch_port_set_loads(struct uk_switch *sw, int id, bool loads)
+{
+	if (id >= 0 && id < UK_SW_MAX_PORTS && sw->ports[id])
+		sw->ports[id]->loads = loads;
+}
+
+uint64_t uk_switch_port_to_loaded(const struct uk_switch *sw, int id)
+{
+	return id >= 0 && id < UK_SW_MAX_PORTS && sw->ports[id] ? sw->ports[id]->to_loaded : 0;
 }
 
 uint32_t uk_switch_pause_frames(const struct uk_switch *sw)

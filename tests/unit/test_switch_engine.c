@@ -1007,10 +1007,11 @@ static void test_quiet(void **state)
 	/* below the rate, but more than an eighth of the frames: 7 of 8 + 7 = 15 (budget 1) */
 	const uint64_t c3[] = {7, 8};
 	int order[16];
-	bool q[16];
+	bool q[16], b[16];
 
 	(void)state;
-	uk_switch_quiet(c1, 6, 96, 8000, order, q);
+	uk_switch_quiet(c1, NULL, 6, 96, 8000, order, q, b);
+	assert_true(b[0] && !b[1] && b[2] && !b[3] && !b[4] && !b[5]);
 	assert_false(q[0]);
 	assert_true(q[1]);
 	assert_false(q[2]);
@@ -1018,11 +1019,11 @@ static void test_quiet(void **state)
 	assert_true(q[4]);
 	assert_true(q[5]);
 	/* the same counts in a 1 ms window: 2 frames a ms is not slow, only the silent ones */
-	uk_switch_quiet(c1, 6, 96, 1000, order, q);
+	uk_switch_quiet(c1, NULL, 6, 96, 1000, order, q, NULL);
 	assert_true(!q[0] && !q[1] && !q[2] && q[3] && !q[4] && q[5]);
 	for (int i = 0; i < 16; i++)
 		c2[i] = 3;
-	uk_switch_quiet(c2, 16, 48, 8000, order, q);
+	uk_switch_quiet(c2, NULL, 16, 48, 8000, order, q, NULL);
 	{
 		int n = 0;
 
@@ -1030,16 +1031,67 @@ static void test_quiet(void **state)
 			n += q[i];
 		assert_int_equal(n, 2);
 	}
-	uk_switch_quiet(c3, 2, 15, 8000, order, q);
+	uk_switch_quiet(c3, NULL, 2, 15, 8000, order, q, NULL);
 	assert_false(q[0]);
 	assert_false(q[1]);
 	/* the NAT's frames count in the total, though no watch brought them: 8 of 64 is an
 	 * eighth */
-	uk_switch_quiet(c3, 2, 64, 8000, order, q);
+	uk_switch_quiet(c3, NULL, 2, 64, 8000, order, q, NULL);
 	assert_true(q[0]);
 	assert_false(q[1]);
 	/* nothing at all */
-	uk_switch_quiet(c3, 0, 0, 8000, order, q);
+	uk_switch_quiet(c3, NULL, 0, 0, 8000, order, q, NULL);
+	/* answers: the acknowledgements (now 6 of 96: below the rate, within an eighth) went to
+	 * the transfer's port, all of them; a ping's went there once of 2 (not more than half) */
+	{
+		const uint64_t c4[] = {60, 2, 6, 0, 2, 0}, a4[] = {0, 1, 6, 0, 0, 0};
+
+		uk_switch_quiet(c4, NULL, 6, 96, 8000, order, q, NULL);
+		assert_true(!q[0] && q[1] && q[2] && q[3] && q[4] && q[5]);
+		uk_switch_quiet(c4, a4, 6, 96, 8000, order, q, b);
+		assert_true(!q[0] && q[1] && !q[2] && q[3] && q[4] && q[5]);
+		/* only the transfer brings the load: the acknowledgements are paced as answers,
+		 * and what answers them in turn is not kept paced by them */
+		assert_true(b[0] && !b[1] && !b[2] && !b[3] && !b[4] && !b[5]);
+	}
+}
+
+/* A port's frames that went to a port that brings the load are counted: unicast only, while
+ * it does. */
+static void test_to_loaded(void **state)
+{
+	struct rig *r = rig_new(0, false);
+	int a = rig_port(r, 0, false), b = rig_port(r, 0, false), c = rig_port(r, 0, false);
+	uint8_t f[1600], ma[6], mb[6];
+	size_t n;
+
+	(void)state;
+	mac_of(1, ma);
+	mac_of(2, mb);
+	n = frame(f, ma, 2, 0, 60); /* b to a, unknown yet: flooded */
+	rig_send(r, b, f, n);
+	n = frame(f, mb, 1, 0, 60); /* a to b: known, not paced */
+	rig_send(r, a, f, n);
+	assert_int_equal(uk_switch_port_to_loaded(r->sw, r->id[b]), 0);
+	assert_int_equal(uk_switch_port_to_loaded(r->sw, r->id[a]), 0);
+	uk_switch_port_set_loads(r->sw, r->id[a], true);
+	n = frame(f, ma, 2, 0, 60); /* b to a, which brings the load now: counted, twice */
+	rig_send(r, b, f, n);
+	rig_send(r, b, f, n);
+	n = frame(f, BC, 3, 0, 60); /* c's broadcast reaches a too: not an answer */
+	rig_send(r, c, f, n);
+	assert_int_equal(uk_switch_port_to_loaded(r->sw, r->id[b]), 2);
+	assert_int_equal(uk_switch_port_to_loaded(r->sw, r->id[c]), 0);
+	uk_switch_port_set_loads(r->sw, r->id[a], false);
+	n = frame(f, ma, 2, 0, 60);
+	rig_send(r, b, f, n);
+	assert_int_equal(uk_switch_port_to_loaded(r->sw, r->id[b]), 2);
+	assert_int_equal(rig_count(r, a), 5);
+	/* no such port */
+	uk_switch_port_set_loads(r->sw, -1, true);
+	uk_switch_port_set_loads(r->sw, UK_SW_MAX_PORTS, true);
+	assert_int_equal(uk_switch_port_to_loaded(r->sw, UK_SW_MAX_PORTS), 0);
+	rig_free(r);
 }
 
 static void test_capture(void **state)
@@ -1169,6 +1221,7 @@ int main(void)
 		cmocka_unit_test(test_moderation),
 		cmocka_unit_test(test_pause_frames),
 		cmocka_unit_test(test_quiet),
+		cmocka_unit_test(test_to_loaded),
 		cmocka_unit_test(test_daemon_own_socket),
 		cmocka_unit_test(test_daemon_backlog),
 	};
