@@ -226,11 +226,17 @@ int uk_switch_add_callback_port(struct uk_switch *sw, const struct uk_port_conf 
 	return id;
 }
 
+/* The port with this id, or NULL (no such port, or an id out of range). */
+static struct port *port_of(const struct uk_switch *sw, int id)
+{
+	return id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+}
+
 void uk_switch_remove_port(struct uk_switch *sw, int id)
 {
-	struct port *p;
+	struct port *p = port_of(sw, id);
 
-	if (id < 0 || id >= UK_SW_MAX_PORTS || !(p = sw->ports[id]))
+	if (!p)
 		return;
 	if (p->owns_fd && p->fd >= 0)
 		close(p->fd);
@@ -257,14 +263,14 @@ void uk_switch_remove_port(struct uk_switch *sw, int id)
 
 int uk_switch_port_fd(const struct uk_switch *sw, int id)
 {
-	const struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+	const struct port *p = port_of(sw, id);
 
 	return p && p->owns_fd ? p->fd : -1;
 }
 
 int uk_switch_port_socket(const struct uk_switch *sw, int id)
 {
-	const struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+	const struct port *p = port_of(sw, id);
 
 	return p ? p->fd : -1;
 }
@@ -617,7 +623,7 @@ static int port_batch(struct uk_switch *sw, int id, struct port *p, uint64_t now
 
 void uk_switch_port_writable(struct uk_switch *sw, int id)
 {
-	struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+	struct port *p = port_of(sw, id);
 
 	if (p && p->blog && p->blog->count && p->fd >= 0 && !p->dead)
 		drain(sw, id, p);
@@ -625,7 +631,7 @@ void uk_switch_port_writable(struct uk_switch *sw, int id)
 
 void uk_switch_port_readable(struct uk_switch *sw, int id)
 {
-	struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+	struct port *p = port_of(sw, id);
 	uint64_t now = uk_switch_now_ms();
 
 	if (!p || p->fd < 0 || p->dead)
@@ -681,7 +687,7 @@ void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd)
 
 void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len)
 {
-	struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+	struct port *p = port_of(sw, id);
 
 	if (!p)
 		return;
@@ -778,13 +784,17 @@ void uk_switch_quiet(const uint64_t *count, const uint64_t *answers, int n, uint
 
 void uk_switch_port_set_loads(struct uk_switch *sw, int id, bool loads)
 {
-	if (id >= 0 && id < UK_SW_MAX_PORTS && sw->ports[id])
-		sw->ports[id]->loads = loads;
+	struct port *p = port_of(sw, id);
+
+	if (p)
+		p->loads = loads;
 }
 
 uint64_t uk_switch_port_to_loaded(const struct uk_switch *sw, int id)
 {
-	return id >= 0 && id < UK_SW_MAX_PORTS && sw->ports[id] ? sw->ports[id]->to_loaded : 0;
+	const struct port *p = port_of(sw, id);
+
+	return p ? p->to_loaded : 0;
 }
 
 uint32_t uk_switch_pause_frames(const struct uk_switch *sw)
@@ -812,7 +822,7 @@ void uk_switch_tick(struct uk_switch *sw)
 int uk_switch_port_info(const struct uk_switch *sw, int id, struct uk_port_conf *c,
 			struct uk_port_stats *st)
 {
-	const struct port *p = id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
+	const struct port *p = port_of(sw, id);
 
 	if (!p)
 		return -ENOENT;
