@@ -1,17 +1,20 @@
 # umlkit: one non-recursive Makefile. `make`, `make check`, `make demo`, `make bench`.
 #
 #   make                 build/umlkit and the compatibility links beside it
-#   make check           unit, shell (real UML guests) and fuzz-corpus tests through prove
+#   make check           unit, shell (real UML guests) and fuzz-corpus tests through prove,
+#                        TEST_JOBS at a time (default 2 x cores); check-quick: no guests
 #   make SANITIZE=1 ...  ASan + UBSan build (objects under build/san)
 #   make CC=clang ...    clang build (objects under build/clang)
 #   make install PREFIX=/usr/local DESTDIR=   binary + man pages; install-compat: old names
-#   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS=N to run each one
+#   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS=N to run them side by side
 #   make bench           benchmarks against uml_moo, qemu-img, cp
 #   make format / format-check    V=1 shows the commands
 
 SHELL := /bin/bash
 .SUFFIXES:
 .DELETE_ON_ERROR:
+# test objects are intermediate files to make; keep them, or every build relinks them all
+.SECONDARY:
 
 CC ?= cc
 ifeq ($(origin CC),default)
@@ -79,7 +82,8 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
 
-.PHONY: all check test-build deps demo bench install install-compat uninstall fuzz \
+.PHONY: all check check-quick test-build deps demo bench install install-compat uninstall fuzz \
+	fuzz-build \
 	format format-check clean
 
 all: $(UMLKIT) $(COMPAT) $(SHIM)
@@ -129,10 +133,22 @@ deps:
 
 # The test run: prove over unit, fuzz-corpus and shell tests; scripts/run-tests prints
 # prove's summary and then one line "N passed, N failed, N skipped".
+# Test programs run TEST_JOBS at a time (default twice the cores: the shell tests mostly wait
+# for guests, each in its own uml_dir and state directory). `make check-quick` runs the unit
+# tests, the corpus replays and the shell tests that boot no guest (QUICK_SH), as CI does for
+# the clang build.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
+TEST_JOBS ?= $(shell echo $$(($(NPROC) * 2)))
 check: deps
-	@$(MAKE) --no-print-directory test-build
-	@UK_BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) scripts/run-tests $(BUILD) \
-		$(UNIT_BIN) $(REPLAY_BIN) $(sort $(wildcard tests/sh/*.t))
+	@$(MAKE) --no-print-directory -j$(NPROC) test-build
+	@UK_BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) UK_TEST_JOBS=$(TEST_JOBS) \
+		scripts/run-tests $(BUILD) $(UNIT_BIN) $(REPLAY_BIN) $(sort $(wildcard tests/sh/*.t))
+
+QUICK_SH := tests/sh/lib.t tests/sh/cow_cli.t tests/sh/cow_compat.t tests/sh/cow_bad_input.t
+check-quick: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) test-build
+	@UK_BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) UK_TEST_JOBS=$(TEST_JOBS) \
+		scripts/run-tests $(BUILD) $(UNIT_BIN) $(REPLAY_BIN) $(QUICK_SH)
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -144,22 +160,37 @@ bench: deps
 	@UK_BUILD=$(abspath $(BUILD)) bench/guest
 	@UK_BUILD=$(abspath $(BUILD)) bench/switch
 
-# libFuzzer targets need clang; `make fuzz FUZZ_SECONDS=30` builds and runs each.
+# libFuzzer targets need clang. One copy of lib/ is built for them (instrumented with
+# -fsanitize=fuzzer-no-link, objects under build/fuzz/obj) and each target links it;
+# `make fuzz FUZZ_SECONDS=30` then runs the targets side by side, FUZZ_JOBS at a time
+# (default: one per core), each on its seed corpus plus its own, its output in
+# build/fuzz/NAME.log. Exits non-zero when a target found a crash (its log says which input).
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 0
-fuzz:
-	@mkdir -p build/fuzz
-	@set -e; for f in $(FUZZ_SRC); do \
-		n=$$(basename $$f .c); \
-		$(FUZZ_CC) -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude $(PKG_CFLAGS) \
-			-DUK_VERSION='"$(VERSION)"' -fsanitize=fuzzer,address,undefined \
-			-o build/fuzz/$$n $$f $(LIB_SRC) $(PKG_LIBS); \
-		if [ "$(FUZZ_SECONDS)" != 0 ]; then \
-			c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p build/fuzz/$$n.corpus; \
-			build/fuzz/$$n -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-				build/fuzz/$$n.corpus $$c; \
-		fi; \
-	done
+FUZZ_JOBS ?= $(NPROC)
+FUZZ_DIR := build/fuzz
+FUZZ_CFLAGS := -std=gnu11 -g -O1 -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -Iinclude $(PKG_CFLAGS) \
+	-DUK_VERSION='"$(VERSION)"' -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_DIR)/obj/%.o)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+
+$(FUZZ_DIR)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(QCC)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(FUZZ_DIR)/libumlkit-fuzz.a: $(FUZZ_LIB_OBJ)
+	$(Q)rm -f $@
+	$(Q)ar rcs $@ $^
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_DIR)/libumlkit-fuzz.a
+	$(QLD)$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(PKG_LIBS)
+
+fuzz-build: $(FUZZ_BIN)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) fuzz-build
+	@if [ "$(FUZZ_SECONDS)" != 0 ]; then \
+		FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz $(FUZZ_JOBS) $(FUZZ_BIN); fi
 
 install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
@@ -185,4 +216,4 @@ format-check:
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)
