@@ -71,10 +71,6 @@ int uk_fdb_foreach(const struct uk_fdb *t, uint64_t now_ms,
 		   int (*cb)(void *ctx, const struct uk_fdb_entry *e), void *ctx);
 unsigned uk_fdb_count(const struct uk_fdb *t, uint64_t now_ms);
 
-/* ---- MAC text ---- */
-int uk_mac_parse(const char *s, uint8_t mac[6]);
-void uk_mac_format(const uint8_t mac[6], char out[18]);
-
 #endif
 
 /* ---- the forwarding engine ---- */
