@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "engine-internal.h"
 
 #define IOV_PER_FRAME 3 /* head, tag, rest */
 

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-#include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "engine-internal.h"
 
 struct uk_swd;
 
