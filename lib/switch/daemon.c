@@ -219,11 +219,6 @@ int uk_swd_poll_add(struct uk_swd *d, int fd, short events)
 	return d->npfd++;
 }
 
-int uk_swd_poll_fd(struct uk_swd *d, int slot)
-{
-	return slot >= MOD_SLOT && slot < d->npfd ? d->pfd[slot].fd : -1;
-}
-
 short uk_swd_poll_revents(struct uk_swd *d, int slot)
 {
 	return slot >= MOD_SLOT && slot < d->npfd ? d->pfd[slot].revents : 0;
