@@ -58,8 +58,24 @@ struct input {
 	bool paced;	 /* left out of the pauses (uk_switch_quiet) */
 };
 
+/* What a watched fd is: what its readiness means (run_watch) and whose frames it brings
+ * (watch_port). */
+enum watch_kind {
+	WATCH_PORT,    /* a port's own socket (uk_swd_add_socket_port) */
+	WATCH_TAP,     /* the tap uplink */
+	WATCH_BESS,    /* the bess listening socket */
+	WATCH_CONTROL, /* the control listening socket */
+	WATCH_CLIENT,  /* a control connection */
+	WATCH_SIGNAL,  /* the signalfd: SIGTERM, SIGINT, SIGHUP */
+	WATCH_TIMER,   /* the timerfd that ages the learning table */
+	WATCH_MODULE,  /* a module's fd, with the module's handler (uk_swd_watch) */
+};
+
 struct watch {
 	int fd;
+	enum watch_kind kind;
+	int port; /* WATCH_PORT: the port's id */
+	/* WATCH_MODULE: the handler and its context */
 	void (*fn)(struct uk_swd *d, int fd, void *ctx);
 	void *ctx;
 	struct input in;
@@ -125,9 +141,10 @@ void *uk_swd_grow_by_fd(void *arr, int *len, int fd, size_t size)
 	return p;
 }
 
-int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, void *ctx),
-		 void *ctx)
+/* Watch nw->fd as nw says (its kind, and its port or handler); see uk_swd_watch. */
+static int add_watch(struct uk_swd *d, const struct watch *nw)
 {
+	int fd = nw->fd;
 	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
 
 	if (d->nw == MAX_WATCHES)
@@ -149,9 +166,15 @@ int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, 
 		epoll_ctl(d->epfd, EPOLL_CTL_DEL, fd, NULL);
 		return -e;
 	}
-	d->w[d->nw++] = (struct watch){.fd = fd, .fn = fn, .ctx = ctx};
+	d->w[d->nw++] = *nw;
 	d->widx[fd] = d->nw;
 	return 0;
+}
+
+int uk_swd_watch(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, void *ctx),
+		 void *ctx)
+{
+	return add_watch(d, &(struct watch){.fd = fd, .kind = WATCH_MODULE, .fn = fn, .ctx = ctx});
 }
 
 /* The watch of fd now (handlers add and remove watches), or NULL. */
@@ -283,11 +306,10 @@ static void on_port_blocked(void *ctx, int port, bool blocked)
 		epoll_ctl(d->qfd, EPOLL_CTL_MOD, fd, &ev);
 }
 
-static void on_port(struct uk_swd *d, int fd, void *ctx)
+static void on_port(struct uk_swd *d, int port)
 {
-	(void)fd;
-	uk_switch_port_writable(d->sw, (int)(intptr_t)ctx);
-	uk_switch_port_readable(d->sw, (int)(intptr_t)ctx);
+	uk_switch_port_writable(d->sw, port);
+	uk_switch_port_readable(d->sw, port);
 }
 
 int uk_swd_add_socket_port(struct uk_swd *d, int fd, const struct uk_port_conf *c,
@@ -299,7 +321,7 @@ int uk_swd_add_socket_port(struct uk_swd *d, int fd, const struct uk_port_conf *
 		close(fd);
 		return id;
 	}
-	if (uk_swd_watch(d, fd, on_port, (void *)(intptr_t)id) < 0) {
+	if (add_watch(d, &(struct watch){.fd = fd, .kind = WATCH_PORT, .port = id}) < 0) {
 		uk_switch_remove_port(d->sw, id);
 		return uk_err_set(err, ENOSPC, "too many sockets");
 	}
@@ -331,12 +353,11 @@ void uk_swd_refuse(struct uk_swd *d, int s)
 	close(s);
 }
 
-static void on_bess_listen(struct uk_swd *d, int fd, void *ctx)
+static void on_bess_listen(struct uk_swd *d, int fd)
 {
 	struct uk_port_conf c = {.kind = UK_PORT_BESS, .peer = "bess"};
 	int s = uk_swd_accept(d, fd);
 
-	(void)ctx;
 	if (s >= 0 && uk_swd_add_socket_port(d, s, &c, NULL) < 0)
 		d->conn_refused++; /* the fd is closed */
 }
@@ -349,11 +370,10 @@ static int tap_send(void *priv, const void *frame, size_t len)
 	return write(d->tap_fd, frame, len) == (ssize_t)len ? 0 : -EAGAIN;
 }
 
-static void on_tap(struct uk_swd *d, int fd, void *ctx)
+static void on_tap(struct uk_swd *d, int fd)
 {
 	static uint8_t buf[UK_SW_MTU_MAX + 64];
 
-	(void)ctx;
 	for (int i = 0; i < UK_SW_BATCH; i++) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 
@@ -404,7 +424,7 @@ static int open_tap(struct uk_swd *d, struct uk_err *err)
 	d->tap_port = uk_switch_add_callback_port(d->sw, &c, tap_send, d, err);
 	if (d->tap_port < 0)
 		return d->tap_port;
-	return uk_swd_watch(d, fd, on_tap, NULL);
+	return add_watch(d, &(struct watch){.fd = fd, .kind = WATCH_TAP});
 }
 
 /* ---- control ---- */
@@ -748,7 +768,7 @@ static void drop_client(struct uk_swd *d, int s)
 	close(s);
 }
 
-static void on_client(struct uk_swd *d, int s, void *ctx)
+static void on_client(struct uk_swd *d, int s)
 {
 	static char buf[CTL_MSG_MAX];
 	struct uk_err err = {0};
@@ -757,7 +777,6 @@ static void on_client(struct uk_swd *d, int s, void *ctx)
 	int fd;
 	ssize_t n = recv_request(s, buf, sizeof(buf), &fd);
 
-	(void)ctx;
 	if (n == -EAGAIN || n == -EINTR)
 		return;
 	if (n <= 0) {
@@ -787,38 +806,35 @@ static void on_client(struct uk_swd *d, int s, void *ctx)
 	json_decref(reply);
 }
 
-static void on_ctl_listen(struct uk_swd *d, int fd, void *ctx)
+static void on_ctl_listen(struct uk_swd *d, int fd)
 {
 	int s = uk_swd_accept(d, fd);
 
-	(void)ctx;
 	if (s < 0)
 		return;
 	if (d->nclients == MAX_CLIENTS) { /* the oldest has had its time: idle ones block none */
 		d->conn_refused++;
 		drop_client(d, d->clients[0]);
 	}
-	if (uk_swd_watch(d, s, on_client, NULL) < 0) {
+	if (add_watch(d, &(struct watch){.fd = s, .kind = WATCH_CLIENT}) < 0) {
 		uk_swd_refuse(d, s);
 		return;
 	}
 	d->clients[d->nclients++] = s;
 }
 
-static void on_signal(struct uk_swd *d, int fd, void *ctx)
+static void on_signal(struct uk_swd *d, int fd)
 {
 	struct signalfd_siginfo si;
 
-	(void)ctx;
 	if (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
 		d->stop = true;
 }
 
-static void on_timer(struct uk_swd *d, int fd, void *ctx)
+static void on_timer(struct uk_swd *d, int fd)
 {
 	uint64_t n;
 
-	(void)ctx;
 	if (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
 		uk_switch_tick(d->sw);
 }
@@ -842,9 +858,9 @@ static uint64_t window_frames(struct input *in)
  * ports, the control socket) */
 static int watch_port(const struct uk_swd *d, const struct watch *w)
 {
-	if (w->fn == on_port)
-		return (int)(intptr_t)w->ctx;
-	return w->fn == on_tap ? d->tap_port : -1;
+	if (w->kind == WATCH_PORT)
+		return w->port;
+	return w->kind == WATCH_TAP ? d->tap_port : -1;
 }
 
 /* The frames of an input's port that went to ports that brought the load, in the window that
@@ -986,6 +1002,38 @@ static int round_wait(struct uk_swd *d, int epfd, uint64_t end, struct epoll_eve
 	return n;
 }
 
+/* Serve a ready watch as its kind says. The handler may add and remove watches, which moves
+ * them in d->w: w is not used after it. */
+static void run_watch(struct uk_swd *d, const struct watch *w)
+{
+	switch (w->kind) {
+	case WATCH_PORT:
+		on_port(d, w->port);
+		break;
+	case WATCH_TAP:
+		on_tap(d, w->fd);
+		break;
+	case WATCH_BESS:
+		on_bess_listen(d, w->fd);
+		break;
+	case WATCH_CONTROL:
+		on_ctl_listen(d, w->fd);
+		break;
+	case WATCH_CLIENT:
+		on_client(d, w->fd);
+		break;
+	case WATCH_SIGNAL:
+		on_signal(d, w->fd);
+		break;
+	case WATCH_TIMER:
+		on_timer(d, w->fd);
+		break;
+	case WATCH_MODULE:
+		w->fn(d, w->fd, w->ctx);
+		break;
+	}
+}
+
 /* Run the handlers of the ready watches that are paced (or not); count their frames. */
 static void serve(struct uk_swd *d, const struct epoll_event *ev, int n, bool paced)
 {
@@ -995,7 +1043,7 @@ static void serve(struct uk_swd *d, const struct epoll_event *ev, int n, bool pa
 
 		if (!w || w->in.paced != paced)
 			continue;
-		w->fn(d, w->fd, w->ctx);
+		run_watch(d, w);
 		/* the frames it brought, to its watch if the handler kept it */
 		w = watch_of(d, ev[i].data.fd);
 		if (w)
@@ -1079,10 +1127,10 @@ static int take_lock(struct uk_swd *d, struct uk_err *err)
 }
 
 /* Watch one of the daemon's own fds; on failure it is closed and the error told. */
-static int watch_fixed(struct uk_swd *d, int fd, void (*fn)(struct uk_swd *d, int fd, void *ctx),
-		       const char *what, struct uk_err *err)
+static int watch_fixed(struct uk_swd *d, int fd, enum watch_kind kind, const char *what,
+		       struct uk_err *err)
 {
-	int r = uk_swd_watch(d, fd, fn, NULL);
+	int r = add_watch(d, &(struct watch){.fd = fd, .kind = kind});
 
 	if (r < 0) {
 		close(fd);
@@ -1118,12 +1166,12 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 	snprintf(d->ctl_path, sizeof(d->ctl_path), "%s/ctl", d->dir);
 	fd = uk_swd_listen_path(d->ctl_path, SOCK_SEQPACKET, mode, d->o.group, "control socket",
 				&d->ctl_made, err);
-	if (fd < 0 || (r = watch_fixed(d, fd, on_ctl_listen, "control socket", err)) < 0)
+	if (fd < 0 || (r = watch_fixed(d, fd, WATCH_CONTROL, "control socket", err)) < 0)
 		return fd < 0 ? fd : r;
 	fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	if (fd < 0)
 		return uk_err_sys(err, errno, "signalfd");
-	r = watch_fixed(d, fd, on_signal, "signalfd", err);
+	r = watch_fixed(d, fd, WATCH_SIGNAL, "signalfd", err);
 	if (r < 0)
 		return r;
 	fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
@@ -1133,13 +1181,13 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 			close(fd);
 		return r;
 	}
-	r = watch_fixed(d, fd, on_timer, "timerfd", err);
+	r = watch_fixed(d, fd, WATCH_TIMER, "timerfd", err);
 	if (r < 0)
 		return r;
 	if (d->o.bess[0]) {
 		fd = uk_swd_listen_path(d->o.bess, SOCK_SEQPACKET, mode, d->o.group, "bess socket",
 					&d->bess_made, err);
-		if (fd < 0 || (r = watch_fixed(d, fd, on_bess_listen, d->o.bess, err)) < 0)
+		if (fd < 0 || (r = watch_fixed(d, fd, WATCH_BESS, d->o.bess, err)) < 0)
 			return fd < 0 ? fd : r;
 	}
 	if (d->o.tap[0]) {
