@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Inside the switch: the MAC learning table, the forwarding engine and its ports, and the
- * pacing the daemon runs it with. For lib/switch and the switch's own unit and fuzz tests and
- * benchmarks, which include it by its relative path; not public API (include/umlkit/switch.h
- * is).
+ * pacing the daemon runs it with (pacing.c). For lib/switch and the switch's own unit and fuzz
+ * tests and benchmarks, which include it by its relative path; not public API
+ * (include/umlkit/switch.h is).
  */
 #ifndef UK_SWITCH_ENGINE_INTERNAL_H
 #define UK_SWITCH_ENGINE_INTERNAL_H
@@ -137,7 +137,7 @@ uint64_t uk_switch_capture_drops(const struct uk_switch *sw);
  * the oldest entry of its probe sequence): a count that grows means fdb_size is too small. */
 uint64_t uk_switch_fdb_evicted(const struct uk_switch *sw);
 
-/* ---- pacing ---- */
+/* ---- pacing (pacing.c, whose glossary says what these words mean) ---- */
 #define UK_SW_LOAD_WINDOW_US 4000 /* the daemon measures the frame rate over windows this long */
 #define UK_SW_LOADED_RATE    1	  /* frames per millisecond: loaded at this rate or more */
 #define UK_SW_PAUSE_FRAMES   16	  /* a pause lasts as long as this many frames take to come */
