@@ -36,6 +36,7 @@
 
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "../lib/switch/engine-internal.h"
 
 #define BATCH	  UK_SW_BATCH
 #define ROUNDS	  UK_SW_DRAIN_BATCHES

@@ -120,6 +120,11 @@ bool uk_mem_is_zero(const void *buf, size_t len);
 int uk_parse_u64(const char *s, uint64_t *out);
 /* A size: digits with an optional K, M, G, T suffix (binary units, optional "iB"/"B"). */
 int uk_parse_size(const char *s, uint64_t *out);
+/* A MAC address: exactly "xx:xx:xx:xx:xx:xx", hex digits of either case; mac is written only
+ * on success (else -EINVAL). */
+int uk_mac_parse(const char *s, uint8_t mac[6]);
+/* The same text, lowercase, and a NUL: 18 bytes. */
+void uk_mac_format(const uint8_t mac[6], char out[18]);
 
 /* ---- paths ---- */
 /*

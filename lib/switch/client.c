@@ -15,6 +15,7 @@
 
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "engine-internal.h"
 
 #define REPLY_MAX     (1 << 20)
 #define BIG_REPLY_MAX (64 << 20)

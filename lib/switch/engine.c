@@ -25,8 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "engine-internal.h"
 
 #define IOV_PER_FRAME 3 /* head, tag, rest */
 
@@ -701,85 +701,6 @@ void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len
 	forward(sw, id, frame, len, uk_switch_now_ms());
 	flush(sw);
 	sw->busy = false;
-}
-
-uint32_t uk_switch_pause(struct uk_switch_load *l, uint64_t now_us, uint64_t frames_in,
-			 uint32_t max_us)
-{
-	uint64_t window =
-		max_us * 2ULL > UK_SW_LOAD_WINDOW_US ? max_us * 2ULL : UK_SW_LOAD_WINDOW_US;
-	uint64_t dt = now_us - l->window_start, n = frames_in - l->window_frames, p;
-	bool futile;
-
-	if (l->paused && l->paused_rounds < UINT32_MAX / 2) {
-		uint64_t got = frames_in - l->last_frames;
-
-		l->paused_rounds++;
-		l->paused_frames += got < UINT32_MAX / 2 - l->paused_frames
-					    ? (uint32_t)got
-					    : UINT32_MAX / 2 - l->paused_frames;
-	}
-	l->last_frames = frames_in;
-	if (dt >= window) {
-		futile = l->paused_rounds > 0 &&
-			 l->paused_frames < (uint64_t)UK_SW_PAUSE_GAIN * l->paused_rounds;
-		if (futile) {
-			/* each futile try in a row waits twice as long before the next */
-			l->backoff = UK_SW_PAUSE_BACKOFF << l->futile_tries;
-			if (l->futile_tries < UK_SW_PAUSE_DOUBLINGS)
-				l->futile_tries++;
-		} else {
-			if (l->paused_rounds > 0) /* the pauses paid: try soon again next time */
-				l->futile_tries = 0;
-			if (l->backoff > 0)
-				l->backoff--;
-		}
-		l->window_start = now_us;
-		l->window_frames = frames_in;
-		l->paused_rounds = l->paused_frames = 0;
-		/* below the rate (a quiet spell, asleep in poll, lowers it too), or backing off */
-		if (max_us == 0 || n == 0 || n * 1000 < (uint64_t)UK_SW_LOADED_RATE * dt ||
-		    l->backoff > 0) {
-			l->pause_us = 0;
-		} else {
-			p = (l->pause_frames ? l->pause_frames : UK_SW_PAUSE_FRAMES) * dt / n;
-			l->pause_us = p < max_us ? (uint32_t)p : max_us;
-		}
-	}
-	l->paused = l->pause_us > 0;
-	return l->pause_us;
-}
-
-static int by_count(const void *x, const void *y, void *arg)
-{
-	const uint64_t *count = arg;
-	uint64_t a = count[*(const int *)x], b = count[*(const int *)y];
-
-	return a < b ? -1 : a > b;
-}
-
-void uk_switch_quiet(const uint64_t *count, const uint64_t *answers, int n, uint64_t total,
-		     uint64_t window_us, int *order, bool *quiet, bool *brings)
-{
-	uint64_t budget = total / UK_SW_QUIET_SHARE, sum = 0;
-	int m = 0;
-
-	for (int i = 0; i < n; i++) {
-		quiet[i] = count[i] == 0;
-		if (count[i] > 0 && count[i] * 1000 < (uint64_t)UK_SW_LOADED_RATE * window_us)
-			order[m++] = i;
-	}
-	qsort_r(order, (size_t)m, sizeof(*order), by_count, (void *)count);
-	for (int k = 0; k < m && sum + count[order[k]] <= budget; k++) {
-		sum += count[order[k]];
-		quiet[order[k]] = true;
-	}
-	for (int i = 0; i < n; i++) {
-		if (brings)
-			brings[i] = !quiet[i];
-		if (answers && answers[i] * 2 > count[i])
-			quiet[i] = false;
-	}
 }
 
 void uk_switch_port_set_loads(struct uk_switch *sw, int id, bool loads)

@@ -18,8 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "engine-internal.h"
 
 #define FDB_WINDOW  16	       /* longest probe sequence */
 #define FDB_CAP_MAX (1u << 30) /* more slots than that is a bug, not a table */

@@ -9,8 +9,8 @@
 #include <stdbool.h>
 #include <sys/stat.h>
 
-#include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "engine-internal.h"
 
 struct uk_swd;
 
@@ -46,7 +46,6 @@ struct uk_swd_module {
 int uk_swd_add_module(struct uk_swd *d, const struct uk_swd_module *m);
 int uk_swd_poll_add(struct uk_swd *d, int fd, short events);
 short uk_swd_poll_revents(struct uk_swd *d, int slot);
-int uk_swd_poll_fd(struct uk_swd *d, int slot); /* the fd of a slot, or -1 */
 
 struct uk_switch *uk_swd_switch(struct uk_swd *d);
 const struct uk_switch_daemon_opts *uk_swd_opts(struct uk_swd *d);

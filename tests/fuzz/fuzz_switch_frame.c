@@ -15,6 +15,7 @@
 
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "../../lib/switch/engine-internal.h"
 #include "../../lib/switch/swparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

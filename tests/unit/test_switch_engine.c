@@ -25,6 +25,7 @@
 
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "../../lib/switch/engine-internal.h"
 
 #define MAXP 8
 

@@ -16,6 +16,7 @@
 
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "../../lib/switch/engine-internal.h"
 
 /* xorshift64*: a fixed seed, the same operations on every run and every host */
 static uint64_t rng_state;

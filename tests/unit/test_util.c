@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * lib/util: strict number and size parsing, the kernel's absolutize(), zero checks, the full
- * I/O loops and new files that appear whole or not at all.
+ * lib/util: strict number and size parsing, MAC text, the kernel's absolutize(), zero checks,
+ * the full I/O loops and new files that appear whole or not at all.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -637,11 +637,85 @@ static void test_newfile_relative(void **state)
 	assert_string_equal(ls, "rel.img");
 }
 
+static void test_mac_text(void **state)
+{
+	static const uint8_t want[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+	uint8_t m[6], back[6];
+	char s[18];
+
+	assert_int_equal(uk_mac_parse("52:54:00:12:34:56", m), 0);
+	assert_memory_equal(m, want, 6);
+	uk_mac_format(m, s);
+	assert_string_equal(s, "52:54:00:12:34:56");
+	assert_int_equal(uk_mac_parse("FF:ff:Ff:fF:aB:Cd", m), 0);
+	uk_mac_format(m, s);
+	assert_string_equal(s, "ff:ff:ff:ff:ab:cd");
+	assert_int_equal(uk_mac_parse("00:00:00:00:00:00", m), 0);
+	uk_mac_format(m, s);
+	assert_string_equal(s, "00:00:00:00:00:00");
+
+	/* every byte value round-trips, in every position */
+	for (unsigned v = 0; v < 256; v++) {
+		for (int b = 0; b < 6; b++)
+			m[b] = (uint8_t)(v * (b + 1) + b);
+		memset(s, 'x', sizeof(s));
+		uk_mac_format(m, s);
+		assert_int_equal(strlen(s), 17);
+		assert_int_equal(uk_mac_parse(s, back), 0);
+		assert_memory_equal(back, m, 6);
+	}
+}
+
+static void test_mac_rejects(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"5",
+		"52:54:00:12:34",
+		"52:54:00:12:34:5",
+		"52:54:00:12:34:56:",
+		"52:54:00:12:34:567",
+		"52:54:00:12:34:56 ",
+		" 52:54:00:12:34:56",
+		"52-54-00-12-34-56",
+		"52:54:00:12:34-56",
+		"5254.0012.3456",
+		"525400123456",
+		"2:54:00:12:34:56:",
+		"52:54:0:12:34:56",
+		"52:54:00:12:34:5g",
+		"g2:54:00:12:34:56",
+		"52:54::0:12:34:56",
+		"52:54:00:12:34:+6",
+		"0x:54:00:12:34:56",
+		"52:54:00:12:34:56\n",
+		"52::54:00:12:34:56",
+	};
+	uint8_t m[6];
+
+	for (size_t i = 0; i < UK_ARRAY_SIZE(bad); i++) {
+		/* the input on the heap at its exact length: no read past the NUL */
+		char *s = strdup(bad[i]);
+
+		assert_non_null(s);
+		memset(m, 0x77, sizeof(m));
+		if (uk_mac_parse(s, m) != -EINVAL)
+			fail_msg("accepted \"%s\"", bad[i]);
+		/* and mac is left alone */
+		for (int b = 0; b < 6; b++)
+			assert_int_equal(m[b], 0x77);
+		free(s);
+	}
+	assert_int_equal(uk_mac_parse(NULL, m), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_size),
+		cmocka_unit_test(test_mac_text),
+		cmocka_unit_test(test_mac_rejects),
 		cmocka_unit_test_setup_teardown(test_absolutize, scratch_setup, scratch_teardown),
 		cmocka_unit_test(test_path_split),
 		cmocka_unit_test(test_mem_is_zero),
