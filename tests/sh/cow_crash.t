@@ -12,15 +12,15 @@
 #  - timed: SIGKILL from the test at delays spread over the merge's measured duration.
 # Timings only place the kills; nothing here asserts a duration.
 #
-# Run: UK_BUILD=$PWD/build prove -v tests/sh/cow_crash.t
+# One round (a kill, the checks before the rerun, the rerun and its result) is one block.
+# Run: UK_BUILD=$PWD/build tests/sh/cow_crash.t [-v]
 . "$(dirname "$0")/lib.sh"
 
-[ -x "$UMLKIT" ] || skip_all "umlkit not built: $UMLKIT"
+[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
 COWGEN="$UK_BUILD/tests/helpers/cowgen"
 TIMED_RUNS=${UK_CRASH_TIMED_RUNS:-30}
 MAX_POINTS=${UK_CRASH_MAX_POINTS:-100}
-
-json_val() { tr -d ' \n\t' | sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p"; }
+test_lazy_prereq CC 'command -v cc || command -v gcc || command -v clang'
 
 # ----------------------------------------------------------------- backing and COW
 W=$T/w
@@ -29,15 +29,20 @@ B=$W/backing.img # the path stored in the COW header: every round restores it he
 C=$W/disk.cow
 SIZE=$((64 * 1024 * 1024 + 1000)) # a trailing partial sector too
 
-# Backing: sparse, with random 256 KiB..1 MiB islands (a fixed layout, random bytes).
-truncate -s "$SIZE" "$B"
-for i in $(seq 0 23); do
-	off=$(((i * 2654435761 % 61) * 1024 * 1024 + (i % 7) * 4096))
-	len=$((256 * 1024 * (1 + i % 4)))
-	head -c "$len" /dev/urandom | dd of="$B" bs=4096 seek=$((off / 4096)) conv=notrunc status=none
-done
-head -c 1000 /dev/urandom | dd of="$B" bs=1 seek=$((SIZE - 1000)) conv=notrunc status=none
-touch -d @1700000000 "$B"
+# make_backing: sparse, with random 256 KiB..1 MiB islands (a fixed layout, random bytes)
+make_backing() {
+	local i off len
+	truncate -s "$SIZE" "$B" || return 1
+	for i in $(seq 0 23); do
+		off=$(((i * 2654435761 % 61) * 1024 * 1024 + (i % 7) * 4096))
+		len=$((256 * 1024 * (1 + i % 4)))
+		head -c "$len" /dev/urandom |
+			dd of="$B" bs=4096 seek=$((off / 4096)) conv=notrunc status=none || return 1
+	done
+	head -c 1000 /dev/urandom |
+		dd of="$B" bs=1 seek=$((SIZE - 1000)) conv=notrunc status=none &&
+		touch -d @1700000000 "$B"
+}
 
 # COW writes: scattered 4-64 KiB runs, some unaligned, some zeros over data (the COW holds
 # zero sectors that must overwrite the backing), one over the trailing partial sector.
@@ -52,68 +57,104 @@ done
 # island 0 is backing data at [0, 256 KiB): zeros held by the COW must land over it
 writes+=(--write "$((SIZE - 700)):700:77" --write "0:512:78" --write "65536:12288:zero")
 
-if [ -x "$COWGEN" ]; then
-	"$COWGEN" --variant 3 --backing "$B" "${writes[@]}" --expect "$W/expected.img" "$C" >/dev/null
-	ok $? "cowgen wrote a v3 COW with ${#writes[@]} scattered runs and the expected image"
-	run "$UMLKIT" cow merge "$C" "$W/merged.img"
-	is "$rc" 0 "cow merge COW OUT"
-	[ "$rc" = 0 ] || diag "$err"
-	check "cow merge equals cowgen's ground truth" -- cmp "$W/expected.img" "$W/merged.img"
-	rm -f "$W/merged.img"
-else
-	# Without the helper: a COW from `cow diff` between the backing and a modified copy.
-	diag "no $COWGEN (make test-build); building the COW with umlkit cow diff"
-	cp --sparse=always "$B" "$W/new.img"
+# make_new_img: without cowgen, the backing with the writes applied ($W/new.img), for
+# `cow diff` to make the COW from
+make_new_img() {
+	local i off len seed src
+	cp --sparse=always "$B" "$W/new.img" || return 1
 	for ((i = 1; i < ${#writes[@]}; i += 2)); do
 		IFS=: read -r off len seed <<<"${writes[i]}"
 		if [ "$seed" = zero ]; then src=/dev/zero; else src=/dev/urandom; fi
 		head -c "$len" "$src" |
 			dd of="$W/new.img" bs=64K iflag=fullblock oflag=seek_bytes seek="$off" \
-				conv=notrunc status=none
+				conv=notrunc status=none || return 1
 	done
-	run "$UMLKIT" cow diff "$B" "$W/new.img" "$C"
-	is "$rc" 0 "cow diff BASE NEW COW"
-	[ "$rc" = 0 ] || diag "$err"
-	run "$UMLKIT" cow merge "$C" "$W/expected.img"
-	is "$rc" 0 "cow merge COW OUT"
-	check "merge of the diff equals NEW" -- cmp "$W/expected.img" "$W/new.img"
-	rm -f "$W/new.img"
-fi
-[ -f "$W/expected.img" ] || {
-	diag "no expected image; cannot go on"
-	done_testing
-	exit 1
 }
-run "$UMLKIT" cow check "$C"
-is "$rc" 0 "the fresh COW is sound"
-run "$UMLKIT" cow info --output=json "$C"
-held0=$(json_val sectors_held <<<"$out")
-ok "$([ "${held0:-0}" -gt 0 ] 2>/dev/null; echo $?)" "the COW holds sectors ($held0)"
-ok "$(cmp -s "$B" "$W/expected.img"; [ $? = 1 ]; echo $?)" "backing and expected image differ"
 
-cp -p --sparse=always "$B" "$W/backing.orig"
-cp -p --sparse=always "$C" "$W/cow.orig"
+test_expect_success 'setup: a sparse 64 MiB backing with random islands' '
+	make_backing &&
+	test_set_prereq BACKING
+'
+
+if [ -x "$COWGEN" ]; then
+	test_expect_success BACKING "cowgen wrote a v3 COW with ${#writes[@]} scattered runs and the expected image" '
+		"$COWGEN" --variant 3 --backing "$B" "${writes[@]}" --expect "$W/expected.img" "$C" \
+			>/dev/null &&
+		test_set_prereq EXPECTED
+	'
+	test_expect_success EXPECTED 'cow merge COW OUT' '
+		run "$UMLKIT" cow merge "$C" "$W/merged.img" &&
+		echo "$err" &&
+		test_is "$rc" 0
+	'
+	test_expect_success EXPECTED 'cow merge equals cowgen'"'"'s ground truth' '
+		test_when_finished "rm -f \"\$W/merged.img\"" &&
+		cmp "$W/expected.img" "$W/merged.img"
+	'
+else
+	# Without the helper: a COW from `cow diff` between the backing and a modified copy.
+	diag "no $COWGEN (make test-build); building the COW with umlkit cow diff"
+	test_expect_success BACKING 'cow diff BASE NEW COW' '
+		make_new_img &&
+		run "$UMLKIT" cow diff "$B" "$W/new.img" "$C" &&
+		echo "$err" &&
+		test_is "$rc" 0 &&
+		test_set_prereq DIFFED
+	'
+	test_expect_success DIFFED 'cow merge COW OUT' '
+		run "$UMLKIT" cow merge "$C" "$W/expected.img" &&
+		echo "$err" &&
+		test_is "$rc" 0 &&
+		test_set_prereq EXPECTED
+	'
+	test_expect_success EXPECTED 'merge of the diff equals NEW' '
+		test_when_finished "rm -f \"\$W/new.img\"" &&
+		cmp "$W/expected.img" "$W/new.img"
+	'
+fi
+test_expect_success EXPECTED 'the fresh COW is sound' '
+	run "$UMLKIT" cow check "$C" &&
+	test_is "$rc" 0
+'
+test_expect_success EXPECTED 'the COW holds sectors' '
+	run "$UMLKIT" cow info --output=json "$C" &&
+	held0=$(json .sectors_held) &&
+	echo "sectors_held: $held0" &&
+	test "$held0" -gt 0
+'
+test_expect_success EXPECTED 'backing and expected image differ' '
+	test_expect_code 1 cmp -s "$B" "$W/expected.img"
+'
+test_expect_success EXPECTED 'setup: keep the original backing and COW for every round' '
+	cp -p --sparse=always "$B" "$W/backing.orig" &&
+	cp -p --sparse=always "$C" "$W/cow.orig" &&
+	test_set_prereq ORIG
+'
 restore() {
 	rm -f "$B" "$C" "$C.ukmerge"
 	cp -p --sparse=always "$W/backing.orig" "$B" && cp -p --sparse=always "$W/cow.orig" "$C"
 }
 
 # --------------------------------------------------------------------- one round
-# after_kill LABEL : the checks between a kill and the rerun, the rerun, and the result.
-# Folds each round into one TAP line so that a failure names the round and what failed.
+# after_kill: the checks between a kill and the rerun, the rerun, and the result; 0 when all
+# hold, else 1 with what failed on stderr (the block's log). PENDING: yes when the kill left
+# a pending merge (a journal).
+PENDING_SEEN=0
 after_kill() {
-	local label=$1 bad=() pending=no
+	local bad=() b
+	PENDING=no
 	if [ -e "$C.ukmerge" ]; then
-		pending=yes
+		PENDING=yes
+		PENDING_SEEN=$((PENDING_SEEN + 1))
 		run "$UMLKIT" cow check "$C"
 		[ "$rc" = 1 ] || bad+=("check with a pending merge exited $rc, want 1")
 		grep -Eiq 'merge|interrupt|journal|pending' <<<"$out$err" ||
 			bad+=("check does not mention the pending merge: $out $err")
 		run "$UMLKIT" cow check --output=json "$C"
 		[ "$rc" = 1 ] || bad+=("check --output=json with a pending merge exited $rc")
-		grep -q '"stale"' <<<"$out" || bad+=("check --output=json status is not stale: $out")
+		[ "$(json .status)" = stale ] || bad+=("check --output=json status is not stale: $out")
 		run "$UMLKIT" cow info --output=json "$C"
-		[ "$(json_val merge_pending <<<"$out")" = true ] ||
+		[ "$(json .merge_pending)" = true ] ||
 			bad+=("info merge_pending is not true (rc $rc): $out $err")
 		run "$UMLKIT" cow merge "$C" "$W/refused.img"
 		[ "$rc" = 1 ] || bad+=("plain merge with a pending in-place merge exited $rc, want 1")
@@ -122,47 +163,60 @@ after_kill() {
 	elif ! cmp -s "$B" "$W/backing.orig" && ! cmp -s "$B" "$W/expected.img"; then
 		bad+=("no journal, but the backing is neither the original nor the merged image")
 	fi
+	echo "pending merge: $PENDING"
 	run "$UMLKIT" cow merge --in-place "$C"
 	[ "$rc" = 0 ] || bad+=("rerun exited $rc: $err")
-	cmp -s "$B" "$W/expected.img" || bad+=("backing differs from the expected image: $(cmp "$B" "$W/expected.img" 2>&1 | head -n 1)")
+	cmp -s "$B" "$W/expected.img" ||
+		bad+=("backing differs from the expected image: $(cmp "$B" "$W/expected.img" 2>&1 | head -n 1)")
 	[ -e "$C.ukmerge" ] && bad+=("journal left after the rerun")
 	run "$UMLKIT" cow check "$C"
 	[ "$rc" = 0 ] || bad+=("check after the rerun exited $rc: $out $err")
 	run "$UMLKIT" cow info --output=json "$C"
-	[ "$(json_val sectors_held <<<"$out")" = 0 ] || bad+=("COW not empty after the rerun: $out $err")
-	if [ ${#bad[@]} = 0 ]; then
-		ok 0 "$label (pending merge: $pending): exact result after the rerun"
-	else
-		ok 1 "$label (pending merge: $pending): exact result after the rerun"
-		diag "${bad[@]}"
-	fi
-	[ "$pending" = yes ] && PENDING_SEEN=$((PENDING_SEEN + 1))
+	[ "$(json .sectors_held)" = 0 ] || bad+=("COW not empty after the rerun: $out $err")
+	[ ${#bad[@]} = 0 ] && return 0
+	for b in "${bad[@]}"; do echo "$b" >&2; done
+	return 1
 }
-PENDING_SEEN=0
 
-# An uninterrupted run first: the reference for the duration and for the result.
-restore
-t0=$(date +%s%N)
-run "$UMLKIT" cow merge --in-place "$C"
-t1=$(date +%s%N)
-is "$rc" 0 "uninterrupted cow merge --in-place"
-[ "$rc" = 0 ] || diag "$err"
-check "uninterrupted in-place merge gives the expected image" -- cmp "$B" "$W/expected.img"
-ok "$([ ! -e "$C.ukmerge" ]; echo $?)" "no journal after the uninterrupted merge"
-run "$UMLKIT" cow check "$C"
-is "$rc" 0 "cow check exits 0 after the uninterrupted merge"
-run "$UMLKIT" cow info --output=json "$C"
-is "$(json_val sectors_held <<<"$out")" 0 "COW empty after the uninterrupted merge"
-run "$UMLKIT" cow merge --in-place "$C"
-is "$rc" 0 "in-place merge of an emptied COW succeeds (nothing to do)"
-check "and leaves the backing as it was" -- cmp "$B" "$W/expected.img"
-dur_ms=$(((t1 - t0) / 1000000))
-diag "uninterrupted in-place merge took ${dur_ms} ms (used only to place the timed kills)"
+# ------------------------------------------------------- an uninterrupted run first
+# the reference for the duration and for the result
+dur_ms=0
+test_expect_success ORIG 'uninterrupted cow merge --in-place' '
+	restore &&
+	t0=$(date +%s%N) &&
+	run "$UMLKIT" cow merge --in-place "$C" &&
+	t1=$(date +%s%N) &&
+	dur_ms=$(((t1 - t0) / 1000000)) &&
+	echo "$err" &&
+	test_is "$rc" 0
+'
+test_expect_success ORIG 'uninterrupted in-place merge gives the expected image' '
+	cmp "$B" "$W/expected.img"
+'
+test_expect_success ORIG 'no journal after the uninterrupted merge' '
+	test_path_is_missing "$C.ukmerge"
+'
+test_expect_success ORIG 'cow check exits 0 after the uninterrupted merge' '
+	run "$UMLKIT" cow check "$C" &&
+	test_is "$rc" 0
+'
+test_expect_success ORIG 'COW empty after the uninterrupted merge' '
+	run "$UMLKIT" cow info --output=json "$C" &&
+	test_is "$(json .sectors_held)" 0
+'
+test_expect_success ORIG 'in-place merge of an emptied COW succeeds (nothing to do)' '
+	run "$UMLKIT" cow merge --in-place "$C" &&
+	test_is "$rc" 0
+'
+test_expect_success ORIG 'and leaves the backing as it was' '
+	cmp "$B" "$W/expected.img"
+'
+test_have_prereq ORIG &&
+	diag "uninterrupted in-place merge took ${dur_ms} ms (used only to place the timed kills)"
 
 # ------------------------------------------------ deterministic kills (LD_PRELOAD shim)
 SHIM=$T/ukcrash.so
-CC_FOR_SHIM=$(command -v cc || command -v gcc || command -v clang || true)
-if [ -n "$CC_FOR_SHIM" ]; then
+write_shim_source() {
 	cat >"$T/ukcrash.c" <<'EOF'
 /* Counts mutating file calls; SIGKILL just before call number UKCRASH_AT (1-based).
  * UKCRASH_LOG=FILE appends one line per call (name) for counting. */
@@ -216,27 +270,51 @@ int renameat2(int a, const char *b, int c, const char *d, unsigned e) { REAL(ren
 int unlink(const char *a) { REAL(unlink); point("unlink"); return real(a); }
 int unlinkat(int a, const char *b, int c) { REAL(unlinkat); point("unlinkat"); return real(a, b, c); }
 EOF
-	"$CC_FOR_SHIM" -shared -fPIC -O1 -o "$SHIM" "$T/ukcrash.c" -ldl 2>"$T/shim.err" || {
-		diag "could not build the kill shim: $(cat "$T/shim.err")"
-		SHIM=
-	}
-else
-	SHIM=
-fi
+}
 # ASan wants to come first in the library list; the shim only forwards to it.
 shim_env=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
 
-if [ -n "$SHIM" ]; then
-	restore
-	rm -f "$T/calls.log"
+# kill_at_call N: a round killed just before the merge's Nth mutating call
+kill_at_call() {
+	local st
+	restore || return 1
+	# (the subshell keeps bash's "Killed" job notice out of the output)
+	("${shim_env[@]}" LD_PRELOAD="$SHIM" UKCRASH_AT="$1" \
+		"$UMLKIT" cow merge --in-place -q "$C" >/dev/null 2>"$T/kill.err"
+	exit $?) 2>/dev/null
+	st=$?
+	if [ "$st" != 137 ]; then
+		echo "the merge was not killed (status $st): $(cat "$T/kill.err")" >&2
+		return 1
+	fi
+	after_kill
+}
+
+test_expect_success CC,ORIG 'setup: build the LD_PRELOAD kill shim' '
+	cc=$(command -v cc || command -v gcc || command -v clang) &&
+	write_shim_source &&
+	"$cc" -shared -fPIC -O1 -o "$SHIM" "$T/ukcrash.c" -ldl &&
+	test_set_prereq SHIM
+'
+total=0
+test_expect_success SHIM 'in-place merge under the counting shim' '
+	restore &&
+	rm -f "$T/calls.log" &&
 	"${shim_env[@]}" LD_PRELOAD="$SHIM" UKCRASH_LOG="$T/calls.log" \
 		"$UMLKIT" cow merge --in-place -q "$C" >/dev/null 2>"$T/count.err"
-	is "$?" 0 "in-place merge under the counting shim"
-	total=$(wc -l <"$T/calls.log" 2>/dev/null || echo 0)
-	ok "$([ "$total" -gt 3 ]; echo $?)" "the shim saw the merge's mutating calls ($total)"
-	diag "mutating calls of one in-place merge: $total ($(cut -d' ' -f2 "$T/calls.log" | sort | uniq -c | tr -s ' \n' ' '))"
-	check "merge under the counting shim gives the expected image" -- cmp "$B" "$W/expected.img"
+'
+test_expect_success SHIM 'the shim saw the merge'"'"'s mutating calls (more than 3)' '
+	total=$(wc -l <"$T/calls.log") &&
+	echo "calls: $total" &&
+	test "$total" -gt 3 &&
+	test_set_prereq COUNTED
+'
+test_expect_success SHIM 'merge under the counting shim gives the expected image' '
+	cmp "$B" "$W/expected.img"
+'
 
+if test_have_prereq COUNTED; then
+	diag "mutating calls of one in-place merge: $total ($(cut -d' ' -f2 "$T/calls.log" | sort | uniq -c | tr -s ' \n' ' '))"
 	# The kill points: all when few; otherwise a spread over the first ones and every one of
 	# the last 16 (journal removal, header stamp, bitmap clear, fsyncs).
 	points=()
@@ -248,35 +326,27 @@ if [ -n "$SHIM" ]; then
 		points+=($(seq $((total - 15)) "$total"))
 	fi
 	for n in "${points[@]}"; do
-		restore
-		# (the subshell keeps bash's "Killed" job notice out of the TAP stream)
-		("${shim_env[@]}" LD_PRELOAD="$SHIM" UKCRASH_AT="$n" \
-			"$UMLKIT" cow merge --in-place -q "$C" >/dev/null 2>"$T/kill.err"
-		exit $?) 2>/dev/null
-		st=$?
 		what=$(sed -n "${n}p" "$T/calls.log" | cut -d' ' -f2)
-		if [ "$st" != 137 ]; then
-			ok 1 "kill before call $n/$total ($what): the merge was not killed (status $st)"
-			diag "$(cat "$T/kill.err")"
-			continue
-		fi
-		after_kill "SIGKILL before call $n/$total ($what)"
+		test_expect_success COUNTED "SIGKILL before call $n/$total ($what): exact result after the rerun" '
+			kill_at_call "$n"
+		'
 	done
 else
-	skip "no C compiler for the LD_PRELOAD kill shim; deterministic kill points not run"
+	test_expect_success COUNTED 'SIGKILL before each mutating call: exact result after the rerun' '
+		false
+	'
 fi
 
 # ------------------------------------------------------------------------ timed kills
-# Delays from 0.5 ms to the measured duration (at least 20 ms of range), evenly spread.
-range_us=$((dur_ms * 1000))
-[ "$range_us" -lt 20000 ] && range_us=20000
+# timed_kill US: a round killed US microseconds after the merge started. Not `timeout -s
+# KILL`: it signals its own process group, dies with the merge and so does not reap it; the
+# dying merge may then still hold its locks when we look. The sleep is not a wait for
+# anything: it places the kill.
 killed=0
-for ((k = 0; k < TIMED_RUNS; k++)); do
-	restore
-	d_us=$((500 + k * range_us / TIMED_RUNS))
-	d=$(printf '%d.%06d' $((d_us / 1000000)) $((d_us % 1000000)))
-	# Not `timeout -s KILL`: it signals its own process group, dies with the merge and so
-	# does not reap it; the dying merge may then still hold its locks when we look.
+timed_kill() {
+	local mpid st d
+	d=$(printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)))
+	restore || return 1
 	"$UMLKIT" cow merge --in-place -q "$C" >/dev/null 2>"$T/kill.err" &
 	mpid=$!
 	UK_PIDS+=("$mpid")
@@ -285,15 +355,28 @@ for ((k = 0; k < TIMED_RUNS; k++)); do
 	wait "$mpid" 2>/dev/null
 	st=$?
 	forget_pid "$mpid"
+	echo "merge status $st"
 	[ "$st" = 137 ] && killed=$((killed + 1))
 	if [ "$st" != 137 ] && [ "$st" != 0 ]; then
-		ok 1 "timed kill at ${d}s: merge failed by itself (status $st)"
-		diag "$(cat "$T/kill.err")"
-		continue
+		echo "merge failed by itself (status $st): $(cat "$T/kill.err")" >&2
+		return 1
 	fi
-	after_kill "SIGKILL at ${d}s (status $st)"
+	after_kill
+}
+# Delays from 0.5 ms to the measured duration (at least 20 ms of range), evenly spread.
+range_us=$((dur_ms * 1000))
+[ "$range_us" -lt 20000 ] && range_us=20000
+for ((k = 0; k < TIMED_RUNS; k++)); do
+	d_us=$((500 + k * range_us / TIMED_RUNS))
+	test_expect_success ORIG "SIGKILL at $(printf '%d.%06d' $((d_us / 1000000)) $((d_us % 1000000)))s: exact result after the rerun" '
+		timed_kill "$d_us"
+	'
 done
-diag "timed runs: $killed of $TIMED_RUNS killed before they finished"
-ok "$([ "$PENDING_SEEN" -gt 0 ]; echo $?)" "at least one kill left a pending merge ($PENDING_SEEN)"
+test_have_prereq ORIG && diag "timed runs: $killed of $TIMED_RUNS killed before they finished;" \
+	"$PENDING_SEEN kills in all left a pending merge"
+test_expect_success ORIG 'at least one kill left a pending merge' '
+	echo "kills that left a pending merge: $PENDING_SEEN" &&
+	test "$PENDING_SEEN" -gt 0
+'
 
-done_testing
+test_done
