@@ -165,16 +165,23 @@ test_when_finished() { UK_FINISHED="$1 || true; $UK_FINISHED"; }
 
 # _uk_eval BODY: run a body with its output in $T/.log (or on stderr with -v); its status.
 # Every local here and in _uk_expect is _uk_-prefixed: a body's assignments must reach the
-# script's globals, not a local of the caller that happens to share its name.
+# script's globals, not a local of the caller that happens to share its name. The body runs
+# in a function of its own, so a `return` in it ends the body (test_when_finished still runs),
+# and without set -u, so an unset variable fails its block instead of ending the script.
+_uk_body() {
+	set +u
+	eval "$1"
+}
 _uk_eval() {
 	local _uk_st
 	UK_FINISHED=
 	if [ "$UK_VERBOSE" = 1 ]; then
-		eval "$1" >&2
+		_uk_body "$1" >&2
 	else
-		eval "$1" >"$T/.log" 2>&1 </dev/null
+		_uk_body "$1" >"$T/.log" 2>&1 </dev/null
 	fi
 	_uk_st=$?
+	set -u
 	if [ -n "$UK_FINISHED" ]; then
 		eval "$UK_FINISHED" >>"$T/.log" 2>&1 </dev/null
 		UK_FINISHED=

@@ -97,4 +97,16 @@ test_expect_success 'run sets rc, out and err; json reads $out' '
 	"$T/jsonrun.t" >"$T/json.out"
 '
 
+inner traps '
+test_expect_success "unset variable" "test_is \"\$no_such_variable\" x"
+test_expect_success "return" "test_when_finished \"touch \$T/ret\"; return 3"
+test_expect_success "after" "test_path_is_file \$T/ret"'
+test_expect_success 'an unset variable or a return fails the block, not the script' '
+	test_must_fail "$T/traps.t" >"$T/traps.out"
+	grep -qx "not ok 1 - unset variable" "$T/traps.out" &&
+	grep -qx "not ok 2 - return" "$T/traps.out" &&
+	grep -qx "ok 3 - after" "$T/traps.out" &&
+	grep -qx "1..3" "$T/traps.out"
+'
+
 test_done
