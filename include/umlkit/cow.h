@@ -263,8 +263,4 @@ struct uk_cow_check {
 /* Fills r; returns r->status (never negative). */
 int uk_cow_check(const char *path, int flags, struct uk_cow_check *r);
 
-/* fcntl lock helpers, kernel-compatible: F_SETLK over the whole file. -EAGAIN names the
- * holder's pid ("locked by pid 123, a running guest?"). */
-int uk_lock_fd(int fd, bool write, const char *path, struct uk_err *err);
-
 #endif
