@@ -2,7 +2,8 @@
 /*
  * An open COW: header and bitmap read and validated, locks taken as the kernel takes them
  * (write lock on a COW being written, read lock on a backing), the backing opened and
- * checked, guest-visible reads and kernel-like writes.
+ * checked, its bitmap walked in runs (what merge, rebase and map build on), guest-visible
+ * reads, kernel-like writes and header rewrites.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "umlkit/cow.h"
-#include "umlkit/util.h"
+#include "cow-internal.h"
 
 static int backing_stat(int fd, const char *path, struct stat *st, uint64_t *size,
 			struct uk_err *err)
@@ -188,6 +188,29 @@ uint64_t uk_cow_sectors_held(const struct uk_cow *c)
 	return uk_bitmap_count(c->bitmap, c->h.bitmap_sectors);
 }
 
+int uk_cow_for_each_run(struct uk_cow *c, const struct uk_progress *progress,
+			int (*fn)(struct uk_cow *c, bool set, uint64_t off, uint64_t len,
+				  void *ctx),
+			void *ctx)
+{
+	uint64_t ss = c->h.sectorsize, sec = 0;
+
+	while (sec < c->h.sectors) {
+		bool set;
+		uint64_t end =
+			uk_bitmap_run(c->bitmap, c->h.bitmap_sectors, sec, c->h.sectors, &set);
+		uint64_t off = sec * ss;
+		uint64_t stop = UK_MIN(end * ss, c->h.size);
+		int r = fn(c, set, off, stop - off, ctx);
+
+		if (r)
+			return r;
+		sec = end;
+		uk_progress_report(progress, stop, c->h.size);
+	}
+	return 0;
+}
+
 /* Read [off, off+len) of one source, zero-filling past its end. */
 static int read_zero_fill(int fd, void *buf, size_t len, uint64_t off, const char *what,
 			  struct uk_err *err)
@@ -304,6 +327,23 @@ int uk_cow_flush(struct uk_cow *c, struct uk_err *err)
 			return uk_err_sys(err, -r, "%s: writing the bitmap", c->path);
 		c->bitmap_dirty = false;
 	}
+	uk_io_point("fsync");
+	if (fsync(c->fd) < 0)
+		return uk_err_sys(err, errno, "%s: fsync", c->path);
+	return 0;
+}
+
+int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err)
+{
+	uint8_t hdr[UK_COW_HEADER_MAX];
+	int len = uk_cow_header_encode(&c->h, hdr, sizeof(hdr));
+	int r;
+
+	if (len < 0)
+		return uk_err_set(err, -len, "%s: cannot encode the header", c->path);
+	r = uk_pwrite_all(c->fd, hdr, (size_t)len, 0);
+	if (r < 0)
+		return uk_err_sys(err, -r, "%s: writing the header", c->path);
 	uk_io_point("fsync");
 	if (fsync(c->fd) < 0)
 		return uk_err_sys(err, errno, "%s: fsync", c->path);
