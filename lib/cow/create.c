@@ -106,7 +106,7 @@ int uk_cow_create(const char *cow, const char *backing, bool force, struct uk_er
 	}
 	r = uk_cow_header_init(&h, abs, id.size, (uint32_t)id.st.st_mtime, err);
 	if (r < 0)
-		return uk_err_prefix(err, "%s: ", cow);
+		return uk_err_prefix(err, r, "%s: ", cow);
 	r = uk_newfile_open(&nf, cow, 0644, err);
 	if (r < 0)
 		return r;

@@ -72,7 +72,7 @@ static int read_header(struct uk_cow *c, struct uk_err *err)
 		return uk_err_set(err, EINVAL, "%s: empty file, not a COW", c->path);
 	r = uk_cow_header_decode(buf, (size_t)n, &c->h, err);
 	if (r < 0)
-		return uk_err_prefix(err, "%s: ", c->path);
+		return uk_err_prefix(err, r, "%s: ", c->path);
 	if (c->file_size < c->h.data_offset)
 		return uk_err_set(
 			err, EINVAL,
