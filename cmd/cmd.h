@@ -71,14 +71,6 @@ int uk_cmd_fw(int argc, char **argv);	      /* fw show|apply|flush */
 int uk_cmd_tunctl(int argc, char **argv);     /* the tunctl personality */
 int uk_cmd_uml_switch(int argc, char **argv); /* the uml_switch personality */
 
-/* Common option values. */
-enum {
-	UK_OPT_OUTPUT = 0x100,
-	UK_OPT_PROGRESS,
-	UK_OPT_IN_PLACE,
-	UK_OPT_DISCARD,
-	UK_OPT_HELP,
-};
 /* Parse --output=FMT; returns true for json, false for human. *ok false on a bad value. */
 bool uk_parse_output(const char *v, bool *ok);
 bool uk_parse_progress(const char *v, enum uk_progress_mode *mode);
