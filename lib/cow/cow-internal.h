@@ -28,6 +28,10 @@ int uk_cow_plain_backing(const char *path, char *abs, size_t abslen, struct uk_b
 /* Write header h into a new file and size it to data_offset + size (sparse). */
 int uk_cow_write_new(struct uk_newfile *nf, const struct uk_cow_header *h, struct uk_err *err);
 
+/* Write header h in its own variant's layout at the start of fd (image.c); path names the
+ * file in errors. */
+int uk_cow_header_write(int fd, const char *path, const struct uk_cow_header *h,
+			struct uk_err *err);
 /* Rewrite the header of an open COW in its own variant's layout, then fsync (image.c). */
 int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err);
 

@@ -333,17 +333,26 @@ int uk_cow_flush(struct uk_cow *c, struct uk_err *err)
 	return 0;
 }
 
-int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err)
+int uk_cow_header_write(int fd, const char *path, const struct uk_cow_header *h, struct uk_err *err)
 {
 	uint8_t hdr[UK_COW_HEADER_MAX];
-	int len = uk_cow_header_encode(&c->h, hdr, sizeof(hdr));
+	int len = uk_cow_header_encode(h, hdr, sizeof(hdr));
 	int r;
 
 	if (len < 0)
-		return uk_err_set(err, -len, "%s: cannot encode the header", c->path);
-	r = uk_pwrite_all(c->fd, hdr, (size_t)len, 0);
+		return uk_err_set(err, -len, "%s: cannot encode the header", path);
+	r = uk_pwrite_all(fd, hdr, (size_t)len, 0);
 	if (r < 0)
-		return uk_err_sys(err, -r, "%s: writing the header", c->path);
+		return uk_err_sys(err, -r, "%s: writing the header", path);
+	return 0;
+}
+
+int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err)
+{
+	int r = uk_cow_header_write(c->fd, c->path, &c->h, err);
+
+	if (r < 0)
+		return r;
 	uk_io_point("fsync");
 	if (fsync(c->fd) < 0)
 		return uk_err_sys(err, errno, "%s: fsync", c->path);
