@@ -9,6 +9,7 @@
 
 #include "umlkit/cow.h"
 #include "umlkit/err.h"
+#include "opts.h"
 
 enum {
 	UK_EXIT_OK = 0,
@@ -24,14 +25,6 @@ int uk_fail(const struct uk_err *err);
 void uk_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* A usage error: message, a pointer to --help, UK_EXIT_USAGE. */
 int uk_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The usage error for what getopt_long returned when its optstring starts with ':' (after
- * any '+'): ':' an option without its value, else ('?') an unknown option; named as the
- * user wrote it ("--backing", "-x"). UK_EXIT_USAGE. */
-int uk_opt_error(const char *cmd, int c, char *const *argv);
-/* The usage error for an option the command takes but not for what was asked:
- * "option 'OPT' does not apply to 'WHAT'" (OPT as the user would write it: "--output", "-d";
- * WHAT: "cow info"). UK_EXIT_USAGE. */
-int uk_opt_not_for(const char *cmd, const char *opt, const char *what);
 /* Whether arg asks for the usage: "--help" or "-h", and the word "help" too when word is
  * true (where a verb stands; not where "help" may be a name or a command to pass on). */
 bool uk_is_help(const char *arg, bool word);
@@ -78,14 +71,6 @@ int uk_cmd_fw(int argc, char **argv);	      /* fw show|apply|flush */
 int uk_cmd_tunctl(int argc, char **argv);     /* the tunctl personality */
 int uk_cmd_uml_switch(int argc, char **argv); /* the uml_switch personality */
 
-/* Common option values. */
-enum {
-	UK_OPT_OUTPUT = 0x100,
-	UK_OPT_PROGRESS,
-	UK_OPT_IN_PLACE,
-	UK_OPT_DISCARD,
-	UK_OPT_HELP,
-};
 /* Parse --output=FMT; returns true for json, false for human. *ok false on a bad value. */
 bool uk_parse_output(const char *v, bool *ok);
 bool uk_parse_progress(const char *v, enum uk_progress_mode *mode);

@@ -197,8 +197,8 @@ int uk_cow_compare_cmd(struct uk_cow_opts *o)
 	int r;
 
 	uk_progress_begin(&o->prog, "comparing");
-	r = uk_image_compare(o->args[0], o->args[1], o->shared ? UK_COW_OPEN_SHARED : 0, &off,
-			     &o->prog.p, &err);
+	r = uk_cow_disk_compare(o->args[0], o->args[1], o->shared ? UK_COW_OPEN_SHARED : 0, &off,
+				&o->prog.p, &err);
 	uk_progress_end(&o->prog);
 	if (r < 0) {
 		fail_read(&err);

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* umlkit cow: create, merge (new file or in place), rebase, restamp, diff; the reporting
  * subcommands live in cow-report.c. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "umlkit/util.h"
 #include "cmd.h"
 
 static const char cow_usage[] =
@@ -31,86 +31,106 @@ static const char cow_usage[] =
 	"--progress=json progress as JSON lines on stderr.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error (check and compare: see above).\n";
 
-/* Parse the options every cow subcommand shares; `allowed` lists its short options. */
-static int parse_opts(const char *sub, const char *allowed, int argc, char **argv,
+/* The options of the cow subcommands; each takes some of them (cow_cmds). */
+enum {
+	OPT_FORCE,
+	OPT_BACKING,
+	OPT_IN_PLACE,
+	OPT_UNSAFE,
+	OPT_SHARED,
+	OPT_SHOW_PROGRESS,
+	OPT_QUIET,
+	OPT_DISCARD,
+	OPT_OUTPUT,
+	OPT_PROGRESS,
+};
+static const struct uk_opt cow_options[] = {
+	[OPT_FORCE] = {.name = "force", .letter = 'f'},
+	[OPT_BACKING] = {.name = "backing", .letter = 'b', .value = true},
+	[OPT_IN_PLACE] = {.name = "in-place", .letter = 'd'},
+	[OPT_UNSAFE] = {.letter = 'u'},
+	[OPT_SHARED] = {.letter = 'U'},
+	[OPT_SHOW_PROGRESS] = {.letter = 'p'},
+	[OPT_QUIET] = {.letter = 'q'},
+	[OPT_DISCARD] = {.name = "discard", .refusal = "--discard belongs to merge --in-place"},
+	[OPT_OUTPUT] = {.name = "output", .value = true},
+	[OPT_PROGRESS] = {.name = "progress", .value = true},
+};
+_Static_assert(UK_ARRAY_SIZE(cow_options) <= UK_OPTS_MAX, "the options fit an accept mask");
+
+/* The sets of options the subcommands take (cow_cmds) */
+#define FORCE	 UK_OPT_BIT(OPT_FORCE)
+#define REPORT	 (UK_OPT_BIT(OPT_SHARED) | UK_OPT_BIT(OPT_OUTPUT))
+#define PROGRESS (UK_OPT_BIT(OPT_SHOW_PROGRESS) | UK_OPT_BIT(OPT_QUIET) | UK_OPT_BIT(OPT_PROGRESS))
+#define MERGE                                                                                      \
+	(FORCE | UK_OPT_BIT(OPT_BACKING) | UK_OPT_BIT(OPT_IN_PLACE) | UK_OPT_BIT(OPT_DISCARD) |    \
+	 PROGRESS)
+
+static int cow_opt(const struct uk_opts *p, int id, const char *v)
+{
+	struct uk_cow_opts *o = p->ctx;
+	bool ok = true;
+
+	switch (id) {
+	case OPT_FORCE:
+		o->force = true;
+		break;
+	case OPT_BACKING:
+		o->backing = v;
+		break;
+	case OPT_IN_PLACE:
+		o->in_place = true;
+		break;
+	case OPT_UNSAFE:
+		o->unsafe = true;
+		break;
+	case OPT_SHARED:
+		o->shared = true;
+		break;
+	case OPT_SHOW_PROGRESS:
+		o->prog.mode = UK_PROGRESS_FORCE;
+		break;
+	case OPT_QUIET:
+		o->prog.mode = UK_PROGRESS_QUIET;
+		break;
+	case OPT_DISCARD:
+		o->discard = true;
+		break;
+	case OPT_OUTPUT:
+		o->json = uk_parse_output(v, &ok);
+		if (!ok)
+			return uk_usage_error(p->cmd, "bad --output '%s'", v);
+		break;
+	case OPT_PROGRESS:
+		if (!uk_parse_progress(v, &o->prog.mode))
+			return uk_usage_error(p->cmd, "bad --progress '%s'", v);
+		break;
+	}
+	return 0;
+}
+
+/* Parse the options of cow subcommand sub, which takes those in accept. */
+static int parse_opts(const char *sub, unsigned accept, int argc, char **argv,
 		      struct uk_cow_opts *o)
 {
-	static const struct option longopts[] = {
-		{"force", no_argument, NULL, 'f'},
-		{"backing", required_argument, NULL, 'b'},
-		{"in-place", no_argument, NULL, 'd'},
-		{"discard", no_argument, NULL, UK_OPT_DISCARD},
-		{"output", required_argument, NULL, UK_OPT_OUTPUT},
-		{"progress", required_argument, NULL, UK_OPT_PROGRESS},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	char cmd[64], opt[3];
-	const char *what = cmd + strlen("umlkit "); /* "cow SUB" */
-	int c;
+	char cmd[64];
+	struct uk_opts p = {.opt = cow_options,
+			    .nopt = UK_ARRAY_SIZE(cow_options),
+			    .accept = accept,
+			    .cmd = cmd,
+			    .what = cmd + strlen("umlkit "), /* "cow SUB" */
+			    .help = cow_usage,
+			    .by_letter = true,
+			    .fn = cow_opt,
+			    .ctx = o};
+	int r;
 
 	snprintf(cmd, sizeof(cmd), "umlkit cow %s", sub);
 	memset(o, 0, sizeof(*o));
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":fb:dupqUh", longopts, NULL)) != -1) {
-		bool ok = true;
-
-		if (c == 'h') {
-			fputs(cow_usage, stdout);
-			return -1;
-		}
-		if (c == '?' || c == ':')
-			return uk_opt_error(cmd, c, argv);
-		if (c < 0x100 && !strchr(allowed, c)) {
-			snprintf(opt, sizeof(opt), "-%c", c);
-			return uk_opt_not_for(cmd, opt, what);
-		}
-		switch (c) {
-		case 'f':
-			o->force = true;
-			break;
-		case 'b':
-			o->backing = optarg;
-			break;
-		case 'd':
-			o->in_place = true;
-			break;
-		case 'u':
-			o->unsafe = true;
-			break;
-		case 'U':
-			o->shared = true;
-			break;
-		case 'p':
-			o->prog.mode = UK_PROGRESS_FORCE;
-			break;
-		case 'q':
-			o->prog.mode = UK_PROGRESS_QUIET;
-			break;
-		case UK_OPT_DISCARD:
-			if (!strchr(allowed, 'd'))
-				return uk_usage_error(cmd, "--discard belongs to merge --in-place");
-			o->discard = true;
-			break;
-		case UK_OPT_OUTPUT:
-			if (!strchr(allowed, 'o'))
-				return uk_opt_not_for(cmd, "--output", what);
-			o->json = uk_parse_output(optarg, &ok);
-			if (!ok)
-				return uk_usage_error(cmd, "bad --output '%s'", optarg);
-			break;
-		case UK_OPT_PROGRESS:
-			if (!strchr(allowed, 'p'))
-				return uk_opt_not_for(cmd, "--progress", what);
-			if (!uk_parse_progress(optarg, &o->prog.mode))
-				return uk_usage_error(cmd, "bad --progress '%s'", optarg);
-			break;
-		}
-	}
-	o->nargs = argc - optind;
-	o->args = argv + optind;
-	return 0;
+	r = uk_opts_parse(&p, argc, argv);
+	o->nargs = p.nargs;
+	o->args = p.args;
+	return r;
 }
 
 static int cow_create(struct uk_cow_opts *o)
@@ -219,19 +239,20 @@ static int cow_merge_args(struct uk_cow_opts *o)
 }
 
 static const struct cow_cmd {
-	const char *name, *opts, *args;
-	int nargs; /* -1: the function checks */
+	const char *name, *args;
+	unsigned accept; /* the options it takes */
+	int nargs;	 /* -1: the function checks */
 	int (*fn)(struct uk_cow_opts *o);
 } cow_cmds[] = {
-	{"create", "f", "COW BACKING", 2, cow_create},
-	{"info", "Uo", "COW", 1, uk_cow_info_cmd},
-	{"check", "Uo", "COW", 1, uk_cow_check_cmd},
-	{"merge", "fbdpq", "COW OUT", -1, cow_merge_args},
-	{"rebase", "upq", "COW NEW_BACKING", 2, cow_rebase},
-	{"restamp", "f", "COW", 1, cow_restamp},
-	{"map", "Uo", "COW", 1, uk_cow_map_cmd},
-	{"compare", "Upq", "IMG1 IMG2", 2, uk_cow_compare_cmd},
-	{"diff", "fpq", "BASE NEW COW", 3, cow_diff},
+	{"create", "COW BACKING", FORCE, 2, cow_create},
+	{"info", "COW", REPORT, 1, uk_cow_info_cmd},
+	{"check", "COW", REPORT, 1, uk_cow_check_cmd},
+	{"merge", "COW OUT", MERGE, -1, cow_merge_args},
+	{"rebase", "COW NEW_BACKING", UK_OPT_BIT(OPT_UNSAFE) | PROGRESS, 2, cow_rebase},
+	{"restamp", "COW", FORCE, 1, cow_restamp},
+	{"map", "COW", REPORT, 1, uk_cow_map_cmd},
+	{"compare", "IMG1 IMG2", UK_OPT_BIT(OPT_SHARED) | PROGRESS, 2, uk_cow_compare_cmd},
+	{"diff", "BASE NEW COW", FORCE | PROGRESS, 3, cow_diff},
 };
 
 int uk_cmd_cow(int argc, char **argv)
@@ -251,7 +272,7 @@ int uk_cmd_cow(int argc, char **argv)
 
 		if (strcmp(sub, c->name))
 			continue;
-		r = parse_opts(sub, c->opts, argc - 1, argv + 1, &o);
+		r = parse_opts(sub, c->accept, argc - 1, argv + 1, &o);
 		if (r)
 			return r < 0 ? UK_EXIT_OK : r;
 		if (c->nargs >= 0 && o.nargs != c->nargs)

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* umlkit fw show|apply|flush: a guest's firewall policy in umlkit's own nftables tables. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,69 +22,67 @@ static const char fw_usage[] =
 	"Only the tables 'bridge umlkit' and 'inet umlkit' are ever touched.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n";
 
+/* The options of apply: the policy's settings, named as its keys, and --dry-run. */
+enum { OPT_TAP, OPT_IP, OPT_MAC, OPT_ALLOW, OPT_EGRESS, OPT_NAT, OPT_DRY_RUN };
+static const struct uk_opt apply_options[] = {
+	[OPT_TAP] = {.name = "tap", .value = true},
+	[OPT_IP] = {.name = "ip", .value = true},
+	[OPT_MAC] = {.name = "mac", .value = true},
+	[OPT_ALLOW] = {.name = "allow", .value = true},
+	[OPT_EGRESS] = {.name = "egress", .value = true},
+	[OPT_NAT] = {.name = "nat", .value = true},
+	[OPT_DRY_RUN] = {.name = "dry-run"},
+};
+
+struct apply_args {
+	struct uk_fw_policy p;
+	bool dry;
+};
+
+static int apply_opt(const struct uk_opts *o, int id, const char *v)
+{
+	struct apply_args *a = o->ctx;
+	struct uk_err err = {0};
+
+	if (id == OPT_DRY_RUN)
+		a->dry = true;
+	else if (uk_fw_policy_set(&a->p, apply_options[id].name, v, &err) < 0)
+		return uk_usage_error(o->cmd, "%s", err.msg);
+	return 0;
+}
+
 static int cmd_apply(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"tap", required_argument, NULL, 't'},
-		{"ip", required_argument, NULL, 'i'},
-		{"mac", required_argument, NULL, 'm'},
-		{"allow", required_argument, NULL, 'a'},
-		{"egress", required_argument, NULL, 'e'},
-		{"nat", required_argument, NULL, 'n'},
-		{"dry-run", no_argument, NULL, 'd'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	static const struct {
-		int opt;
-		const char *key;
-	} keys[] = {{'t', "tap"},   {'i', "ip"},     {'m', "mac"},
-		    {'a', "allow"}, {'e', "egress"}, {'n', "nat"}};
-	const char *where = "umlkit fw apply";
-	struct uk_fw_policy p;
+	struct apply_args a = {0};
+	struct uk_opts o = {.opt = apply_options,
+			    .nopt = UK_ARRAY_SIZE(apply_options),
+			    .accept = UK_OPTS_ALL,
+			    .cmd = "umlkit fw apply",
+			    .help = fw_usage,
+			    .fn = apply_opt,
+			    .ctx = &a};
 	struct uk_err err = {0};
-	bool dry = false;
-	int c;
+	int r;
 
-	uk_fw_policy_init(&p);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		bool known = false;
-
-		if (c == 'h') {
-			fputs(fw_usage, stdout);
-			return UK_EXIT_OK;
-		}
-		if (c == 'd') {
-			dry = true;
-			continue;
-		}
-		for (size_t i = 0; i < UK_ARRAY_SIZE(keys); i++) {
-			if (keys[i].opt != c)
-				continue;
-			known = true;
-			if (uk_fw_policy_set(&p, keys[i].key, optarg, &err) < 0)
-				return uk_usage_error(where, "%s", err.msg);
-		}
-		if (!known)
-			return uk_opt_error(where, c, argv);
-	}
-	if (optind + 1 != argc)
-		return uk_usage_error(where, "one NAME (the guest's) is needed");
-	if (uk_fw_policy_set(&p, "name", argv[optind], &err) < 0 ||
-	    uk_fw_policy_check(&p, &err) < 0)
-		return uk_usage_error(where, "%s", err.msg);
-	if (dry) {
+	uk_fw_policy_init(&a.p);
+	r = uk_opts_parse(&o, argc, argv);
+	if (r)
+		return r < 0 ? UK_EXIT_OK : r;
+	if (o.nargs != 1)
+		return uk_usage_error(o.cmd, "one NAME (the guest's) is needed");
+	if (uk_fw_policy_set(&a.p, "name", o.args[0], &err) < 0 ||
+	    uk_fw_policy_check(&a.p, &err) < 0)
+		return uk_usage_error(o.cmd, "%s", err.msg);
+	if (a.dry) {
 		char *buf;
 
-		if (uk_fw_render(&p, &buf, &err) < 0)
+		if (uk_fw_render(&a.p, &buf, &err) < 0)
 			return uk_fail(&err);
 		fputs(buf, stdout);
 		free(buf);
 		return UK_EXIT_OK;
 	}
-	if (uk_fw_apply(&p, &err) < 0)
+	if (uk_fw_apply(&a.p, &err) < 0)
 		return uk_fail(&err);
 	return UK_EXIT_OK;
 }

@@ -2,7 +2,6 @@
 /* umlkit run, start, list, status, logs, console, stop, kill: guests. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
@@ -58,7 +57,7 @@ static const char guest_usage[] =
 	"1 otherwise.\n";
 
 enum {
-	OPT_NAME = 0x200,
+	OPT_NAME,
 	OPT_MEM,
 	OPT_DISK,
 	OPT_ROOT,
@@ -75,17 +74,35 @@ enum {
 	OPT_USER,
 	OPT_OUTPUT,
 };
+static const struct uk_opt guest_options[] = {
+	[OPT_NAME] = {.name = "name", .value = true},
+	[OPT_MEM] = {.name = "mem", .value = true},
+	[OPT_DISK] = {.name = "disk", .value = true},
+	[OPT_ROOT] = {.name = "root", .value = true},
+	[OPT_NET] = {.name = "net", .value = true},
+	[OPT_KERNEL] = {.name = "kernel", .value = true},
+	[OPT_APPEND] = {.name = "append", .value = true},
+	[OPT_RESTART] = {.name = "restart", .value = true},
+	[OPT_WAIT] = {.name = "wait"},
+	[OPT_READY] = {.name = "ready", .value = true},
+	[OPT_TIMEOUT] = {.name = "timeout", .value = true},
+	[OPT_DRY_RUN] = {.name = "dry-run"},
+	[OPT_ALLOW] = {.name = "allow", .value = true},
+	[OPT_EGRESS] = {.name = "egress", .value = true},
+	[OPT_USER] = {.name = "user", .value = true},
+	[OPT_OUTPUT] = {.name = "output", .value = true},
+};
+_Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an accept mask");
 
-/* The options each command takes, as bits of (code - OPT_NAME). */
-#define OPT_BIT(c) (1u << ((c)-OPT_NAME))
+/* The options each command takes. */
 #define SPEC_OPTS                                                                                  \
-	(OPT_BIT(OPT_NAME) | OPT_BIT(OPT_MEM) | OPT_BIT(OPT_DISK) | OPT_BIT(OPT_ROOT) |            \
-	 OPT_BIT(OPT_NET) | OPT_BIT(OPT_KERNEL) | OPT_BIT(OPT_APPEND) | OPT_BIT(OPT_ALLOW) |       \
-	 OPT_BIT(OPT_EGRESS) | OPT_BIT(OPT_USER) | OPT_BIT(OPT_DRY_RUN))
+	(UK_OPT_BIT(OPT_NAME) | UK_OPT_BIT(OPT_MEM) | UK_OPT_BIT(OPT_DISK) |                       \
+	 UK_OPT_BIT(OPT_ROOT) | UK_OPT_BIT(OPT_NET) | UK_OPT_BIT(OPT_KERNEL) |                     \
+	 UK_OPT_BIT(OPT_APPEND) | UK_OPT_BIT(OPT_ALLOW) | UK_OPT_BIT(OPT_EGRESS) |                 \
+	 UK_OPT_BIT(OPT_USER) | UK_OPT_BIT(OPT_DRY_RUN))
 #define START_OPTS                                                                                 \
-	(SPEC_OPTS | OPT_BIT(OPT_RESTART) | OPT_BIT(OPT_WAIT) | OPT_BIT(OPT_READY) |               \
-	 OPT_BIT(OPT_TIMEOUT))
-_Static_assert(OPT_OUTPUT - OPT_NAME < 32, "the options fit an accept mask");
+	(SPEC_OPTS | UK_OPT_BIT(OPT_RESTART) | UK_OPT_BIT(OPT_WAIT) | UK_OPT_BIT(OPT_READY) |      \
+	 UK_OPT_BIT(OPT_TIMEOUT))
 
 struct guest_opts {
 	struct uk_guest_spec spec;
@@ -164,84 +181,58 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 	return uk_err_set(err, EINVAL, "unknown option");
 }
 
+static int guest_opt(const struct uk_opts *p, int id, const char *v)
+{
+	struct guest_opts *g = p->ctx;
+	struct uk_err err = {0};
+	bool ok = true;
+	uint64_t t;
+
+	switch (id) {
+	case OPT_WAIT:
+		g->start.wait = true;
+		return 0;
+	case OPT_DRY_RUN:
+		g->dry_run = true;
+		return 0;
+	case OPT_TIMEOUT:
+		if (uk_parse_u64(v, &t) < 0 || t == 0 || t > 86400)
+			return uk_usage_error(p->cmd, "--timeout %s: seconds from 1", v);
+		g->timeout_s = (int)t;
+		return 0;
+	case OPT_OUTPUT:
+		g->json = uk_parse_output(v, &ok);
+		if (!ok)
+			return uk_usage_error(p->cmd, "bad --output '%s'", v);
+		return 0;
+	}
+	if (parse_spec_opt(g, id, v, &err) < 0)
+		return uk_usage_error(p->cmd, "%s", err.msg);
+	return 0;
+}
+
 /* Parse the options and arguments of command cmd, which takes the options in mask accept. */
 static int parse(const char *cmd, unsigned accept, int argc, char **argv, struct guest_opts *g)
 {
-	static const struct option longopts[] = {
-		{"name", required_argument, NULL, OPT_NAME},
-		{"mem", required_argument, NULL, OPT_MEM},
-		{"disk", required_argument, NULL, OPT_DISK},
-		{"root", required_argument, NULL, OPT_ROOT},
-		{"net", required_argument, NULL, OPT_NET},
-		{"kernel", required_argument, NULL, OPT_KERNEL},
-		{"append", required_argument, NULL, OPT_APPEND},
-		{"restart", required_argument, NULL, OPT_RESTART},
-		{"ready", required_argument, NULL, OPT_READY},
-		{"wait", no_argument, NULL, OPT_WAIT},
-		{"timeout", required_argument, NULL, OPT_TIMEOUT},
-		{"dry-run", no_argument, NULL, OPT_DRY_RUN},
-		{"allow", required_argument, NULL, OPT_ALLOW},
-		{"egress", required_argument, NULL, OPT_EGRESS},
-		{"user", required_argument, NULL, OPT_USER},
-		{"output", required_argument, NULL, OPT_OUTPUT},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	char where[64];
-	uint64_t t;
-	int c;
+	struct uk_opts p = {.opt = guest_options,
+			    .nopt = UK_ARRAY_SIZE(guest_options),
+			    .accept = accept,
+			    .cmd = where,
+			    .what = where,
+			    .help = guest_usage,
+			    .fn = guest_opt,
+			    .ctx = g};
+	int r;
 
 	snprintf(where, sizeof(where), "umlkit %s", cmd);
 	memset(g, 0, sizeof(*g));
 	uk_guest_spec_init(&g->spec);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-		struct uk_err err = {0};
-		bool ok = true;
-
-		if (c >= OPT_NAME && c <= OPT_OUTPUT && !(accept & OPT_BIT(c))) {
-			const struct option *o = longopts;
-			char opt[32];
-
-			while (o->val != c)
-				o++;
-			snprintf(opt, sizeof(opt), "--%s", o->name);
-			return uk_opt_not_for(where, opt, where);
-		}
-		switch (c) {
-		case 'h':
-			fputs(guest_usage, stdout);
-			return -1;
-		case OPT_WAIT:
-			g->start.wait = true;
-			break;
-		case OPT_DRY_RUN:
-			g->dry_run = true;
-			break;
-		case OPT_TIMEOUT:
-			if (uk_parse_u64(optarg, &t) < 0 || t == 0 || t > 86400)
-				return uk_usage_error(where, "--timeout %s: seconds from 1",
-						      optarg);
-			g->timeout_s = (int)t;
-			break;
-		case OPT_OUTPUT:
-			g->json = uk_parse_output(optarg, &ok);
-			if (!ok)
-				return uk_usage_error(where, "bad --output '%s'", optarg);
-			break;
-		case '?':
-		case ':':
-			return uk_opt_error(where, c, argv);
-		default:
-			if (parse_spec_opt(g, c, optarg, &err) < 0)
-				return uk_usage_error(where, "%s", err.msg);
-		}
-	}
-	g->nargs = argc - optind;
-	g->args = argv + optind;
+	r = uk_opts_parse(&p, argc, argv);
+	g->nargs = p.nargs;
+	g->args = p.args;
 	g->start.timeout_s = g->timeout_s;
-	return 0;
+	return r;
 }
 
 /* run and start: the spec must name the guest, have a disk and find a kernel. */
@@ -470,11 +461,11 @@ static const struct {
 	unsigned accept; /* the options it takes (OPT_BIT) */
 	int (*fn)(struct guest_opts *g);
 } guest_cmds[] = {
-	{"run", SPEC_OPTS | OPT_BIT(OPT_RESTART), cmd_run},
+	{"run", SPEC_OPTS | UK_OPT_BIT(OPT_RESTART), cmd_run},
 	{"start", START_OPTS, cmd_start},
-	{"list", OPT_BIT(OPT_OUTPUT), cmd_list},
-	{"status", OPT_BIT(OPT_OUTPUT), cmd_status},
-	{"stop", OPT_BIT(OPT_TIMEOUT), cmd_stop},
+	{"list", UK_OPT_BIT(OPT_OUTPUT), cmd_list},
+	{"status", UK_OPT_BIT(OPT_OUTPUT), cmd_status},
+	{"stop", UK_OPT_BIT(OPT_TIMEOUT), cmd_stop},
 	{"kill", 0, cmd_kill},
 };
 

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* umlkit image: the default guest image (umlkit image build). */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,62 +19,66 @@ static const char image_usage[] =
 	"program. See umlkit-image(1) for the guest's parameters.\n"
 	"Exit status: 0 built, 1 failure (nothing is left behind), 2 usage error.\n";
 
-enum { OPT_BUSYBOX = 0x200, OPT_MKE2FS, OPT_DEBUGFS };
+enum { OPT_SIZE, OPT_FORCE, OPT_BUSYBOX, OPT_MKE2FS, OPT_DEBUGFS };
+static const struct uk_opt image_options[] = {
+	[OPT_SIZE] = {.name = "size", .letter = 's', .value = true},
+	[OPT_FORCE] = {.name = "force", .letter = 'f'},
+	[OPT_BUSYBOX] = {.name = "busybox", .value = true},
+	[OPT_MKE2FS] = {.name = "mke2fs", .value = true},
+	[OPT_DEBUGFS] = {.name = "debugfs", .value = true},
+};
+
+static int build_opt(const struct uk_opts *p, int id, const char *v)
+{
+	struct uk_rootfs_opts *o = p->ctx;
+
+	switch (id) {
+	case OPT_SIZE:
+		if (uk_parse_size(v, &o->size) < 0)
+			return uk_usage_error(p->cmd,
+					      "bad size '%s': want a number with an optional K, "
+					      "M, G or T suffix",
+					      v);
+		if (o->size < UK_ROOTFS_MIN_SIZE)
+			return uk_usage_error(p->cmd,
+					      "size '%s' is too small: the image needs at least "
+					      "16M",
+					      v);
+		break;
+	case OPT_FORCE:
+		o->force = true;
+		break;
+	case OPT_BUSYBOX:
+		o->busybox = v;
+		break;
+	case OPT_MKE2FS:
+		o->mke2fs = v;
+		break;
+	case OPT_DEBUGFS:
+		o->debugfs = v;
+		break;
+	}
+	return 0;
+}
 
 static int image_build(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"size", required_argument, NULL, 's'},
-		{"force", no_argument, NULL, 'f'},
-		{"busybox", required_argument, NULL, OPT_BUSYBOX},
-		{"mke2fs", required_argument, NULL, OPT_MKE2FS},
-		{"debugfs", required_argument, NULL, OPT_DEBUGFS},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
 	struct uk_rootfs_opts o = {0};
+	struct uk_opts p = {.opt = image_options,
+			    .nopt = UK_ARRAY_SIZE(image_options),
+			    .accept = UK_OPTS_ALL,
+			    .cmd = "umlkit image build",
+			    .help = image_usage,
+			    .fn = build_opt,
+			    .ctx = &o};
 	struct uk_err err = {0};
-	int c, r;
+	int r = uk_opts_parse(&p, argc, argv);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":s:fh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 's':
-			r = uk_parse_size(optarg, &o.size);
-			if (r < 0)
-				return uk_usage_error("umlkit image build",
-						      "bad size '%s': want a number with an "
-						      "optional K, M, G or T suffix",
-						      optarg);
-			if (o.size < UK_ROOTFS_MIN_SIZE)
-				return uk_usage_error("umlkit image build",
-						      "size '%s' is too small: the image needs at "
-						      "least 16M",
-						      optarg);
-			break;
-		case 'f':
-			o.force = true;
-			break;
-		case OPT_BUSYBOX:
-			o.busybox = optarg;
-			break;
-		case OPT_MKE2FS:
-			o.mke2fs = optarg;
-			break;
-		case OPT_DEBUGFS:
-			o.debugfs = optarg;
-			break;
-		case 'h':
-			fputs(image_usage, stdout);
-			return UK_EXIT_OK;
-		default:
-			return uk_opt_error("umlkit image build", c, argv);
-		}
-	}
-	if (argc - optind != 1)
-		return uk_usage_error("umlkit image build", "want one output file, OUT.img");
-	o.out = argv[optind];
+	if (r)
+		return r < 0 ? UK_EXIT_OK : r;
+	if (p.nargs != 1)
+		return uk_usage_error(p.cmd, "want one output file, OUT.img");
+	o.out = p.args[0];
 	if (uk_rootfs_build(&o, &err) < 0)
 		return uk_fail(&err);
 	return UK_EXIT_OK;

@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* umlkit: one binary, a table of subcommand families; the old tools' names by argv[0]. */
-#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,27 +56,6 @@ int uk_usage_error(const char *cmd, const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help'.\n", cmd);
 	return UK_EXIT_USAGE;
-}
-
-int uk_opt_error(const char *cmd, int c, char *const *argv)
-{
-	const char *arg = optind > 0 ? argv[optind - 1] : "";
-	char name[64];
-
-	if (!strncmp(arg, "--", 2))
-		snprintf(name, sizeof(name), "%.*s", (int)strcspn(arg, "="), arg);
-	else if (optopt > ' ' && optopt < 0x7f)
-		snprintf(name, sizeof(name), "-%c", optopt);
-	else
-		snprintf(name, sizeof(name), "%s", arg);
-	if (c == ':')
-		return uk_usage_error(cmd, "option '%s' needs a value", name);
-	return uk_usage_error(cmd, "unknown option '%s'", name);
-}
-
-int uk_opt_not_for(const char *cmd, const char *opt, const char *what)
-{
-	return uk_usage_error(cmd, "option '%s' does not apply to '%s'", opt, what);
 }
 
 bool uk_is_help(const char *arg, bool word)

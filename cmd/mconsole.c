@@ -2,7 +2,6 @@
 /* umlkit mconsole, and the old uml_mconsole by its name: output, exit status, local commands. */
 #include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -304,52 +303,60 @@ static int interactive(struct mc *m)
 	return UK_EXIT_OK;
 }
 
+enum { OPT_UML_DIR, OPT_TIMEOUT };
+static const struct uk_opt mconsole_options[] = {
+	[OPT_UML_DIR] = {.name = "uml-dir", .value = true},
+	[OPT_TIMEOUT] = {.name = "timeout", .value = true},
+};
+
+struct mc_args {
+	struct mc m;
+	const char *uml_dir;
+};
+
+static int mconsole_opt(const struct uk_opts *p, int id, const char *v)
+{
+	struct mc_args *a = p->ctx;
+	uint64_t secs;
+
+	if (id == OPT_UML_DIR) {
+		a->uml_dir = v;
+		return 0;
+	}
+	if (uk_parse_u64(v, &secs) < 0 || secs > INT32_MAX / 1000)
+		return uk_usage_error(p->cmd, "bad --timeout '%s'", v);
+	a->m.timeout_ms = secs ? (int)secs * 1000 : -1;
+	return 0;
+}
+
 int uk_cmd_mconsole(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"uml-dir", required_argument, NULL, 'd'},
-		{"timeout", required_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	struct mc m = {.timeout_ms = DEFAULT_TIMEOUT_MS};
-	const char *uml_dir = NULL;
+	struct mc_args a = {.m = {.timeout_ms = DEFAULT_TIMEOUT_MS}};
+	struct uk_opts p = {.opt = mconsole_options,
+			    .nopt = UK_ARRAY_SIZE(mconsole_options),
+			    .accept = UK_OPTS_ALL,
+			    .cmd = "umlkit mconsole",
+			    .help = mconsole_usage,
+			    .stop = true, /* the command's own words may look like options */
+			    .fn = mconsole_opt,
+			    .ctx = &a};
 	_cleanup_free_ char *cmd = NULL;
-	uint64_t secs;
-	int c;
+	int r = uk_opts_parse(&p, argc, argv);
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			uml_dir = optarg;
-			break;
-		case 't':
-			if (uk_parse_u64(optarg, &secs) < 0 || secs > INT32_MAX / 1000)
-				return uk_usage_error("umlkit mconsole", "bad --timeout '%s'",
-						      optarg);
-			m.timeout_ms = secs ? (int)secs * 1000 : -1;
-			break;
-		case 'h':
-			fputs(mconsole_usage, stdout);
-			return UK_EXIT_OK;
-		default:
-			return uk_opt_error("umlkit mconsole", c, argv);
-		}
-	}
-	if (optind >= argc)
+	if (r)
+		return r < 0 ? UK_EXIT_OK : r;
+	if (p.nargs < 1)
 		return uk_usage_error("umlkit mconsole", "no guest, umid or socket given");
-	if (find_umlkit(&m, argv[optind], uml_dir) < 0)
+	if (find_umlkit(&a.m, p.args[0], a.uml_dir) < 0)
 		return UK_EXIT_FAIL;
-	if (optind + 1 == argc)
-		return interactive(&m);
-	cmd = join_args(argc - optind - 1, argv + optind + 1);
+	if (p.nargs == 1)
+		return interactive(&a.m);
+	cmd = join_args(p.nargs - 1, p.args + 1);
 	if (!cmd) {
 		uk_say("out of memory");
 		return UK_EXIT_FAIL;
 	}
-	return send_cmd(&m, cmd);
+	return send_cmd(&a.m, cmd);
 }
 
 /* uml_mconsole UMID|SOCKET [COMMAND...]: the old tool's lookup, output and exit status. */

@@ -97,111 +97,116 @@ static int tap_list(bool json)
 	return UK_EXIT_OK;
 }
 
-/* The options of `net tap`, as bits; which verb takes which. */
-enum { TAP_USER = 1, TAP_GROUP = 2, TAP_FORCE = 4, TAP_OUTPUT = 8 };
+/* The options of `net tap`; which verb takes which (checked once the verb is known, since
+ * they may come before it). */
+enum { TAP_USER, TAP_GROUP, TAP_FORCE, TAP_OUTPUT };
+static const struct uk_opt tap_options[] = {
+	[TAP_USER] = {.name = "user", .letter = 'u', .value = true},
+	[TAP_GROUP] = {.name = "group", .letter = 'g', .value = true},
+	[TAP_FORCE] = {.name = "force", .letter = 'f'},
+	[TAP_OUTPUT] = {.name = "output", .value = true},
+};
 static const struct {
 	const char *verb;
 	unsigned accept;
 } tap_verbs[] = {
-	{"add", TAP_USER | TAP_GROUP},
-	{"del", TAP_FORCE},
-	{"list", TAP_OUTPUT},
+	{"add", UK_OPT_BIT(TAP_USER) | UK_OPT_BIT(TAP_GROUP)},
+	{"del", UK_OPT_BIT(TAP_FORCE)},
+	{"list", UK_OPT_BIT(TAP_OUTPUT)},
 };
 
-/* A usage error when verb was given an option it does not take (seen: TAP_* bits). */
-static int tap_opts_check(const char *where, const char *verb, unsigned seen)
+struct tap_args {
+	struct uk_tap_opts o;
+	bool force, json;
+};
+
+static int tap_opt(const struct uk_opts *p, int id, const char *v)
 {
-	static const char *const names[] = {"--user", "--group", "--force", "--output"};
+	struct tap_args *t = p->ctx;
+	bool ok;
 
+	switch (id) {
+	case TAP_USER:
+		if (lookup_id(v, false, &t->o.owner) < 0)
+			return uk_usage_error(p->cmd, "--user %s: no such user", v);
+		break;
+	case TAP_GROUP:
+		if (lookup_id(v, true, &t->o.group) < 0)
+			return uk_usage_error(p->cmd, "--group %s: no such group", v);
+		break;
+	case TAP_FORCE:
+		t->force = true;
+		break;
+	case TAP_OUTPUT:
+		t->json = uk_parse_output(v, &ok);
+		if (!ok)
+			return uk_usage_error(p->cmd, "bad --output '%s'", v);
+		break;
+	}
+	return 0;
+}
+
+/* A usage error when verb is unknown or was given an option it does not take. */
+static int tap_opts_check(struct uk_opts *p, const char *verb, char *what, size_t len)
+{
 	for (size_t i = 0; i < UK_ARRAY_SIZE(tap_verbs); i++) {
-		unsigned extra = seen & ~tap_verbs[i].accept;
-		char what[64];
-
 		if (strcmp(verb, tap_verbs[i].verb))
 			continue;
-		if (!extra)
-			return 0;
-		snprintf(what, sizeof(what), "net tap %s", verb);
-		return uk_opt_not_for(where, names[__builtin_ctz(extra)], what);
+		snprintf(what, len, "net tap %s", verb);
+		p->what = what;
+		return uk_opts_refuse(p, p->seen, tap_verbs[i].accept);
 	}
-	return uk_usage_error(where, "unknown verb '%s' (add, del, list)", verb);
+	return uk_usage_error(p->cmd, "unknown verb '%s' (add, del, list)", verb);
 }
 
 static int cmd_tap(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"user", required_argument, NULL, 'u'}, {"group", required_argument, NULL, 'g'},
-		{"force", no_argument, NULL, 'f'},	{"output", required_argument, NULL, 'o'},
-		{"help", no_argument, NULL, 'h'},	{0},
-	};
-	const char *where = "umlkit net tap";
-	struct uk_tap_opts o;
+	struct tap_args t = {0};
+	struct uk_opts p = {.opt = tap_options,
+			    .nopt = UK_ARRAY_SIZE(tap_options),
+			    .accept = UK_OPTS_ALL,
+			    .cmd = "umlkit net tap",
+			    .help = net_usage,
+			    .fn = tap_opt,
+			    .ctx = &t};
+	const char *where = p.cmd;
 	struct uk_err err = {0};
-	bool force = false, json = false, ok;
-	const char *verb;
-	char got[32];
-	unsigned seen = 0;
-	int c, r;
+	const char *verb, *name;
+	char got[32], what[64];
+	int r;
 
-	uk_tap_opts_init(&o);
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":u:g:fh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'u':
-			if (lookup_id(optarg, false, &o.owner) < 0)
-				return uk_usage_error(where, "--user %s: no such user", optarg);
-			seen |= TAP_USER;
-			break;
-		case 'g':
-			if (lookup_id(optarg, true, &o.group) < 0)
-				return uk_usage_error(where, "--group %s: no such group", optarg);
-			seen |= TAP_GROUP;
-			break;
-		case 'f':
-			force = true;
-			seen |= TAP_FORCE;
-			break;
-		case 'o':
-			json = uk_parse_output(optarg, &ok);
-			if (!ok)
-				return uk_usage_error(where, "bad --output '%s'", optarg);
-			seen |= TAP_OUTPUT;
-			break;
-		case 'h':
-			fputs(net_usage, stdout);
-			return UK_EXIT_OK;
-		default:
-			return uk_opt_error(where, c, argv);
-		}
-	}
-	if (optind >= argc)
+	uk_tap_opts_init(&t.o);
+	r = uk_opts_parse(&p, argc, argv);
+	if (r)
+		return r < 0 ? UK_EXIT_OK : r;
+	if (p.nargs < 1)
 		return uk_usage_error(where, "add, del or list?");
-	verb = argv[optind++];
+	verb = p.args[0];
 	if (uk_is_help(verb, true)) {
 		fputs(net_usage, stdout);
 		return UK_EXIT_OK;
 	}
-	r = tap_opts_check(where, verb, seen);
+	r = tap_opts_check(&p, verb, what, sizeof(what));
 	if (r)
 		return r;
 	if (!strcmp(verb, "list")) {
-		if (optind != argc)
+		if (p.nargs != 1)
 			return uk_usage_error(where, "list takes no argument");
-		return tap_list(json);
+		return tap_list(t.json);
 	}
-	if (optind + 1 != argc)
+	if (p.nargs != 2)
 		return uk_usage_error(where, "%s needs one NAME", verb);
-	o.refuse_foreign = !force;
+	name = p.args[1];
+	t.o.refuse_foreign = !t.force;
 	if (!strcmp(verb, "add")) {
-		if (o.owner < 0 && o.group < 0)
-			o.owner = (long)geteuid();
-		if (uk_tap_add(argv[optind], &o, got, &err) < 0)
+		if (t.o.owner < 0 && t.o.group < 0)
+			t.o.owner = (long)geteuid();
+		if (uk_tap_add(name, &t.o, got, &err) < 0)
 			return uk_fail(&err);
 		return UK_EXIT_OK;
 	}
 	if (!strcmp(verb, "del")) {
-		if (uk_tap_del(argv[optind], &o, got, &err) < 0)
+		if (uk_tap_del(name, &t.o, got, &err) < 0)
 			return uk_fail(&err);
 		return UK_EXIT_OK;
 	}

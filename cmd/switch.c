@@ -3,7 +3,6 @@
  * plug. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <jansson.h>
 #include <limits.h>
@@ -47,7 +46,7 @@ static const char switch_usage[] =
 	"Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 enum {
-	OPT_HUB = 0x300,
+	OPT_HUB,
 	OPT_MTU,
 	OPT_GROUP,
 	OPT_BESS,
@@ -65,35 +64,33 @@ enum {
 	OPT_WRITE, /* -w */
 	OPT_OUT	   /* --output */
 };
-
-/* The options a command takes, as a mask of these bits. */
-#define BIT(o) (1u << ((o)-OPT_HUB))
-_Static_assert(OPT_OUT - OPT_HUB < 32, "every switch option needs a bit of an unsigned mask");
-#define START_OPTS                                                                                 \
-	(BIT(OPT_FG) | BIT(OPT_HUB) | BIT(OPT_MTU) | BIT(OPT_COALESCE) | BIT(OPT_GROUP) |          \
-	 BIT(OPT_BESS) | BIT(OPT_LEGACY) | BIT(OPT_TAP) | BIT(OPT_NAT) | BIT(OPT_NAT_NET) |        \
-	 BIT(OPT_FORWARD))
-
-static const struct option longopts[] = {
-	{"hub", no_argument, NULL, OPT_HUB},
-	{"mtu", required_argument, NULL, OPT_MTU},
-	{"coalesce", required_argument, NULL, OPT_COALESCE},
-	{"group", required_argument, NULL, OPT_GROUP},
-	{"bess", required_argument, NULL, OPT_BESS},
-	{"legacy", required_argument, NULL, OPT_LEGACY},
-	{"tap", required_argument, NULL, OPT_TAP},
-	{"nat", no_argument, NULL, OPT_NAT},
-	{"nat-net", required_argument, NULL, OPT_NAT_NET},
-	{"forward", required_argument, NULL, OPT_FORWARD},
-	{"port", required_argument, NULL, OPT_PORT},
-	{"seconds", required_argument, NULL, OPT_SECONDS},
-	{"vlan", required_argument, NULL, OPT_VLAN},
-	{"trunk", no_argument, NULL, OPT_TRUNK},
-	{"output", required_argument, NULL, UK_OPT_OUTPUT},
-	{"foreground", no_argument, NULL, 'f'},
-	{"help", no_argument, NULL, 'h'},
-	{0},
+static const struct uk_opt switch_options[] = {
+	[OPT_HUB] = {.name = "hub"},
+	[OPT_MTU] = {.name = "mtu", .value = true},
+	[OPT_GROUP] = {.name = "group", .value = true},
+	[OPT_BESS] = {.name = "bess", .value = true},
+	[OPT_LEGACY] = {.name = "legacy", .value = true},
+	[OPT_TAP] = {.name = "tap", .value = true},
+	[OPT_NAT] = {.name = "nat"},
+	[OPT_NAT_NET] = {.name = "nat-net", .value = true},
+	[OPT_FORWARD] = {.name = "forward", .value = true},
+	[OPT_PORT] = {.name = "port", .value = true},
+	[OPT_SECONDS] = {.name = "seconds", .value = true},
+	[OPT_COALESCE] = {.name = "coalesce", .value = true},
+	[OPT_VLAN] = {.name = "vlan", .value = true},
+	[OPT_TRUNK] = {.name = "trunk"},
+	[OPT_FG] = {.name = "foreground", .letter = 'f'},
+	[OPT_WRITE] = {.letter = 'w', .value = true},
+	[OPT_OUT] = {.name = "output", .value = true},
 };
+_Static_assert(UK_ARRAY_SIZE(switch_options) <= UK_OPTS_MAX, "the options fit an accept mask");
+
+/* What start takes; every command's mask is in uk_cmd_switch's table. */
+#define START_OPTS                                                                                 \
+	(UK_OPT_BIT(OPT_FG) | UK_OPT_BIT(OPT_HUB) | UK_OPT_BIT(OPT_MTU) |                          \
+	 UK_OPT_BIT(OPT_COALESCE) | UK_OPT_BIT(OPT_GROUP) | UK_OPT_BIT(OPT_BESS) |                 \
+	 UK_OPT_BIT(OPT_LEGACY) | UK_OPT_BIT(OPT_TAP) | UK_OPT_BIT(OPT_NAT) |                      \
+	 UK_OPT_BIT(OPT_NAT_NET) | UK_OPT_BIT(OPT_FORWARD))
 
 struct sw_args {
 	struct uk_switch_daemon_opts d;
@@ -126,8 +123,9 @@ static int copy_nat_value(char *dst, size_t len, const char *v, const char *what
 	return 0;
 }
 
-static int parse_one(struct sw_args *a, int c, const char *v)
+static int parse_one(const struct uk_opts *p, int c, const char *v)
 {
+	struct sw_args *a = p->ctx;
 	uint64_t n;
 
 	switch (c) {
@@ -211,59 +209,30 @@ static int parse_one(struct sw_args *a, int c, const char *v)
 	return uk_usage_error("umlkit switch", "unknown option");
 }
 
-/* getopt's code for an option as this file numbers them */
-static int opt_code(int c)
-{
-	return c == 'f' ? OPT_FG : c == 'w' ? OPT_WRITE : c == UK_OPT_OUTPUT ? OPT_OUT : c;
-}
-
-/* How the user names option code c: "--hub", "-w". */
-static const char *opt_name(int c, char *buf, size_t len)
-{
-	if (c == OPT_WRITE)
-		return "-w";
-	for (const struct option *o = longopts; o->name; o++)
-		if (opt_code(o->val) == c) {
-			snprintf(buf, len, "--%s", o->name);
-			return buf;
-		}
-	return "an option";
-}
-
 /* Parse the options and arguments of command cmd, which takes the options in mask accept. */
 static int parse(int argc, char **argv, const char *cmd, unsigned accept, struct sw_args *a)
 {
-	int c, r;
+	char what[64];
+	struct uk_opts p = {.opt = switch_options,
+			    .nopt = UK_ARRAY_SIZE(switch_options),
+			    .accept = accept,
+			    .cmd = "umlkit switch",
+			    .what = what,
+			    .help = switch_usage,
+			    .fn = parse_one,
+			    .ctx = a};
+	int r;
 
+	snprintf(what, sizeof(what), "switch %s", cmd);
 	memset(a, 0, sizeof(*a));
 	a->d.group = -1;
 	a->d.ready_fd = -1;
 	a->d.coalesce_us = UK_SW_COALESCE_US;
 	a->port = -1;
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":fhw:", longopts, NULL)) != -1) {
-		if (c == 'h') {
-			fputs(switch_usage, stdout);
-			return -1;
-		}
-		if (c == '?' || c == ':')
-			return uk_opt_error("umlkit switch", c, argv);
-		c = opt_code(c);
-		if (!(accept & BIT(c))) {
-			char name[32], what[64];
-
-			snprintf(what, sizeof(what), "switch %s", cmd);
-			return uk_opt_not_for("umlkit switch", opt_name(c, name, sizeof(name)),
-					      what);
-		}
-		r = parse_one(a, c, optarg);
-		if (r)
-			return r;
-	}
-	a->nargs = argc - optind;
-	a->args = argv + optind;
-	return 0;
+	r = uk_opts_parse(&p, argc, argv);
+	a->nargs = p.nargs;
+	a->args = p.args;
+	return r;
 }
 
 /* Ask the running switch one thing; returns the parsed reply or NULL (message printed). */
@@ -765,16 +734,17 @@ int uk_cmd_switch(int argc, char **argv)
 	} cmds[] = {
 		{"start", sw_start, START_OPTS},
 		{"stop", sw_stop, 0},
-		{"list", sw_list, BIT(OPT_OUT)},
-		{"ports", sw_ports, BIT(OPT_OUT)},
-		{"fdb", sw_fdb, BIT(OPT_OUT)},
-		{"capture", sw_capture, BIT(OPT_PORT) | BIT(OPT_WRITE) | BIT(OPT_SECONDS)},
-		{"forward", sw_forward, BIT(OPT_OUT)},
-		{"legacy", sw_legacy, BIT(OPT_OUT)},
-		{"nat", sw_nat, BIT(OPT_OUT)},
-		{"link", sw_link, BIT(OPT_VLAN)},
+		{"list", sw_list, UK_OPT_BIT(OPT_OUT)},
+		{"ports", sw_ports, UK_OPT_BIT(OPT_OUT)},
+		{"fdb", sw_fdb, UK_OPT_BIT(OPT_OUT)},
+		{"capture", sw_capture,
+		 UK_OPT_BIT(OPT_PORT) | UK_OPT_BIT(OPT_WRITE) | UK_OPT_BIT(OPT_SECONDS)},
+		{"forward", sw_forward, UK_OPT_BIT(OPT_OUT)},
+		{"legacy", sw_legacy, UK_OPT_BIT(OPT_OUT)},
+		{"nat", sw_nat, UK_OPT_BIT(OPT_OUT)},
+		{"link", sw_link, UK_OPT_BIT(OPT_VLAN)},
 		{"unlink", sw_unlink, 0},
-		{"plug", sw_plug, BIT(OPT_VLAN) | BIT(OPT_TRUNK)},
+		{"plug", sw_plug, UK_OPT_BIT(OPT_VLAN) | UK_OPT_BIT(OPT_TRUNK)},
 	};
 	struct sw_args a;
 	int r;

@@ -211,22 +211,23 @@ const char *uk_extent_source_name(int source);
 int uk_cow_map(struct uk_cow *c, int (*cb)(void *ctx, const struct uk_extent *e), void *ctx,
 	       struct uk_err *err);
 
-/* ---- any image: a COW (guest-visible content) or a raw file ---- */
-struct uk_image {
+/* ---- a disk of either kind: a COW (what the guest sees) or a raw image file ---- */
+struct uk_cow_disk {
 	struct uk_cow *cow; /* NULL for a raw image */
 	int fd;		    /* raw image fd, -1 for a COW */
 	uint64_t size;	    /* guest-visible size in bytes */
 	char path[4096];
 };
-/* flags: UK_COW_OPEN_SHARED to read an image a guest holds. */
-int uk_image_open(struct uk_image **out, const char *path, int flags, struct uk_err *err);
-void uk_image_close(struct uk_image *img);
-int uk_image_read(struct uk_image *img, void *buf, size_t len, uint64_t off, struct uk_err *err);
+/* flags: UK_COW_OPEN_SHARED to read a disk a guest holds. */
+int uk_cow_disk_open(struct uk_cow_disk **out, const char *path, int flags, struct uk_err *err);
+void uk_cow_disk_close(struct uk_cow_disk *img);
+int uk_cow_disk_read(struct uk_cow_disk *img, void *buf, size_t len, uint64_t off,
+		     struct uk_err *err);
 
 /* 0 same, 1 different (*diff_off: first differing byte, or the smaller size when only the
  * sizes differ; then err's message says so and err->code stays 0), or a negative errno. */
-int uk_image_compare(const char *a, const char *b, int flags, uint64_t *diff_off,
-		     const struct uk_progress *progress, struct uk_err *err);
+int uk_cow_disk_compare(const char *a, const char *b, int flags, uint64_t *diff_off,
+			const struct uk_progress *progress, struct uk_err *err);
 
 /* Write a new COW over base that holds exactly the sectors where new_img differs. */
 int uk_cow_diff(const char *base, const char *new_img, const char *cow, bool force,
@@ -262,9 +263,5 @@ struct uk_cow_check {
 };
 /* Fills r; returns r->status (never negative). */
 int uk_cow_check(const char *path, int flags, struct uk_cow_check *r);
-
-/* fcntl lock helpers, kernel-compatible: F_SETLK over the whole file. -EAGAIN names the
- * holder's pid ("locked by pid 123, a running guest?"). */
-int uk_lock_fd(int fd, bool write, const char *path, struct uk_err *err);
 
 #endif

@@ -18,7 +18,8 @@ struct uk_err {
 	char msg[UK_ERR_MSG_MAX]; /* human message, no trailing newline */
 };
 
-/* Record an error; returns -code so callers can `return uk_err_set(...)`. */
+/* Record an error; returns -code so callers can `return uk_err_set(...)`, err or no err
+ * (-EIO when code is not positive). */
 int uk_err_set(struct uk_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
@@ -26,8 +27,11 @@ int uk_err_set(struct uk_err *err, int code, const char *fmt, ...)
 int uk_err_sys(struct uk_err *err, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Prepend context ("file.cow: ") to an already recorded message. Returns -err->code. */
-int uk_err_prefix(struct uk_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prepend context ("file.cow: ") to the message recorded with the failure r (the negative
+ * errno a callee returned), and record r's code. Returns r, err or no err (-EIO when r is
+ * not negative): `return uk_err_prefix(err, r, "%s: ", path);`. */
+int uk_err_prefix(struct uk_err *err, int r, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 void uk_err_clear(struct uk_err *err);
 

@@ -97,10 +97,11 @@ long uk_guest_gid(const struct uk_guest_spec *s);
 bool uk_guest_has_tap(const struct uk_guest_spec *s);
 /*
  * Before a launch, changing nothing: --user only as root; as root, a guest with a host tap
- * needs --user; the taps are usable by the guest's user (uk_net_guest_check); with --user,
- * everything the kernel opens (the kernel, its preload, disks and backings, the directory of
- * a COW to be made, /dev/net/tun, its temporary directory) is checked as that user, in a
- * child process that drops to it, and the first failure names the file and the user.
+ * needs --user; the taps are usable by the guest's user (uk_guest_hostnet_check); with
+ * --user, everything the kernel opens (the kernel, its preload, disks and backings, the
+ * directory of a COW to be made, /dev/net/tun, its temporary directory) is checked as that
+ * user, in a child process that drops to it, and the first failure names the file and the
+ * user.
  */
 int uk_guest_check_user(const struct uk_guest_spec *s, struct uk_err *err);
 /* --mem: 16M .. 64G */

@@ -7,7 +7,8 @@
  * beside the output, debugfs gives every file to root, and the file is fsynced and renamed
  * into place. A failure leaves nothing behind. See umlkit-image(1) for the guest side.
  *
- * (The uk_image_* names belong to disk images in cow.h; this module is uk_rootfs_*.)
+ * This module's names are uk_rootfs_*, after what it builds; a disk image of either kind is
+ * read with cow.h's uk_cow_disk_*.
  */
 #ifndef UMLKIT_IMAGE_H
 #define UMLKIT_IMAGE_H

@@ -119,25 +119,4 @@ int uk_fw_flush(const char *name, struct uk_err *err);
  * -ENOENT when the guest has none. */
 int uk_fw_show(const char *name, char **out, struct uk_err *err);
 
-/* ---- a guest's host side (called by the guest supervisor) ---- */
-struct uk_guest_spec;
-struct uk_net_guest {
-	bool made[16]; /* nets[i]'s tap was made by uk_net_guest_up */
-	bool fw;       /* a policy was applied */
-};
-/* The guest's policy: --allow and --egress on the first tap: or bridge: net with ip=.
- * Returns 1 with p filled, 0 when the guest has no policy, or -errno. */
-int uk_net_guest_policy(const struct uk_guest_spec *s, struct uk_fw_policy *p, struct uk_err *err);
-/* Before anything is made: the existing taps of tap:, bridge: (and with --user,
- * legacy-tuntap:) nets are usable by the uid (and with --user, the gid) the kernel runs as:
- * owned by it, not by someone else; with --user, a tap: net's tap must exist. */
-int uk_net_guest_check(const struct uk_guest_spec *s, struct uk_err *err);
-/* Before the kernel starts: make each bridge: net's tap (owned by the uid the kernel runs as,
- * and with --user its gid) unless it exists, attach it to its bridge, check that tap: nets
- * are not someone else's (with --user, bring them up), apply the policy. On failure, undoes
- * what it did. */
-int uk_net_guest_up(const struct uk_guest_spec *s, struct uk_net_guest *ng, struct uk_err *err);
-/* After the kernel ended: remove the policy and the taps uk_net_guest_up made. */
-void uk_net_guest_down(const struct uk_guest_spec *s, struct uk_net_guest *ng);
-
 #endif

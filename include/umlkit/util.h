@@ -152,6 +152,12 @@ int uk_remove_tree(int dirfd, const char *name);
 /* fsync the directory that holds path. */
 int uk_fsync_dir_of(const char *path);
 
+/* ---- locks ---- */
+/* An fcntl lock over the whole file (F_SETLK), as the UML kernel takes them on its disks: a
+ * write lock or a read lock. -EAGAIN names the holder's pid ("locked by pid 123 (a running
+ * guest?)"). */
+int uk_lock_fd(int fd, bool write, const char *path, struct uk_err *err);
+
 /*
  * Create a file that appears at `path` only when committed: an unnamed O_TMPFILE in
  * path's directory where the filesystem supports it, otherwise a hidden temporary name

@@ -84,9 +84,9 @@ int uk_cow_map(struct uk_cow *c, int (*cb)(void *ctx, const struct uk_extent *e)
 	return r;
 }
 
-int uk_image_open(struct uk_image **out, const char *path, int flags, struct uk_err *err)
+int uk_cow_disk_open(struct uk_cow_disk **out, const char *path, int flags, struct uk_err *err)
 {
-	struct uk_image *img = calloc(1, sizeof(*img));
+	struct uk_cow_disk *img = calloc(1, sizeof(*img));
 	struct stat st;
 	int r;
 
@@ -117,11 +117,11 @@ int uk_image_open(struct uk_image **out, const char *path, int flags, struct uk_
 	*out = img;
 	return 0;
 fail:
-	uk_image_close(img);
+	uk_cow_disk_close(img);
 	return r;
 }
 
-void uk_image_close(struct uk_image *img)
+void uk_cow_disk_close(struct uk_cow_disk *img)
 {
 	if (!img)
 		return;
@@ -131,7 +131,8 @@ void uk_image_close(struct uk_image *img)
 	free(img);
 }
 
-int uk_image_read(struct uk_image *img, void *buf, size_t len, uint64_t off, struct uk_err *err)
+int uk_cow_disk_read(struct uk_cow_disk *img, void *buf, size_t len, uint64_t off,
+		     struct uk_err *err)
 {
 	ssize_t n;
 
@@ -145,10 +146,11 @@ int uk_image_read(struct uk_image *img, void *buf, size_t len, uint64_t off, str
 }
 
 /* Walk two images side by side in chunks; fn sees each pair of buffers. */
-static int
-walk_pair(struct uk_image *a, struct uk_image *b, uint64_t size, const struct uk_progress *progress,
-	  int (*fn)(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t off, size_t n),
-	  void *ctx, struct uk_err *err)
+static int walk_pair(struct uk_cow_disk *a, struct uk_cow_disk *b, uint64_t size,
+		     const struct uk_progress *progress,
+		     int (*fn)(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t off,
+			       size_t n),
+		     void *ctx, struct uk_err *err)
 {
 	_cleanup_free_ uint8_t *pa = malloc(UK_COPY_CHUNK);
 	_cleanup_free_ uint8_t *pb = malloc(UK_COPY_CHUNK);
@@ -157,10 +159,10 @@ walk_pair(struct uk_image *a, struct uk_image *b, uint64_t size, const struct uk
 		return uk_err_set(err, ENOMEM, "out of memory");
 	for (uint64_t off = 0; off < size;) {
 		size_t n = (size_t)UK_MIN(size - off, (uint64_t)UK_COPY_CHUNK);
-		int r = uk_image_read(a, pa, n, off, err);
+		int r = uk_cow_disk_read(a, pa, n, off, err);
 
 		if (r == 0)
-			r = uk_image_read(b, pb, n, off, err);
+			r = uk_cow_disk_read(b, pb, n, off, err);
 		if (r == 0)
 			r = fn(ctx, pa, pb, off, n);
 		if (r)
@@ -186,16 +188,16 @@ static int first_difference(void *ctx, const uint8_t *pa, const uint8_t *pb, uin
 	return 1;
 }
 
-int uk_image_compare(const char *a, const char *b, int flags, uint64_t *diff_off,
-		     const struct uk_progress *progress, struct uk_err *err)
+int uk_cow_disk_compare(const char *a, const char *b, int flags, uint64_t *diff_off,
+			const struct uk_progress *progress, struct uk_err *err)
 {
-	struct uk_image *ia = NULL, *ib = NULL;
+	struct uk_cow_disk *ia = NULL, *ib = NULL;
 	int r;
 
 	*diff_off = 0;
-	r = uk_image_open(&ia, a, flags, err);
+	r = uk_cow_disk_open(&ia, a, flags, err);
 	if (r == 0)
-		r = uk_image_open(&ib, b, flags, err);
+		r = uk_cow_disk_open(&ib, b, flags, err);
 	if (r == 0) {
 		uk_err_clear(err); /* opening a raw image leaves the COW probe's message */
 		r = walk_pair(ia, ib, UK_MIN(ia->size, ib->size), progress, first_difference,
@@ -210,8 +212,8 @@ int uk_image_compare(const char *a, const char *b, int flags, uint64_t *diff_off
 			r = 1;
 		}
 	}
-	uk_image_close(ia);
-	uk_image_close(ib);
+	uk_cow_disk_close(ia);
+	uk_cow_disk_close(ib);
 	return r;
 }
 
@@ -246,7 +248,7 @@ static int diff_chunk(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t 
 	return 0;
 }
 
-static int write_diff(struct uk_image *base, struct uk_image *img, const char *cow,
+static int write_diff(struct uk_cow_disk *base, struct uk_cow_disk *img, const char *cow,
 		      const struct uk_cow_header *hdr, bool force,
 		      const struct uk_progress *progress, uint64_t *sectors, struct uk_err *err)
 {
@@ -285,7 +287,7 @@ out:
 int uk_cow_diff(const char *base, const char *new_img, const char *cow, bool force,
 		const struct uk_progress *progress, uint64_t *sectors, struct uk_err *err)
 {
-	struct uk_image *ib = NULL, *in = NULL;
+	struct uk_cow_disk *ib = NULL, *in = NULL;
 	char abs[UK_COW_BACKING_FIELD + 1];
 	struct uk_backing_id id;
 	struct uk_cow_header h;
@@ -300,9 +302,9 @@ int uk_cow_diff(const char *base, const char *new_img, const char *cow, bool for
 	r = uk_refuse_same_file("the new COW", cow, &id.st, "the base", err);
 	if (r < 0)
 		return r;
-	r = uk_image_open(&ib, abs, 0, err);
+	r = uk_cow_disk_open(&ib, abs, 0, err);
 	if (r == 0)
-		r = uk_image_open(&in, new_img, 0, err);
+		r = uk_cow_disk_open(&in, new_img, 0, err);
 	if (r == 0 && ib->size != in->size)
 		r = uk_err_set(err, EINVAL, "%s is %llu bytes but %s is %llu: sizes must match",
 			       new_img, (unsigned long long)in->size, base,
@@ -311,7 +313,7 @@ int uk_cow_diff(const char *base, const char *new_img, const char *cow, bool for
 		r = uk_cow_header_init(&h, abs, id.size, (uint32_t)id.st.st_mtime, err);
 	if (r == 0)
 		r = write_diff(ib, in, cow, &h, force, progress, sectors, err);
-	uk_image_close(ib);
-	uk_image_close(in);
+	uk_cow_disk_close(ib);
+	uk_cow_disk_close(in);
 	return r;
 }

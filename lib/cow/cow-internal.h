@@ -28,7 +28,11 @@ int uk_cow_plain_backing(const char *path, char *abs, size_t abslen, struct uk_b
 /* Write header h into a new file and size it to data_offset + size (sparse). */
 int uk_cow_write_new(struct uk_newfile *nf, const struct uk_cow_header *h, struct uk_err *err);
 
-/* Rewrite the header of an open COW in its own variant's layout, then fsync. */
+/* Write header h in its own variant's layout at the start of fd (image.c); path names the
+ * file in errors. */
+int uk_cow_header_write(int fd, const char *path, const struct uk_cow_header *h,
+			struct uk_err *err);
+/* Rewrite the header of an open COW in its own variant's layout, then fsync (image.c). */
 int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err);
 
 enum uk_copy_holes {
@@ -59,15 +63,22 @@ static inline void uk_progress_report(const struct uk_progress *p, uint64_t done
 		p->fn(p->ctx, done, total);
 }
 
-/* Walk the bitmap in runs of equal bits; fn gets each run's byte range, clamped to the disk
- * size. A non-zero return of fn stops the walk and is returned. */
+/* Walk the bitmap in runs of equal bits (image.c); fn gets each run's byte range, clamped to
+ * the disk size. A non-zero return of fn stops the walk and is returned. */
 int uk_cow_for_each_run(struct uk_cow *c, const struct uk_progress *progress,
 			int (*fn)(struct uk_cow *c, bool set, uint64_t off, uint64_t len,
 				  void *ctx),
 			void *ctx);
 
-/* The in-place merge journal of a COW: present while a merge is under way. */
+/* The in-place merge journal of a COW (journal.c): present while a merge is under way. */
+struct uk_cow_journal {
+	uint64_t dev, ino, size; /* the backing's identity, the header's size */
+	uint32_t mtime;		 /* the header's mtime when the merge began */
+};
 bool uk_cow_journal_exists(const char *cow);
+/* Read or write the journal at jp (uk_cow_journal_path); a new one is fsynced into place. */
+int uk_cow_journal_read(const char *jp, struct uk_cow_journal *j, struct uk_err *err);
+int uk_cow_journal_write(const char *jp, const struct uk_cow_journal *j, struct uk_err *err);
 
 /* 0 when a and b are different files; -EINVAL with a message when they are the same. */
 int uk_refuse_same_file(const char *what, const char *path, const struct stat *other,

@@ -66,15 +66,10 @@ static int refuse_if_held(const char *cow, struct uk_err *err)
 
 int uk_cow_write_new(struct uk_newfile *nf, const struct uk_cow_header *h, struct uk_err *err)
 {
-	uint8_t hdr[UK_COW_HEADER_MAX];
-	int len = uk_cow_header_encode(h, hdr, sizeof(hdr));
-	int r;
+	int r = uk_cow_header_write(nf->fd, nf->path, h, err);
 
-	if (len < 0)
-		return uk_err_set(err, -len, "%s: cannot encode the header", nf->path);
-	r = uk_pwrite_all(nf->fd, hdr, (size_t)len, 0);
 	if (r < 0)
-		return uk_err_sys(err, -r, "%s: writing the header", nf->path);
+		return r;
 	uk_io_point("ftruncate");
 	if (ftruncate(nf->fd, (off_t)(h->data_offset + h->size)) < 0)
 		return uk_err_sys(err, errno, "%s: sizing the file", nf->path);
@@ -106,7 +101,7 @@ int uk_cow_create(const char *cow, const char *backing, bool force, struct uk_er
 	}
 	r = uk_cow_header_init(&h, abs, id.size, (uint32_t)id.st.st_mtime, err);
 	if (r < 0)
-		return uk_err_prefix(err, "%s: ", cow);
+		return uk_err_prefix(err, r, "%s: ", cow);
 	r = uk_newfile_open(&nf, cow, 0644, err);
 	if (r < 0)
 		return r;

@@ -2,7 +2,8 @@
 /*
  * An open COW: header and bitmap read and validated, locks taken as the kernel takes them
  * (write lock on a COW being written, read lock on a backing), the backing opened and
- * checked, guest-visible reads and kernel-like writes.
+ * checked, its bitmap walked in runs (what merge, rebase and map build on), guest-visible
+ * reads, kernel-like writes and header rewrites.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,24 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "umlkit/cow.h"
-#include "umlkit/util.h"
-
-int uk_lock_fd(int fd, bool write, const char *path, struct uk_err *err)
-{
-	struct flock fl = {.l_type = write ? F_WRLCK : F_RDLCK, .l_whence = SEEK_SET};
-
-	if (fcntl(fd, F_SETLK, &fl) == 0)
-		return 0;
-	if (errno != EAGAIN && errno != EACCES)
-		return uk_err_sys(err, errno, "%s: cannot lock", path);
-	fl.l_type = write ? F_WRLCK : F_RDLCK;
-	if (fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
-		return uk_err_set(err, EAGAIN,
-				  "%s: in use: locked by pid %ld (a running guest?); stop it first",
-				  path, (long)fl.l_pid);
-	return uk_err_set(err, EAGAIN, "%s: in use: locked by another process", path);
-}
+#include "cow-internal.h"
 
 static int backing_stat(int fd, const char *path, struct stat *st, uint64_t *size,
 			struct uk_err *err)
@@ -88,7 +72,7 @@ static int read_header(struct uk_cow *c, struct uk_err *err)
 		return uk_err_set(err, EINVAL, "%s: empty file, not a COW", c->path);
 	r = uk_cow_header_decode(buf, (size_t)n, &c->h, err);
 	if (r < 0)
-		return uk_err_prefix(err, "%s: ", c->path);
+		return uk_err_prefix(err, r, "%s: ", c->path);
 	if (c->file_size < c->h.data_offset)
 		return uk_err_set(
 			err, EINVAL,
@@ -202,6 +186,29 @@ void uk_cow_close(struct uk_cow *c)
 uint64_t uk_cow_sectors_held(const struct uk_cow *c)
 {
 	return uk_bitmap_count(c->bitmap, c->h.bitmap_sectors);
+}
+
+int uk_cow_for_each_run(struct uk_cow *c, const struct uk_progress *progress,
+			int (*fn)(struct uk_cow *c, bool set, uint64_t off, uint64_t len,
+				  void *ctx),
+			void *ctx)
+{
+	uint64_t ss = c->h.sectorsize, sec = 0;
+
+	while (sec < c->h.sectors) {
+		bool set;
+		uint64_t end =
+			uk_bitmap_run(c->bitmap, c->h.bitmap_sectors, sec, c->h.sectors, &set);
+		uint64_t off = sec * ss;
+		uint64_t stop = UK_MIN(end * ss, c->h.size);
+		int r = fn(c, set, off, stop - off, ctx);
+
+		if (r)
+			return r;
+		sec = end;
+		uk_progress_report(progress, stop, c->h.size);
+	}
+	return 0;
 }
 
 /* Read [off, off+len) of one source, zero-filling past its end. */
@@ -320,6 +327,32 @@ int uk_cow_flush(struct uk_cow *c, struct uk_err *err)
 			return uk_err_sys(err, -r, "%s: writing the bitmap", c->path);
 		c->bitmap_dirty = false;
 	}
+	uk_io_point("fsync");
+	if (fsync(c->fd) < 0)
+		return uk_err_sys(err, errno, "%s: fsync", c->path);
+	return 0;
+}
+
+int uk_cow_header_write(int fd, const char *path, const struct uk_cow_header *h, struct uk_err *err)
+{
+	uint8_t hdr[UK_COW_HEADER_MAX];
+	int len = uk_cow_header_encode(h, hdr, sizeof(hdr));
+	int r;
+
+	if (len < 0)
+		return uk_err_set(err, -len, "%s: cannot encode the header", path);
+	r = uk_pwrite_all(fd, hdr, (size_t)len, 0);
+	if (r < 0)
+		return uk_err_sys(err, -r, "%s: writing the header", path);
+	return 0;
+}
+
+int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err)
+{
+	int r = uk_cow_header_write(c->fd, c->path, &c->h, err);
+
+	if (r < 0)
+		return r;
 	uk_io_point("fsync");
 	if (fsync(c->fd) < 0)
 		return uk_err_sys(err, errno, "%s: fsync", c->path);

@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <linux/falloc.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,77 +24,11 @@
 
 #include "cow-internal.h"
 
-#define JOURNAL_SUFFIX ".ukmerge"
-#define JOURNAL_MAGIC  "umlkit-inplace-merge 1"
-
-struct journal {
-	uint64_t dev, ino, size;
-	uint32_t mtime;
-};
-
-int uk_cow_journal_path(const char *cow, char *out, size_t outlen)
-{
-	int n = snprintf(out, outlen, "%s%s", cow, JOURNAL_SUFFIX);
-
-	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
-}
-
-bool uk_cow_journal_exists(const char *cow)
-{
-	char jp[4200];
-
-	return uk_cow_journal_path(cow, jp, sizeof(jp)) == 0 && access(jp, F_OK) == 0;
-}
-
-static int journal_read(const char *jp, struct journal *j, struct uk_err *err)
-{
-	_cleanup_close_ int fd = open(jp, O_RDONLY | O_CLOEXEC);
-	char buf[512];
-	ssize_t n;
-
-	if (fd < 0)
-		return uk_err_sys(err, errno, "%s", jp);
-	n = uk_pread_full(fd, buf, sizeof(buf) - 1, 0);
-	if (n < 0)
-		return uk_err_sys(err, (int)-n, "%s", jp);
-	buf[n] = '\0';
-	if (sscanf(buf,
-		   JOURNAL_MAGIC "\ndev %" SCNu64 "\nino %" SCNu64 "\nsize %" SCNu64
-				 "\nmtime %" SCNu32 "\n",
-		   &j->dev, &j->ino, &j->size, &j->mtime) != 4)
-		return uk_err_set(err, EINVAL,
-				  "%s: not an umlkit merge journal (remove it by hand "
-				  "if you know no merge was interrupted)",
-				  jp);
-	return 0;
-}
-
-static int journal_write(const char *jp, const struct journal *j, struct uk_err *err)
-{
-	struct uk_newfile nf;
-	char buf[512];
-	int n, r;
-
-	n = snprintf(buf, sizeof(buf),
-		     JOURNAL_MAGIC "\ndev %" PRIu64 "\nino %" PRIu64 "\nsize %" PRIu64
-				   "\nmtime %" PRIu32 "\n",
-		     j->dev, j->ino, j->size, j->mtime);
-	r = uk_newfile_open(&nf, jp, 0644, err);
-	if (r < 0)
-		return r;
-	r = uk_pwrite_all(nf.fd, buf, (size_t)n, 0);
-	if (r < 0) {
-		uk_newfile_abort(&nf);
-		return uk_err_sys(err, -r, "%s: write", jp);
-	}
-	return uk_newfile_commit(&nf, false, err);
-}
-
 /* Decide whether the backing may be written: either it matches the header, or an
  * interrupted merge's journal explains why it does not. */
 static int admit_backing(struct uk_cow *c, const char *jp, bool *recovering, struct uk_err *err)
 {
-	struct journal j;
+	struct uk_cow_journal j;
 	int r;
 
 	*recovering = access(jp, F_OK) == 0;
@@ -103,13 +36,13 @@ static int admit_backing(struct uk_cow *c, const char *jp, bool *recovering, str
 		r = uk_cow_check_backing(c, err);
 		if (r < 0)
 			return r;
-		j = (struct journal){.dev = c->backing_st.st_dev,
-				     .ino = c->backing_st.st_ino,
-				     .size = c->h.size,
-				     .mtime = c->h.mtime};
-		return journal_write(jp, &j, err);
+		j = (struct uk_cow_journal){.dev = c->backing_st.st_dev,
+					    .ino = c->backing_st.st_ino,
+					    .size = c->h.size,
+					    .mtime = c->h.mtime};
+		return uk_cow_journal_write(jp, &j, err);
 	}
-	r = journal_read(jp, &j, err);
+	r = uk_cow_journal_read(jp, &j, err);
 	if (r < 0)
 		return r;
 	if (j.dev != (uint64_t)c->backing_st.st_dev || j.ino != (uint64_t)c->backing_st.st_ino)
@@ -133,23 +66,6 @@ static int inplace_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, v
 	*sectors += (len + c->h.sectorsize - 1) / c->h.sectorsize;
 	return uk_copy_range(c->fd, c->h.data_offset + off, c->backing_fd, off, len, UK_HOLES_WRITE,
 			     NULL);
-}
-
-int uk_cow_rewrite_header(struct uk_cow *c, struct uk_err *err)
-{
-	uint8_t hdr[UK_COW_HEADER_MAX];
-	int len = uk_cow_header_encode(&c->h, hdr, sizeof(hdr));
-	int r;
-
-	if (len < 0)
-		return uk_err_set(err, -len, "%s: cannot encode the header", c->path);
-	r = uk_pwrite_all(c->fd, hdr, (size_t)len, 0);
-	if (r < 0)
-		return uk_err_sys(err, -r, "%s: writing the header", c->path);
-	uk_io_point("fsync");
-	if (fsync(c->fd) < 0)
-		return uk_err_sys(err, errno, "%s: fsync", c->path);
-	return 0;
 }
 
 /* Step 3: empty the COW and stamp it with the backing's current mtime. */

@@ -22,30 +22,6 @@ static int open_for_merge(struct uk_cow **c, const char *cow, const char *backin
 	return uk_cow_open(c, cow, backing, flags, err);
 }
 
-/* Walk the bitmap in runs; for each, call fn with the byte range clamped to the disk size. */
-int uk_cow_for_each_run(struct uk_cow *c, const struct uk_progress *progress,
-			int (*fn)(struct uk_cow *c, bool set, uint64_t off, uint64_t len,
-				  void *ctx),
-			void *ctx)
-{
-	uint64_t ss = c->h.sectorsize, sec = 0;
-
-	while (sec < c->h.sectors) {
-		bool set;
-		uint64_t end =
-			uk_bitmap_run(c->bitmap, c->h.bitmap_sectors, sec, c->h.sectors, &set);
-		uint64_t off = sec * ss;
-		uint64_t stop = UK_MIN(end * ss, c->h.size);
-		int r = fn(c, set, off, stop - off, ctx);
-
-		if (r)
-			return r;
-		sec = end;
-		uk_progress_report(progress, stop, c->h.size);
-	}
-	return 0;
-}
-
 struct merge_ctx {
 	int out_fd;
 	struct uk_extmap backing; /* the backing's data extents, found once */

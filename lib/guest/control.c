@@ -245,7 +245,7 @@ int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_op
 			   "guest '%s' did not report ready within %d s (see umlkit logs %s)",
 			   s->name, o->timeout_s > 0 ? o->timeout_s : 120, s->name);
 	else if (r == -ECANCELED)
-		uk_err_prefix(err, "guest '%s': ", s->name);
+		uk_err_prefix(err, r, "guest '%s': ", s->name);
 	uk_guest_status(s->name, st, NULL);
 	return r;
 }

@@ -52,6 +52,29 @@ int uk_guest_clean_kernel_dir(const struct uk_guest_paths *p);
 /* Remove what a crashed kernel or supervisor leaves: uml_dir, sockets. */
 int uk_guest_clean_stale(const struct uk_guest_paths *p);
 
+/* ---- the guest's host side (hostnet.c): its taps, bridges and firewall policy ---- */
+struct uk_fw_policy;
+struct uk_guest_hostnet {
+	bool made[UK_GUEST_NETS]; /* nets[i]'s tap was made by uk_guest_hostnet_up */
+	bool fw;		  /* a policy was applied */
+};
+/* The guest's policy: --allow and --egress on the first tap: or bridge: net with ip=.
+ * Returns 1 with p filled, 0 when the guest has no policy, or -errno. */
+int uk_guest_hostnet_policy(const struct uk_guest_spec *s, struct uk_fw_policy *p,
+			    struct uk_err *err);
+/* Before anything is made: the existing taps of tap:, bridge: (and with --user,
+ * legacy-tuntap:) nets are usable by the uid (and with --user, the gid) the kernel runs as:
+ * owned by it, not by someone else; with --user, a tap: net's tap must exist. */
+int uk_guest_hostnet_check(const struct uk_guest_spec *s, struct uk_err *err);
+/* Before the kernel starts: make each bridge: net's tap (owned by the uid the kernel runs as,
+ * and with --user its gid) unless it exists, attach it to its bridge, check that tap: nets
+ * are not someone else's (with --user, bring them up), apply the policy. On failure, undoes
+ * what it did. */
+int uk_guest_hostnet_up(const struct uk_guest_spec *s, struct uk_guest_hostnet *hn,
+			struct uk_err *err);
+/* After the kernel ended: remove the policy and the taps uk_guest_hostnet_up made. */
+void uk_guest_hostnet_down(const struct uk_guest_spec *s, struct uk_guest_hostnet *hn);
+
 /* In the kernel's child, right before exec: setgroups(none), setgid, setuid to --user's,
  * no new privileges, and a check that root cannot be regained. 0 or -errno. */
 int uk_guest_drop_privileges(const struct uk_guest_spec *s);

@@ -325,8 +325,11 @@ int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_er
 	    (tlen >= 16 || strpbrk(n.target, "/ ,=:\t\n\r\v\f")))
 		return uk_err_set(err, EINVAL, "--net %s: '%s' is not an interface name", arg,
 				  n.target);
-	if (n.kind == UK_NET_SWITCH && uk_switch_name_check(n.target, err) < 0)
-		return uk_err_prefix(err, "--net %s: ", arg);
+	if (n.kind == UK_NET_SWITCH) {
+		r = uk_switch_name_check(n.target, err);
+		if (r < 0)
+			return uk_err_prefix(err, r, "--net %s: ", arg);
+	}
 	if (n.kind == UK_NET_FD) {
 		uint64_t fd;
 

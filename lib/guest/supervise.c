@@ -465,20 +465,20 @@ static void close_all(struct sup *s)
 	unlink(s->sv->paths->console_sock);
 }
 
-/* What uk_net_guest_up made (the firewall policy, taps), written down so that the next
+/* What uk_guest_hostnet_up made (the firewall policy, taps), written down so that the next
  * command can remove it if this supervisor is killed before it can. */
-static void net_record(const struct uk_supervise *sv, const struct uk_net_guest *ng)
+static void net_record(const struct uk_supervise *sv, const struct uk_guest_hostnet *hn)
 {
 	char buf[1024];
 	size_t n = 0;
 	struct uk_newfile nf;
 
-	if (ng->fw)
+	if (hn->fw)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "fw %s\n", sv->spec->name);
-	for (int i = 0; i < sv->spec->nnets && i < (int)UK_ARRAY_SIZE(ng->made); i++) {
+	for (int i = 0; i < sv->spec->nnets && i < (int)UK_ARRAY_SIZE(hn->made); i++) {
 		char ifname[16];
 
-		if (!ng->made[i] || n > sizeof(buf) - 32)
+		if (!hn->made[i] || n > sizeof(buf) - 32)
 			continue;
 		uk_guest_net_ifname(sv->spec, i, ifname);
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "tap %s\n", ifname);
@@ -501,7 +501,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 			.listen_fd = -1,
 			.client = -1,
 			.sig = -1};
-	struct uk_net_guest ng = {0}; /* its taps and firewall, while its kernel runs */
+	struct uk_guest_hostnet hn = {0}; /* its taps and firewall, while its kernel runs */
 	sigset_t mask;
 	int r;
 
@@ -532,9 +532,9 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	if (r >= 0)
 		r = uk_guest_preload(s.preload, sizeof(s.preload), err);
 	if (r >= 0)
-		r = uk_net_guest_up(sv->spec, &ng, err);
+		r = uk_guest_hostnet_up(sv->spec, &hn, err);
 	if (r >= 0)
-		net_record(sv, &ng);
+		net_record(sv, &hn);
 	if (r >= 0)
 		r = spawn(&s, err);
 	if (r < 0) {
@@ -544,7 +544,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	report(&s, "started %d\n", (int)st->kernel_pid);
 	r = loop(&s, err);
 out:
-	uk_net_guest_down(sv->spec, &ng);
+	uk_guest_hostnet_down(sv->spec, &hn);
 	unlink(sv->paths->net);
 	finish_report(&s);
 	close_all(&s);

@@ -338,7 +338,7 @@ int uk_guest_check_user(const struct uk_guest_spec *s, struct uk_err *err)
 				  "USER[:GROUP], the unprivileged user its kernel runs as and its "
 				  "taps belong to (a guest never runs as root)",
 				  s->name);
-	r = uk_net_guest_check(s, err);
+	r = uk_guest_hostnet_check(s, err);
 	if (r == 0 && s->uid >= 0)
 		r = check_as_user(s, err);
 	return r;

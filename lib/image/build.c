@@ -153,7 +153,7 @@ static int build_in(struct build *b, uint64_t size, struct uk_err *err)
 	r = make_fs(b, nf.fd, err);
 	if (r < 0) {
 		uk_newfile_abort(&nf);
-		return uk_err_prefix(err, "%s: ", b->o->out);
+		return uk_err_prefix(err, r, "%s: ", b->o->out);
 	}
 	return uk_newfile_commit(&nf, b->o->force, err);
 }

@@ -121,7 +121,7 @@ static int link_applets(int dirfd, const char *busybox, struct uk_err *err)
 		return uk_err_set(err, ENOMEM, "out of memory");
 	r = uk_rootfs_run(argv, -1, list, APPLET_LIST_MAX, err);
 	if (r < 0)
-		return uk_err_prefix(err, "%s --list-full: ", busybox);
+		return uk_err_prefix(err, r, "%s --list-full: ", busybox);
 	for (char *p = strtok_r(list, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {
 		if (!applet_path_ok(p))
 			return uk_err_set(err, EINVAL, "%s --list-full: unexpected line '%.60s'",

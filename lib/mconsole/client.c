@@ -161,7 +161,7 @@ int uk_mc_command(const char *sock_path, const char *cmd, int timeout_ms, struct
 		return uk_err_sys(err, errno, "%s", sock_path);
 	r = uk_mc_transact(fd, cmd, timeout_ms, reply, err);
 	if (r < 0)
-		uk_err_prefix(err, "%s: ", sock_path);
+		uk_err_prefix(err, r, "%s: ", sock_path);
 	return r;
 }
 

@@ -68,7 +68,8 @@ int uk_fw_apply(const struct uk_fw_policy *p, struct uk_err *err)
 	if (r == 0)
 		r = nft_run(buf, NULL, false, err);
 	if (r < 0)
-		uk_err_prefix(err, "firewall of %s: nothing applied: ", p->name[0] ? p->name : "?");
+		uk_err_prefix(err, r,
+			      "firewall of %s: nothing applied: ", p->name[0] ? p->name : "?");
 	return r;
 }
 
@@ -80,7 +81,7 @@ int uk_fw_flush(const char *name, struct uk_err *err)
 	if (r == 0)
 		r = nft_run(buf, NULL, false, err);
 	if (r < 0)
-		uk_err_prefix(err, "firewall of %s: ", name ? name : "umlkit");
+		uk_err_prefix(err, r, "firewall of %s: ", name ? name : "umlkit");
 	return r;
 }
 

@@ -42,14 +42,15 @@ int uk_err_sys(struct uk_err *err, int code, const char *fmt, ...)
 	return -code;
 }
 
-int uk_err_prefix(struct uk_err *err, const char *fmt, ...)
+int uk_err_prefix(struct uk_err *err, int r, const char *fmt, ...)
 {
 	char prefix[UK_ERR_MSG_MAX];
 	size_t plen, olen;
 	va_list ap;
 
+	r = r < 0 ? r : -EIO;
 	if (!err)
-		return -EIO;
+		return r;
 	va_start(ap, fmt);
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
@@ -60,7 +61,8 @@ int uk_err_prefix(struct uk_err *err, const char *fmt, ...)
 	memmove(err->msg + plen, err->msg, olen);
 	memcpy(err->msg, prefix, plen);
 	err->msg[plen + olen] = '\0';
-	return -code_or_eio(err->code);
+	err->code = -r;
+	return r;
 }
 
 void uk_err_clear(struct uk_err *err)

@@ -3,7 +3,8 @@
  * A differential test of the COW image layer: random guest writes (partial sectors
  * included) go both through uk_cow_write and into a flat in-memory copy of the disk; then
  * uk_cow_read, a reopened COW, the bitmap on disk and uk_cow_merge's output must all agree
- * with the flat copy, byte for byte, and the backing must be untouched.
+ * with the flat copy, byte for byte, and the backing must be untouched. And a raw image
+ * opened without an error record.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -380,11 +381,33 @@ static void test_rw_created(void **state)
 		run_differential(*state, sizes[i], 0xBEEF + i, true);
 }
 
+/* A caller that passes no error record still learns why: a raw image is -EMEDIUMTYPE to
+ * uk_cow_open (not -EIO), so uk_cow_disk_open reads it as a raw disk. */
+static void test_raw_without_err(void **state)
+{
+	struct scratch *s = *state;
+	uint8_t data[4096];
+	struct uk_cow_disk *d;
+	struct uk_cow *c;
+	char raw[PATH_MAX];
+
+	memset(data, 0xA5, sizeof(data));
+	path_in(raw, s, "raw.img");
+	write_whole(raw, data, sizeof(data));
+	assert_int_equal(uk_cow_open(&c, raw, NULL, 0, NULL), -EMEDIUMTYPE);
+	assert_int_equal(uk_cow_disk_open(&d, raw, 0, NULL), 0);
+	assert_null(d->cow);
+	assert_int_equal(d->size, sizeof(data));
+	uk_cow_disk_close(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_rw_hand_made, scratch_setup, scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_rw_created, scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_raw_without_err, scratch_setup,
+						scratch_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * lib/util: strict number and size parsing, MAC text, the kernel's absolutize(), zero checks,
- * the full I/O loops and new files that appear whole or not at all.
+ * lib/util: the error record, strict number and size parsing, MAC text, the kernel's
+ * absolutize(), zero checks, the full I/O loops and new files that appear whole or not at all.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -709,9 +709,74 @@ static void test_mac_rejects(void **state)
 	assert_int_equal(uk_mac_parse(NULL, m), -EINVAL);
 }
 
+/* ---- the error record ---- */
+
+/* Without a record, each helper still returns the real code: a caller that passes no err
+ * (a probe, a best-effort cleanup) must be able to tell ENOENT from EMEDIUMTYPE. */
+static void test_err_without_record(void **state)
+{
+	(void)state;
+	assert_int_equal(uk_err_set(NULL, ENOENT, "x"), -ENOENT);
+	assert_int_equal(uk_err_sys(NULL, EACCES, "x"), -EACCES);
+	assert_int_equal(uk_err_prefix(NULL, -ENOENT, "%s: ", "a.cow"), -ENOENT);
+	assert_int_equal(uk_err_prefix(NULL, -EMEDIUMTYPE, "a.cow: "), -EMEDIUMTYPE);
+	assert_int_equal(uk_err_prefix(NULL, -EAGAIN, "a.cow: "), -EAGAIN);
+	/* no code is never success */
+	assert_int_equal(uk_err_set(NULL, 0, "x"), -EIO);
+	assert_int_equal(uk_err_prefix(NULL, 0, "x"), -EIO);
+	assert_int_equal(uk_err_prefix(NULL, 1, "x"), -EIO);
+}
+
+/* A callee's failure, passed up through two callers with their context. */
+static int callee(struct uk_err *err)
+{
+	return uk_err_set(err, EMEDIUMTYPE, "not a COW file");
+}
+
+static int caller(const char *path, struct uk_err *err)
+{
+	int r = callee(err);
+
+	return r < 0 ? uk_err_prefix(err, r, "%s: ", path) : r;
+}
+
+static void test_err_prefix(void **state)
+{
+	struct uk_err err = {0};
+	char big[UK_ERR_MSG_MAX + 100];
+
+	(void)state;
+	assert_int_equal(caller("web.cow", &err), -EMEDIUMTYPE);
+	assert_int_equal(err.code, EMEDIUMTYPE);
+	assert_string_equal(err.msg, "web.cow: not a COW file");
+	assert_int_equal(uk_err_prefix(&err, -EMEDIUMTYPE, "guest '%s': ", "web"), -EMEDIUMTYPE);
+	assert_string_equal(err.msg, "guest 'web': web.cow: not a COW file");
+	assert_int_equal(caller("web.cow", NULL), -EMEDIUMTYPE);
+
+	/* the code returned is the one recorded, also when the callee recorded none */
+	uk_err_clear(&err);
+	assert_int_equal(uk_err_prefix(&err, -ETIMEDOUT, "mconsole: "), -ETIMEDOUT);
+	assert_int_equal(err.code, ETIMEDOUT);
+	assert_string_equal(err.msg, "mconsole: ");
+
+	/* a long prefix keeps the record a NUL-terminated string of the maximum length */
+	uk_err_set(&err, EINVAL, "tail");
+	memset(big, 'p', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(uk_err_prefix(&err, -EINVAL, "%s", big), -EINVAL);
+	assert_int_equal(strlen(err.msg), UK_ERR_MSG_MAX - 1);
+	assert_int_equal(err.msg[0], 'p');
+	uk_err_set(&err, EINVAL, "%s", big);
+	assert_int_equal(uk_err_prefix(&err, -EINVAL, "ctx: "), -EINVAL);
+	assert_int_equal(strlen(err.msg), UK_ERR_MSG_MAX - 1);
+	assert_memory_equal(err.msg, "ctx: ppp", 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_err_without_record),
+		cmocka_unit_test(test_err_prefix),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_size),
 		cmocka_unit_test(test_mac_text),

@@ -7,11 +7,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "umlkit/guest.h"
 #include "umlkit/net.h"
-#include "umlkit/util.h"
+#include "guest-internal.h"
 
-int uk_net_guest_policy(const struct uk_guest_spec *s, struct uk_fw_policy *p, struct uk_err *err)
+int uk_guest_hostnet_policy(const struct uk_guest_spec *s, struct uk_fw_policy *p,
+			    struct uk_err *err)
 {
 	char ifname[16], mac[18];
 	int r = 0;
@@ -89,7 +89,7 @@ static int check_tap(const struct uk_guest_spec *s, const char *ifname, bool mus
 	return 0;
 }
 
-int uk_net_guest_check(const struct uk_guest_spec *s, struct uk_err *err)
+int uk_guest_hostnet_check(const struct uk_guest_spec *s, struct uk_err *err)
 {
 	for (int i = 0; i < s->nnets; i++) {
 		const struct uk_guest_net *n = &s->nets[i];
@@ -131,13 +131,14 @@ static int bridge_tap(const struct uk_guest_spec *s, int i, bool *made, struct u
 	return r < 0 ? r : uk_bridge_attach(s->nets[i].target, ifname, err);
 }
 
-int uk_net_guest_up(const struct uk_guest_spec *s, struct uk_net_guest *ng, struct uk_err *err)
+int uk_guest_hostnet_up(const struct uk_guest_spec *s, struct uk_guest_hostnet *hn,
+			struct uk_err *err)
 {
 	struct uk_fw_policy p;
 	int r = 0;
 
-	memset(ng, 0, sizeof(*ng));
-	for (int i = 0; r == 0 && i < s->nnets && i < (int)UK_ARRAY_SIZE(ng->made); i++) {
+	memset(hn, 0, sizeof(*hn));
+	for (int i = 0; r == 0 && i < s->nnets && i < (int)UK_ARRAY_SIZE(hn->made); i++) {
 		const struct uk_guest_net *n = &s->nets[i];
 		char ifname[16];
 
@@ -148,7 +149,7 @@ int uk_net_guest_up(const struct uk_guest_spec *s, struct uk_net_guest *ng, stru
 		if (r < 0)
 			break;
 		if (n->kind == UK_NET_BRIDGE) {
-			r = bridge_tap(s, i, &ng->made[i], err);
+			r = bridge_tap(s, i, &hn->made[i], err);
 			continue;
 		}
 		/* the article's uml-conn0: made earlier, by or for whoever runs the guest; with
@@ -158,36 +159,36 @@ int uk_net_guest_up(const struct uk_guest_spec *s, struct uk_net_guest *ng, stru
 			r = uk_net_link_up(ifname, err);
 	}
 	if (r == 0) {
-		r = uk_net_guest_policy(s, &p, err);
+		r = uk_guest_hostnet_policy(s, &p, err);
 		if (r > 0) {
 			r = uk_fw_apply(&p, err);
-			ng->fw = r == 0;
+			hn->fw = r == 0;
 		}
 	}
 	if (r < 0) {
 		struct uk_err keep = err ? *err : (struct uk_err){0};
 
-		uk_net_guest_down(s, ng);
+		uk_guest_hostnet_down(s, hn);
 		if (err)
 			*err = keep;
 	}
 	return r < 0 ? r : 0;
 }
 
-void uk_net_guest_down(const struct uk_guest_spec *s, struct uk_net_guest *ng)
+void uk_guest_hostnet_down(const struct uk_guest_spec *s, struct uk_guest_hostnet *hn)
 {
-	if (ng->fw)
+	if (hn->fw)
 		uk_fw_flush(s->name, NULL);
-	ng->fw = false;
-	for (int i = 0; i < s->nnets && i < (int)UK_ARRAY_SIZE(ng->made); i++) {
+	hn->fw = false;
+	for (int i = 0; i < s->nnets && i < (int)UK_ARRAY_SIZE(hn->made); i++) {
 		struct uk_tap_opts o;
 		char ifname[16];
 
-		if (!ng->made[i])
+		if (!hn->made[i])
 			continue;
 		uk_tap_opts_init(&o);
 		uk_guest_net_ifname(s, i, ifname);
 		uk_tap_del(ifname, &o, NULL, NULL);
-		ng->made[i] = false;
+		hn->made[i] = false;
 	}
 }
