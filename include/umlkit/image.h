@@ -43,7 +43,4 @@ struct uk_rootfs_opts {
  */
 int uk_rootfs_build(const struct uk_rootfs_opts *o, struct uk_err *err);
 
-/* Find the busybox the build would use and check it is static; path gets its name. */
-int uk_rootfs_find_busybox(const char *given, char *path, size_t pathlen, struct uk_err *err);
-
 #endif

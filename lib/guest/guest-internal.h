@@ -45,8 +45,6 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p);
 /* Is any process of process group pgid a UML kernel with umid=name? */
 bool uk_guest_kernel_alive(pid_t pgid, const char *name);
-/* Remove the firewall policy and taps a dead supervisor left (its "net" record). */
-void uk_guest_clean_net(const struct uk_guest_paths *p);
 /* Remove what a crashed kernel leaves: its uml_dir (the supervisor's sockets stay). */
 int uk_guest_clean_kernel_dir(const struct uk_guest_paths *p);
 /* Remove what a crashed kernel or supervisor leaves: uml_dir, sockets. */
@@ -58,10 +56,6 @@ struct uk_guest_hostnet {
 	bool made[UK_GUEST_NETS]; /* nets[i]'s tap was made by uk_guest_hostnet_up */
 	bool fw;		  /* a policy was applied */
 };
-/* The guest's policy: --allow and --egress on the first tap: or bridge: net with ip=.
- * Returns 1 with p filled, 0 when the guest has no policy, or -errno. */
-int uk_guest_hostnet_policy(const struct uk_guest_spec *s, struct uk_fw_policy *p,
-			    struct uk_err *err);
 /* Before anything is made: the existing taps of tap:, bridge: (and with --user,
  * legacy-tuntap:) nets are usable by the uid (and with --user, the gid) the kernel runs as:
  * owned by it, not by someone else; with --user, a tap: net's tap must exist. */

@@ -10,8 +10,9 @@
 #include "umlkit/net.h"
 #include "guest-internal.h"
 
-int uk_guest_hostnet_policy(const struct uk_guest_spec *s, struct uk_fw_policy *p,
-			    struct uk_err *err)
+/* The guest's policy: --allow and --egress on the first tap: or bridge: net with ip=.
+ * Returns 1 with p filled, 0 when the guest has no policy, or -errno. */
+static int hostnet_policy(const struct uk_guest_spec *s, struct uk_fw_policy *p, struct uk_err *err)
 {
 	char ifname[16], mac[18];
 	int r = 0;
@@ -159,7 +160,7 @@ int uk_guest_hostnet_up(const struct uk_guest_spec *s, struct uk_guest_hostnet *
 			r = uk_net_link_up(ifname, err);
 	}
 	if (r == 0) {
-		r = uk_guest_hostnet_policy(s, &p, err);
+		r = hostnet_policy(s, &p, err);
 		if (r > 0) {
 			r = uk_fw_apply(&p, err);
 			hn->fw = r == 0;

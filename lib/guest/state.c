@@ -452,7 +452,8 @@ int uk_guest_clean_kernel_dir(const struct uk_guest_paths *p)
 	return uk_remove_tree(AT_FDCWD, p->uml_dir);
 }
 
-void uk_guest_clean_net(const struct uk_guest_paths *p)
+/* Remove the firewall policy and taps a dead supervisor left (its "net" record). */
+static void clean_net(const struct uk_guest_paths *p)
 {
 	FILE *f = fopen(p->net, "re");
 	char line[128], what[8], name[96];
@@ -477,7 +478,7 @@ void uk_guest_clean_net(const struct uk_guest_paths *p)
 
 int uk_guest_clean_stale(const struct uk_guest_paths *p)
 {
-	uk_guest_clean_net(p);
+	clean_net(p);
 	uk_guest_clean_kernel_dir(p);
 	unlink(p->notify);
 	unlink(p->console_sock);

@@ -22,7 +22,8 @@
 
 static const char *const sbin_dirs[] = {"/usr/sbin", "/sbin", NULL};
 
-int uk_rootfs_find_busybox(const char *given, char *path, size_t pathlen, struct uk_err *err)
+/* Find the busybox the build would use and check it is static; path gets its name. */
+static int find_busybox(const char *given, char *path, size_t pathlen, struct uk_err *err)
 {
 	int r;
 
@@ -200,7 +201,7 @@ int uk_rootfs_build(const struct uk_rootfs_opts *o, struct uk_err *err)
 	snprintf(b->size_arg, sizeof(b->size_arg), "%lluk", (unsigned long long)(size >> 10));
 	if (!o->force && lstat(o->out, &st) == 0)
 		return uk_err_set(err, EEXIST, "%s: already exists (use -f to replace it)", o->out);
-	r = uk_rootfs_find_busybox(o->busybox, b->busybox, sizeof(b->busybox), err);
+	r = find_busybox(o->busybox, b->busybox, sizeof(b->busybox), err);
 	if (r < 0)
 		return r;
 	r = find_e2fs_prog("mke2fs", o->mke2fs, b->mke2fs, sizeof(b->mke2fs), err);
