@@ -137,6 +137,19 @@ int uk_path_absolutize(const char *path, char *out, size_t outlen, struct uk_err
 int uk_path_split(const char *path, char *dir, size_t dirlen, char *base, size_t baselen);
 /* $XDG_RUNTIME_DIR/umlkit/SUB, or $HOME/.umlkit/run/SUB without it. */
 int uk_runtime_dir(const char *sub, char *out, size_t outlen, struct uk_err *err);
+/*
+ * The cache of things umlkit builds once and reuses (Debian images by recipe, a kernel's
+ * modules): $UMLKIT_CACHE_DIR/SUB, else $XDG_CACHE_HOME/umlkit/SUB, else
+ * $HOME/.cache/umlkit/SUB. Made (mode 0700, parents 0755 as needed) when missing; the last
+ * two levels must be directories the caller owns, not symlinks (EPERM/ENOTDIR otherwise).
+ */
+int uk_cache_dir(const char *sub, char *out, size_t outlen, struct uk_err *err);
+/*
+ * A file umlkit ships beside its binary (the xstate shim, the guest agent): in the
+ * directory of /proc/self/exe (the build tree), else in UK_SHIM_DIR (make install's
+ * lib/umlkit). 0 with its path in out, or -ENOENT naming both places.
+ */
+int uk_find_companion(const char *name, char *out, size_t outlen, struct uk_err *err);
 /* A name umlkit makes files and sockets of (a guest, a switch): 1 to max characters of
  * letters, digits, '_', '.' and '-', not starting with '.' or '-'. EINVAL with a message
  * that starts "KIND name". */

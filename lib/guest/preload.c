@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "umlkit/guest.h"
+#include "umlkit/util.h"
 #include "umlkit/xstate.h"
 
 #define SHIM_NAME "umlkit-xstate.so"
@@ -25,8 +26,6 @@ static int exists(const char *p)
 int uk_guest_preload(char *out, size_t outlen, struct uk_err *err)
 {
 	const char *env = getenv("UMLKIT_XSTATE_SHIM");
-	char exe[PATH_MAX], *slash;
-	ssize_t n;
 
 	out[0] = '\0';
 	if (env && (!strcmp(env, "off") || !strcmp(env, "0")))
@@ -39,23 +38,8 @@ int uk_guest_preload(char *out, size_t outlen, struct uk_err *err)
 	}
 	if (!uk_xstate_shim_needed())
 		return 0;
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		slash = strrchr(exe, '/');
-		if (slash) {
-			*slash = '\0';
-			/* beside the binary: the build tree */
-			snprintf(out, outlen, "%s/%s", exe, SHIM_NAME);
-			if (exists(out))
-				return 1;
-		}
-	}
-#ifdef UK_SHIM_DIR
-	snprintf(out, outlen, "%s/%s", UK_SHIM_DIR, SHIM_NAME); /* make install's place */
-	if (exists(out))
+	if (uk_find_companion(SHIM_NAME, out, outlen, NULL) == 0)
 		return 1;
-#endif
 	out[0] = '\0';
 	return uk_err_set(err, ENOENT,
 			  "this host's XSAVE area is larger than Debian's 6.1 UML kernel can save, "

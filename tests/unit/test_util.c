@@ -772,10 +772,65 @@ static void test_err_prefix(void **state)
 	assert_memory_equal(err.msg, "ctx: ppp", 8);
 }
 
+/* ---- the cache directory and companion files ---- */
+static void test_cache_dir(void **state)
+{
+	struct scratch *s = *state;
+	char base[PATH_MAX + 16], out[PATH_MAX], want[PATH_MAX + 32];
+	struct uk_err err;
+	struct stat st;
+
+	snprintf(base, sizeof(base), "%s/c/umlkit", s->dir);
+	setenv("UMLKIT_CACHE_DIR", base, 1);
+	assert_int_equal(uk_cache_dir("images", out, sizeof(out), &err), 0);
+	snprintf(want, sizeof(want), "%s/images", base);
+	assert_string_equal(out, want);
+	assert_int_equal(lstat(out, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0700);
+	assert_int_equal(lstat(base, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	/* again: the same, nothing changed */
+	assert_int_equal(uk_cache_dir("images", out, sizeof(out), &err), 0);
+	/* a symlink in its place is refused, not followed */
+	snprintf(want, sizeof(want), "%s/sub-link", s->dir);
+	assert_int_equal(symlink("/tmp", want), 0);
+	assert_int_equal(rmdir(out), 0);
+	assert_int_equal(rename(want, out), 0);
+	assert_int_equal(uk_cache_dir("images", out, sizeof(out), &err), -ENOTDIR);
+	assert_non_null(strstr(err.msg, "symlink"));
+	/* names that would leave the cache */
+	assert_int_equal(uk_cache_dir("../x", out, sizeof(out), &err), -EINVAL);
+	assert_int_equal(uk_cache_dir("..", out, sizeof(out), &err), -EINVAL);
+	unsetenv("UMLKIT_CACHE_DIR");
+	/* $XDG_CACHE_HOME/umlkit next */
+	setenv("XDG_CACHE_HOME", s->dir, 1);
+	assert_int_equal(uk_cache_dir("kernels", out, sizeof(out), &err), 0);
+	snprintf(want, sizeof(want), "%s/umlkit/kernels", s->dir);
+	assert_string_equal(out, want);
+	unsetenv("XDG_CACHE_HOME");
+}
+
+static void test_find_companion(void **state)
+{
+	char out[PATH_MAX];
+	struct uk_err err;
+
+	(void)state;
+	assert_int_equal(uk_find_companion("no-such-companion", out, sizeof(out), &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "no-such-companion"));
+	assert_string_equal(out, "");
+	/* the unit test binary itself sits in its own directory */
+	assert_int_equal(uk_find_companion("test_util", out, sizeof(out), &err), 0);
+	assert_int_equal(access(out, X_OK), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_err_without_record),
+		cmocka_unit_test_setup_teardown(test_cache_dir, scratch_setup, scratch_teardown),
+		cmocka_unit_test(test_find_companion),
 		cmocka_unit_test(test_err_prefix),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_size),
