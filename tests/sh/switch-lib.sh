@@ -7,6 +7,7 @@
 #                                     pid tracked; sets the prerequisite SW_NAME), and says
 #                                     it runs, with its pid
 #   sw_start NAME [OPTIONS]           `switch start` through run; the pid tracked on success
+#   forget_gone PID                   once PID has ended (10 s at most), drop it from UK_PIDS
 #   swdir NAME / swpid NAME           the switch's runtime directory / its daemon's pid
 #   sw_info NAME FILTER               jq FILTER on the switch's object in `switch list`
 #   ports_json NAME                   `switch ports NAME --output=json`
@@ -29,6 +30,10 @@ sw_start() { # sw_start NAME [OPTIONS]: run `switch start`; on exit 0 the daemon
 	[ "$rc" = 0 ] || return 0
 	p=$(swpid "$1")
 	[ -n "$p" ] && UK_PIDS+=("$p")
+	return 0
+}
+forget_gone() { # so that the exit trap never signals whoever is given that pid next
+	[ -n "$1" ] && wait_gone "$1" 10 && forget_pid "$1"
 	return 0
 }
 test_switch_start() { # test_switch_start NAME [OPTIONS]
