@@ -7,6 +7,7 @@
 #                                     pid tracked; sets the prerequisite SW_NAME), and says
 #                                     it runs, with its pid
 #   sw_start NAME [OPTIONS]           `switch start` through run; the pid tracked on success
+#   sw_stop NAME                      `switch stop` through run; the pid forgotten once gone
 #   forget_gone PID                   once PID has ended (10 s at most), drop it from UK_PIDS
 #   swdir NAME / swpid NAME           the switch's runtime directory / its daemon's pid
 #   sw_info NAME FILTER               jq FILTER on the switch's object in `switch list`
@@ -34,6 +35,13 @@ sw_start() { # sw_start NAME [OPTIONS]: run `switch start`; on exit 0 the daemon
 }
 forget_gone() { # so that the exit trap never signals whoever is given that pid next
 	[ -n "$1" ] && wait_gone "$1" 10 && forget_pid "$1"
+	return 0
+}
+sw_stop() { # sw_stop NAME
+	local p
+	p=$(swpid "$1")
+	run "$UMLKIT" switch stop "$1"
+	[ "$rc" = 0 ] && forget_gone "$p"
 	return 0
 }
 test_switch_start() { # test_switch_start NAME [OPTIONS]
@@ -93,8 +101,8 @@ server_body() {
 }
 
 # ---------------------------------------------------------------- transitional
-# The asserting helpers of the flat scripts not yet converted (switch.t, switch_trunk.t,
-# switch_link.t); removed with the last of them.
+# The asserting helpers of the flat scripts not yet converted (switch.t, switch_link.t);
+# removed with the last of them.
 start_switch() { # start_switch NAME [OPTIONS]: started, its pid tracked
 	run "$UMLKIT" switch start "$@"
 	is "$rc" 0 "switch start $*: exit 0"
