@@ -101,8 +101,7 @@ server_body() {
 }
 
 # ---------------------------------------------------------------- transitional
-# The asserting helpers of the flat scripts not yet converted (switch.t, switch_link.t);
-# removed with the last of them.
+# The asserting helpers of the flat script not yet converted (switch.t); removed with it.
 start_switch() { # start_switch NAME [OPTIONS]: started, its pid tracked
 	run "$UMLKIT" switch start "$@"
 	is "$rc" 0 "switch start $*: exit 0"
