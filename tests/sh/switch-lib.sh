@@ -17,12 +17,15 @@
 #   start_guest NAME NET IP BODY [DISK...]   a guest on the test image (see below)
 #   logs NAME / log_has NAME ERE      a guest's console / whether it matches
 #   server_body NAME KIB              a guest body that serves KIB KiB over HTTP
+#   is_num TEXT                       TEXT is a decimal number (check it before $((...)): a
+#                                     bad operand there ends the whole script under set -u)
 #   SQ                                a single quote, for the bodies (which are in single quotes)
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR"
 SQ="'"
 test_lazy_prereq BUSYBOX 'command -v busybox' # busybox-static: the guest image
 
+is_num() { [[ $1 =~ ^[0-9]+$ ]]; }
 swdir() { echo "$XDG_RUNTIME_DIR/umlkit/switches/$1"; }
 swpid() { cat "$(swdir "$1")/pid" 2>/dev/null; }
 sw_start() { # sw_start NAME [OPTIONS]: run `switch start`; on exit 0 the daemon is tracked
@@ -99,25 +102,3 @@ server_body() {
 		"httpd -p 80 -h /tmp/www" \
 		"echo \"$1: serving\""
 }
-
-# ---------------------------------------------------------------- transitional
-# The asserting helpers of the flat script not yet converted (switch.t); removed with it.
-start_switch() { # start_switch NAME [OPTIONS]: started, its pid tracked
-	run "$UMLKIT" switch start "$@"
-	is "$rc" 0 "switch start $*: exit 0"
-	like "$out" "^$1: running \(pid [0-9]+\)" "... says it runs, with its pid"
-	local p
-	p=$(swpid "$1")
-	[ -n "$p" ] && UK_PIDS+=("$p")
-}
-guest() {
-	start_guest "$@" 2>/dev/null
-	is "$rc" 0 "guest $1 on $2 starts"
-	[ "$rc" = 0 ] || diag "$err"
-}
-ports_lines() {
-	"$UMLKIT" switch ports "$1" --output=json |
-		awk '/^    "port":/ { if (l != "") print l; l = "" } /^    / { sub(/^ +/, ""); l = l $0 " " } END { if (l != "") print l }'
-}
-port_of() { ports_lines "$1" | grep -F "\"peer\": \"$2\","; }
-field() { printf '%s' "$1" | sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p"; }
