@@ -1,29 +1,80 @@
-# Helpers of the switch tests with real guests (switch.t, switch_trunk.t); sourced after
-# lib.sh, with XDG_RUNTIME_DIR set to the test's own runtime directory.
+# shellcheck shell=bash
+# Helpers of the switch tests with real guests; sourced after lib.sh. Sets XDG_RUNTIME_DIR
+# to the test's own runtime directory ($T/run), so every switch the test starts is its own.
+# None of them asserts: each returns a status (or prints what it read) for a block to check.
+#
+#   test_switch_start NAME [OPTIONS]  two blocks: `switch start NAME OPTIONS` exits 0 (its
+#                                     pid tracked; sets the prerequisite SW_NAME), and says
+#                                     it runs, with its pid
+#   sw_start NAME [OPTIONS]           `switch start` through run; the pid tracked on success
+#   sw_stop NAME                      `switch stop` through run; the pid forgotten once gone
+#   forget_gone PID                   once PID has ended (10 s at most), drop it from UK_PIDS
+#   swdir NAME / swpid NAME           the switch's runtime directory / its daemon's pid
+#   sw_info NAME FILTER               jq FILTER on the switch's object in `switch list`
+#   ports_json NAME                   `switch ports NAME --output=json`
+#   port_json NAME PEER               the object (one line) of the port whose peer is PEER
+#   nports NAME                       the number of its ports
+#   start_guest NAME NET IP BODY [DISK...]   a guest on the test image (see below)
+#   logs NAME / log_has NAME ERE      a guest's console / whether it matches
+#   server_body NAME KIB              a guest body that serves KIB KiB over HTTP
+#   is_num TEXT                       TEXT is a decimal number (check it before $((...)): a
+#                                     bad operand there ends the whole script under set -u)
+#   SQ                                a single quote, for the bodies (which are in single quotes)
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR"
+SQ="'"
+test_lazy_prereq BUSYBOX 'command -v busybox' # busybox-static: the guest image
+
+is_num() { [[ $1 =~ ^[0-9]+$ ]]; }
 swdir() { echo "$XDG_RUNTIME_DIR/umlkit/switches/$1"; }
 swpid() { cat "$(swdir "$1")/pid" 2>/dev/null; }
-start_switch() { # start_switch NAME [OPTIONS]: started, its pid tracked
-	run "$UMLKIT" switch start "$@"
-	is "$rc" 0 "switch start $*: exit 0"
-	like "$out" "^$1: running \(pid [0-9]+\)" "... says it runs, with its pid"
+sw_start() { # sw_start NAME [OPTIONS]: run `switch start`; on exit 0 the daemon is tracked
 	local p
+	run "$UMLKIT" switch start "$@"
+	[ "$rc" = 0 ] || return 0
 	p=$(swpid "$1")
 	[ -n "$p" ] && UK_PIDS+=("$p")
+	return 0
 }
-until_true() { # until_true SECONDS CMD...: poll CMD every 0.1 s, at most SECONDS
-	local i
-	for ((i = 0; i < $1 * 10; i++)); do
-		"${@:2}" && return 0
-		sleep 0.1
-	done
-	return 1
+forget_gone() { # so that the exit trap never signals whoever is given that pid next
+	[ -n "$1" ] && wait_gone "$1" 10 && forget_pid "$1"
+	return 0
 }
+sw_stop() { # sw_stop NAME
+	local p
+	p=$(swpid "$1")
+	run "$UMLKIT" switch stop "$1"
+	[ "$rc" = 0 ] && forget_gone "$p"
+	return 0
+}
+test_switch_start() { # test_switch_start NAME [OPTIONS]
+	sws_name=$1
+	sws_args=("$@")
+	test_expect_success "switch start $*: exit 0" '
+		sw_start "${sws_args[@]}" &&
+		test_is "$rc" 0 &&
+		test_set_prereq "SW_$sws_name"
+	'
+	test_expect_success "SW_$1" "... $1 says it runs, with its pid" '
+		test_like "$out" "^$sws_name: running \(pid $(swpid "$sws_name")\)"
+	'
+}
+sw_info() { # sw_info NAME FILTER
+	"$UMLKIT" switch list --output=json | jq -r --arg n "$1" ".[] | select(.name == \$n) | $2"
+}
+ports_json() { "$UMLKIT" switch ports "$1" --output=json; }
+port_json() { # port_json SW PEER
+	ports_json "$1" | jq -c --arg p "$2" '.[] | select(.peer == $p)'
+}
+nports() { ports_json "$1" | jq length; }
+
 logs() { "$UMLKIT" logs "$1" 2>/dev/null | tr -d '\r'; }
 log_has() { logs "$1" | grep -Eq -- "$2"; }
-# guest NAME NET IP SCRIPT-BODY [DISK...]: start a guest (the test image, its script on ubdb,
-# DISKs as more --disk) with vec0 on NET (switch:SW[,...]) at IP/24 (none when IP is empty);
-# it reports ready once its address is up, then runs the body, then idles.
-guest() {
+# start_guest NAME NET IP SCRIPT-BODY [DISK...]: start a guest (the test image $T/base.img,
+# its script on ubdb, DISKs as more --disk) with vec0 on NET (switch:SW[,...]) at IP/24 (none
+# when IP is empty); it reports ready once its address is up, then runs the body, then idles.
+# Tracked; 0 when `umlkit start --wait` said it is ready, else its error on stderr.
+start_guest() {
 	local d=() x
 	cat >"$T/$1.sh" <<SCRIPT
 ip link set vec0 up
@@ -37,19 +88,11 @@ SCRIPT
 	for x in "${@:5}"; do d+=(--disk "$x"); done
 	run "$UMLKIT" start --name "$1" --mem 64M --disk "$T/$1.cow,$T/base.img" \
 		--disk "ubdb=$T/$1.sh" "${d[@]}" --net "$2" --append init=/init --wait --timeout 60
-	is "$rc" 0 "guest $1 on $2 starts"
-	[ "$rc" = 0 ] || diag "$err"
 	track "$1"
+	[ "$rc" = 0 ] && return 0
+	echo "umlkit start $1: exit $rc: $err" >&2
+	return 1
 }
-# ports_lines SW: `switch ports SW --output=json`, one line per port
-ports_lines() {
-	"$UMLKIT" switch ports "$1" --output=json |
-		awk '/^    "port":/ { if (l != "") print l; l = "" } /^    / { sub(/^ +/, ""); l = l $0 " " } END { if (l != "") print l }'
-}
-# port_of SW PEER: the line of the port whose peer is PEER
-port_of() { ports_lines "$1" | grep -F "\"peer\": \"$2\","; }
-# field LINE NAME: a number field of a port line
-field() { printf '%s' "$1" | sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p"; }
 # server_body NAME KIB: a guest script body that serves KIB KiB of random bytes as /data over
 # HTTP, printing "NAME: sum MD5" and then "NAME: serving"
 server_body() {

@@ -11,62 +11,47 @@
 #      /usr/bin/uml_switch as a reference.
 #      uml_switch -tap (as root): a guest pings the host side of a tap in a namespace.
 #   3. bess: two guests with vec0:transport=bess,dst=PATH on `--bess PATH` ping each other.
+#   4. --group: a member of the switch's group may name only its own socket files.
 #
 # Guests run the kernel directly, each with its own uml_dir under $T, in the background
 # (pids in UK_PIDS); the host tells a guest to go on with `mconsole log UKGO` (the guest
 # waits for it in dmesg) and stops it with `mconsole halt`. Traffic stays on the switches.
+# Each switch and each guest pair is a setup block that sets a prerequisite; a step that
+# fails skips what stands on it.
 #
-# Run: UK_BUILD=$PWD/build prove -v tests/sh/switch_legacy.t
+# Run: UK_BUILD=$PWD/build tests/sh/switch_legacy.t [-v]
 . "$(dirname "$0")/lib.sh"
-[ -x "$UMLKIT" ] || skip_all "umlkit not built: $UMLKIT"
-[ -n "$UML" ] && [ -x "$UML" ] || skip_all "no UML kernel (linux.uml)"
-"$UML" --showconfig 2>/dev/null | grep -q '^CONFIG_UML_NET_DAEMON=y' ||
-	skip_all "the kernel has no daemon transport (removed in 6.16)"
-command -v busybox >/dev/null || skip_all "busybox-static not installed"
+. "$(dirname "$0")/switch-lib.sh"
+[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
+[ -n "$UML" ] && [ -x "$UML" ] || test_skip_all "no UML kernel (linux.uml)"
+case "$T" in *,* | *:* | *' '*) test_skip_all "temp dir $T holds ',', ':' or a space" ;; esac
 REQ="$UK_BUILD/tests/helpers/legacy-req"
-[ -x "$REQ" ] || skip_all "test helpers not built (make test-build): $REQ"
-case "$T" in *,* | *:* | *' '*) skip_all "temp dir $T holds ',', ':' or a space" ;; esac
+test_lazy_prereq REQ '[ -x "$REQ" ]' # make test-build
+# the daemon transport left the kernel in 6.16; bess did not
+test_lazy_prereq DAEMON '"$UML" --showconfig 2>/dev/null | grep -q "^CONFIG_UML_NET_DAEMON=y"'
+test_lazy_prereq OLD_SWITCH '[ -x /usr/bin/uml_switch ]' # uml-utilities
+test_lazy_prereq IP 'command -v ip'                      # iproute2
+test_lazy_prereq NOGROUP 'getent group nogroup'
 
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR"
-guest_image "$T/base.img" 32M || skip_all "cannot build the guest image"
 MAC1=02:00:00:4c:00:01
 MAC2=02:00:00:4c:00:02
 WAIT=${UK_GUEST_WAIT:-60} # seconds any one wait may take before the test gives up
 
 # wait_log FILE REGEX : until FILE holds a line matching REGEX (bounded)
+log_matches() { grep -Eq -- "$2" "$1" 2>/dev/null; }
 wait_log() {
-	local i
-	for ((i = 0; i < WAIT * 5; i++)); do
-		grep -Eq -- "$2" "$1" 2>/dev/null && return 0
-		sleep 0.2
-	done
-	diag "timed out waiting for '$2' in $1"
+	until_true "$WAIT" log_matches "$1" "$2" && return 0
+	echo "timed out waiting for '$2' in $1" >&2
 	return 1
 }
-# wait_gone PID : until the process has ended (bounded); reaps it when it is our child, its
-# status in WST
-wait_gone() {
-	local i
-	for ((i = 0; i < WAIT * 5; i++)); do
-		kill -0 "$1" 2>/dev/null || {
-			wait "$1" 2>/dev/null
-			WST=$? # the exit status, when it was our child
-			forget_pid "$1"
-			return 0
-		}
-		sleep 0.2
-	done
-	return 1
-}
-# wait_file PATH : until it exists (as a socket or anything)
-wait_file() {
-	local i
-	for ((i = 0; i < WAIT * 5; i++)); do
-		[ -e "$1" ] && return 0
-		sleep 0.2
-	done
-	return 1
+# reap PID : until the process has ended (bounded), then reap it when it is our child (its
+# exit status in WST) and forget it
+WST=
+reap() {
+	wait_gone "$1" "$WAIT" || return 1
+	wait "$1" 2>/dev/null
+	WST=$? # the exit status, when it was our child
+	forget_pid "$1"
 }
 
 # guest scripts (on /dev/ubdb; the device is padded with NULs, so each ends with exit 0)
@@ -109,9 +94,9 @@ exit 0
 EOF
 }
 
-# guest NAME NETARG : boot a guest in the background (uml_dir $T/NAME.uml, COW $T/NAME.cow,
+# bg_guest NAME NETARG : boot a guest in the background (uml_dir $T/NAME.uml, COW $T/NAME.cow,
 # console in $T/NAME.log); its pid in $GPID and UK_PIDS
-guest() {
+bg_guest() {
 	mkdir -p "$T/$1.uml"
 	LD_PRELOAD=$UML_PRELOAD setarch -R "$UML" mem=64M uml_dir="$T/$1.uml" umid="$1" con=null con0=fd:0,fd:1 \
 		ubda="$T/$1.cow,$T/base.img" ubdb="$T/$1.sh" "$2" init=/init \
@@ -123,294 +108,504 @@ mc() { "$UK_BUILD/uml_mconsole" "$T/$1.uml/$1/mconsole" "${@:2}" >/dev/null 2>&1
 # halt NAME PID : stop a guest through its mconsole, then wait for it
 halt() {
 	mc "$1" halt
-	wait_gone "$2"
+	reap "$2"
 }
 sum_line() { sed -n "s/^$2 \([0-9a-f]*\).*/\1/p" "$T/$1.log" | tr -d '\r' | head -1; }
-
-# pair PREFIX NETARG1 NETARG2 PHASES IF : a server and a client; checks ping and the file.
-# Leaves G1PID/G2PID (the client may still run when PHASES=2).
-pair() {
-	server_script "$5" 10.1.0.1 >"$T/$1s.sh"
-	client_script "$5" 10.1.0.2 10.1.0.1 "$4" >"$T/$1c.sh"
-	guest "$1s" "$2"
-	G1PID=$GPID
-	wait_log "$T/$1s.log" "^G1 ready"
-	ok $? "$1: the server guest is up and serving"
-	guest "$1c" "$3"
-	G2PID=$GPID
-	wait_log "$T/$1c.log" "^(SUM2|WGET failed)"
-	like "$(grep -E '^PING1' "$T/$1c.log")" "PING1 ok" "$1: the guests ping each other"
-	s1=$(sum_line "$1s" SUM1)
-	s2=$(sum_line "$1c" SUM2)
-	ok "$([ -n "$s1" ] && [ "$s1" = "$s2" ]; echo $?)" \
-		"$1: 1 MiB over httpd arrives whole (md5 ${s1:-none} = ${s2:-none})"
+# end_pair PREFIX : the client's end (it powers off) and the server's halt, unchecked
+end_pair() {
+	[ -n "${G2PID:-}" ] && reap "$G2PID"
+	[ -n "${G1PID:-}" ] && halt "${1}s" "$G1PID"
+	G1PID= G2PID=
+	return 0
 }
-# json_flat : the JSON on stdin on one line without blanks
-json_flat() { tr -d ' \n\t'; }
+
+# test_pair PREREQ PREFIX NETARG1 NETARG2 PHASES IF : three blocks: a server guest and a
+# client guest; the client pings and fetches the file whole. Sets the prerequisite
+# PREFIX_CLIENT (upper case) once the client has reported, and leaves G1PID/G2PID (the
+# client may still run when PHASES=2).
+G1PID= G2PID=
+test_pair() {
+	tp_prefix=$2 tp_net1=$3 tp_net2=$4 tp_phases=$5 tp_if=$6
+	tp_p=${2^^}
+	test_expect_success "$1" "$2: the server guest is up and serving" '
+		server_script "$tp_if" 10.1.0.1 >"$T/${tp_prefix}s.sh" &&
+		client_script "$tp_if" 10.1.0.2 10.1.0.1 "$tp_phases" >"$T/${tp_prefix}c.sh" &&
+		bg_guest "${tp_prefix}s" "$tp_net1" &&
+		G1PID=$GPID &&
+		wait_log "$T/${tp_prefix}s.log" "^G1 ready" &&
+		test_set_prereq "${tp_p}_SERVER"
+	'
+	test_expect_success "${tp_p}_SERVER" "$2: the guests ping each other" '
+		bg_guest "${tp_prefix}c" "$tp_net2" &&
+		G2PID=$GPID &&
+		wait_log "$T/${tp_prefix}c.log" "^(SUM2|WGET failed)" &&
+		test_set_prereq "${tp_p}_CLIENT" &&
+		test_like "$(grep -E "^PING1" "$T/${tp_prefix}c.log")" "PING1 ok"
+	'
+	test_expect_success "${tp_p}_CLIENT" "$2: 1 MiB over httpd arrives whole (the md5 sums agree)" '
+		s1=$(sum_line "${tp_prefix}s" SUM1) &&
+		s2=$(sum_line "${tp_prefix}c" SUM2) &&
+		test_isnt "$s1" "" &&
+		test_is "$s2" "$s1"
+	'
+}
+
+test_expect_success BUSYBOX 'setup: the guest image' '
+	guest_image "$T/base.img" 32M &&
+	test_set_prereq IMAGE
+'
 
 # ---------------------------------------------------------------- 1. umlkit switch --legacy
 CTL="$T/l.ctl"
-run "$UMLKIT" switch start lsw --legacy "$CTL"
-is "$rc" 0 "switch start --legacy: exit 0"
-SWPID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
-[ -n "$SWPID" ] && UK_PIDS+=("$SWPID")
-check "the legacy control socket exists" -- test -S "$CTL"
-run "$UMLKIT" switch start lsw2 --legacy "$CTL"
-is "$rc" 1 "a second switch on the same legacy socket is refused (exit 1)"
-like "$err" "has another server attached" "... as the old switch said it"
-check "... and the first one's socket is still there" -- test -S "$CTL"
+SWPID=
+test_expect_success 'switch start --legacy: exit 0' '
+	sw_start lsw --legacy "$CTL" &&
+	SWPID=$(swpid lsw) &&
+	test_is "$rc" 0 &&
+	test_set_prereq LSW
+'
+test_expect_success LSW 'the legacy control socket exists' '
+	test -S "$CTL"
+'
+test_expect_success LSW 'a second switch on the same legacy socket is refused (exit 1)' '
+	test_when_finished "\"\$UMLKIT\" switch stop lsw2 >/dev/null 2>&1" &&
+	run "$UMLKIT" switch start lsw2 --legacy "$CTL" &&
+	test_is "$rc" 1
+'
+test_expect_success LSW '... as the old switch said it' '
+	test_like "$err" "has another server attached"
+'
+test_expect_success LSW "... and the first one's socket is still there" '
+	test -S "$CTL"
+'
 
-pair leg "eth0=daemon,$MAC1,unix,$CTL" "eth0=daemon,$MAC2,unix,$CTL" 2 eth0
-wait_log "$T/legc.log" "^G2 waiting"
-ports=$("$UMLKIT" switch ports lsw --output=json | json_flat)
-is "$(grep -o '"kind":"daemon"' <<<"$ports" | wc -l)" 2 "switch ports: two daemon ports"
-like "$ports" "\"macs\":\[\"$MAC1\"\]" "... one has the server's MAC"
-like "$ports" "\"macs\":\[\"$MAC2\"\]" "... the other the client's"
-# port_rx MAC: the frames received from the port that learned MAC (ports, flat JSON)
-port_rx() { grep -o "{[^{}]*\"macs\":\[\"$1\"\][^{}]*}" <<<"$ports" | sed -n 's/.*"rx_frames":\([0-9]*\).*/\1/p'; }
-rx1=$(port_rx "$MAC1") rx2=$(port_rx "$MAC2")
+test_pair LSW,IMAGE,DAEMON leg "eth0=daemon,$MAC1,unix,$CTL" "eth0=daemon,$MAC2,unix,$CTL" 2 eth0
+# daemon_count / has_mac MAC / rx_of MAC: of the ports in $ports (switch ports lsw, JSON)
+daemon_count() { json '[.[] | select(.kind == "daemon")] | length' "$ports"; }
+has_mac() { json "any(.[].macs[]; . == \"$1\")" "$ports"; }
+rx_of() { json ".[] | select(.macs == [\"$1\"]) | .rx_frames" "$ports"; }
+ports=
+test_expect_success LEG_CLIENT 'switch ports: two daemon ports' '
+	wait_log "$T/legc.log" "^G2 waiting"
+	ports=$("$UMLKIT" switch ports lsw --output=json) &&
+	test_is "$(daemon_count)" 2
+'
+test_expect_success LEG_CLIENT "... one has the server's MAC" '
+	test_is "$(json "any(.[]; .macs == [\"$MAC1\"])" "$ports")" true
+'
+test_expect_success LEG_CLIENT "... the other the client's" '
+	test_is "$(json "any(.[]; .macs == [\"$MAC2\"])" "$ports")" true
+'
 # 1 MiB cannot leave the server in fewer than 1048576 / 1514 = 693 frames; the client sent
 # at least 3 pings, a SYN, its request and an ACK
-ok "$([ "${rx1:-0}" -ge 693 ]; echo $?)" "... the server's port received the 1 MiB's frames (${rx1:-0} >= 693)"
-ok "$([ "${rx2:-0}" -ge 6 ]; echo $?)" "... the client's its pings and requests (${rx2:-0} >= 6)"
-like "$ports" '"peer":"daemonv3pid[0-9]+"' "... peers named as v3 guests with their pids"
+test_expect_success LEG_CLIENT "... the server's port received the 1 MiB's frames (>= 693)" '
+	rx1=$(rx_of "$MAC1") &&
+	echo "rx_frames $rx1" &&
+	test "$rx1" -ge 693
+'
+test_expect_success LEG_CLIENT "... the client's its pings and requests (>= 6)" '
+	rx2=$(rx_of "$MAC2") &&
+	echo "rx_frames $rx2" &&
+	test "$rx2" -ge 6
+'
+test_expect_success LEG_CLIENT '... peers named as v3 guests with their pids' '
+	test_is "$(json "[.[] | select(.kind == \"daemon\") | select(.peer | test(\"^daemon v3 pid [0-9]+$\"))] | length" "$ports")" 2
+'
 
-run "$REQ" "$CTL" short long magic v2 v9 type family v3 dup extra
-like "$out" "short: closed" "a short request is closed"
-like "$out" "magic: closed" "a wrong magic is closed"
-like "$out" "v2: closed" "version 2 is refused"
-like "$out" "v9: closed" "an unknown version is refused"
-like "$out" "type: closed" "a request type other than REQ_NEW_CONTROL is refused"
-like "$out" "family: closed" "an address family other than AF_UNIX is refused"
-like "$out" "long: closed" "an overlong request is refused"
-like "$out" "dup: closed" "a request naming another guest's data address is refused"
-like "$out" "extra: closed" "a byte after a good request ends that port"
-run "$REQ" --ask lsw '{"cmd":"legacy"}'
-like "$out" '"bad_requests":9' "the legacy module counted the 9 bad requests"
-like "$out" '"last_bad_request":"a byte after the request"' "... and says why it refused the last"
-like "$out" '"guests":2' "... and still has its two guests"
-run "$REQ" "$CTL" two stray
-like "$out" "two: replies differ" "each v3 guest is given a data socket of its own"
-like "$out" "stray: guest sent, stranger refused" "a guest's own data socket takes its guest's frames, and the kernel refuses anyone else's"
-run "$REQ" "$CTL" burst
-is "$out" "burst: 60 of 60 in order" \
-	"60 frames at once to a guest that reads late (its socket queues 10): the switch holds back the rest and sends them all, in order, as it reads"
-run "$REQ" "$CTL" unbound
-like "$out" "unbound: stranger sent" "a guest whose address cannot be connected to gets the shared data socket, where a stranger's frame arrives"
-for ((i = 0; i < 50; i++)); do
-	out=$("$REQ" --ask lsw '{"cmd":"legacy"}')
-	[[ $out = *'"stray_frames": 1'* || $out = *'"stray_frames":1'* ]] && break
-	sleep 0.1
-done
-like "$(tr -d ' ' <<<"$out")" '"stray_frames":1' "... is dropped and counted as a stray frame"
-run "$UMLKIT" switch legacy lsw
-like "$out" "stray_frames +1" "switch legacy shows the stray frame"
-like "$out" "bad_requests +9 \(last: a byte after the request\)" "... and the refused requests with the last reason"
-run "$UMLKIT" switch legacy lsw --output=json
-like "$(tr -d ' \n' <<<"$out")" '"guests":2.*"stray_frames":1' "... and as JSON"
-run "$REQ" "$CTL" v3 self unbound self
-is "$(grep -c '^self: closed' <<<"$out")" 2 \
-	"requests naming the switch's own data sockets (a guest's, the shared one) are refused"
-run "$UMLKIT" switch legacy lsw
-like "$out" "bad_requests +11 \(last: the address is the switch's own\)" "... counted, saying why"
-run "$REQ" "$CTL" v1 v0 v3
-like "$out" "v1: reply 110" "a v1 request gets the 110-byte address"
-like "$out" "v0: open" "a v0 request gets no reply and stays"
-like "$out" "v3: reply 110" "a v3 request gets the 110-byte address"
-ports=$("$UMLKIT" switch ports lsw --output=json | json_flat)
-is "$(grep -o '"kind":"daemon"' <<<"$ports" | wc -l)" 2 "the helper's ports went with its connections"
+test_expect_success LSW,REQ 'a short request is closed' '
+	run "$REQ" "$CTL" short long magic v2 v9 type family v3 dup extra &&
+	test_set_prereq BAD_SENT &&
+	test_like "$out" "short: closed"
+'
+bad_req() { # bad_req KIND TITLE: a block: KIND's connection was closed
+	br_kind=$1
+	test_expect_success BAD_SENT "$2" '
+		test_like "$out" "$br_kind: closed"
+	'
+}
+bad_req magic "a wrong magic is closed"
+bad_req v2 "version 2 is refused"
+bad_req v9 "an unknown version is refused"
+bad_req type "a request type other than REQ_NEW_CONTROL is refused"
+bad_req family "an address family other than AF_UNIX is refused"
+bad_req long "an overlong request is refused"
+bad_req dup "a request naming another guest's data address is refused"
+bad_req extra "a byte after a good request ends that port"
+test_expect_success BAD_SENT 'the legacy module counted the 9 bad requests' '
+	run "$REQ" --ask lsw "{\"cmd\":\"legacy\"}" &&
+	test_is "$(json .bad_requests)" 9
+'
+test_expect_success BAD_SENT '... and says why it refused the last' '
+	test_is "$(json .last_bad_request)" "a byte after the request"
+'
+test_expect_success BAD_SENT,LEG_CLIENT '... and still has its two guests' '
+	test_is "$(json .guests)" 2
+'
+test_expect_success LSW,REQ 'each v3 guest is given a data socket of its own' '
+	run "$REQ" "$CTL" two stray &&
+	test_like "$out" "two: replies differ"
+'
+test_expect_success LSW,REQ "a guest's own data socket takes its guest's frames, and the kernel refuses anyone else's" '
+	test_like "$out" "stray: guest sent, stranger refused"
+'
+test_expect_success LSW,REQ '60 frames at once to a guest that reads late (its socket queues 10): the switch holds back the rest and sends them all, in order, as it reads' '
+	run "$REQ" "$CTL" burst &&
+	test_is "$out" "burst: 60 of 60 in order"
+'
+test_expect_success LSW,REQ "a guest whose address cannot be connected to gets the shared data socket, where a stranger's frame arrives" '
+	run "$REQ" "$CTL" unbound &&
+	test_like "$out" "unbound: stranger sent" &&
+	test_set_prereq UNBOUND
+'
+stray_one() { [ "$("$REQ" --ask lsw '{"cmd":"legacy"}' | jq .stray_frames)" = 1 ]; }
+test_expect_success UNBOUND '... is dropped and counted as a stray frame' '
+	until_true 5 stray_one
+	run "$REQ" --ask lsw "{\"cmd\":\"legacy\"}" &&
+	test_is "$(json .stray_frames)" 1
+'
+test_expect_success UNBOUND 'switch legacy shows the stray frame' '
+	run "$UMLKIT" switch legacy lsw &&
+	test_like "$out" "stray_frames +1"
+'
+test_expect_success BAD_SENT '... and the refused requests with the last reason' '
+	run "$UMLKIT" switch legacy lsw &&
+	test_like "$out" "bad_requests +9 \(last: a byte after the request\)"
+'
+test_expect_success UNBOUND,LEG_CLIENT '... and as JSON' '
+	run "$UMLKIT" switch legacy lsw --output=json &&
+	test_is "$(json "\"\(.guests) \(.stray_frames)\"")" "2 1"
+'
+test_expect_success LSW,REQ "requests naming the switch's own data sockets (a guest's, the shared one) are refused" '
+	run "$REQ" "$CTL" v3 self unbound self &&
+	test_is "$(grep -c "^self: closed" <<<"$out")" 2 &&
+	test_set_prereq SELF_SENT
+'
+test_expect_success SELF_SENT,BAD_SENT '... counted, saying why' '
+	run "$UMLKIT" switch legacy lsw &&
+	test_like "$out" "bad_requests +11 \(last: the address is the switch${SQ}s own\)"
+'
+test_expect_success LSW,REQ 'a v1 request gets the 110-byte address' '
+	run "$REQ" "$CTL" v1 v0 v3 &&
+	test_like "$out" "v1: reply 110"
+'
+test_expect_success LSW,REQ 'a v0 request gets no reply and stays' '
+	test_like "$out" "v0: open"
+'
+test_expect_success LSW,REQ 'a v3 request gets the 110-byte address' '
+	test_like "$out" "v3: reply 110"
+'
+test_expect_success LEG_CLIENT,REQ "the helper's ports went with its connections" '
+	ports=$("$UMLKIT" switch ports lsw --output=json) &&
+	test_is "$(daemon_count)" 2
+'
 
-mc legc log UKGO
-wait_log "$T/legc.log" "^G2 done"
-like "$(grep -E '^PING2' "$T/legc.log")" "PING2 ok" "after the bad requests the guests still talk"
-wait_gone "$G2PID"
-ok $? "the client guest powered off"
-ports=$("$UMLKIT" switch ports lsw --output=json | json_flat)
-is "$(grep -o '"kind":"daemon"' <<<"$ports" | wc -l)" 1 "its port is gone"
-unlike "$ports" "$MAC2" "... and its MAC with it"
-like "$ports" "$MAC1" "the other guest's MAC stays"
-halt legs "$G1PID"
-ok $? "the server guest halts through its mconsole"
+test_expect_success LEG_CLIENT 'after the bad requests the guests still talk' '
+	mc legc log UKGO
+	wait_log "$T/legc.log" "^G2 done"
+	test_like "$(grep -E "^PING2" "$T/legc.log")" "PING2 ok"
+'
+test_expect_success LEG_CLIENT 'the client guest powered off' '
+	reap "$G2PID" &&
+	G2PID= &&
+	test_set_prereq LEG_CLIENT_GONE
+'
+test_expect_success LEG_CLIENT_GONE 'its port is gone' '
+	ports=$("$UMLKIT" switch ports lsw --output=json) &&
+	test_is "$(daemon_count)" 1
+'
+test_expect_success LEG_CLIENT_GONE '... and its MAC with it' '
+	test_is "$(has_mac "$MAC2")" false
+'
+test_expect_success LEG_CLIENT_GONE "the other guest's MAC stays" '
+	test_is "$(has_mac "$MAC1")" true
+'
+test_expect_success LEG_SERVER 'the server guest halts through its mconsole' '
+	halt legs "$G1PID" &&
+	G1PID=
+'
+end_pair leg
 
-kill -TERM "$SWPID"
-wait_gone "$SWPID"
-ok $? "SIGTERM ends the switch"
-check "... and removes the legacy control socket" -- test ! -e "$CTL"
-check "... and its own control socket" -- test ! -e "$XDG_RUNTIME_DIR/umlkit/switches/lsw/ctl"
+test_expect_success LSW 'SIGTERM ends the switch' '
+	kill -TERM "$SWPID" &&
+	reap "$SWPID" &&
+	test_set_prereq LSW_ENDED
+'
+test_expect_success LSW_ENDED '... and removes the legacy control socket' '
+	test_path_is_missing "$CTL"
+'
+test_expect_success LSW_ENDED '... and its own control socket' '
+	test_path_is_missing "$(swdir lsw)/ctl"
+'
 
 # ---------------------------------------------------------------- 2. uml_switch, ours and the old one
 UCTL="$T/u.ctl"
-"$UK_BUILD/uml_switch" -unix "$UCTL" >"$T/us.out" 2>&1 &
-USPID=$!
-UK_PIDS+=("$USPID")
-wait_log "$T/us.out" "attached"
-like "$(cat "$T/us.out")" "^uml_switch attached to unix socket '$UCTL'" \
-	"uml_switch -unix CTL: the old message"
-run "$UK_BUILD/uml_switch" -unix "$UCTL"
-is "$rc" 1 "a second uml_switch on that socket: exit 1"
-like "$err" "has another server attached" "... saying another server has it"
-pair us "eth0=daemon,$MAC1,unix,$UCTL" "eth0=daemon,$MAC2,unix,$UCTL" 1 eth0
-wait_gone "$G2PID"
-halt uss "$G1PID"
-kill -TERM "$USPID"
-wait_gone "$USPID"
-ok $? "SIGTERM ends uml_switch"
-is "$WST" 0 "... with exit status 0"
-check "... and removes its socket" -- test ! -e "$UCTL"
-run "$UK_BUILD/uml_switch" -bogus
-is "$rc" 1 "uml_switch with a bad option: exit 1"
-like "$err" "^Usage : uml_switch" "... and the usage text"
-run "$UK_BUILD/uml_switch" -unix "$T/empty-tap.ctl" -tap ""
-is "$rc" 1 "uml_switch -tap '': exit 1"
-like "$err" "-tap needs a tap device's name" "... saying a name is needed"
-check "... and no socket made" -- test ! -e "$T/empty-tap.ctl"
+USPID=
+test_expect_success 'uml_switch -unix CTL: the old message' '
+	{ "$UK_BUILD/uml_switch" -unix "$UCTL" </dev/null >"$T/us.out" 2>&1 & } &&
+	USPID=$! &&
+	UK_PIDS+=("$USPID") &&
+	wait_log "$T/us.out" "attached" &&
+	test_like "$(cat "$T/us.out")" "^uml_switch attached to unix socket ${SQ}$UCTL${SQ}" &&
+	test_set_prereq US
+'
+test_expect_success US 'a second uml_switch on that socket: exit 1' '
+	run "$UK_BUILD/uml_switch" -unix "$UCTL" &&
+	test_is "$rc" 1
+'
+test_expect_success US '... saying another server has it' '
+	test_like "$err" "has another server attached"
+'
+test_pair US,IMAGE,DAEMON us "eth0=daemon,$MAC1,unix,$UCTL" "eth0=daemon,$MAC2,unix,$UCTL" 1 eth0
+end_pair us
+test_expect_success US 'SIGTERM ends uml_switch' '
+	kill -TERM "$USPID" &&
+	reap "$USPID" &&
+	test_set_prereq US_ENDED
+'
+test_expect_success US_ENDED '... with exit status 0' '
+	test_is "$WST" 0
+'
+test_expect_success US_ENDED '... and removes its socket' '
+	test_path_is_missing "$UCTL"
+'
+test_expect_success 'uml_switch with a bad option: exit 1' '
+	run "$UK_BUILD/uml_switch" -bogus &&
+	test_is "$rc" 1
+'
+test_expect_success '... and the usage text' '
+	test_like "$err" "^Usage : uml_switch"
+'
+test_expect_success "uml_switch -tap '': exit 1" '
+	run "$UK_BUILD/uml_switch" -unix "$T/empty-tap.ctl" -tap "" &&
+	test_is "$rc" 1
+'
+test_expect_success '... saying a name is needed' '
+	test_like "$err" "-tap needs a tap device${SQ}s name"
+'
+test_expect_success '... and no socket made' '
+	test_path_is_missing "$T/empty-tap.ctl"
+'
 
-if [ -x /usr/bin/uml_switch ]; then
-	OCTL="$T/o.ctl"
-	/usr/bin/uml_switch -unix "$OCTL" </dev/null >/dev/null 2>&1 &
-	OSPID=$!
-	UK_PIDS+=("$OSPID")
-	wait_file "$OCTL"
-	pair old "eth0=daemon,$MAC1,unix,$OCTL" "eth0=daemon,$MAC2,unix,$OCTL" 1 eth0
-	run "$UK_BUILD/uml_switch" -unix "$OCTL"
-	is "$rc" 1 "our uml_switch on the old one's live socket: exit 1"
-	like "$err" "has another server attached" "... another server attached"
-	wait_gone "$G2PID"
-	halt olds "$G1PID"
-	kill -INT "$OSPID"
-	wait_gone "$OSPID"
-else
-	skip "the old /usr/bin/uml_switch is not installed (uml-utilities)"
-fi
+OCTL="$T/o.ctl"
+OSPID=
+test_expect_success OLD_SWITCH 'the old /usr/bin/uml_switch -unix CTL makes its socket' '
+	{ /usr/bin/uml_switch -unix "$OCTL" </dev/null >/dev/null 2>&1 & } &&
+	OSPID=$! &&
+	UK_PIDS+=("$OSPID") &&
+	until_true "$WAIT" test -e "$OCTL" &&
+	test_set_prereq OLD
+'
+test_pair OLD,IMAGE,DAEMON old "eth0=daemon,$MAC1,unix,$OCTL" "eth0=daemon,$MAC2,unix,$OCTL" 1 eth0
+test_expect_success OLD "our uml_switch on the old one's live socket: exit 1" '
+	run "$UK_BUILD/uml_switch" -unix "$OCTL" &&
+	test_is "$rc" 1
+'
+test_expect_success OLD '... another server attached' '
+	test_like "$err" "has another server attached"
+'
+end_pair old
+[ -n "$OSPID" ] && kill -INT "$OSPID" 2>/dev/null && reap "$OSPID"
 
 # uml_switch -tap: a guest reaches a tap's host side, all inside a namespace the test makes
 # (backgrounded commands run `ip netns exec` directly, so that $! is their pid)
-if [ "$(id -u)" = 0 ] && command -v ip >/dev/null && ip netns add "uksl$$" 2>/dev/null; then
-	NS="uksl$$"
-	trap 'ip netns del "$NS" 2>/dev/null; _uk_cleanup' EXIT
-	nx() { ip netns exec "$NS" "$@"; }
-	nx ip link set lo up
-	nx ip tuntap add dev uktap0 mode tap
-	nx ip addr add 10.9.0.254/24 dev uktap0
-	nx ip link set uktap0 up
-	TCTL="$T/t.ctl"
-	ip netns exec "$NS" "$UK_BUILD/uml_switch" -unix "$TCTL" -tap uktap0 >"$T/ts.out" 2>&1 &
-	TSPID=$!
-	UK_PIDS+=("$TSPID")
-	wait_log "$T/ts.out" "attached"
-	like "$(cat "$T/ts.out")" "attached to unix socket '$TCTL' tap device 'uktap0'" \
-		"uml_switch -tap: the old message"
-	printf 'ifconfig eth0 10.9.0.1 netmask 255.255.255.0 up\n%s\nexit 0\n' \
-		'if ping -c 3 -W 2 10.9.0.254; then echo "TAP ok"; else echo "TAP failed"; fi' \
-		>"$T/tapg.sh"
-	mkdir -p "$T/tapg.uml"
-	LD_PRELOAD=$UML_PRELOAD ip netns exec "$NS" setarch -R "$UML" mem=64M uml_dir="$T/tapg.uml" umid=tapg con=null con0=fd:0,fd:1 \
-		ubda="$T/tapg.cow,$T/base.img" ubdb="$T/tapg.sh" \
-		"eth0=daemon,$MAC1,unix,$TCTL" init=/init </dev/null >"$T/tapg.log" 2>&1 &
-	TGPID=$!
-	UK_PIDS+=("$TGPID")
-	wait_log "$T/tapg.log" "^TAP (ok|failed)"
-	like "$(grep '^TAP' "$T/tapg.log")" "TAP ok" "uml_switch -tap: the guest pings the tap's host side"
-	wait_gone "$TGPID"
-	kill -TERM "$TSPID"
-	wait_gone "$TSPID"
-	check "... and SIGTERM removes its socket" -- test ! -e "$TCTL"
-else
-	skip "uml_switch -tap needs root and a network namespace"
-fi
+NS="uksl$$"
+NS_MADE=
+trap '[ -n "$NS_MADE" ] && ip netns del "$NS" 2>/dev/null; _uk_cleanup' EXIT
+nx() { ip netns exec "$NS" "$@"; }
+TCTL="$T/t.ctl"
+TSPID= TGPID=
+test_expect_success ROOT,IP 'setup: a network namespace with a tap uktap0 at 10.9.0.254/24' '
+	ip netns add "$NS" &&
+	NS_MADE=1 &&
+	nx ip link set lo up &&
+	nx ip tuntap add dev uktap0 mode tap &&
+	nx ip addr add 10.9.0.254/24 dev uktap0 &&
+	nx ip link set uktap0 up &&
+	test_set_prereq TAPNS
+'
+test_expect_success TAPNS 'uml_switch -tap: the old message' '
+	{ ip netns exec "$NS" "$UK_BUILD/uml_switch" -unix "$TCTL" -tap uktap0 </dev/null >"$T/ts.out" 2>&1 & } &&
+	TSPID=$! &&
+	UK_PIDS+=("$TSPID") &&
+	wait_log "$T/ts.out" "attached" &&
+	test_like "$(cat "$T/ts.out")" "attached to unix socket ${SQ}$TCTL${SQ} tap device ${SQ}uktap0${SQ}" &&
+	test_set_prereq TS
+'
+TAPG_SCRIPT='ifconfig eth0 10.9.0.1 netmask 255.255.255.0 up
+if ping -c 3 -W 2 10.9.0.254; then echo "TAP ok"; else echo "TAP failed"; fi
+exit 0'
+test_expect_success TS,IMAGE,DAEMON "uml_switch -tap: the guest pings the tap's host side" '
+	printf "%s\n" "$TAPG_SCRIPT" >"$T/tapg.sh" &&
+	mkdir -p "$T/tapg.uml" &&
+	{
+		LD_PRELOAD=$UML_PRELOAD ip netns exec "$NS" setarch -R "$UML" mem=64M uml_dir="$T/tapg.uml" \
+			umid=tapg con=null con0=fd:0,fd:1 ubda="$T/tapg.cow,$T/base.img" ubdb="$T/tapg.sh" \
+			"eth0=daemon,$MAC1,unix,$TCTL" init=/init </dev/null >"$T/tapg.log" 2>&1 &
+	} &&
+	TGPID=$! &&
+	UK_PIDS+=("$TGPID") &&
+	wait_log "$T/tapg.log" "^TAP (ok|failed)" &&
+	test_like "$(grep "^TAP" "$T/tapg.log")" "TAP ok"
+'
+[ -n "$TGPID" ] && reap "$TGPID"
+test_expect_success TS '... and SIGTERM removes its socket' '
+	kill -TERM "$TSPID" &&
+	reap "$TSPID" &&
+	test_path_is_missing "$TCTL"
+'
 
 # ---------------------------------------------------------------- 3. bess
 BESS="$T/b.sock"
-run "$UMLKIT" switch start bsw --bess "$BESS"
-is "$rc" 0 "switch start --bess: exit 0"
-BPID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
-[ -n "$BPID" ] && UK_PIDS+=("$BPID")
-pair bess "vec0:transport=bess,dst=$BESS,mac=$MAC1" "vec0:transport=bess,dst=$BESS,mac=$MAC2" 1 vec0
-wait_gone "$G2PID"
-halt besss "$G1PID"
+BPID=
+test_expect_success 'switch start --bess: exit 0' '
+	sw_start bsw --bess "$BESS" &&
+	BPID=$(swpid bsw) &&
+	test_is "$rc" 0 &&
+	test_set_prereq BSW
+'
+test_pair BSW,IMAGE bess "vec0:transport=bess,dst=$BESS,mac=$MAC1" "vec0:transport=bess,dst=$BESS,mac=$MAC2" 1 vec0
+end_pair bess
 # a --bess path that is taken: another switch's socket, a file that is not a socket
-ino=$(stat -c %i "$BESS")
-run "$UMLKIT" switch start bsw2 --bess "$BESS"
-is "$rc" 1 "switch start --bess on another switch's socket: exit 1"
-like "$err" "bess socket '$BESS' has another server attached to it" "... saying so"
-is "$(stat -c %i "$BESS")" "$ino" "... and leaves that socket alone"
-echo "not a socket" >"$T/plain"
-run "$UMLKIT" switch start bsw2 --bess "$T/plain"
-is "$rc" 1 "switch start --bess on a regular file: exit 1"
-like "$err" "bess socket '$T/plain' exists and is not a socket" "... saying so"
-is "$(cat "$T/plain")" "not a socket" "... and leaves the file as it was"
-kill -TERM "$BPID"
-wait_gone "$BPID"
-check "SIGTERM removes the bess socket" -- test ! -e "$BESS"
+test_expect_success BSW "switch start --bess on another switch's socket: exit 1" '
+	ino=$(stat -c %i "$BESS") &&
+	test_when_finished "\"\$UMLKIT\" switch stop bsw2 >/dev/null 2>&1" &&
+	run "$UMLKIT" switch start bsw2 --bess "$BESS" &&
+	test_is "$rc" 1
+'
+test_expect_success BSW '... saying so' '
+	test_like "$err" "bess socket ${SQ}$BESS${SQ} has another server attached to it"
+'
+test_expect_success BSW '... and leaves that socket alone' '
+	test_is "$(stat -c %i "$BESS")" "$ino"
+'
+test_expect_success 'switch start --bess on a regular file: exit 1' '
+	echo "not a socket" >"$T/plain" &&
+	test_when_finished "\"\$UMLKIT\" switch stop bsw2 >/dev/null 2>&1" &&
+	run "$UMLKIT" switch start bsw2 --bess "$T/plain" &&
+	test_is "$rc" 1
+'
+test_expect_success '... saying so' '
+	test_like "$err" "bess socket ${SQ}$T/plain${SQ} exists and is not a socket"
+'
+test_expect_success '... and leaves the file as it was' '
+	test_is "$(cat "$T/plain")" "not a socket"
+'
+test_expect_success BSW 'SIGTERM removes the bess socket' '
+	kill -TERM "$BPID" &&
+	reap "$BPID" &&
+	test_path_is_missing "$BESS"
+'
 # a stale socket (its switch killed) is taken over; at the end a switch removes only its own
-run "$UMLKIT" switch start bsw3 --bess "$T/b3.sock"
-B3PID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
-[ -n "$B3PID" ] && UK_PIDS+=("$B3PID")
-kill -KILL "$B3PID"
-wait_gone "$B3PID"
-check "a switch killed leaves its bess socket" -- test -S "$T/b3.sock"
-run "$UMLKIT" switch start bsw3 --bess "$T/b3.sock"
-is "$rc" 0 "a new switch takes the stale bess socket over"
-B3PID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
-[ -n "$B3PID" ] && UK_PIDS+=("$B3PID")
-rm -f "$T/b3.sock"
-echo "someone else's" >"$T/b3.sock"
-run "$UMLKIT" switch stop bsw3
-is "$rc" 0 "switch stop"
-is "$(cat "$T/b3.sock")" "someone else's" "... leaves a file put at its bess path since alone"
+test_expect_success 'a switch killed leaves its bess socket' '
+	sw_start bsw3 --bess "$T/b3.sock" &&
+	test_is "$rc" 0 &&
+	B3PID=$(swpid bsw3) &&
+	kill -KILL "$B3PID" &&
+	reap "$B3PID" &&
+	test -S "$T/b3.sock" &&
+	test_set_prereq STALE
+'
+test_expect_success STALE 'a new switch takes the stale bess socket over' '
+	sw_start bsw3 --bess "$T/b3.sock" &&
+	test_is "$rc" 0 &&
+	test_set_prereq B3
+'
+test_expect_success B3 'switch stop' '
+	rm -f "$T/b3.sock" &&
+	echo "someone else${SQ}s" >"$T/b3.sock" &&
+	sw_stop bsw3 &&
+	test_is "$rc" 0
+'
+test_expect_success B3 '... leaves a file put at its bess path since alone' '
+	test_is "$(cat "$T/b3.sock")" "someone else${SQ}s"
+'
 # relative paths are the starter's: the daemon leaves its directory (holds none busy)
-mkdir "$T/rel"
-run bash -c "cd '$T/rel' && '$UMLKIT' switch start bsw4 --bess b.sock --legacy l.ctl"
-is "$rc" 0 "switch start with relative --bess and --legacy paths"
-B4PID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
-[ -n "$B4PID" ] && UK_PIDS+=("$B4PID")
-check "... makes the sockets in the starter's directory" -- test -S "$T/rel/b.sock" -a -S "$T/rel/l.ctl"
-is "$(readlink "/proc/$B4PID/cwd")" "/" "... and the daemon's directory is /"
-like "$("$UMLKIT" switch legacy bsw4)" "control +$T/rel/l\.ctl" "... and names the absolute path"
-run "$UMLKIT" switch stop bsw4
-check "... and removes both at stop" -- test ! -e "$T/rel/b.sock" -a ! -e "$T/rel/l.ctl"
-run bash -c "cd '$T/rel' && '$UMLKIT' switch start bsw4 --bess nodir/b.sock"
-is "$rc" 1 "a relative --bess in a directory that does not exist: exit 1"
-like "$err" "--bess nodir/b.sock: cannot resolve directory 'nodir'" "... saying so"
+in_dir() { (cd "$1" && "${@:2}"); } # in_dir DIR CMD...
+test_expect_success 'switch start with relative --bess and --legacy paths' '
+	mkdir "$T/rel" &&
+	run in_dir "$T/rel" "$UMLKIT" switch start bsw4 --bess b.sock --legacy l.ctl &&
+	B4PID=$(swpid bsw4) &&
+	{ [ -z "$B4PID" ] || UK_PIDS+=("$B4PID"); } &&
+	test_is "$rc" 0 &&
+	test_set_prereq B4
+'
+test_expect_success B4 "... makes the sockets in the starter's directory" '
+	test -S "$T/rel/b.sock" &&
+	test -S "$T/rel/l.ctl"
+'
+test_expect_success B4 "... and the daemon's directory is /" '
+	test_is "$(readlink "/proc/$B4PID/cwd")" /
+'
+test_expect_success B4 '... and names the absolute path' '
+	test_like "$("$UMLKIT" switch legacy bsw4)" "control +$T/rel/l\.ctl"
+'
+test_expect_success B4 '... and removes both at stop' '
+	sw_stop bsw4 &&
+	test_path_is_missing "$T/rel/b.sock" &&
+	test_path_is_missing "$T/rel/l.ctl"
+'
+test_expect_success 'a relative --bess in a directory that does not exist: exit 1' '
+	mkdir -p "$T/rel" &&
+	test_when_finished "\"\$UMLKIT\" switch stop bsw4 >/dev/null 2>&1" &&
+	run in_dir "$T/rel" "$UMLKIT" switch start bsw4 --bess nodir/b.sock &&
+	test_is "$rc" 1
+'
+test_expect_success '... saying so' '
+	test_like "$err" "--bess nodir/b.sock: cannot resolve directory ${SQ}nodir${SQ}"
+'
 
 # ---------------------------------------------------------------- 4. --group
 # a member of the switch's group (here: nobody, group nogroup) may name only its own socket
 # files: the switch must not write for it to a socket it could not write to itself
-if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && getent group nogroup >/dev/null; then
-	chmod 711 "$T" # nobody may pass through, to $T/pub only
-	PUB="$T/pub"
-	mkdir -m 1777 "$PUB"
-	install -m 755 "$REQ" "$PUB/legacy-req"
-	run "$UMLKIT" switch start gsw --legacy "$PUB/ctl" --group nogroup
-	is "$rc" 0 "a legacy switch that the group nogroup may use"
-	GPID=$(sed -n 's/.*(pid \([0-9]*\)).*/\1/p' <<<"$out")
-	[ -n "$GPID" ] && UK_PIDS+=("$GPID")
-	"$REQ" --bind "$PUB/root.sock" 60 >"$T/bind.out" &
-	BINDPID=$!
-	UK_PIDS+=("$BINDPID")
-	for ((i = 0; i < 50; i++)); do grep -q bound "$T/bind.out" && break; sleep 0.1; done
-	run setpriv --reuid=65534 --regid=65534 --clear-groups "$PUB/legacy-req" "$PUB/ctl" \
-		"name=$PUB/root.sock" "path=$PUB/own.sock"
-	like "$out" "name=$PUB/root.sock: closed" "a group member naming root's socket is refused"
-	like "$out" "path=$PUB/own.sock: reply 110" "... one naming its own socket is served"
-	run "$REQ" --ask gsw '{"cmd":"legacy"}'
-	like "$out" "the data socket is not the requester's" "... and the refusal says why"
-	# a v0 request gets no socket of its own, connected to the file checked: the shared one
-	# would name the path at every frame, whatever file is put there later
-	run setpriv --reuid=65534 --regid=65534 --clear-groups "$PUB/legacy-req" "$PUB/ctl" \
-		"path0=$PUB/own0.sock"
-	like "$out" "path0=$PUB/own0.sock: closed" "a group member's v0 request naming its socket file is refused"
-	run "$REQ" --ask gsw '{"cmd":"legacy"}'
-	like "$out" "a v0 request from another user names a socket file" "... saying why"
-	run "$REQ" "$PUB/ctl" "path0=$T/root0.sock"
-	like "$out" "path0=$T/root0.sock: open" "... the switch's own user's is served"
-	kill "$BINDPID"
+PUB="$T/pub"
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+bound() { grep -q bound "$T/bind.out"; }
+BINDPID=
+test_expect_success NOBODY,NOGROUP,REQ 'a legacy switch that the group nogroup may use' '
+	stage_for_others && # nobody may pass through $T, to $T/pub only
+	mkdir -m 1777 "$PUB" &&
+	install -m 755 "$REQ" "$PUB/legacy-req" &&
+	sw_start gsw --legacy "$PUB/ctl" --group nogroup &&
+	test_is "$rc" 0 &&
+	test_set_prereq GSW
+'
+test_expect_success GSW "a group member naming root's socket is refused" '
+	{ "$REQ" --bind "$PUB/root.sock" 60 >"$T/bind.out" 2>&1 & } &&
+	BINDPID=$! &&
+	UK_PIDS+=("$BINDPID") &&
+	until_true 5 bound &&
+	run nobody "$PUB/legacy-req" "$PUB/ctl" "name=$PUB/root.sock" "path=$PUB/own.sock" &&
+	test_like "$out" "name=$PUB/root.sock: closed"
+'
+test_expect_success GSW '... one naming its own socket is served' '
+	test_like "$out" "path=$PUB/own.sock: reply 110"
+'
+test_expect_success GSW '... and the refusal says why' '
+	run "$REQ" --ask gsw "{\"cmd\":\"legacy\"}" &&
+	test_like "$(json .last_bad_request)" "the data socket is not the requester${SQ}s"
+'
+# a v0 request gets no socket of its own, connected to the file checked: the shared one
+# would name the path at every frame, whatever file is put there later
+test_expect_success GSW "a group member's v0 request naming its socket file is refused" '
+	run nobody "$PUB/legacy-req" "$PUB/ctl" "path0=$PUB/own0.sock" &&
+	test_like "$out" "path0=$PUB/own0.sock: closed"
+'
+test_expect_success GSW '... saying why' '
+	run "$REQ" --ask gsw "{\"cmd\":\"legacy\"}" &&
+	test_like "$(json .last_bad_request)" "a v0 request from another user names a socket file"
+'
+test_expect_success GSW "... the switch's own user's is served" '
+	run "$REQ" "$PUB/ctl" "path0=$T/root0.sock" &&
+	test_like "$out" "path0=$T/root0.sock: open"
+'
+if [ -n "$BINDPID" ]; then
+	kill "$BINDPID" 2>/dev/null
 	wait "$BINDPID" 2>/dev/null
 	forget_pid "$BINDPID"
-	run "$UMLKIT" switch stop gsw
-	is "$rc" 0 "switch stop"
-else
-	for i in 1 2 3 4 5 6 7 8; do skip "--group needs root, setpriv and the group nogroup"; done
 fi
+test_expect_success GSW 'switch stop' '
+	sw_stop gsw &&
+	test_is "$rc" 0
+'
 
-done_testing
+test_done
