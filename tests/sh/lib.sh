@@ -65,10 +65,23 @@ done
 unset _uk_a
 T=$(mktemp -d "${TMPDIR:-/tmp}/uktest.XXXXXX")
 
+# _uk_starttime PID: the process's start time in clock ticks (field 22 of /proc/PID/stat),
+# empty when it is gone: with the pid it names one process, never a later one given that pid
+_uk_starttime() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f20; }
+declare -A UK_START=() # pid or pgid tracked by `track` -> its start time then
+_uk_same() { [ -z "${UK_START[$1]+x}" ] || [ "$(_uk_starttime "$1")" = "${UK_START[$1]}" ]; }
+# a process group outlives its leader, and its id is not given to a new process while it
+# has members: signal it unless its id now names another process
+_uk_same_group() {
+	local now
+	now=$(_uk_starttime "$1")
+	[ -z "$now" ] || [ -z "${UK_START[$1]+x}" ] || [ "$now" = "${UK_START[$1]}" ]
+}
 _uk_cleanup() {
 	local p g
-	for g in "${UK_GROUPS[@]}"; do kill -KILL -- "-$g" 2>/dev/null; done
+	for g in "${UK_GROUPS[@]}"; do _uk_same_group "$g" && kill -KILL -- "-$g" 2>/dev/null; done
 	for p in "${UK_PIDS[@]}"; do
+		_uk_same "$p" || continue
 		# a UML kernel's helpers are its children; killing only the kernel orphans them
 		# (and they keep its disks locked)
 		pkill -KILL -P "$p" 2>/dev/null
@@ -89,14 +102,21 @@ forget_pid() {
 }
 
 # track NAME: the guest's supervisor and its kernel's process group (as `umlkit status`
-# reports them) are killed at exit if the test did not end them
+# reports them) are killed at exit if the test did not end them; each is remembered with its
+# start time, so a guest stopped earlier never costs a process that took its pid since
 track() {
 	local s p
 	s=$("$UMLKIT" status "$1" --output=json 2>/dev/null)
 	p=$(json '.supervisor_pid // empty' "$s" 2>/dev/null)
-	[ -n "$p" ] && UK_PIDS+=("$p")
+	if [ -n "$p" ] && [ "$p" != 0 ]; then
+		UK_PIDS+=("$p")
+		UK_START[$p]=$(_uk_starttime "$p")
+	fi
 	p=$(json '.pid // empty' "$s" 2>/dev/null)
-	[ -n "$p" ] && UK_GROUPS+=("$p")
+	if [ -n "$p" ] && [ "$p" != 0 ]; then
+		UK_GROUPS+=("$p")
+		UK_START[$p]=$(_uk_starttime "$p")
+	fi
 	return 0
 }
 

@@ -13,9 +13,8 @@
 [ -n "$UML" ] || test_skip_all "no UML kernel (install user-mode-linux)"
 SWPEER="$UK_BUILD/tests/helpers/swpeer"
 test_lazy_prereq SWPEER '[ -x "$SWPEER" ]' # make test-build
-# tcpdump is not among scripts/deps: a further reader of the capture when it is installed,
-# skipped (not failed, even with UK_TESTS_MUST_RUN=1) when it is not
-command -v tcpdump >/dev/null && test_set_prereq TCPDUMP
+# tcpdump (scripts/deps): a further reader of the capture
+test_lazy_prereq TCPDUMP 'command -v tcpdump'
 
 M1=02:00:00:00:0a:01 M2=02:00:00:00:0a:02
 list_json() { "$UMLKIT" switch list --output=json; }
