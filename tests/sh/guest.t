@@ -4,211 +4,388 @@
 # SIGKILL reported truthfully and recovered; stop ends everything; run in the foreground;
 # bad input.
 . "$(dirname "$0")/lib.sh"
-[ -n "$UML" ] || skip_all "no UML kernel (install user-mode-linux)"
+[ -n "$UML" ] || test_skip_all "no UML kernel (install user-mode-linux)"
 
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR"
-guest_image "$T/base.img" 32M
 token="token-$$-$RANDOM"
-cat >"$T/ready.sh" <<EOF
-echo $token > /etc/token
-echo umlkit-ready > /proc/mconsole
-echo "guest: ready"
-sleep 600
-EOF
-cat >"$T/write.sh" <<'EOF'
-echo "guest: hello from run"
-exit 0
-EOF
 
-# guest_procs NAME: how many host processes run with umid=NAME
-guest_procs() { local n; n=$(pgrep -f -c -- "umid=$1( |$)" 2>/dev/null); echo "${n:-0}"; }
+# guest_procs NAME: how many host processes run with umid=NAME and a uml_dir of this test's
+# (another test may run a guest of the same name at the same time)
+guest_procs() {
+	local n
+	n=$(pgrep -f -c -- "umid=$1 uml_dir=$T/" 2>/dev/null)
+	echo "${n:-0}"
+}
 start_web() { # start_web NAME COW [OPTIONS]: a guest that reports ready and stays up
 	local name=$1 cow=$2
 	shift 2
 	"$UMLKIT" start --name "$name" --mem 64M --disk "$cow,$T/base.img" \
 		--disk "ubdb=$T/ready.sh" --append init=/init --wait --timeout 90 "$@"
 }
+# track_guest NAME / untrack NAME: track NAME (lib.sh), and remember what it added; once the
+# test has seen the guest end, untrack drops its supervisor pid and kernel group, so that the
+# exit trap never signals whatever process is given those numbers next
+declare -A TRACKED_PIDS=() TRACKED_GROUPS=()
+track_guest() {
+	local np=${#UK_PIDS[@]} ng=${#UK_GROUPS[@]}
+	track "$1"
+	TRACKED_PIDS[$1]="${TRACKED_PIDS[$1]:-} ${UK_PIDS[*]:$np}"
+	TRACKED_GROUPS[$1]="${TRACKED_GROUPS[$1]:-} ${UK_GROUPS[*]:$ng}"
+}
+untrack() {
+	local p g keep=()
+	for p in ${TRACKED_PIDS[$1]:-}; do forget_pid "$p"; done
+	for g in "${UK_GROUPS[@]}"; do
+		case " ${TRACKED_GROUPS[$1]:-} " in *" $g "*) ;; *) keep+=("$g") ;; esac
+	done
+	UK_GROUPS=("${keep[@]}")
+	unset "TRACKED_PIDS[$1]" "TRACKED_GROUPS[$1]"
+}
+is_lost() { "$UMLKIT" status "$1" | grep -q lost; }
+restarted() {
+	[ "$(json .restarts "$("$UMLKIT" status "$1" --output=json)")" = 1 ] &&
+		"$UMLKIT" status "$1" | grep -q "^$1: running"
+}
+
+test_expect_success 'setup: a guest image and its scripts' '
+	guest_image "$T/base.img" 32M &&
+	cat >"$T/ready.sh" <<-EOF &&
+	echo $token > /etc/token
+	echo umlkit-ready > /proc/mconsole
+	echo "guest: ready"
+	sleep 600
+	EOF
+	printf "echo \"guest: hello from run\"\nexit 0\n" >"$T/write.sh" &&
+	test_set_prereq IMAGE
+'
 
 # ---------------------------------------------------------------- start, status, stop
-run start_web web "$T/web.cow"
-is "$rc" 0 "start --wait returns 0 once the guest is ready"
-like "$out" "^web: running \(kernel pid [0-9]+\)" "start reports the state and kernel pid"
-track web
-check "a missing COW was created" -- test -s "$T/web.cow"
-run "$UMLKIT" status web
-like "$out" "^web: running" "status: running"
-run "$UMLKIT" status web --output=json
-like "$out" '"state": "running"' "status --output=json: state"
-like "$out" '"ready": [0-9]+' "status --output=json: ready time"
-run "$UMLKIT" list --output=json
-like "$out" '"name": "web"' "list --output=json names the guest"
-run "$UMLKIT" mconsole web version
-is "$rc" 0 "mconsole NAME version: exit 0"
-like "$out" "6\.1\." "mconsole NAME version: the kernel's version"
-run "$UMLKIT" logs web
-like "$out" "guest: ready" "logs: the console log holds what the guest printed"
+test_expect_success IMAGE 'start --wait returns 0 once the guest is ready' '
+	run start_web web "$T/web.cow" &&
+	start_out=$out &&
+	track_guest web &&
+	test_is "$rc" 0 &&
+	test_set_prereq WEB
+'
+test_expect_success WEB 'start reports the state and kernel pid' '
+	test_like "$start_out" "^web: running \(kernel pid [0-9]+\)"
+'
+test_expect_success WEB 'a missing COW was created' '
+	test -s "$T/web.cow"
+'
+test_expect_success WEB 'status: running' '
+	run "$UMLKIT" status web &&
+	test_like "$out" "^web: running"
+'
+test_expect_success WEB 'status --output=json: state' '
+	run "$UMLKIT" status web --output=json &&
+	test_is "$(json .state)" running
+'
+test_expect_success WEB 'status --output=json: ready time' '
+	test_like "$(json .ready)" "^[0-9]+$"
+'
+test_expect_success WEB 'list --output=json names the guest' '
+	run "$UMLKIT" list --output=json &&
+	test_like "$(json ".[].name")" "^web$"
+'
+test_expect_success WEB 'mconsole NAME version: exit 0' '
+	run "$UMLKIT" mconsole web version &&
+	test_is "$rc" 0
+'
+test_expect_success WEB "mconsole NAME version: the kernel's version" '
+	test_like "$out" "6\.1\."
+'
+test_expect_success WEB 'logs: the console log holds what the guest printed' '
+	run "$UMLKIT" logs web &&
+	test_like "$out" "guest: ready"
+'
 
-run "$UMLKIT" start --name web --mem 64M --disk "$T/web2.cow,$T/base.img" --append init=/init
-is "$rc" 1 "starting a running name is refused (exit 1)"
-like "$err" "already running" "... with a message saying so"
-check "... and the refused start created no COW" -- test ! -e "$T/web2.cow"
-
-run "$UMLKIT" cow merge "$T/web.cow" "$T/out.img"
-isnt_zero=$rc
-ok "$([ "$isnt_zero" != 0 ]; echo $?)" "the running guest's COW cannot be merged"
-
-n0=$(guest_procs web)
-ok "$([ "$n0" -gt 0 ]; echo $?)" "the guest has host processes ($n0)"
-t0=$(date +%s)
-run "$UMLKIT" stop web --timeout 20
-t1=$(date +%s)
-is "$rc" 0 "stop: exit 0"
-ok "$([ $((t1 - t0)) -le 25 ]; echo $?)" "stop returned within its timeout"
-run "$UMLKIT" status web
-like "$out" "^web: stopped" "status after stop: stopped"
-is "$(guest_procs web)" 0 "stop left no process behind"
-run "$UMLKIT" cow check "$T/web.cow"
-is "$rc" 0 "the COW is sound after the stop"
-run "$UMLKIT" cow merge "$T/web.cow" "$T/web.img"
-e2fsck -fy "$T/web.img" >/dev/null 2>&1 # replay the journal, as the next mount would
-is "$(debugfs -R 'cat /etc/token' "$T/web.img" 2>/dev/null)" "$token" \
-	"what the guest wrote before the stop is in its COW (stop syncs before it halts)"
+test_expect_success WEB 'starting a running name is refused (exit 1)' '
+	run "$UMLKIT" start --name web --mem 64M --disk "$T/web2.cow,$T/base.img" --append init=/init &&
+	test_is "$rc" 1
+'
+test_expect_success WEB '... with a message saying so' '
+	test_like "$err" "already running"
+'
+test_expect_success WEB '... and the refused start created no COW' '
+	test_path_is_missing "$T/web2.cow"
+'
+test_expect_success WEB "the running guest's COW cannot be merged" '
+	test_must_fail "$UMLKIT" cow merge "$T/web.cow" "$T/out.img"
+'
+test_expect_success WEB 'the guest has host processes' '
+	n0=$(guest_procs web) &&
+	echo "$n0 processes" &&
+	test "$n0" -gt 0
+'
+test_expect_success WEB 'stop: exit 0' '
+	t0=$(date +%s) &&
+	run "$UMLKIT" stop web --timeout 20 &&
+	t1=$(date +%s) &&
+	test_is "$rc" 0
+'
+test_expect_success WEB 'stop returned within its timeout' '
+	echo "stop took $((t1 - t0)) s" &&
+	test $((t1 - t0)) -le 25
+'
+test_expect_success WEB 'status after stop: stopped' '
+	run "$UMLKIT" status web &&
+	test_like "$out" "^web: stopped"
+'
+test_expect_success WEB 'stop left no process behind' '
+	test_is "$(guest_procs web)" 0 &&
+	untrack web
+'
+test_expect_success WEB 'the COW is sound after the stop' '
+	run "$UMLKIT" cow check "$T/web.cow" &&
+	test_is "$rc" 0
+'
+test_expect_success WEB 'what the guest wrote before the stop is in its COW (stop syncs before it halts)' '
+	"$UMLKIT" cow merge "$T/web.cow" "$T/web.img" &&
+	{ e2fsck -fy "$T/web.img" >/dev/null 2>&1; true; } && # replay the journal, as the next mount would
+	test_is "$(debugfs -R "cat /etc/token" "$T/web.img" 2>/dev/null)" "$token"
+'
 
 # ---------------------------------------------------------------- panic
-head -c 8M /dev/zero >"$T/junk.img"
-run "$UMLKIT" start --name bad --mem 64M --disk "$T/junk.img" --wait --timeout 90
-is "$rc" 1 "a guest whose root disk is wrong fails --wait"
-like "$err" "panic.*Unable to mount root fs" "... naming the kernel's panic message"
-run "$UMLKIT" status bad
-like "$out" "^bad: panicked: VFS: Unable to mount root fs" "status: panicked, with the message"
-is "$(guest_procs bad)" 0 "a panicked guest leaves no process"
-check "... nor its kernel's uml_dir" -- test ! -e "$XDG_RUNTIME_DIR/umlkit/guests/bad/uml/bad"
+test_expect_success 'a guest whose root disk is wrong fails --wait' '
+	head -c 8M /dev/zero >"$T/junk.img" &&
+	run "$UMLKIT" start --name bad --mem 64M --disk "$T/junk.img" --wait --timeout 90 &&
+	track_guest bad &&
+	test_is "$rc" 1
+'
+test_expect_success "... naming the kernel's panic message" '
+	test_like "$err" "panic.*Unable to mount root fs"
+'
+test_expect_success 'status: panicked, with the message' '
+	run "$UMLKIT" status bad &&
+	test_like "$out" "^bad: panicked: VFS: Unable to mount root fs"
+'
+test_expect_success 'a panicked guest leaves no process' '
+	test_is "$(guest_procs bad)" 0 &&
+	untrack bad
+'
+test_expect_success "... nor its kernel's uml_dir" '
+	test_path_is_missing "$XDG_RUNTIME_DIR/umlkit/guests/bad/uml/bad"
+'
 
 # ---------------------------------------------------------------- stale COW
-"$UMLKIT" cow create "$T/stale.cow" "$T/base.img"
-touch -d '2001-01-01' "$T/base.img"
-run "$UMLKIT" start --name stale --mem 64M --disk "$T/stale.cow,$T/base.img" --wait
-is "$rc" 1 "a stale COW is refused"
-like "$err" "mtime mismatch" "... with the message cow check gives"
-is "$(guest_procs stale)" 0 "... before any kernel started"
-"$UMLKIT" cow restamp -f "$T/web.cow" >/dev/null 2>&1
+test_expect_success IMAGE 'a stale COW is refused' '
+	"$UMLKIT" cow create "$T/stale.cow" "$T/base.img" &&
+	touch -d 2001-01-01 "$T/base.img" &&
+	run "$UMLKIT" start --name stale --mem 64M --disk "$T/stale.cow,$T/base.img" --wait &&
+	track_guest stale &&
+	test_is "$rc" 1
+'
+test_expect_success IMAGE '... with the message cow check gives' '
+	test_like "$err" "mtime mismatch"
+'
+test_expect_success IMAGE '... before any kernel started' '
+	test_is "$(guest_procs stale)" 0 &&
+	untrack stale &&
+	{ "$UMLKIT" cow restamp -f "$T/web.cow" >/dev/null 2>&1; true; }
+'
 
 # ---------------------------------------------------------------- a killed supervisor
-run start_web crash "$T/crash.cow"
-is "$rc" 0 "start a second guest"
-track crash
-sup=$("$UMLKIT" status crash --output=json | sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p')
-kill -KILL "$sup"
-for _ in $(seq 50); do "$UMLKIT" status crash | grep -q lost && break; sleep 0.1; done
-run "$UMLKIT" list
-like "$out" "crash +lost .*supervisor \(pid $sup\) died" "list: lost, naming the dead supervisor"
-run "$UMLKIT" status crash --output=json
-like "$out" '"state": "lost"' "status --output=json: lost"
-run start_web crash "$T/crash.cow"
-is "$rc" 0 "start recovers the state a killed supervisor left"
-track crash
-run "$UMLKIT" status crash
-like "$out" "^crash: running" "... and the guest runs again"
-run "$UMLKIT" kill crash
-is "$rc" 0 "kill: exit 0"
-is "$(guest_procs crash)" 0 "kill left no process behind"
+test_expect_success IMAGE 'start a second guest' '
+	run start_web crash "$T/crash.cow" &&
+	track_guest crash &&
+	test_is "$rc" 0 &&
+	test_set_prereq CRASH
+'
+test_expect_success CRASH 'setup: SIGKILL its supervisor' '
+	run "$UMLKIT" status crash --output=json &&
+	sup=$(json .supervisor_pid) &&
+	test_like "$sup" "^[0-9]+$" &&
+	kill -KILL "$sup" &&
+	wait_gone "$sup" 10 &&
+	forget_pid "$sup" &&
+	until_true 5 is_lost crash &&
+	test_set_prereq LOST
+'
+test_expect_success LOST 'list: lost, naming the dead supervisor' '
+	run "$UMLKIT" list &&
+	test_like "$out" "crash +lost .*supervisor \(pid $sup\) died"
+'
+test_expect_success LOST 'status --output=json: lost' '
+	run "$UMLKIT" status crash --output=json &&
+	test_is "$(json .state)" lost
+'
+test_expect_success LOST 'start recovers the state a killed supervisor left' '
+	run start_web crash "$T/crash.cow" &&
+	track_guest crash &&
+	test_is "$rc" 0
+'
+test_expect_success LOST '... and the guest runs again' '
+	run "$UMLKIT" status crash &&
+	test_like "$out" "^crash: running"
+'
+test_expect_success CRASH 'kill: exit 0' '
+	run "$UMLKIT" kill crash &&
+	test_is "$rc" 0
+'
+test_expect_success CRASH 'kill left no process behind' '
+	test_is "$(guest_procs crash)" 0 &&
+	untrack crash
+'
 
 # ---------------------------------------------------------------- restart, console, logs -f
-run start_web again "$T/again.cow" --restart=on-failure
-is "$rc" 0 "start --restart=on-failure"
-track again
-run "$UMLKIT" mconsole --timeout 2 again "sysrq c" # crash the kernel (no reply comes)
-for _ in $(seq 300); do
-	"$UMLKIT" status again --output=json | grep -q '"restarts": 1' &&
-		"$UMLKIT" status again | grep -q '^again: running' && break
-	sleep 0.2
-done
-run "$UMLKIT" status again --output=json
-like "$out" '"restarts": 1' "a crashed guest with --restart=on-failure was restarted"
-like "$out" '"state": "running"' "... and runs again"
-track again
-"$UMLKIT" logs -f again >"$T/follow.log" 2>&1 &
-follow=$!
-UK_PIDS+=("$follow")
-run "$UMLKIT" stop again
-is "$rc" 0 "stop the restarted guest"
-for _ in $(seq 100); do kill -0 "$follow" 2>/dev/null || break; sleep 0.1; done
-ok "$(! kill -0 "$follow" 2>/dev/null; echo $?)" "logs -f ends when the guest ends"
-wait "$follow"
-is "$?" 0 "logs -f: exit 0"
-like "$(cat "$T/follow.log")" "guest: ready" "logs -f printed the console"
+test_expect_success IMAGE 'start --restart=on-failure' '
+	run start_web again "$T/again.cow" --restart=on-failure &&
+	track_guest again &&
+	test_is "$rc" 0 &&
+	test_set_prereq AGAIN
+'
+test_expect_success AGAIN 'a crashed guest with --restart=on-failure was restarted' '
+	run "$UMLKIT" mconsole --timeout 2 again "sysrq c" && # crash the kernel (no reply comes)
+	until_true 60 restarted again
+	run "$UMLKIT" status again --output=json &&
+	track_guest again &&
+	test_is "$(json .restarts)" 1
+'
+test_expect_success AGAIN '... and runs again' '
+	test_is "$(json .state)" running
+'
+test_expect_success AGAIN 'stop the restarted guest' '
+	"$UMLKIT" logs -f again >"$T/follow.log" 2>&1 &
+	follow=$!
+	UK_PIDS+=("$follow")
+	run "$UMLKIT" stop again &&
+	test_is "$rc" 0 &&
+	test_set_prereq FOLLOW
+'
+test_expect_success FOLLOW 'logs -f ends when the guest ends' '
+	wait_gone "$follow" 10
+'
+test_expect_success FOLLOW 'logs -f: exit 0' '
+	{ wait "$follow"; test_is "$?" 0; } &&
+	forget_pid "$follow" &&
+	{ [ "$(guest_procs again)" != 0 ] || untrack again; }
+'
+test_expect_success FOLLOW 'logs -f printed the console' '
+	test_like "$(cat "$T/follow.log")" "guest: ready"
+'
 
-"$UMLKIT" image build --size 48M "$T/default.img" >/dev/null
-run "$UMLKIT" start --name con --mem 64M --disk "$T/con.cow,$T/default.img" \
-	--append "umlkit.shell=1" --wait --timeout 90
-is "$rc" 0 "a guest of the default image with a console shell"
-track con
-out=$( (sleep 1; printf 'echo CONSOLE-$((6*7))\n'; sleep 3) |
-	timeout 20 "$UMLKIT" console con 2>&1)
-like "$out" "CONSOLE-42" "console: what we type reaches the guest's shell, its answer comes back"
-run "$UMLKIT" console nosuch
-is "$rc" 1 "console of no guest: exit 1"
-run "$UMLKIT" stop con
-is "$rc" 0 "stop it"
+test_expect_success 'a guest of the default image with a console shell' '
+	"$UMLKIT" image build --size 48M "$T/default.img" >/dev/null &&
+	run "$UMLKIT" start --name con --mem 64M --disk "$T/con.cow,$T/default.img" \
+		--append "umlkit.shell=1" --wait --timeout 90 &&
+	track_guest con &&
+	test_is "$rc" 0 &&
+	test_set_prereq CON
+'
+# the line is typed once; the console is read until the answer shows (at most 15 s), then
+# its input ends
+test_expect_success CON "console: what we type reaches the guest's shell, its answer comes back" '
+	: >"$T/con.out" &&
+	{
+		printf "echo CONSOLE-\$((6*7))\n"
+		until_true 15 grep -q CONSOLE-42 "$T/con.out"
+	} | timeout 20 "$UMLKIT" console con >"$T/con.out" 2>&1
+	test_like "$(cat "$T/con.out")" "CONSOLE-42"
+'
+test_expect_success 'console of no guest: exit 1' '
+	run "$UMLKIT" console nosuch &&
+	test_is "$rc" 1
+'
+test_expect_success CON 'stop it' '
+	run "$UMLKIT" stop con &&
+	test_is "$rc" 0 &&
+	{ [ "$(guest_procs con)" != 0 ] || untrack con; }
+'
 
 # ---------------------------------------------------------------- run (foreground)
-run "$UMLKIT" run --name fg --mem 64M --disk "$T/fg.cow,$T/base.img" --disk "ubdb=$T/write.sh" \
-	--append init=/init
-is "$rc" 0 "run: a guest that powers off exits 0"
-like "$out" "guest: hello from run" "run: the console is on stdout"
-run "$UMLKIT" status fg
-like "$out" "^fg: stopped" "status after run: stopped"
-run "$UMLKIT" run --name fg2 --mem 64M --disk "$T/junk.img"
-is "$rc" 1 "run: a panicking guest exits 1"
-like "$err" "panicked: VFS: Unable to mount root fs" "run: ... and says why"
+# bounded as boot_guest bounds a kernel (UK_BOOT_TIMEOUT, default 120 s)
+fg_run() { timeout -k 5 "${UK_BOOT_TIMEOUT:-120}" "$UMLKIT" run "$@"; }
+test_expect_success IMAGE 'run: a guest that powers off exits 0' '
+	run fg_run --name fg --mem 64M --disk "$T/fg.cow,$T/base.img" --disk "ubdb=$T/write.sh" \
+		--append init=/init &&
+	test_is "$rc" 0 &&
+	test_set_prereq FG
+'
+test_expect_success FG 'run: the console is on stdout' '
+	test_like "$out" "guest: hello from run"
+'
+test_expect_success FG 'status after run: stopped' '
+	run "$UMLKIT" status fg &&
+	test_like "$out" "^fg: stopped"
+'
+test_expect_success 'run: a panicking guest exits 1' '
+	run fg_run --name fg2 --mem 64M --disk "$T/junk.img" &&
+	test_is "$rc" 1
+'
+test_expect_success 'run: ... and says why' '
+	test_like "$err" "panicked: VFS: Unable to mount root fs"
+'
 
 # ---------------------------------------------------------------- the command line
-run "$UMLKIT" run --dry-run --name d --mem 128M --disk "$T/a.cow,$T/base.img" \
-	--disk "ubdc=$T/x.img" --net tap:uml-conn0 --net fd:5,mac=02:00:00:00:00:01 \
-	--net bess:/tmp/sw.sock --net legacy-tuntap:tap0
-is "$rc" 0 "run --dry-run: exit 0"
-like "$out" "mem=128M umid=d uml_dir=" "dry run: mem, umid, uml_dir"
-like "$out" "ubd0=$T/a.cow,$T/base.img ubd2=$T/x.img root=/dev/ubda" "dry run: disks and root"
-like "$out" "vec0:transport=tap,ifname=uml-conn0 vec1:transport=fd,fd=5,mac=02:00:00:00:00:01 vec2:transport=bess,dst=/tmp/sw.sock eth3=tuntap,tap0" \
-	"dry run: vecN: for tap, fd and bess; ethN=tuntap only when asked"
-check "dry run created nothing" -- test ! -e "$T/a.cow"
+test_expect_success 'run --dry-run: exit 0' '
+	run "$UMLKIT" run --dry-run --name d --mem 128M --disk "$T/a.cow,$T/base.img" \
+		--disk "ubdc=$T/x.img" --net tap:uml-conn0 --net fd:5,mac=02:00:00:00:00:01 \
+		--net bess:/tmp/sw.sock --net legacy-tuntap:tap0 &&
+	test_is "$rc" 0
+'
+test_expect_success 'dry run: mem, umid, uml_dir' '
+	test_like "$out" "mem=128M umid=d uml_dir="
+'
+test_expect_success 'dry run: disks and root' '
+	test_like "$out" "ubd0=$T/a.cow,$T/base.img ubd2=$T/x.img root=/dev/ubda"
+'
+test_expect_success 'dry run: vecN: for tap, fd and bess; ethN=tuntap only when asked' '
+	test_like "$out" "vec0:transport=tap,ifname=uml-conn0 vec1:transport=fd,fd=5,mac=02:00:00:00:00:01 vec2:transport=bess,dst=/tmp/sw.sock eth3=tuntap,tap0"
+'
+test_expect_success 'dry run created nothing' '
+	test_path_is_missing "$T/a.cow"
+'
 
 # ---------------------------------------------------------------- bad input
-bad() { # bad NAME REGEX ARGS...: exit 1 or 2 and a message matching REGEX
-	local name=$1 re=$2
-	shift 2
-	run "$UMLKIT" "$@"
-	ok "$([ "$rc" -ge 1 ] && [ "$rc" -le 2 ]; echo $?)" "$name: exit 1 or 2 (got $rc)"
-	like "$err" "$re" "$name: message"
+# bad NAME REGEX CMD...: two points: CMD exits 1 or 2, and says REGEX on stderr
+bad() {
+	bad_re=$2
+	bad_cmd=("${@:3}")
+	test_expect_success "$1: exit 1 or 2" '
+		run "${bad_cmd[@]}" &&
+		echo "exit $rc" &&
+		test "$rc" -ge 1 && test "$rc" -le 2
+	'
+	test_expect_success "$1: message" '
+		test_like "$err" "$bad_re"
+	'
 }
 D=(--disk "$T/b.cow,$T/base.img")
-bad "unknown option" "unknown option" start --name x --bogus "${D[@]}"
-bad "--mem without its value" "option '--mem' needs a value" start --name x "${D[@]}" --mem
+bad "unknown option" "unknown option" "$UMLKIT" start --name x --bogus "${D[@]}"
+bad "--mem without its value" "option '--mem' needs a value" "$UMLKIT" start --name x "${D[@]}" --mem
 # each command takes only its own options (exit 2, the option named)
 for c in "status x --mem 64M|--mem|status" "kill x --output=json|--output|kill" \
 	"run --name x ${D[*]} --wait|--wait|run" "stop x --disk a.img|--disk|stop" \
 	"list --timeout 5|--timeout|list"; do
-	IFS='|' read -r args opt cmd <<<"$c"
-	# shellcheck disable=SC2086 # the arguments are words
-	run "$UMLKIT" $args
-	is "$rc" 2 "umlkit $cmd $opt: exit 2"
-	like "$err" "option '$opt' does not apply to 'umlkit $cmd'" "umlkit $cmd $opt: named"
+	IFS='|' read -r opt_args opt opt_cmd <<<"$c"
+	test_expect_success "umlkit $opt_cmd $opt: exit 2" '
+		run "$UMLKIT" $opt_args &&
+		test_is "$rc" 2
+	'
+	test_expect_success "umlkit $opt_cmd $opt: named" '
+		test_like "$err" "option '"'"'$opt'"'"' does not apply to '"'"'umlkit $opt_cmd'"'"'"
+	'
 done
-check "run --wait: no COW made" -- test ! -e "$T/b.cow"
-bad "missing kernel" "kernel /nonexistent" start --name x --kernel /nonexistent "${D[@]}"
-UMLKIT_KERNEL=/no/such/linux bad "missing kernel from \$UMLKIT_KERNEL" "UMLKIT_KERNEL" \
-	run --name x "${D[@]}"
-bad "missing image" "No such file" start --name x --disk "$T/none.img"
-bad "missing backing" "backing image .*none.img" start --name x --disk "$T/n.cow,$T/none.img"
-bad "bad size" "--mem 1K: must be from 16M" start --name x --mem 1K "${D[@]}"
-bad "not a size" "--mem lots: not a size" start --name x --mem lots "${D[@]}"
-bad "name with /" "character '/' is not allowed" start --name a/b "${D[@]}"
-bad "name over 63" "longer than 63" start --name "$(printf 'n%.0s' $(seq 64))" "${D[@]}"
-bad "disk name with ," "contains ','" start --name x --disk "$T/a,b.cow,$T/base.img"
-bad "disk name with :" "contains ',' or ':'" start --name x --disk "$T/a:b.img"
-bad "bad net" "unknown kind" start --name x --net vde:sw "${D[@]}"
-bad "no name" "--name NAME is required" start "${D[@]}"
-bad "status of nothing" "no guest named 'ghost'" status ghost
-check "bad input created no COW" -- test ! -e "$T/b.cow"
-done_testing
+test_expect_success 'run --wait: no COW made' '
+	test_path_is_missing "$T/b.cow"
+'
+bad "missing kernel" "kernel /nonexistent" "$UMLKIT" start --name x --kernel /nonexistent "${D[@]}"
+bad "missing kernel from \$UMLKIT_KERNEL" "UMLKIT_KERNEL" \
+	env UMLKIT_KERNEL=/no/such/linux "$UMLKIT" run --name x "${D[@]}"
+bad "missing image" "No such file" "$UMLKIT" start --name x --disk "$T/none.img"
+bad "missing backing" "backing image .*none.img" "$UMLKIT" start --name x --disk "$T/n.cow,$T/none.img"
+bad "bad size" "--mem 1K: must be from 16M" "$UMLKIT" start --name x --mem 1K "${D[@]}"
+bad "not a size" "--mem lots: not a size" "$UMLKIT" start --name x --mem lots "${D[@]}"
+bad "name with /" "character '/' is not allowed" "$UMLKIT" start --name a/b "${D[@]}"
+bad "name over 63" "longer than 63" "$UMLKIT" start --name "$(printf 'n%.0s' $(seq 64))" "${D[@]}"
+bad "disk name with ," "contains ','" "$UMLKIT" start --name x --disk "$T/a,b.cow,$T/base.img"
+bad "disk name with :" "contains ',' or ':'" "$UMLKIT" start --name x --disk "$T/a:b.img"
+bad "bad net" "unknown kind" "$UMLKIT" start --name x --net vde:sw "${D[@]}"
+bad "no name" "--name NAME is required" "$UMLKIT" start "${D[@]}"
+bad "status of nothing" "no guest named 'ghost'" "$UMLKIT" status ghost
+test_expect_success 'bad input created no COW' '
+	test_path_is_missing "$T/b.cow"
+'
+test_done

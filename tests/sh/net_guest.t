@@ -11,36 +11,36 @@
 # anti-spoofing drops are counted; the rules name the tap; `umlkit stop` removes the rules
 # and the tap; the other table is untouched throughout.
 #
+# The guest's user reads only what lies under $T: its disks, its tun node, and the umlkit
+# binary and xstate shim staged there (stage_for_others) when the build is out of its reach.
+#
 # Run: UK_BUILD=$PWD/build prove -v tests/sh/net_guest.t
 . "$(dirname "$0")/lib.sh"
-[ -x "$UMLKIT" ] || skip_all "umlkit not built: $UMLKIT"
-[ -n "$UML" ] && [ -x "$UML" ] || skip_all "no UML kernel (linux.uml)"
-[ "$(id -u)" = 0 ] || skip_all "needs root for network namespaces"
-need_cmd ip "iproute2 not installed"
-need_cmd nft "nftables not installed"
-need_cmd curl "curl not installed"
-command -v busybox >/dev/null || skip_all "busybox-static not installed"
-case "$T" in *,* | *:*) skip_all "temp dir $T holds ',' or ':'" ;; esac
+[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
+[ -n "$UML" ] && [ -x "$UML" ] || test_skip_all "no UML kernel (linux.uml)"
+case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':'" ;; esac
+test_lazy_prereq IPROUTE 'command -v ip'
+test_lazy_prereq NFT 'command -v nft'
+test_lazy_prereq CURL 'command -v curl'
+test_lazy_prereq BUSYBOX 'command -v busybox' # busybox-static
 
 H=ukh$$
 C=ukc$$
-ip netns add "$H" || skip_all "cannot make a network namespace"
-ip netns add "$C" || { ip netns del "$H"; skip_all "cannot make a network namespace"; }
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR"
 hx() { ip netns exec "$H" "$@"; }
 cx() { ip netns exec "$C" "$@"; }
 # hux CMD...: CMD in H where the guest's user can open /dev/net/tun
 GU=4711
-chmod 0755 "$T" # the guest's user reads the disks
-mknod "$T/tun" c 10 200 && chmod 0666 "$T/tun" || skip_all "cannot make a tun node"
 hux() {
 	ip netns exec "$H" unshare -m --propagation private \
 		sh -c 'mount --bind "$0" /dev/net/tun && exec "$@"' "$T/tun" "$@"
 }
+LISTENER=
 cleanup_ns() {
-	hx "$UMLKIT" kill web >/dev/null 2>&1
-	local p
+	local n p
+	for n in web web2; do hx "$UMLKIT" kill "$n" >/dev/null 2>&1; done
+	[ -n "$LISTENER" ] && { kill -KILL "$LISTENER" && wait "$LISTENER"; } 2>/dev/null
 	for p in $(ip netns pids "$C" 2>/dev/null) $(ip netns pids "$H" 2>/dev/null); do
 		case " ${UK_PIDS[*]} " in *" $p "*) kill -KILL "$p" 2>/dev/null ;; esac
 	done
@@ -49,36 +49,89 @@ cleanup_ns() {
 	_uk_cleanup
 }
 trap cleanup_ns EXIT
+# track_guest NAME / untrack NAME: track NAME (lib.sh), and remember what it added; once the
+# test has seen the guest end, untrack drops its supervisor pid and kernel group, so that the
+# exit trap never signals whatever process is given those numbers next
+declare -A TRACKED_PIDS=() TRACKED_GROUPS=()
+track_guest() {
+	local np=${#UK_PIDS[@]} ng=${#UK_GROUPS[@]}
+	track "$1"
+	TRACKED_PIDS[$1]="${TRACKED_PIDS[$1]:-} ${UK_PIDS[*]:$np}"
+	TRACKED_GROUPS[$1]="${TRACKED_GROUPS[$1]:-} ${UK_GROUPS[*]:$ng}"
+}
+untrack() {
+	local p g keep=()
+	for p in ${TRACKED_PIDS[$1]:-}; do forget_pid "$p"; done
+	for g in "${UK_GROUPS[@]}"; do
+		case " ${TRACKED_GROUPS[$1]:-} " in *" $g "*) ;; *) keep+=("$g") ;; esac
+	done
+	UK_GROUPS=("${keep[@]}")
+	unset "TRACKED_PIDS[$1]" "TRACKED_GROUPS[$1]"
+}
+# untrack_if_gone NAME: untrack NAME once none of its tracked processes is left
+untrack_if_gone() {
+	local p g
+	for p in ${TRACKED_PIDS[$1]:-}; do pid_alive "$p" && return 0; done
+	for g in ${TRACKED_GROUPS[$1]:-}; do pgrep -g "$g" >/dev/null && return 0; done
+	untrack "$1"
+}
+is_lost() { "$UMLKIT" status "$1" | grep -q lost; }
 
 # ---------------------------------------------------------------- the namespaces
-hx ip link set lo up
-cx ip link set lo up
-hx "$UMLKIT" net bridge add ukbr0
-ok $? "net bridge add ukbr0"
-hx ip link add ukvh type veth peer name ukvc
-hx ip link set ukvc netns "$C"
-hx "$UMLKIT" net bridge attach ukbr0 ukvh
-ok $? "net bridge attach ukbr0 ukvh (brings both up)"
-cx ip addr add 10.10.0.3/24 dev ukvc
-cx ip link set ukvc up
-hx nft -f - <<'NFT'
-table inet other {
-	set blocked { type ipv4_addr; elements = { 192.0.2.1 } }
-	chain input { type filter hook input priority 10; policy accept; ip saddr @blocked drop; }
-}
-NFT
-other_before=$(hx nft list table inet other)
-
+test_expect_success ROOT,IPROUTE 'setup: namespaces H (the host) and C (a client)' '
+	ip netns add "$H" &&
+	ip netns add "$C" &&
+	hx ip link set lo up &&
+	cx ip link set lo up &&
+	test_set_prereq NS
+'
+test_expect_success NS 'net bridge add ukbr0' '
+	hx "$UMLKIT" net bridge add ukbr0 &&
+	test_set_prereq BRIDGE
+'
+test_expect_success BRIDGE 'net bridge attach ukbr0 ukvh (brings both up)' '
+	hx ip link add ukvh type veth peer name ukvc &&
+	hx ip link set ukvc netns "$C" &&
+	hx "$UMLKIT" net bridge attach ukbr0 ukvh &&
+	cx ip addr add 10.10.0.3/24 dev ukvc &&
+	cx ip link set ukvc up &&
+	test_set_prereq LINK
+'
+test_expect_success NS,NFT "setup: a table in H that is not umlkit's" '
+	hx nft -f - <<-\NFT &&
+	table inet other {
+		set blocked { type ipv4_addr; elements = { 192.0.2.1 } }
+		chain input { type filter hook input priority 10; policy accept; ip saddr @blocked drop; }
+	}
+	NFT
+	other_before=$(hx nft list table inet other) &&
+	test_set_prereq OTHER
+'
 # a listener in C that appends each connection's text to recv.log
-printf '#!/bin/sh\ncat >>%s/recv.log\n' "$T" >"$T/recv.sh"
-chmod +x "$T/recv.sh"
-: >"$T/recv.log"
-ip netns exec "$C" busybox nc -ll -p 9000 -e "$T/recv.sh" </dev/null >/dev/null 2>&1 &
-UK_PIDS+=($!) # busybox itself: ip netns exec execs it
+test_expect_success LINK,BUSYBOX 'setup: a listener in C on port 9000' '
+	printf "#!/bin/sh\ncat >>%s/recv.log\n" "$T" >"$T/recv.sh" &&
+	chmod +x "$T/recv.sh" &&
+	: >"$T/recv.log" &&
+	{
+		ip netns exec "$C" busybox nc -ll -p 9000 -e "$T/recv.sh" </dev/null >/dev/null 2>&1 &
+		LISTENER=$!
+		UK_PIDS+=("$LISTENER") # busybox itself: ip netns exec execs it
+	} &&
+	test_set_prereq LISTEN
+'
 
 # ---------------------------------------------------------------- the guest
-"$UMLKIT" image build --size 64M "$T/base.img" >/dev/null
-ok $? "image build"
+test_expect_success NOBODY "setup: what the guest's user reads lies under \$T" '
+	stage_for_others &&
+	chmod 0755 "$T" && # the guest user reads the disks
+	mknod "$T/tun" c 10 200 &&
+	chmod 0666 "$T/tun" &&
+	test_set_prereq STAGED
+'
+test_expect_success 'image build' '
+	"$UMLKIT" image build --size 64M "$T/base.img" >/dev/null &&
+	test_set_prereq IMAGE
+'
 cat >"$T/script" <<'EOF2'
 #!/bin/sh
 httpd -p 8080 -h /var/www
@@ -95,68 +148,133 @@ echo "real-line" | nc -w 10 10.10.0.3 9000 && echo "guest: real sent"
 EOF2
 truncate -s 4096 "$T/script"
 chown "$GU:$GU" "$T/script"
-run hux "$UMLKIT" start --name web --user "$GU" --mem 64M --disk "$T/web.cow,$T/base.img" \
-	--disk "ubdb=$T/script" --net bridge:ukbr0,tap=uktap-web,ip=10.10.0.2 \
-	--allow tcp/80 --egress tcp/9000 \
-	--append "umlkit.ip=vec0,10.10.0.2/24 umlkit.services=httpd" --wait --timeout 90
-is "$rc" 0 "start --user $GU --net bridge:ukbr0,tap=uktap-web,ip=... --allow tcp/80 --egress tcp/9000"
-[ "$rc" = 0 ] || diag "$err" "$(tail -20 "$XDG_RUNTIME_DIR"/umlkit/guests/web/console.log 2>/dev/null)"
-s=$(hx "$UMLKIT" status web --output=json 2>/dev/null)
-UK_PIDS+=($(printf '%s' "$s" | sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p'))
-
-tapinfo=$(hx "$UMLKIT" net tap list)
-like "$tapinfo" "uktap-web +tap +yes +$GU +$GU" "the tap was made, persistent, owned by the guest's user"
-like "$(hx ip -o link show uktap-web)" "master ukbr0" "the tap is a port of ukbr0"
-log=$(hx "$UMLKIT" logs web)
-like "$log" "guest: 8080 served" "the guest serves on 8080 (seen from inside)"
+test_expect_success LINK,STAGED,IMAGE,NFT,LISTEN "start --user $GU --net bridge:ukbr0,tap=uktap-web,ip=... --allow tcp/80 --egress tcp/9000" '
+	run hux "$UMLKIT" start --name web --user "$GU" --mem 64M --disk "$T/web.cow,$T/base.img" \
+		--disk "ubdb=$T/script" --net bridge:ukbr0,tap=uktap-web,ip=10.10.0.2 \
+		--allow tcp/80 --egress tcp/9000 \
+		--append "umlkit.ip=vec0,10.10.0.2/24 umlkit.services=httpd" --wait --timeout 90 &&
+	track_guest web &&
+	{
+		test_is "$rc" 0 ||
+			{ echo "$err"; tail -20 "$XDG_RUNTIME_DIR"/umlkit/guests/web/console.log; false; }
+	} &&
+	log=$(hx "$UMLKIT" logs web) &&
+	test_set_prereq WEB
+'
+test_expect_success WEB "the tap was made, persistent, owned by the guest's user" '
+	test_like "$(hx "$UMLKIT" net tap list)" "uktap-web +tap +yes +$GU +$GU"
+'
+test_expect_success WEB 'the tap is a port of ukbr0' '
+	test_like "$(hx ip -o link show uktap-web)" "master ukbr0"
+'
+test_expect_success WEB 'the guest serves on 8080 (seen from inside)' '
+	test_like "$log" "guest: 8080 served"
+'
 
 # ---------------------------------------------------------------- the policy at work
-run cx curl -s -m 10 http://10.10.0.2/
-is "$rc" 0 "the client reaches port 80"
-like "$out" "umlkit guest" "... and gets the guest's page"
-run cx curl -s -m 3 http://10.10.0.2:8080/
-ok "$([ "$rc" != 0 ]; echo $?)" "the client does not reach port 8080 (curl exit $rc)"
-like "$log" "guest: real sent" "the guest reaches an allowed egress port from its own address"
-recv=$(cat "$T/recv.log")
-like "$recv" "real-line" "the listener got the genuine line"
-unlike "$recv" "forged" "the listener got nothing from the forged address"
-unlike "$log" "guest: forged sent" "the guest's forged connection failed"
-show=$(hx "$UMLKIT" fw show web)
-like "$show" 'iifname "uktap-web" jump g-web/from' "fw show: the rules name the host's tap"
-unlike "$show" "vec0" "fw show: never the guest's interface"
-like "$show" 'counter packets [1-9][0-9]* bytes [0-9]+ drop comment "spoofed (ARP|IP)"' \
-	"fw show: the forged packets were dropped and counted"
-like "$show" 'counter packets [1-9][0-9]* bytes [0-9]+ drop comment "inbound"' \
-	"fw show: the 8080 attempt was dropped and counted"
-is "$(hx nft list table inet other)" "$other_before" "the other table is untouched while the guest runs"
+test_expect_success WEB,CURL 'the client reaches port 80' '
+	run cx curl -s -m 10 http://10.10.0.2/ &&
+	test_is "$rc" 0
+'
+test_expect_success WEB,CURL "... and gets the guest's page" '
+	test_like "$out" "umlkit guest"
+'
+test_expect_success WEB,CURL 'the client does not reach port 8080' '
+	run cx curl -s -m 3 http://10.10.0.2:8080/ &&
+	echo "curl exit $rc" &&
+	test_isnt "$rc" 0
+'
+test_expect_success WEB 'the guest reaches an allowed egress port from its own address' '
+	test_like "$log" "guest: real sent"
+'
+test_expect_success WEB 'the listener got the genuine line' '
+	recv=$(cat "$T/recv.log") &&
+	test_like "$recv" "real-line"
+'
+test_expect_success WEB 'the listener got nothing from the forged address' '
+	test_unlike "$recv" "forged"
+'
+test_expect_success WEB "the guest's forged connection failed" '
+	test_unlike "$log" "guest: forged sent"
+'
+test_expect_success WEB "fw show: the rules name the host's tap" '
+	show=$(hx "$UMLKIT" fw show web) &&
+	test_like "$show" "iifname \"uktap-web\" jump g-web/from"
+'
+test_expect_success WEB "fw show: never the guest's interface" '
+	test_unlike "$show" "vec0"
+'
+test_expect_success WEB 'fw show: the forged packets were dropped and counted' '
+	test_like "$show" "counter packets [1-9][0-9]* bytes [0-9]+ drop comment \"spoofed (ARP|IP)\""
+'
+test_expect_success WEB 'fw show: the 8080 attempt was dropped and counted' '
+	test_like "$show" "counter packets [1-9][0-9]* bytes [0-9]+ drop comment \"inbound\""
+'
+test_expect_success WEB,OTHER 'the other table is untouched while the guest runs' '
+	test_is "$(hx nft list table inet other)" "$other_before"
+'
 
 # ---------------------------------------------------------------- stop
-run hx "$UMLKIT" stop web --timeout 30
-is "$rc" 0 "stop"
-run hx "$UMLKIT" fw show web
-is "$rc" 1 "fw show web after stop: exit 1"
-like "$err" "no firewall rules for guest web" "... the rules are gone"
-unlike "$(hx nft list ruleset)" "g-web" "nothing of the guest is left in nftables"
-check "the tap umlkit made is gone" -- test -z "$(hx ip -o link show uktap-web 2>/dev/null)"
-is "$(hx nft list table inet other)" "$other_before" "the other table is untouched after stop"
-run cx curl -s -m 3 http://10.10.0.2/
-ok "$([ "$rc" != 0 ]; echo $?)" "the guest is gone: port 80 no longer answers"
+test_expect_success WEB 'stop' '
+	run hx "$UMLKIT" stop web --timeout 30 &&
+	test_is "$rc" 0
+'
+test_expect_success WEB 'fw show web after stop: exit 1' '
+	run hx "$UMLKIT" fw show web &&
+	test_is "$rc" 1
+'
+test_expect_success WEB '... the rules are gone' '
+	test_like "$err" "no firewall rules for guest web"
+'
+test_expect_success WEB 'nothing of the guest is left in nftables' '
+	test_unlike "$(hx nft list ruleset)" "g-web"
+'
+test_expect_success WEB 'the tap umlkit made is gone' '
+	test_when_finished "untrack_if_gone web" &&
+	test -z "$(hx ip -o link show uktap-web 2>/dev/null)"
+'
+test_expect_success WEB,OTHER 'the other table is untouched after stop' '
+	test_is "$(hx nft list table inet other)" "$other_before"
+'
+test_expect_success WEB,CURL 'the guest is gone: port 80 no longer answers' '
+	run cx curl -s -m 3 http://10.10.0.2/ &&
+	echo "curl exit $rc" &&
+	test_isnt "$rc" 0
+'
 
 # ---------------------------------------------------------------- a supervisor killed
 # SIGKILL leaves the guest's rules and tap; the next command removes them
-run hux "$UMLKIT" start --name web2 --user "$GU" --mem 64M --disk "$T/web2.cow,$T/base.img" \
-	--net bridge:ukbr0,tap=uktap-web2,ip=10.10.0.2 --allow tcp/80 --wait --timeout 90 \
-	--ready mconsole
-is "$rc" 0 "a second guest with a policy"
-sup=$("$UMLKIT" status web2 --output=json | sed -n 's/.*"supervisor_pid": \([0-9]*\).*/\1/p')
-kgrp=$("$UMLKIT" status web2 --output=json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p')
-kill -KILL "$sup"
-for _ in $(seq 50); do "$UMLKIT" status web2 | grep -q lost && break; sleep 0.1; done
-like "$(hx nft list ruleset)" "g-web2" "the killed supervisor left the guest's rules"
-run hx "$UMLKIT" stop web2 --timeout 30
-is "$rc" 0 "stop after the supervisor was killed"
-unlike "$(hx nft list ruleset)" "g-web2" "... removes the rules it left"
-check "... and the tap it made" -- test -z "$(hx ip -o link show uktap-web2 2>/dev/null)"
-[ -n "$kgrp" ] && kill -KILL -- "-$kgrp" 2>/dev/null
+test_expect_success LINK,STAGED,IMAGE,NFT 'a second guest with a policy' '
+	run hux "$UMLKIT" start --name web2 --user "$GU" --mem 64M --disk "$T/web2.cow,$T/base.img" \
+		--net bridge:ukbr0,tap=uktap-web2,ip=10.10.0.2 --allow tcp/80 --wait --timeout 90 \
+		--ready mconsole &&
+	track_guest web2 &&
+	test_is "$rc" 0 &&
+	test_set_prereq WEB2
+'
+test_expect_success WEB2 'setup: SIGKILL its supervisor' '
+	run "$UMLKIT" status web2 --output=json &&
+	sup=$(json .supervisor_pid) &&
+	test_like "$sup" "^[0-9]+$" &&
+	kill -KILL "$sup" &&
+	wait_gone "$sup" 10 &&
+	forget_pid "$sup" &&
+	until_true 5 is_lost web2 &&
+	test_set_prereq LOST2
+'
+test_expect_success LOST2 "the killed supervisor left the guest's rules" '
+	test_like "$(hx nft list ruleset)" "g-web2"
+'
+test_expect_success LOST2 'stop after the supervisor was killed' '
+	run hx "$UMLKIT" stop web2 --timeout 30 &&
+	test_is "$rc" 0
+'
+test_expect_success LOST2 '... removes the rules it left' '
+	test_unlike "$(hx nft list ruleset)" "g-web2"
+'
+test_expect_success LOST2 '... and the tap it made' '
+	test_when_finished "untrack_if_gone web2" &&
+	test -z "$(hx ip -o link show uktap-web2 2>/dev/null)"
+'
 
-done_testing
+test_done

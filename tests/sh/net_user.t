@@ -14,30 +14,25 @@
 # tap of someone else, a backing the user cannot read, /dev/net/tun the user cannot open,
 # root with a bridge and no --user: each a clear error, exit 1 or 2, nothing left behind.
 #
+# The user reads only what lies under $T: the disks, the tun nodes, the kernel directories
+# and, when the build is out of its reach (a checkout in a 0700 home), the umlkit binary and
+# xstate shim staged there (stage_for_others).
+#
 # Run: UK_BUILD=$PWD/build prove -v tests/sh/net_user.t
 . "$(dirname "$0")/lib.sh"
-[ -x "$UMLKIT" ] || skip_all "umlkit not built: $UMLKIT"
-[ -n "$UML" ] && [ -x "$UML" ] || skip_all "no UML kernel (linux.uml)"
-[ "$(id -u)" = 0 ] || skip_all "needs root (--user, network namespaces)"
-need_cmd ip "iproute2 not installed"
-need_cmd nft "nftables not installed"
-need_cmd curl "curl not installed"
-need_cmd unshare "util-linux unshare not installed"
-need_cmd setpriv "util-linux setpriv not installed"
-command -v busybox >/dev/null || skip_all "busybox-static not installed"
-case "$T" in *,* | *:*) skip_all "temp dir $T holds ',' or ':'" ;; esac
+[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
+[ -n "$UML" ] && [ -x "$UML" ] || test_skip_all "no UML kernel (linux.uml)"
+case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':'" ;; esac
+test_lazy_prereq IPROUTE 'command -v ip'
+test_lazy_prereq NFT 'command -v nft'
+test_lazy_prereq CURL 'command -v curl'
+test_lazy_prereq UNSHARE 'command -v unshare'  # util-linux
+test_lazy_prereq BUSYBOX 'command -v busybox' # busybox-static
 
 GU=4711 # the guest's user and group: numbers without a passwd entry
 NS=uku$$
-ip netns add "$NS" || skip_all "cannot make a network namespace"
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR"
-# the user must reach the disks (mktemp made $T 0700); the kernel directories and the
-# kernel's memory file go to $T/tmp, like /tmp
-chmod 0755 "$T"
-mkdir -m 1777 "$T/tmp"
-mknod "$T/tun" c 10 200 && chmod 0666 "$T/tun" || skip_all "cannot make a tun node"
-mknod "$T/tun600" c 10 200 && chmod 0600 "$T/tun600"
 
 hx() { ip netns exec "$NS" "$@"; }
 # nx TUN CMD...: CMD in the namespace, with TUN bind-mounted over /dev/net/tun in a private
@@ -60,118 +55,252 @@ cleanup_ns() {
 	_uk_cleanup
 }
 trap cleanup_ns EXIT
-json_field() { # json_field JSON KEY: a number field of `status --output=json`
-	printf '%s' "$1" | sed -n "s/.*\"$2\": \([0-9]*\).*/\1/p"
+# track_guest NAME / untrack_if_gone NAME: track NAME (lib.sh), and remember what it added;
+# once none of it is left, drop its supervisor pid and kernel group, so that the exit trap
+# never signals whatever process is given those numbers next
+declare -A TRACKED_PIDS=() TRACKED_GROUPS=()
+track_guest() {
+	local np=${#UK_PIDS[@]} ng=${#UK_GROUPS[@]}
+	track "$1"
+	TRACKED_PIDS[$1]="${TRACKED_PIDS[$1]:-} ${UK_PIDS[*]:$np}"
+	TRACKED_GROUPS[$1]="${TRACKED_GROUPS[$1]:-} ${UK_GROUPS[*]:$ng}"
 }
-# bad_input NAME REGEX COW CMD...: exit 1 or 2, a message matching REGEX, and neither the COW
-# nor a tap, a rule or a kernel directory left behind
+untrack_if_gone() {
+	local p g keep=()
+	for p in ${TRACKED_PIDS[$1]:-}; do pid_alive "$p" && return 0; done
+	for g in ${TRACKED_GROUPS[$1]:-}; do pgrep -g "$g" >/dev/null && return 0; done
+	for p in ${TRACKED_PIDS[$1]:-}; do forget_pid "$p"; done
+	for g in "${UK_GROUPS[@]}"; do
+		case " ${TRACKED_GROUPS[$1]:-} " in *" $g "*) ;; *) keep+=("$g") ;; esac
+	done
+	UK_GROUPS=("${keep[@]}")
+	unset "TRACKED_PIDS[$1]" "TRACKED_GROUPS[$1]"
+}
+is_lost() { "$UMLKIT" status "$1" | grep -q lost; }
+# bad_input NAME REGEX COW CMD...: three points (needing $BI_PREREQ): exit 1 or 2, a message
+# matching REGEX, and neither the COW nor a tap, a rule or a kernel directory left behind
+BI_PREREQ=
 bad_input() {
-	local name=$1 re=$2 cow=$3
+	bi_name=$1 bi_re=$2 bi_cow=$3
 	shift 3
-	run "$@"
-	ok "$([ "$rc" -ge 1 ] && [ "$rc" -le 2 ]; echo $?)" "$name: exit 1 or 2 (got $rc)"
-	like "$err" "$re" "$name: a clear message"
-	ok "$([ ! -e "$cow" ] && [ -z "$(ls "$T/tmp")" ] &&
-		! hx "$UMLKIT" net tap list | grep -q ukubad0 &&
-		! hx nft list ruleset | grep -q g-bad; echo $?)" \
-		"$name: no COW, tap, rules or kernel directory left"
+	bi_cmd=("$@")
+	test_expect_success "$BI_PREREQ" "$bi_name: exit 1 or 2" '
+		run "${bi_cmd[@]}" &&
+		echo "exit $rc" &&
+		test "$rc" -ge 1 && test "$rc" -le 2
+	'
+	test_expect_success "$BI_PREREQ" "$bi_name: a clear message" '
+		test_like "$err" "$bi_re"
+	'
+	test_expect_success "$BI_PREREQ" "$bi_name: no COW, tap, rules or kernel directory left" '
+		test_path_is_missing "$bi_cow" &&
+		test_is "$(ls "$T/tmp")" "" &&
+		! hx "$UMLKIT" net tap list | grep ukubad0 &&
+		! hx nft list ruleset | grep g-bad
+	'
 }
 
 # ---------------------------------------------------------------- the namespace
-hx ip link set lo up
-hx "$UMLKIT" net bridge add ukbr0
-ok $? "net bridge add ukbr0"
-hx ip addr add 10.20.0.1/24 dev ukbr0
-hx ip link set ukbr0 up
-"$UMLKIT" image build --size 64M "$T/base.img" >/dev/null
-ok $? "image build"
-
-# a file only root may read, for a backing the user cannot read and a descriptor of root's
-cp "$T/base.img" "$T/secret.img"
-chmod 0600 "$T/secret.img"
+test_expect_success ROOT,IPROUTE 'setup: a network namespace' '
+	ip netns add "$NS" &&
+	hx ip link set lo up &&
+	test_set_prereq NS
+'
+# the user must reach the disks (mktemp made $T 0700); the kernel directories and the
+# kernel's memory file go to $T/tmp, like /tmp
+test_expect_success NOBODY,UNSHARE "setup: what the guest's user reads lies under \$T" '
+	stage_for_others &&
+	chmod 0755 "$T" &&
+	mkdir -m 1777 "$T/tmp" &&
+	mknod "$T/tun" c 10 200 && chmod 0666 "$T/tun" &&
+	mknod "$T/tun600" c 10 200 && chmod 0600 "$T/tun600" &&
+	test_set_prereq GUSER
+'
+test_expect_success NS 'net bridge add ukbr0' '
+	hx "$UMLKIT" net bridge add ukbr0 &&
+	hx ip addr add 10.20.0.1/24 dev ukbr0 &&
+	hx ip link set ukbr0 up &&
+	test_set_prereq BRIDGE
+'
+# and a file only root may read, for a backing the user cannot read and a descriptor of
+# root's
+test_expect_success 'image build' '
+	"$UMLKIT" image build --size 64M "$T/base.img" >/dev/null &&
+	cp "$T/base.img" "$T/secret.img" &&
+	chmod 0600 "$T/secret.img" &&
+	test_set_prereq IMAGE
+'
 
 # ---------------------------------------------------------------- a guest as uid 4711
 # (started with a descriptor of root's open, which the kernel must not inherit)
-run ux start --name web --user "$GU:$GU" --mem 64M --disk "$T/web.cow,$T/base.img" \
-	--net bridge:ukbr0,tap=ukutap0,ip=10.20.0.2 --allow tcp/80,icmp \
-	--append "umlkit.ip=vec0,10.20.0.2/24 umlkit.services=httpd" --wait --timeout 90 \
-	7<"$T/secret.img"
-is "$rc" 0 "start --user $GU:$GU --net bridge:ukbr0,tap=ukutap0,ip=10.20.0.2"
-[ "$rc" = 0 ] || diag "$err" "$(tail -20 "$XDG_RUNTIME_DIR"/umlkit/guests/web/console.log 2>/dev/null)"
-track web
-s=$("$UMLKIT" status web --output=json)
-kpid=$(json_field "$s" pid)
-spid=$(json_field "$s" supervisor_pid)
-is "$(json_field "$s" uid):$(json_field "$s" gid)" "$GU:$GU" "status --output=json: uid and gid"
-like "$("$UMLKIT" status web)" "^web: running \(kernel pid $kpid, uid $GU gid $GU\)" \
-	"status: the kernel's pid, uid and gid"
-is "$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$kpid/status" 2>/dev/null)" \
-	"$GU $GU $GU $GU" "the kernel's real, effective, saved and fs uid are the user's"
-is "$(awk '/^Gid:/ {print $2, $3, $4, $5}' "/proc/$kpid/status" 2>/dev/null)" \
-	"$GU $GU $GU $GU" "... and its gids"
-is "$(awk '/^Groups:/ {print $2}' "/proc/$kpid/status" 2>/dev/null)" "" "... with no groups"
-is "$(awk '/^CapEff:/ {print $2}' "/proc/$kpid/status" 2>/dev/null)" "0000000000000000" \
-	"... and no capabilities"
-is "$(for p in $(pgrep -g "$kpid"); do awk '/^Uid:/ {print $3}' "/proc/$p/status" 2>/dev/null; done |
-	sort -u)" "$GU" "every process of the kernel's group runs as the user"
-is "$(awk '/^Uid:/ {print $2}' "/proc/$spid/status" 2>/dev/null)" 0 "the supervisor stays root"
-is "$(ls -l "/proc/$kpid/fd/" 2>/dev/null | grep -c -e secret.img -e "$XDG_RUNTIME_DIR")" 0 \
-	"the kernel holds no descriptor of root's (an inherited one, the state directory's)"
+test_expect_success BRIDGE,GUSER,IMAGE,NFT "start --user $GU:$GU --net bridge:ukbr0,tap=ukutap0,ip=10.20.0.2" '
+	run ux start --name web --user "$GU:$GU" --mem 64M --disk "$T/web.cow,$T/base.img" \
+		--net bridge:ukbr0,tap=ukutap0,ip=10.20.0.2 --allow tcp/80,icmp \
+		--append "umlkit.ip=vec0,10.20.0.2/24 umlkit.services=httpd" --wait --timeout 90 \
+		7<"$T/secret.img" &&
+	track_guest web &&
+	{
+		test_is "$rc" 0 ||
+			{ echo "$err"; tail -20 "$XDG_RUNTIME_DIR"/umlkit/guests/web/console.log; false; }
+	} &&
+	s=$("$UMLKIT" status web --output=json) &&
+	kpid=$(json .pid "$s") &&
+	spid=$(json .supervisor_pid "$s") &&
+	test_like "$kpid" "^[0-9]+$" &&
+	test_like "$spid" "^[0-9]+$" &&
+	test_set_prereq WEB
+'
+test_expect_success WEB 'status --output=json: uid and gid' '
+	test_is "$(json .uid "$s"):$(json .gid "$s")" "$GU:$GU"
+'
+test_expect_success WEB "status: the kernel's pid, uid and gid" '
+	test_like "$("$UMLKIT" status web)" "^web: running \(kernel pid $kpid, uid $GU gid $GU\)"
+'
+test_expect_success WEB "the kernel's real, effective, saved and fs uid are the user's" '
+	test_is "$(awk "/^Uid:/ {print \$2, \$3, \$4, \$5}" "/proc/$kpid/status" 2>/dev/null)" \
+		"$GU $GU $GU $GU"
+'
+test_expect_success WEB '... and its gids' '
+	test_is "$(awk "/^Gid:/ {print \$2, \$3, \$4, \$5}" "/proc/$kpid/status" 2>/dev/null)" \
+		"$GU $GU $GU $GU"
+'
+test_expect_success WEB '... with no groups' '
+	test_is "$(awk "/^Groups:/ {print \$2}" "/proc/$kpid/status" 2>/dev/null)" ""
+'
+test_expect_success WEB '... and no capabilities' '
+	test_is "$(awk "/^CapEff:/ {print \$2}" "/proc/$kpid/status" 2>/dev/null)" "0000000000000000"
+'
+test_expect_success WEB "every process of the kernel's group runs as the user" '
+	test_is "$(for p in $(pgrep -g "$kpid"); do
+		awk "/^Uid:/ {print \$3}" "/proc/$p/status" 2>/dev/null
+	done | sort -u)" "$GU"
+'
+test_expect_success WEB 'the supervisor stays root' '
+	test_is "$(awk "/^Uid:/ {print \$2}" "/proc/$spid/status" 2>/dev/null)" 0
+'
+test_expect_success WEB "the kernel holds no descriptor of root's (an inherited one, the state directory's)" '
+	test_is "$(ls -l "/proc/$kpid/fd/" 2>/dev/null | grep -c -e secret.img -e "$XDG_RUNTIME_DIR")" 0
+'
 
-like "$(hx "$UMLKIT" net tap list)" "ukutap0 +tap +yes +$GU +$GU" \
-	"net tap list: the tap belongs to the user and group"
-is "$(hx cat /sys/class/net/ukutap0/owner)" "$GU" "/sys/class/net/ukutap0/owner"
-like "$(hx ip -o link show ukutap0)" "master ukbr0" "the tap is a port of ukbr0"
-is "$(stat -c %u:%g "$T/web.cow")" "$GU:$GU" "the COW umlkit made belongs to the user"
+test_expect_success WEB 'net tap list: the tap belongs to the user and group' '
+	test_like "$(hx "$UMLKIT" net tap list)" "ukutap0 +tap +yes +$GU +$GU"
+'
+test_expect_success WEB '/sys/class/net/ukutap0/owner' '
+	test_is "$(hx cat /sys/class/net/ukutap0/owner)" "$GU"
+'
+test_expect_success WEB 'the tap is a port of ukbr0' '
+	test_like "$(hx ip -o link show ukutap0)" "master ukbr0"
+'
+test_expect_success WEB 'the COW umlkit made belongs to the user' '
+	test_is "$(stat -c %u:%g "$T/web.cow")" "$GU:$GU"
+'
 
-mc=$(printf '%s' "$s" | sed -n 's/.*"mconsole": "\([^"]*\)".*/\1/p')
-kdir=${mc%/uml/web/mconsole}
-like "$kdir" "^$T/tmp/umlkit\.[A-Za-z0-9]{6}$" "the uml_dir is in a kernel directory under \$TMPDIR"
-is "$(stat -c %u:%a "$kdir" 2>/dev/null)" "0:711" "... which is root's, mode 0711"
-is "$(stat -c %u:%g:%a "$kdir/uml" 2>/dev/null)" "$GU:$GU:700" "... its uml/ is the user's, 0700"
-is "$(stat -c %u "$kdir/notify" 2>/dev/null)" "$GU" "... and so is the notify socket"
-is "$(readlink "$XDG_RUNTIME_DIR/umlkit/guests/web/uml")" "$kdir/uml" \
-	"the state directory's uml points to it"
-run hx "$UMLKIT" mconsole web version
-like "$rc|$out" "^0\|.*Linux" "umlkit mconsole finds the kernel's socket"
-like "$(hx "$UMLKIT" logs web)" "umlkit: service httpd: started" "umlkit logs"
+test_expect_success WEB 'the uml_dir is in a kernel directory under $TMPDIR' '
+	mc=$(json .mconsole "$s") &&
+	kdir=${mc%/uml/web/mconsole} &&
+	test_like "$kdir" "^$T/tmp/umlkit\.[A-Za-z0-9]{6}$"
+'
+test_expect_success WEB "... which is root's, mode 0711" '
+	test_is "$(stat -c %u:%a "$kdir" 2>/dev/null)" "0:711"
+'
+test_expect_success WEB "... its uml/ is the user's, 0700" '
+	test_is "$(stat -c %u:%g:%a "$kdir/uml" 2>/dev/null)" "$GU:$GU:700"
+'
+test_expect_success WEB '... and so is the notify socket' '
+	test_is "$(stat -c %u "$kdir/notify" 2>/dev/null)" "$GU"
+'
+test_expect_success WEB "the state directory's uml points to it" '
+	test_is "$(readlink "$XDG_RUNTIME_DIR/umlkit/guests/web/uml")" "$kdir/uml"
+'
+test_expect_success WEB "umlkit mconsole finds the kernel's socket" '
+	run hx "$UMLKIT" mconsole web version &&
+	test_like "$rc|$out" "^0\|.*Linux"
+'
+test_expect_success WEB 'umlkit logs' '
+	test_like "$(hx "$UMLKIT" logs web)" "umlkit: service httpd: started"
+'
 
-run hx curl -s -m 10 http://10.20.0.2/
-is "$rc" 0 "the namespace reaches the guest's port 80 over the bridge"
-like "$out" "umlkit" "... and gets its page"
-run hx busybox ping -c 1 -W 5 10.20.0.2
-is "$rc" 0 "the guest answers ping"
+test_expect_success WEB,CURL "the namespace reaches the guest's port 80 over the bridge" '
+	run hx curl -s -m 10 http://10.20.0.2/ &&
+	test_is "$rc" 0
+'
+test_expect_success WEB,CURL '... and gets its page' '
+	test_like "$out" "umlkit"
+'
+test_expect_success WEB,BUSYBOX 'the guest answers ping' '
+	run hx busybox ping -c 1 -W 5 10.20.0.2 &&
+	test_is "$rc" 0
+'
 
 # ---------------------------------------------------------------- stop
-run hx "$UMLKIT" stop web --timeout 30
-is "$rc" 0 "stop"
-check "the kernel is gone" -- wait_gone "$kpid" 10
-check "the supervisor is gone" -- wait_gone "$spid" 10
-check "the tap is gone" -- test -z "$(hx ip -o link show ukutap0 2>/dev/null)"
-unlike "$(hx nft list ruleset)" "g-web" "the guest's rules are gone"
-check "the kernel directory is gone" -- test ! -e "$kdir"
-check "... and the symlink to it" -- test ! -L "$XDG_RUNTIME_DIR/umlkit/guests/web/uml"
-is "$(ip netns pids "$NS" | wc -l)" 0 "no process is left in the namespace"
-like "$("$UMLKIT" status web)" "^web: stopped" "status after stop: stopped"
+test_expect_success WEB 'stop' '
+	run hx "$UMLKIT" stop web --timeout 30 &&
+	test_is "$rc" 0
+'
+test_expect_success WEB 'the kernel is gone' '
+	wait_gone "$kpid" 10
+'
+test_expect_success WEB 'the supervisor is gone' '
+	wait_gone "$spid" 10
+'
+test_expect_success WEB 'the tap is gone' '
+	test -z "$(hx ip -o link show ukutap0 2>/dev/null)"
+'
+test_expect_success WEB "the guest's rules are gone" '
+	test_unlike "$(hx nft list ruleset)" "g-web"
+'
+test_expect_success WEB 'the kernel directory is gone' '
+	test_path_is_missing "$kdir"
+'
+test_expect_success WEB '... and the symlink to it' '
+	test_path_is_missing "$XDG_RUNTIME_DIR/umlkit/guests/web/uml"
+'
+test_expect_success WEB 'no process is left in the namespace' '
+	test_is "$(ip netns pids "$NS" | wc -l)" 0
+'
+test_expect_success WEB 'status after stop: stopped' '
+	test_when_finished "untrack_if_gone web" &&
+	test_like "$("$UMLKIT" status web)" "^web: stopped"
+'
 
 # ---------------------------------------------------------------- a supervisor killed
-run ux start --name lost --user "$GU" --mem 64M --disk "$T/lost.cow,$T/base.img" \
-	--net bridge:ukbr0,tap=ukutap1 --wait --timeout 90 --ready mconsole
-is "$rc" 0 "--user $GU alone: the group is the same number"
-track lost
-s=$("$UMLKIT" status lost --output=json)
-kdir=$(printf '%s' "$s" | sed -n 's/.*"mconsole": "\([^"]*\)\/uml\/lost\/mconsole".*/\1/p')
-is "$(json_field "$s" uid):$(json_field "$s" gid)" "$GU:$GU" "... status: uid and gid"
-kill -KILL "$(json_field "$s" supervisor_pid)"
-for _ in $(seq 50); do "$UMLKIT" status lost | grep -q lost && break; sleep 0.1; done
-run hx "$UMLKIT" stop lost --timeout 30
-is "$rc" 0 "stop after its supervisor was killed"
-check "... removes the tap it left" -- test -z "$(hx ip -o link show ukutap1 2>/dev/null)"
-check "... and the kernel directory" -- test -n "$kdir" -a ! -e "$kdir"
-[ -n "$(json_field "$s" pid)" ] && kill -KILL -- "-$(json_field "$s" pid)" 2>/dev/null
+test_expect_success BRIDGE,GUSER,IMAGE,NFT "--user $GU alone: the group is the same number" '
+	run ux start --name lost --user "$GU" --mem 64M --disk "$T/lost.cow,$T/base.img" \
+		--net bridge:ukbr0,tap=ukutap1 --wait --timeout 90 --ready mconsole &&
+	track_guest lost &&
+	test_is "$rc" 0 &&
+	s=$("$UMLKIT" status lost --output=json) &&
+	mc=$(json .mconsole "$s") &&
+	kdir=${mc%/uml/lost/mconsole} &&
+	test_set_prereq LOSTG
+'
+test_expect_success LOSTG '... status: uid and gid' '
+	test_is "$(json .uid "$s"):$(json .gid "$s")" "$GU:$GU"
+'
+test_expect_success LOSTG 'setup: SIGKILL its supervisor' '
+	sup=$(json .supervisor_pid "$s") &&
+	test_like "$sup" "^[0-9]+$" &&
+	kill -KILL "$sup" &&
+	wait_gone "$sup" 10 &&
+	forget_pid "$sup" &&
+	until_true 5 is_lost lost &&
+	test_set_prereq LOST
+'
+test_expect_success LOST 'stop after its supervisor was killed' '
+	run hx "$UMLKIT" stop lost --timeout 30 &&
+	test_is "$rc" 0
+'
+test_expect_success LOST '... removes the tap it left' '
+	test -z "$(hx ip -o link show ukutap1 2>/dev/null)"
+'
+test_expect_success LOST '... and the kernel directory' '
+	test_when_finished "untrack_if_gone lost" &&
+	test -n "$kdir" && test_path_is_missing "$kdir"
+'
 
 # ---------------------------------------------------------------- bad input
 B=(--mem 64M --net bridge:ukbr0,tap=ukubad0 --timeout 30)
+BI_PREREQ=BRIDGE,GUSER,IMAGE,NFT
 bad_input "--user as a user" "only root can run a guest as another user" "$T/bad1.cow" \
 	nx "$T/tun" setpriv --reuid "$GU" --regid "$GU" --clear-groups \
 	env XDG_RUNTIME_DIR="$T/urun" "$UMLKIT" start --name bad --user "$GU" \
@@ -185,13 +314,20 @@ bad_input "--user of an unknown name" "no such user 'uk-no-such-user'" "$T/bad2.
 bad_input "root with a bridge and no --user" "give --user USER\[:GROUP\].*never runs as root" \
 	"$T/bad2.cow" ux start --name bad --disk "$T/bad2.cow,$T/base.img" "${B[@]}"
 
-hx "$UMLKIT" net tap add ukubad9 --user 4712 >/dev/null
+test_expect_success NS 'setup: a tap of uid 4712' '
+	hx "$UMLKIT" net tap add ukubad9 --user 4712 >/dev/null &&
+	test_set_prereq TAP9
+'
+BI_PREREQ=BRIDGE,GUSER,IMAGE,NFT,TAP9
 bad_input "a tap of someone else" "tap ukubad9 is owned by uid 4712, not by the user the guest runs as \(uid $GU\)" \
 	"$T/bad3.cow" ux start --name bad --user "$GU" --disk "$T/bad3.cow,$T/base.img" \
 	--mem 64M --net tap:ukubad9
-like "$(hx "$UMLKIT" net tap list)" "ukubad9 +tap +yes +4712" "... which is left as it was"
-hx "$UMLKIT" net tap del ukubad9 --force >/dev/null
+test_expect_success TAP9 '... which is left as it was' '
+	test_when_finished "hx \"\$UMLKIT\" net tap del ukubad9 --force >/dev/null" &&
+	test_like "$(hx "$UMLKIT" net tap list)" "ukubad9 +tap +yes +4712"
+'
 
+BI_PREREQ=BRIDGE,GUSER,IMAGE,NFT
 bad_input "a backing the user cannot read" \
 	"backing image $T/secret.img: the guest's user $GU \(uid $GU, gid $GU\) cannot read it" \
 	"$T/bad4.cow" ux start --name bad --user "$GU" --disk "$T/bad4.cow,$T/secret.img" "${B[@]}"
@@ -199,14 +335,22 @@ bad_input "/dev/net/tun the user cannot open" \
 	"/dev/net/tun \(mode 0600, owner uid 0\): the guest's user $GU .*cannot open it" \
 	"$T/bad5.cow" nx "$T/tun600" "$UMLKIT" start --name bad --user "$GU" \
 	--disk "$T/bad5.cow,$T/base.img" "${B[@]}"
-run hx "$UMLKIT" status bad
-is "$rc" 1 "no guest 'bad' was ever made"
+test_expect_success NS "no guest 'bad' was ever made" '
+	run hx "$UMLKIT" status bad &&
+	test_is "$rc" 1
+'
 
 # ---------------------------------------------------------------- run --dry-run
-run "$UMLKIT" run --dry-run --name d --user "$GU" --disk "$T/d.cow,$T/base.img" \
-	--net bridge:ukbr0
-is "$rc" 0 "run --dry-run --user"
-like "$err" "the kernel runs as uid $GU gid $GU" "... says whom the kernel runs as"
-check "... and made nothing" -- test ! -e "$T/d.cow"
+test_expect_success ROOT,IMAGE 'run --dry-run --user' '
+	run "$UMLKIT" run --dry-run --name d --user "$GU" --disk "$T/d.cow,$T/base.img" \
+		--net bridge:ukbr0 &&
+	test_is "$rc" 0
+'
+test_expect_success ROOT,IMAGE '... says whom the kernel runs as' '
+	test_like "$err" "the kernel runs as uid $GU gid $GU"
+'
+test_expect_success ROOT,IMAGE '... and made nothing' '
+	test_path_is_missing "$T/d.cow"
+'
 
-done_testing
+test_done
