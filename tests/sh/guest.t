@@ -23,25 +23,6 @@ start_web() { # start_web NAME COW [OPTIONS]: a guest that reports ready and sta
 	"$UMLKIT" start --name "$name" --mem 64M --disk "$cow,$T/base.img" \
 		--disk "ubdb=$T/ready.sh" --append init=/init --wait --timeout 90 "$@"
 }
-# track_guest NAME / untrack NAME: track NAME (lib.sh), and remember what it added; once the
-# test has seen the guest end, untrack drops its supervisor pid and kernel group, so that the
-# exit trap never signals whatever process is given those numbers next
-declare -A TRACKED_PIDS=() TRACKED_GROUPS=()
-track_guest() {
-	local np=${#UK_PIDS[@]} ng=${#UK_GROUPS[@]}
-	track "$1"
-	TRACKED_PIDS[$1]="${TRACKED_PIDS[$1]:-} ${UK_PIDS[*]:$np}"
-	TRACKED_GROUPS[$1]="${TRACKED_GROUPS[$1]:-} ${UK_GROUPS[*]:$ng}"
-}
-untrack() {
-	local p g keep=()
-	for p in ${TRACKED_PIDS[$1]:-}; do forget_pid "$p"; done
-	for g in "${UK_GROUPS[@]}"; do
-		case " ${TRACKED_GROUPS[$1]:-} " in *" $g "*) ;; *) keep+=("$g") ;; esac
-	done
-	UK_GROUPS=("${keep[@]}")
-	unset "TRACKED_PIDS[$1]" "TRACKED_GROUPS[$1]"
-}
 is_lost() { "$UMLKIT" status "$1" | grep -q lost; }
 restarted() {
 	[ "$(json .restarts "$("$UMLKIT" status "$1" --output=json)")" = 1 ] &&
@@ -64,7 +45,7 @@ test_expect_success 'setup: a guest image and its scripts' '
 test_expect_success IMAGE 'start --wait returns 0 once the guest is ready' '
 	run start_web web "$T/web.cow" &&
 	start_out=$out &&
-	track_guest web &&
+	track web &&
 	test_is "$rc" 0 &&
 	test_set_prereq WEB
 '
@@ -151,7 +132,7 @@ test_expect_success WEB 'what the guest wrote before the stop is in its COW (sto
 test_expect_success 'a guest whose root disk is wrong fails --wait' '
 	head -c 8M /dev/zero >"$T/junk.img" &&
 	run "$UMLKIT" start --name bad --mem 64M --disk "$T/junk.img" --wait --timeout 90 &&
-	track_guest bad &&
+	track bad &&
 	test_is "$rc" 1
 '
 test_expect_success "... naming the kernel's panic message" '
@@ -174,7 +155,7 @@ test_expect_success IMAGE 'a stale COW is refused' '
 	"$UMLKIT" cow create "$T/stale.cow" "$T/base.img" &&
 	touch -d 2001-01-01 "$T/base.img" &&
 	run "$UMLKIT" start --name stale --mem 64M --disk "$T/stale.cow,$T/base.img" --wait &&
-	track_guest stale &&
+	track stale &&
 	test_is "$rc" 1
 '
 test_expect_success IMAGE '... with the message cow check gives' '
@@ -189,7 +170,7 @@ test_expect_success IMAGE '... before any kernel started' '
 # ---------------------------------------------------------------- a killed supervisor
 test_expect_success IMAGE 'start a second guest' '
 	run start_web crash "$T/crash.cow" &&
-	track_guest crash &&
+	track crash &&
 	test_is "$rc" 0 &&
 	test_set_prereq CRASH
 '
@@ -213,7 +194,7 @@ test_expect_success LOST 'status --output=json: lost' '
 '
 test_expect_success LOST 'start recovers the state a killed supervisor left' '
 	run start_web crash "$T/crash.cow" &&
-	track_guest crash &&
+	track crash &&
 	test_is "$rc" 0
 '
 test_expect_success LOST '... and the guest runs again' '
@@ -232,7 +213,7 @@ test_expect_success CRASH 'kill left no process behind' '
 # ---------------------------------------------------------------- restart, console, logs -f
 test_expect_success IMAGE 'start --restart=on-failure' '
 	run start_web again "$T/again.cow" --restart=on-failure &&
-	track_guest again &&
+	track again &&
 	test_is "$rc" 0 &&
 	test_set_prereq AGAIN
 '
@@ -240,7 +221,7 @@ test_expect_success AGAIN 'a crashed guest with --restart=on-failure was restart
 	run "$UMLKIT" mconsole --timeout 2 again "sysrq c" && # crash the kernel (no reply comes)
 	until_true 60 restarted again
 	run "$UMLKIT" status again --output=json &&
-	track_guest again &&
+	track again &&
 	test_is "$(json .restarts)" 1
 '
 test_expect_success AGAIN '... and runs again' '
@@ -270,7 +251,7 @@ test_expect_success 'a guest of the default image with a console shell' '
 	"$UMLKIT" image build --size 48M "$T/default.img" >/dev/null &&
 	run "$UMLKIT" start --name con --mem 64M --disk "$T/con.cow,$T/default.img" \
 		--append "umlkit.shell=1" --wait --timeout 90 &&
-	track_guest con &&
+	track con &&
 	test_is "$rc" 0 &&
 	test_set_prereq CON
 '

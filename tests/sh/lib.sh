@@ -40,7 +40,7 @@
 #
 # Fixtures: $T (a private temporary directory, removed at exit after every tracked pid is
 # killed), $UMLKIT, $UML (the kernel), track NAME, forget_pid PID, guest_image, boot_guest,
-# pid_alive, wait_gone, until_true, sum_of, stage_for_others. Run one file alone:
+# pid_alive, wait_gone, until_true, sum_of, stage_for_others, untrack, untrack_if_gone. Run one file alone:
 #   make test-build && tests/sh/guest.t          (-v: every body's output as it runs)
 #   tests/sh/guest.t --run=3,7-9                 (only those blocks; setups they need too)
 set -u
@@ -103,7 +103,10 @@ forget_pid() {
 
 # track NAME: the guest's supervisor and its kernel's process group (as `umlkit status`
 # reports them) are killed at exit if the test did not end them; each is remembered with its
-# start time, so a guest stopped earlier never costs a process that took its pid since
+# start time, so a guest stopped earlier never costs a process that took its pid since.
+# untrack NAME drops what track NAME added (once the test has seen the guest end);
+# untrack_if_gone NAME does so once none of its processes is left.
+declare -A UK_TRACKED_PIDS=() UK_TRACKED_GROUPS=()
 track() {
 	local s p
 	s=$("$UMLKIT" status "$1" --output=json 2>/dev/null)
@@ -111,13 +114,30 @@ track() {
 	if [ -n "$p" ] && [ "$p" != 0 ]; then
 		UK_PIDS+=("$p")
 		UK_START[$p]=$(_uk_starttime "$p")
+		UK_TRACKED_PIDS[$1]="${UK_TRACKED_PIDS[$1]:-} $p"
 	fi
 	p=$(json '.pid // empty' "$s" 2>/dev/null)
 	if [ -n "$p" ] && [ "$p" != 0 ]; then
 		UK_GROUPS+=("$p")
 		UK_START[$p]=$(_uk_starttime "$p")
+		UK_TRACKED_GROUPS[$1]="${UK_TRACKED_GROUPS[$1]:-} $p"
 	fi
 	return 0
+}
+untrack() {
+	local p g keep=()
+	for p in ${UK_TRACKED_PIDS[$1]:-}; do forget_pid "$p"; done
+	for g in "${UK_GROUPS[@]}"; do
+		case " ${UK_TRACKED_GROUPS[$1]:-} " in *" $g "*) ;; *) keep+=("$g") ;; esac
+	done
+	UK_GROUPS=("${keep[@]}")
+	unset "UK_TRACKED_PIDS[$1]" "UK_TRACKED_GROUPS[$1]"
+}
+untrack_if_gone() {
+	local p g
+	for p in ${UK_TRACKED_PIDS[$1]:-}; do pid_alive "$p" && return 0; done
+	for g in ${UK_TRACKED_GROUPS[$1]:-}; do pgrep -g "$g" >/dev/null && return 0; done
+	untrack "$1"
 }
 
 diag() { printf '# %s\n' "$*" | sed '2,$s/^/# /'; }
@@ -421,52 +441,4 @@ boot_guest() {
 	mkdir -p "$T/uml"
 	LD_PRELOAD=$UML_PRELOAD timeout -k 5 "${UK_BOOT_TIMEOUT:-120}" setarch -R "$UML" mem=64M uml_dir="$T/uml" con=null \
 		con0=fd:0,fd:1 "$@" </dev/null >"$log" 2>&1
-}
-
-# ---------------------------------------------------------------- transitional
-# The flat-script helpers of before the conversion (ok, is, like, unlike, check, skip,
-# skip_all, need_cmd, plan, done_testing). Removed once every .t file uses the blocks above.
-ok() {
-	local st=$1
-	shift
-	if [ "$st" = 0 ]; then _uk_point ok "$*"; else _uk_point fail "$*"; fi
-}
-check() {
-	local name=$1
-	shift
-	[ "$1" = -- ] && shift
-	"$@" >/dev/null 2>&1
-	ok $? "$name"
-}
-is() {
-	if [ "$1" = "$2" ]; then ok 0 "$3"; else
-		ok 1 "$3"
-		diag "got:  '$1'" "want: '$2'"
-	fi
-}
-like() {
-	if printf '%s' "$1" | grep -Eq -- "$2"; then ok 0 "$3"; else
-		ok 1 "$3"
-		diag "got:  '$1'" "want match: '$2'"
-	fi
-}
-unlike() {
-	if printf '%s' "$1" | grep -Eq -- "$2"; then
-		ok 1 "$3"
-		diag "got:  '$1'" "want no match: '$2'"
-	else ok 0 "$3"; fi
-}
-skip() {
-	if [ "${UK_TESTS_MUST_RUN:-0}" = 1 ]; then
-		_uk_point fail "skipped but UK_TESTS_MUST_RUN=1: $*"
-	else
-		_uk_point skip "" "$*"
-	fi
-}
-skip_all() { test_skip_all "$@"; }
-need_cmd() { test_need_cmd "$@"; }
-plan() { echo "1..$1"; }
-done_testing() {
-	echo "1..$UK_T_N"
-	[ "$UK_T_FAIL" = 0 ]
 }

@@ -49,32 +49,6 @@ cleanup_ns() {
 	_uk_cleanup
 }
 trap cleanup_ns EXIT
-# track_guest NAME / untrack NAME: track NAME (lib.sh), and remember what it added; once the
-# test has seen the guest end, untrack drops its supervisor pid and kernel group, so that the
-# exit trap never signals whatever process is given those numbers next
-declare -A TRACKED_PIDS=() TRACKED_GROUPS=()
-track_guest() {
-	local np=${#UK_PIDS[@]} ng=${#UK_GROUPS[@]}
-	track "$1"
-	TRACKED_PIDS[$1]="${TRACKED_PIDS[$1]:-} ${UK_PIDS[*]:$np}"
-	TRACKED_GROUPS[$1]="${TRACKED_GROUPS[$1]:-} ${UK_GROUPS[*]:$ng}"
-}
-untrack() {
-	local p g keep=()
-	for p in ${TRACKED_PIDS[$1]:-}; do forget_pid "$p"; done
-	for g in "${UK_GROUPS[@]}"; do
-		case " ${TRACKED_GROUPS[$1]:-} " in *" $g "*) ;; *) keep+=("$g") ;; esac
-	done
-	UK_GROUPS=("${keep[@]}")
-	unset "TRACKED_PIDS[$1]" "TRACKED_GROUPS[$1]"
-}
-# untrack_if_gone NAME: untrack NAME once none of its tracked processes is left
-untrack_if_gone() {
-	local p g
-	for p in ${TRACKED_PIDS[$1]:-}; do pid_alive "$p" && return 0; done
-	for g in ${TRACKED_GROUPS[$1]:-}; do pgrep -g "$g" >/dev/null && return 0; done
-	untrack "$1"
-}
 is_lost() { "$UMLKIT" status "$1" | grep -q lost; }
 
 # ---------------------------------------------------------------- the namespaces
@@ -153,7 +127,7 @@ test_expect_success LINK,STAGED,IMAGE,NFT,LISTEN "start --user $GU --net bridge:
 		--disk "ubdb=$T/script" --net bridge:ukbr0,tap=uktap-web,ip=10.10.0.2 \
 		--allow tcp/80 --egress tcp/9000 \
 		--append "umlkit.ip=vec0,10.10.0.2/24 umlkit.services=httpd" --wait --timeout 90 &&
-	track_guest web &&
+	track web &&
 	{
 		test_is "$rc" 0 ||
 			{ echo "$err"; tail -20 "$XDG_RUNTIME_DIR"/umlkit/guests/web/console.log; false; }
@@ -248,7 +222,7 @@ test_expect_success LINK,STAGED,IMAGE,NFT 'a second guest with a policy' '
 	run hux "$UMLKIT" start --name web2 --user "$GU" --mem 64M --disk "$T/web2.cow,$T/base.img" \
 		--net bridge:ukbr0,tap=uktap-web2,ip=10.10.0.2 --allow tcp/80 --wait --timeout 90 \
 		--ready mconsole &&
-	track_guest web2 &&
+	track web2 &&
 	test_is "$rc" 0 &&
 	test_set_prereq WEB2
 '

@@ -55,27 +55,6 @@ cleanup_ns() {
 	_uk_cleanup
 }
 trap cleanup_ns EXIT
-# track_guest NAME / untrack_if_gone NAME: track NAME (lib.sh), and remember what it added;
-# once none of it is left, drop its supervisor pid and kernel group, so that the exit trap
-# never signals whatever process is given those numbers next
-declare -A TRACKED_PIDS=() TRACKED_GROUPS=()
-track_guest() {
-	local np=${#UK_PIDS[@]} ng=${#UK_GROUPS[@]}
-	track "$1"
-	TRACKED_PIDS[$1]="${TRACKED_PIDS[$1]:-} ${UK_PIDS[*]:$np}"
-	TRACKED_GROUPS[$1]="${TRACKED_GROUPS[$1]:-} ${UK_GROUPS[*]:$ng}"
-}
-untrack_if_gone() {
-	local p g keep=()
-	for p in ${TRACKED_PIDS[$1]:-}; do pid_alive "$p" && return 0; done
-	for g in ${TRACKED_GROUPS[$1]:-}; do pgrep -g "$g" >/dev/null && return 0; done
-	for p in ${TRACKED_PIDS[$1]:-}; do forget_pid "$p"; done
-	for g in "${UK_GROUPS[@]}"; do
-		case " ${TRACKED_GROUPS[$1]:-} " in *" $g "*) ;; *) keep+=("$g") ;; esac
-	done
-	UK_GROUPS=("${keep[@]}")
-	unset "TRACKED_PIDS[$1]" "TRACKED_GROUPS[$1]"
-}
 is_lost() { "$UMLKIT" status "$1" | grep -q lost; }
 # bad_input NAME REGEX COW CMD...: three points (needing $BI_PREREQ): exit 1 or 2, a message
 # matching REGEX, and neither the COW nor a tap, a rule or a kernel directory left behind
@@ -138,7 +117,7 @@ test_expect_success BRIDGE,GUSER,IMAGE,NFT "start --user $GU:$GU --net bridge:uk
 		--net bridge:ukbr0,tap=ukutap0,ip=10.20.0.2 --allow tcp/80,icmp \
 		--append "umlkit.ip=vec0,10.20.0.2/24 umlkit.services=httpd" --wait --timeout 90 \
 		7<"$T/secret.img" &&
-	track_guest web &&
+	track web &&
 	{
 		test_is "$rc" 0 ||
 			{ echo "$err"; tail -20 "$XDG_RUNTIME_DIR"/umlkit/guests/web/console.log; false; }
@@ -267,7 +246,7 @@ test_expect_success WEB 'status after stop: stopped' '
 test_expect_success BRIDGE,GUSER,IMAGE,NFT "--user $GU alone: the group is the same number" '
 	run ux start --name lost --user "$GU" --mem 64M --disk "$T/lost.cow,$T/base.img" \
 		--net bridge:ukbr0,tap=ukutap1 --wait --timeout 90 --ready mconsole &&
-	track_guest lost &&
+	track lost &&
 	test_is "$rc" 0 &&
 	s=$("$UMLKIT" status lost --output=json) &&
 	mc=$(json .mconsole "$s") &&
