@@ -36,15 +36,13 @@ int uk_find_companion(const char *name, char *out, size_t outlen, struct uk_err 
 		if (slash) {
 			*slash = '\0';
 			/* beside the binary: the build tree */
-			if (join(out, outlen, NULL, exe, name) == 0 &&
-			    access(out, R_OK) == 0)
+			if (join(out, outlen, NULL, exe, name) == 0 && access(out, R_OK) == 0)
 				return 0;
 		}
 	}
 #ifdef UK_SHIM_DIR
 	/* make install's place */
-	if (join(out, outlen, NULL, UK_SHIM_DIR, name) == 0 &&
-	    access(out, R_OK) == 0)
+	if (join(out, outlen, NULL, UK_SHIM_DIR, name) == 0 && access(out, R_OK) == 0)
 		return 0;
 	out[0] = '\0';
 	return uk_err_set(err, ENOENT, "%s is installed neither beside umlkit nor in %s", name,
@@ -88,8 +86,9 @@ int uk_cache_dir(const char *sub, char *out, size_t outlen, struct uk_err *err)
 	else if (home && *home)
 		r = join(base, sizeof(base), err, home, ".cache/umlkit");
 	else
-		return uk_err_set(err, ENOENT,
-				  "no cache directory: set $UMLKIT_CACHE_DIR, $XDG_CACHE_HOME or $HOME");
+		return uk_err_set(
+			err, ENOENT,
+			"no cache directory: set $UMLKIT_CACHE_DIR, $XDG_CACHE_HOME or $HOME");
 	if (r < 0)
 		return r;
 	if (strchr(sub, '/') || !strcmp(sub, "..") || !strcmp(sub, "."))

@@ -13,9 +13,7 @@
 # Run: UK_BUILD=$PWD/build tests/sh/cow_guest.t [-v]
 . "$(dirname "$0")/lib.sh"
 
-[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
-[ -n "$UML" ] && [ -x "$UML" ] || test_skip_all "no UML kernel (linux.uml)"
-case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
+test_need_guests
 test_lazy_prereq DEBUGFS 'command -v debugfs'
 test_lazy_prereq OLD_MOO '[ -x "$OLD_UML_MOO" ]'
 

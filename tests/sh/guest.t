@@ -4,7 +4,7 @@
 # SIGKILL reported truthfully and recovered; stop ends everything; run in the foreground;
 # bad input.
 . "$(dirname "$0")/lib.sh"
-[ -n "$UML" ] || test_skip_all "no UML kernel (install user-mode-linux)"
+test_need_guests
 
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR"
@@ -23,7 +23,6 @@ start_web() { # start_web NAME COW [OPTIONS]: a guest that reports ready and sta
 	"$UMLKIT" start --name "$name" --mem 64M --disk "$cow,$T/base.img" \
 		--disk "ubdb=$T/ready.sh" --append init=/init --wait --timeout 90 "$@"
 }
-is_lost() { "$UMLKIT" status "$1" | grep -q lost; }
 restarted() {
 	[ "$(json .restarts "$("$UMLKIT" status "$1" --output=json)")" = 1 ] &&
 		"$UMLKIT" status "$1" | grep -q "^$1: running"
@@ -175,13 +174,7 @@ test_expect_success IMAGE 'start a second guest' '
 	test_set_prereq CRASH
 '
 test_expect_success CRASH 'setup: SIGKILL its supervisor' '
-	run "$UMLKIT" status crash --output=json &&
-	sup=$(json .supervisor_pid) &&
-	test_like "$sup" "^[0-9]+$" &&
-	kill -KILL "$sup" &&
-	wait_gone "$sup" 10 &&
-	forget_pid "$sup" &&
-	until_true 5 is_lost crash &&
+	kill_supervisor crash &&
 	test_set_prereq LOST
 '
 test_expect_success LOST 'list: lost, naming the dead supervisor' '

@@ -283,6 +283,21 @@ test_skip_all() {
 	echo "1..0 # SKIP $*"
 	exit 0
 }
+# test_need_guests: the file boots guests: umlkit built, a UML kernel, and a $T that ubd=
+# can name (no ',' or ':', which the kernel splits on)
+test_need_guests() {
+	[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT (make)"
+	[ -n "$UML" ] && [ -x "$UML" ] || test_skip_all "no UML kernel (install user-mode-linux)"
+	case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
+}
+# kill_supervisor NAME: SIGKILL the guest's supervisor (its pid left in $sup) and wait (10 s)
+# until it is gone and `umlkit status` says the guest is lost (5 s)
+kill_supervisor() {
+	sup=$(json .supervisor_pid "$("$UMLKIT" status "$1" --output=json)") &&
+		[[ $sup =~ ^[0-9]+$ ]] && kill -KILL "$sup" && wait_gone "$sup" 10 || return 1
+	forget_pid "$sup"
+	until_true 5 sh -c '"$1" status "$2" | grep -q lost' sh "$UMLKIT" "$1"
+}
 test_need_cmd() { command -v "$1" >/dev/null 2>&1 || test_skip_all "${2:-$1 not installed}"; }
 
 test_done() {

@@ -30,10 +30,8 @@ fi
 
 OLD=/usr/bin/uml_mconsole
 NEW=$UK_BUILD/uml_mconsole
-[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
+test_need_guests
 [ -x "$NEW" ] || test_skip_all "compatibility link not built: $NEW"
-[ -n "$UML" ] && [ -x "$UML" ] || test_skip_all "no UML kernel (linux.uml)"
-case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
 test_lazy_prereq OLD_MCONSOLE '[ -x "$OLD" ]' # uml-utilities
 
 U=mc$$ # umid: short, so the old tool's 11-byte prompt name holds it whole

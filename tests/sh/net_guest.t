@@ -16,9 +16,7 @@
 #
 # Run: UK_BUILD=$PWD/build prove -v tests/sh/net_guest.t
 . "$(dirname "$0")/lib.sh"
-[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
-[ -n "$UML" ] && [ -x "$UML" ] || test_skip_all "no UML kernel (linux.uml)"
-case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':'" ;; esac
+test_need_guests
 test_lazy_prereq IPROUTE 'command -v ip'
 test_lazy_prereq NFT 'command -v nft'
 test_lazy_prereq CURL 'command -v curl'
@@ -49,7 +47,6 @@ cleanup_ns() {
 	_uk_cleanup
 }
 trap cleanup_ns EXIT
-is_lost() { "$UMLKIT" status "$1" | grep -q lost; }
 
 # ---------------------------------------------------------------- the namespaces
 test_expect_success ROOT,IPROUTE 'setup: namespaces H (the host) and C (a client)' '
@@ -227,13 +224,7 @@ test_expect_success LINK,STAGED,IMAGE,NFT 'a second guest with a policy' '
 	test_set_prereq WEB2
 '
 test_expect_success WEB2 'setup: SIGKILL its supervisor' '
-	run "$UMLKIT" status web2 --output=json &&
-	sup=$(json .supervisor_pid) &&
-	test_like "$sup" "^[0-9]+$" &&
-	kill -KILL "$sup" &&
-	wait_gone "$sup" 10 &&
-	forget_pid "$sup" &&
-	until_true 5 is_lost web2 &&
+	kill_supervisor web2 &&
 	test_set_prereq LOST2
 '
 test_expect_success LOST2 "the killed supervisor left the guest's rules" '

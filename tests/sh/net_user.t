@@ -20,9 +20,7 @@
 #
 # Run: UK_BUILD=$PWD/build prove -v tests/sh/net_user.t
 . "$(dirname "$0")/lib.sh"
-[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
-[ -n "$UML" ] && [ -x "$UML" ] || test_skip_all "no UML kernel (linux.uml)"
-case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':'" ;; esac
+test_need_guests
 test_lazy_prereq IPROUTE 'command -v ip'
 test_lazy_prereq NFT 'command -v nft'
 test_lazy_prereq CURL 'command -v curl'
@@ -55,7 +53,6 @@ cleanup_ns() {
 	_uk_cleanup
 }
 trap cleanup_ns EXIT
-is_lost() { "$UMLKIT" status "$1" | grep -q lost; }
 # bad_input NAME REGEX COW CMD...: three points (needing $BI_PREREQ): exit 1 or 2, a message
 # matching REGEX, and neither the COW nor a tap, a rule or a kernel directory left behind
 BI_PREREQ=
@@ -257,12 +254,7 @@ test_expect_success LOSTG '... status: uid and gid' '
 	test_is "$(json .uid "$s"):$(json .gid "$s")" "$GU:$GU"
 '
 test_expect_success LOSTG 'setup: SIGKILL its supervisor' '
-	sup=$(json .supervisor_pid "$s") &&
-	test_like "$sup" "^[0-9]+$" &&
-	kill -KILL "$sup" &&
-	wait_gone "$sup" 10 &&
-	forget_pid "$sup" &&
-	until_true 5 is_lost lost &&
+	kill_supervisor lost &&
 	test_set_prereq LOST
 '
 test_expect_success LOST 'stop after its supervisor was killed' '

@@ -10,7 +10,7 @@
 # errors; a full learning table is listed whole; a stuck switch is stopped.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/switch-lib.sh"
-[ -n "$UML" ] || test_skip_all "no UML kernel (install user-mode-linux)"
+test_need_guests
 SWPEER="$UK_BUILD/tests/helpers/swpeer"
 test_lazy_prereq SWPEER '[ -x "$SWPEER" ]' # make test-build
 # tcpdump (scripts/deps): a further reader of the capture

@@ -9,7 +9,7 @@
 # links with it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/switch-lib.sh"
-[ -n "$UML" ] || test_skip_all "no UML kernel (install user-mode-linux)"
+test_need_guests
 SWPEER="$UK_BUILD/tests/helpers/swpeer"
 test_lazy_prereq SWPEER '[ -x "$SWPEER" ]' # make test-build
 

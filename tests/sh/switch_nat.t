@@ -7,7 +7,7 @@
 # and drops the guests' new flows instead of spinning or starving the control socket.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/switch-lib.sh"
-[ -n "$UML" ] || test_skip_all "no UML kernel (install user-mode-linux)"
+test_need_guests
 SWPEER="$UK_BUILD/tests/helpers/swpeer"
 NATPEER="$UK_BUILD/tests/helpers/natpeer"
 test_lazy_prereq SWPEER '[ -x "$SWPEER" ]'   # make test-build

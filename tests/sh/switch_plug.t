@@ -8,7 +8,7 @@
 # its plugs.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/switch-lib.sh"
-[ -n "$UML" ] || test_skip_all "no UML kernel (install user-mode-linux)"
+test_need_guests
 test_lazy_prereq VDE2 'command -v vde_switch && command -v vde_plug && command -v dpipe'
 
 plugs() { ports_json "$1" | jq -c '.[] | select(.kind == "plug")'; }

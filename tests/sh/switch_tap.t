@@ -6,7 +6,7 @@
 # switch takes the uplink with it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/switch-lib.sh"
-[ -n "$UML" ] || test_skip_all "no UML kernel (install user-mode-linux)"
+test_need_guests
 test_lazy_prereq IP 'command -v ip' # iproute2
 SWPEER="$UK_BUILD/tests/helpers/swpeer"
 test_lazy_prereq SWPEER '[ -x "$SWPEER" ]' # make test-build

@@ -7,7 +7,7 @@
 # guest's untagged; ports and fdb show the trunk and the router's MAC in every VLAN.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/switch-lib.sh"
-[ -n "$UML" ] || test_skip_all "no UML kernel (install user-mode-linux)"
+test_need_guests
 KVER=$("$UML" --version 2>/dev/null)
 MODS=/usr/lib/uml/modules/$KVER/kernel/net
 # Debian's user-mode-linux ships the kernel's modules; another kernel may have none
