@@ -595,7 +595,7 @@ static void setup(const char *dev, const char *ringdev)
 		die("memory");
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
-	setenv("PATH", DEFAULT_PATH + 5, 1); /* where posix_spawnp looks */
+	setenv("PATH", &DEFAULT_PATH[5], 1); /* where posix_spawnp looks */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
