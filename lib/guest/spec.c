@@ -79,16 +79,19 @@ static const char *parse_unit(const char *arg, struct uk_guest_disk *d, struct u
 	return eq + 1;
 }
 
+static bool unit_used(const struct uk_guest_spec *s, int u)
+{
+	for (int i = 0; i < s->ndisks; i++)
+		if (s->disks[i].unit == u)
+			return true;
+	return false;
+}
+
 static int next_free_unit(const struct uk_guest_spec *s)
 {
-	for (int u = 0; u < UK_GUEST_DISKS; u++) {
-		bool used = false;
-
-		for (int i = 0; i < s->ndisks; i++)
-			used |= s->disks[i].unit == u;
-		if (!used)
+	for (int u = 0; u < UK_GUEST_DISKS; u++)
+		if (!unit_used(s, u))
 			return u;
-	}
 	return -1;
 }
 
@@ -474,14 +477,9 @@ static void add_append(struct argv_buf *b, const char *append)
 
 int uk_guest_agent_ring_unit(const struct uk_guest_spec *s)
 {
-	for (int u = UK_GUEST_DISKS - 1; u >= 0; u--) {
-		bool used = false;
-
-		for (int i = 0; i < s->ndisks; i++)
-			used |= s->disks[i].unit == u;
-		if (!used)
+	for (int u = UK_GUEST_DISKS - 1; u >= 0; u--)
+		if (!unit_used(s, u))
 			return u;
-	}
 	return -1;
 }
 
