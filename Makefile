@@ -78,6 +78,12 @@ COMPAT := $(COMPAT_NAMES:%=$(BUILD)/%)
 # it lives inside the kernel's process, so it is built without sanitizers or libumlkit
 SHIM := $(BUILD)/umlkit-xstate.so
 SHIM_SRC := shim/xstate_shim.c lib/util/xstate.c
+# the guest agent (include/umlkit/agent.h): a static program installed into guest images; it
+# runs inside the guest, so it is built without sanitizers and links only the codec, the
+# archive code and the error and I/O helpers of lib/
+AGENT := $(BUILD)/umlkit-agent
+AGENT_SRC := agent/umlkit-agent.c lib/agent/codec.c lib/agent/archive.c lib/util/err.c \
+	lib/util/io.c
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
@@ -86,7 +92,7 @@ REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
 	fuzz-build \
 	format format-check clean
 
-all: $(UMLKIT) $(COMPAT) $(SHIM)
+all: $(UMLKIT) $(COMPAT) $(SHIM) $(AGENT)
 
 ifneq ($(V),1)
 Q := @
@@ -110,6 +116,11 @@ $(SHIM): $(SHIM_SRC) include/umlkit/xstate.h
 	@mkdir -p $(@D)
 	$(QLD)$(CC) -std=gnu11 $(WARN) $(WERROR) -O2 -g -fPIC -shared -D_GNU_SOURCE -Iinclude \
 		-o $@ $(SHIM_SRC) -ldl
+
+$(AGENT): $(AGENT_SRC) include/umlkit/agent.h include/umlkit/util.h include/umlkit/err.h
+	@mkdir -p $(@D)
+	$(QLD)$(CC) -std=gnu11 $(WARN) $(WERROR) -O2 -s -static -D_GNU_SOURCE \
+		-D_FILE_OFFSET_BITS=64 -Iinclude -DUK_VERSION='"$(VERSION)"' -o $@ $(AGENT_SRC)
 
 $(COMPAT): | $(UMLKIT)
 	$(Q)ln -sf umlkit $@
@@ -197,6 +208,7 @@ install: all
 	install -m 0755 $(UMLKIT) $(DESTDIR)$(BINDIR)/umlkit
 	install -d $(DESTDIR)$(SHIMDIR)
 	install -m 0644 $(SHIM) $(DESTDIR)$(SHIMDIR)/umlkit-xstate.so
+	install -m 0755 $(AGENT) $(DESTDIR)$(SHIMDIR)/umlkit-agent
 	install -m 0644 $(wildcard docs/*.1) $(DESTDIR)$(MANDIR)/man1/
 
 install-compat: install
@@ -204,7 +216,7 @@ install-compat: install
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/umlkit $(COMPAT_NAMES:%=$(DESTDIR)$(BINDIR)/%)
-	rm -f $(DESTDIR)$(SHIMDIR)/umlkit-xstate.so
+	rm -f $(DESTDIR)$(SHIMDIR)/umlkit-xstate.so $(DESTDIR)$(SHIMDIR)/umlkit-agent
 	rm -f $(patsubst docs/%,$(DESTDIR)$(MANDIR)/man1/%,$(wildcard docs/*.1))
 
 FORMAT_SRC = $(shell git ls-files '*.c' '*.h' 2>/dev/null)

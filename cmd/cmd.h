@@ -62,6 +62,8 @@ int uk_cmd_switch(int argc, char **argv);
 int uk_cmd_guest(int argc, char **argv);	 /* run start list status stop kill */
 int uk_cmd_guest_logs(int argc, char **argv);	 /* logs */
 int uk_cmd_guest_console(int argc, char **argv); /* console */
+int uk_cmd_exec(int argc, char **argv);		 /* exec: a command in a guest (agent.c) */
+int uk_cmd_cp(int argc, char **argv);		 /* cp: files into or out of a guest */
 int uk_cmd_uml_moo(int argc, char **argv);
 int uk_cmd_uml_mkcow(int argc, char **argv);
 int uk_cmd_mconsole(int argc, char **argv);

@@ -51,7 +51,8 @@ static const char guest_usage[] =
 	"  --append ARGS        more kernel arguments\n"
 	"  --restart=no|on-failure   (run, start) restart a crashed guest\n"
 	"  --wait               (start) return when the guest reports it is ready\n"
-	"  --ready=notify|mconsole   what counts as ready (default: the guest's notify)\n"
+	"  --ready=notify|mconsole|agent   what counts as ready (default: the guest's notify;\n"
+	"                       agent: its umlkit-agent said hello)\n"
 	"  --timeout S          (start --wait, stop) give up after S seconds\n"
 	"Exit status: 0 success, 1 failure, 2 usage error; run: 0 when the guest powered off,\n"
 	"1 otherwise.\n";
@@ -174,8 +175,11 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 			g->start.ready = UK_READY_NOTIFY;
 		else if (!strcmp(arg, "mconsole"))
 			g->start.ready = UK_READY_MCONSOLE;
+		else if (!strcmp(arg, "agent"))
+			g->start.ready = UK_READY_AGENT;
 		else
-			return uk_err_set(err, EINVAL, "--ready %s: use notify or mconsole", arg);
+			return uk_err_set(err, EINVAL, "--ready %s: use notify, mconsole or agent",
+					  arg);
 		return 0;
 	}
 	return uk_err_set(err, EINVAL, "unknown option");

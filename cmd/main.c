@@ -19,6 +19,8 @@ static const char usage_text[] =
 	"  image    the default guest image: build   (umlkit image --help)\n"
 	"  run, start, list, status, logs, console, stop, kill\n"
 	"           guests: boot, supervise, watch and stop them   (umlkit run --help)\n"
+	"  exec     run a command in a guest through its agent   (umlkit exec --help)\n"
+	"  cp       copy files into or out of a guest through its agent   (umlkit cp --help)\n"
 	"  switch   userspace Ethernet switches for guests   (umlkit switch --help)\n"
 	"  mconsole a guest's management console: send a command or read them from\n"
 	"           stdin   (umlkit mconsole --help)\n"
@@ -107,6 +109,8 @@ static const struct {
 	{"kill", uk_cmd_guest},
 	{"logs", uk_cmd_guest_logs},
 	{"console", uk_cmd_guest_console},
+	{"exec", uk_cmd_exec},
+	{"cp", uk_cmd_cp},
 	{"mconsole", uk_cmd_mconsole},
 	{"net", uk_cmd_net},
 	{"fw", uk_cmd_fw},

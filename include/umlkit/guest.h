@@ -124,7 +124,16 @@ struct uk_guest_wiring {
 	const char *uml_dir;
 	const char *notify_sock; /* NULL: none */
 	bool console_stdio;	 /* con0=fd:0,fd:1, the other consoles null */
+	/* the guest agent's channel (umlkit/agent.h): ssl1=fd:N,fd:N and
+	 * umlkit.agent=/dev/ttyS1; its ring, when agent_ring is not NULL, a read-only disk
+	 * (ubd<agent_ring_unit>r=PATH) named by umlkit.agent_ring=/dev/ubdX */
+	bool agent;
+	int agent_fd;
+	const char *agent_ring;
+	int agent_ring_unit;
 };
+/* The unit the agent's ring takes: the highest one the spec leaves free, or -1. */
+int uk_guest_agent_ring_unit(const struct uk_guest_spec *s);
 /* The kernel's argv (argv[0] = the kernel), NULL-terminated, in one heap block: free(argv).
  */
 int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w, char ***argv,
@@ -191,6 +200,7 @@ int uk_guest_forget(const char *name, struct uk_err *err);
 enum uk_ready_mode {
 	UK_READY_NOTIFY,   /* the guest writes /proc/mconsole (the default image does) */
 	UK_READY_MCONSOLE, /* the kernel's mconsole came up */
+	UK_READY_AGENT,	   /* the guest agent said hello (umlkit/agent.h) */
 };
 struct uk_guest_start_opts {
 	int timeout_s; /* for --wait: give up after this long (0: 120 s) */
@@ -214,6 +224,9 @@ int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err);
 /* SIGKILL the kernel and its supervisor. */
 int uk_guest_kill(const char *name, struct uk_err *err);
 
+/* Connect to the guest agent's socket of a supervised guest (umlkit/agent.h); -ENOTCONN
+ * naming the guest when it is not running. */
+int uk_guest_agent_connect(const char *name, int *fd, struct uk_err *err);
 /* Connect to the console of a supervised guest (one client at a time). */
 int uk_guest_console_connect(const char *name, int *fd, struct uk_err *err);
 /* Does the guest's supervisor or kernel still run? */

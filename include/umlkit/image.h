@@ -33,12 +33,16 @@ struct uk_rootfs_opts {
 	const char *mke2fs;
 	const char *debugfs;
 	const char *tmpdir; /* where to stage the tree; NULL: $TMPDIR, else /tmp */
+	/* the guest agent installed as /usr/sbin/umlkit-agent (umlkit/agent.h); NULL finds
+	 * umlkit-agent beside umlkit or in its lib directory (uk_find_companion) */
+	const char *agent;
 };
 
 /*
  * Build the image. Returns 0, or a negative errno with err naming what is missing or
  * wrong: -ENOENT "busybox-static is not installed" / "mke2fs not found (e2fsprogs)",
- * -ENOEXEC a dynamically linked busybox, -EEXIST out exists and !force, -EINVAL a size
+ * -ENOEXEC a dynamically linked busybox, -ENOENT "umlkit-agent not found" (the image
+ * always gets the agent), -EEXIST out exists and !force, -EINVAL a size
  * out of range, -EIO a program failed (its first line of output in the message).
  */
 int uk_rootfs_build(const struct uk_rootfs_opts *o, struct uk_err *err);

@@ -461,30 +461,45 @@ int uk_guest_kill(const char *name, struct uk_err *err)
 	return 0;
 }
 
-int uk_guest_console_connect(const char *name, int *fd, struct uk_err *err)
+static int connect_to(const char *name, bool agent, int *fd, struct uk_err *err)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	struct uk_guest_paths p;
 	int r = uk_guest_paths(name, &p, err);
+	const char *path;
 
 	*fd = -1;
 	if (r < 0)
 		return r;
-	if (!uk_guest_supervisor_alive(&p))
+	/* the agent's socket answers only while its supervisor runs: connecting is the check */
+	if (!agent && !uk_guest_supervisor_alive(&p))
 		return uk_err_set(err, ENOTCONN, "guest '%s' is not running under a supervisor",
 				  name);
-	if (strlen(p.console_sock) >= sizeof(a.sun_path))
-		return uk_err_set(err, ENAMETOOLONG, "%s: path too long", p.console_sock);
-	memcpy(a.sun_path, p.console_sock, strlen(p.console_sock) + 1);
+	path = agent ? p.agent_sock : p.console_sock;
+	if (strlen(path) >= sizeof(a.sun_path))
+		return uk_err_set(err, ENAMETOOLONG, "%s: path too long", path);
+	memcpy(a.sun_path, path, strlen(path) + 1);
 	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (*fd < 0)
 		return uk_err_sys(err, errno, "socket");
 	if (connect(*fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		r = uk_err_sys(err, errno, "%s", p.console_sock);
+		r = agent && (errno == ENOENT || errno == ECONNREFUSED)
+			    ? uk_err_set(err, ENOTCONN, "guest '%s' is not running", name)
+			    : uk_err_sys(err, errno, "%s", path);
 		close(*fd);
 		*fd = -1;
 	}
 	return r;
+}
+
+int uk_guest_console_connect(const char *name, int *fd, struct uk_err *err)
+{
+	return connect_to(name, false, fd, err);
+}
+
+int uk_guest_agent_connect(const char *name, int *fd, struct uk_err *err)
+{
+	return connect_to(name, true, fd, err);
 }
 
 bool uk_guest_is_alive(const char *name)

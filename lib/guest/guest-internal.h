@@ -23,6 +23,8 @@ struct uk_guest_paths {
 	char status[PATH_MAX];
 	char lock[PATH_MAX];
 	char net[PATH_MAX]; /* the firewall policy and taps made for the guest, while it runs */
+	char agent_sock[PATH_MAX]; /* dir/agent: `umlkit exec` and `cp` connect here */
+	char agent_ring[PATH_MAX]; /* the agent's ring: dir/agent.ring, or in kdir */
 };
 
 int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *err);

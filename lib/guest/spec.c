@@ -79,16 +79,19 @@ static const char *parse_unit(const char *arg, struct uk_guest_disk *d, struct u
 	return eq + 1;
 }
 
+static bool unit_used(const struct uk_guest_spec *s, int u)
+{
+	for (int i = 0; i < s->ndisks; i++)
+		if (s->disks[i].unit == u)
+			return true;
+	return false;
+}
+
 static int next_free_unit(const struct uk_guest_spec *s)
 {
-	for (int u = 0; u < UK_GUEST_DISKS; u++) {
-		bool used = false;
-
-		for (int i = 0; i < s->ndisks; i++)
-			used |= s->disks[i].unit == u;
-		if (!used)
+	for (int u = 0; u < UK_GUEST_DISKS; u++)
+		if (!unit_used(s, u))
 			return u;
-	}
 	return -1;
 }
 
@@ -472,6 +475,14 @@ static void add_append(struct argv_buf *b, const char *append)
 	}
 }
 
+int uk_guest_agent_ring_unit(const struct uk_guest_spec *s)
+{
+	for (int u = UK_GUEST_DISKS - 1; u >= 0; u--)
+		if (!unit_used(s, u))
+			return u;
+	return -1;
+}
+
 int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w, char ***argv,
 		  struct uk_err *err)
 {
@@ -494,6 +505,8 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 		else
 			add(b, "ubd%d%s=%s", d->unit, d->flags, d->file);
 	}
+	if (w->agent && w->agent_ring && w->agent_ring_unit >= 0)
+		add(b, "ubd%dr=%s", w->agent_ring_unit, w->agent_ring);
 	add(b, "root=%s", s->root);
 	for (int i = 0; i < s->nnets; i++)
 		add_net(b, s, i, &s->nets[i]);
@@ -504,6 +517,12 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 		add(b, "con0=fd:0,fd:1");
 	}
 	add(b, "noreboot");
+	if (w->agent) {
+		add(b, "ssl1=fd:%d,fd:%d", w->agent_fd, w->agent_fd);
+		add(b, "umlkit.agent=/dev/ttyS1");
+		if (w->agent_ring && w->agent_ring_unit >= 0)
+			add(b, "umlkit.agent_ring=/dev/ubd%c", 'a' + w->agent_ring_unit);
+	}
 	add_append(b, s->append);
 	/* the kernel joins argv[1..] with blanks into a 4096-byte buffer and appends its own
 	 * console=tty0; beyond about 4000 bytes it exits at once ("Too many command line

@@ -135,9 +135,11 @@ int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *er
 	if (p->kdir[0]) {
 		join(p->uml_dir, p->kdir, "/uml", "");
 		join(p->notify, p->kdir, "/notify", "");
+		join(p->agent_ring, p->kdir, "/agent.ring", "");
 	} else {
 		join(p->uml_dir, p->uml_link, "", "");
 		join(p->notify, p->dir, "/notify", "");
+		join(p->agent_ring, p->dir, "/agent.ring", "");
 	}
 	base = p->uml_dir;
 	join(p->mconsole, base, "/", name);
@@ -146,6 +148,7 @@ int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *er
 	strcat(p->kernel_pidfile, "/pid");
 	join(p->console_log, p->dir, "/console.log", "");
 	join(p->console_sock, p->dir, "/console", "");
+	join(p->agent_sock, p->dir, "/agent", "");
 	join(p->status, p->dir, "/status", "");
 	join(p->lock, p->dir, "/lock", "");
 	join(p->net, p->dir, "/net", "");
@@ -482,6 +485,8 @@ int uk_guest_clean_stale(const struct uk_guest_paths *p)
 	uk_guest_clean_kernel_dir(p);
 	unlink(p->notify);
 	unlink(p->console_sock);
+	unlink(p->agent_sock);
+	unlink(p->agent_ring);
 	uk_guest_drop_kernel_dir(p);
 	return 0;
 }

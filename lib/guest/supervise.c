@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "umlkit/agent.h"
 #include "umlkit/mconsole.h"
 #include "umlkit/net.h"
 #include "guest-internal.h"
@@ -42,7 +43,11 @@ struct sup {
 	bool stopping;	/* SIGTERM received: do not restart */
 	char line[512]; /* the console's current line, to catch a panic message */
 	size_t line_len;
-	char preload[PATH_MAX]; /* the xstate shim the kernel needs here, or "" */
+	char preload[PATH_MAX];	      /* the xstate shim the kernel needs here, or "" */
+	struct uk_agent_relay *relay; /* the guest agent's clients and channel */
+	int agent_end;		      /* the kernel's end of the agent's channel, until exec */
+	int ring_fd;		      /* the agent's ring, -1: none */
+	int ring_unit;
 };
 
 static void report(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -129,6 +134,8 @@ static void exec_kernel(struct sup *s, int console_end, char **argv)
 	 * its fd: links, below) */
 	if (spec->uid >= 0 && close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		_exit(127);
+	if (s->agent_end >= 0)
+		fcntl(s->agent_end, F_SETFD, 0);
 	for (int i = 0; i < spec->nnets; i++) {
 		if (spec->nets[i].kind == UK_NET_FD) {
 			int fd = atoi(spec->nets[i].target);
@@ -171,18 +178,30 @@ static int spawn(struct sup *s, struct uk_err *err)
 {
 	struct uk_guest_wiring w = {.uml_dir = s->sv->paths->uml_dir,
 				    .notify_sock = s->sv->paths->notify,
-				    .console_stdio = true};
+				    .console_stdio = true,
+				    .agent_ring = s->ring_fd >= 0 ? s->sv->paths->agent_ring : NULL,
+				    .agent_ring_unit = s->ring_unit};
 	char **argv;
-	int sv[2] = {-1, -1};
+	int sv[2] = {-1, -1}, ag[2] = {-1, -1};
 	sigset_t none;
 	pid_t pid;
 	int r;
 
 	r = uk_guest_own_uml_dir(s->sv->paths, s->sv->spec, err);
+	if (r == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ag) < 0)
+		r = uk_err_sys(err, errno, "socketpair");
+	w.agent = r == 0;
+	w.agent_fd = ag[1];
 	if (r == 0)
 		r = uk_guest_argv(s->sv->spec, &w, &argv, err);
-	if (r < 0)
+	if (r < 0) {
+		if (ag[0] >= 0) {
+			close(ag[0]);
+			close(ag[1]);
+		}
 		return r;
+	}
+	s->agent_end = ag[1];
 	if (!s->sv->foreground && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		free(argv);
 		return uk_err_sys(err, errno, "socketpair");
@@ -198,11 +217,15 @@ static int spawn(struct sup *s, struct uk_err *err)
 	free(argv);
 	if (sv[1] >= 0)
 		close(sv[1]);
+	close(ag[1]);
+	s->agent_end = -1;
 	if (r < 0) {
 		if (sv[0] >= 0)
 			close(sv[0]);
+		close(ag[0]);
 		return r;
 	}
+	uk_agent_relay_attach(s->relay, ag[0]);
 	if (!s->sv->foreground)
 		setpgid(pid, pid); /* also here: no race with a stop right after the fork */
 	s->console = sv[0];
@@ -423,14 +446,15 @@ static int loop(struct sup *s, struct uk_err *err)
 	bool done = false;
 
 	while (!done) {
-		struct pollfd p[5] = {
+		struct pollfd p[5 + 2 + UK_AGENT_SESSIONS] = {
 			{.fd = s->sig, .events = POLLIN},    {.fd = s->console, .events = POLLIN},
 			{.fd = s->notify, .events = POLLIN}, {.fd = s->listen_fd, .events = POLLIN},
 			{.fd = s->client, .events = POLLIN},
 		};
+		int na = uk_agent_relay_pollfds(s->relay, p + 5, 2 + UK_AGENT_SESSIONS);
 		int r;
 
-		if (poll(p, 5, -1) < 0) {
+		if (poll(p, (nfds_t)(5 + na), -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			return uk_err_sys(err, errno, "poll");
@@ -443,6 +467,9 @@ static int loop(struct sup *s, struct uk_err *err)
 			on_listen(s);
 		if (p[4].revents && s->client >= 0)
 			on_client(s);
+		if (uk_agent_relay_handle(s->relay, p + 5, na) &&
+		    s->sv->ready_mode == UK_READY_AGENT)
+			mark_ready(s);
 		if (p[0].revents) {
 			r = on_signal(s, &done, err);
 			if (r < 0)
@@ -463,6 +490,41 @@ static void close_all(struct sup *s)
 		}
 	unlink(s->sv->paths->notify);
 	unlink(s->sv->paths->console_sock);
+	uk_agent_relay_free(s->relay);
+	s->relay = NULL;
+	unlink(s->sv->paths->agent_sock);
+	if (s->ring_fd >= 0) {
+		close(s->ring_fd);
+		s->ring_fd = -1;
+		unlink(s->sv->paths->agent_ring);
+	}
+}
+
+/*
+ * The agent's ring (umlkit/agent.h): a sparse file of UK_AGENT_RING_SIZE bytes the kernel
+ * gets as a read-only disk, the guest's user's for a --user guest. None (and everything goes
+ * over the serial line, slower) when no disk unit is free or the path cannot be given to
+ * the kernel's ubd= (',' or ':' in it).
+ */
+static void open_ring(struct sup *s)
+{
+	const struct uk_guest_spec *spec = s->sv->spec;
+	const char *path = s->sv->paths->agent_ring;
+	int fd;
+
+	s->ring_unit = uk_guest_agent_ring_unit(spec);
+	if (s->ring_unit < 0 || strpbrk(path, ",: "))
+		return;
+	fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (ftruncate(fd, UK_AGENT_RING_SIZE) < 0 ||
+	    (spec->uid >= 0 && fchown(fd, (uid_t)spec->uid, (gid_t)spec->gid) < 0)) {
+		close(fd);
+		unlink(path);
+		return;
+	}
+	s->ring_fd = fd;
 }
 
 /* What uk_guest_hostnet_up made (the firewall policy, taps), written down so that the next
@@ -500,7 +562,10 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 			.notify = -1,
 			.listen_fd = -1,
 			.client = -1,
-			.sig = -1};
+			.sig = -1,
+			.agent_end = -1,
+			.ring_fd = -1,
+			.ring_unit = -1};
 	struct uk_guest_hostnet hn = {0}; /* its taps and firewall, while its kernel runs */
 	sigset_t mask;
 	int r;
@@ -529,6 +594,11 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 			       sv->spec->uid);
 	if (r >= 0 && !sv->foreground)
 		r = s.listen_fd = listen_unix(sv->paths->console_sock, SOCK_STREAM, err);
+	if (r >= 0) {
+		open_ring(&s);
+		r = uk_agent_relay_new(&s.relay, sv->spec->name, sv->paths->agent_sock, getuid(),
+				       s.ring_fd, err);
+	}
 	if (r >= 0)
 		r = uk_guest_preload(s.preload, sizeof(s.preload), err);
 	if (r >= 0)

@@ -82,7 +82,7 @@ static int check_debugfs_output(const char *text, struct uk_err *err)
 
 struct build {
 	const struct uk_rootfs_opts *o;
-	char busybox[PATH_MAX], mke2fs[PATH_MAX], debugfs[PATH_MAX];
+	char busybox[PATH_MAX], mke2fs[PATH_MAX], debugfs[PATH_MAX], agent[PATH_MAX];
 	char work[PATH_MAX];   /* the temporary directory */
 	char stage[PATH_MAX];  /* work/root */
 	char script[PATH_MAX]; /* work/owner.debugfs */
@@ -123,6 +123,8 @@ static int stage_tree(struct build *b, struct uk_err *err)
 	if (root < 0)
 		return uk_err_sys(err, errno, "%s", b->stage);
 	r = uk_rootfs_stage(root, b->busybox, err);
+	if (r == 0)
+		r = uk_rootfs_install_agent(root, b->agent, err);
 	if (r < 0)
 		return r;
 	/* the filesystem's root directory takes this mode */
@@ -204,6 +206,11 @@ int uk_rootfs_build(const struct uk_rootfs_opts *o, struct uk_err *err)
 	r = find_busybox(o->busybox, b->busybox, sizeof(b->busybox), err);
 	if (r < 0)
 		return r;
+	if (o->agent)
+		snprintf(b->agent, sizeof(b->agent), "%s", o->agent);
+	else if (uk_find_companion("umlkit-agent", b->agent, sizeof(b->agent), err) < 0)
+		return uk_err_prefix(err, -ENOENT,
+				     "the guest agent is part of the image, and it is missing: ");
 	r = find_e2fs_prog("mke2fs", o->mke2fs, b->mke2fs, sizeof(b->mke2fs), err);
 	if (r < 0)
 		return r;

@@ -42,6 +42,9 @@ const struct uk_rootfs_entry uk_rootfs_entries[] = {
 	 "::sysinit:/etc/init.d/rcS\n"
 	 "# A login shell on the console only when the kernel command line has umlkit.shell=1.\n"
 	 "::once:/etc/init.d/console\n"
+	 "# The guest agent of umlkit exec and umlkit cp, when the host wired its channel\n"
+	 "# (umlkit.agent=); started again whenever it exits.\n"
+	 "::once:/etc/init.d/agent\n"
 	 "# `mconsole cad` (ctrl-alt-del) powers the guest off cleanly.\n"
 	 "::ctrlaltdel:/sbin/poweroff\n"
 	 "::shutdown:/etc/init.d/rcK\n"},
@@ -204,6 +207,18 @@ const struct uk_rootfs_entry uk_rootfs_entries[] = {
 	 "cd /root || cd /\n"
 	 "while :; do\n"
 	 "\t/bin/sh -l\n"
+	 "\tsleep 1\n"
+	 "done\n"},
+	{"etc/init.d/agent", S_IFREG | 0755,
+	 "#!/bin/sh\n"
+	 "# Run once by init after rcS: /usr/sbin/umlkit-agent, the guest side of umlkit exec and\n"
+	 "# umlkit cp, started again whenever it exits, while the kernel command line has\n"
+	 "# umlkit.agent= (umlkit start puts it there); otherwise nothing.\n"
+	 "export PATH=/sbin:/usr/sbin:/bin:/usr/bin\n"
+	 ". /etc/umlkit/functions\n"
+	 "[ -n \"$(uk_param agent)\" ] && [ -x /usr/sbin/umlkit-agent ] || exit 0\n"
+	 "while :; do\n"
+	 "\t/usr/sbin/umlkit-agent\n"
 	 "\tsleep 1\n"
 	 "done\n"},
 	{"etc/umlkit/functions", S_IFREG | 0644,

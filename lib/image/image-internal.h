@@ -39,6 +39,8 @@ int uk_rootfs_check_static(const char *path);
 /* Stage the root tree under the directory dirfd: the entries, busybox copied to
  * bin/busybox and a symlink for each applet `busybox --list-full` names. */
 int uk_rootfs_stage(int dirfd, const char *busybox, struct uk_err *err);
+/* The guest agent (a static program) at /usr/sbin/umlkit-agent of the tree dirfd. */
+int uk_rootfs_install_agent(int dirfd, const char *agent, struct uk_err *err);
 
 /* Write debugfs commands giving every file under dirfd to root:root (uid/gid 0) to fd. */
 int uk_rootfs_owner_script(int dirfd, int outfd, struct uk_err *err);

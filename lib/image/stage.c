@@ -43,17 +43,18 @@ static int write_file(int dirfd, const char *path, mode_t mode, const void *data
 	return 0;
 }
 
-static int copy_busybox(int dirfd, const char *busybox, struct uk_err *err)
+/* Copy the program src to dst in the tree, mode 0755. */
+static int copy_prog(int dirfd, const char *src, const char *dst, struct uk_err *err)
 {
-	_cleanup_close_ int in = open(busybox, O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int out = -1;
 	char buf[65536];
 
 	if (in < 0)
-		return uk_err_sys(err, errno, "%s", busybox);
-	out = openat(dirfd, BUSYBOX_IN_IMAGE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		return uk_err_sys(err, errno, "%s", src);
+	out = openat(dirfd, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (out < 0)
-		return uk_err_sys(err, errno, "stage: create /" BUSYBOX_IN_IMAGE);
+		return uk_err_sys(err, errno, "stage: create /%s", dst);
 	for (;;) {
 		ssize_t n = read(in, buf, sizeof(buf));
 		int r;
@@ -61,16 +62,21 @@ static int copy_busybox(int dirfd, const char *busybox, struct uk_err *err)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return uk_err_sys(err, errno, "%s: read", busybox);
+			return uk_err_sys(err, errno, "%s: read", src);
 		if (n == 0)
 			break;
 		r = uk_write_all(out, buf, (size_t)n);
 		if (r < 0)
-			return uk_err_sys(err, -r, "stage: write /" BUSYBOX_IN_IMAGE);
+			return uk_err_sys(err, -r, "stage: write /%s", dst);
 	}
 	if (fchmod(out, 0755) < 0)
-		return uk_err_sys(err, errno, "stage: chmod /" BUSYBOX_IN_IMAGE);
+		return uk_err_sys(err, errno, "stage: chmod /%s", dst);
 	return 0;
+}
+
+int uk_rootfs_install_agent(int dirfd, const char *agent, struct uk_err *err)
+{
+	return copy_prog(dirfd, agent, "usr/sbin/umlkit-agent", err);
 }
 
 /* An applet path as `busybox --list-full` prints it: relative, plain components. */
@@ -158,7 +164,7 @@ int uk_rootfs_stage(int dirfd, const char *busybox, struct uk_err *err)
 			r = write_file(dirfd, e->path, e->mode, e->data, strlen(e->data), err);
 	}
 	if (r == 0)
-		r = copy_busybox(dirfd, busybox, err);
+		r = copy_prog(dirfd, busybox, BUSYBOX_IN_IMAGE, err);
 	if (r == 0)
 		r = link_applets(dirfd, busybox, err);
 	return r;

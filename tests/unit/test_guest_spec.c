@@ -882,6 +882,54 @@ static void test_argv_minimal(void **state)
 	free(argv);
 }
 
+/* The agent's channel: serial line 1 on the fd, its ring on the highest free ubd unit, both
+ * named on the command line before --append's words. */
+static void test_argv_agent(void **state)
+{
+	static const char *const want[] = {
+		"linux.uml",
+		"mem=16M",
+		"umid=a",
+		"uml_dir=UML_DIR",
+		"ubd0=a.img",
+		"ubd15=b.img",
+		"ubd14r=/run/a/agent.ring",
+		"root=/dev/ubda",
+		"noreboot",
+		"ssl1=fd:7,fd:7",
+		"umlkit.agent=/dev/ttyS1",
+		"umlkit.agent_ring=/dev/ubdo",
+		"x=1",
+		NULL,
+	};
+	struct uk_guest_wiring w = {.uml_dir = "UML_DIR", .agent = true, .agent_fd = 7};
+	struct uk_guest_spec *s = new_spec();
+	char **argv = NULL;
+
+	(void)state;
+	strcpy(s->name, "a");
+	strcpy(s->kernel, "linux.uml");
+	assert_int_equal(uk_guest_spec_add_disk(s, "a.img", NULL), 0);
+	assert_int_equal(uk_guest_agent_ring_unit(s), 15);
+	assert_int_equal(uk_guest_spec_add_disk(s, "ubd15=b.img", NULL), 0);
+	assert_int_equal(uk_guest_agent_ring_unit(s), 14);
+	assert_int_equal(uk_guest_spec_set_mem(s, "16M", NULL), 0);
+	strcpy(s->append, "x=1");
+	w.agent_ring = "/run/a/agent.ring";
+	w.agent_ring_unit = uk_guest_agent_ring_unit(s);
+	assert_int_equal(uk_guest_argv(s, &w, &argv, NULL), 0);
+	assert_argv(argv, want);
+	free(argv);
+	/* every unit taken: no ring */
+	for (int u = 1; u < 15; u++) {
+		char d[32];
+
+		snprintf(d, sizeof(d), "ubd%d=c%d.img", u, u);
+		assert_int_equal(uk_guest_spec_add_disk(s, d, NULL), 0);
+	}
+	assert_int_equal(uk_guest_agent_ring_unit(s), -1);
+}
+
 static void test_argv_many_args(void **state)
 {
 	struct uk_guest_wiring w = {.uml_dir = "/d", .notify_sock = "/n", .console_stdio = true};
@@ -965,6 +1013,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_name),
+		cmocka_unit_test(test_argv_agent),
 		cmocka_unit_test(test_disk_cow_and_image),
 		cmocka_unit_test(test_disk_units),
 		cmocka_unit_test(test_disk_in_order),
