@@ -595,7 +595,42 @@ static json_t *ask_nat(const char *name, const char *cmd, json_t *extra)
 	return ask(name, cmd, -1, extra);
 }
 
-/* nat NAME: the NAT uplink's network, forwards and counters */
+/* The DHCP leases of a forward-list reply, with the guest each belongs to, and the guests'
+ * forwards. */
+static void print_leases(json_t *rep)
+{
+	json_t *leases = json_object_get(rep, "leases"),
+	       *fw = json_object_get(rep, "guest_forwards");
+	json_t *e;
+	size_t i;
+
+	printf("leases        %zu\n", json_array_size(leases));
+	if (json_array_size(leases))
+		printf("  %-17s %-15s %5s  %s\n", "MAC", "IPV4", "PORT", "GUEST");
+	json_array_foreach(leases, i, e)
+	{
+		const char *g = json_string_value(json_object_get(e, "guest"));
+
+		printf("  %-17s %-15s %5lld  ", json_string_value(json_object_get(e, "mac")),
+		       json_string_value(json_object_get(e, "ipv4")), int_of(e, "port"));
+		if (g)
+			printf("%s (vec%lld)\n", g, int_of(e, "net"));
+		else
+			printf("-\n");
+	}
+	json_array_foreach(fw, i, e)
+	{
+		const char *a = json_string_value(json_object_get(e, "guest_addr"));
+
+		printf("guest forward %s of %s (vec%lld): %s%s%s\n",
+		       json_string_value(json_object_get(e, "spec")),
+		       json_string_value(json_object_get(e, "guest")), int_of(e, "net"),
+		       a ? "to " : "waiting for its address", a ? a : "",
+		       json_object_get(e, "error") ? " (refused before)" : "");
+	}
+}
+
+/* nat NAME: the NAT uplink's network, forwards, leases and counters */
 static int sw_nat(struct sw_args *a)
 {
 	json_t *rep;
@@ -617,6 +652,7 @@ static int sw_nat(struct sw_args *a)
 	printf("queue_drops   %lld\n", int_of(rep, "queue_drops"));
 	printf("fd_rests      %lld\n", int_of(rep, "fd_rests"));
 	printf("flow_drops    %lld\n", int_of(rep, "flow_drops"));
+	print_leases(rep);
 	json_decref(rep);
 	return UK_EXIT_OK;
 }

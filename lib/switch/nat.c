@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "nat-internal.h"
 #include "swd.h"
 #include "swparse.h"
 
@@ -120,17 +121,23 @@ static int fwd_addr(const char *spec, const char *what, const char *s, struct in
 
 /*
  * tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT, the host address 127.0.0.1 unless given.
- * With key_only, "tcp|udp:[HOSTADDR:]HOSTPORT" is accepted too (which forward to remove).
+ * NAT_FWD_KEY also takes "tcp|udp:[HOSTADDR:]HOSTPORT" (which forward to remove);
+ * NAT_FWD_GUEST is "tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT" (a guest's, to its address).
  */
-int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f, struct uk_err *err)
+int uk_swd_nat_forward_parse(const char *spec, int form, struct nat_fwd *f, struct uk_err *err)
 {
-	static const char usage[] = "tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT";
+	static const char full[] = "tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT";
+	static const char guest[] = "tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT";
+	const char *usage = form == NAT_FWD_GUEST ? guest : full;
+	int min = form == NAT_FWD_FULL ? 4 : form == NAT_FWD_KEY ? 2 : 3;
+	int max = form == NAT_FWD_GUEST ? 4 : 5;
 	char buf[NAT_SPEC_MAX];
 	char *field[6];
 	int n = 0, r, i = 1;
 	size_t len = strlen(spec);
 
 	memset(f, 0, sizeof(*f));
+	f->owner = -1;
 	if (len == 0)
 		return uk_err_set(err, EINVAL, "forward: empty; expected %s", usage);
 	if (len >= NAT_SPEC_MAX)
@@ -144,20 +151,25 @@ int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f,
 			break;
 		*c = '\0';
 	}
-	if (n == 6 || n < (key_only ? 2 : 4))
+	if (n < min || n > max)
 		return uk_err_set(err, EINVAL, "forward '%s': expected %s%s", spec, usage,
-				  key_only ? " (or tcp|udp:[HOSTADDR:]HOSTPORT)" : "");
+				  form == NAT_FWD_KEY ? " (or tcp|udp:[HOSTADDR:]HOSTPORT)" : "");
 	for (int k = 0; k < n; k++)
 		if (!field[k][0])
 			return uk_err_set(err, EINVAL, "forward '%s': field %d of %d is empty",
 					  spec, k + 1, n);
+	if (form == NAT_FWD_GUEST && n == 4 && strchr(field[2], '.'))
+		return uk_err_set(err, EINVAL,
+				  "forward '%s': a guest's forward takes no guest address (it goes "
+				  "to the guest's, whatever it is): expected %s",
+				  spec, usage);
 	if (!strcmp(field[0], "udp"))
 		f->udp = true;
 	else if (strcmp(field[0], "tcp"))
 		return uk_err_set(err, EINVAL, "forward '%s': protocol '%s' is not tcp or udp",
 				  spec, field[0]);
-	/* 2 or 4 fields: no host address; 3 or 5: one */
-	if (n == 3 || n == 5) {
+	/* a host address: 3 or 5 fields (a guest's forward: 4) */
+	if (form == NAT_FWD_GUEST ? n == 4 : n == 3 || n == 5) {
 		uint32_t h;
 
 		r = fwd_addr(spec, "host address", field[i++], &f->haddr, err);
@@ -177,20 +189,24 @@ int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f,
 	if (r < 0 || i == n)
 		return r;
 	f->has_guest = true;
-	r = fwd_addr(spec, "guest address", field[i++], &f->gaddr, err);
+	if (form != NAT_FWD_GUEST)
+		r = fwd_addr(spec, "guest address", field[i++], &f->gaddr, err);
 	if (r == 0)
 		r = fwd_port(spec, "guest port", field[i], &f->gport, err);
 	return r;
 }
 
-/* "tcp:127.0.0.1:8080:10.0.2.15:80" (the guest part only when it has one) */
-static void nat_forward_format(const struct nat_fwd *f, char *out, size_t outlen)
+/* "tcp:127.0.0.1:8080:10.0.2.15:80" (the guest part only when it has one; a guest's forward
+ * without its address yet: "tcp:127.0.0.1:8080:80") */
+void uk_nat_fwd_format(const struct nat_fwd *f, char *out, size_t outlen)
 {
 	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
 
 	inet_ntop(AF_INET, &f->haddr, h, sizeof(h));
 	inet_ntop(AF_INET, &f->gaddr, g, sizeof(g));
-	if (f->has_guest)
+	if (f->has_guest && f->owner >= 0 && !f->gaddr.s_addr)
+		snprintf(out, outlen, "%s:%s:%u:%u", f->udp ? "udp" : "tcp", h, f->hport, f->gport);
+	else if (f->has_guest)
 		snprintf(out, outlen, "%s:%s:%u:%s:%u", f->udp ? "udp" : "tcp", h, f->hport, g,
 			 f->gport);
 	else
@@ -267,7 +283,8 @@ struct nat {
 	 * A probe counts up to FLOW_PROBE fds beyond the reserve into flow_credit; each socket
 	 * slirp opens (register_poll_fd) spends one; a spent or FLOW_PROBE_MS old credit is
 	 * probed again. */
-	int probe_fd; /* what the probes dup: /dev/null */
+	struct nat_leases *leases; /* what its DHCP server gave whom; the guests' forwards */
+	int probe_fd;		   /* what the probes dup: /dev/null */
 	int flow_credit;
 	int64_t flow_probe_ms;
 	uint64_t flow_drops; /* such frames dropped */
@@ -287,6 +304,7 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 	/* the port may have been removed by a control request */
 	if (uk_switch_port_info(n->sw, n->port, &c, NULL) < 0 || c.kind != UK_PORT_NAT)
 		return -1;
+	uk_nat_leases_snoop(n->leases, buf, len);
 	uk_switch_input(n->sw, n->port, buf, len);
 	return (ssize_t)len;
 }
@@ -580,6 +598,7 @@ static void nat_pre_poll(struct uk_swd *d, void *ctx, int *timeout_ms)
 	int64_t now;
 
 	(void)d;
+	uk_nat_leases_settle(n->leases);
 	drain(n);
 	fire_timers(n);
 	n->nlslot = 0;
@@ -629,7 +648,7 @@ static int nat_send(void *priv, const void *frame, size_t len)
 }
 
 /* -- forwards -- */
-static int fwd_find(const struct nat *n, const struct nat_fwd *f)
+int uk_nat_fwd_find(const struct nat *n, const struct nat_fwd *f)
 {
 	for (int i = 0; i < n->nfwd; i++)
 		if (n->fwd[i].udp == f->udp && n->fwd[i].haddr.s_addr == f->haddr.s_addr &&
@@ -638,65 +657,117 @@ static int fwd_find(const struct nat *n, const struct nat_fwd *f)
 	return -1;
 }
 
-static int fwd_add(struct nat *n, const char *spec, struct nat_fwd *out, struct uk_err *err)
+unsigned uk_nat_prefix(const struct nat *n)
 {
-	uint32_t g, net = ntohl(n->net.net.s_addr), mask = ntohl(n->net.mask.s_addr);
-	char h[INET_ADDRSTRLEN], text[128];
-	struct nat_fwd f;
-	int r = uk_swd_nat_forward_parse(spec, false, &f, err), k;
+	return n->net.prefix;
+}
 
+int uk_nat_guest_addr_check(const struct nat *n, const char *what, struct in_addr a,
+			    struct uk_err *err)
+{
+	uint32_t g = ntohl(a.s_addr), net = ntohl(n->net.net.s_addr),
+		 mask = ntohl(n->net.mask.s_addr);
+	char h[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a, h, sizeof(h));
+	if ((g & mask) != net)
+		return uk_err_set(err, EINVAL, "%s: guest address %s is outside the NAT network %s",
+				  what, h, n->netname);
+	if (g == net || g == (net | ~mask) || a.s_addr == n->net.host.s_addr ||
+	    a.s_addr == n->net.dns.s_addr)
+		return uk_err_set(err, EINVAL,
+				  "%s: guest address %s is the network's own (its network, "
+				  "broadcast, host or DNS address), not a guest's",
+				  what, h);
+	return 0;
+}
+
+int uk_nat_fwd_install(struct nat *n, const char *spec, const struct nat_fwd *f, struct uk_err *err)
+{
+	char h[INET_ADDRSTRLEN], text[128], what[128];
+	int k = uk_nat_fwd_find(n, f), r, holder = uk_nat_leases_holder(n->leases, f);
+
+	snprintf(what, sizeof(what), "forward '%s'", spec);
+	r = uk_nat_guest_addr_check(n, what, f->gaddr, err);
 	if (r < 0)
 		return r;
-	g = ntohl(f.gaddr.s_addr);
-	if ((g & mask) != net)
-		return uk_err_set(err, EINVAL,
-				  "forward '%s': guest address %s is outside the NAT network %s",
-				  spec, inet_ntop(AF_INET, &f.gaddr, h, sizeof(h)), n->netname);
-	if (g == net || g == (net | ~mask) || f.gaddr.s_addr == n->net.host.s_addr ||
-	    f.gaddr.s_addr == n->net.dns.s_addr)
-		return uk_err_set(err, EINVAL,
-				  "forward '%s': guest address %s is the network's own (its "
-				  "network, broadcast, host or DNS address), not a guest's",
-				  spec, inet_ntop(AF_INET, &f.gaddr, h, sizeof(h)));
-	k = fwd_find(n, &f);
 	if (k >= 0) {
-		nat_forward_format(&n->fwd[k], text, sizeof(text));
+		uk_nat_fwd_format(&n->fwd[k], text, sizeof(text));
 		return uk_err_set(err, EEXIST, "forward '%s': %s is forwarded already", spec, text);
+	}
+	if (holder >= 0 && holder != f->owner) {
+		struct uk_port_conf c = {0};
+
+		uk_switch_port_info(n->sw, holder, &c, NULL);
+		return uk_err_set(err, EEXIST,
+				  "forward '%s': that host port belongs to guest '%s' (port %d), "
+				  "waiting for its address",
+				  spec, c.guest, holder);
 	}
 	if (n->nfwd == UK_SW_MAX_FORWARDS)
 		return uk_err_set(err, ENOSPC, "forward '%s': at most %d forwards", spec,
 				  UK_SW_MAX_FORWARDS);
 	errno = 0;
-	if (slirp_add_hostfwd(n->slirp, f.udp, f.haddr, f.hport, f.gaddr, f.gport) < 0)
+	if (slirp_add_hostfwd(n->slirp, f->udp, f->haddr, f->hport, f->gaddr, f->gport) < 0)
 		return uk_err_sys(err, errno ? errno : EADDRNOTAVAIL,
 				  "forward '%s': cannot listen on %s %s:%u", spec,
-				  f.udp ? "udp" : "tcp", inet_ntop(AF_INET, &f.haddr, h, sizeof(h)),
-				  f.hport);
-	n->fwd[n->nfwd++] = f;
+				  f->udp ? "udp" : "tcp",
+				  inet_ntop(AF_INET, &f->haddr, h, sizeof(h)), f->hport);
+	n->fwd[n->nfwd++] = *f;
 	forget_fd_kinds(n);
-	if (out)
-		*out = f;
 	return 0;
+}
+
+void uk_nat_fwd_uninstall(struct nat *n, const struct nat_fwd *f)
+{
+	int k = uk_nat_fwd_find(n, f);
+
+	if (k < 0)
+		return;
+	slirp_remove_hostfwd(n->slirp, f->udp, f->haddr, f->hport);
+	n->fwd[k] = n->fwd[--n->nfwd];
+	forget_fd_kinds(n);
+}
+
+static int fwd_add(struct nat *n, const char *spec, struct nat_fwd *out, struct uk_err *err)
+{
+	struct nat_fwd f;
+	int r = uk_swd_nat_forward_parse(spec, NAT_FWD_FULL, &f, err);
+
+	if (r == 0)
+		r = uk_nat_fwd_install(n, spec, &f, err);
+	if (r == 0 && out)
+		*out = f;
+	return r;
 }
 
 static int fwd_del(struct nat *n, const char *spec, struct nat_fwd *out, struct uk_err *err)
 {
 	char text[128];
 	struct nat_fwd f;
-	int r = uk_swd_nat_forward_parse(spec, true, &f, err), k;
+	int r = uk_swd_nat_forward_parse(spec, NAT_FWD_KEY, &f, err), k;
 
 	if (r < 0)
 		return r;
-	k = fwd_find(n, &f);
+	k = uk_nat_fwd_find(n, &f);
 	if (k < 0 || (f.has_guest &&
 		      (n->fwd[k].gaddr.s_addr != f.gaddr.s_addr || n->fwd[k].gport != f.gport))) {
 		f.has_guest = false;
-		nat_forward_format(&f, text, sizeof(text));
+		uk_nat_fwd_format(&f, text, sizeof(text));
 		if (k < 0)
 			return uk_err_set(err, ESRCH, "forward '%s': %s is not forwarded", spec,
 					  text);
-		nat_forward_format(&n->fwd[k], text, sizeof(text));
+		uk_nat_fwd_format(&n->fwd[k], text, sizeof(text));
 		return uk_err_set(err, ESRCH, "forward '%s': the forward there is %s", spec, text);
+	}
+	if (n->fwd[k].owner >= 0) {
+		struct uk_port_conf c = {0};
+
+		uk_switch_port_info(n->sw, n->fwd[k].owner, &c, NULL);
+		return uk_err_set(err, EPERM,
+				  "forward '%s': it belongs to guest '%s' (port %d, its --net "
+				  "...,forward=): it goes when the guest stops",
+				  spec, c.guest, n->fwd[k].owner);
 	}
 	if (slirp_remove_hostfwd(n->slirp, f.udp, f.haddr, f.hport) < 0)
 		return uk_err_set(err, ESRCH, "forward '%s': slirp has no such forward", spec);
@@ -707,12 +778,12 @@ static int fwd_del(struct nat *n, const char *spec, struct nat_fwd *out, struct 
 	return 0;
 }
 
-static json_t *fwd_json(const struct nat_fwd *f)
+static json_t *fwd_json(const struct nat *n, const struct nat_fwd *f)
 {
 	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], text[128];
 	json_t *j = json_object();
 
-	nat_forward_format(f, text, sizeof(text));
+	uk_nat_fwd_format(f, text, sizeof(text));
 	json_object_set_new(j, "spec", json_string(text));
 	json_object_set_new(j, "proto", json_string(f->udp ? "udp" : "tcp"));
 	json_object_set_new(j, "host_addr",
@@ -721,6 +792,13 @@ static json_t *fwd_json(const struct nat_fwd *f)
 	json_object_set_new(j, "guest_addr",
 			    json_string(inet_ntop(AF_INET, &f->gaddr, g, sizeof(g))));
 	json_object_set_new(j, "guest_port", json_integer(f->gport));
+	if (f->owner >= 0) {
+		struct uk_port_conf c = {0};
+
+		uk_switch_port_info(n->sw, f->owner, &c, NULL);
+		json_object_set_new(j, "guest", json_string(c.guest));
+		json_object_set_new(j, "port", json_integer(f->owner));
+	}
 	return j;
 }
 
@@ -730,7 +808,7 @@ static void nat_list(struct nat *n, json_t *reply)
 	json_t *arr = json_array();
 
 	for (int i = 0; i < n->nfwd; i++)
-		json_array_append_new(arr, fwd_json(&n->fwd[i]));
+		json_array_append_new(arr, fwd_json(n, &n->fwd[i]));
 	json_object_set_new(reply, "forwards", arr);
 	json_object_set_new(reply, "network", json_string(n->netname));
 	json_object_set_new(reply, "host",
@@ -743,6 +821,7 @@ static void nat_list(struct nat *n, json_t *reply)
 	json_object_set_new(reply, "queue_drops", json_integer((json_int_t)n->queue_drops));
 	json_object_set_new(reply, "fd_rests", json_integer((json_int_t)n->fd_rests));
 	json_object_set_new(reply, "flow_drops", json_integer((json_int_t)n->flow_drops));
+	uk_nat_leases_json(n->leases, reply);
 }
 
 static int nat_command(struct uk_swd *d, void *ctx, const char *cmd, json_t *req, json_t *reply)
@@ -771,12 +850,37 @@ static int nat_command(struct uk_swd *d, void *ctx, const char *cmd, json_t *req
 		json_object_set_new(reply, "error", json_string(err.msg));
 		return r == -ENOENT ? -ESRCH : r; /* -ENOENT says "not my command" */
 	}
-	json_object_set_new(reply, "forward", fwd_json(&f));
+	json_object_set_new(reply, "forward", fwd_json(n, &f));
 	return 0;
+}
+
+static int nat_port_added(struct uk_swd *d, void *ctx, int port, json_t *req, struct uk_err *err)
+{
+	struct nat *n = ctx;
+
+	(void)d;
+	return uk_nat_leases_port_added(n->leases, port, req, err);
+}
+
+static void nat_port_removed(struct uk_swd *d, void *ctx, int port)
+{
+	struct nat *n = ctx;
+
+	(void)d;
+	uk_nat_leases_port_removed(n->leases, port);
+}
+
+static void nat_port_json(struct uk_swd *d, void *ctx, int port, json_t *j)
+{
+	struct nat *n = ctx;
+
+	(void)d;
+	uk_nat_leases_port_json(n->leases, port, j);
 }
 
 static void nat_free(struct nat *n)
 {
+	uk_nat_leases_free(n->leases);
 	if (n->slirp)
 		slirp_cleanup(n->slirp);
 	free(n->q);
@@ -826,6 +930,9 @@ int uk_swd_nat_start(struct uk_swd *d, struct uk_err *err)
 		.post_poll = nat_post_poll,
 		.stop = nat_stop,
 		.command = nat_command,
+		.port_added = nat_port_added,
+		.port_removed = nat_port_removed,
+		.port_json = nat_port_json,
 	};
 	struct nat *n = calloc(1, sizeof(*n));
 	int r;
@@ -872,6 +979,12 @@ int uk_swd_nat_start(struct uk_swd *d, struct uk_err *err)
 		r = n->port;
 		nat_free(n);
 		return r;
+	}
+	n->leases = uk_nat_leases_new(n, n->sw, n->port);
+	if (!n->leases) {
+		uk_swd_remove_port(d, n->port);
+		nat_free(n);
+		return uk_err_set(err, ENOMEM, "NAT: out of memory");
 	}
 	m.ctx = n;
 	m.port = n->port;
