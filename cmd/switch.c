@@ -34,7 +34,8 @@ static const char switch_usage[] =
 	"                           takes tcp|udp:[HOSTADDR:]HOSTPORT); HOSTADDR 127.0.0.1\n"
 	"  forward NAME list [--output=json]  the NAT uplink's port forwards\n"
 	"  nat NAME [--output=json]  the NAT uplink (--nat): its network, forwards, libslirp's\n"
-	"                           complaints, frames dropped, rests for want of fds\n"
+	"                           complaints, frames dropped, rests for want of fds, and\n"
+	"                           its DHCP leases with the guest each belongs to\n"
 	"  legacy NAME [--output=json]  the legacy daemon-protocol side (--legacy): its guests,\n"
 	"                           requests accepted and refused, stray frames dropped\n"
 	"  link A B [--vlan N]      join two running switches: a trunk of every VLAN, or an\n"
@@ -42,7 +43,8 @@ static const char switch_usage[] =
 	"  unlink A B               remove the link between A and B\n"
 	"  plug NAME [--vlan N] [--trunk]  a port carried over stdin and stdout (each frame\n"
 	"                           behind its 2-byte length, as vde_plug's): dpipe, ssh, socat\n"
-	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N][,trunk]`.\n"
+	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N][,trunk]`;\n"
+	"`,forward=tcp:8080:80` forwards to the guest's address, whatever its lease.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 enum {
