@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * The NAT uplink's two halves: nat.c (libslirp in the daemon's loop, the port forwards) and
- * lease.c (the addresses its DHCP server gave, to which port, and the guests' forwards that
- * follow them). Not part of the public API.
+ * The NAT uplink's parts: natparse.c (its pure parsers), nat.c (libslirp in the daemon's
+ * loop, the port forwards) and lease.c (the addresses its DHCP server gave, to which port,
+ * and the guests' forwards that follow them). Not part of the public API.
  */
 #ifndef UK_NAT_INTERNAL_H
 #define UK_NAT_INTERNAL_H
@@ -18,6 +18,15 @@
 
 struct nat;
 struct nat_leases;
+
+/* ---- natparse.c (pure) ---- */
+struct nat_net {
+	struct in_addr net, mask, host, dns, dhcp;
+	unsigned prefix;
+};
+/* "A.B.C.D/N", N 8..27 (slirp leases 16 addresses from .15), a network that can hold guests:
+ * the network, its mask, the host alias .2, DNS .3 and the first lease .15. */
+int uk_swd_nat_net_parse(const char *s, struct nat_net *o, struct uk_err *err);
 
 /* ---- nat.c, for lease.c ---- */
 /* Whether a can be a guest's address on the NAT's network (not the network's own): 0, or
