@@ -73,6 +73,12 @@ int uk_cmd_fw(int argc, char **argv);	      /* fw show|apply|flush */
 int uk_cmd_tunctl(int argc, char **argv);     /* the tunctl personality */
 int uk_cmd_uml_switch(int argc, char **argv); /* the uml_switch personality */
 
+/* A guest's interfaces (guest-addr.c): a JSON array for status and list, or lines of text
+ * for status. */
+struct json_t;
+struct json_t *uk_guest_nets_json(const char *name);
+void uk_guest_nets_print(const char *name);
+
 /* Parse --output=FMT; returns true for json, false for human. *ok false on a bad value. */
 bool uk_parse_output(const char *v, bool *ok);
 bool uk_parse_progress(const char *v, enum uk_progress_mode *mode);

@@ -21,7 +21,8 @@ static const char guest_usage[] =
 	"  umlkit run   [OPTIONS] [--dry-run]   boot a guest, console on this terminal\n"
 	"  umlkit start [OPTIONS] [--wait]      boot a supervised guest in the background\n"
 	"  umlkit list [--output=json]          guests and their states\n"
-	"  umlkit status NAME [--output=json]   running, booting, stopped, panicked, exited...\n"
+	"  umlkit status NAME [--output=json]   running, booting, stopped, panicked, exited...,\n"
+	"                                       and each link's MAC and IPv4 address\n"
 	"  umlkit logs NAME [-f]                the console log (-f: follow)\n"
 	"  umlkit console NAME                  attach to the console (detach: Ctrl-])\n"
 	"  umlkit stop NAME [--timeout S]       sync, cad, halt, then signals\n"
@@ -35,8 +36,11 @@ static const char guest_usage[] =
 	"                       is created; a stale or locked one is refused before boot)\n"
 	"  --root DEV           root device (default /dev/ubda)\n"
 	"  --net tap:IF|fd:N|bess:PATH|legacy-tuntap:IF[,mac=MAC]  (repeatable)\n"
-	"  --net switch:NAME[,vlan=N][,trunk][,mac=MAC]   a port of umlkit switch NAME (no\n"
-	"                       privilege); trunk: every VLAN, tagged but N (default 1)\n"
+	"  --net switch:NAME[,vlan=N][,trunk][,mac=MAC][,forward=SPEC]...   a port of umlkit\n"
+	"                       switch NAME (no privilege); trunk: every VLAN, tagged but N\n"
+	"                       (default 1); forward=tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT:\n"
+	"                       with the switch's NAT, the host port to this guest's address\n"
+	"                       (its lease or umlkit.ip=), until the guest stops\n"
 	"  --net bridge:BR[,tap=IF][,mac=MAC][,ip=ADDR]   a tap umlkit makes, owned by the\n"
 	"                       guest's user, attached to bridge BR, removed when it ends\n"
 	"  --user USER[:GROUP]  (root only) the kernel runs as this user, not root (names or\n"
@@ -347,6 +351,7 @@ static json_t *status_json(const struct uk_guest_status *st)
 	json_object_set_new(j, "console_log", json_string(st->console_log));
 	json_object_set_new(j, "uid", st->uid >= 0 ? json_integer(st->uid) : json_null());
 	json_object_set_new(j, "gid", st->gid >= 0 ? json_integer(st->gid) : json_null());
+	json_object_set_new(j, "nets", uk_guest_nets_json(st->name));
 	return j;
 }
 
@@ -433,6 +438,7 @@ static int cmd_status(struct guest_opts *g)
 	if (st.message[0])
 		printf(": %s", st.message);
 	putchar('\n');
+	uk_guest_nets_print(st.name);
 	return UK_EXIT_OK;
 }
 

@@ -34,7 +34,8 @@ static const char switch_usage[] =
 	"                           takes tcp|udp:[HOSTADDR:]HOSTPORT); HOSTADDR 127.0.0.1\n"
 	"  forward NAME list [--output=json]  the NAT uplink's port forwards\n"
 	"  nat NAME [--output=json]  the NAT uplink (--nat): its network, forwards, libslirp's\n"
-	"                           complaints, frames dropped, rests for want of fds\n"
+	"                           complaints, frames dropped, rests for want of fds, and\n"
+	"                           its DHCP leases with the guest each belongs to\n"
 	"  legacy NAME [--output=json]  the legacy daemon-protocol side (--legacy): its guests,\n"
 	"                           requests accepted and refused, stray frames dropped\n"
 	"  link A B [--vlan N]      join two running switches: a trunk of every VLAN, or an\n"
@@ -42,7 +43,8 @@ static const char switch_usage[] =
 	"  unlink A B               remove the link between A and B\n"
 	"  plug NAME [--vlan N] [--trunk]  a port carried over stdin and stdout (each frame\n"
 	"                           behind its 2-byte length, as vde_plug's): dpipe, ssh, socat\n"
-	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N][,trunk]`.\n"
+	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N][,trunk]`;\n"
+	"`,forward=tcp:8080:80` forwards to the guest's address, whatever its lease.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n";
 
 enum {
@@ -595,7 +597,42 @@ static json_t *ask_nat(const char *name, const char *cmd, json_t *extra)
 	return ask(name, cmd, -1, extra);
 }
 
-/* nat NAME: the NAT uplink's network, forwards and counters */
+/* The DHCP leases of a forward-list reply, with the guest each belongs to, and the guests'
+ * forwards. */
+static void print_leases(json_t *rep)
+{
+	json_t *leases = json_object_get(rep, "leases"),
+	       *fw = json_object_get(rep, "guest_forwards");
+	json_t *e;
+	size_t i;
+
+	printf("leases        %zu\n", json_array_size(leases));
+	if (json_array_size(leases))
+		printf("  %-17s %-15s %5s  %s\n", "MAC", "IPV4", "PORT", "GUEST");
+	json_array_foreach(leases, i, e)
+	{
+		const char *g = json_string_value(json_object_get(e, "guest"));
+
+		printf("  %-17s %-15s %5lld  ", json_string_value(json_object_get(e, "mac")),
+		       json_string_value(json_object_get(e, "ipv4")), int_of(e, "port"));
+		if (g)
+			printf("%s (vec%lld)\n", g, int_of(e, "net"));
+		else
+			printf("-\n");
+	}
+	json_array_foreach(fw, i, e)
+	{
+		const char *a = json_string_value(json_object_get(e, "guest_addr"));
+
+		printf("guest forward %s of %s (vec%lld): %s%s%s\n",
+		       json_string_value(json_object_get(e, "spec")),
+		       json_string_value(json_object_get(e, "guest")), int_of(e, "net"),
+		       a ? "to " : "waiting for its address", a ? a : "",
+		       json_object_get(e, "error") ? " (refused before)" : "");
+	}
+}
+
+/* nat NAME: the NAT uplink's network, forwards, leases and counters */
 static int sw_nat(struct sw_args *a)
 {
 	json_t *rep;
@@ -617,6 +654,7 @@ static int sw_nat(struct sw_args *a)
 	printf("queue_drops   %lld\n", int_of(rep, "queue_drops"));
 	printf("fd_rests      %lld\n", int_of(rep, "fd_rests"));
 	printf("flow_drops    %lld\n", int_of(rep, "flow_drops"));
+	print_leases(rep);
 	json_decref(rep);
 	return UK_EXIT_OK;
 }

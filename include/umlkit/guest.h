@@ -21,6 +21,7 @@
 #define UK_GUEST_NETS	     16
 #define UK_GUEST_ARG_MAX     4096
 #define UK_GUEST_CMDLINE_MAX 4000 /* the kernel's 4096 less what it appends */
+#define UK_GUEST_NET_FWDS    8	  /* forward= on one switch link (UK_SW_GUEST_FWDS) */
 
 struct uk_guest_disk {
 	int unit;      /* 0..15 */
@@ -46,6 +47,11 @@ struct uk_guest_net {
 	char ip[16];   /* tap, bridge: the guest's IPv4 address, for its firewall policy */
 	uint16_t vlan; /* switch: the port's access VLAN, or a trunk's native one (0: 1) */
 	bool trunk;    /* switch: a trunk port, every VLAN (others tagged) */
+	/* switch: forwards from the host to the guest's address on this link, whatever its
+	 * lease (,forward=tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT) */
+	char forwards[UK_GUEST_NET_FWDS][48];
+	int nforwards;
+	int port; /* switch: the port it was given at start (in the wired copy) */
 };
 
 enum uk_restart { UK_RESTART_NO, UK_RESTART_ON_FAILURE };
@@ -77,11 +83,12 @@ int uk_guest_name_check(const char *name, struct uk_err *err);
  * File names must not hold ',' or ':' (the kernel splits on both). */
 int uk_guest_spec_add_disk(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
 /* --net tap:IF | fd:N | bess:PATH | legacy-tuntap:IF | bridge:BR | switch:NAME, each with an
- * optional ,mac=MAC (and for switch: ,vlan=N and ,trunk) */
+ * optional ,mac=MAC (and for switch: ,vlan=N, ,trunk and ,forward=SPEC, repeatable) */
 int uk_guest_spec_add_net(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
 /* The host interface of nets[i] (tap or bridge kinds; a bridge's default tap is made up from
- * the guest's name) and its MAC: the given one, else for a bridge or a guest with a firewall
- * policy a stable locally administered one made from the name (else empty). */
+ * the guest's name) and its MAC: the given one, else for a bridge, a switch link or a guest
+ * with a firewall policy a stable locally administered one made from the name and the link's
+ * number (else empty: the kernel picks one at each boot). */
 void uk_guest_net_ifname(const struct uk_guest_spec *s, int i, char out[16]);
 void uk_guest_net_mac(const struct uk_guest_spec *s, int i, char out[18]);
 /*
@@ -138,6 +145,47 @@ int uk_guest_agent_ring_unit(const struct uk_guest_spec *s);
  */
 int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w, char ***argv,
 		  struct uk_err *err);
+
+/*
+ * The static address the guest gives nets[i] itself: the first umlkit.ip=vecN,ADDR/PREFIX
+ * (or ethN) of --append. 1 with addr (and prefix) set, 0 when none; *dhcp (may be NULL) tells
+ * whether umlkit.ip=vecN,dhcp asks for a lease instead.
+ */
+int uk_guest_net_static_ip(const struct uk_guest_spec *s, int i, char addr[16], int *prefix,
+			   bool *dhcp);
+
+/* A guest's interface as `umlkit status` shows it (uk_guest_ifaces). */
+struct uk_guest_iface_fwd {
+	char spec[64];	/* tcp:127.0.0.1:8080:80 */
+	char state[12]; /* added (to guest_addr), waiting (for its address), "" unknown */
+	char guest_addr[16];
+	int guest_port;
+	char error[160]; /* why slirp refused it, when it did */
+};
+struct uk_guest_iface {
+	int index;
+	char name[8];	  /* vecN */
+	char kind[16];	  /* switch, tap, bridge, fd, bess, legacy-tuntap */
+	char link[128];	  /* the switch, tap, bridge, socket or fd */
+	int port;	  /* switch: its port while the guest runs (-1: none known) */
+	char mac[18];	  /* "" unknown (the kernel picks one) */
+	char macs[4][18]; /* switch: the MACs learned on its port */
+	int nmacs;
+	char ipv4[16];	/* "" unknown */
+	int prefix;	/* -1 unknown */
+	char source[8]; /* of ipv4: dhcp (the switch saw its NAT lease it), static (umlkit.ip=),
+			   spec (--net ...,ip=) */
+	bool dhcp;	/* umlkit.ip=vecN,dhcp */
+	struct uk_guest_iface_fwd fwd[UK_GUEST_NET_FWDS];
+	int nfwd;
+	char note[200]; /* what could not be learned, and why */
+};
+/*
+ * The interfaces of guest name as its last start recorded them, with what its switches know
+ * now while it runs (MACs learned on its port, its DHCP lease, its forwards). *out: a heap
+ * array of *n (free it); none for a guest started before umlkit recorded them.
+ */
+int uk_guest_ifaces(const char *name, struct uk_guest_iface **out, int *n, struct uk_err *err);
 
 /* Replace each `switch:NAME` link by an fd: a SEQPACKET socketpair whose other end is
  * handed to the switch as a port. Fails when the switch is not running. */

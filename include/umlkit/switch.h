@@ -61,6 +61,8 @@ struct uk_port_conf {
 	char peer[128]; /* who is on the other end, for `ports` */
 	uint16_t vlan;	/* access VLAN (1..4094), or the native VLAN of a trunk; 0 means 1 */
 	bool trunk;	/* carry every VLAN tagged (the native one untagged) */
+	char guest[64]; /* a guest's link: the guest's name ("" none), for `ports` and leases */
+	int net;	/* ... and which of its --net links (vecN) */
 };
 
 /* ---- the switch daemon ---- */
@@ -112,6 +114,25 @@ int uk_switch_ask(const char *name, const char *req, int pass_fd, struct json_t 
 		  struct uk_err *err);
 /* Give fd (one end of a SEQPACKET socketpair) to switch name as a port; returns the port. */
 int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, struct uk_err *err);
+/*
+ * What a guest's port brings besides its conf (uk_switch_attach_guest): the MAC the guest was
+ * given and its static address (empty: none; its DHCP lease is learned), and the forwards
+ * that follow its address, each tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT (the switch's NAT adds
+ * each once the address is known and removes it with the port; refused on a switch without
+ * NAT, or when the host port is taken).
+ */
+#define UK_SW_GUEST_FWDS 8
+struct uk_switch_guest_link {
+	char mac[18];
+	char addr[16];
+	char forwards[UK_SW_GUEST_FWDS][48];
+	int nforwards;
+};
+/* uk_switch_attach_fd with a guest's link (g may be NULL). */
+int uk_switch_attach_guest(const char *name, int fd, const struct uk_port_conf *c,
+			   const struct uk_switch_guest_link *g, struct uk_err *err);
+/* A guest's forward spec, tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT: 0, or -EINVAL saying why. */
+int uk_switch_guest_forward_check(const char *spec, struct uk_err *err);
 /* Link running switches a and b: a SEQPACKET socketpair whose ends become a "link" port of
  * each (peer "switch b" on a, "switch a" on b), a trunk of every VLAN when vlan is 0, else an
  * access link of that VLAN. Refused (ELOOP) when a and b are joined already, directly or

@@ -209,6 +209,8 @@ static int prepare_launch(const struct uk_guest_spec *s, struct uk_guest_paths *
 	if (r == 0)
 		r = wire_switches(s, spec, l, err);
 	if (r == 0)
+		uk_guest_nets_record(p, s, *spec, NULL); /* for status; it starts without */
+	if (r == 0)
 		r = uk_guest_prepare_disks(s, err);
 	if (r == 0)
 		r = uk_guest_make_kernel_dir(p, s, err);

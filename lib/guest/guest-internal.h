@@ -52,6 +52,11 @@ int uk_guest_clean_kernel_dir(const struct uk_guest_paths *p);
 /* Remove what a crashed kernel or supervisor leaves: uml_dir, sockets. */
 int uk_guest_clean_stale(const struct uk_guest_paths *p);
 
+/* Record the links of s (wired: its copy with the switch links made, addr.c) in the state
+ * directory's "nets", for uk_guest_ifaces. */
+int uk_guest_nets_record(const struct uk_guest_paths *p, const struct uk_guest_spec *s,
+			 const struct uk_guest_spec *wired, struct uk_err *err);
+
 /* ---- the guest's host side (hostnet.c): its taps, bridges and firewall policy ---- */
 struct uk_fw_policy;
 struct uk_guest_hostnet {

@@ -232,7 +232,7 @@ void uk_guest_net_mac(const struct uk_guest_spec *s, int i, char out[18])
 	char unit[8];
 	uint32_t h;
 
-	if (n->mac[0] || !(n->kind == UK_NET_BRIDGE ||
+	if (n->mac[0] || !(n->kind == UK_NET_BRIDGE || n->kind == UK_NET_SWITCH ||
 			   (n->kind == UK_NET_TAP && (s->fw_allow[0] || s->fw_egress[0])))) {
 		snprintf(out, 18, "%s", n->mac);
 		return;
@@ -243,14 +243,14 @@ void uk_guest_net_mac(const struct uk_guest_spec *s, int i, char out[18])
 	snprintf(out, 18, "02:75:6b:%02x:%02x:%02x", (h >> 16) & 0xff, (h >> 8) & 0xff, h & 0xff);
 }
 
-/* ,mac=MAC, ,vlan=N and ,trunk on a switch link */
+/* ,mac=MAC, ,vlan=N, ,trunk and ,forward=SPEC on a switch link */
 static int parse_switch_opts(struct uk_guest_net *n, const char *arg, const char *opt,
 			     struct uk_err *err)
 {
 	while (opt && *opt == ',') {
 		const char *end = strchr(opt + 1, ',');
 		size_t len = end ? (size_t)(end - opt - 1) : strlen(opt + 1);
-		char item[40];
+		char item[64];
 		uint64_t vlan;
 
 		if (len >= sizeof(item))
@@ -268,10 +268,22 @@ static int parse_switch_opts(struct uk_guest_net *n, const char *arg, const char
 			n->vlan = (uint16_t)vlan;
 		} else if (!strcmp(item, "trunk")) {
 			n->trunk = true;
+		} else if (!strncmp(item, "forward=", 8)) {
+			if (n->nforwards == UK_GUEST_NET_FWDS)
+				return uk_err_set(err, E2BIG, "--net %s: at most %d forwards", arg,
+						  UK_GUEST_NET_FWDS);
+			if (strlen(item + 8) >= sizeof(n->forwards[0]))
+				return uk_err_set(err, EINVAL, "--net %s: forward longer than %zu",
+						  arg, sizeof(n->forwards[0]) - 1);
+			if (uk_switch_guest_forward_check(item + 8, err) < 0)
+				return uk_err_prefix(err, -EINVAL, "--net %s: ", arg);
+			snprintf(n->forwards[n->nforwards++], sizeof(n->forwards[0]), "%.47s",
+				 item + 8);
 		} else {
-			return uk_err_set(err, EINVAL,
-					  "--net %s: unknown option '%s' (mac=, vlan=, trunk)", arg,
-					  item);
+			return uk_err_set(
+				err, EINVAL,
+				"--net %s: unknown option '%s' (mac=, vlan=, trunk, forward=)", arg,
+				item);
 		}
 		opt = end;
 	}

@@ -210,18 +210,41 @@ int uk_switch_ask(const char *name, const char *req, int pass_fd, json_t **reply
 	return r;
 }
 
-int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, struct uk_err *err)
+/* The add-port request for a port of conf c and a guest's link g (or NULL). */
+static json_t *add_port_request(const struct uk_port_conf *c, const struct uk_switch_guest_link *g)
 {
-	json_t *req = json_object(), *rep = NULL, *port;
-	char *text;
-	int r;
+	json_t *req = json_object();
 
 	json_object_set_new(req, "cmd", json_string("add-port"));
 	json_object_set_new(req, "kind", json_string(uk_port_kind_name(c->kind)));
 	json_object_set_new(req, "peer", json_string(c->peer));
 	json_object_set_new(req, "vlan", json_integer(c->vlan));
 	json_object_set_new(req, "trunk", json_boolean(c->trunk));
-	text = json_dumps(req, JSON_COMPACT);
+	if (c->guest[0]) {
+		json_object_set_new(req, "guest", json_string(c->guest));
+		json_object_set_new(req, "net", json_integer(c->net));
+	}
+	if (g && g->mac[0])
+		json_object_set_new(req, "mac", json_string(g->mac));
+	if (g && g->addr[0])
+		json_object_set_new(req, "addr", json_string(g->addr));
+	if (g && g->nforwards > 0) {
+		json_t *fw = json_array();
+
+		for (int i = 0; i < g->nforwards && i < UK_SW_GUEST_FWDS; i++)
+			json_array_append_new(fw, json_string(g->forwards[i]));
+		json_object_set_new(req, "forwards", fw);
+	}
+	return req;
+}
+
+int uk_switch_attach_guest(const char *name, int fd, const struct uk_port_conf *c,
+			   const struct uk_switch_guest_link *g, struct uk_err *err)
+{
+	json_t *req = add_port_request(c, g), *rep = NULL, *port;
+	char *text = json_dumps(req, JSON_COMPACT);
+	int r;
+
 	json_decref(req);
 	if (!text)
 		return uk_err_set(err, ENOMEM, "out of memory");
@@ -237,6 +260,11 @@ int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, 
 		r = uk_err_set(err, EPROTO, "switch '%s': its reply names no port", name);
 	json_decref(rep);
 	return r;
+}
+
+int uk_switch_attach_fd(const char *name, int fd, const struct uk_port_conf *c, struct uk_err *err)
+{
+	return uk_switch_attach_guest(name, fd, c, NULL, err);
 }
 
 static bool switch_name_ok(const char *name)

@@ -41,6 +41,13 @@ static json_t *port_json(struct uk_swd *d, int id)
 	json_object_set_new(j, "tx_drops", json_integer((json_int_t)st.tx_drops));
 	json_object_set_new(j, "held", json_integer((json_int_t)st.held));
 	json_object_set_new(j, "paced", json_boolean(uk_swd_port_paced(d, id)));
+	if (c.guest[0]) {
+		json_object_set_new(j, "guest", json_string(c.guest));
+		json_object_set_new(j, "net", json_integer(c.net));
+	}
+	for (int m = 0; m < d->nmods; m++)
+		if (d->mods[m].m.port_json)
+			d->mods[m].m.port_json(d, d->mods[m].m.ctx, id, j);
 	return j;
 }
 
@@ -149,6 +156,33 @@ static int port_field(json_t *req, const char *cmd, bool required, int *port, st
 	return 0;
 }
 
+/* add-port's "guest" and "net" (a guest's link: its name and vecN) and whether what a guest's
+ * link brings ("mac", "addr", "forwards": the NAT module reads them) is of the right type. */
+static int add_port_guest(json_t *req, struct uk_port_conf *c, struct uk_err *err)
+{
+	const char *guest = json_string_value(json_object_get(req, "guest"));
+	json_int_t net = json_integer_value(json_object_get(req, "net"));
+
+	if (!field_is(req, "guest", JSON_STRING) || !field_is(req, "net", JSON_INTEGER) ||
+	    !field_is(req, "mac", JSON_STRING) || !field_is(req, "addr", JSON_STRING) ||
+	    !field_is(req, "forwards", JSON_ARRAY))
+		return uk_err_set(err, EINVAL,
+				  "add-port: \"guest\", \"mac\" and \"addr\" must be strings, "
+				  "\"net\" a number, \"forwards\" a list");
+	if (!guest && (json_object_get(req, "net") || json_object_get(req, "forwards")))
+		return uk_err_set(err, EINVAL, "add-port: \"net\" and \"forwards\" need \"guest\"");
+	if (!guest)
+		return 0;
+	if (uk_name_check("guest", guest, sizeof(c->guest) - 1, err) < 0)
+		return uk_err_prefix(err, -EINVAL, "add-port: ");
+	if (net < 0 || net > 255)
+		return uk_err_set(err, EINVAL, "add-port: net %lld is outside 0..255",
+				  (long long)net);
+	snprintf(c->guest, sizeof(c->guest), "%s", guest);
+	c->net = (int)net;
+	return 0;
+}
+
 /* add-port's fields, each of its type and range. */
 static int add_port_conf(json_t *req, struct uk_port_conf *c, struct uk_err *err)
 {
@@ -176,7 +210,7 @@ static int add_port_conf(json_t *req, struct uk_port_conf *c, struct uk_err *err
 	c->vlan = (uint16_t)vlan;
 	c->trunk = json_is_true(json_object_get(req, "trunk"));
 	snprintf(c->peer, sizeof(c->peer), "%s", peer ? peer : "fd");
-	return 0;
+	return add_port_guest(req, c, err);
 }
 
 /* A port from a launcher (kind "fd", the default), one end of a link between switches
@@ -199,10 +233,27 @@ static int cmd_add_port(struct uk_swd *d, json_t *req, int fd, json_t *reply, st
 		close(fd);
 		return uk_err_set(err, EINVAL, "add-port: the fd is not a packet socket");
 	}
+	if (json_array_size(json_object_get(req, "forwards")) && !d->o.nat) {
+		close(fd);
+		return uk_err_set(err, EINVAL,
+				  "guest '%s': a forward needs a switch with NAT (umlkit switch "
+				  "start %s --nat)",
+				  c.guest, d->o.name);
+	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	id = uk_swd_add_socket_port(d, fd, &c, err);
 	if (id < 0)
 		return id;
+	for (int m = 0; m < d->nmods; m++) {
+		int r = d->mods[m].m.port_added
+				? d->mods[m].m.port_added(d, d->mods[m].m.ctx, id, req, err)
+				: 0;
+
+		if (r < 0) {
+			uk_swd_remove_port(d, id);
+			return r;
+		}
+	}
 	json_object_set_new(reply, "port", json_integer(id));
 	return 0;
 }

@@ -146,7 +146,8 @@ static void teardown(struct uk_swd *d)
 	for (int m = 0; m < d->nmods; m++)
 		if (d->mods[m].m.stop)
 			d->mods[m].m.stop(d, d->mods[m].m.ctx);
-	if (d->sw) { /* each port's fd is closed once: by the engine, and no longer watched */
+	d->nmods = 0; /* stopped: no hook of theirs runs as the ports go */
+	if (d->sw) {  /* each port's fd is closed once: by the engine, and no longer watched */
 		int ids[UK_SW_MAX_PORTS];
 		int n = uk_switch_ports(d->sw, ids, UK_SW_MAX_PORTS);
 

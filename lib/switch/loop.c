@@ -157,6 +157,9 @@ void uk_swd_remove_port(struct uk_swd *d, int port)
 {
 	int fd = uk_switch_port_fd(d->sw, port);
 
+	for (int m = 0; m < d->nmods; m++)
+		if (d->mods[m].m.port_removed)
+			d->mods[m].m.port_removed(d, d->mods[m].m.ctx, port);
 	if (fd >= 0)
 		uk_swd_unwatch(d, fd);
 	if (port == d->tap_port && d->tap_fd >= 0) { /* the tap's fd is the daemon's */

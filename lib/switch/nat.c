@@ -13,6 +13,9 @@
  * Frames from the switch are queued, never given to slirp from inside the engine's send:
  * slirp answers some frames at once (ARP, ICMP) through send_packet, which calls back into
  * the engine, and the engine is not reentrant. Nothing is allocated per frame.
+ *
+ * Its pure parsers are in natparse.c; what its DHCP server leased to which port, and the
+ * guests' forwards that follow those addresses, in lease.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,199 +30,13 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "nat-internal.h"
 #include "swd.h"
 #include "swparse.h"
 
 #define NAT_NET_DEFAULT "10.0.2.0/24"
 #define NAT_TIMERS	16
 #define NAT_QUEUE	64 /* frames from the switch waiting for slirp */
-#define NAT_SPEC_MAX	96 /* as struct uk_switch_daemon_opts.forwards[] */
-
-/* ---- pure parsers ---- */
-
-struct nat_net {
-	struct in_addr net, mask, host, dns, dhcp;
-	unsigned prefix;
-};
-
-/* What keeps a network starting at a (host order) from holding guests, or NULL: "this
- * network" 0/8, loopback 127/8, multicast 224/4, reserved 240/4 (255.255.255.255 too). */
-static const char *nat_net_unusable(uint32_t a)
-{
-	unsigned first = a >> 24;
-
-	if (first == 0)
-		return "\"this network\" (0.0.0.0/8)";
-	if (first == 127)
-		return "loopback (127.0.0.0/8)";
-	if (first >= 240)
-		return "reserved (240.0.0.0/4)";
-	return first >= 224 ? "multicast (224.0.0.0/4)" : NULL;
-}
-
-/* "A.B.C.D/N": a network of at least 32 addresses (slirp leases 16 from .15). */
-static int nat_net_parse(const char *s, struct nat_net *o, struct uk_err *err)
-{
-	char addr[INET_ADDRSTRLEN];
-	const char *slash = strchr(s, '/');
-	uint64_t prefix;
-	uint32_t a, mask;
-
-	if (!slash || (size_t)(slash - s) >= sizeof(addr))
-		return uk_err_set(err, EINVAL, "NAT network '%s': expected A.B.C.D/PREFIX", s);
-	memcpy(addr, s, (size_t)(slash - s));
-	addr[slash - s] = '\0';
-	if (inet_pton(AF_INET, addr, &o->net) != 1)
-		return uk_err_set(err, EINVAL, "NAT network '%s': '%s' is not an IPv4 address", s,
-				  addr);
-	if (uk_parse_u64(slash + 1, &prefix) < 0 || prefix < 8 || prefix > 27)
-		return uk_err_set(err, EINVAL,
-				  "NAT network '%s': the prefix must be a number from 8 to 27", s);
-	a = ntohl(o->net.s_addr);
-	mask = ~0u << (32 - prefix);
-	if (a & ~mask) {
-		struct in_addr n = {htonl(a & mask)};
-
-		inet_ntop(AF_INET, &n, addr, sizeof(addr));
-		return uk_err_set(err, EINVAL,
-				  "NAT network '%s': host bits are set (did you mean %s/%u?)", s,
-				  addr, (unsigned)prefix);
-	}
-	if (nat_net_unusable(a))
-		return uk_err_set(err, EINVAL, "NAT network '%s': %s addresses cannot hold guests",
-				  s, nat_net_unusable(a));
-	o->prefix = (unsigned)prefix;
-	o->mask.s_addr = htonl(mask);
-	o->host.s_addr = htonl(a + 2);
-	o->dns.s_addr = htonl(a + 3);
-	o->dhcp.s_addr = htonl(a + 15);
-	return 0;
-}
-
-static int fwd_port(const char *spec, const char *what, const char *s, uint16_t *out,
-		    struct uk_err *err)
-{
-	uint64_t v;
-
-	if (uk_parse_u64(s, &v) < 0 || v < 1 || v > 65535)
-		return uk_err_set(err, EINVAL,
-				  "forward '%s': %s '%s' is not a number from 1 to 65535", spec,
-				  what, s);
-	*out = (uint16_t)v;
-	return 0;
-}
-
-static int fwd_addr(const char *spec, const char *what, const char *s, struct in_addr *out,
-		    struct uk_err *err)
-{
-	if (inet_pton(AF_INET, s, out) != 1)
-		return uk_err_set(err, EINVAL, "forward '%s': %s '%s' is not an IPv4 address", spec,
-				  what, s);
-	return 0;
-}
-
-/*
- * tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT, the host address 127.0.0.1 unless given.
- * With key_only, "tcp|udp:[HOSTADDR:]HOSTPORT" is accepted too (which forward to remove).
- */
-int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f, struct uk_err *err)
-{
-	static const char usage[] = "tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT";
-	char buf[NAT_SPEC_MAX];
-	char *field[6];
-	int n = 0, r, i = 1;
-	size_t len = strlen(spec);
-
-	memset(f, 0, sizeof(*f));
-	if (len == 0)
-		return uk_err_set(err, EINVAL, "forward: empty; expected %s", usage);
-	if (len >= NAT_SPEC_MAX)
-		return uk_err_set(err, EINVAL, "forward '%.40s...': longer than %d characters",
-				  spec, NAT_SPEC_MAX - 1);
-	memcpy(buf, spec, len + 1);
-	for (char *p = buf, *c; n < 6; p = c + 1) {
-		field[n++] = p;
-		c = strchr(p, ':');
-		if (!c)
-			break;
-		*c = '\0';
-	}
-	if (n == 6 || n < (key_only ? 2 : 4))
-		return uk_err_set(err, EINVAL, "forward '%s': expected %s%s", spec, usage,
-				  key_only ? " (or tcp|udp:[HOSTADDR:]HOSTPORT)" : "");
-	for (int k = 0; k < n; k++)
-		if (!field[k][0])
-			return uk_err_set(err, EINVAL, "forward '%s': field %d of %d is empty",
-					  spec, k + 1, n);
-	if (!strcmp(field[0], "udp"))
-		f->udp = true;
-	else if (strcmp(field[0], "tcp"))
-		return uk_err_set(err, EINVAL, "forward '%s': protocol '%s' is not tcp or udp",
-				  spec, field[0]);
-	/* 2 or 4 fields: no host address; 3 or 5: one */
-	if (n == 3 || n == 5) {
-		uint32_t h;
-
-		r = fwd_addr(spec, "host address", field[i++], &f->haddr, err);
-		if (r < 0)
-			return r;
-		h = ntohl(f->haddr.s_addr);
-		if ((h >> 28) >= 0xe || (h >> 24 == 0 && h != INADDR_ANY))
-			return uk_err_set(
-				err, EINVAL,
-				"forward '%s': host address %s cannot take connections "
-				"(multicast, broadcast or 0.x.x.x; 0.0.0.0 is every address)",
-				spec, field[i - 1]);
-	} else {
-		f->haddr.s_addr = htonl(INADDR_LOOPBACK);
-	}
-	r = fwd_port(spec, "host port", field[i++], &f->hport, err);
-	if (r < 0 || i == n)
-		return r;
-	f->has_guest = true;
-	r = fwd_addr(spec, "guest address", field[i++], &f->gaddr, err);
-	if (r == 0)
-		r = fwd_port(spec, "guest port", field[i], &f->gport, err);
-	return r;
-}
-
-/* "tcp:127.0.0.1:8080:10.0.2.15:80" (the guest part only when it has one) */
-static void nat_forward_format(const struct nat_fwd *f, char *out, size_t outlen)
-{
-	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &f->haddr, h, sizeof(h));
-	inet_ntop(AF_INET, &f->gaddr, g, sizeof(g));
-	if (f->has_guest)
-		snprintf(out, outlen, "%s:%s:%u:%s:%u", f->udp ? "udp" : "tcp", h, f->hport, g,
-			 f->gport);
-	else
-		snprintf(out, outlen, "%s:%s:%u", f->udp ? "udp" : "tcp", h, f->hport);
-}
-
-/* Whether a frame from a guest may make slirp open a host socket: a TCP SYN (a connection
- * out), a UDP datagram (slirp keeps a socket for each guest address and port; DHCP it
- * serves itself) or an ICMP echo request (a ping socket). A fragment after the first has
- * no ports to look at: UDP and ICMP ones count, as the datagram they end may open one. */
-bool uk_swd_nat_opens_socket(const uint8_t *f, size_t len)
-{
-	size_t l4;
-
-	if (len < UK_ETH_HLEN + 20 || f[12] != 0x08 || f[13] != 0x00 || f[14] >> 4 != 4)
-		return false;
-	l4 = UK_ETH_HLEN + (size_t)(f[14] & 0x0f) * 4;
-	if ((f[20] & 0x1f) || f[21])
-		return f[23] == IPPROTO_UDP || f[23] == IPPROTO_ICMP;
-	switch (f[23]) {
-	case IPPROTO_TCP:
-		return len >= l4 + 14 && (f[l4 + 13] & 0x12) == 0x02; /* SYN, no ACK */
-	case IPPROTO_UDP:
-		return len >= l4 + 4 && !(f[l4 + 2] == 0 && f[l4 + 3] == 67); /* not DHCP */
-	case IPPROTO_ICMP:
-		return len > l4 && f[l4] == 8;
-	}
-	return false;
-}
 
 /* ---- the module ---- */
 
@@ -267,7 +84,8 @@ struct nat {
 	 * A probe counts up to FLOW_PROBE fds beyond the reserve into flow_credit; each socket
 	 * slirp opens (register_poll_fd) spends one; a spent or FLOW_PROBE_MS old credit is
 	 * probed again. */
-	int probe_fd; /* what the probes dup: /dev/null */
+	struct nat_leases *leases; /* what its DHCP server gave whom; the guests' forwards */
+	int probe_fd;		   /* what the probes dup: /dev/null */
 	int flow_credit;
 	int64_t flow_probe_ms;
 	uint64_t flow_drops; /* such frames dropped */
@@ -287,6 +105,7 @@ static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
 	/* the port may have been removed by a control request */
 	if (uk_switch_port_info(n->sw, n->port, &c, NULL) < 0 || c.kind != UK_PORT_NAT)
 		return -1;
+	uk_nat_leases_snoop(n->leases, buf, len);
 	uk_switch_input(n->sw, n->port, buf, len);
 	return (ssize_t)len;
 }
@@ -580,6 +399,7 @@ static void nat_pre_poll(struct uk_swd *d, void *ctx, int *timeout_ms)
 	int64_t now;
 
 	(void)d;
+	uk_nat_leases_settle(n->leases);
 	drain(n);
 	fire_timers(n);
 	n->nlslot = 0;
@@ -629,7 +449,7 @@ static int nat_send(void *priv, const void *frame, size_t len)
 }
 
 /* -- forwards -- */
-static int fwd_find(const struct nat *n, const struct nat_fwd *f)
+int uk_nat_fwd_find(const struct nat *n, const struct nat_fwd *f)
 {
 	for (int i = 0; i < n->nfwd; i++)
 		if (n->fwd[i].udp == f->udp && n->fwd[i].haddr.s_addr == f->haddr.s_addr &&
@@ -638,65 +458,117 @@ static int fwd_find(const struct nat *n, const struct nat_fwd *f)
 	return -1;
 }
 
-static int fwd_add(struct nat *n, const char *spec, struct nat_fwd *out, struct uk_err *err)
+unsigned uk_nat_prefix(const struct nat *n)
 {
-	uint32_t g, net = ntohl(n->net.net.s_addr), mask = ntohl(n->net.mask.s_addr);
-	char h[INET_ADDRSTRLEN], text[128];
-	struct nat_fwd f;
-	int r = uk_swd_nat_forward_parse(spec, false, &f, err), k;
+	return n->net.prefix;
+}
 
+int uk_nat_guest_addr_check(const struct nat *n, const char *what, struct in_addr a,
+			    struct uk_err *err)
+{
+	uint32_t g = ntohl(a.s_addr), net = ntohl(n->net.net.s_addr),
+		 mask = ntohl(n->net.mask.s_addr);
+	char h[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &a, h, sizeof(h));
+	if ((g & mask) != net)
+		return uk_err_set(err, EINVAL, "%s: guest address %s is outside the NAT network %s",
+				  what, h, n->netname);
+	if (g == net || g == (net | ~mask) || a.s_addr == n->net.host.s_addr ||
+	    a.s_addr == n->net.dns.s_addr)
+		return uk_err_set(err, EINVAL,
+				  "%s: guest address %s is the network's own (its network, "
+				  "broadcast, host or DNS address), not a guest's",
+				  what, h);
+	return 0;
+}
+
+int uk_nat_fwd_install(struct nat *n, const char *spec, const struct nat_fwd *f, struct uk_err *err)
+{
+	char h[INET_ADDRSTRLEN], text[128], what[128];
+	int k = uk_nat_fwd_find(n, f), r, holder = uk_nat_leases_holder(n->leases, f);
+
+	snprintf(what, sizeof(what), "forward '%s'", spec);
+	r = uk_nat_guest_addr_check(n, what, f->gaddr, err);
 	if (r < 0)
 		return r;
-	g = ntohl(f.gaddr.s_addr);
-	if ((g & mask) != net)
-		return uk_err_set(err, EINVAL,
-				  "forward '%s': guest address %s is outside the NAT network %s",
-				  spec, inet_ntop(AF_INET, &f.gaddr, h, sizeof(h)), n->netname);
-	if (g == net || g == (net | ~mask) || f.gaddr.s_addr == n->net.host.s_addr ||
-	    f.gaddr.s_addr == n->net.dns.s_addr)
-		return uk_err_set(err, EINVAL,
-				  "forward '%s': guest address %s is the network's own (its "
-				  "network, broadcast, host or DNS address), not a guest's",
-				  spec, inet_ntop(AF_INET, &f.gaddr, h, sizeof(h)));
-	k = fwd_find(n, &f);
 	if (k >= 0) {
-		nat_forward_format(&n->fwd[k], text, sizeof(text));
+		uk_nat_fwd_format(&n->fwd[k], text, sizeof(text));
 		return uk_err_set(err, EEXIST, "forward '%s': %s is forwarded already", spec, text);
+	}
+	if (holder >= 0 && holder != f->owner) {
+		struct uk_port_conf c = {0};
+
+		uk_switch_port_info(n->sw, holder, &c, NULL);
+		return uk_err_set(err, EEXIST,
+				  "forward '%s': that host port belongs to guest '%s' (port %d), "
+				  "waiting for its address",
+				  spec, c.guest, holder);
 	}
 	if (n->nfwd == UK_SW_MAX_FORWARDS)
 		return uk_err_set(err, ENOSPC, "forward '%s': at most %d forwards", spec,
 				  UK_SW_MAX_FORWARDS);
 	errno = 0;
-	if (slirp_add_hostfwd(n->slirp, f.udp, f.haddr, f.hport, f.gaddr, f.gport) < 0)
+	if (slirp_add_hostfwd(n->slirp, f->udp, f->haddr, f->hport, f->gaddr, f->gport) < 0)
 		return uk_err_sys(err, errno ? errno : EADDRNOTAVAIL,
 				  "forward '%s': cannot listen on %s %s:%u", spec,
-				  f.udp ? "udp" : "tcp", inet_ntop(AF_INET, &f.haddr, h, sizeof(h)),
-				  f.hport);
-	n->fwd[n->nfwd++] = f;
+				  f->udp ? "udp" : "tcp",
+				  inet_ntop(AF_INET, &f->haddr, h, sizeof(h)), f->hport);
+	n->fwd[n->nfwd++] = *f;
 	forget_fd_kinds(n);
-	if (out)
-		*out = f;
 	return 0;
+}
+
+void uk_nat_fwd_uninstall(struct nat *n, const struct nat_fwd *f)
+{
+	int k = uk_nat_fwd_find(n, f);
+
+	if (k < 0)
+		return;
+	slirp_remove_hostfwd(n->slirp, f->udp, f->haddr, f->hport);
+	n->fwd[k] = n->fwd[--n->nfwd];
+	forget_fd_kinds(n);
+}
+
+static int fwd_add(struct nat *n, const char *spec, struct nat_fwd *out, struct uk_err *err)
+{
+	struct nat_fwd f;
+	int r = uk_swd_nat_forward_parse(spec, NAT_FWD_FULL, &f, err);
+
+	if (r == 0)
+		r = uk_nat_fwd_install(n, spec, &f, err);
+	if (r == 0 && out)
+		*out = f;
+	return r;
 }
 
 static int fwd_del(struct nat *n, const char *spec, struct nat_fwd *out, struct uk_err *err)
 {
 	char text[128];
 	struct nat_fwd f;
-	int r = uk_swd_nat_forward_parse(spec, true, &f, err), k;
+	int r = uk_swd_nat_forward_parse(spec, NAT_FWD_KEY, &f, err), k;
 
 	if (r < 0)
 		return r;
-	k = fwd_find(n, &f);
+	k = uk_nat_fwd_find(n, &f);
 	if (k < 0 || (f.has_guest &&
 		      (n->fwd[k].gaddr.s_addr != f.gaddr.s_addr || n->fwd[k].gport != f.gport))) {
 		f.has_guest = false;
-		nat_forward_format(&f, text, sizeof(text));
+		uk_nat_fwd_format(&f, text, sizeof(text));
 		if (k < 0)
 			return uk_err_set(err, ESRCH, "forward '%s': %s is not forwarded", spec,
 					  text);
-		nat_forward_format(&n->fwd[k], text, sizeof(text));
+		uk_nat_fwd_format(&n->fwd[k], text, sizeof(text));
 		return uk_err_set(err, ESRCH, "forward '%s': the forward there is %s", spec, text);
+	}
+	if (n->fwd[k].owner >= 0) {
+		struct uk_port_conf c = {0};
+
+		uk_switch_port_info(n->sw, n->fwd[k].owner, &c, NULL);
+		return uk_err_set(err, EPERM,
+				  "forward '%s': it belongs to guest '%s' (port %d, its --net "
+				  "...,forward=): it goes when the guest stops",
+				  spec, c.guest, n->fwd[k].owner);
 	}
 	if (slirp_remove_hostfwd(n->slirp, f.udp, f.haddr, f.hport) < 0)
 		return uk_err_set(err, ESRCH, "forward '%s': slirp has no such forward", spec);
@@ -707,12 +579,12 @@ static int fwd_del(struct nat *n, const char *spec, struct nat_fwd *out, struct 
 	return 0;
 }
 
-static json_t *fwd_json(const struct nat_fwd *f)
+static json_t *fwd_json(const struct nat *n, const struct nat_fwd *f)
 {
 	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN], text[128];
 	json_t *j = json_object();
 
-	nat_forward_format(f, text, sizeof(text));
+	uk_nat_fwd_format(f, text, sizeof(text));
 	json_object_set_new(j, "spec", json_string(text));
 	json_object_set_new(j, "proto", json_string(f->udp ? "udp" : "tcp"));
 	json_object_set_new(j, "host_addr",
@@ -721,6 +593,13 @@ static json_t *fwd_json(const struct nat_fwd *f)
 	json_object_set_new(j, "guest_addr",
 			    json_string(inet_ntop(AF_INET, &f->gaddr, g, sizeof(g))));
 	json_object_set_new(j, "guest_port", json_integer(f->gport));
+	if (f->owner >= 0) {
+		struct uk_port_conf c = {0};
+
+		uk_switch_port_info(n->sw, f->owner, &c, NULL);
+		json_object_set_new(j, "guest", json_string(c.guest));
+		json_object_set_new(j, "port", json_integer(f->owner));
+	}
 	return j;
 }
 
@@ -730,7 +609,7 @@ static void nat_list(struct nat *n, json_t *reply)
 	json_t *arr = json_array();
 
 	for (int i = 0; i < n->nfwd; i++)
-		json_array_append_new(arr, fwd_json(&n->fwd[i]));
+		json_array_append_new(arr, fwd_json(n, &n->fwd[i]));
 	json_object_set_new(reply, "forwards", arr);
 	json_object_set_new(reply, "network", json_string(n->netname));
 	json_object_set_new(reply, "host",
@@ -743,6 +622,7 @@ static void nat_list(struct nat *n, json_t *reply)
 	json_object_set_new(reply, "queue_drops", json_integer((json_int_t)n->queue_drops));
 	json_object_set_new(reply, "fd_rests", json_integer((json_int_t)n->fd_rests));
 	json_object_set_new(reply, "flow_drops", json_integer((json_int_t)n->flow_drops));
+	uk_nat_leases_json(n->leases, reply);
 }
 
 static int nat_command(struct uk_swd *d, void *ctx, const char *cmd, json_t *req, json_t *reply)
@@ -771,12 +651,37 @@ static int nat_command(struct uk_swd *d, void *ctx, const char *cmd, json_t *req
 		json_object_set_new(reply, "error", json_string(err.msg));
 		return r == -ENOENT ? -ESRCH : r; /* -ENOENT says "not my command" */
 	}
-	json_object_set_new(reply, "forward", fwd_json(&f));
+	json_object_set_new(reply, "forward", fwd_json(n, &f));
 	return 0;
+}
+
+static int nat_port_added(struct uk_swd *d, void *ctx, int port, json_t *req, struct uk_err *err)
+{
+	struct nat *n = ctx;
+
+	(void)d;
+	return uk_nat_leases_port_added(n->leases, port, req, err);
+}
+
+static void nat_port_removed(struct uk_swd *d, void *ctx, int port)
+{
+	struct nat *n = ctx;
+
+	(void)d;
+	uk_nat_leases_port_removed(n->leases, port);
+}
+
+static void nat_port_json(struct uk_swd *d, void *ctx, int port, json_t *j)
+{
+	struct nat *n = ctx;
+
+	(void)d;
+	uk_nat_leases_port_json(n->leases, port, j);
 }
 
 static void nat_free(struct nat *n)
 {
+	uk_nat_leases_free(n->leases);
 	if (n->slirp)
 		slirp_cleanup(n->slirp);
 	free(n->q);
@@ -826,6 +731,9 @@ int uk_swd_nat_start(struct uk_swd *d, struct uk_err *err)
 		.post_poll = nat_post_poll,
 		.stop = nat_stop,
 		.command = nat_command,
+		.port_added = nat_port_added,
+		.port_removed = nat_port_removed,
+		.port_json = nat_port_json,
 	};
 	struct nat *n = calloc(1, sizeof(*n));
 	int r;
@@ -841,7 +749,7 @@ int uk_swd_nat_start(struct uk_swd *d, struct uk_err *err)
 		nat_free(n);
 		return uk_err_sys(err, r, "NAT: /dev/null");
 	}
-	r = nat_net_parse(netspec, &n->net, err);
+	r = uk_swd_nat_net_parse(netspec, &n->net, err);
 	if (r < 0) {
 		nat_free(n);
 		return r;
@@ -872,6 +780,12 @@ int uk_swd_nat_start(struct uk_swd *d, struct uk_err *err)
 		r = n->port;
 		nat_free(n);
 		return r;
+	}
+	n->leases = uk_nat_leases_new(n, n->sw, n->port);
+	if (!n->leases) {
+		uk_swd_remove_port(d, n->port);
+		nat_free(n);
+		return uk_err_set(err, ENOMEM, "NAT: out of memory");
 	}
 	m.ctx = n;
 	m.port = n->port;

@@ -40,6 +40,13 @@ struct uk_swd_module {
 	/* an extra control command ("forward-add", ...): fill reply and return 0, or return
 	 * -ENOENT when the command is not this module's */
 	int (*command)(struct uk_swd *d, void *ctx, const char *cmd, json_t *req, json_t *reply);
+	/* add-port made port for request req (its "addr", "mac", "forwards"): 0, or a negative
+	 * errno with err set, and the port is removed again */
+	int (*port_added)(struct uk_swd *d, void *ctx, int port, json_t *req, struct uk_err *err);
+	/* port goes away (the engine still knows it) */
+	void (*port_removed)(struct uk_swd *d, void *ctx, int port);
+	/* what the module knows of port, added to j (the port's object in `ports`) */
+	void (*port_json)(struct uk_swd *d, void *ctx, int port, json_t *j);
 	void *ctx;
 	int port;
 };

@@ -28,10 +28,21 @@ struct nat_fwd {
 	struct in_addr haddr, gaddr;
 	uint16_t hport, gport;
 	bool has_guest; /* a key only ("tcp:[HOSTADDR:]HOSTPORT") has none */
+	int owner;	/* a guest's forward (NAT_FWD_GUEST): its port on the switch; else -1 */
 };
-/* tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT (key_only: without the guest part). */
-int uk_swd_nat_forward_parse(const char *spec, bool key_only, struct nat_fwd *f,
-			     struct uk_err *err);
+/* The forms of a forward spec. */
+enum nat_fwd_form {
+	NAT_FWD_FULL = 0, /* tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT */
+	NAT_FWD_KEY = 1,  /* the same, or tcp|udp:[HOSTADDR:]HOSTPORT (which one to remove) */
+	NAT_FWD_GUEST = 2 /* tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT: to a guest's address, whatever
+			     it is (has_guest set, gaddr 0) */
+};
+/* One spec of that form (enum nat_fwd_form); the host address 127.0.0.1 unless given. */
+int uk_swd_nat_forward_parse(const char *spec, int form, struct nat_fwd *f, struct uk_err *err);
+/* A DHCP ACK (an IPv4 UDP datagram from port 67 to 68, a BOOTREPLY for an Ethernet client
+ * with the DHCP cookie and message type 5): the client's hardware address and the address
+ * given to it (yiaddr), or -EINVAL for any other frame. */
+int uk_swd_dhcp_ack_parse(const uint8_t *f, size_t len, uint8_t mac[6], struct in_addr *yiaddr);
 /* Whether a frame a guest sends the NAT may make libslirp open a host socket (a TCP SYN, a
  * UDP datagram other than DHCP, an ICMP echo request, a later UDP or ICMP fragment). */
 bool uk_swd_nat_opens_socket(const uint8_t *f, size_t len);

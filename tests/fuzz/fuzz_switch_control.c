@@ -2,7 +2,8 @@
 /*
  * Fuzz target for the switch's control input that comes from outside: the legacy daemon
  * protocol's requests (byte 0 even) and the NAT uplink's forward specs (byte 0 odd; byte 1
- * chooses a key-only parse). Aborts when a parse that succeeds breaks its promises.
+ * chooses the form: full, key-only or a guest's). Aborts when a parse that succeeds breaks its
+ * promises.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -33,7 +34,7 @@ static void legacy(const uint8_t *data, size_t size)
 		abort();
 }
 
-static void forward(const uint8_t *data, size_t size, bool key_only)
+static void forward(const uint8_t *data, size_t size, int form)
 {
 	char spec[256];
 	struct nat_fwd f;
@@ -43,16 +44,18 @@ static void forward(const uint8_t *data, size_t size, bool key_only)
 	size = size < sizeof(spec) - 1 ? size : sizeof(spec) - 1;
 	memcpy(spec, data, size);
 	spec[size] = '\0';
-	rc = uk_swd_nat_forward_parse(spec, key_only, &f, &err);
+	rc = uk_swd_nat_forward_parse(spec, form, &f, &err);
 	if (rc < 0) {
 		if (!err.code || !err.msg[0])
 			abort(); /* every refusal says why */
 		return;
 	}
-	if (rc != 0 || f.hport == 0)
+	if (rc != 0 || f.hport == 0 || f.owner != -1)
 		abort();
 	/* a key-only parse (forward-del) may still name the guest */
-	if ((!key_only || f.has_guest) && (!f.has_guest || f.gport == 0))
+	if ((form != NAT_FWD_KEY || f.has_guest) && (!f.has_guest || f.gport == 0))
+		abort();
+	if (form == NAT_FWD_GUEST && f.gaddr.s_addr != 0) /* a guest's has no address given */
 		abort();
 }
 
@@ -61,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2)
 		return 0;
 	if (data[0] & 1)
-		forward(data + 2, size - 2, data[1] & 1);
+		forward(data + 2, size - 2, data[1] % 3);
 	else
 		legacy(data + 1, size - 1);
 	return 0;

@@ -2,7 +2,8 @@
 /*
  * libFuzzer target for the switch's frame checks, with the parsed addresses fed into a small
  * learning table as the forwarding engine would, and read as the NAT uplink reads a guest's
- * frame (uk_swd_nat_opens_socket). The first input byte picks the MTU (low 3 bits) and the
+ * frame (uk_swd_nat_opens_socket) and as it reads the DHCP ACKs libslirp sends
+ * (uk_swd_dhcp_ack_parse). The first input byte picks the MTU (low 3 bits) and the
  * ingress port (high 5 bits); the rest is the frame. Every result is checked against an
  * independent reading of the bytes; a violated invariant aborts.
  */
@@ -108,6 +109,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the NAT's reading of what a guest sends it: only IPv4 may open a socket */
 	if (uk_swd_nat_opens_socket(f, len))
 		CHECK(len >= 34 && be16(f + 12) == 0x0800 && f[14] >> 4 == 4);
+	/* ... and of the DHCP ACKs it sends: a unicast client MAC and a non-zero address */
+	{
+		uint8_t mac[6];
+		struct in_addr a;
+
+		if (uk_swd_dhcp_ack_parse(f, len, mac, &a) == 0)
+			CHECK(len >= 14 + 20 + 8 + 240 && !(mac[0] & 1) && a.s_addr != 0);
+	}
 
 	r = uk_frame_parse(f, len, mtu, &fi);
 	want = expected(f, len, mtu);

@@ -17,6 +17,10 @@
 #   start_guest NAME NET IP BODY [DISK...]   a guest on the test image (see below)
 #   logs NAME / log_has NAME ERE      a guest's console / whether it matches
 #   server_body NAME KIB              a guest body that serves KIB KiB over HTTP
+#   free_port VAR                     a TCP port nothing listens on at 127.0.0.1, not picked
+#                                     before, into VAR
+#   fetch ADDR PORT PATH              an HTTP GET's body (curl, else bash's /dev/tcp); fails
+#                                     when refused
 #   is_num TEXT                       TEXT is a decimal number (check it before $((...)): a
 #                                     bad operand there ends the whole script under set -u)
 #   SQ                                a single quote, for the bodies (which are in single quotes)
@@ -101,4 +105,28 @@ server_body() {
 		"echo \"$1: sum \$(md5sum /tmp/www/data | cut -d\" \" -f1)\"" \
 		"httpd -p 80 -h /tmp/www" \
 		"echo \"$1: serving\""
+}
+PICKED=" "
+free_port() { # free_port VAR: a TCP port nothing listens on at 127.0.0.1, not picked before
+	local _fp
+	while :; do
+		_fp=$((20000 + RANDOM % 40000))
+		case "$PICKED" in *" $_fp "*) continue ;; esac
+		if ! (exec 3<>"/dev/tcp/127.0.0.1/$_fp") 2>/dev/null; then
+			PICKED="$PICKED$_fp "
+			printf -v "$1" %s "$_fp"
+			return
+		fi
+	done
+}
+fetch() { # fetch ADDR PORT PATH: the body; fails if refused
+	if command -v curl >/dev/null; then
+		curl -sf -m 15 "http://$1:$2$3"
+	else
+		(
+			exec 3<>"/dev/tcp/$1/$2" || exit 1
+			printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$3" "$1" >&3
+			timeout 15 cat <&3 | sed '1,/^\r$/d'
+		)
+	fi
 }

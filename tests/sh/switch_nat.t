@@ -14,30 +14,6 @@ test_lazy_prereq SWPEER '[ -x "$SWPEER" ]'   # make test-build
 test_lazy_prereq NATPEER '[ -x "$NATPEER" ]' # make test-build
 
 switch_running() { [ -S "$(swdir "$1")/ctl" ]; }
-PICKED=" "
-free_port() { # free_port VAR: a TCP port nothing listens on at 127.0.0.1, not picked before
-	local _fp
-	while :; do
-		_fp=$((20000 + RANDOM % 40000))
-		case "$PICKED" in *" $_fp "*) continue ;; esac
-		if ! (exec 3<>"/dev/tcp/127.0.0.1/$_fp") 2>/dev/null; then
-			PICKED="$PICKED$_fp "
-			printf -v "$1" %s "$_fp"
-			return
-		fi
-	done
-}
-fetch() { # fetch ADDR PORT PATH: the body; fails if refused
-	if command -v curl >/dev/null; then
-		curl -sf -m 15 "http://$1:$2$3"
-	else
-		(
-			exec 3<>"/dev/tcp/$1/$2" || exit 1
-			printf 'GET %s HTTP/1.0\r\nHost: %s\r\n\r\n' "$3" "$1" >&3
-			timeout 15 cat <&3 | sed '1,/^\r$/d'
-		)
-	fi
-}
 nat_port() { ports_json "$1" | jq -c '.[] | select(.kind == "nat")'; }
 
 # ---------------------------------------------------------------- bad input

@@ -374,11 +374,121 @@ static void test_net_switch(void **state)
 
 	net_bad(s, "switch:lan,vlan=0", EINVAL, "vlan must be 1..4094");
 	net_bad(s, "switch:lan,vlan=4095,trunk", EINVAL, "vlan must be 1..4094");
-	net_bad(s, "switch:lan,trunk=1", EINVAL, "unknown option 'trunk=1' (mac=, vlan=, trunk)");
+	net_bad(s, "switch:lan,trunk=1", EINVAL,
+		"unknown option 'trunk=1' (mac=, vlan=, trunk, forward=)");
 	net_bad(s, "switch:lan,Trunk", EINVAL, "unknown option 'Trunk'");
 	net_bad(s, "switch:lan,trunks", EINVAL, "unknown option 'trunks'");
 	net_bad(s, "tap:t0,trunk", EINVAL, "tap:t0,trunk");
 	assert_int_equal(s->nnets, 5);
+}
+
+/* switch:NAME,forward=SPEC (repeatable): to the guest's address on that link, whatever it is */
+static void test_net_switch_forward(void **state)
+{
+	struct uk_guest_spec *s = new_spec();
+	struct uk_err err = {0};
+	char arg[512];
+
+	(void)state;
+	assert_int_equal(uk_guest_spec_add_net(s, "switch:lan,forward=tcp:8080:80", &err), 0);
+	assert_int_equal(s->nets[0].nforwards, 1);
+	assert_string_equal(s->nets[0].forwards[0], "tcp:8080:80");
+	assert_int_equal(uk_guest_spec_add_net(s,
+					       "switch:lan,vlan=5,forward=udp:0.0.0.0:5353:53,"
+					       "forward=tcp:127.0.0.2:2222:22",
+					       &err),
+			 0);
+	assert_int_equal(s->nets[1].vlan, 5);
+	assert_int_equal(s->nets[1].nforwards, 2);
+	assert_string_equal(s->nets[1].forwards[0], "udp:0.0.0.0:5353:53");
+	assert_string_equal(s->nets[1].forwards[1], "tcp:127.0.0.2:2222:22");
+	assert_int_equal(s->nnets, 2);
+
+	/* the spec's own errors, each naming the --net and the forward */
+	net_bad(s, "switch:lan,forward=tcp:8080", EINVAL,
+		"--net switch:lan,forward=tcp:8080: forward 'tcp:8080': expected "
+		"tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT");
+	net_bad(s, "switch:lan,forward=tcp:8080:10.0.2.15:80", EINVAL,
+		"a guest's forward takes no guest address");
+	net_bad(s, "switch:lan,forward=tcp:70000:80", EINVAL,
+		"host port '70000' is not a number from 1 to 65535");
+	net_bad(s, "switch:lan,forward=tcp:8080:0", EINVAL,
+		"guest port '0' is not a number from 1 to 65535");
+	net_bad(s, "switch:lan,forward=icmp:8080:80", EINVAL, "protocol 'icmp' is not tcp or udp");
+	net_bad(s, "switch:lan,forward=tcp:lo:8080:80", EINVAL,
+		"host address 'lo' is not an IPv4 address");
+	net_bad(s, "switch:lan,forward=", EINVAL, "forward: empty");
+	net_bad(s, "switch:lan,forward=tcp:0000000000000000000000000000000000000008080:80", EINVAL,
+		"forward longer than 47");
+	net_bad(s, "tap:t0,forward=tcp:8080:80", EINVAL, "unknown option 'forward'");
+	net_bad(s, "bridge:br0,forward=tcp:8080:80", EINVAL, "unknown option 'forward'");
+	/* at most 8 on a link */
+	snprintf(arg, sizeof(arg), "switch:lan");
+	for (int i = 0; i < 9; i++)
+		snprintf(arg + strlen(arg), sizeof(arg) - strlen(arg), ",forward=tcp:%d:80",
+			 9000 + i);
+	net_bad(s, arg, E2BIG, "at most 8 forwards");
+	assert_int_equal(s->nnets, 2);
+}
+
+/* A switch link gets a stable MAC made from the guest's name and the link's number (its
+ * DHCP lease, by MAC, is then the same at each boot); a given one stays. */
+static void test_net_switch_mac(void **state)
+{
+	struct uk_guest_spec *s = new_spec();
+	char a[18], b[18], c[18];
+
+	(void)state;
+	snprintf(s->name, sizeof(s->name), "web");
+	assert_int_equal(uk_guest_spec_add_net(s, "switch:lan", NULL), 0);
+	assert_int_equal(uk_guest_spec_add_net(s, "switch:lan", NULL), 0);
+	assert_int_equal(uk_guest_spec_add_net(s, "switch:lan,mac=02:00:00:00:00:09", NULL), 0);
+	assert_int_equal(uk_guest_spec_add_net(s, "fd:5", NULL), 0);
+	uk_guest_net_mac(s, 0, a);
+	uk_guest_net_mac(s, 1, b);
+	assert_int_equal(strncmp(a, "02:75:6b:", 9), 0);
+	assert_int_equal(strlen(a), 17);
+	assert_string_not_equal(a, b);
+	uk_guest_net_mac(s, 0, c);
+	assert_string_equal(a, c);
+	uk_guest_net_mac(s, 2, c);
+	assert_string_equal(c, "02:00:00:00:00:09");
+	uk_guest_net_mac(s, 3, c);
+	assert_string_equal(c, ""); /* an fd link: the kernel picks one */
+	snprintf(s->name, sizeof(s->name), "db");
+	uk_guest_net_mac(s, 0, c);
+	assert_string_not_equal(a, c);
+}
+
+/* umlkit.ip= in --append: the static address of link i (vecN or ethN), or dhcp */
+static void test_net_static_ip(void **state)
+{
+	struct uk_guest_spec *s = new_spec();
+	char addr[16];
+	int prefix;
+	bool dhcp;
+
+	(void)state;
+	snprintf(s->append, sizeof(s->append),
+		 "umlkit.hostname=web umlkit.ip=vec0,10.0.2.50/24,10.0.2.2 umlkit.ip=eth1,dhcp "
+		 "umlkit.ip=vec2,192.168.1.7/16 umlkit.ip=vec0,10.0.2.51/24 umlkit.ip=vec3,bad "
+		 "umlkit.ip=vec4,10.0.0.1 umlkit.ip=vec5,10.0.0.1/33 xumlkit.ip=vec6,10.0.0.6/8 "
+		 "umlkit.ip=vec10,10.0.0.10/8");
+	assert_int_equal(uk_guest_net_static_ip(s, 0, addr, &prefix, &dhcp), 1);
+	assert_string_equal(addr, "10.0.2.50"); /* the first */
+	assert_int_equal(prefix, 24);
+	assert_false(dhcp);
+	assert_int_equal(uk_guest_net_static_ip(s, 1, addr, &prefix, &dhcp), 0);
+	assert_string_equal(addr, "");
+	assert_int_equal(prefix, -1);
+	assert_true(dhcp);
+	assert_int_equal(uk_guest_net_static_ip(s, 2, addr, NULL, NULL), 1);
+	assert_string_equal(addr, "192.168.1.7");
+	for (int i = 3; i <= 7; i++) /* bad, no prefix, prefix 33, not the parameter, none */
+		assert_int_equal(uk_guest_net_static_ip(s, i, addr, &prefix, &dhcp), 0);
+	assert_int_equal(uk_guest_net_static_ip(s, 1 + 9, addr, &prefix, NULL), 1);
+	assert_string_equal(addr, "10.0.0.10");
+	assert_int_equal(uk_guest_net_static_ip(s, 1, addr, &prefix, NULL), 0); /* vec10 != vec1 */
 }
 
 static void test_net_bad(void **state)
@@ -1023,6 +1133,9 @@ int main(void)
 		cmocka_unit_test(test_net_kinds),
 		cmocka_unit_test(test_net_mac),
 		cmocka_unit_test(test_net_switch),
+		cmocka_unit_test(test_net_switch_forward),
+		cmocka_unit_test(test_net_switch_mac),
+		cmocka_unit_test(test_net_static_ip),
 		cmocka_unit_test(test_net_bad),
 		cmocka_unit_test(test_net_too_many),
 		cmocka_unit_test(test_mem),

@@ -1,9 +1,12 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The NAT uplink's reading of the guests' frames: which ones may make libslirp open a host
- * socket (and so are dropped while the NAT is short of fds). Each frame sits in a heap
- * buffer of exactly its length, so ASan sees any read past it.
+ * socket (and so are dropped while the NAT is short of fds); its reading of the DHCP ACKs
+ * libslirp sends (whose lease is whose); the forms of a forward spec. Each frame sits in a
+ * heap buffer of exactly its length, so ASan sees any read past it.
  */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,6 +17,7 @@
 
 #include <cmocka.h>
 
+#include "umlkit/util.h"
 #include "../../lib/switch/swparse.h"
 
 #define ETH	   14
@@ -140,12 +144,206 @@ static void test_others(void **state)
 	free(f);
 }
 
+/* ---- DHCP ACKs ---- */
+#define BOOTP 240
+static void put16(uint8_t *p, size_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+/* A DHCP reply from slirp (10.0.2.2:67 to 255.255.255.255:68) to MAC 52:54:00:12:34:56,
+ * giving 10.0.2.15, with options opts[0..olen) after the cookie; its length in *len. */
+static uint8_t *dhcp_reply(const uint8_t *opts, size_t olen, size_t *len)
+{
+	size_t ulen = 8 + BOOTP + olen, tot = 20 + ulen;
+	uint8_t *f = calloc(1, ETH + tot);
+	uint8_t *ip = f + ETH, *udp = ip + 20, *b = udp + 8;
+
+	assert_non_null(f);
+	memset(f, 0xff, 6);
+	memcpy(f + 6, "\x52\x55\x0a\x00\x02\x02\x08\x00", 8); /* slirp's MAC, IPv4 */
+	put16(ip, 0x4500);
+	put16(ip + 2, tot);
+	put16(ip + 8, 64 << 8 | PROTO_UDP);
+	memcpy(ip + 12, "\x0a\x00\x02\x02\xff\xff\xff\xff", 8);
+	put16(udp, 67);
+	put16(udp + 2, 68);
+	put16(udp + 4, ulen);
+	memcpy(b, "\x02\x01\x06", 3); /* BOOTREPLY, Ethernet, 6-byte addresses */
+	memcpy(b + 16, "\x0a\x00\x02\x0f", 4);
+	memcpy(b + 28, "\x52\x54\x00\x12\x34\x56", 6);
+	memcpy(b + 236, "\x63\x82\x53\x63", 4);
+	if (olen)
+		memcpy(b + BOOTP, opts, olen);
+	*len = ETH + tot;
+	return f;
+}
+
+static int ack(const uint8_t *opts, size_t olen, void (*change)(uint8_t *f), uint8_t mac[6],
+	       struct in_addr *a)
+{
+	size_t len;
+	uint8_t *f = dhcp_reply(opts, olen, &len);
+	int r;
+
+	if (change)
+		change(f);
+	r = uk_swd_dhcp_ack_parse(f, len, mac, a);
+	free(f);
+	return r;
+}
+
+static const uint8_t ack_opts[] = {53, 1, 5, 54, 4, 10, 0, 2, 2, 255};
+
+static void test_dhcp_ack(void **state)
+{
+	static const uint8_t padded[] = {0, 0, 1, 4, 255, 255, 255, 0, 53, 1, 5, 255};
+	uint8_t mac[6];
+	struct in_addr a;
+	char text[INET_ADDRSTRLEN];
+
+	(void)state;
+	assert_int_equal(ack(ack_opts, sizeof(ack_opts), NULL, mac, &a), 0);
+	assert_memory_equal(mac, "\x52\x54\x00\x12\x34\x56", 6);
+	assert_string_equal(inet_ntop(AF_INET, &a, text, sizeof(text)), "10.0.2.15");
+	/* the type after pads and another option */
+	assert_int_equal(ack(padded, sizeof(padded), NULL, mac, &a), 0);
+}
+
+static void ip_options(uint8_t *f)
+{
+	f[ETH] = 0x46; /* says 24 bytes of header: the UDP header is then misplaced */
+}
+static void fragment(uint8_t *f)
+{
+	f[ETH + 6] = 0x20; /* more fragments */
+}
+static void to_server(uint8_t *f)
+{
+	f[ETH + 20 + 3] = 67;
+}
+static void request(uint8_t *f)
+{
+	f[ETH + 28] = 1; /* BOOTREQUEST: a guest's */
+}
+static void no_cookie(uint8_t *f)
+{
+	f[ETH + 28 + 236] = 0;
+}
+static void group_mac(uint8_t *f)
+{
+	f[ETH + 28 + 28] = 0x01;
+}
+static void no_address(uint8_t *f)
+{
+	memset(f + ETH + 28 + 16, 0, 4);
+}
+static void arp(uint8_t *f)
+{
+	f[13] = 0x06;
+}
+static void udp_too_long(uint8_t *f)
+{
+	f[ETH + 20 + 4] = 0x10; /* 4 KiB */
+}
+
+static void test_dhcp_not_ack(void **state)
+{
+	static const uint8_t offer[] = {53, 1, 2, 255};
+	static const uint8_t nak[] = {53, 1, 6, 255};
+	static const uint8_t none[] = {1, 4, 255, 255, 255, 0, 255};
+	static const uint8_t past_end[] = {1, 200, 53, 1, 5};
+	static const uint8_t bad_len[] = {53, 2, 5, 5, 255};
+	void (*changes[])(uint8_t *) = {ip_options, fragment,	to_server, request,	no_cookie,
+					group_mac,  no_address, arp,	   udp_too_long};
+	uint8_t mac[6];
+	struct in_addr a;
+	size_t len;
+	uint8_t *f, *cut;
+
+	(void)state;
+	assert_int_equal(ack(offer, sizeof(offer), NULL, mac, &a), -EINVAL);
+	assert_int_equal(ack(nak, sizeof(nak), NULL, mac, &a), -EINVAL);
+	assert_int_equal(ack(none, sizeof(none), NULL, mac, &a), -EINVAL);
+	assert_int_equal(ack(past_end, sizeof(past_end), NULL, mac, &a), -EINVAL);
+	assert_int_equal(ack(bad_len, sizeof(bad_len), NULL, mac, &a), -EINVAL);
+	assert_int_equal(ack(NULL, 0, NULL, mac, &a), -EINVAL);
+	for (size_t i = 0; i < UK_ARRAY_SIZE(changes); i++)
+		assert_int_equal(ack(ack_opts, sizeof(ack_opts), changes[i], mac, &a), -EINVAL);
+	/* every cut short of the whole frame, each in a buffer of its length */
+	f = dhcp_reply(ack_opts, sizeof(ack_opts), &len);
+	for (size_t n = 0; n < len; n++) {
+		cut = malloc(n ? n : 1);
+		assert_non_null(cut);
+		memcpy(cut, f, n);
+		assert_int_equal(uk_swd_dhcp_ack_parse(cut, n, mac, &a), -EINVAL);
+		free(cut);
+	}
+	free(f);
+}
+
+/* ---- forward specs ---- */
+static void fwd_ok(const char *spec, int form, bool udp, const char *haddr, unsigned hport,
+		   const char *gaddr, unsigned gport)
+{
+	struct nat_fwd f;
+	struct uk_err err = {0};
+	char h[INET_ADDRSTRLEN], g[INET_ADDRSTRLEN];
+
+	if (uk_swd_nat_forward_parse(spec, form, &f, &err) != 0)
+		fail_msg("%s: refused: %s", spec, err.msg);
+	assert_int_equal(f.udp, udp);
+	assert_string_equal(inet_ntop(AF_INET, &f.haddr, h, sizeof(h)), haddr);
+	assert_int_equal(f.hport, hport);
+	assert_int_equal(f.has_guest, gport != 0);
+	assert_int_equal(f.gport, gport);
+	assert_string_equal(inet_ntop(AF_INET, &f.gaddr, g, sizeof(g)), gaddr);
+	assert_int_equal(f.owner, -1);
+}
+
+static void fwd_bad(const char *spec, int form, const char *want)
+{
+	struct nat_fwd f;
+	struct uk_err err = {0};
+
+	assert_int_equal(uk_swd_nat_forward_parse(spec, form, &f, &err), -EINVAL);
+	if (!strstr(err.msg, want))
+		fail_msg("%s: message '%s' lacks '%s'", spec, err.msg, want);
+}
+
+static void test_forward_forms(void **state)
+{
+	(void)state;
+	fwd_ok("tcp:8080:10.0.2.15:80", NAT_FWD_FULL, false, "127.0.0.1", 8080, "10.0.2.15", 80);
+	fwd_ok("udp:0.0.0.0:53:10.0.2.16:53", NAT_FWD_FULL, true, "0.0.0.0", 53, "10.0.2.16", 53);
+	fwd_ok("tcp:8080", NAT_FWD_KEY, false, "127.0.0.1", 8080, "0.0.0.0", 0);
+	fwd_ok("tcp:127.0.0.2:8080", NAT_FWD_KEY, false, "127.0.0.2", 8080, "0.0.0.0", 0);
+	/* a guest's: the guest's address is not given */
+	fwd_ok("tcp:8080:80", NAT_FWD_GUEST, false, "127.0.0.1", 8080, "0.0.0.0", 80);
+	fwd_ok("udp:0.0.0.0:5353:53", NAT_FWD_GUEST, true, "0.0.0.0", 5353, "0.0.0.0", 53);
+	fwd_bad("tcp:8080", NAT_FWD_GUEST, "expected tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT");
+	fwd_bad("tcp:8080:10.0.2.15:80", NAT_FWD_GUEST, "a guest's forward takes no guest address");
+	fwd_bad("tcp:127.0.0.1:8080:10.0.2.15:80", NAT_FWD_GUEST, "expected tcp|udp:[HOSTADDR:]");
+	fwd_bad("tcp:8080:0", NAT_FWD_GUEST, "guest port '0' is not a number from 1 to 65535");
+	fwd_bad("tcp:8080:65536", NAT_FWD_GUEST, "guest port '65536'");
+	fwd_bad("tcp:x:80", NAT_FWD_GUEST, "host port 'x'");
+	fwd_bad("tcp:localhost:8080:80", NAT_FWD_GUEST, "host address 'localhost' is not an IPv4");
+	fwd_bad("tcp:224.0.0.1:8080:80", NAT_FWD_GUEST, "cannot take connections");
+	fwd_bad("sctp:8080:80", NAT_FWD_GUEST, "protocol 'sctp' is not tcp or udp");
+	fwd_bad("tcp::80", NAT_FWD_GUEST, "field 2 of 3 is empty");
+	fwd_bad("", NAT_FWD_GUEST, "empty; expected tcp|udp:[HOSTADDR:]HOSTPORT:GUESTPORT");
+	/* the other forms as they were */
+	fwd_bad("tcp:8080:80", NAT_FWD_FULL, "expected tcp|udp:[HOSTADDR:]HOSTPORT:GUESTADDR");
+	fwd_bad("tcp:1.2.3.4:8080:10.0.2.15:80:1", NAT_FWD_KEY, "expected");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_tcp),
-		cmocka_unit_test(test_udp),
-		cmocka_unit_test(test_icmp),
+		cmocka_unit_test(test_dhcp_ack),      cmocka_unit_test(test_dhcp_not_ack),
+		cmocka_unit_test(test_forward_forms), cmocka_unit_test(test_tcp),
+		cmocka_unit_test(test_udp),	      cmocka_unit_test(test_icmp),
 		cmocka_unit_test(test_others),
 	};
 
