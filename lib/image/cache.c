@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,20 +54,24 @@ int uk_cache_copy(int in, int out, uint64_t size, uint64_t *sum)
 				return (int)n;
 			if (n == 0)
 				return -EIO;
-			for (size_t b = 0; b < (size_t)n; b += BLOCK) {
-				size_t len = UK_MIN((size_t)BLOCK, (size_t)n - b);
+			/* runs of non-zero blocks: hashed block by block, written in one go */
+			for (size_t b = 0, run = 0; b <= (size_t)n; b += BLOCK) {
+				size_t len = b < (size_t)n ? UK_MIN((size_t)BLOCK, (size_t)n - b) : 0;
 				uint64_t at = off + b;
+				bool zero = !len || uk_mem_is_zero(buf + b, len);
 				int r;
 
-				if (uk_mem_is_zero(buf + b, len))
-					continue;
-				h = uk_hash64(h, &at, sizeof(at));
-				h = uk_hash64(h, buf + b, len);
-				if (out >= 0) {
-					r = uk_pwrite_all(out, buf + b, len, at);
+				if (zero && b > run && out >= 0) {
+					r = uk_pwrite_all(out, buf + run, b - run, off + run);
 					if (r < 0)
 						return r;
 				}
+				if (zero) {
+					run = b + BLOCK;
+					continue;
+				}
+				h = uk_hash64(h, &at, sizeof(at));
+				h = uk_hash64(h, buf + b, len);
 			}
 			off += (uint64_t)n;
 		}

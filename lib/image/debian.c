@@ -138,8 +138,11 @@ static int bootstrap(struct debian *d, const char *tmp, struct uk_err *err)
 			"--variant=apt",
 			"--format=null",
 			include,
-			"--customize-hook=\"$UK_MKE2FS\" -q -t ext4 -L " UK_ROOTFS_LABEL
-			" -d \"$1\" -F \"$UK_IMAGE\" \"$UK_SIZE\"",
+			/* the tree has /proc, /sys and /dev mounted in it here: mke2fs reads a
+			 * bind mount of the root alone, in a mount namespace of its own */
+			"--customize-hook=unshare --mount --propagation private sh -c 'mount "
+			"--bind \"$1\" \"$1/mnt\" && exec \"$UK_MKE2FS\" -q -t ext4 -L " UK_ROOTFS_LABEL
+			" -d \"$1/mnt\" -F \"$UK_IMAGE\" \"$UK_SIZE\"' sh \"$1\"",
 			d->suite,
 			"/dev/null",
 			d->mirror,
