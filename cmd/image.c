@@ -176,19 +176,30 @@ static int debian_build(struct build_args *b, const char *cmd)
 	(UK_OPT_BIT(OPT_DISTRO) | UK_OPT_BIT(OPT_INCLUDE) | UK_OPT_BIT(OPT_NO_CACHE) |             \
 	 UK_OPT_BIT(OPT_QUIET) | UK_OPT_BIT(OPT_PROGRESS))
 
+/* Parse a verb's options into b: 0, or the exit status to return (-1: help printed). */
+static int parse(struct uk_opts *p, const char *verb, unsigned accept, struct build_args *b,
+		 int argc, char **argv)
+{
+	static char cmd[32];
+
+	snprintf(cmd, sizeof(cmd), "umlkit image %s", verb);
+	*p = (struct uk_opts){.opt = image_options,
+			      .nopt = UK_ARRAY_SIZE(image_options),
+			      .accept = accept,
+			      .cmd = cmd,
+			      .what = cmd + 7,
+			      .help = image_usage,
+			      .fn = build_opt,
+			      .ctx = b};
+	return uk_opts_parse(p, argc, argv);
+}
+
 static int image_build(int argc, char **argv)
 {
 	struct build_args b = {0};
-	struct uk_opts p = {.opt = image_options,
-			    .nopt = UK_ARRAY_SIZE(image_options),
-			    .accept = UK_OPTS_ALL & ~UK_OPT_BIT(OPT_OUT),
-			    .cmd = "umlkit image build",
-			    .what = "image build",
-			    .help = image_usage,
-			    .fn = build_opt,
-			    .ctx = &b};
+	struct uk_opts p;
 	struct uk_err err = {0};
-	int r = uk_opts_parse(&p, argc, argv);
+	int r = parse(&p, "build", UK_OPTS_ALL & ~UK_OPT_BIT(OPT_OUT), &b, argc, argv);
 
 	if (r)
 		return r < 0 ? UK_EXIT_OK : r;
@@ -208,17 +219,12 @@ static int image_build(int argc, char **argv)
 static int image_adapt(int argc, char **argv)
 {
 	struct build_args b = {0};
-	struct uk_opts p = {.opt = image_options,
-			    .nopt = UK_ARRAY_SIZE(image_options),
-			    .accept = UK_OPT_BIT(OPT_OUT) | UK_OPT_BIT(OPT_FORCE) |
-				      UK_OPT_BIT(OPT_DEBUGFS) | UK_OPT_BIT(OPT_QUIET),
-			    .cmd = "umlkit image adapt",
-			    .what = "image adapt",
-			    .help = image_usage,
-			    .fn = build_opt,
-			    .ctx = &b};
+	struct uk_opts p;
 	struct uk_err err = {0};
-	int r = uk_opts_parse(&p, argc, argv);
+	int r = parse(&p, "adapt",
+		      UK_OPT_BIT(OPT_OUT) | UK_OPT_BIT(OPT_FORCE) | UK_OPT_BIT(OPT_DEBUGFS) |
+			      UK_OPT_BIT(OPT_QUIET),
+		      &b, argc, argv);
 
 	if (r)
 		return r < 0 ? UK_EXIT_OK : r;

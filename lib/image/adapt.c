@@ -49,8 +49,8 @@ int uk_rootfs_adapt(const struct uk_adapt_opts *o, struct uk_err *err)
 {
 	const char *out = o->out ? o->out : o->img;
 	char debugfs[PATH_MAX], agent[PATH_MAX], head[2048];
-	struct uk_layer_opts lo = {.img = o->img, .tmpdir = o->tmpdir, .say = o->say,
-				   .ctx = o->ctx};
+	struct uk_layer_opts lo = {
+		.img = o->img, .tmpdir = o->tmpdir, .say = o->say, .ctx = o->ctx};
 	_cleanup_close_ int fd = -1;
 	struct uk_newfile nf;
 	struct stat st, ost;
@@ -58,8 +58,8 @@ int uk_rootfs_adapt(const struct uk_adapt_opts *o, struct uk_err *err)
 	ssize_t n;
 	int r;
 
-	if (uk_rootfs_find_prog("debugfs", o->debugfs, true, sbin_dirs, debugfs,
-				sizeof(debugfs)) < 0)
+	if (uk_rootfs_find_prog("debugfs", o->debugfs, true, sbin_dirs, debugfs, sizeof(debugfs)) <
+	    0)
 		return uk_err_set(err, ENOENT, "debugfs not found (install e2fsprogs)");
 	fd = open_locked(o->img, &st, err);
 	if (fd < 0)
@@ -85,15 +85,10 @@ int uk_rootfs_adapt(const struct uk_adapt_opts *o, struct uk_err *err)
 	if (r < 0)
 		return r;
 	r = uk_cache_copy(fd, nf.fd, (uint64_t)st.st_size, &sum);
-	if (r < 0)
-		r = uk_err_sys(err, -r, "%s: copying it", o->img);
-	lo.fd = nf.fd;
-	if (r == 0)
-		r = uk_layer_apply(&lo, err);
 	if (r < 0) {
 		uk_newfile_abort(&nf);
-		return r;
+		return uk_err_sys(err, -r, "%s: copying it", o->img);
 	}
 	/* the lock on IMG is held until the copy has replaced it */
-	return uk_newfile_commit(&nf, true, err);
+	return uk_layer_commit(&lo, &nf, true, err);
 }

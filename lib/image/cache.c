@@ -56,7 +56,8 @@ int uk_cache_copy(int in, int out, uint64_t size, uint64_t *sum)
 				return -EIO;
 			/* runs of non-zero blocks: hashed block by block, written in one go */
 			for (size_t b = 0, run = 0; b <= (size_t)n; b += BLOCK) {
-				size_t len = b < (size_t)n ? UK_MIN((size_t)BLOCK, (size_t)n - b) : 0;
+				size_t len =
+					b < (size_t)n ? UK_MIN((size_t)BLOCK, (size_t)n - b) : 0;
 				uint64_t at = off + b;
 				bool zero = !len || uk_mem_is_zero(buf + b, len);
 				int r;

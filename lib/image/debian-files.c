@@ -21,10 +21,12 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "# /etc/umlkit/setup: the umlkit side of a Debian guest, run by its systemd units (see\n"
 	 "# umlkit-image(1)); it reads the umlkit.* parameters of the kernel command line.\n"
 	 "#   setup early   umlkit-setup.service, before udev and networking: the modules disk\n"
-	 "#                 (umlkit.modules=), the hostname (umlkit.hostname=), systemd-networkd files\n"
+	 "#                 (umlkit.modules=), the hostname (umlkit.hostname=), systemd-networkd "
+	 "files\n"
 	 "#                 for umlkit.ip= and umlkit.route=, /etc/resolv.conf for umlkit.dns=\n"
 	 "#   setup dns     umlkit-dns.service, when a DHCP lease changes: its DNS servers\n"
-	 "#   setup ready   umlkit-ready.service, after multi-user.target: waits (at most 30 s) for the\n"
+	 "#   setup ready   umlkit-ready.service, after multi-user.target: waits (at most 30 s) "
+	 "for the\n"
 	 "#                 interfaces of umlkit.ip= to be configured, then tells the host\n"
 	 "# Few forks: a UML guest pays dearly for each.\n"
 	 "PATH=/usr/sbin:/usr/bin:/sbin:/bin\n"
@@ -35,7 +37,8 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "read -r CMDLINE </proc/cmdline\n"
 	 "\n"
 	 "log() { echo \"umlkit: $*\" >/dev/console 2>/dev/null || echo \"umlkit: $*\"; }\n"
-	 "# params NAME: V gets every value of umlkit.NAME=VALUE, blank-separated; param: the last\n"
+	 "# params NAME: V gets every value of umlkit.NAME=VALUE, blank-separated; param: the "
+	 "last\n"
 	 "params() {\n"
 	 "\tV=\n"
 	 "\tfor w in $CMDLINE; do\n"
@@ -100,7 +103,8 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "\t\t;;\n"
 	 "\tesac\n"
 	 "\tread -r HOST </proc/sys/kernel/hostname\n"
-	 "\tprintf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t%s\\n::1\\tlocalhost ip6-localhost\\n' \"$HOST\" \\\n"
+	 "\tprintf '127.0.0.1\\tlocalhost\\n127.0.1.1\\t%s\\n::1\\tlocalhost ip6-localhost\\n' "
+	 "\"$HOST\" \\\n"
 	 "\t\t>\"$R/hosts\"\n"
 	 "\tparam dns\n"
 	 "\tif [ -n \"$V\" ]; then\n"
@@ -142,7 +146,9 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "\tesac\n"
 	 "\tf=$N/10-umlkit-$ifc.network\n"
 	 "\tif [ \"$addr\" = dhcp ]; then\n"
-	 "\t\tprintf '[Match]\\nName=%s\\n\\n[Network]\\nDHCP=ipv4\\nLinkLocalAddressing=no\\nIPv6AcceptRA=no\\n\\n[DHCPv4]\\nUseHostname=no\\nHostname=%s\\n' \\\n"
+	 "\t\tprintf "
+	 "'[Match]\\nName=%s\\n\\n[Network]\\nDHCP=ipv4\\nLinkLocalAddressing=no\\nIPv6AcceptRA="
+	 "no\\n\\n[DHCPv4]\\nUseHostname=no\\nHostname=%s\\n' \\\n"
 	 "\t\t\t\"$ifc\" \"$HOST\" >\"$f\"\n"
 	 "\t\techo \"$ifc\" >>\"$R/interfaces\"\n"
 	 "\t\tlog \"$ifc: dhcp\"\n"
@@ -152,7 +158,9 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "\t\tlog \"umlkit.ip=$spec: want IFACE,ADDR/PREFIX[,GATEWAY] or IFACE,dhcp\"\n"
 	 "\t\treturn 1\n"
 	 "\tfi\n"
-	 "\tprintf '[Match]\\nName=%s\\n\\n[Network]\\nAddress=%s\\nLinkLocalAddressing=no\\nIPv6AcceptRA=no\\n' \\\n"
+	 "\tprintf "
+	 "'[Match]\\nName=%s\\n\\n[Network]\\nAddress=%s\\nLinkLocalAddressing=no\\nIPv6AcceptRA="
+	 "no\\n' \\\n"
 	 "\t\t\"$ifc\" \"$addr\" >\"$f\"\n"
 	 "\tlog \"$ifc: address $addr\"\n"
 	 "\tif [ -n \"$gw\" ]; then\n"
@@ -167,7 +175,8 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "\techo \"$ifc\" >>\"$R/interfaces\"\n"
 	 "}\n"
 	 "\n"
-	 "# route NET/PREFIX,GATEWAY: a [Route] for the interface whose static address reaches GATEWAY\n"
+	 "# route NET/PREFIX,GATEWAY: a [Route] for the interface whose static address reaches "
+	 "GATEWAY\n"
 	 "route() {\n"
 	 "\tlocal dst=${1%%,*} gw=${1#*,} ifc addr\n"
 	 "\tif ! innet \"${dst%/*}\" \"$dst\" || ! ip2int \"$gw\"; then\n"
@@ -186,7 +195,8 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "\tlog \"umlkit.route=$1: no umlkit.ip= address reaches $gw\"\n"
 	 "}\n"
 	 "\n"
-	 "# dns: the DNS servers of the DHCP leases into resolv.conf, unless umlkit.dns= was given\n"
+	 "# dns: the DNS servers of the DHCP leases into resolv.conf, unless umlkit.dns= was "
+	 "given\n"
 	 "dns() {\n"
 	 "\tlocal f l out=\n"
 	 "\t[ -e \"$R/dns-static\" ] && return 0\n"
@@ -248,12 +258,14 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "exit 0\n",
 	 "the boot script: umlkit.* kernel parameters"},
 	{UNIT_DIR "umlkit-setup.service", S_IFREG | 0644,
-	 "# umlkit: the guest's umlkit.* kernel parameters (umlkit-image(1)), before udev and networking\n"
+	 "# umlkit: the guest's umlkit.* kernel parameters (umlkit-image(1)), before udev and "
+	 "networking\n"
 	 "[Unit]\n"
 	 "Description=umlkit guest setup (hostname, addresses, modules)\n"
 	 "DefaultDependencies=no\n"
 	 "Wants=network-pre.target\n"
-	 "Before=sysinit.target systemd-udevd.service systemd-udev-trigger.service systemd-networkd.service network-pre.target systemd-modules-load.service\n"
+	 "Before=sysinit.target systemd-udevd.service systemd-udev-trigger.service "
+	 "systemd-networkd.service network-pre.target systemd-modules-load.service\n"
 	 "After=systemd-journald.socket\n"
 	 "\n"
 	 "[Service]\n"
@@ -281,7 +293,8 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "WantedBy=multi-user.target\n",
 	 "the readiness notice after multi-user.target"},
 	{UNIT_DIR "umlkit-dns.path", S_IFREG | 0644,
-	 "# umlkit: the DNS servers of DHCP leases into /etc/resolv.conf (no systemd-resolved needed)\n"
+	 "# umlkit: the DNS servers of DHCP leases into /etc/resolv.conf (no systemd-resolved "
+	 "needed)\n"
 	 "[Unit]\n"
 	 "Description=umlkit DHCP DNS watch\n"
 	 "DefaultDependencies=no\n"
@@ -323,7 +336,8 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "the guest agent (umlkit exec, umlkit cp)"},
 	{UNIT_DIR "systemd-udev-trigger.service.d", S_IFDIR | 0755, NULL, NULL},
 	{UNIT_DIR "systemd-udev-trigger.service.d/umlkit.conf", S_IFREG | 0644,
-	 "# umlkit: coldplug network devices only (a UML guest has no other hardware udev must set up)\n"
+	 "# umlkit: coldplug network devices only (a UML guest has no other hardware udev must set "
+	 "up)\n"
 	 "[Service]\n"
 	 "ExecStart=\n"
 	 "ExecStart=-udevadm trigger --type=devices --action=add --subsystem-match=net\n",
@@ -331,7 +345,8 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	{"etc/udev", S_IFDIR | 0755, NULL, NULL},
 	{"etc/udev/rules.d", S_IFDIR | 0755, NULL, NULL},
 	{"etc/udev/rules.d/70-umlkit-net.rules", S_IFREG | 0644,
-	 "# umlkit: the vector driver's vecN is ethN, as the --net order numbers it (umlkit-image(1))\n"
+	 "# umlkit: the vector driver's vecN is ethN, as the --net order numbers it "
+	 "(umlkit-image(1))\n"
 	 "SUBSYSTEM==\"net\", ACTION==\"add\", KERNEL==\"vec[0-9]*\", NAME=\"eth%n\"\n",
 	 "vecN is named ethN"},
 	{UNIT_DIR "sysinit.target.wants", S_IFDIR | 0755, NULL, NULL},
@@ -380,6 +395,7 @@ const struct uk_layer_mask uk_debian_masks[] = {
 	{"man-db.timer", "a timer: periodic chores a disposable guest does not need"},
 	{"logrotate.timer", "a timer: periodic chores a disposable guest does not need"},
 	{"fstrim.timer", "a timer: periodic chores a disposable guest does not need"},
-	{"systemd-tmpfiles-clean.timer", "a timer: periodic chores a disposable guest does not need"},
+	{"systemd-tmpfiles-clean.timer",
+	 "a timer: periodic chores a disposable guest does not need"},
 };
 const size_t uk_debian_masks_n = UK_ARRAY_SIZE(uk_debian_masks);

@@ -133,20 +133,14 @@ static int bootstrap(struct debian *d, const char *tmp, struct uk_err *err)
 {
 	char mode[32], include[sizeof(d->packages) + 16], size[32];
 	char env_img[PATH_MAX + 16], env_size[48], env_mke2fs[PATH_MAX + 16];
-	char *argv[] = {d->mmdebstrap,
-			mode,
-			"--variant=apt",
-			"--format=null",
-			include,
-			/* the tree has /proc, /sys and /dev mounted in it here: mke2fs reads a
-			 * bind mount of the root alone, in a mount namespace of its own */
-			"--customize-hook=unshare --mount --propagation private sh -c 'mount "
-			"--bind \"$1\" \"$1/mnt\" && exec \"$UK_MKE2FS\" -q -t ext4 -L " UK_ROOTFS_LABEL
-			" -d \"$1/mnt\" -F \"$UK_IMAGE\" \"$UK_SIZE\"' sh \"$1\"",
-			d->suite,
-			"/dev/null",
-			d->mirror,
-			NULL};
+	char *argv[] = {
+		d->mmdebstrap, mode, "--variant=apt", "--format=null", include,
+		/* the tree has /proc, /sys and /dev mounted in it here: mke2fs reads a
+		 * bind mount of the root alone, in a mount namespace of its own */
+		"--customize-hook=unshare --mount --propagation private sh -c 'mount "
+		"--bind \"$1\" \"$1/mnt\" && exec \"$UK_MKE2FS\" -q -t ext4 -L " UK_ROOTFS_LABEL
+		" -d \"$1/mnt\" -F \"$UK_IMAGE\" \"$UK_SIZE\"' sh \"$1\"",
+		d->suite, "/dev/null", d->mirror, NULL};
 	struct uk_rootfs_cmd *c;
 	size_t nenv = 0;
 	char **env;
@@ -183,8 +177,9 @@ static int bootstrap(struct debian *d, const char *tmp, struct uk_err *err)
 	c->ctx = (void *)d->o;
 	r = uk_rootfs_exec(c, err);
 	if (r < 0 && geteuid() != 0 && strstr(c->errtext, "subuid"))
-		uk_err_prefix(err, r, "as a user, mmdebstrap needs subordinate ids (usermod "
-				      "--add-subuids/--add-subgids, uidmap installed): ");
+		uk_err_prefix(err, r,
+			      "as a user, mmdebstrap needs subordinate ids (usermod "
+			      "--add-subuids/--add-subgids, uidmap installed): ");
 	free(env);
 	free(c);
 	return r;
@@ -265,14 +260,11 @@ static int make_output(struct debian *d, int entry_fd, uint64_t have, uint64_t s
 		return -ESTALE;
 	}
 	r = resize(d, nf.fd, have, err);
-	lo.fd = nf.fd;
-	if (r == 0)
-		r = uk_layer_apply(&lo, err);
 	if (r < 0) {
 		uk_newfile_abort(&nf);
 		return r;
 	}
-	return uk_newfile_commit(&nf, o->force, err);
+	return uk_layer_commit(&lo, &nf, o->force, err);
 }
 
 static int prepare(struct debian *d, struct uk_err *err)
@@ -318,8 +310,9 @@ static int prepare(struct debian *d, struct uk_err *err)
 	if (uk_find_companion("umlkit-agent", d->agent, sizeof(d->agent), NULL) < 0 ||
 	    uk_rootfs_check_static(d->agent) < 0)
 		d->agent[0] = '\0';
-	if (snprintf(recipe, sizeof(recipe), "debian suite=%s variant=apt packages=%s mirror=%s umlkit=%s",
-		     d->suite, d->packages, d->mirror, UK_VERSION) >= (int)sizeof(recipe))
+	if (snprintf(recipe, sizeof(recipe),
+		     "debian suite=%s variant=apt packages=%s mirror=%s umlkit=%s", d->suite,
+		     d->packages, d->mirror, UK_VERSION) >= (int)sizeof(recipe))
 		return uk_err_set(err, E2BIG, "the image's recipe is too long");
 	return uk_cache_entry_init(&d->entry, recipe, err);
 }
@@ -360,6 +353,6 @@ int uk_debian_build(const struct uk_debian_opts *o, struct uk_err *err)
 		say_line(o, "the cached image is damaged (checksum): dropped, bootstrapping again");
 		uk_cache_drop(&d->entry);
 	}
-	return uk_err_set(err, EIO, "%s: the image cache in %s keeps failing its checksum",
-			  o->out, d->entry.dir);
+	return uk_err_set(err, EIO, "%s: the image cache in %s keeps failing its checksum", o->out,
+			  d->entry.dir);
 }

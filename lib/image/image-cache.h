@@ -11,8 +11,8 @@
 
 struct uk_cache_entry {
 	char dir[PATH_MAX - 64]; /* uk_cache_dir("images") */
-	char recipe[1024];  /* one line: what the image is made of */
-	uint64_t key;	    /* uk_hash64 of the recipe: the file names */
+	char recipe[1024];	 /* one line: what the image is made of */
+	uint64_t key;		 /* uk_hash64 of the recipe: the file names */
 };
 int uk_cache_entry_init(struct uk_cache_entry *e, const char *recipe, struct uk_err *err);
 /* The entry's image, open (a descriptor), with its size and checksum from the recipe file;

@@ -100,5 +100,10 @@ struct uk_layer_opts {
 	void *ctx;
 };
 int uk_layer_apply(const struct uk_layer_opts *o, struct uk_err *err);
+/* The layer into the new file nf, then nf committed (replace: as uk_newfile_commit); nf is
+ * aborted when the layer fails. */
+struct uk_newfile;
+int uk_layer_commit(struct uk_layer_opts *o, struct uk_newfile *nf, bool replace,
+		    struct uk_err *err);
 
 #endif

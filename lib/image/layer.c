@@ -153,8 +153,7 @@ static int parse_listing(struct listing *l, const char *text)
 	return 0;
 }
 
-static int run_debugfs(struct layer *L, char **argv_tail, char *out, size_t outlen,
-		       bool *full)
+static int run_debugfs(struct layer *L, char **argv_tail, char *out, size_t outlen, bool *full)
 {
 	struct uk_rootfs_cmd *c = calloc(1, sizeof(*c));
 	char *argv[8];
@@ -288,8 +287,8 @@ static int clear_path(struct layer *L, const char *path)
 	if (!mode)
 		return 0;
 	if (S_ISDIR(mode))
-		return uk_err_set(L->err, EISDIR, "/%s is a directory: umlkit would write a file there",
-				  path);
+		return uk_err_set(L->err, EISDIR,
+				  "/%s is a directory: umlkit would write a file there", path);
 	fprintf(L->script, "rm /%s\n", path);
 	return 0;
 }
@@ -301,8 +300,8 @@ static void own(struct layer *L, const char *path, unsigned mode, unsigned uid, 
 }
 
 /* A regular file with text at path: written to work/fN, then into the image. */
-static int put_file(struct layer *L, const char *path, unsigned mode, const void *data,
-		    size_t len, unsigned uid, unsigned gid)
+static int put_file(struct layer *L, const char *path, unsigned mode, const void *data, size_t len,
+		    unsigned uid, unsigned gid)
 {
 	char host[32];
 	_cleanup_close_ int fd = -1;
@@ -576,4 +575,18 @@ int uk_layer_apply(const struct uk_layer_opts *o, struct uk_err *err)
 	listing_free(&L->ls);
 	free(L);
 	return r < 0 ? uk_err_prefix(err, r, "%s: ", o->img) : 0;
+}
+
+int uk_layer_commit(struct uk_layer_opts *o, struct uk_newfile *nf, bool replace,
+		    struct uk_err *err)
+{
+	int r;
+
+	o->fd = nf->fd;
+	r = uk_layer_apply(o, err);
+	if (r < 0) {
+		uk_newfile_abort(nf);
+		return r;
+	}
+	return uk_newfile_commit(nf, replace, err);
 }

@@ -125,15 +125,15 @@ static void first_line(const char *text, char *line, size_t linelen)
 	snprintf(line, linelen, "%.*s", (int)UK_MIN(len, 300), text);
 }
 
-static int spawn(char *const argv[], int pass_fd, int outfd, pid_t *pid)
+static int spawn_split(const struct uk_rootfs_cmd *c, int outfd, int errfd, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	_cleanup_close_ int high = -1;
 	int r;
 
 	/* Keep the descriptor to pass clear of 0-3 so the dup2 order below cannot clobber it. */
-	if (pass_fd >= 0) {
-		high = fcntl(pass_fd, F_DUPFD_CLOEXEC, 10);
+	if (c->pass_fd >= 0) {
+		high = fcntl(c->pass_fd, F_DUPFD_CLOEXEC, 10);
 		if (high < 0)
 			return -errno;
 	}
@@ -144,11 +144,13 @@ static int spawn(char *const argv[], int pass_fd, int outfd, pid_t *pid)
 	if (!r)
 		r = posix_spawn_file_actions_adddup2(&fa, outfd, 1);
 	if (!r)
-		r = posix_spawn_file_actions_adddup2(&fa, outfd, 2);
+		r = posix_spawn_file_actions_adddup2(&fa, errfd, 2);
 	if (!r && high >= 0)
 		r = posix_spawn_file_actions_adddup2(&fa, high, 3);
+	if (!r && c->cwd)
+		r = posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
 	if (!r)
-		r = posix_spawn(pid, argv[0], &fa, NULL, argv, environ);
+		r = posix_spawn(pid, c->argv[0], &fa, NULL, c->argv, c->env ? c->env : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	return -r;
 }
@@ -165,7 +167,8 @@ int uk_rootfs_run(char *const argv[], int pass_fd, char *out, size_t outlen, str
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return uk_err_sys(err, errno, "%s: pipe", name);
 	rd = p[0];
-	r = spawn(argv, pass_fd, p[1], &pid);
+	r = spawn_split(&(struct uk_rootfs_cmd){.argv = argv, .pass_fd = pass_fd}, p[1], p[1],
+			&pid);
 	close(p[1]);
 	if (r < 0)
 		return uk_err_sys(err, -r, "cannot run %s", argv[0]);
@@ -263,35 +266,6 @@ static void on_out_bytes(struct exec_state *s, const char *buf, size_t n)
 	memcpy(c->out + s->got, buf, n);
 	s->got += n;
 	c->out[s->got] = '\0';
-}
-
-static int spawn_split(const struct uk_rootfs_cmd *c, int outfd, int errfd, pid_t *pid)
-{
-	posix_spawn_file_actions_t fa;
-	_cleanup_close_ int high = -1;
-	int r;
-
-	if (c->pass_fd >= 0) {
-		high = fcntl(c->pass_fd, F_DUPFD_CLOEXEC, 10);
-		if (high < 0)
-			return -errno;
-	}
-	r = posix_spawn_file_actions_init(&fa);
-	if (r)
-		return -r;
-	r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	if (!r)
-		r = posix_spawn_file_actions_adddup2(&fa, outfd, 1);
-	if (!r)
-		r = posix_spawn_file_actions_adddup2(&fa, errfd, 2);
-	if (!r && high >= 0)
-		r = posix_spawn_file_actions_adddup2(&fa, high, 3);
-	if (!r && c->cwd)
-		r = posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
-	if (!r)
-		r = posix_spawn(pid, c->argv[0], &fa, NULL, c->argv, c->env ? c->env : environ);
-	posix_spawn_file_actions_destroy(&fa);
-	return -r;
 }
 
 int uk_rootfs_exec(struct uk_rootfs_cmd *c, struct uk_err *err)

@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
 		if (!(cond)) {                                                                     \
-			fprintf(stderr, "fuzz_image_text: invariant failed: %s (line %d)\n", #cond, \
-				__LINE__);                                                         \
+			fprintf(stderr, "fuzz_image_text: invariant failed: %s (line %d)\n",       \
+				#cond, __LINE__);                                                  \
 			abort();                                                                   \
 		}                                                                                  \
 	} while (0)

@@ -72,8 +72,7 @@ static void test_apt_mirror(void **state)
 	mirror_is("deb cdrom:[Debian]/ bookworm main\n", -ENOENT, NULL);
 	mirror_is("", -ENOENT, NULL);
 	mirror_is("deb [arch=amd64", -ENOENT, NULL);
-	mirror_is("Types: deb\nURIs: http://a.example/deb\"ian\nComponents: main\n", -EINVAL,
-		  NULL);
+	mirror_is("Types: deb\nURIs: http://a.example/deb\"ian\nComponents: main\n", -EINVAL, NULL);
 }
 
 static void test_codename(void **state)
@@ -103,9 +102,9 @@ static void test_suite_and_packages(void **state)
 	assert_non_null(strstr(err.msg, "suite 'bad/suite'"));
 	assert_int_equal(uk_debian_suite_check("", &err), -EINVAL);
 	assert_int_equal(uk_debian_suite_check("-x", &err), -EINVAL);
-	assert_int_equal(uk_debian_packages("nginx-light,bind9,,bind9,libc6:amd64", out,
-					    sizeof(out), &err),
-			 -EINVAL);
+	assert_int_equal(
+		uk_debian_packages("nginx-light,bind9,,bind9,libc6:amd64", out, sizeof(out), &err),
+		-EINVAL);
 	assert_non_null(strstr(err.msg, "package 'libc6:amd64'"));
 	assert_int_equal(uk_debian_packages("systemd-sysv,nginx-light,bind9,,bind9,g++,", out,
 					    sizeof(out), &err),
@@ -155,8 +154,8 @@ static void test_hash(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_superblock),  cmocka_unit_test(test_apt_mirror),
-		cmocka_unit_test(test_codename),    cmocka_unit_test(test_suite_and_packages),
+		cmocka_unit_test(test_superblock),   cmocka_unit_test(test_apt_mirror),
+		cmocka_unit_test(test_codename),     cmocka_unit_test(test_suite_and_packages),
 		cmocka_unit_test(test_fstab_shadow), cmocka_unit_test(test_hash),
 	};
 
