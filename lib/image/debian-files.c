@@ -200,6 +200,7 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "dns() {\n"
 	 "\tlocal f l out=\n"
 	 "\t[ -e \"$R/dns-static\" ] && return 0\n"
+	 "\tset +f # the only glob here\n"
 	 "\tfor f in /run/systemd/netif/leases/*; do\n"
 	 "\t\t[ -f \"$f\" ] || continue\n"
 	 "\t\twhile IFS= read -r l; do\n"
@@ -208,6 +209,7 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "\t\t\tesac\n"
 	 "\t\tdone <\"$f\"\n"
 	 "\tdone\n"
+	 "\tset -f\n"
 	 "\tfor a in $out; do\n"
 	 "\t\tip2int \"$a\" && echo \"nameserver $a\"\n"
 	 "\tdone >\"$R/resolv.conf.new\" && mv -f \"$R/resolv.conf.new\" \"$R/resolv.conf\"\n"
@@ -367,6 +369,8 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "/lib/systemd/system/systemd-networkd.socket", "enabled"},
 	{UNIT_DIR "getty.target.wants/console-getty.service", S_IFLNK | 0777,
 	 "/lib/systemd/system/console-getty.service", "enabled: the login on UML's console"},
+	{UNIT_DIR "ctrl-alt-del.target", S_IFLNK | 0777, "/lib/systemd/system/poweroff.target",
+	 "ctrl-alt-del (umlkit stop, mconsole cad) powers the guest off"},
 	{"etc/resolv.conf", S_IFLNK | 0777, "/run/umlkit/resolv.conf", "umlkit.dns= or DHCP"},
 	{"lib/modules", S_IFDIR | 0755, NULL, NULL},
 };
