@@ -60,7 +60,7 @@ static void trim(struct line *l)
 		l->p++;
 		l->len--;
 	}
-	while (l->len && strchr(" \t\r", l->p[l->len - 1]))
+	while (l->len && l->p[l->len - 1] && strchr(" \t\r", l->p[l->len - 1]))
 		l->len--;
 }
 
@@ -71,9 +71,9 @@ static bool next_word(struct line *l, struct line *w)
 	if (!l->len)
 		return false;
 	w->p = l->p;
-	w->len = strcspn(l->p, " \t");
-	if (w->len > l->len)
-		w->len = l->len;
+	w->len = 0; /* the text need not end in a NUL */
+	while (w->len < l->len && l->p[w->len] != ' ' && l->p[w->len] != '\t')
+		w->len++;
 	l->p += w->len;
 	l->len -= w->len;
 	return true;
