@@ -401,8 +401,10 @@ static int put_fstab(struct layer *L)
 		r = read_image_file(L, "etc/fstab", &old);
 		if (r < 0)
 			return r;
-		if (!strcmp(old, ours))
+		if (!strcmp(old, ours)) { /* umlkit's already */
+			fprintf(L->manifest, "/etc/fstab\tthe root on /dev/ubda\n");
 			return 0;
+		}
 		active = uk_fstab_has_entries(old);
 	}
 	if (active && !listing_mode(&L->ls, FSTAB_ORIG)) {
