@@ -283,7 +283,6 @@ int uk_debian_packages(const char *list, char *out, size_t outlen, struct uk_err
 {
 	char *names[UK_DEBIAN_MAX_PACKAGES];
 	_cleanup_free_ char *copy = strdup(list);
-	char *save = NULL;
 	size_t n = 0, used = 0;
 
 	if (!copy)
@@ -306,7 +305,6 @@ int uk_debian_packages(const char *list, char *out, size_t outlen, struct uk_err
 					  UK_DEBIAN_MAX_PACKAGES);
 		names[n++] = t;
 	}
-	(void)save;
 	qsort(names, n, sizeof(names[0]), cmp_str);
 	out[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
