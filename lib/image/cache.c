@@ -4,7 +4,8 @@
  * mmdebstrap and mke2fs made it, nothing of umlkit's in it) and KEY.recipe (the recipe, the
  * image's size and checksum), each written beside and renamed, the recipe last: an image
  * without its recipe is a partial entry and is never used. Using an entry copies it (its
- * holes skipped) while checking the checksum; a mismatch discards the entry.
+ * holes skipped) while checking the checksum; a mismatch discards the entry. Nothing here
+ * is fsynced: the checksum, not the disk's ordering, tells a whole entry.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -182,8 +183,8 @@ int uk_cache_commit(const struct uk_cache_entry *e, int fd, const char *tmp, uin
 	r = uk_cache_copy(fd, -1, size, &sum);
 	if (r < 0)
 		return uk_err_sys(err, -r, "%s: checksum", tmp);
-	if (fsync(fd) < 0)
-		return uk_err_sys(err, errno, "%s: fsync", tmp);
+	/* no fsync: an entry a crash damaged fails its checksum when used and is made again,
+	 * and the output, which is fsynced, never waits for the cache's writes */
 	if (rename(tmp, img) < 0)
 		return uk_err_sys(err, errno, "%s", img);
 	snprintf(rtmp, sizeof(rtmp), "%s.tmp", rec);
@@ -192,14 +193,11 @@ int uk_cache_commit(const struct uk_cache_entry *e, int fd, const char *tmp, uin
 	if (rfd < 0)
 		return uk_err_sys(err, errno, "%s", rtmp);
 	r = uk_write_all(rfd, text, strlen(text));
-	if (r == 0 && fsync(rfd) < 0)
-		r = -errno;
 	if (r == 0 && rename(rtmp, rec) < 0)
 		r = -errno;
 	if (r < 0) {
 		unlink(rtmp);
 		return uk_err_sys(err, -r, "%s", rec);
 	}
-	uk_fsync_dir_of(rec);
 	return 0;
 }

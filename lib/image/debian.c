@@ -128,13 +128,24 @@ static void on_line(void *ctx, const char *line)
 		o->progress(o->ctx, line + 3);
 }
 
-/* mmdebstrap into the new cache file fd (named tmp): its hook runs mke2fs on the tree. */
-static int bootstrap(struct debian *d, const char *tmp, struct uk_err *err)
+/*
+ * mmdebstrap into the new cache file fd: its hook runs mke2fs on the tree, writing to the
+ * file through descriptor 3, which mmdebstrap and its hook inherit. As a user, the hook runs
+ * as the namespace's root, a subordinate uid of the user's and not the user: the file is
+ * made writable for it (0666) while mmdebstrap runs. Nobody else reaches it: it lives in the
+ * user's 0700 cache directory, and its descriptor only in processes of this user's.
+ */
+static int bootstrap(struct debian *d, int fd, struct uk_err *err)
 {
 	char mode[32], include[sizeof(d->packages) + 16], size[32];
-	char env_img[PATH_MAX + 16], env_size[48], env_mke2fs[PATH_MAX + 16];
+	char env_img[32], env_size[48], env_mke2fs[PATH_MAX + 16];
 	char *argv[] = {
 		d->mmdebstrap, mode, "--variant=apt", "--format=null", include,
+		/* the customize hooks run before mmdebstrap's own cleanup: drop what it
+		 * would (downloaded packages, package lists) before the image is made */
+		"--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb "
+		"\"$1\"/var/cache/apt/*.bin && rm -rf \"$1\"/var/lib/apt/lists/* "
+		"\"$1\"/var/cache/apt/archives/partial/*",
 		/* the tree has /proc, /sys and /dev mounted in it here: mke2fs reads a
 		 * bind mount of the root alone, in a mount namespace of its own */
 		"--customize-hook=unshare --mount --propagation private sh -c 'mount "
@@ -149,7 +160,7 @@ static int bootstrap(struct debian *d, const char *tmp, struct uk_err *err)
 	snprintf(mode, sizeof(mode), "--mode=%s", geteuid() == 0 ? "root" : "unshare");
 	snprintf(include, sizeof(include), "--include=%s", d->packages);
 	snprintf(size, sizeof(size), "%" PRIu64 "k", d->size >> 10);
-	snprintf(env_img, sizeof(env_img), "UK_IMAGE=%s", tmp);
+	snprintf(env_img, sizeof(env_img), "UK_IMAGE=%s", IMAGE_ARG);
 	snprintf(env_size, sizeof(env_size), "UK_SIZE=%s", size);
 	snprintf(env_mke2fs, sizeof(env_mke2fs), "UK_MKE2FS=%s", d->mke2fs);
 	while (environ[nenv])
@@ -172,10 +183,18 @@ static int bootstrap(struct debian *d, const char *tmp, struct uk_err *err)
 	env[nenv++] = env_mke2fs;
 	c->argv = argv;
 	c->env = env;
-	c->pass_fd = -1;
+	c->pass_fd = fd;
 	c->line = on_line;
 	c->ctx = (void *)d->o;
+	if (geteuid() != 0 && fchmod(fd, 0666) < 0) {
+		free(env);
+		free(c);
+		return uk_err_sys(err, errno,
+				  "cannot open the new image to mmdebstrap's namespace");
+	}
 	r = uk_rootfs_exec(c, err);
+	if (geteuid() != 0 && fchmod(fd, 0600) < 0 && r == 0)
+		r = uk_err_sys(err, errno, "cannot close the new image to others");
 	if (r < 0 && geteuid() != 0 && strstr(c->errtext, "subuid"))
 		uk_err_prefix(err, r,
 			      "as a user, mmdebstrap needs subordinate ids (usermod "
@@ -199,7 +218,7 @@ static int fill_cache(struct debian *d, struct uk_err *err)
 		unlink(tmp);
 		return r;
 	}
-	r = bootstrap(d, tmp, err);
+	r = bootstrap(d, fd, err);
 	if (r == 0)
 		r = uk_cache_commit(&d->entry, fd, tmp, d->size, err);
 	if (r < 0)
@@ -311,7 +330,7 @@ static int prepare(struct debian *d, struct uk_err *err)
 	    uk_rootfs_check_static(d->agent) < 0)
 		d->agent[0] = '\0';
 	if (snprintf(recipe, sizeof(recipe),
-		     "debian suite=%s variant=apt packages=%s mirror=%s umlkit=%s", d->suite,
+		     "debian/2 suite=%s variant=apt packages=%s mirror=%s umlkit=%s", d->suite,
 		     d->packages, d->mirror, UK_VERSION) >= (int)sizeof(recipe))
 		return uk_err_set(err, E2BIG, "the image's recipe is too long");
 	return uk_cache_entry_init(&d->entry, recipe, err);

@@ -65,6 +65,8 @@ test_expect_success MIRROR,MMDEBSTRAP 'build --distro debian: an ext4 image with
 	test_like "$(debugfs -R stats "$IMG" 2>/dev/null)" "Filesystem volume name: +umlkit" &&
 	test_like "$(e2cat "$IMG" /usr/lib/os-release)" "Debian GNU/Linux 12" &&
 	test_like "$(e2ls "$IMG" /etc)" "/protocols/" &&
+	test_unlike "$(e2ls "$IMG" /var/cache/apt/archives)" "\.deb/" &&
+	test_is "$(e2ls "$IMG" /var/lib/apt/lists | grep -v "/\.\{1,2\}//$" | grep -vc "/lock/\|/partial//")" 0 &&
 	test_like "$(e2cat "$IMG" /etc/fstab)" "^/dev/ubda	/	ext4" &&
 	test_like "$(e2cat "$IMG" /etc/umlkit/manifest)" "/etc/systemd/system/umlkit-ready.service" &&
 	test_like "$(debugfs -R "stat /etc/umlkit/setup" "$IMG" 2>/dev/null)" "User: +0 +Group: +0 " &&
