@@ -59,6 +59,7 @@ trap stop_all EXIT
 # ---------------------------------------------------------------------------- the build
 test_expect_success MIRROR,MMDEBSTRAP 'build --distro debian: an ext4 image with the layer' '
 	run "$UMLKIT" image build --distro debian --include netbase -q "$IMG" &&
+	printf "%s\n" "$err" &&
 	test_is "$rc" 0 && test_is "$err" "" &&
 	test_path_is_file "$IMG" &&
 	test_is "$(stat -c %s "$IMG")" $((2 << 30)) &&
@@ -66,7 +67,7 @@ test_expect_success MIRROR,MMDEBSTRAP 'build --distro debian: an ext4 image with
 	test_like "$(e2cat "$IMG" /usr/lib/os-release)" "Debian GNU/Linux 12" &&
 	test_like "$(e2ls "$IMG" /etc)" "/protocols/" &&
 	test_unlike "$(e2ls "$IMG" /var/cache/apt/archives)" "\.deb/" &&
-	test_is "$(e2ls "$IMG" /var/lib/apt/lists | grep -v "/\.\{1,2\}//$" | grep -vc "/lock/\|/partial//")" 0 &&
+	test_is "$(e2ls "$IMG" /var/lib/apt/lists | grep "^/" | grep -vc "/\.\{1,2\}//$")" 0 &&
 	test_like "$(e2cat "$IMG" /etc/fstab)" "^/dev/ubda	/	ext4" &&
 	test_like "$(e2cat "$IMG" /etc/umlkit/manifest)" "/etc/systemd/system/umlkit-ready.service" &&
 	test_like "$(debugfs -R "stat /etc/umlkit/setup" "$IMG" 2>/dev/null)" "User: +0 +Group: +0 " &&
@@ -106,9 +107,11 @@ test_expect_success BUILT 'another --size: the cached image resized' '
 
 test_expect_success BUILT 'a damaged cache entry is never used' '
 	mkdir -p "$T/cache2/images" "$T/fake" &&
-	cp --sparse=always "$CACHE"/images/*.img "$CACHE"/images/*.recipe "$T/cache2/images/" &&
+	rec=$(grep -l "^recipe debian/2 .*packages=iproute2,kmod,netbase,systemd-sysv,udev " \
+		"$CACHE"/images/*.recipe | head -n 1) &&
+	cp --sparse=always "${rec%.recipe}.img" "$rec" "$T/cache2/images/" &&
 	test_when_finished "rm -rf \"$T/cache2\" \"$T/fake\"" &&
-	e=$(ls "$T"/cache2/images/*.img | head -n 1) &&
+	e=$T/cache2/images/$(basename "${rec%.recipe}.img") &&
 	off=$(( $(debugfs -R "bmap /usr/lib/os-release 0" "$e" 2>/dev/null) * 4096 )) &&
 	printf X | dd of="$e" bs=1 seek=$off conv=notrunc status=none &&
 	printf "#!/bin/sh\necho \"E: the stand-in mmdebstrap ran\" >&2\nexit 1\n" >"$T/fake/mmdebstrap" &&
