@@ -7,7 +7,7 @@
 #   make CC=clang ...    clang build (objects under build/clang)
 #   make install PREFIX=/usr/local DESTDIR=   binary + man pages; install-compat: old names
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS=N to run them side by side
-#   make bench           benchmarks against uml_moo, qemu-img, cp
+#   make bench           benchmarks against uml_moo, qemu-img, cp, mmdebstrap
 #   make format / format-check    V=1 shows the commands
 
 SHELL := /bin/bash
@@ -170,6 +170,7 @@ bench: deps
 	@UK_BUILD=$(abspath $(BUILD)) bench/cow
 	@UK_BUILD=$(abspath $(BUILD)) bench/guest
 	@UK_BUILD=$(abspath $(BUILD)) bench/switch
+	@UK_BUILD=$(abspath $(BUILD)) bench/image
 
 # libFuzzer targets need clang. One copy of lib/ is built for them (instrumented with
 # -fsanitize=fuzzer-no-link, objects under build/fuzz/obj) and each target links it;

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* umlkit image: the default guest image (umlkit image build). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 #include "umlkit/image.h"
@@ -9,28 +11,66 @@
 
 static const char image_usage[] =
 	"Usage: umlkit image build [-f] [--size SIZE] OUT.img\n"
+	"       umlkit image build --distro debian[:SUITE] [--include PKG[,PKG...]] [--size SIZE]\n"
+	"                          [-f] [--no-cache] [-q|-p] OUT.img\n"
+	"       umlkit image adapt IMG [-o OUT.img] [-f]\n"
 	"\n"
 	"  build    the default guest image: an ext4 filesystem with Debian's busybox-static,\n"
 	"           busybox init and boot scripts that read umlkit.* kernel parameters\n"
 	"           (hostname, addresses, routes, DNS, services); built without root\n"
+	"  build --distro debian[:SUITE]   a Debian system (systemd) bootstrapped by mmdebstrap\n"
+	"           from the host's apt mirror (SUITE: the host's by default), ready for UML;\n"
+	"           cached by recipe: the same suite and packages again take seconds\n"
+	"  adapt    make an existing ext4 systemd root image ready for umlkit (fstab, console\n"
+	"           login, umlkit.* parameters, readiness, agent, a fast boot), without booting\n"
+	"           it or root; IMG is replaced by the adapted copy unless -o OUT is given\n"
 	"\n"
-	"Options: -s, --size SIZE image size (K, M, G, T suffixes; default 256M, at least 16M);\n"
-	"-f, --force replace an existing OUT; --busybox, --mke2fs, --debugfs PATH use that\n"
-	"program. See umlkit-image(1) for the guest's parameters.\n"
-	"Exit status: 0 built, 1 failure (nothing is left behind), 2 usage error.\n";
+	"Options: -s, --size SIZE image size (K, M, G, T suffixes; default 256M, at least 16M;\n"
+	"Debian: default 2G, at least 256M); -f, --force replace an existing OUT; --include\n"
+	"more Debian packages; --no-cache bootstrap again (and refresh the cache); -q no\n"
+	"progress, -p progress even when stderr is not a terminal; --busybox, --mke2fs,\n"
+	"--debugfs PATH use that program. See umlkit-image(1) for the guest's parameters.\n"
+	"Exit status: 0 built, 1 failure (nothing is left behind, IMG unchanged), 2 usage error.\n";
 
-enum { OPT_SIZE, OPT_FORCE, OPT_BUSYBOX, OPT_MKE2FS, OPT_DEBUGFS };
+enum {
+	OPT_SIZE,
+	OPT_FORCE,
+	OPT_BUSYBOX,
+	OPT_MKE2FS,
+	OPT_DEBUGFS,
+	OPT_DISTRO,
+	OPT_INCLUDE,
+	OPT_NO_CACHE,
+	OPT_QUIET,
+	OPT_PROGRESS,
+	OPT_OUT,
+};
 static const struct uk_opt image_options[] = {
 	[OPT_SIZE] = {.name = "size", .letter = 's', .value = true},
 	[OPT_FORCE] = {.name = "force", .letter = 'f'},
 	[OPT_BUSYBOX] = {.name = "busybox", .value = true},
 	[OPT_MKE2FS] = {.name = "mke2fs", .value = true},
 	[OPT_DEBUGFS] = {.name = "debugfs", .value = true},
+	[OPT_DISTRO] = {.name = "distro", .value = true},
+	[OPT_INCLUDE] = {.name = "include", .value = true},
+	[OPT_NO_CACHE] = {.name = "no-cache"},
+	[OPT_QUIET] = {.name = "quiet", .letter = 'q'},
+	[OPT_PROGRESS] = {.name = "progress", .letter = 'p'},
+	[OPT_OUT] = {.name = "output", .letter = 'o', .value = true},
+};
+
+struct build_args {
+	struct uk_rootfs_opts o;
+	struct uk_debian_opts d;
+	struct uk_adapt_opts a;
+	const char *distro;
+	int progress; /* -1 quiet, 0 on a terminal, 1 always */
 };
 
 static int build_opt(const struct uk_opts *p, int id, const char *v)
 {
-	struct uk_rootfs_opts *o = p->ctx;
+	struct build_args *b = p->ctx;
+	struct uk_rootfs_opts *o = &b->o;
 
 	switch (id) {
 	case OPT_SIZE:
@@ -57,31 +97,155 @@ static int build_opt(const struct uk_opts *p, int id, const char *v)
 	case OPT_DEBUGFS:
 		o->debugfs = v;
 		break;
+	case OPT_DISTRO:
+		b->distro = v;
+		break;
+	case OPT_INCLUDE:
+		b->d.include = v;
+		break;
+	case OPT_NO_CACHE:
+		b->d.no_cache = true;
+		break;
+	case OPT_QUIET:
+		b->progress = -1;
+		break;
+	case OPT_PROGRESS:
+		b->progress = 1;
+		break;
+	case OPT_OUT:
+		b->a.out = v;
+		break;
 	}
 	return 0;
 }
 
+static void print_progress(void *ctx, const char *line)
+{
+	fprintf(stderr, "umlkit: debian: %s\n", line);
+}
+
+/* What changed, printed once it is done (ctx: a memory stream). */
+static void print_change(void *ctx, const char *line)
+{
+	fprintf(ctx, "  %s\n", line);
+}
+
+static int print_changes(const char *what, FILE *f, char **text)
+{
+	if (f && fclose(f) == 0 && *text)
+		printf("%s: umlkit's layer:\n%s", what, *text);
+	free(*text);
+	return UK_EXIT_OK;
+}
+
+static int debian_build(struct build_args *b, const char *cmd)
+{
+	struct uk_debian_opts *d = &b->d;
+	struct uk_err err = {0};
+	const char *distro = b->distro;
+
+	if (strncmp(distro, "debian", 6) || (distro[6] && distro[6] != ':') ||
+	    (distro[6] == ':' && !distro[7]))
+		return uk_usage_error(cmd, "--distro '%s': want debian or debian:SUITE", distro);
+	if (b->o.size && b->o.size < (256ULL << 20))
+		return uk_usage_error(cmd, "a Debian image needs at least 256M");
+	d->suite = distro[6] ? distro + 7 : NULL;
+	d->out = b->o.out;
+	d->size = b->o.size;
+	d->force = b->o.force;
+	d->mke2fs = b->o.mke2fs;
+	d->debugfs = b->o.debugfs;
+	if (b->progress > 0 || (b->progress == 0 && isatty(STDERR_FILENO)))
+		d->progress = print_progress;
+	char *text = NULL;
+	size_t len;
+	FILE *f = b->progress >= 0 ? open_memstream(&text, &len) : NULL;
+
+	d->say = f ? print_change : NULL;
+	d->ctx = f;
+	if (uk_debian_build(d, &err) < 0) {
+		if (f)
+			fclose(f);
+		free(text);
+		return uk_fail(&err);
+	}
+	return print_changes(d->out, f, &text);
+}
+
+#define DEBIAN_ONLY                                                                                \
+	(UK_OPT_BIT(OPT_DISTRO) | UK_OPT_BIT(OPT_INCLUDE) | UK_OPT_BIT(OPT_NO_CACHE) |             \
+	 UK_OPT_BIT(OPT_QUIET) | UK_OPT_BIT(OPT_PROGRESS))
+
+/* Parse a verb's options into b: 0, or the exit status to return (-1: help printed). */
+static int parse(struct uk_opts *p, const char *verb, unsigned accept, struct build_args *b,
+		 int argc, char **argv)
+{
+	static char cmd[32];
+
+	snprintf(cmd, sizeof(cmd), "umlkit image %s", verb);
+	*p = (struct uk_opts){.opt = image_options,
+			      .nopt = UK_ARRAY_SIZE(image_options),
+			      .accept = accept,
+			      .cmd = cmd,
+			      .what = cmd + 7,
+			      .help = image_usage,
+			      .fn = build_opt,
+			      .ctx = b};
+	return uk_opts_parse(p, argc, argv);
+}
+
 static int image_build(int argc, char **argv)
 {
-	struct uk_rootfs_opts o = {0};
-	struct uk_opts p = {.opt = image_options,
-			    .nopt = UK_ARRAY_SIZE(image_options),
-			    .accept = UK_OPTS_ALL,
-			    .cmd = "umlkit image build",
-			    .help = image_usage,
-			    .fn = build_opt,
-			    .ctx = &o};
+	struct build_args b = {0};
+	struct uk_opts p;
 	struct uk_err err = {0};
-	int r = uk_opts_parse(&p, argc, argv);
+	int r = parse(&p, "build", UK_OPTS_ALL & ~UK_OPT_BIT(OPT_OUT), &b, argc, argv);
 
 	if (r)
 		return r < 0 ? UK_EXIT_OK : r;
 	if (p.nargs != 1)
 		return uk_usage_error(p.cmd, "want one output file, OUT.img");
-	o.out = p.args[0];
-	if (uk_rootfs_build(&o, &err) < 0)
+	b.o.out = p.args[0];
+	if (b.distro)
+		return debian_build(&b, p.cmd);
+	r = uk_opts_refuse(&p, p.seen & ~UK_OPT_BIT(OPT_QUIET), ~DEBIAN_ONLY);
+	if (r)
+		return r;
+	if (uk_rootfs_build(&b.o, &err) < 0)
 		return uk_fail(&err);
 	return UK_EXIT_OK;
+}
+
+static int image_adapt(int argc, char **argv)
+{
+	struct build_args b = {0};
+	struct uk_opts p;
+	struct uk_err err = {0};
+	int r = parse(&p, "adapt",
+		      UK_OPT_BIT(OPT_OUT) | UK_OPT_BIT(OPT_FORCE) | UK_OPT_BIT(OPT_DEBUGFS) |
+			      UK_OPT_BIT(OPT_QUIET),
+		      &b, argc, argv);
+
+	if (r)
+		return r < 0 ? UK_EXIT_OK : r;
+	if (p.nargs != 1)
+		return uk_usage_error(p.cmd, "want one image, IMG");
+	b.a.img = p.args[0];
+	b.a.force = b.o.force;
+	b.a.debugfs = b.o.debugfs;
+	char *text = NULL;
+	size_t len;
+	FILE *f = b.progress >= 0 ? open_memstream(&text, &len) : NULL;
+
+	b.a.say = f ? print_change : NULL;
+	b.a.ctx = f;
+	if (uk_rootfs_adapt(&b.a, &err) < 0) {
+		if (f)
+			fclose(f);
+		free(text);
+		return uk_fail(&err);
+	}
+	return print_changes(b.a.out ? b.a.out : b.a.img, f, &text);
 }
 
 int uk_cmd_image(int argc, char **argv)
@@ -94,5 +258,7 @@ int uk_cmd_image(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "build"))
 		return image_build(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "adapt"))
+		return image_adapt(argc - 1, argv + 1);
 	return uk_usage_error("umlkit image", "unknown image command '%s'", argv[1]);
 }

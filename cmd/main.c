@@ -16,7 +16,7 @@ static const char usage_text[] =
 	"Commands:\n"
 	"  cow      copy-on-write disks: create, info, check, merge, rebase, restamp,\n"
 	"           map, compare, diff   (umlkit cow --help)\n"
-	"  image    the default guest image: build   (umlkit image --help)\n"
+	"  image    guest images: build, build --distro debian, adapt   (umlkit image --help)\n"
 	"  run, start, list, status, logs, console, stop, kill\n"
 	"           guests: boot, supervise, watch and stop them   (umlkit run --help)\n"
 	"  exec     run a command in a guest through its agent   (umlkit exec --help)\n"

@@ -47,4 +47,81 @@ struct uk_rootfs_opts {
  */
 int uk_rootfs_build(const struct uk_rootfs_opts *o, struct uk_err *err);
 
+/* ---- Debian images (umlkit image build --distro debian) and adapt ---- */
+
+#define UK_DEBIAN_DEFAULT_SIZE (2ULL << 30)
+#define UK_DEBIAN_MAX_PACKAGES 64
+/* The packages every Debian image gets, besides the apt variant's essential set. */
+#define UK_DEBIAN_BASE_PACKAGES "systemd-sysv,udev,iproute2,kmod"
+
+/* A line of progress or of what changed, for cmd/ to print (lib/ prints nothing). */
+typedef void uk_rootfs_say_fn(void *ctx, const char *line);
+
+struct uk_debian_opts {
+	const char *out;
+	const char *suite;   /* NULL: the host's (VERSION_CODENAME of /etc/os-release) */
+	const char *include; /* PKG[,PKG...] more packages; NULL: none */
+	uint64_t size;	     /* 0: UK_DEBIAN_DEFAULT_SIZE */
+	bool force;	     /* replace an existing out */
+	bool no_cache;	     /* bootstrap again (and replace the cache entry) */
+	const char *mirror;  /* NULL: the host's configured Debian mirror */
+	const char *mmdebstrap, *mke2fs, *debugfs, *resize2fs; /* NULL: found on PATH */
+	const char *os_release;				       /* NULL: /etc/os-release */
+	const char *sources; /* NULL: /etc/apt/sources.list.d/debian.sources, sources.list */
+	const char *tmpdir;
+	uk_rootfs_say_fn *progress; /* the bootstrapper's stages */
+	uk_rootfs_say_fn *say;	    /* what umlkit put into the image */
+	void *ctx;
+};
+/*
+ * Build a Debian image: mmdebstrap (as root --mode=root, else --mode=unshare) of SUITE with
+ * the base packages and include, `mke2fs -d` of its tree into a file in the cache
+ * (uk_cache_dir("images")), stored by recipe; then a copy of the cached image beside out
+ * (resized when size differs), umlkit's layer written into it (layer.c), fsynced and renamed.
+ * A cache entry is used only when its checksum matches. Errors: -EINVAL a bad suite, package
+ * name or size; -EEXIST out exists; -ENOENT a program missing; -EIO the bootstrapper
+ * failed (its "E:" line in the message). Nothing is left behind on failure.
+ */
+int uk_debian_build(const struct uk_debian_opts *o, struct uk_err *err);
+
+struct uk_adapt_opts {
+	const char *img;
+	const char *out; /* NULL: img itself, replaced by an adapted copy */
+	bool force;	 /* replace an existing out */
+	const char *debugfs;
+	const char *tmpdir;
+	uk_rootfs_say_fn *say; /* one line per change */
+	void *ctx;
+};
+/* Make an ext2/3/4 systemd root image ready for umlkit (the layer of build). Refuses a file
+ * that is not an ext filesystem (-EINVAL) or that a guest holds (-EAGAIN: the fcntl lock);
+ * img is never written: the work is done on a copy that replaces it at the end. */
+int uk_rootfs_adapt(const struct uk_adapt_opts *o, struct uk_err *err);
+
+/* ---- pure parsers (parse.c), unit-tested and fuzzed ---- */
+
+/* The first 2048 bytes of a file: 0 when they hold an ext2/3/4 superblock, else -EINVAL with
+ * err saying what they are not. */
+int uk_ext_superblock_check(const void *buf, size_t len, struct uk_err *err);
+/* The URI of the host's Debian archive in apt's sources (deb822 .sources or one-line
+ * sources.list text): the first "deb" entry with component main whose URI does not end in
+ * -security. 0 with out set, -ENOENT when there is none, -ENAMETOOLONG. */
+int uk_apt_mirror(const char *text, size_t len, char *out, size_t outlen);
+/* VERSION_CODENAME of os-release text; -ENOENT without one. */
+int uk_os_codename(const char *text, size_t len, char *out, size_t outlen);
+/* A suite name (letters, digits, '-', '.', at most 40) and a package list (comma-separated
+ * Debian package names): 0 or -EINVAL with err naming the bad one. The list is sorted and
+ * deduplicated into out ("a,b,c"). */
+int uk_debian_suite_check(const char *suite, struct uk_err *err);
+int uk_debian_packages(const char *list, char *out, size_t outlen, struct uk_err *err);
+/* /etc/fstab text has an entry (a line that is neither blank nor a comment). */
+bool uk_fstab_has_entries(const char *text);
+/* /etc/shadow text with root's password field emptied when it is locked or unusable ("*",
+ * "!...", "x"): 1 with the new text in out, 0 when root keeps a password (out untouched),
+ * -EINVAL without a root line, -ENOSPC when out is too small. */
+int uk_shadow_unlock_root(const char *text, char *out, size_t outlen);
+/* A 64-bit checksum (not cryptographic: for damage, not for attackers), continued from h. */
+uint64_t uk_hash64(uint64_t h, const void *buf, size_t len);
+#define UK_HASH64_INIT 0x9e3779b97f4a7c15ULL
+
 #endif

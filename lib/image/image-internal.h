@@ -45,4 +45,67 @@ int uk_rootfs_install_agent(int dirfd, const char *agent, struct uk_err *err);
 /* Write debugfs commands giving every file under dirfd to root:root (uid/gid 0) to fd. */
 int uk_rootfs_owner_script(int dirfd, int outfd, struct uk_err *err);
 
+/* An entry of a layer written into an existing image (layer.c): a directory (data NULL,
+ * made when missing), a symlink (data: its target) or a regular file (data: its text),
+ * replacing what was there; why: the line that says so, NULL for directories. */
+struct uk_layer_entry {
+	const char *path; /* relative to the root, parents listed first */
+	mode_t mode;
+	const char *data;
+	const char *why;
+};
+/* A unit masked (linked to /dev/null in /etc/systemd/system), and why. */
+struct uk_layer_mask {
+	const char *unit;
+	const char *why;
+};
+extern const struct uk_layer_entry uk_debian_layer[];
+extern const size_t uk_debian_layer_n;
+extern const struct uk_layer_mask uk_debian_masks[];
+extern const size_t uk_debian_masks_n;
+
+/*
+ * Run a program without a shell, its standard output and error apart: stdout into out
+ * (NUL-terminated, at most outlen - 1 bytes; out_full set when more came, which is read and
+ * dropped), each stderr line to line() as it comes (when set) and the last STDERR_KEEP bytes
+ * of stderr into errtext. 0 when it exits 0; otherwise -EIO with err naming the program,
+ * its exit status and its error: the first stderr line starting "E: " (the bootstrapper's
+ * error), else the last stderr line.
+ */
+#define UK_RUN_ERR_KEEP 4096
+struct uk_rootfs_cmd {
+	char *const *argv; /* argv[0]: an absolute path */
+	char *const *env;  /* NULL: ours */
+	const char *cwd;   /* NULL: ours */
+	int pass_fd;	   /* given to the program as descriptor 3; -1: none */
+	char *out;	   /* NULL: stdout is read and dropped */
+	size_t outlen;
+	bool out_full;
+	void (*line)(void *ctx, const char *line);
+	void *ctx;
+	char errtext[UK_RUN_ERR_KEEP];
+};
+int uk_rootfs_exec(struct uk_rootfs_cmd *c, struct uk_err *err);
+
+/* Write a layer into the ext2/3/4 filesystem open as fd (a file umlkit made and owns), with
+ * debugfs: the Debian layer of debian-files.c, the agent when agent is set, /etc/fstab, and
+ * root's password made empty when root had none it could log in with. say() gets one line
+ * for each change. img names the image in errors. */
+struct uk_layer_opts {
+	int fd;
+	const char *img;
+	const char *debugfs;
+	const char *agent; /* the umlkit-agent binary to install; NULL: none */
+	bool build;	   /* a fresh build: also /etc/hostname */
+	const char *tmpdir;
+	void (*say)(void *ctx, const char *line);
+	void *ctx;
+};
+int uk_layer_apply(const struct uk_layer_opts *o, struct uk_err *err);
+/* The layer into the new file nf, then nf committed (replace: as uk_newfile_commit); nf is
+ * aborted when the layer fails. */
+struct uk_newfile;
+int uk_layer_commit(struct uk_layer_opts *o, struct uk_newfile *nf, bool replace,
+		    struct uk_err *err);
+
 #endif

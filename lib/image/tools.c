@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -124,15 +125,15 @@ static void first_line(const char *text, char *line, size_t linelen)
 	snprintf(line, linelen, "%.*s", (int)UK_MIN(len, 300), text);
 }
 
-static int spawn(char *const argv[], int pass_fd, int outfd, pid_t *pid)
+static int spawn_split(const struct uk_rootfs_cmd *c, int outfd, int errfd, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	_cleanup_close_ int high = -1;
 	int r;
 
 	/* Keep the descriptor to pass clear of 0-3 so the dup2 order below cannot clobber it. */
-	if (pass_fd >= 0) {
-		high = fcntl(pass_fd, F_DUPFD_CLOEXEC, 10);
+	if (c->pass_fd >= 0) {
+		high = fcntl(c->pass_fd, F_DUPFD_CLOEXEC, 10);
 		if (high < 0)
 			return -errno;
 	}
@@ -143,11 +144,13 @@ static int spawn(char *const argv[], int pass_fd, int outfd, pid_t *pid)
 	if (!r)
 		r = posix_spawn_file_actions_adddup2(&fa, outfd, 1);
 	if (!r)
-		r = posix_spawn_file_actions_adddup2(&fa, outfd, 2);
+		r = posix_spawn_file_actions_adddup2(&fa, errfd, 2);
 	if (!r && high >= 0)
 		r = posix_spawn_file_actions_adddup2(&fa, high, 3);
+	if (!r && c->cwd)
+		r = posix_spawn_file_actions_addchdir_np(&fa, c->cwd);
 	if (!r)
-		r = posix_spawn(pid, argv[0], &fa, NULL, argv, environ);
+		r = posix_spawn(pid, c->argv[0], &fa, NULL, c->argv, c->env ? c->env : environ);
 	posix_spawn_file_actions_destroy(&fa);
 	return -r;
 }
@@ -164,7 +167,8 @@ int uk_rootfs_run(char *const argv[], int pass_fd, char *out, size_t outlen, str
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return uk_err_sys(err, errno, "%s: pipe", name);
 	rd = p[0];
-	r = spawn(argv, pass_fd, p[1], &pid);
+	r = spawn_split(&(struct uk_rootfs_cmd){.argv = argv, .pass_fd = pass_fd}, p[1], p[1],
+			&pid);
 	close(p[1]);
 	if (r < 0)
 		return uk_err_sys(err, -r, "cannot run %s", argv[0]);
@@ -194,4 +198,158 @@ int uk_rootfs_run(char *const argv[], int pass_fd, char *out, size_t outlen, str
 		return uk_err_set(err, EIO, "%s failed (exit %d)%s%s", name, WEXITSTATUS(st),
 				  line[0] ? ": " : "", line);
 	return 0;
+}
+
+/* ---- uk_rootfs_exec: stdout and stderr apart ---- */
+
+struct exec_state {
+	struct uk_rootfs_cmd *c;
+	size_t got;	 /* bytes in c->out */
+	char line[1024]; /* the stderr line being read */
+	size_t linelen;
+	size_t errused;	   /* bytes in c->errtext */
+	char first_e[320]; /* the first "E: " line */
+};
+
+static void keep_err_line(struct exec_state *s, const char *l)
+{
+	struct uk_rootfs_cmd *c = s->c;
+	size_t len = strlen(l), room = sizeof(c->errtext) - 1;
+
+	if (!s->first_e[0] && !strncmp(l, "E: ", 3))
+		snprintf(s->first_e, sizeof(s->first_e), "%s", l);
+	if (len + 1 > room)
+		len = room - 1;
+	if (s->errused + len + 1 > room) { /* keep the tail: drop the oldest lines */
+		size_t drop = s->errused + len + 1 - room;
+		char *nl = memchr(c->errtext + drop, '\n', s->errused - drop);
+
+		drop = nl ? (size_t)(nl + 1 - c->errtext) : s->errused;
+		memmove(c->errtext, c->errtext + drop, s->errused - drop);
+		s->errused -= drop;
+	}
+	memcpy(c->errtext + s->errused, l, len);
+	s->errused += len;
+	c->errtext[s->errused++] = '\n';
+	c->errtext[s->errused] = '\0';
+	if (c->line)
+		c->line(c->ctx, l);
+}
+
+static void on_err_bytes(struct exec_state *s, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (buf[i] == '\n' || s->linelen + 1 >= sizeof(s->line)) {
+			s->line[s->linelen] = '\0';
+			if (s->linelen)
+				keep_err_line(s, s->line);
+			s->linelen = 0;
+			if (buf[i] == '\n')
+				continue;
+		}
+		s->line[s->linelen++] = buf[i] == '\r' ? ' ' : buf[i];
+	}
+}
+
+static void on_out_bytes(struct exec_state *s, const char *buf, size_t n)
+{
+	struct uk_rootfs_cmd *c = s->c;
+	size_t room;
+
+	if (!c->out || !c->outlen)
+		return;
+	room = c->outlen - 1 - s->got;
+	if (n > room) {
+		c->out_full = true;
+		n = room;
+	}
+	memcpy(c->out + s->got, buf, n);
+	s->got += n;
+	c->out[s->got] = '\0';
+}
+
+int uk_rootfs_exec(struct uk_rootfs_cmd *c, struct uk_err *err)
+{
+	const char *name = strrchr(c->argv[0], '/') ? strrchr(c->argv[0], '/') + 1 : c->argv[0];
+	struct exec_state s = {.c = c};
+	_cleanup_close_ int ord = -1, erd = -1;
+	int po[2], pe[2], r, st;
+	const char *why;
+	pid_t pid;
+
+	c->out_full = false;
+	c->errtext[0] = '\0';
+	if (c->out && c->outlen)
+		c->out[0] = '\0';
+	if (pipe2(po, O_CLOEXEC) < 0)
+		return uk_err_sys(err, errno, "%s: pipe", name);
+	ord = po[0];
+	if (pipe2(pe, O_CLOEXEC) < 0) {
+		close(po[1]);
+		return uk_err_sys(err, errno, "%s: pipe", name);
+	}
+	erd = pe[0];
+	r = spawn_split(c, po[1], pe[1], &pid);
+	close(po[1]);
+	close(pe[1]);
+	if (r < 0)
+		return uk_err_sys(err, -r, "cannot run %s", c->argv[0]);
+	for (int open_fds = 2; open_fds > 0;) {
+		struct pollfd pfd[2] = {{.fd = ord, .events = POLLIN},
+					{.fd = erd, .events = POLLIN}};
+		char buf[16384];
+
+		if (poll(pfd, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (pfd[i].fd < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(pfd[i].fd, buf, sizeof(buf));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				close(i ? erd : ord);
+				if (i)
+					erd = -1;
+				else
+					ord = -1;
+				open_fds--;
+				continue;
+			}
+			if (i)
+				on_err_bytes(&s, buf, (size_t)n);
+			else
+				on_out_bytes(&s, buf, (size_t)n);
+		}
+	}
+	if (s.linelen) {
+		s.line[s.linelen] = '\0';
+		keep_err_line(&s, s.line);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return uk_err_sys(err, errno, "%s: waitpid", name);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	why = s.first_e;
+	if (!why[0]) { /* the last line */
+		size_t len = s.errused;
+		const char *e;
+
+		while (len && c->errtext[len - 1] == '\n')
+			len--;
+		e = len ? memrchr(c->errtext, '\n', len) : NULL;
+		e = e ? e + 1 : c->errtext;
+		snprintf(s.first_e, sizeof(s.first_e), "%.*s", (int)(c->errtext + len - e), e);
+	}
+	if (WIFSIGNALED(st))
+		return uk_err_set(err, EIO, "%s killed by signal %d%s%s", name, WTERMSIG(st),
+				  why[0] ? ": " : "", why);
+	return uk_err_set(err, EIO, "%s failed (exit %d)%s%s", name, WEXITSTATUS(st),
+			  why[0] ? ": " : "", why);
 }
