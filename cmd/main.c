@@ -17,7 +17,7 @@ static const char usage_text[] =
 	"  cow      copy-on-write disks: create, info, check, merge, rebase, restamp,\n"
 	"           map, compare, diff   (umlkit cow --help)\n"
 	"  image    the default guest image: build   (umlkit image --help)\n"
-	"  run, start, list, status, logs, console, stop, kill\n"
+	"  run, start, list, status, logs, console, stop, kill, rm\n"
 	"           guests: boot, supervise, watch and stop them   (umlkit run --help)\n"
 	"  switch   userspace Ethernet switches for guests   (umlkit switch --help)\n"
 	"  mconsole a guest's management console: send a command or read them from\n"
@@ -105,6 +105,7 @@ static const struct {
 	{"status", uk_cmd_guest},
 	{"stop", uk_cmd_guest},
 	{"kill", uk_cmd_guest},
+	{"rm", uk_cmd_guest},
 	{"logs", uk_cmd_guest_logs},
 	{"console", uk_cmd_guest_console},
 	{"mconsole", uk_cmd_mconsole},

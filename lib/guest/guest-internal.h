@@ -83,10 +83,20 @@ struct uk_supervise {
 	int lock_fd;
 	int report_fd;
 	int ready_mode;
+	const char *ready_arg; /* console: the regex */
 	bool foreground;
 };
 int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, struct uk_err *err);
 /* Take the supervisor lock; -EBUSY naming the holder when a supervisor runs. */
 int uk_guest_take_lock(const struct uk_guest_paths *p, int *fd, struct uk_err *err);
+
+/* ---- what the kernel shows of a boot (ready.c, pure) ---- */
+/* A console line where the kernel says it runs init ("Run /sbin/init as init process"). */
+bool uk_guest_line_runs_init(const char *line);
+/* A console line where the kernel says how it ends: 1 "reboot: Restarting system", 0 "System
+ * halted" or "Power down", -1 neither. */
+int uk_guest_line_reboot(const char *line);
+/* The guest's mount table (mconsole `proc mounts`) shows init's work: proc on /proc. */
+bool uk_guest_mounts_show_init(const char *text, size_t len);
 
 #endif
