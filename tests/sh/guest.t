@@ -164,9 +164,10 @@ is "$rc" 1 "run: a panicking guest exits 1"
 like "$err" "panicked: VFS: Unable to mount root fs" "run: ... and says why"
 
 # ---------------------------------------------------------------- the command line
+# (the modules disk and umlkit.modules=: guest_lifecycle.t)
 run "$UMLKIT" run --dry-run --name d --mem 128M --disk "$T/a.cow,$T/base.img" \
 	--disk "ubdc=$T/x.img" --net tap:uml-conn0 --net fd:5,mac=02:00:00:00:00:01 \
-	--net bess:/tmp/sw.sock --net legacy-tuntap:tap0
+	--net bess:/tmp/sw.sock --net legacy-tuntap:tap0 --no-modules
 is "$rc" 0 "run --dry-run: exit 0"
 like "$out" "mem=128M umid=d uml_dir=" "dry run: mem, umid, uml_dir"
 like "$out" "ubd0=$T/a.cow,$T/base.img ubd2=$T/x.img root=/dev/ubda" "dry run: disks and root"
