@@ -463,6 +463,27 @@ static int stopped(const struct uk_guest_paths *p, pid_t sup)
 	return 0;
 }
 
+/* Does process pid block SIGUSR1 (a supervisor that reads it from its signalfd)? One of an
+ * older umlkit would die of it, and its kernel with it. */
+static bool blocks_sigusr1(pid_t pid)
+{
+	char path[64], buf[4096], *p;
+	_cleanup_close_ int fd = -1;
+	unsigned long long mask;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = uk_pread_full(fd, buf, sizeof(buf) - 1, 0);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strstr(buf, "\nSigBlk:");
+	return p && sscanf(p + 8, "%llx", &mask) == 1 && (mask >> (SIGUSR1 - 1)) & 1;
+}
+
 int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 {
 	int64_t start = now_ms(), total = 1000LL * (timeout_s > 0 ? timeout_s : 30);
@@ -484,7 +505,7 @@ int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 	}
 	/* whatever ends the kernel from now on (a guest whose init makes ctrl-alt-del a
 	 * reboot, as systemd does) is no reboot to start again */
-	if (sup > 0)
+	if (sup > 0 && blocks_sigusr1(sup))
 		kill(sup, SIGUSR1);
 	/*
 	 * Each step gets its share of the time. An emergency sync first: a guest whose init
