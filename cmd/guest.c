@@ -56,7 +56,7 @@ static const char guest_usage[] =
 	"                       host's /usr/lib/uml/modules/VERSION, read-only, as the\n"
 	"                       highest free ubd unit, named by umlkit.modules=/dev/ubdX)\n"
 	"  --restart=no|on-failure   (run, start) restart a crashed guest\n"
-	"  --on-reboot=restart|stop  (run, start) a reboot inside the guest boots it again\n"
+	"  --on-reboot=restart|stop  (start) a reboot inside the guest boots it again\n"
 	"                       (default; at most 5 in a row within 60 s of boot), or stops it\n"
 	"  --wait               (start) return when the guest reports it is ready\n"
 	"  --ready=notify|mconsole|console:REGEX   what counts as ready: the guest's notice\n"
@@ -112,11 +112,10 @@ _Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an 
 	(UK_OPT_BIT(OPT_NAME) | UK_OPT_BIT(OPT_MEM) | UK_OPT_BIT(OPT_DISK) |                       \
 	 UK_OPT_BIT(OPT_ROOT) | UK_OPT_BIT(OPT_NET) | UK_OPT_BIT(OPT_KERNEL) |                     \
 	 UK_OPT_BIT(OPT_APPEND) | UK_OPT_BIT(OPT_ALLOW) | UK_OPT_BIT(OPT_EGRESS) |                 \
-	 UK_OPT_BIT(OPT_USER) | UK_OPT_BIT(OPT_DRY_RUN) | UK_OPT_BIT(OPT_ON_REBOOT) |              \
-	 UK_OPT_BIT(OPT_NO_MODULES))
+	 UK_OPT_BIT(OPT_USER) | UK_OPT_BIT(OPT_DRY_RUN) | UK_OPT_BIT(OPT_NO_MODULES))
 #define START_OPTS                                                                                 \
 	(SPEC_OPTS | UK_OPT_BIT(OPT_RESTART) | UK_OPT_BIT(OPT_WAIT) | UK_OPT_BIT(OPT_READY) |      \
-	 UK_OPT_BIT(OPT_TIMEOUT))
+	 UK_OPT_BIT(OPT_TIMEOUT) | UK_OPT_BIT(OPT_ON_REBOOT))
 
 struct guest_opts {
 	struct uk_guest_spec spec;
