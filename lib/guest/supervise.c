@@ -323,7 +323,8 @@ static void scan_console(struct sup *s, const char *buf, size_t n)
 		console_line(s, false);
 }
 
-static void on_console(struct sup *s)
+/* One read of the console: the bytes read, 0 when there was nothing (or it ended). */
+static ssize_t on_console(struct sup *s)
 {
 	char buf[16384];
 	ssize_t n = read(s->console, buf, sizeof(buf));
@@ -333,7 +334,7 @@ static void on_console(struct sup *s)
 			close(s->console);
 			s->console = -1;
 		}
-		return;
+		return 0;
 	}
 	uk_write_all(s->log_fd, buf, (size_t)n);
 	scan_console(s, buf, (size_t)n);
@@ -341,6 +342,7 @@ static void on_console(struct sup *s)
 		close(s->client);
 		s->client = -1;
 	}
+	return n;
 }
 
 static void on_notify(struct sup *s)
@@ -454,8 +456,10 @@ static bool on_exit_status(struct sup *s, int wst, bool *reboot)
 	struct uk_guest_status *st = s->st;
 
 	*reboot = false;
-	if (s->console >= 0) /* drain what the console still holds */
-		on_console(s);
+	/* drain what the console still holds (a supervisor that was busy may find many reads'
+	 * worth; the kernel's last words are at the end), 4 MiB at most */
+	for (int i = 0; i < 256 && s->console >= 0 && on_console(s) > 0; i++)
+		;
 	if (s->line_len) /* and its last line, even without a newline */
 		console_line(s, true);
 	st->exit_status = WIFEXITED(wst) ? WEXITSTATUS(wst) : -1;
