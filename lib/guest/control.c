@@ -467,19 +467,11 @@ static int stopped(const struct uk_guest_paths *p, pid_t sup)
  * older umlkit would die of it, and its kernel with it. */
 static bool blocks_sigusr1(pid_t pid)
 {
-	char path[64], buf[4096], *p;
-	_cleanup_close_ int fd = -1;
+	char buf[4096], *p;
 	unsigned long long mask;
-	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (uk_guest_proc_read(pid, "status", buf, sizeof(buf)) <= 0)
 		return false;
-	n = uk_pread_full(fd, buf, sizeof(buf) - 1, 0);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	p = strstr(buf, "\nSigBlk:");
 	return p && sscanf(p + 8, "%llx", &mask) == 1 && (mask >> (SIGUSR1 - 1)) & 1;
 }

@@ -43,6 +43,8 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 			  struct uk_err *err);
 /* The pid holding the supervisor lock, or 0. */
 pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p);
+/* /proc/PID/FILE into buf, NUL-terminated (at most len - 1 bytes): its length or -errno. */
+ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len);
 /* Is any process of process group pgid a UML kernel with umid=name? */
 bool uk_guest_kernel_alive(pid_t pgid, const char *name);
 /* Remove what a crashed kernel leaves: its uml_dir (the supervisor's sockets stay). */

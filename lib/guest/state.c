@@ -347,21 +347,31 @@ pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p)
 	return fl.l_pid;
 }
 
-/* Does process pid run with umid=name on its command line? */
-static bool has_umid(pid_t pid, const char *name)
+ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len)
 {
-	char path[64], buf[4096], want[96];
+	char path[64];
 	_cleanup_close_ int fd = -1;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
-	n = uk_pread_full(fd, buf, sizeof(buf) - 1, 0);
+		return -errno;
+	n = uk_pread_full(fd, buf, len - 1, 0);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Does process pid run with umid=name on its command line? */
+static bool has_umid(pid_t pid, const char *name)
+{
+	char buf[4096], want[96];
+	ssize_t n = uk_guest_proc_read(pid, "cmdline", buf, sizeof(buf));
+
 	if (n <= 0)
 		return false;
-	buf[n] = '\0';
 	snprintf(want, sizeof(want), "umid=%s", name);
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
 		if (!strcmp(buf + i, want))
