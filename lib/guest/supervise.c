@@ -482,8 +482,8 @@ static bool on_exit_status(struct sup *s, int wst, bool *reboot)
 	if (st->state != UK_GUEST_STOPPED)
 		uk_guest_clean_kernel_dir(s->sv->paths); /* a restart needs our sockets */
 	if (st->state == UK_GUEST_STOPPED && s->reboot_said == 1 && reboot_again(s)) {
+		/* not saved: between two boots the guest never reads as stopped */
 		*reboot = true;
-		save(s);
 		return true;
 	}
 	save(s);
@@ -677,6 +677,11 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	}
 	report(&s, "started %d\n", (int)st->kernel_pid);
 	r = loop(&s, err);
+	if (r < 0) { /* a restart that failed, a broken poll: say so in the status */
+		snprintf(st->message, sizeof(st->message), "the supervisor failed: %.400s",
+			 err && err->msg[0] ? err->msg : strerror(-r));
+		save(&s);
+	}
 out:
 	uk_guest_hostnet_down(sv->spec, &hn);
 	unlink(sv->paths->net);
