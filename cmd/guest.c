@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* umlkit run, start, list, status, logs, console, stop, kill: guests. */
+/* umlkit run, start, list, status, logs, console, stop, kill, rm: guests. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "umlkit/guest.h"
+#include "umlkit/image.h"
 #include "umlkit/net.h"
 #include "umlkit/util.h"
 #include "cmd.h"
@@ -28,6 +29,8 @@ static const char guest_usage[] =
 	"  umlkit stop NAME [--timeout S]       sync, cad, halt, then signals\n"
 	"                                       (default 30 s)\n"
 	"  umlkit kill NAME                     SIGKILL the guest and its supervisor\n"
+	"  umlkit rm NAME...                    forget stopped guests (their state, never\n"
+	"                                       their disks)\n"
 	"\n"
 	"Guest options (the kernel's own words):\n"
 	"  --name NAME          the umid (required)\n"
@@ -53,13 +56,19 @@ static const char guest_usage[] =
 	"  --egress any|none|PORTS   firewall: what the guest may reach (default any)\n"
 	"  --kernel PATH        default: $UMLKIT_KERNEL, then linux or linux.uml on PATH\n"
 	"  --append ARGS        more kernel arguments\n"
+	"  --no-modules         attach no image of the kernel's modules (by default the\n"
+	"                       host's /usr/lib/uml/modules/VERSION, read-only, as the\n"
+	"                       highest free ubd unit, named by umlkit.modules=/dev/ubdX)\n"
 	"  --restart=no|on-failure   (run, start) restart a crashed guest\n"
+	"  --on-reboot=restart|stop  (start) a reboot inside the guest boots it again\n"
+	"                       (default; at most 5 in a row within 60 s of boot), or stops it\n"
 	"  --wait               (start) return when the guest reports it is ready\n"
-	"  --ready=notify|mconsole|agent   what counts as ready (default: the guest's notify;\n"
-	"                       agent: its umlkit-agent said hello)\n"
+	"  --ready=notify|mconsole|agent|console:REGEX   what counts as ready: the guest's\n"
+	"                       notice (default), the mconsole, its umlkit-agent's hello, or a\n"
+	"                       console line matching REGEX\n"
 	"  --timeout S          (start --wait, stop) give up after S seconds\n"
-	"Exit status: 0 success, 1 failure, 2 usage error; run: 0 when the guest powered off,\n"
-	"1 otherwise.\n";
+	"Exit status: 0 success, 1 failure (rm: a guest runs or does not exist; console:\n"
+	"refused), 2 usage error; run: 0 when the guest powered off, 1 otherwise.\n";
 
 enum {
 	OPT_NAME,
@@ -78,6 +87,8 @@ enum {
 	OPT_EGRESS,
 	OPT_USER,
 	OPT_OUTPUT,
+	OPT_ON_REBOOT,
+	OPT_NO_MODULES,
 };
 static const struct uk_opt guest_options[] = {
 	[OPT_NAME] = {.name = "name", .value = true},
@@ -96,6 +107,8 @@ static const struct uk_opt guest_options[] = {
 	[OPT_EGRESS] = {.name = "egress", .value = true},
 	[OPT_USER] = {.name = "user", .value = true},
 	[OPT_OUTPUT] = {.name = "output", .value = true},
+	[OPT_ON_REBOOT] = {.name = "on-reboot", .value = true},
+	[OPT_NO_MODULES] = {.name = "no-modules"},
 };
 _Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an accept mask");
 
@@ -104,16 +117,16 @@ _Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an 
 	(UK_OPT_BIT(OPT_NAME) | UK_OPT_BIT(OPT_MEM) | UK_OPT_BIT(OPT_DISK) |                       \
 	 UK_OPT_BIT(OPT_ROOT) | UK_OPT_BIT(OPT_NET) | UK_OPT_BIT(OPT_KERNEL) |                     \
 	 UK_OPT_BIT(OPT_APPEND) | UK_OPT_BIT(OPT_ALLOW) | UK_OPT_BIT(OPT_EGRESS) |                 \
-	 UK_OPT_BIT(OPT_USER) | UK_OPT_BIT(OPT_DRY_RUN))
+	 UK_OPT_BIT(OPT_USER) | UK_OPT_BIT(OPT_DRY_RUN) | UK_OPT_BIT(OPT_NO_MODULES))
 #define START_OPTS                                                                                 \
 	(SPEC_OPTS | UK_OPT_BIT(OPT_RESTART) | UK_OPT_BIT(OPT_WAIT) | UK_OPT_BIT(OPT_READY) |      \
-	 UK_OPT_BIT(OPT_TIMEOUT))
+	 UK_OPT_BIT(OPT_TIMEOUT) | UK_OPT_BIT(OPT_ON_REBOOT))
 
 struct guest_opts {
 	struct uk_guest_spec spec;
 	struct uk_guest_start_opts start;
 	const char *kernel;
-	bool dry_run, json;
+	bool dry_run, json, no_modules;
 	int timeout_s;
 	int nargs;
 	char **args;
@@ -174,17 +187,16 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 		else
 			return uk_err_set(err, EINVAL, "--restart %s: use no or on-failure", arg);
 		return 0;
-	case OPT_READY:
-		if (!strcmp(arg, "notify"))
-			g->start.ready = UK_READY_NOTIFY;
-		else if (!strcmp(arg, "mconsole"))
-			g->start.ready = UK_READY_MCONSOLE;
-		else if (!strcmp(arg, "agent"))
-			g->start.ready = UK_READY_AGENT;
+	case OPT_ON_REBOOT:
+		if (!strcmp(arg, "restart"))
+			s->on_reboot = UK_ON_REBOOT_RESTART;
+		else if (!strcmp(arg, "stop"))
+			s->on_reboot = UK_ON_REBOOT_STOP;
 		else
-			return uk_err_set(err, EINVAL, "--ready %s: use notify, mconsole or agent",
-					  arg);
+			return uk_err_set(err, EINVAL, "--on-reboot %s: use restart or stop", arg);
 		return 0;
+	case OPT_READY:
+		return uk_guest_ready_parse(&g->start, arg, err);
 	}
 	return uk_err_set(err, EINVAL, "unknown option");
 }
@@ -202,6 +214,9 @@ static int guest_opt(const struct uk_opts *p, int id, const char *v)
 		return 0;
 	case OPT_DRY_RUN:
 		g->dry_run = true;
+		return 0;
+	case OPT_NO_MODULES:
+		g->no_modules = true;
 		return 0;
 	case OPT_TIMEOUT:
 		if (uk_parse_u64(v, &t) < 0 || t == 0 || t > 86400)
@@ -243,6 +258,33 @@ static int parse(const char *cmd, unsigned accept, int argc, char **argv, struct
 	return r;
 }
 
+/*
+ * The kernel's modules, read-only, on the highest ubd unit no --disk uses (made into the
+ * cache at the first start; a dry run only names it). Not for --no-modules, a kernel without
+ * a modules directory, every unit taken, or --user (its user cannot read this user's cache).
+ */
+static int attach_modules(struct guest_opts *g)
+{
+	struct uk_guest_spec *s = &g->spec;
+	struct uk_err err = {0};
+	int r;
+
+	if (g->no_modules || s->uid >= 0 || uk_guest_modules_unit(s) < 0)
+		return 0;
+	r = uk_rootfs_modules(s->kernel, !g->dry_run, s->modules, sizeof(s->modules), NULL, &err);
+	if (r < 0)
+		return uk_fail(&err);
+	if (strpbrk(s->modules, ",:")) {
+		uk_err_set(&err, EINVAL,
+			   "%s: the modules image's path holds ',' or ':', which the kernel's ubd= "
+			   "cannot take (set UMLKIT_CACHE_DIR, or give --no-modules)",
+			   s->modules);
+		s->modules[0] = '\0';
+		return uk_fail(&err);
+	}
+	return 0;
+}
+
 /* run and start: the spec must name the guest, have a disk and find a kernel. */
 static int complete_spec(const char *cmd, struct guest_opts *g)
 {
@@ -258,7 +300,7 @@ static int complete_spec(const char *cmd, struct guest_opts *g)
 		return uk_usage_error(where, "--disk is required");
 	if (uk_guest_find_kernel(g->kernel, g->spec.kernel, sizeof(g->spec.kernel), &err) < 0)
 		return uk_fail(&err);
-	return 0;
+	return attach_modules(g);
 }
 
 static int dry_run(const struct guest_opts *g)
@@ -312,6 +354,13 @@ static int cmd_run(struct guest_opts *g)
 	return st.state == UK_GUEST_STOPPED ? UK_EXIT_OK : UK_EXIT_FAIL;
 }
 
+/* start --wait: what the guest waits for, once it has waited a while */
+static void say_note(const char *msg, void *ctx)
+{
+	(void)ctx;
+	uk_say("%s", msg);
+}
+
 static int cmd_start(struct guest_opts *g)
 {
 	struct uk_guest_status st;
@@ -322,6 +371,7 @@ static int cmd_start(struct guest_opts *g)
 		return r;
 	if (g->dry_run)
 		return dry_run(g);
+	g->start.note = say_note;
 	if (uk_guest_start(&g->spec, &g->start, &st, &err) < 0)
 		return uk_fail(&err);
 	printf("%s: %s (kernel pid %d)\n", st.name, uk_guest_state_name(st.state),
@@ -344,9 +394,14 @@ static json_t *status_json(const struct uk_guest_status *st)
 	json_object_set_new(j, "exit_signal",
 			    st->exit_signal ? json_integer(st->exit_signal) : json_null());
 	json_object_set_new(j, "restarts", json_integer(st->restarts));
+	json_object_set_new(j, "reboots", json_integer(st->reboots));
 	json_object_set_new(j, "started", json_integer(st->started));
 	json_object_set_new(j, "ready", st->ready ? json_integer(st->ready) : json_null());
 	json_object_set_new(j, "message", json_string(st->message));
+	json_object_set_new(j, "waiting_for",
+			    st->state == UK_GUEST_BOOTING || st->state == UK_GUEST_BOOTED
+				    ? json_string(st->waiting_for)
+				    : json_null());
 	json_object_set_new(j, "mconsole", json_string(st->mconsole));
 	json_object_set_new(j, "console_log", json_string(st->console_log));
 	json_object_set_new(j, "uid", st->uid >= 0 ? json_integer(st->uid) : json_null());
@@ -355,10 +410,21 @@ static json_t *status_json(const struct uk_guest_status *st)
 	return j;
 }
 
+/* The message column: the message, or what a booted guest still waits for. */
+static const char *status_message(const struct uk_guest_status *st, char *buf, size_t len)
+{
+	if (st->message[0] || st->state != UK_GUEST_BOOTED)
+		return st->message;
+	snprintf(buf, len, "no ready notice (waiting for %s)", st->waiting_for);
+	return buf;
+}
+
 static void status_line(const struct uk_guest_status *st)
 {
+	char buf[400];
+
 	printf("%-20s %-9s %8s  %s\n", st->name, uk_guest_state_name(st->state),
-	       st->kernel_alive ? "" : "-", st->message);
+	       st->kernel_alive ? "" : "-", status_message(st, buf, sizeof(buf)));
 }
 
 static int print_json(json_t *j)
@@ -374,7 +440,7 @@ static int cmd_list(struct guest_opts *g)
 {
 	struct uk_err err = {0};
 	json_t *arr = g->json ? json_array() : NULL;
-	char **names;
+	char **names, buf[400];
 	int n;
 
 	if (g->nargs)
@@ -394,7 +460,7 @@ static int cmd_list(struct guest_opts *g)
 			else if (st.kernel_alive)
 				printf("%-20s %-9s %8d  %s\n", st.name,
 				       uk_guest_state_name(st.state), (int)st.kernel_pid,
-				       st.message);
+				       status_message(&st, buf, sizeof(buf)));
 			else
 				status_line(&st);
 		}
@@ -426,7 +492,10 @@ static int cmd_status(struct guest_opts *g)
 		return uk_fail(&err);
 	if (g->json)
 		return print_json(status_json(&st));
-	printf("%s: %s", st.name, uk_guest_state_name(st.state));
+	if (st.state == UK_GUEST_BOOTED)
+		printf("%s: booted, no ready notice", st.name);
+	else
+		printf("%s: %s", st.name, uk_guest_state_name(st.state));
 	if (st.kernel_alive && st.uid >= 0)
 		printf(" (kernel pid %d, uid %ld gid %ld)", (int)st.kernel_pid, st.uid, st.gid);
 	else if (st.kernel_alive)
@@ -435,11 +504,45 @@ static int cmd_status(struct guest_opts *g)
 		printf(", killed by signal %d", st.exit_signal);
 	else if (st.state == UK_GUEST_EXITED)
 		printf(", exit status %d", st.exit_status);
+	if (st.reboots)
+		printf(", rebooted %d time%s", st.reboots, st.reboots == 1 ? "" : "s");
+	if (st.restarts > st.reboots)
+		printf(", restarted %d time%s after a failure", st.restarts - st.reboots,
+		       st.restarts - st.reboots == 1 ? "" : "s");
 	if (st.message[0])
 		printf(": %s", st.message);
+	else if (st.state == UK_GUEST_BOOTING || st.state == UK_GUEST_BOOTED)
+		printf(" (waiting for %s)", st.waiting_for);
 	putchar('\n');
 	uk_guest_nets_print(st.name);
 	return UK_EXIT_OK;
+}
+
+/* rm NAME...: every name checked first; nothing is removed unless all can be. */
+static int cmd_rm(struct guest_opts *g)
+{
+	struct uk_err err = {0};
+	int bad = 0;
+
+	if (g->nargs < 1)
+		return uk_usage_error("umlkit rm", "rm needs NAME...");
+	for (int i = 0; i < g->nargs; i++) {
+		if (uk_guest_forget(g->args[i], true, &err) < 0) {
+			uk_fail(&err);
+			bad++;
+		}
+	}
+	if (bad) {
+		uk_say("nothing removed");
+		return UK_EXIT_FAIL;
+	}
+	for (int i = 0; i < g->nargs; i++) {
+		if (uk_guest_forget(g->args[i], false, &err) < 0) {
+			uk_fail(&err);
+			bad++;
+		}
+	}
+	return bad ? UK_EXIT_FAIL : UK_EXIT_OK;
 }
 
 static int cmd_stop(struct guest_opts *g)
@@ -472,6 +575,7 @@ static const struct {
 	int (*fn)(struct guest_opts *g);
 } guest_cmds[] = {
 	{"run", SPEC_OPTS | UK_OPT_BIT(OPT_RESTART), cmd_run},
+	{"rm", 0, cmd_rm},
 	{"start", START_OPTS, cmd_start},
 	{"list", UK_OPT_BIT(OPT_OUTPUT), cmd_list},
 	{"status", UK_OPT_BIT(OPT_OUTPUT), cmd_status},

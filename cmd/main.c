@@ -17,7 +17,7 @@ static const char usage_text[] =
 	"  cow      copy-on-write disks: create, info, check, merge, rebase, restamp,\n"
 	"           map, compare, diff   (umlkit cow --help)\n"
 	"  image    guest images: build, build --distro debian, adapt   (umlkit image --help)\n"
-	"  run, start, list, status, logs, console, stop, kill\n"
+	"  run, start, list, status, logs, console, stop, kill, rm\n"
 	"           guests: boot, supervise, watch and stop them   (umlkit run --help)\n"
 	"  exec     run a command in a guest through its agent   (umlkit exec --help)\n"
 	"  cp       copy files into or out of a guest through its agent   (umlkit cp --help)\n"
@@ -98,22 +98,12 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } families[] = {
-	{"cow", uk_cmd_cow},
-	{"switch", uk_cmd_switch},
-	{"image", uk_cmd_image},
-	{"run", uk_cmd_guest},
-	{"start", uk_cmd_guest},
-	{"list", uk_cmd_guest},
-	{"status", uk_cmd_guest},
-	{"stop", uk_cmd_guest},
-	{"kill", uk_cmd_guest},
-	{"logs", uk_cmd_guest_logs},
-	{"console", uk_cmd_guest_console},
-	{"exec", uk_cmd_exec},
-	{"cp", uk_cmd_cp},
-	{"mconsole", uk_cmd_mconsole},
-	{"net", uk_cmd_net},
-	{"fw", uk_cmd_fw},
+	{"cow", uk_cmd_cow},	  {"switch", uk_cmd_switch},   {"image", uk_cmd_image},
+	{"run", uk_cmd_guest},	  {"start", uk_cmd_guest},     {"list", uk_cmd_guest},
+	{"status", uk_cmd_guest}, {"stop", uk_cmd_guest},      {"kill", uk_cmd_guest},
+	{"rm", uk_cmd_guest},	  {"logs", uk_cmd_guest_logs}, {"console", uk_cmd_guest_console},
+	{"exec", uk_cmd_exec},	  {"cp", uk_cmd_cp},	       {"mconsole", uk_cmd_mconsole},
+	{"net", uk_cmd_net},	  {"fw", uk_cmd_fw},
 };
 
 int main(int argc, char **argv)

@@ -55,6 +55,12 @@ struct uk_guest_net {
 };
 
 enum uk_restart { UK_RESTART_NO, UK_RESTART_ON_FAILURE };
+/* What a reboot inside the guest does: its kernel is started again (at most
+ * UK_REBOOT_BURST times in a row when each comes within UK_REBOOT_QUICK_S of its boot), or
+ * the guest stops as after a poweroff. */
+enum uk_on_reboot { UK_ON_REBOOT_RESTART, UK_ON_REBOOT_STOP };
+#define UK_REBOOT_BURST	  5
+#define UK_REBOOT_QUICK_S 60
 
 struct uk_guest_spec {
 	char name[UK_GUEST_NAME_MAX + 1];
@@ -73,6 +79,10 @@ struct uk_guest_spec {
 	long uid;	     /* --user: the kernel runs as this uid (-1: as whoever runs umlkit) */
 	long gid;	     /* ... and this gid, with no supplementary groups */
 	char user[64];	     /* --user as given, for messages */
+	int on_reboot;	     /* enum uk_on_reboot */
+	/* the kernel's modules, attached read-only as the highest ubd unit no disk uses and
+	 * named by umlkit.modules=/dev/ubdX ("": none; see umlkit/image.h uk_rootfs_modules) */
+	char modules[PATH_MAX];
 };
 
 /* ---- the spec (pure parsing and validation) ---- */
@@ -100,6 +110,8 @@ int uk_guest_spec_set_user(struct uk_guest_spec *s, const char *arg, struct uk_e
 /* The uid and gid the kernel runs as: --user's, else this process's real ones. */
 long uk_guest_uid(const struct uk_guest_spec *s);
 long uk_guest_gid(const struct uk_guest_spec *s);
+/* The ubd unit the modules image gets: the highest one no --disk uses, or -1. */
+int uk_guest_modules_unit(const struct uk_guest_spec *s);
 /* Does the guest have a host tap (tap:, bridge: or legacy-tuntap: nets)? */
 bool uk_guest_has_tap(const struct uk_guest_spec *s);
 /*
@@ -139,7 +151,8 @@ struct uk_guest_wiring {
 	const char *agent_ring;
 	int agent_ring_unit;
 };
-/* The unit the agent's ring takes: the highest one the spec leaves free, or -1. */
+/* The unit the agent's ring takes: the highest one the spec leaves free once the modules
+ * image (uk_guest_modules_unit) has its own, or -1. */
 int uk_guest_agent_ring_unit(const struct uk_guest_spec *s);
 /* The kernel's argv (argv[0] = the kernel), NULL-terminated, in one heap block: free(argv).
  */
@@ -216,6 +229,7 @@ enum uk_guest_state {
 	UK_GUEST_EXITED,   /* exited with a non-zero status or killed by a signal */
 	UK_GUEST_FAILED,   /* could not be started */
 	UK_GUEST_LOST,	   /* its supervisor died; the kernel is gone or unsupervised */
+	UK_GUEST_BOOTED,   /* the kernel runs init, but the chosen ready signal has not come */
 };
 const char *uk_guest_state_name(int state);
 
@@ -225,9 +239,10 @@ struct uk_guest_status {
 	pid_t supervisor_pid;
 	pid_t kernel_pid;
 	bool kernel_alive;
-	int exit_status; /* -1 unknown */
-	int exit_signal; /* 0 none */
-	int restarts;
+	int exit_status;   /* -1 unknown */
+	int exit_signal;   /* 0 none */
+	int restarts;	   /* kernels started again by the supervisor (failures and reboots) */
+	int reboots;	   /* ... of which after a reboot inside the guest */
 	int64_t started;   /* unix time */
 	int64_t ready;	   /* unix time, 0 not yet */
 	char message[512]; /* panic message or failure reason */
@@ -235,26 +250,50 @@ struct uk_guest_status {
 	char console_log[PATH_MAX];
 	long uid; /* the kernel's uid and gid, -1 unknown */
 	long gid;
+	char waiting_for[300]; /* booting or booted: the ready signal it waits for, in words */
 };
 /* Read a guest's status, judging liveness by its supervisor's lock and the kernel's pid:
  * a status file that claims "running" beside a dead supervisor reads as LOST. */
 int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err *err);
 /* Names of every guest with a state directory, sorted; free each and the array. */
 int uk_guest_list(char ***names, int *count, struct uk_err *err);
-/* Remove the state of a guest that is not running (and the kernel's stale uml_dir). */
-int uk_guest_forget(const char *name, struct uk_err *err);
+/*
+ * Remove the state of a guest that is not running (and the kernel's stale uml_dir), never
+ * its disks, following no symlink in it. -ENOENT "no guest named 'NAME'", -EBUSY "guest
+ * 'NAME' is running...". With check_only, only says whether it could.
+ */
+int uk_guest_forget(const char *name, bool check_only, struct uk_err *err);
 
 /* ---- launching ---- */
+/* What counts as ready (--ready=MODE[:ARG]); the table in ready.c names and describes each. */
 enum uk_ready_mode {
 	UK_READY_NOTIFY,   /* the guest writes /proc/mconsole (the default image does) */
 	UK_READY_MCONSOLE, /* the kernel's mconsole came up */
 	UK_READY_AGENT,	   /* the guest agent said hello (umlkit/agent.h) */
+	UK_READY_CONSOLE,  /* a console line matches an extended regex (ready_arg) */
 };
+#define UK_READY_ARG_MAX 256
+/* --wait says what it waits for once it has waited this long without it */
+#define UK_READY_NOTE_S 15
 struct uk_guest_start_opts {
-	int timeout_s; /* for --wait: give up after this long (0: 120 s) */
-	bool wait;     /* return when ready, or fail with the reason */
-	int ready;     /* enum uk_ready_mode */
+	int timeout_s;			  /* for --wait: give up after this long (0: 120 s) */
+	bool wait;			  /* return when ready, or fail with the reason */
+	int ready;			  /* enum uk_ready_mode */
+	char ready_arg[UK_READY_ARG_MAX]; /* console: the regex */
+	/* --wait: called once, after UK_READY_NOTE_S without the signal, with what the guest
+	 * is waiting for and how to choose another signal (NULL: not called) */
+	void (*note)(const char *msg, void *ctx);
+	void *note_ctx;
 };
+/* --ready=notify | mconsole | console:REGEX (an extended regex, no control characters). */
+int uk_guest_ready_parse(struct uk_guest_start_opts *o, const char *arg, struct uk_err *err);
+/* The signal a mode waits for, in words ("its ready notice (umlkit-ready on
+ * /proc/mconsole)"), and the hint for a guest that lacks it. */
+void uk_guest_ready_describe(int mode, const char *arg, char *out, size_t outlen);
+const char *uk_guest_ready_hint(int mode);
+/* "NAME: booted, waiting for ...; HINT" or "NAME: still booting (...), waiting for ...". */
+void uk_guest_ready_note(const struct uk_guest_status *st, int mode, const char *arg, char *out,
+			 size_t outlen);
 /* Start a supervised guest in the background. Refuses a name that is running; recovers
  * the state a dead supervisor left. With wait, returns when ready, or -ETIMEDOUT /
  * -ECANCELED with the reason (panic message, exit status) in err. */

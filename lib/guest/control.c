@@ -65,10 +65,13 @@ static int recover(const char *name, const struct uk_guest_paths *p, struct uk_e
 
 /* In the daemon: detach, take the lock, supervise, exit. Never returns. */
 static void become_supervisor(const struct uk_guest_spec *s, const struct uk_guest_paths *p,
-			      int ready_mode, int report_fd)
+			      const struct uk_guest_start_opts *o, int report_fd)
 {
-	struct uk_supervise sv = {
-		.spec = s, .paths = p, .report_fd = report_fd, .ready_mode = ready_mode};
+	struct uk_supervise sv = {.spec = s,
+				  .paths = p,
+				  .report_fd = report_fd,
+				  .ready_mode = o->ready,
+				  .ready_arg = o->ready_arg};
 	struct uk_guest_status st = {0};
 	struct uk_err err = {0};
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -165,7 +168,7 @@ static int wire_switches(const struct uk_guest_spec *s, struct uk_guest_spec **o
 }
 
 static int spawn_supervisor(const struct uk_guest_spec *s, const struct uk_guest_paths *p,
-			    int ready_mode, int *report, struct uk_err *err)
+			    const struct uk_guest_start_opts *o, int *report, struct uk_err *err)
 {
 	int pfd[2];
 	pid_t pid;
@@ -183,7 +186,7 @@ static int spawn_supervisor(const struct uk_guest_spec *s, const struct uk_guest
 		close(pfd[0]);
 		setsid();
 		if (fork() == 0)
-			become_supervisor(s, p, ready_mode, pfd[1]);
+			become_supervisor(s, p, o, pfd[1]);
 		_exit(0);
 	}
 	close(pfd[1]);
@@ -192,18 +195,41 @@ static int spawn_supervisor(const struct uk_guest_spec *s, const struct uk_guest
 	return 0;
 }
 
-/* Before a launch: the checks of --user and the files its kernel needs, the state
- * directory, the recovery of what a dead supervisor left, the switch links (first: a refused
- * link must not leave a new COW behind), the disks, the kernel's uml_dir. */
-static int prepare_launch(const struct uk_guest_spec *s, struct uk_guest_paths *p,
-			  struct uk_guest_spec **spec, struct links *l, struct uk_err *err)
+/*
+ * A refused launch (no kernel ever started) leaves no new entry behind: the state directory
+ * it made is removed, once its supervisor, if it had one, is gone (5 s at most). A state that
+ * was there before (a stopped guest, a running one) stays as it was.
+ */
+static void drop_new_state(const struct uk_guest_paths *p, bool existed)
 {
-	int r = uk_guest_paths(s->name, p, err);
+	if (existed || !p->dir[0])
+		return;
+	for (int i = 0; i < 250 && uk_guest_supervisor_alive(p); i++)
+		usleep(20000);
+	uk_guest_drop_kernel_dir(p);
+	uk_remove_tree(AT_FDCWD, p->dir);
+}
 
+/* Before a launch: the checks of --user and the files its kernel needs, the state
+ * directory (*existed: it was there before), the recovery of what a dead supervisor left,
+ * the switch links (first: a refused link must not leave a new COW behind), the disks, the
+ * kernel's uml_dir. On failure, a state directory it made is gone. */
+static int prepare_launch(const struct uk_guest_spec *s, struct uk_guest_paths *p,
+			  struct uk_guest_spec **spec, struct links *l, bool *existed,
+			  struct uk_err *err)
+{
+	struct stat sb;
+	int r;
+
+	p->dir[0] = '\0';
+	*existed = true;
+	r = uk_guest_paths(s->name, p, err);
 	if (r == 0)
 		r = uk_guest_check_user(s, err);
-	if (r == 0)
+	if (r == 0) {
+		*existed = lstat(p->dir, &sb) == 0;
 		r = uk_guest_make_dir(p, err);
+	}
 	if (r == 0)
 		r = recover(s->name, p, err);
 	if (r == 0)
@@ -214,40 +240,84 @@ static int prepare_launch(const struct uk_guest_spec *s, struct uk_guest_paths *
 		r = uk_guest_prepare_disks(s, err);
 	if (r == 0)
 		r = uk_guest_make_kernel_dir(p, s, err);
+	if (r < 0) {
+		if (*spec) {
+			close_links(l);
+			free(*spec);
+			*spec = NULL;
+		}
+		drop_new_state(p, *existed);
+	}
+	return r;
+}
+
+/* Wait for the supervisor's "ready" report; after UK_READY_NOTE_S without it, tell o->note
+ * what the guest waits for (once). On a timeout, err says the same. */
+static int wait_ready(const char *name, const struct uk_guest_start_opts *o, int report,
+		      int64_t start, int64_t deadline, struct uk_err *err)
+{
+	int64_t note_at = start + 1000LL * UK_READY_NOTE_S;
+	struct uk_guest_status st;
+	char note[UK_READY_ARG_MAX + 512];
+	int r;
+
+	if (o->note && note_at < deadline) {
+		r = read_reports(report, "ready", note_at, err);
+		if (r != -ETIMEDOUT)
+			return r;
+		if (uk_guest_status(name, &st, NULL) == 0) {
+			uk_guest_ready_note(&st, o->ready, o->ready_arg, note, sizeof(note));
+			o->note(note, o->note_ctx);
+		}
+	}
+	r = read_reports(report, "ready", deadline, err);
+	if (r == -ETIMEDOUT) {
+		note[0] = '\0';
+		if (uk_guest_status(name, &st, NULL) == 0 &&
+		    (st.state == UK_GUEST_BOOTING || st.state == UK_GUEST_BOOTED))
+			uk_guest_ready_note(&st, o->ready, o->ready_arg, note, sizeof(note));
+		uk_err_set(err, ETIMEDOUT,
+			   "guest '%s' did not report ready within %d s%s%s (see umlkit logs %s)",
+			   name, o->timeout_s > 0 ? o->timeout_s : 120, note[0] ? ": " : "",
+			   note[0] ? note + strlen(name) + 2 : "", name);
+	}
 	return r;
 }
 
 int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_opts *o,
 		   struct uk_guest_status *st, struct uk_err *err)
 {
-	int64_t deadline = now_ms() + 1000LL * (o->timeout_s > 0 ? o->timeout_s : 120);
+	int64_t start = now_ms(),
+		deadline = start + 1000LL * (o->timeout_s > 0 ? o->timeout_s : 120);
 	struct uk_guest_spec *spec = NULL;
 	struct links links = {.n = 0};
 	struct uk_guest_paths p;
 	int report = -1, r;
+	bool existed, started = false;
 
-	r = prepare_launch(s, &p, &spec, &links, err);
-	if (r == 0) {
-		r = spawn_supervisor(spec, &p, o->ready, &report, err);
-		if (r < 0)
-			uk_guest_drop_kernel_dir(&p);
-	}
+	r = prepare_launch(s, &p, &spec, &links, &existed, err);
+	if (r < 0)
+		return r;
+	r = spawn_supervisor(spec, &p, o, &report, err);
 	close_links(&links); /* the supervisor holds them now */
+	free(spec);
 	if (r < 0) {
-		free(spec);
+		uk_guest_drop_kernel_dir(&p);
+		drop_new_state(&p, existed);
 		return r;
 	}
-	free(spec);
 	r = read_reports(report, "started", deadline, err);
+	started = r == 0;
 	if (r == 0 && o->wait)
-		r = read_reports(report, "ready", deadline, err);
+		r = wait_ready(s->name, o, report, start, deadline, err);
 	close(report);
-	if (r == -ETIMEDOUT)
-		uk_err_set(err, ETIMEDOUT,
-			   "guest '%s' did not report ready within %d s (see umlkit logs %s)",
-			   s->name, o->timeout_s > 0 ? o->timeout_s : 120, s->name);
+	if (r == -ETIMEDOUT && !started)
+		uk_err_set(err, ETIMEDOUT, "guest '%s': its supervisor did not start the kernel",
+			   s->name);
 	else if (r == -ECANCELED)
 		uk_err_prefix(err, r, "guest '%s': ", s->name);
+	if (!started)
+		drop_new_state(&p, existed);
 	uk_guest_status(s->name, st, NULL);
 	return r;
 }
@@ -261,16 +331,16 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 	struct uk_guest_paths p;
 	struct termios tio;
 	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tio) == 0;
+	bool existed;
 	int lock, r;
 
 	memset(st, 0, sizeof(*st));
-	r = prepare_launch(s, &p, &spec, &links, err);
-	if (r == 0) {
-		r = uk_guest_take_lock(&p, &lock, err);
-		if (r < 0)
-			uk_guest_drop_kernel_dir(&p);
-	}
+	r = prepare_launch(s, &p, &spec, &links, &existed, err);
+	if (r < 0)
+		return r;
+	r = uk_guest_take_lock(&p, &lock, err);
 	if (r < 0) {
+		uk_guest_drop_kernel_dir(&p);
 		close_links(&links);
 		free(spec);
 		return r;
@@ -283,6 +353,8 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 	if (tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &tio);
 	close(lock);
+	if (r < 0 && st->kernel_pid == 0) /* refused before its kernel started */
+		drop_new_state(&p, existed);
 	close_links(&links);
 	free(spec);
 	return r < 0 ? r : 0;
@@ -393,6 +465,19 @@ static int stopped(const struct uk_guest_paths *p, pid_t sup)
 	return 0;
 }
 
+/* Does process pid block SIGUSR1 (a supervisor that reads it from its signalfd)? One of an
+ * older umlkit would die of it, and its kernel with it. */
+static bool blocks_sigusr1(pid_t pid)
+{
+	char buf[4096], *p;
+	unsigned long long mask;
+
+	if (uk_guest_proc_read(pid, "status", buf, sizeof(buf)) <= 0)
+		return false;
+	p = strstr(buf, "\nSigBlk:");
+	return p && sscanf(p + 8, "%llx", &mask) == 1 && (mask >> (SIGUSR1 - 1)) & 1;
+}
+
 int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 {
 	int64_t start = now_ms(), total = 1000LL * (timeout_s > 0 ? timeout_s : 30);
@@ -412,6 +497,10 @@ int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 		uk_guest_clean_stale(&p);
 		return 0;
 	}
+	/* whatever ends the kernel from now on (a guest whose init makes ctrl-alt-del a
+	 * reboot, as systemd does) is no reboot to start again */
+	if (sup > 0 && blocks_sigusr1(sup))
+		kill(sup, SIGUSR1);
 	/*
 	 * Each step gets its share of the time. An emergency sync first: a guest whose init
 	 * has not taken over ctrl-alt-del is restarted by cad at once, and mconsole halt stops
@@ -463,20 +552,60 @@ int uk_guest_kill(const char *name, struct uk_err *err)
 	return 0;
 }
 
+/* The supervisor's first byte on a console connection: 'Y' attached, or 'N' and why not. */
+static int console_answer(const char *name, int fd, struct uk_err *err)
+{
+	struct pollfd pf = {.fd = fd, .events = POLLIN};
+	char buf[256];
+	ssize_t n = 0;
+	size_t used = 0;
+
+	while (used < sizeof(buf) - 1) {
+		int r = poll(&pf, 1, 5000);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n = read(fd, buf + used, used ? sizeof(buf) - 1 - used : 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+		if (buf[0] == 'Y')
+			return 0;
+	}
+	buf[used] = '\0';
+	if (used && buf[0] == 'N') {
+		buf[1 + strcspn(buf + 1, "\r\n")] = '\0';
+		for (char *c = buf + 1; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+				*c = '?';
+		return uk_err_set(err, EBUSY, "guest '%s': console refused: %s", name, buf + 1);
+	}
+	return uk_err_set(err, ECONNRESET,
+			  "guest '%s': its supervisor did not answer on the console", name);
+}
+
 static int connect_to(const char *name, bool agent, int *fd, struct uk_err *err)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct uk_guest_status st;
 	struct uk_guest_paths p;
 	int r = uk_guest_paths(name, &p, err);
 	const char *path;
 
 	*fd = -1;
+	if (r == 0)
+		r = uk_guest_status(name, &st, err);
 	if (r < 0)
 		return r;
 	/* the agent's socket answers only while its supervisor runs: connecting is the check */
 	if (!agent && !uk_guest_supervisor_alive(&p))
-		return uk_err_set(err, ENOTCONN, "guest '%s' is not running under a supervisor",
-				  name);
+		return uk_err_set(err, ENOTCONN, "guest '%s' is %s: no console to attach to%s",
+				  name, uk_guest_state_name(st.state),
+				  st.kernel_alive ? " (its kernel runs without a supervisor)" : "");
 	path = agent ? p.agent_sock : p.console_sock;
 	if (strlen(path) >= sizeof(a.sun_path))
 		return uk_err_set(err, ENAMETOOLONG, "%s: path too long", path);
@@ -484,10 +613,13 @@ static int connect_to(const char *name, bool agent, int *fd, struct uk_err *err)
 	*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (*fd < 0)
 		return uk_err_sys(err, errno, "socket");
-	if (connect(*fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+	if (connect(*fd, (struct sockaddr *)&a, sizeof(a)) < 0)
 		r = agent && (errno == ENOENT || errno == ECONNREFUSED)
 			    ? uk_err_set(err, ENOTCONN, "guest '%s' is not running", name)
-			    : uk_err_sys(err, errno, "%s", path);
+			    : uk_err_sys(err, errno, "guest '%s': %s", name, path);
+	if (r == 0 && !agent)
+		r = console_answer(name, *fd, err);
+	if (r < 0) {
 		close(*fd);
 		*fd = -1;
 	}

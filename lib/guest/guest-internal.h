@@ -45,6 +45,8 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 			  struct uk_err *err);
 /* The pid holding the supervisor lock, or 0. */
 pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p);
+/* /proc/PID/FILE into buf, NUL-terminated (at most len - 1 bytes): its length or -errno. */
+ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len);
 /* Is any process of process group pgid a UML kernel with umid=name? */
 bool uk_guest_kernel_alive(pid_t pgid, const char *name);
 /* Remove what a crashed kernel leaves: its uml_dir (the supervisor's sockets stay). */
@@ -90,10 +92,20 @@ struct uk_supervise {
 	int lock_fd;
 	int report_fd;
 	int ready_mode;
+	const char *ready_arg; /* console: the regex */
 	bool foreground;
 };
 int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, struct uk_err *err);
 /* Take the supervisor lock; -EBUSY naming the holder when a supervisor runs. */
 int uk_guest_take_lock(const struct uk_guest_paths *p, int *fd, struct uk_err *err);
+
+/* ---- what the kernel shows of a boot (ready.c, pure) ---- */
+/* A console line where the kernel says it runs init ("Run /sbin/init as init process"). */
+bool uk_guest_line_runs_init(const char *line);
+/* A console line where the kernel says how it ends: 1 "reboot: Restarting system", 0 "System
+ * halted" or "Power down", -1 neither. */
+int uk_guest_line_reboot(const char *line);
+/* The guest's mount table (mconsole `proc mounts`) shows init's work: proc on /proc. */
+bool uk_guest_mounts_show_init(const char *text, size_t len);
 
 #endif

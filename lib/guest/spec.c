@@ -87,12 +87,18 @@ static bool unit_used(const struct uk_guest_spec *s, int u)
 	return false;
 }
 
-static int next_free_unit(const struct uk_guest_spec *s)
+/* The first unit no disk uses, counting up from 0 (step 1) or down from 15 (step -1). */
+static int free_unit(const struct uk_guest_spec *s, int step)
 {
-	for (int u = 0; u < UK_GUEST_DISKS; u++)
+	for (int u = step > 0 ? 0 : UK_GUEST_DISKS - 1; u >= 0 && u < UK_GUEST_DISKS; u += step)
 		if (!unit_used(s, u))
 			return u;
 	return -1;
+}
+
+int uk_guest_modules_unit(const struct uk_guest_spec *s)
+{
+	return free_unit(s, -1);
 }
 
 int uk_guest_spec_add_disk(struct uk_guest_spec *s, const char *arg, struct uk_err *err)
@@ -107,7 +113,7 @@ int uk_guest_spec_add_disk(struct uk_guest_spec *s, const char *arg, struct uk_e
 	if (!rest)
 		return r;
 	if (d.unit < 0)
-		d.unit = next_free_unit(s);
+		d.unit = free_unit(s, 1);
 	for (int i = 0; i < s->ndisks; i++)
 		if (s->disks[i].unit == d.unit)
 			return uk_err_set(err, EINVAL, "--disk %s: ubd%d is given twice", arg,
@@ -487,10 +493,13 @@ static void add_append(struct argv_buf *b, const char *append)
 	}
 }
 
+/* The highest unit free after the modules image took its own (the highest). */
 int uk_guest_agent_ring_unit(const struct uk_guest_spec *s)
 {
+	int m = s->modules[0] ? uk_guest_modules_unit(s) : -1;
+
 	for (int u = UK_GUEST_DISKS - 1; u >= 0; u--)
-		if (!unit_used(s, u))
+		if (u != m && !unit_used(s, u))
 			return u;
 	return -1;
 }
@@ -517,6 +526,8 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 		else
 			add(b, "ubd%d%s=%s", d->unit, d->flags, d->file);
 	}
+	if (s->modules[0] && uk_guest_modules_unit(s) >= 0)
+		add(b, "ubd%dr=%s", uk_guest_modules_unit(s), s->modules);
 	if (w->agent && w->agent_ring && w->agent_ring_unit >= 0)
 		add(b, "ubd%dr=%s", w->agent_ring_unit, w->agent_ring);
 	add(b, "root=%s", s->root);
@@ -529,6 +540,8 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 		add(b, "con0=fd:0,fd:1");
 	}
 	add(b, "noreboot");
+	if (s->modules[0] && uk_guest_modules_unit(s) >= 0)
+		add(b, "umlkit.modules=/dev/ubd%c", 'a' + uk_guest_modules_unit(s));
 	if (w->agent) {
 		add(b, "ssl1=fd:%d,fd:%d", w->agent_fd, w->agent_fd);
 		add(b, "umlkit.agent=/dev/ttyS1");
@@ -590,6 +603,28 @@ static int give_cow(const struct uk_guest_spec *s, const char *file, struct uk_e
 	return r;
 }
 
+/* Take and drop the locks the kernel will take: the COW (a write lock unless read-only),
+ * its backing (a read lock). */
+static int check_locks(const struct uk_guest_disk *d, struct uk_err *err)
+{
+	bool ro = strchr(d->flags, 'r') != NULL;
+	_cleanup_close_ int cow = -1, backing = -1;
+	int r;
+
+	if (strchr(d->flags, 'c'))
+		return 0;
+	cow = open(d->file, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (cow < 0)
+		return uk_err_sys(err, errno, "disk %s", d->file);
+	r = uk_lock_fd(cow, !ro, d->file, err);
+	if (r < 0)
+		return r;
+	backing = open(d->backing, O_RDONLY | O_CLOEXEC);
+	if (backing < 0)
+		return uk_err_sys(err, errno, "backing image %s", d->backing);
+	return uk_lock_fd(backing, false, d->backing, err);
+}
+
 static int prepare_cow(const struct uk_guest_spec *s, const struct uk_guest_disk *d,
 		       struct uk_err *err)
 {
@@ -607,8 +642,9 @@ static int prepare_cow(const struct uk_guest_spec *s, const struct uk_guest_disk
 	if (uk_cow_check(d->file, 0, &chk) != UK_CHECK_OK)
 		return uk_err_set(err, chk.status == UK_CHECK_UNOPENABLE ? EAGAIN : ESTALE, "%s",
 				  chk.nproblems ? chk.problems[0] : "COW check failed");
-	/* a backing given beside the COW must be the one it records */
-	return 0;
+	/* the kernel locks the COW as its disk and the backing for reading: a guest that holds
+	 * either would make this one panic at boot */
+	return check_locks(d, err);
 }
 
 static int prepare_image(const struct uk_guest_disk *d, struct uk_err *err)

@@ -26,6 +26,7 @@ static const char *const state_names[] = {
 	[UK_GUEST_RUNNING] = "running",	  [UK_GUEST_STOPPED] = "stopped",
 	[UK_GUEST_PANICKED] = "panicked", [UK_GUEST_EXITED] = "exited",
 	[UK_GUEST_FAILED] = "failed",	  [UK_GUEST_LOST] = "lost",
+	[UK_GUEST_BOOTED] = "booted",
 };
 
 const char *uk_guest_state_name(int state)
@@ -111,6 +112,11 @@ static void resolve_kdir(struct uk_guest_paths *p, size_t namelen)
 	    len + namelen + 32 > 107)
 		return;
 	target[len - 4] = '\0';
+	/* only a directory of the shape make_kdir makes: umlkit.XXXXXX */
+	const char *base = strrchr(target, '/') + 1;
+
+	if (strncmp(base, "umlkit.", 7) || strlen(base) != 13 || strchr(base + 7, '.'))
+		return;
 	if (lstat(target, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
 		return;
 	memcpy(p->kdir, target, len - 3);
@@ -264,11 +270,11 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 
 	n = snprintf(buf, sizeof(buf),
 		     "state=%s\nsupervisor=%d\nkernel=%d\nexit_status=%d\nexit_signal=%d\n"
-		     "restarts=%d\nstarted=%" PRId64 "\nready=%" PRId64 "\nuid=%ld\ngid=%ld\n"
-		     "message=%s\n",
+		     "restarts=%d\nreboots=%d\nstarted=%" PRId64 "\nready=%" PRId64
+		     "\nuid=%ld\ngid=%ld\nwaiting_for=%s\nmessage=%s\n",
 		     uk_guest_state_name(st->state), (int)st->supervisor_pid, (int)st->kernel_pid,
-		     st->exit_status, st->exit_signal, st->restarts, st->started, st->ready,
-		     st->uid, st->gid, st->message);
+		     st->exit_status, st->exit_signal, st->restarts, st->reboots, st->started,
+		     st->ready, st->uid, st->gid, st->waiting_for, st->message);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return uk_err_set(err, E2BIG, "%s: status too long", p->status);
 	r = uk_newfile_open(&nf, p->status, 0600, err);
@@ -296,6 +302,10 @@ static void parse_status_line(struct uk_guest_status *st, const char *key, const
 		st->exit_signal = atoi(val);
 	else if (!strcmp(key, "restarts"))
 		st->restarts = atoi(val);
+	else if (!strcmp(key, "reboots"))
+		st->reboots = atoi(val);
+	else if (!strcmp(key, "waiting_for"))
+		snprintf(st->waiting_for, sizeof(st->waiting_for), "%s", val);
 	else if (!strcmp(key, "started"))
 		st->started = strtoll(val, NULL, 10);
 	else if (!strcmp(key, "ready"))
@@ -340,21 +350,31 @@ pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p)
 	return fl.l_pid;
 }
 
-/* Does process pid run with umid=name on its command line? */
-static bool has_umid(pid_t pid, const char *name)
+ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len)
 {
-	char path[64], buf[4096], want[96];
+	char path[64];
 	_cleanup_close_ int fd = -1;
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
-	n = uk_pread_full(fd, buf, sizeof(buf) - 1, 0);
+		return -errno;
+	n = uk_pread_full(fd, buf, len - 1, 0);
+	if (n < 0)
+		return n;
+	buf[n] = '\0';
+	return n;
+}
+
+/* Does process pid run with umid=name on its command line? */
+static bool has_umid(pid_t pid, const char *name)
+{
+	char buf[4096], want[96];
+	ssize_t n = uk_guest_proc_read(pid, "cmdline", buf, sizeof(buf));
+
 	if (n <= 0)
 		return false;
-	buf[n] = '\0';
 	snprintf(want, sizeof(want), "umid=%s", name);
 	for (ssize_t i = 0; i < n; i += (ssize_t)strlen(buf + i) + 1)
 		if (!strcmp(buf + i, want))
@@ -425,7 +445,8 @@ int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err 
 	st->kernel_alive = uk_guest_kernel_alive(st->kernel_pid, name);
 	if (sup)
 		st->supervisor_pid = sup;
-	else if (st->state == UK_GUEST_BOOTING || st->state == UK_GUEST_RUNNING) {
+	else if (st->state == UK_GUEST_BOOTING || st->state == UK_GUEST_BOOTED ||
+		 st->state == UK_GUEST_RUNNING) {
 		st->state = UK_GUEST_LOST;
 		snprintf(st->message, sizeof(st->message), "its supervisor (pid %d) died; %s",
 			 (int)st->supervisor_pid,
@@ -491,20 +512,47 @@ int uk_guest_clean_stale(const struct uk_guest_paths *p)
 	return 0;
 }
 
-int uk_guest_forget(const char *name, struct uk_err *err)
+int uk_guest_forget(const char *name, bool check_only, struct uk_err *err)
 {
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+	_cleanup_close_ int lock = -1;
 	struct uk_guest_status st;
 	struct uk_guest_paths p;
-	int r = uk_guest_status(name, &st, err);
+	struct stat sb;
+	int r = uk_guest_paths(name, &p, err);
 
 	if (r < 0)
 		return r;
-	r = uk_guest_paths(name, &p, err);
+	if (lstat(p.dir, &sb) < 0)
+		return errno == ENOENT ? uk_err_set(err, ENOENT, "no guest named '%s'", name)
+				       : uk_err_sys(err, errno, "%s", p.dir);
+	if (!S_ISDIR(sb.st_mode)) { /* not umlkit's: the entry goes, what it points to stays */
+		if (check_only)
+			return 0;
+		return unlink(p.dir) < 0 ? uk_err_sys(err, errno, "%s", p.dir) : 0;
+	}
+	/* the supervisor's lock, held while the state goes: no start can slip in between */
+	lock = open(p.lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+	if (lock >= 0 && fcntl(lock, F_SETLK, &fl) < 0)
+		return uk_err_set(
+			err, EBUSY,
+			"guest '%s' is running (supervisor pid %d); stop it first: umlkit "
+			"stop %s",
+			name, (int)uk_guest_supervisor_alive(&p), name);
+	r = uk_guest_status(name, &st, err);
 	if (r < 0)
 		return r;
-	if (uk_guest_supervisor_alive(&p) || st.kernel_alive)
-		return uk_err_set(err, EBUSY, "guest '%s' is running; stop it first", name);
-	uk_guest_drop_kernel_dir(&p);
-	uk_remove_tree(AT_FDCWD, p.dir);
+	if (st.kernel_alive)
+		return uk_err_set(
+			err, EBUSY,
+			"guest '%s': its kernel (pid %d) still runs, unsupervised; end it "
+			"first: umlkit kill %s",
+			name, (int)st.kernel_pid, name);
+	if (check_only)
+		return 0;
+	uk_guest_clean_stale(&p);
+	r = uk_remove_tree(AT_FDCWD, p.dir);
+	if (r < 0)
+		return uk_err_sys(err, -r, "%s: cannot remove it", p.dir);
 	return 0;
 }

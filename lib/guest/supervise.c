@@ -2,13 +2,22 @@
 /*
  * The supervisor: starts the kernel in a process group of its own, holds its console
  * (written to console.log and relayed to one attached client), listens on the kernel's
- * mconsole notify socket (mconsole up, panic message, the guest's "ready"), reaps the
- * kernel, records how it ended, restarts it on failure when asked, and cleans what a
- * crashed kernel leaves behind.
+ * mconsole notify socket (mconsole up, panic message, the guest's "ready"), tells "booted"
+ * from "booting" (below), reaps the kernel, records how it ended, starts it again after a
+ * reboot inside the guest or on failure when asked, and cleans what a crashed kernel leaves
+ * behind.
+ *
+ * Booted: the kernel runs init. It says so on the console ("Run /sbin/init as init
+ * process", at the default log level); with a quieter kernel the guest's mount table, read
+ * through mconsole once a second after mconsole is up, shows proc on /proc, which only
+ * userspace mounts. A reboot: the kernel runs with `noreboot`, so a reboot ends it with
+ * status 0 as a poweroff does; its last console words tell them apart ("reboot: Restarting
+ * system" against "System halted" or "Power down").
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -29,6 +38,7 @@
 #include "guest-internal.h"
 
 #define PANIC_TEXT "Kernel panic - not syncing: "
+#define PROBE_MS   1000 /* the mount table is read this often until the guest has booted */
 
 struct sup {
 	struct uk_supervise *sv;
@@ -40,10 +50,17 @@ struct sup {
 	int client;	/* the attached console client, -1 */
 	int sig;	/* signalfd */
 	bool reported;	/* ready or failure sent on report_fd */
-	bool stopping;	/* SIGTERM received: do not restart */
+	bool stopping;	/* SIGTERM or SIGUSR1 (umlkit stop) received: do not restart */
 	char line[512]; /* the console's current line, to catch a panic message */
 	size_t line_len;
-	char preload[PATH_MAX];	      /* the xstate shim the kernel needs here, or "" */
+	regex_t ready_re; /* --ready=console:REGEX, compiled */
+	bool have_re;
+	bool booted;		/* the kernel runs init */
+	int64_t probe_at;	/* monotonic ms of the next mount table read; 0: none */
+	int reboot_said;	/* the kernel's last words: 1 restarting, 0 halted, -1 none yet */
+	int quick_reboots;	/* reboots in a row, each within UK_REBOOT_QUICK_S of its boot */
+	int64_t booted_at;	/* monotonic ms the current kernel started */
+	char preload[PATH_MAX]; /* the xstate shim the kernel needs here, or "" */
 	struct uk_agent_relay *relay; /* the guest agent's clients and channel */
 	int agent_end;		      /* the kernel's end of the agent's channel, until exec */
 	int ring_fd;		      /* the agent's ring, -1: none */
@@ -238,45 +255,99 @@ static int spawn(struct sup *s, struct uk_err *err)
 	s->st->exit_status = -1;
 	s->st->exit_signal = 0;
 	s->st->message[0] = '\0';
+	uk_guest_ready_describe(s->sv->ready_mode, s->sv->ready_arg, s->st->waiting_for,
+				sizeof(s->st->waiting_for));
+	s->booted = false;
+	s->probe_at = 0;
+	s->reboot_said = -1;
+	s->line_len = 0;
+	s->booted_at = (int64_t)(uk_monotonic_ns() / 1000000);
 	save(s);
 	return 0;
 }
 
 static void mark_ready(struct sup *s)
 {
-	if (s->st->state != UK_GUEST_BOOTING)
+	if (s->st->state != UK_GUEST_BOOTING && s->st->state != UK_GUEST_BOOTED)
 		return;
 	s->st->state = UK_GUEST_RUNNING;
 	s->st->ready = (int64_t)time(NULL);
+	s->st->waiting_for[0] = '\0';
+	s->booted = true;
+	s->probe_at = 0;
 	save(s);
 	report(s, "ready\n");
 	finish_report(s);
 }
 
-/* Keep the console's last line to catch "Kernel panic - not syncing: ..." */
+static void mark_booted(struct sup *s)
+{
+	s->booted = true;
+	s->probe_at = 0;
+	if (s->st->state != UK_GUEST_BOOTING)
+		return;
+	s->st->state = UK_GUEST_BOOTED;
+	save(s);
+}
+
+/* The guest's mount table through mconsole: has init mounted /proc? */
+static void probe_booted(struct sup *s)
+{
+	struct uk_mc_reply reply;
+
+	s->probe_at = (int64_t)(uk_monotonic_ns() / 1000000) + PROBE_MS;
+	if (uk_mc_command(s->sv->paths->mconsole, "proc mounts", PROBE_MS, &reply, NULL) < 0)
+		return;
+	if (reply.ok && uk_guest_mounts_show_init(reply.text, reply.len))
+		mark_booted(s);
+	uk_mc_reply_free(&reply);
+}
+
+/* A console line is complete (or, for the ready pattern, what there is of it so far). */
+static void console_line(struct sup *s, bool complete)
+{
+	const char *p;
+	int rb;
+
+	s->line[s->line_len] = '\0';
+	if (s->have_re && regexec(&s->ready_re, s->line, 0, NULL, 0) == 0)
+		mark_ready(s);
+	if (!complete)
+		return;
+	p = strstr(s->line, PANIC_TEXT);
+	if (p && !s->st->message[0])
+		snprintf(s->st->message, sizeof(s->st->message), "%s", p + strlen(PANIC_TEXT));
+	if (!s->booted && uk_guest_line_runs_init(s->line))
+		mark_booted(s);
+	rb = uk_guest_line_reboot(s->line);
+	if (rb >= 0)
+		s->reboot_said = rb;
+}
+
+/* The console, line by line (each cut at 511 bytes; NULs dropped): the panic message, the
+ * kernel's words on init and on how it ends, the ready pattern (also on a line still open,
+ * as a login prompt is). */
 static void scan_console(struct sup *s, const char *buf, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char c = buf[i];
 
-		if (c == '\r')
+		if (c == '\r' || c == '\0')
 			continue;
 		if (c != '\n') {
 			if (s->line_len < sizeof(s->line) - 1)
 				s->line[s->line_len++] = c;
 			continue;
 		}
-		s->line[s->line_len] = '\0';
-		const char *p = strstr(s->line, PANIC_TEXT);
-
-		if (p && !s->st->message[0])
-			snprintf(s->st->message, sizeof(s->st->message), "%s",
-				 p + strlen(PANIC_TEXT));
+		console_line(s, true);
 		s->line_len = 0;
 	}
+	if (s->line_len && s->have_re)
+		console_line(s, false);
 }
 
-static void on_console(struct sup *s)
+/* One read of the console: the bytes read, 0 when there was nothing (or it ended). */
+static ssize_t on_console(struct sup *s)
 {
 	char buf[16384];
 	ssize_t n = read(s->console, buf, sizeof(buf));
@@ -286,7 +357,7 @@ static void on_console(struct sup *s)
 			close(s->console);
 			s->console = -1;
 		}
-		return;
+		return 0;
 	}
 	uk_write_all(s->log_fd, buf, (size_t)n);
 	scan_console(s, buf, (size_t)n);
@@ -294,6 +365,7 @@ static void on_console(struct sup *s)
 		close(s->client);
 		s->client = -1;
 	}
+	return n;
 }
 
 static void on_notify(struct sup *s)
@@ -305,6 +377,8 @@ static void on_notify(struct sup *s)
 		case UK_MC_NOTIFY_SOCKET:
 			if (s->sv->ready_mode == UK_READY_MCONSOLE)
 				mark_ready(s);
+			else if (!s->booted)
+				s->probe_at = (int64_t)(uk_monotonic_ns() / 1000000) + PROBE_MS;
 			break;
 		case UK_MC_NOTIFY_PANIC:
 			snprintf(s->st->message, sizeof(s->st->message), "%.500s", n.data);
@@ -324,12 +398,17 @@ static void on_notify(struct sup *s)
 static void on_listen(struct sup *s)
 {
 	int c = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	static const char busy[] = "umlkit: the console is attached elsewhere\r\n";
+	/* the first byte answers: 'Y' attached, or 'N' and the reason (one client at a time) */
+	static const char busy[] = "Nanother client is attached to it\n";
 
 	if (c < 0)
 		return;
 	if (s->client >= 0) {
 		uk_write_all(c, busy, sizeof(busy) - 1);
+		close(c);
+		return;
+	}
+	if (uk_write_all(c, "Y", 1) < 0) {
 		close(c);
 		return;
 	}
@@ -371,13 +450,41 @@ static void reap_orphans(pid_t kernel)
 	}
 }
 
-/* The kernel ended: how? Returns true when it should be restarted. */
-static bool on_exit_status(struct sup *s, int wst)
+/*
+ * A reboot inside the guest: start it again, unless --on-reboot=stop, a stop is under way, or
+ * it has rebooted UK_REBOOT_BURST times in a row each within UK_REBOOT_QUICK_S of its boot
+ * (a reboot loop: it stops, saying so).
+ */
+static bool reboot_again(struct sup *s)
+{
+	int64_t up_ms = (int64_t)(uk_monotonic_ns() / 1000000) - s->booted_at;
+
+	if (s->sv->spec->on_reboot == UK_ON_REBOOT_STOP || s->stopping)
+		return false;
+	s->quick_reboots = up_ms < UK_REBOOT_QUICK_S * 1000LL ? s->quick_reboots + 1 : 0;
+	if (s->quick_reboots > UK_REBOOT_BURST) {
+		snprintf(s->st->message, sizeof(s->st->message),
+			 "a reboot loop: not started again after %d reboots in a row, each "
+			 "within %d s of its boot",
+			 s->quick_reboots, UK_REBOOT_QUICK_S);
+		return false;
+	}
+	return true;
+}
+
+/* The kernel ended: how? Returns true when it should be restarted (*reboot: because the
+ * guest rebooted). */
+static bool on_exit_status(struct sup *s, int wst, bool *reboot)
 {
 	struct uk_guest_status *st = s->st;
 
-	if (s->console >= 0) /* drain what the console still holds */
-		on_console(s);
+	*reboot = false;
+	/* drain what the console still holds (a supervisor that was busy may find many reads'
+	 * worth; the kernel's last words are at the end), 4 MiB at most */
+	for (int i = 0; i < 256 && s->console >= 0 && on_console(s) > 0; i++)
+		;
+	if (s->line_len) /* and its last line, even without a newline */
+		console_line(s, true);
 	st->exit_status = WIFEXITED(wst) ? WEXITSTATUS(wst) : -1;
 	st->exit_signal = WIFSIGNALED(wst) ? WTERMSIG(wst) : 0;
 	if (st->message[0] && !(WIFEXITED(wst) && WEXITSTATUS(wst) == 0))
@@ -397,6 +504,11 @@ static bool on_exit_status(struct sup *s, int wst)
 	}
 	if (st->state != UK_GUEST_STOPPED)
 		uk_guest_clean_kernel_dir(s->sv->paths); /* a restart needs our sockets */
+	if (st->state == UK_GUEST_STOPPED && s->reboot_said == 1 && reboot_again(s)) {
+		/* not saved: between two boots the guest never reads as stopped */
+		*reboot = true;
+		return true;
+	}
 	save(s);
 	if (!s->reported) {
 		if (st->state == UK_GUEST_PANICKED)
@@ -419,6 +531,10 @@ static int on_signal(struct sup *s, bool *done, struct uk_err *err)
 
 	if (read(s->sig, &si, sizeof(si)) != (ssize_t)sizeof(si))
 		return 0;
+	if (si.ssi_signo == SIGUSR1) { /* umlkit stop: what ends the kernel now is no reboot */
+		s->stopping = true;
+		return 0;
+	}
 	if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT || si.ssi_signo == SIGHUP) {
 		if (s->sv->foreground && si.ssi_signo == SIGINT)
 			return 0; /* the terminal's ^C belongs to the guest */
@@ -428,11 +544,14 @@ static int on_signal(struct sup *s, bool *done, struct uk_err *err)
 	}
 	reap_orphans(s->st->kernel_pid);
 	while (waitpid(s->st->kernel_pid, &wst, WNOHANG) == s->st->kernel_pid) {
-		if (!on_exit_status(s, wst)) {
+		bool reboot;
+
+		if (!on_exit_status(s, wst, &reboot)) {
 			*done = true;
 			return 0;
 		}
 		s->st->restarts++;
+		s->st->reboots += reboot;
 		if (s->console >= 0)
 			close(s->console);
 		s->console = -1;
@@ -446,6 +565,8 @@ static int loop(struct sup *s, struct uk_err *err)
 	bool done = false;
 
 	while (!done) {
+		int64_t now = (int64_t)(uk_monotonic_ns() / 1000000);
+		int wait_ms = !s->probe_at ? -1 : s->probe_at <= now ? 0 : (int)(s->probe_at - now);
 		struct pollfd p[5 + 2 + UK_AGENT_SESSIONS] = {
 			{.fd = s->sig, .events = POLLIN},    {.fd = s->console, .events = POLLIN},
 			{.fd = s->notify, .events = POLLIN}, {.fd = s->listen_fd, .events = POLLIN},
@@ -454,10 +575,19 @@ static int loop(struct sup *s, struct uk_err *err)
 		int na = uk_agent_relay_pollfds(s->relay, p + 5, 2 + UK_AGENT_SESSIONS);
 		int r;
 
-		if (poll(p, (nfds_t)(5 + na), -1) < 0) {
+		r = poll(p, (nfds_t)(5 + na), wait_ms);
+		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			return uk_err_sys(err, errno, "poll");
+		}
+		/* the mount table read is due (also while agent or console traffic wakes us) */
+		if (s->probe_at &&
+		    (r == 0 || (int64_t)(uk_monotonic_ns() / 1000000) >= s->probe_at)) {
+			if (!s->booted && s->st->state == UK_GUEST_BOOTING)
+				probe_booted(s);
+			else
+				s->probe_at = 0;
 		}
 		if (p[1].revents)
 			on_console(s);
@@ -575,6 +705,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_CHILD_SUBREAPER, 1); /* see reap_orphans */
@@ -599,6 +730,13 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 		r = uk_agent_relay_new(&s.relay, sv->spec->name, sv->paths->agent_sock, getuid(),
 				       s.ring_fd, err);
 	}
+	if (r >= 0 && sv->ready_mode == UK_READY_CONSOLE && sv->ready_arg) {
+		if (regcomp(&s.ready_re, sv->ready_arg, REG_EXTENDED | REG_NOSUB))
+			r = uk_err_set(err, EINVAL, "--ready=console:%s: bad extended regex",
+				       sv->ready_arg);
+		else
+			s.have_re = true;
+	}
 	if (r >= 0)
 		r = uk_guest_preload(s.preload, sizeof(s.preload), err);
 	if (r >= 0)
@@ -613,11 +751,18 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	}
 	report(&s, "started %d\n", (int)st->kernel_pid);
 	r = loop(&s, err);
+	if (r < 0) { /* a restart that failed, a broken poll: say so in the status */
+		snprintf(st->message, sizeof(st->message), "the supervisor failed: %.400s",
+			 err && err->msg[0] ? err->msg : strerror(-r));
+		save(&s);
+	}
 out:
 	uk_guest_hostnet_down(sv->spec, &hn);
 	unlink(sv->paths->net);
 	finish_report(&s);
 	close_all(&s);
+	if (s.have_re)
+		regfree(&s.ready_re);
 	if (sv->paths->kdir[0])
 		uk_guest_drop_kernel_dir(sv->paths);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);

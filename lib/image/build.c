@@ -20,8 +20,6 @@
 /* The image as the programs see it: our new file, handed over as descriptor 3. */
 #define IMAGE_ARG "/proc/self/fd/3"
 
-static const char *const sbin_dirs[] = {"/usr/sbin", "/sbin", NULL};
-
 /* Find the busybox the build would use and check it is static; path gets its name. */
 static int find_busybox(const char *given, char *path, size_t pathlen, struct uk_err *err)
 {
@@ -52,9 +50,10 @@ static int find_busybox(const char *given, char *path, size_t pathlen, struct uk
 	return 0;
 }
 
-static int find_e2fs_prog(const char *name, const char *given, char *path, size_t pathlen,
-			  struct uk_err *err)
+int uk_rootfs_find_e2fs(const char *name, const char *given, char *path, size_t pathlen,
+			struct uk_err *err)
 {
+	static const char *const sbin_dirs[] = {"/usr/sbin", "/sbin", NULL};
 	int r = uk_rootfs_find_prog(name, given, true, sbin_dirs, path, pathlen);
 
 	if (r == -ENOENT && given)
@@ -211,10 +210,10 @@ int uk_rootfs_build(const struct uk_rootfs_opts *o, struct uk_err *err)
 	else if (uk_find_companion("umlkit-agent", b->agent, sizeof(b->agent), err) < 0)
 		return uk_err_prefix(err, -ENOENT,
 				     "the guest agent is part of the image, and it is missing: ");
-	r = find_e2fs_prog("mke2fs", o->mke2fs, b->mke2fs, sizeof(b->mke2fs), err);
+	r = uk_rootfs_find_e2fs("mke2fs", o->mke2fs, b->mke2fs, sizeof(b->mke2fs), err);
 	if (r < 0)
 		return r;
-	r = find_e2fs_prog("debugfs", o->debugfs, b->debugfs, sizeof(b->debugfs), err);
+	r = uk_rootfs_find_e2fs("debugfs", o->debugfs, b->debugfs, sizeof(b->debugfs), err);
 	if (r < 0)
 		return r;
 	r = paths(b, err);

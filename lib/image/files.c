@@ -18,6 +18,8 @@ const struct uk_rootfs_entry uk_rootfs_entries[] = {
 	{"usr/share", S_IFDIR | 0755, NULL},
 	{"usr/share/udhcpc", S_IFDIR | 0755, NULL},
 	{"etc", S_IFDIR | 0755, NULL},
+	{"lib", S_IFDIR | 0755, NULL},
+	{"lib/modules", S_IFDIR | 0755, NULL},
 	{"etc/init.d", S_IFDIR | 0755, NULL},
 	{"etc/umlkit", S_IFDIR | 0755, NULL},
 	{"etc/umlkit/services", S_IFDIR | 0755, NULL},
@@ -67,6 +69,20 @@ const struct uk_rootfs_entry uk_rootfs_entries[] = {
 	 "mount -o remount,rw /\n"
 	 "mkdir -p /run/umlkit\n"
 	 ". /etc/umlkit/functions\n"
+	 "\n"
+	 "# umlkit.modules=/dev/ubdX: the host kernel's modules, read-only at /lib/modules\n"
+	 "mods=$(uk_param modules)\n"
+	 "case \"$mods\" in\n"
+	 "'') ;;\n"
+	 "/dev/ubd[a-p])\n"
+	 "\tif mount -t ext4 -o ro \"$mods\" /lib/modules; then\n"
+	 "\t\tuk_log \"modules from $mods\"\n"
+	 "\telse\n"
+	 "\t\tuk_log \"umlkit.modules=$mods: cannot mount it\"\n"
+	 "\tfi\n"
+	 "\t;;\n"
+	 "*) uk_log \"umlkit.modules=$mods: not a ubd device\" ;;\n"
+	 "esac\n"
 	 "\n"
 	 "# umlkit.hostname=NAME (default: /etc/hostname)\n"
 	 "name=$(uk_param hostname)\n"

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "umlkit/err.h"
@@ -32,6 +33,11 @@ int uk_rootfs_run(char *const argv[], int pass_fd, char *out, size_t outlen, str
 int uk_rootfs_find_prog(const char *name, const char *given, bool use_path, const char *const *dirs,
 			char *path, size_t pathlen);
 
+/* An e2fsprogs program (mke2fs, debugfs): given, else on PATH, /usr/sbin, /sbin. -ENOENT
+ * with err "NAME not found (install e2fsprogs)". */
+int uk_rootfs_find_e2fs(const char *name, const char *given, char *path, size_t pathlen,
+			struct uk_err *err);
+
 /* 0 when path is an ELF executable without a program interpreter (a static binary),
  * -ENOEXEC when it is dynamically linked or not ELF, another -errno when unreadable. */
 int uk_rootfs_check_static(const char *path);
@@ -41,6 +47,14 @@ int uk_rootfs_check_static(const char *path);
 int uk_rootfs_stage(int dirfd, const char *busybox, struct uk_err *err);
 /* The guest agent (a static program) at /usr/sbin/umlkit-agent of the tree dirfd. */
 int uk_rootfs_install_agent(int dirfd, const char *agent, struct uk_err *err);
+
+/* Depth-first over the tree under dfd (an fd it owns and closes), following no symlink, at
+ * most 32 levels deep: visit(ctx, path, name, st) for each entry, path being its place from
+ * the top ("/a/b", rel "/" at the top), before a directory is entered. The first non-zero
+ * return (or -errno) ends the walk and is returned. */
+typedef int uk_rootfs_visit_fn(void *ctx, const char *path, const char *name,
+			       const struct stat *st);
+int uk_rootfs_walk(int dfd, const char *rel, int depth, uk_rootfs_visit_fn *visit, void *ctx);
 
 /* Write debugfs commands giving every file under dirfd to root:root (uid/gid 0) to fd. */
 int uk_rootfs_owner_script(int dirfd, int outfd, struct uk_err *err);

@@ -180,8 +180,7 @@ static int owner_lines(int outfd, const char *path)
 	return uk_write_all(outfd, line, (size_t)n);
 }
 
-/* Depth-first over dir (an fd this function owns); rel is its path in the image. */
-static int owner_walk(int dfd, const char *rel, int outfd, int depth)
+int uk_rootfs_walk(int dfd, const char *rel, int depth, uk_rootfs_visit_fn *visit, void *ctx)
 {
 	DIR *d;
 	struct dirent *de;
@@ -209,24 +208,30 @@ static int owner_walk(int dfd, const char *rel, int outfd, int depth)
 			r = -ENAMETOOLONG;
 			break;
 		}
-		if (strpbrk(de->d_name, " \t\n\"'\\")) {
-			r = -EINVAL;
-			break;
-		}
-		r = owner_lines(outfd, path);
-		if (r == 0 && fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 			r = -errno;
+		if (r == 0)
+			r = visit(ctx, path, de->d_name, &st);
 		if (r == 0 && S_ISDIR(st.st_mode)) {
 			int sub = openat(dirfd(d), de->d_name,
 					 O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 
-			r = sub < 0 ? -errno : owner_walk(sub, path, outfd, depth + 1);
+			r = sub < 0 ? -errno : uk_rootfs_walk(sub, path, depth + 1, visit, ctx);
 		}
 	}
 	if (r == 0 && errno)
 		r = -errno;
 	closedir(d);
 	return r;
+}
+
+/* debugfs lines for one entry (names debugfs could misread are refused) */
+static int owner_visit(void *ctx, const char *path, const char *name, const struct stat *st)
+{
+	(void)st;
+	if (strpbrk(name, " \t\n\"'\\"))
+		return -EINVAL;
+	return owner_lines(*(int *)ctx, path);
 }
 
 int uk_rootfs_owner_script(int dirfd, int outfd, struct uk_err *err)
@@ -238,7 +243,7 @@ int uk_rootfs_owner_script(int dirfd, int outfd, struct uk_err *err)
 		return uk_err_sys(err, errno, "stage: dup");
 	r = owner_lines(outfd, "/");
 	if (r == 0)
-		r = owner_walk(dup_fd, "/", outfd, 0);
+		r = uk_rootfs_walk(dup_fd, "/", 0, owner_visit, &outfd);
 	else
 		close(dup_fd);
 	if (r < 0)

@@ -293,10 +293,11 @@ test_expect_success 'run: ... and says why' '
 '
 
 # ---------------------------------------------------------------- the command line
+# (the modules disk and umlkit.modules=: guest_lifecycle.t)
 test_expect_success 'run --dry-run: exit 0' '
 	run "$UMLKIT" run --dry-run --name d --mem 128M --disk "$T/a.cow,$T/base.img" \
 		--disk "ubdc=$T/x.img" --net tap:uml-conn0 --net fd:5,mac=02:00:00:00:00:01 \
-		--net bess:/tmp/sw.sock --net legacy-tuntap:tap0 &&
+		--net bess:/tmp/sw.sock --net legacy-tuntap:tap0 --no-modules &&
 	test_is "$rc" 0
 '
 test_expect_success 'dry run: mem, umid, uml_dir' '

@@ -1023,6 +1023,11 @@ static void test_argv_agent(void **state)
 	assert_int_equal(uk_guest_agent_ring_unit(s), 15);
 	assert_int_equal(uk_guest_spec_add_disk(s, "ubd15=b.img", NULL), 0);
 	assert_int_equal(uk_guest_agent_ring_unit(s), 14);
+	/* the modules image takes the highest free unit, the ring the next one down */
+	strcpy(s->modules, "/c/m.img");
+	assert_int_equal(uk_guest_modules_unit(s), 14);
+	assert_int_equal(uk_guest_agent_ring_unit(s), 13);
+	s->modules[0] = '\0';
 	assert_int_equal(uk_guest_spec_set_mem(s, "16M", NULL), 0);
 	strcpy(s->append, "x=1");
 	w.agent_ring = "/run/a/agent.ring";
