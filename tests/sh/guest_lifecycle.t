@@ -148,7 +148,8 @@ test_expect_success BUSY 'a refused console attach exits 1 with the reason' '
 	holder=$! && UK_PIDS+=("$holder") &&
 	exec 9>"$T/con.in" &&
 	test_when_finished "exec 9>&-; wait_gone $holder 10" &&
-	until_true 20 test_must_fail "$UMLKIT" console busy </dev/null 2>/dev/null &&
+	{ until_true 60 test_must_fail "$UMLKIT" console busy </dev/null 2>/dev/null ||
+		{ echo "a second attach was not refused in 60 s: the first never attached?"; false; }; } &&
 	run "$UMLKIT" console busy </dev/null &&
 	test_is "$rc" 1 &&
 	test_like "$err" "console refused: another client is attached"
