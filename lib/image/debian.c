@@ -142,10 +142,15 @@ static int bootstrap(struct debian *d, int fd, struct uk_err *err)
 	char *argv[] = {
 		d->mmdebstrap, mode, "--variant=apt", "--format=null", include,
 		/* the customize hooks run before mmdebstrap's own cleanup: drop what it
-		 * would (downloaded packages, package lists) before the image is made */
+		 * would (downloaded packages, package lists) before the image is made, and
+		 * undo what keeps daemons from starting while it installs (its policy-rc.d,
+		 * its fake start-stop-daemon): left in the image, apt in the guest would
+		 * never restart a service it upgrades */
 		"--customize-hook=rm -f \"$1\"/var/cache/apt/archives/*.deb "
-		"\"$1\"/var/cache/apt/*.bin && rm -rf \"$1\"/var/lib/apt/lists/* "
-		"\"$1\"/var/cache/apt/archives/partial/*",
+		"\"$1\"/var/cache/apt/*.bin \"$1\"/usr/sbin/policy-rc.d && rm -rf "
+		"\"$1\"/var/lib/apt/lists/* \"$1\"/var/cache/apt/archives/partial/* && "
+		"if [ -e \"$1\"/sbin/start-stop-daemon.REAL ]; then mv -f "
+		"\"$1\"/sbin/start-stop-daemon.REAL \"$1\"/sbin/start-stop-daemon; fi",
 		/* the tree has /proc, /sys and /dev mounted in it here: mke2fs reads a
 		 * bind mount of the root alone, in a mount namespace of its own */
 		"--customize-hook=unshare --mount --propagation private sh -c 'mount "
@@ -330,7 +335,7 @@ static int prepare(struct debian *d, struct uk_err *err)
 	    uk_rootfs_check_static(d->agent) < 0)
 		d->agent[0] = '\0';
 	if (snprintf(recipe, sizeof(recipe),
-		     "debian/2 suite=%s variant=apt packages=%s mirror=%s umlkit=%s", d->suite,
+		     "debian/3 suite=%s variant=apt packages=%s mirror=%s umlkit=%s", d->suite,
 		     d->packages, d->mirror, UK_VERSION) >= (int)sizeof(recipe))
 		return uk_err_set(err, E2BIG, "the image's recipe is too long");
 	return uk_cache_entry_init(&d->entry, recipe, err);

@@ -74,6 +74,9 @@ test_expect_success MIRROR,MMDEBSTRAP 'build --distro debian: an ext4 image with
 	test_like "$(debugfs -R "stat /etc/systemd/system/systemd-networkd-wait-online.service" \
 		"$IMG" 2>/dev/null)" "Fast link dest: \"/dev/null\"" &&
 	test_like "$(e2cat "$IMG" /etc/shadow)" "^root::" &&
+	test_unlike "$(e2ls "$IMG" /usr/sbin)" "/policy-rc\.d/|/start-stop-daemon\.REAL/" &&
+	test_unlike "$(e2cat "$IMG" /usr/sbin/start-stop-daemon | head -c 4096 | tr -c "[:print:]" .)" \
+		"Fake start-stop-daemon" &&
 	test_is "$(entries "$T/tmp")" "" &&
 	test_is "$(ls "$T" | grep -v "^tmp$\|^run$\|^deb.img$")" "" &&
 	test_set_prereq BUILT
@@ -107,7 +110,7 @@ test_expect_success BUILT 'another --size: the cached image resized' '
 
 test_expect_success BUILT 'a damaged cache entry is never used' '
 	mkdir -p "$T/cache2/images" "$T/fake" &&
-	rec=$(grep -l "^recipe debian/2 .*packages=iproute2,kmod,netbase,systemd-sysv,udev " \
+	rec=$(grep -l "^recipe debian/3 .*packages=iproute2,kmod,netbase,systemd-sysv,udev " \
 		"$CACHE"/images/*.recipe | head -n 1) &&
 	cp --sparse=always "${rec%.recipe}.img" "$rec" "$T/cache2/images/" &&
 	test_when_finished "rm -rf \"$T/cache2\" \"$T/fake\"" &&
