@@ -19,6 +19,7 @@
 # Run: UK_BUILD=$PWD/build tests/sh/debian_guest.t [-v]
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/switch-lib.sh"
+. "$(dirname "$0")/debian-lib.sh"
 
 [ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
 case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
@@ -31,16 +32,8 @@ test_lazy_prereq JQ 'command -v jq'
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR" "$T/tmp"
 export TMPDIR=$T/tmp
-# the cache and the recipe of image_debian.t: the same bootstrapped image
-CACHE=${UMLKIT_TEST_CACHE:-/var/tmp/umlkit-test-cache}
-mkdir -p "$CACHE"
-export UMLKIT_CACHE_DIR=$CACHE
-IMG=$T/deb.img
+IMG=$T/deb.img # the recipe of image_debian.t: its cached image, no second bootstrap
 
-e2ls() { debugfs -R "ls -p $2" "$1" 2>/dev/null; }
-console() { "$UMLKIT" logs "$1" 2>/dev/null | tr -d '\r' | sed 's/\x1b\[[0-9;]*m//g'; }
-console_has() { console "$1" | grep -Eq -- "$2"; }
-until_console() { until_true "$2" console_has "$1" "$3"; }
 # guest_exec ARGS...: umlkit exec bounded in time (a hang fails instead of blocking the run)
 guest_exec() { timeout 60 "$UMLKIT" exec "$@"; }
 # reboots_state NAME "N STATE": status says N reboots and STATE
@@ -175,9 +168,11 @@ test_expect_success DEB 'reboot inside the guest (exec): it comes back, counted'
 	until_true 180 reboots_state deb "1 running" &&
 	track deb &&
 	until_true 120 exec_ok deb &&
-	run guest_exec deb hostname &&
-	test_is "$out" deb1 &&
+	run guest_exec deb sh -c "hostname; ip -4 -o addr show dev eth1" &&
+	test_like "$out" "^deb1$" &&
+	test_like "$out" "inet 10\.9\.8\.7/24 " &&
 	test_is "$(console deb | grep -c "reboot: Restarting system")" 1 &&
+	test_is "$(console deb | grep -c "umlkit: ready")" 2 &&
 	run "$UMLKIT" status deb &&
 	test_like "$out" "^deb: running .*rebooted 1 time"
 '
@@ -209,20 +204,7 @@ test_expect_success STOPPED 'rm forgets the guest, never its disk' '
 '
 
 # ---------------------------------------------------------------------------- adapt
-# The plain image of image_debian.t (made once, kept in the cache directory).
-PLAIN=$CACHE/test-plain-bookworm.img
-make_plain() {
-	[ -f "$PLAIN" ] && return 0
-	local tree=$T/plain-tree
-	mmdebstrap --mode=root --variant=apt --include=systemd-sysv,udev,iproute2 -q bookworm \
-		"$tree" >/dev/null 2>&1 &&
-		mke2fs -q -t ext4 -d "$tree" -F "$PLAIN.tmp" 1G &&
-		mv -f "$PLAIN.tmp" "$PLAIN"
-	local st=$?
-	rm -rf "$tree" "$PLAIN.tmp"
-	return $st
-}
-
+# The plain image of image_debian.t (debian-lib.sh makes it once).
 test_expect_success MIRROR,MMDEBSTRAP,AGENT_BUILT,SWITCHES 'adapt a plain mmdebstrap image: it boots, is ready, exec works' '
 	make_plain &&
 	test_unlike "$(e2ls "$PLAIN" /usr/sbin)" "/umlkit-agent/" &&
