@@ -12,7 +12,8 @@
 #     `modprobe bridge` and `modprobe 8021q` load them.
 #  5. A web server in the guest (systemd-socket-activate, which the base image has, started
 #     through exec) reached from the host through forward=tcp:PORT:80.
-#  6. `reboot` inside the guest (via exec): it comes back running, counted, exec works again.
+#  6. `reboot` inside the guest (via exec): it comes back running, counted, with its
+#     addresses; exec works again, and so does the forward (the web server started again).
 #  7. A clean stop; exec to the stopped guest refused at once, naming it (125); `umlkit rm`.
 #  8. `image adapt` of a plain mmdebstrap + mke2fs -d image: it boots, is ready, exec works.
 #
@@ -175,6 +176,14 @@ test_expect_success DEB 'reboot inside the guest (exec): it comes back, counted'
 	test_is "$(console deb | grep -c "umlkit: ready")" 2 &&
 	run "$UMLKIT" status deb &&
 	test_like "$out" "^deb: running .*rebooted 1 time"
+'
+
+test_expect_success DEB 'after the reboot the forward by name reaches the guest again' '
+	run guest_exec deb systemd-run --unit=ukweb /usr/bin/systemd-socket-activate -l 80 -a \
+		--inetd /bin/sh /root/web.sh &&
+	test_is "$rc" 0 &&
+	until_true 30 fetch 127.0.0.1 "$FWD" / >/dev/null 2>&1 &&
+	test_like "$(fetch 127.0.0.1 "$FWD" /)" "^Debian guest deb1 is serving this page$"
 '
 
 # ---------------------------------------------------------------------------- stop, rm
