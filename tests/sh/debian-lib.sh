@@ -5,6 +5,10 @@
 # /var/tmp/umlkit-test-cache), which is also umlkit's cache here: a fresh machine bootstraps
 # them from the mirror (a few minutes), later runs copy them. Both tests build the same
 # recipe (--include netbase) so that only one bootstrap is ever needed.
+PATH=$PATH:/usr/sbin:/sbin
+test_lazy_prereq MMDEBSTRAP 'command -v mmdebstrap && command -v debugfs'
+test_lazy_prereq MIRROR '[ "$(id -u)" = 0 ] && command -v mmdebstrap'
+
 CACHE=${UMLKIT_TEST_CACHE:-/var/tmp/umlkit-test-cache}
 mkdir -p "$CACHE"
 export UMLKIT_CACHE_DIR=$CACHE

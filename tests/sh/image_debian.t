@@ -24,9 +24,6 @@
 
 [ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
 case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
-PATH=$PATH:/usr/sbin:/sbin
-test_lazy_prereq MMDEBSTRAP 'command -v mmdebstrap && command -v debugfs'
-test_lazy_prereq MIRROR '[ "$(id -u)" = 0 ] && command -v mmdebstrap'
 
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR" "$T/tmp"
