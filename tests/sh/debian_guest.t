@@ -13,7 +13,8 @@
 #  5. A web server in the guest (systemd-socket-activate, which the base image has, started
 #     through exec) reached from the host through forward=tcp:PORT:80.
 #  6. `reboot` inside the guest (via exec): it comes back running, counted, with its
-#     addresses; exec works again, and so does the forward (the web server started again).
+#     addresses; exec and modprobe work again, and so does the forward (the web server
+#     started again).
 #  7. A clean stop; exec to the stopped guest refused at once, naming it (125); `umlkit rm`.
 #  8. `image adapt` of a plain mmdebstrap + mke2fs -d image: it boots, is ready, exec works.
 #
@@ -173,6 +174,13 @@ test_expect_success DEB 'reboot inside the guest (exec): it comes back, counted'
 	test_is "$(console deb | grep -c "umlkit: ready")" 2 &&
 	run "$UMLKIT" status deb &&
 	test_like "$out" "^deb: running .*rebooted 1 time"
+'
+
+test_expect_success DEB 'after the reboot the modules image is there again: modprobe bridge' '
+	run guest_exec deb test -e /sys/module/bridge &&
+	test_is "$rc" 1 &&
+	run guest_exec deb sh -c "modprobe bridge && test -d /sys/module/bridge && echo loaded" &&
+	test_is "$out" loaded
 '
 
 test_expect_success DEB 'after the reboot the forward by name reaches the guest again' '
