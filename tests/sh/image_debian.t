@@ -17,35 +17,21 @@
 #     of a file that is not ext4, of a COW, and of an image a running guest holds (refused,
 #     unchanged); bad names and options.
 #
-# The built images are cached between runs in $UMLKIT_TEST_CACHE (default
-# /var/tmp/umlkit-test-cache): a fresh machine bootstraps them from the mirror (a few minutes),
-# later runs copy them. Run: UK_BUILD=$PWD/build tests/sh/image_debian.t [-v]
+# The built images are cached between runs (tests/sh/debian-lib.sh says where).
+# Run: UK_BUILD=$PWD/build tests/sh/image_debian.t [-v]
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/debian-lib.sh"
 
 [ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
 case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
-PATH=$PATH:/usr/sbin:/sbin
-test_lazy_prereq MMDEBSTRAP 'command -v mmdebstrap && command -v debugfs'
-test_lazy_prereq MIRROR '[ "$(id -u)" = 0 ] && command -v mmdebstrap'
 
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR" "$T/tmp"
 export TMPDIR=$T/tmp # the layer's work directory: it must be empty after each command
-CACHE=${UMLKIT_TEST_CACHE:-/var/tmp/umlkit-test-cache}
-mkdir -p "$CACHE"
-export UMLKIT_CACHE_DIR=$CACHE
 IMG=$T/deb.img
 
-# e2cat IMAGE PATH / e2ls IMAGE DIR: a file or a directory listing of an image, unmounted
-e2cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
-e2ls() { debugfs -R "ls -p $2" "$1" 2>/dev/null; }
 # entries DIR: what is in DIR, sorted, one line
 entries() { ls -A "$1" 2>/dev/null | sort | tr '\n' ' '; }
-# console NAME: the guest's console log, without carriage returns and colours
-console() { "$UMLKIT" logs "$1" 2>/dev/null | tr -d '\r' | sed 's/\x1b\[[0-9;]*m//g'; }
-# until_console NAME SECONDS ERE: wait (bounded) for a console line
-console_has() { console "$1" | grep -Eq -- "$2"; }
-until_console() { until_true "$2" console_has "$1" "$3"; }
 # stop_all: every guest and switch this test started (by name: umlkit knows their pids)
 stop_all() {
 	local g
@@ -194,21 +180,6 @@ test_expect_success BUILT,UML 'DHCP through a NAT switch: address and DNS' '
 '
 
 # ---------------------------------------------------------------------------- adapt
-# A plain mmdebstrap tree made into ext4 by mke2fs -d, nothing of umlkit's in it: made once
-# and kept in the cache directory beside the images.
-PLAIN=$CACHE/test-plain-bookworm.img
-make_plain() {
-	[ -f "$PLAIN" ] && return 0
-	local tree=$T/plain-tree
-	mmdebstrap --mode=root --variant=apt --include=systemd-sysv,udev,iproute2 -q bookworm \
-		"$tree" >/dev/null 2>&1 &&
-		mke2fs -q -t ext4 -d "$tree" -F "$PLAIN.tmp" 1G &&
-		mv -f "$PLAIN.tmp" "$PLAIN"
-	local st=$?
-	rm -rf "$tree" "$PLAIN.tmp"
-	return $st
-}
-
 test_expect_success MIRROR,MMDEBSTRAP 'adapt a plain mmdebstrap image into a new file' '
 	make_plain &&
 	cp --sparse=always "$PLAIN" "$T/plain.img" &&
@@ -282,17 +253,19 @@ test_expect_success ADAPTED 'adapt -o an existing file without -f: refused' '
 '
 
 # bad_build NAME RC ERE ARGS...: the build fails with RC, says ERE, leaves no output, no
-# temporary file beside it, nothing in the work directory and no partial cache entry
+# temporary file beside it, nothing in the work directory and nothing in the cache (a cache
+# of its own: the shared one may hold another run's entry in the making)
 bad_build() {
 	local name=$1 want=$2 re=$3
 	shift 3
-	run "$UMLKIT" image build "$@" "$T/bad.img" &&
+	rm -rf "$T/cache-b" &&
+		UMLKIT_CACHE_DIR=$T/cache-b run "$UMLKIT" image build "$@" "$T/bad.img" &&
 		test_is "$rc" "$want" &&
 		test_like "$err" "$re" &&
 		test_path_is_missing "$T/bad.img" &&
 		test_is "$(ls -A "$T" | grep -c "bad")" 0 &&
 		test_is "$(entries "$T/tmp")" "" &&
-		test_is "$(ls -A "$CACHE/images" 2>/dev/null | grep -c "^\.")" 0
+		test_is "$(ls -A "$T/cache-b/images" 2>/dev/null)" ""
 }
 
 test_expect_success MIRROR,MMDEBSTRAP 'an unknown suite: the bootstrapper says so, nothing left' '
