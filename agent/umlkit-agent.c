@@ -510,17 +510,60 @@ static void dispatch(uint8_t type, uint32_t id, const uint8_t *p, size_t len)
 	}
 }
 
+/*
+ * Ring chunks the host wrote one after another are read with one O_DIRECT read: each read
+ * is a round trip through the kernel's ubd thread, and in a guest on a loaded 2-CPU host
+ * 25 reads of the 4 MiB ring took 0.42-0.98 s in 128 KiB reads, 0.25-0.28 s in 1 MiB ones.
+ * The chunks wait here until a frame that is not a contiguous ring chunk, a full batch or
+ * the end of what the line gave, so they are still handled in the order they came.
+ */
+#define RING_BATCH (1024u * 1024)
+static struct {
+	uint8_t type;
+	uint32_t id, off, len;
+} pend[RING_BATCH / UK_AGENT_RING_ALIGN];
+static unsigned npend;
+
+static uint32_t round_up(uint32_t v, uint32_t to)
+{
+	return (v + to - 1) & ~(to - 1);
+}
+
+static void ring_flush(void)
+{
+	uint32_t first, len;
+	bool ok;
+
+	if (!npend)
+		return;
+	first = pend[0].off;
+	len = pend[npend - 1].off + round_up(pend[npend - 1].len, 512) - first;
+	ok = uk_pread_full(ring, ringbuf, len, first) == (ssize_t)len;
+	for (unsigned i = 0; ok && i < npend; i++)
+		dispatch(pend[i].type, pend[i].id, ringbuf + (pend[i].off - first), pend[i].len);
+	send_u32(UK_AGENT_RING_FREE, 0, npend);
+	npend = 0;
+}
+
 static void on_ring(const struct uk_agent_frame *f)
 {
 	struct uk_agent_ring r;
-	size_t len;
 
 	if (ring < 0 || uk_agent_ring_decode(f, &r, NULL) < 0)
 		return;
-	len = (r.len + 511) & ~(size_t)511;
-	if (uk_pread_full(ring, ringbuf, len, r.off) == (ssize_t)len)
-		dispatch(r.type, f->session, ringbuf, r.len);
-	send_u32(UK_AGENT_RING_FREE, 0, 1);
+	if (npend) {
+		uint32_t next =
+			pend[npend - 1].off + round_up(pend[npend - 1].len, UK_AGENT_RING_ALIGN);
+		bool fits = r.off + round_up(r.len, 512) - pend[0].off <= RING_BATCH;
+
+		if (npend == UK_ARRAY_SIZE(pend) || r.off != next || !fits)
+			ring_flush();
+	}
+	pend[npend].type = r.type;
+	pend[npend].id = f->session;
+	pend[npend].off = r.off;
+	pend[npend].len = r.len;
+	npend++;
 }
 
 static void on_chan(struct uk_agent_rbuf *rb)
@@ -537,11 +580,14 @@ static void on_chan(struct uk_agent_rbuf *rb)
 		exit(0); /* the channel closed: the host is gone */
 	uk_agent_rbuf_fill(rb, (size_t)n);
 	while ((r = uk_agent_rbuf_next(rb, &f, NULL)) > 0) {
-		if (f.type == UK_AGENT_RING)
+		if (f.type == UK_AGENT_RING) {
 			on_ring(&f);
-		else
+		} else {
+			ring_flush();
 			dispatch(f.type, f.session, f.payload, f.len);
+		}
 	}
+	ring_flush();
 	if (r < 0)
 		rb->used = rb->start = 0; /* lost sync: drop what is buffered */
 }
@@ -590,7 +636,7 @@ static void setup(const char *dev, const char *ringdev)
 			fprintf(stderr, "umlkit-agent: %s: %s (large input is slower)\n", ringdev,
 				strerror(errno));
 	}
-	if (posix_memalign((void **)&ringbuf, 4096, UK_AGENT_PAYLOAD_MAX + 4096) ||
+	if (posix_memalign((void **)&ringbuf, 4096, RING_BATCH + 4096) ||
 	    !(obuf = malloc(UK_AGENT_FRAME_MAX)))
 		die("memory");
 	signal(SIGPIPE, SIG_IGN);

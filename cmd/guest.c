@@ -59,6 +59,9 @@ static const char guest_usage[] =
 	"  --no-modules         attach no image of the kernel's modules (by default the\n"
 	"                       host's /usr/lib/uml/modules/VERSION, read-only, as the\n"
 	"                       highest free ubd unit, named by umlkit.modules=/dev/ubdX)\n"
+	"  --cpu-affinity auto|none|LIST   the host CPUs the guest's processes run on: auto\n"
+	"                       (default) one CPU, the one fewest running guests are pinned\n"
+	"                       to; none: any; LIST: these, e.g. 0-3,6\n"
 	"  --restart=no|on-failure   (run, start) restart a crashed guest\n"
 	"  --on-reboot=restart|stop  (start) a reboot inside the guest boots it again\n"
 	"                       (default; at most 5 in a row within 60 s of boot), or stops it\n"
@@ -89,6 +92,7 @@ enum {
 	OPT_OUTPUT,
 	OPT_ON_REBOOT,
 	OPT_NO_MODULES,
+	OPT_CPU_AFFINITY,
 };
 static const struct uk_opt guest_options[] = {
 	[OPT_NAME] = {.name = "name", .value = true},
@@ -109,6 +113,7 @@ static const struct uk_opt guest_options[] = {
 	[OPT_OUTPUT] = {.name = "output", .value = true},
 	[OPT_ON_REBOOT] = {.name = "on-reboot", .value = true},
 	[OPT_NO_MODULES] = {.name = "no-modules"},
+	[OPT_CPU_AFFINITY] = {.name = "cpu-affinity", .value = true},
 };
 _Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an accept mask");
 
@@ -117,7 +122,8 @@ _Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an 
 	(UK_OPT_BIT(OPT_NAME) | UK_OPT_BIT(OPT_MEM) | UK_OPT_BIT(OPT_DISK) |                       \
 	 UK_OPT_BIT(OPT_ROOT) | UK_OPT_BIT(OPT_NET) | UK_OPT_BIT(OPT_KERNEL) |                     \
 	 UK_OPT_BIT(OPT_APPEND) | UK_OPT_BIT(OPT_ALLOW) | UK_OPT_BIT(OPT_EGRESS) |                 \
-	 UK_OPT_BIT(OPT_USER) | UK_OPT_BIT(OPT_DRY_RUN) | UK_OPT_BIT(OPT_NO_MODULES))
+	 UK_OPT_BIT(OPT_USER) | UK_OPT_BIT(OPT_DRY_RUN) | UK_OPT_BIT(OPT_NO_MODULES) |             \
+	 UK_OPT_BIT(OPT_CPU_AFFINITY))
 #define START_OPTS                                                                                 \
 	(SPEC_OPTS | UK_OPT_BIT(OPT_RESTART) | UK_OPT_BIT(OPT_WAIT) | UK_OPT_BIT(OPT_READY) |      \
 	 UK_OPT_BIT(OPT_TIMEOUT) | UK_OPT_BIT(OPT_ON_REBOOT))
@@ -197,6 +203,8 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 		return 0;
 	case OPT_READY:
 		return uk_guest_ready_parse(&g->start, arg, err);
+	case OPT_CPU_AFFINITY:
+		return uk_guest_spec_set_cpus(s, arg, err);
 	}
 	return uk_err_set(err, EINVAL, "unknown option");
 }

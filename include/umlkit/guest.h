@@ -10,6 +10,7 @@
 #define UMLKIT_GUEST_H
 
 #include <limits.h>
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -83,6 +84,15 @@ struct uk_guest_spec {
 	/* the kernel's modules, attached read-only as the highest ubd unit no disk uses and
 	 * named by umlkit.modules=/dev/ubdX ("": none; see umlkit/image.h uk_rootfs_modules) */
 	char modules[PATH_MAX];
+	int cpu_mode;	/* enum uk_cpu_mode: --cpu-affinity */
+	char cpus[128]; /* its LIST, as given */
+};
+
+/* Where the guest's host processes run (--cpu-affinity; lib/guest/cpu.c says why). */
+enum uk_cpu_mode {
+	UK_CPU_AUTO, /* pinned to the allowed CPU the fewest running guests are pinned to */
+	UK_CPU_NONE, /* wherever the host's scheduler puts them */
+	UK_CPU_LIST, /* the CPUs of cpus this process may use */
 };
 
 /* ---- the spec (pure parsing and validation) ---- */
@@ -107,6 +117,19 @@ void uk_guest_net_mac(const struct uk_guest_spec *s, int i, char out[18]);
  * uid 0 and gid 0: a guest never runs as root.
  */
 int uk_guest_spec_set_user(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
+/* --cpu-affinity auto|none|LIST (LIST: "0-3,6", CPU numbers as in /proc's
+ * Cpus_allowed_list). */
+int uk_guest_spec_set_cpus(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
+/* A CPU list ("0-3,6") into set; pure. */
+int uk_guest_cpulist_parse(const char *arg, cpu_set_t *set, struct uk_err *err);
+/* auto's choice, pure: the CPU of allowed with the lowest load[] (guests pinned to it; a CPU
+ * at or past nload has none), the lowest number on a tie; -1 when allowed is empty. */
+int uk_guest_cpu_pick(const cpu_set_t *allowed, const int *load, int nload);
+/* The CPU set the guest's kernel gets before it execs, from its spec, this process's allowed
+ * CPUs and (auto) the CPUs the kernels of the other running guests are pinned to. apply is
+ * false when the kernel is left as it is (none; auto with a single allowed CPU). */
+int uk_guest_cpu_choose(const struct uk_guest_spec *s, cpu_set_t *set, bool *apply,
+			struct uk_err *err);
 /* The uid and gid the kernel runs as: --user's, else this process's real ones. */
 long uk_guest_uid(const struct uk_guest_spec *s);
 long uk_guest_gid(const struct uk_guest_spec *s);

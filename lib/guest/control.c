@@ -210,7 +210,8 @@ static void drop_new_state(const struct uk_guest_paths *p, bool existed)
 	uk_remove_tree(AT_FDCWD, p->dir);
 }
 
-/* Before a launch: the checks of --user and the files its kernel needs, the state
+/* Before a launch: the checks of --user and the files its kernel needs, --cpu-affinity's
+ * LIST, the state
  * directory (*existed: it was there before), the recovery of what a dead supervisor left,
  * the switch links (first: a refused link must not leave a new COW behind), the disks, the
  * kernel's uml_dir. On failure, a state directory it made is gone. */
@@ -219,6 +220,8 @@ static int prepare_launch(const struct uk_guest_spec *s, struct uk_guest_paths *
 			  struct uk_err *err)
 {
 	struct stat sb;
+	cpu_set_t cpus;
+	bool pin;
 	int r;
 
 	p->dir[0] = '\0';
@@ -226,6 +229,8 @@ static int prepare_launch(const struct uk_guest_spec *s, struct uk_guest_paths *
 	r = uk_guest_paths(s->name, p, err);
 	if (r == 0)
 		r = uk_guest_check_user(s, err);
+	if (r == 0 && s->cpu_mode == UK_CPU_LIST)
+		r = uk_guest_cpu_choose(s, &cpus, &pin, err); /* none of the CPUs allowed */
 	if (r == 0) {
 		*existed = lstat(p->dir, &sb) == 0;
 		r = uk_guest_make_dir(p, err);

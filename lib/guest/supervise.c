@@ -136,7 +136,8 @@ static int listen_unix(const char *path, int type, struct uk_err *err)
 }
 
 /* In the child: wire the console, keep --net fd:N descriptors, exec the kernel. */
-static void exec_kernel(struct sup *s, int console_end, char **argv)
+/* cpus: the CPUs the kernel and the helpers it makes run on (NULL: left as they are) */
+static void exec_kernel(struct sup *s, int console_end, char **argv, const cpu_set_t *cpus)
 {
 	const struct uk_guest_spec *spec = s->sv->spec;
 	int r;
@@ -161,6 +162,11 @@ static void exec_kernel(struct sup *s, int console_end, char **argv)
 			if (fl >= 0)
 				fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
 		}
+	}
+	if (cpus && sched_setaffinity(0, sizeof(*cpus), cpus) < 0) {
+		fprintf(stderr, "umlkit: cannot place the kernel on its CPUs: %s\n",
+			strerror(errno));
+		_exit(127);
 	}
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
@@ -201,10 +207,14 @@ static int spawn(struct sup *s, struct uk_err *err)
 	char **argv;
 	int sv[2] = {-1, -1}, ag[2] = {-1, -1};
 	sigset_t none;
+	cpu_set_t cpus;
+	bool pin = false;
 	pid_t pid;
 	int r;
 
 	r = uk_guest_own_uml_dir(s->sv->paths, s->sv->spec, err);
+	if (r == 0)
+		r = uk_guest_cpu_choose(s->sv->spec, &cpus, &pin, err);
 	if (r == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ag) < 0)
 		r = uk_err_sys(err, errno, "socketpair");
 	w.agent = r == 0;
@@ -229,7 +239,7 @@ static int spawn(struct sup *s, struct uk_err *err)
 	} else if (pid == 0) {
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		exec_kernel(s, sv[1], argv);
+		exec_kernel(s, sv[1], argv, pin ? &cpus : NULL);
 	}
 	free(argv);
 	if (sv[1] >= 0)

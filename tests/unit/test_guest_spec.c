@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * lib/guest/spec.c: guest names, --disk, --net and --mem parsing, finding the kernel, and the
- * kernel's argv the launcher builds from a spec; lib/guest/user.c: --user parsing.
+ * kernel's argv the launcher builds from a spec; lib/guest/user.c: --user parsing;
+ * lib/guest/cpu.c: --cpu-affinity and auto's choice of a CPU.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -1124,6 +1125,75 @@ static void test_argv_kernel_limit(void **state)
 	free(name);
 }
 
+static void test_cpulist(void **state)
+{
+	cpu_set_t set;
+	struct uk_err err = {0};
+
+	(void)state;
+	assert_int_equal(uk_guest_cpulist_parse("0-3,6", &set, NULL), 0);
+	assert_int_equal(CPU_COUNT(&set), 5);
+	assert_true(CPU_ISSET(0, &set) && CPU_ISSET(3, &set) && CPU_ISSET(6, &set));
+	assert_false(CPU_ISSET(4, &set));
+	assert_int_equal(uk_guest_cpulist_parse("1", &set, NULL), 0);
+	assert_int_equal(CPU_COUNT(&set), 1);
+	assert_true(CPU_ISSET(1, &set));
+	const char *bad[] = {"", "-1", "1-", "3-1", "1,,2", "a", "1,", "0x1", "99999", " 1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(uk_guest_cpulist_parse(bad[i], &set, NULL), -EINVAL);
+	assert_int_equal(uk_guest_cpulist_parse("3-1", &set, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "3-1"));
+}
+
+static void test_cpu_affinity_opt(void **state)
+{
+	struct uk_guest_spec *s = new_spec();
+	struct uk_err err = {0};
+
+	(void)state;
+	assert_int_equal(s->cpu_mode, UK_CPU_AUTO); /* the default */
+	assert_int_equal(uk_guest_spec_set_cpus(s, "none", NULL), 0);
+	assert_int_equal(s->cpu_mode, UK_CPU_NONE);
+	assert_int_equal(uk_guest_spec_set_cpus(s, "0,2-3", NULL), 0);
+	assert_int_equal(s->cpu_mode, UK_CPU_LIST);
+	assert_string_equal(s->cpus, "0,2-3");
+	assert_int_equal(uk_guest_spec_set_cpus(s, "auto", NULL), 0);
+	assert_int_equal(s->cpu_mode, UK_CPU_AUTO);
+	assert_int_equal(uk_guest_spec_set_cpus(s, "some", &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "--cpu-affinity some"));
+	assert_int_equal(s->cpu_mode, UK_CPU_AUTO);
+}
+
+static void test_cpu_pick(void **state)
+{
+	cpu_set_t all, odd, none;
+	int load[4] = {0, 0, 0, 0};
+
+	(void)state;
+	CPU_ZERO(&all);
+	CPU_ZERO(&odd);
+	CPU_ZERO(&none);
+	for (int c = 0; c < 4; c++)
+		CPU_SET(c, &all);
+	CPU_SET(1, &odd);
+	CPU_SET(3, &odd);
+	/* no guests: the lowest CPU; then each next guest the least loaded, lowest first */
+	assert_int_equal(uk_guest_cpu_pick(&all, load, 4), 0);
+	load[0] = 1;
+	assert_int_equal(uk_guest_cpu_pick(&all, load, 4), 1);
+	load[1] = 1, load[2] = 1, load[3] = 1;
+	assert_int_equal(uk_guest_cpu_pick(&all, load, 4), 0);
+	load[0] = 3, load[2] = 0;
+	assert_int_equal(uk_guest_cpu_pick(&all, load, 4), 2);
+	/* only allowed CPUs, however loaded the others are */
+	load[1] = 5, load[3] = 4;
+	assert_int_equal(uk_guest_cpu_pick(&odd, load, 4), 3);
+	/* a CPU past the load table has no guests */
+	CPU_SET(7, &odd);
+	assert_int_equal(uk_guest_cpu_pick(&odd, load, 4), 7);
+	assert_int_equal(uk_guest_cpu_pick(&none, load, 4), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1146,6 +1216,9 @@ int main(void)
 		cmocka_unit_test(test_mem),
 		cmocka_unit_test(test_user),
 		cmocka_unit_test(test_has_tap),
+		cmocka_unit_test(test_cpulist),
+		cmocka_unit_test(test_cpu_affinity_opt),
+		cmocka_unit_test(test_cpu_pick),
 		cmocka_unit_test_setup_teardown(test_kernel_given, kdir_setup, kdir_teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_path, kdir_setup, kdir_teardown),
 		cmocka_unit_test(test_argv_full),
