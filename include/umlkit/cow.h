@@ -107,6 +107,7 @@ struct uk_cow {
 	int flags;
 	char path[4096];
 	struct uk_cow_header h;
+	struct stat st; /* the COW file's, when opened */
 	uint64_t file_size;
 	uint8_t *bitmap; /* h.bitmap_len bytes */
 	bool bitmap_dirty;
@@ -216,6 +217,8 @@ struct uk_cow_disk {
 	struct uk_cow *cow; /* NULL for a raw image */
 	int fd;		    /* raw image fd, -1 for a COW */
 	uint64_t size;	    /* guest-visible size in bytes */
+	struct stat st;	    /* a raw image's stat when opened */
+	bool shared;	    /* opened with UK_COW_OPEN_SHARED: a guest may write it */
 	char path[4096];
 };
 /* flags: UK_COW_OPEN_SHARED to read a disk a guest holds. */

@@ -199,4 +199,16 @@ static inline void uk_io_point(const char *name)
 		uk_io_hook(name);
 }
 
+/*
+ * Every read of file data (uk_pread_full, the copies of lib/cow) passes through this hook
+ * first, with the fd and the length it reads. NULL by default. Tests set it to change a file
+ * under a running operation (truncate a backing at the first read of its data).
+ */
+extern void (*uk_read_hook)(int fd, uint64_t len);
+static inline void uk_read_point(int fd, uint64_t len)
+{
+	if (uk_read_hook)
+		uk_read_hook(fd, len);
+}
+
 #endif

@@ -94,6 +94,7 @@ int uk_cow_disk_open(struct uk_cow_disk **out, const char *path, int flags, stru
 	if (!img)
 		return uk_err_set(err, ENOMEM, "out of memory");
 	img->fd = -1;
+	img->shared = flags & UK_COW_OPEN_SHARED;
 	snprintf(img->path, sizeof(img->path), "%s", path);
 	r = uk_cow_open(&img->cow, path, NULL, flags & UK_COW_OPEN_SHARED, err);
 	if (r == 0) {
@@ -113,6 +114,7 @@ int uk_cow_disk_open(struct uk_cow_disk **out, const char *path, int flags, stru
 		if (r < 0)
 			goto fail;
 	}
+	img->st = st;
 	img->size = (uint64_t)st.st_size;
 	*out = img;
 	return 0;
@@ -134,19 +136,87 @@ void uk_cow_disk_close(struct uk_cow_disk *img)
 int uk_cow_disk_read(struct uk_cow_disk *img, void *buf, size_t len, uint64_t off,
 		     struct uk_err *err)
 {
-	ssize_t n;
-
 	if (img->cow)
 		return uk_cow_read(img->cow, buf, len, off, err);
-	n = uk_pread_full(img->fd, buf, len, off);
-	if (n < 0)
-		return uk_err_sys(err, (int)-n, "%s: read", img->path);
-	memset((char *)buf + n, 0, len - (size_t)n);
+	return uk_cow_read_part(img->fd, img->path, img->size, buf, len, off, err);
+}
+
+/* After a pass that read img: whether what it read may be torn (see uk_cow_recheck). A disk
+ * read with -U may change under a guest: only its backing must hold still. */
+static int disk_recheck(const struct uk_cow_disk *img, struct uk_err *err)
+{
+	if (img->cow)
+		return uk_cow_recheck(img->cow, !img->shared, err);
+	return img->shared ? 0 : uk_file_recheck(img->fd, img->path, &img->st, err);
+}
+
+struct extents_ctx {
+	struct uk_extmap *m;
+	const struct uk_extmap *backing;
+};
+
+static int cow_run_extents(struct uk_cow *c, bool set, uint64_t off, uint64_t len, void *ctx)
+{
+	struct extents_ctx *x = ctx;
+
+	if (set)
+		return uk_extmap_add(x->m, off, off + len);
+	return uk_extmap_clip(x->m, x->backing, off, off + len);
+}
+
+/* Where img may read as non-zero: a raw image's data extents; a COW's runs, and its
+ * backing's data extents inside the runs it does not hold. */
+static int disk_extents(struct uk_cow_disk *img, struct uk_extmap *m, struct uk_err *err)
+{
+	struct uk_cow *c = img->cow;
+	struct uk_extmap backing;
+	struct extents_ctx x = {.m = m, .backing = &backing};
+	int r;
+
+	if (!c) {
+		r = uk_extmap_build(img->fd, img->size, m);
+		return r < 0 ? uk_err_sys(err, -r, "%s: its extents", img->path) : 0;
+	}
+	memset(m, 0, sizeof(*m));
+	r = uk_extmap_build(c->backing_fd, c->h.size, &backing);
+	if (r == 0)
+		r = uk_cow_for_each_run(c, NULL, cow_run_extents, &x);
+	uk_extmap_free(&backing);
+	if (r < 0)
+		return uk_err_sys(err, -r, "%s: its extents", img->path);
 	return 0;
 }
 
-/* Walk two images side by side in chunks; fn sees each pair of buffers. */
-static int walk_pair(struct uk_cow_disk *a, struct uk_cow_disk *b, uint64_t size,
+/* The union of where a and b may read as non-zero, in sectors of ss bytes, up to size: the
+ * only places two disks can differ. */
+static int pair_extents(struct uk_cow_disk *a, struct uk_cow_disk *b, uint64_t size, uint64_t ss,
+			struct uk_extmap *u, struct uk_err *err)
+{
+	struct uk_extmap ea = {0}, eb = {0};
+	size_t i = 0, j = 0;
+	int r = disk_extents(a, &ea, err);
+
+	if (r == 0)
+		r = disk_extents(b, &eb, err);
+	memset(u, 0, sizeof(*u));
+	while (r == 0 && (i < ea.n || j < eb.n)) {
+		bool from_a = j >= eb.n || (i < ea.n && ea.ext[i].start <= eb.ext[j].start);
+		const struct uk_extent_range *e = from_a ? &ea.ext[i++] : &eb.ext[j++];
+		uint64_t start = e->start / ss * ss,
+			 end = UK_MIN(size, (e->end + ss - 1) / ss * ss);
+
+		if (uk_extmap_add(u, start, end) < 0)
+			r = uk_err_set(err, ENOMEM, "out of memory");
+	}
+	uk_extmap_free(&ea);
+	uk_extmap_free(&eb);
+	return r;
+}
+
+/* Walk two images side by side in chunks over where either holds data (elsewhere both read
+ * as zeros); fn sees each pair of buffers. Afterwards neither may have changed under the
+ * walk. */
+static int walk_pair(struct uk_cow_disk *a, struct uk_cow_disk *b, uint64_t size, uint64_t ss,
 		     const struct uk_progress *progress,
 		     int (*fn)(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t off,
 			       size_t n),
@@ -154,23 +224,31 @@ static int walk_pair(struct uk_cow_disk *a, struct uk_cow_disk *b, uint64_t size
 {
 	_cleanup_free_ uint8_t *pa = malloc(UK_COPY_CHUNK);
 	_cleanup_free_ uint8_t *pb = malloc(UK_COPY_CHUNK);
+	struct uk_extmap u;
+	int r;
 
 	if (!pa || !pb)
 		return uk_err_set(err, ENOMEM, "out of memory");
-	for (uint64_t off = 0; off < size;) {
-		size_t n = (size_t)UK_MIN(size - off, (uint64_t)UK_COPY_CHUNK);
-		int r = uk_cow_disk_read(a, pa, n, off, err);
+	r = pair_extents(a, b, size, ss, &u, err);
+	for (size_t i = 0; r == 0 && i < u.n; i++) {
+		for (uint64_t off = u.ext[i].start; r == 0 && off < u.ext[i].end;) {
+			size_t n = (size_t)UK_MIN(u.ext[i].end - off, (uint64_t)UK_COPY_CHUNK);
 
-		if (r == 0)
-			r = uk_cow_disk_read(b, pb, n, off, err);
-		if (r == 0)
-			r = fn(ctx, pa, pb, off, n);
-		if (r)
-			return r;
-		off += n;
-		uk_progress_report(progress, off, size);
+			r = uk_cow_disk_read(a, pa, n, off, err);
+			if (r == 0)
+				r = uk_cow_disk_read(b, pb, n, off, err);
+			if (r == 0)
+				r = fn(ctx, pa, pb, off, n);
+			off += n;
+			uk_progress_report(progress, off, size);
+		}
 	}
-	return 0;
+	uk_extmap_free(&u);
+	if (r == 0)
+		r = disk_recheck(a, err);
+	if (r == 0)
+		r = disk_recheck(b, err);
+	return r;
 }
 
 static int first_difference(void *ctx, const uint8_t *pa, const uint8_t *pb, uint64_t off, size_t n)
@@ -200,8 +278,8 @@ int uk_cow_disk_compare(const char *a, const char *b, int flags, uint64_t *diff_
 		r = uk_cow_disk_open(&ib, b, flags, err);
 	if (r == 0) {
 		uk_err_clear(err); /* opening a raw image leaves the COW probe's message */
-		r = walk_pair(ia, ib, UK_MIN(ia->size, ib->size), progress, first_difference,
-			      diff_off, err);
+		r = walk_pair(ia, ib, UK_MIN(ia->size, ib->size), UK_COW_SECTOR_SIZE, progress,
+			      first_difference, diff_off, err);
 		if (r == 0 && ia->size != ib->size) {
 			*diff_off = UK_MIN(ia->size, ib->size);
 			if (err) /* not an error: the reason they differ */
@@ -266,7 +344,7 @@ static int write_diff(struct uk_cow_disk *base, struct uk_cow_disk *img, const c
 	d.fd = nf.fd;
 	r = uk_cow_write_new(&nf, &h, err);
 	if (r == 0) {
-		r = walk_pair(base, img, h.size, progress, diff_chunk, &d, err);
+		r = walk_pair(base, img, h.size, h.sectorsize, progress, diff_chunk, &d, err);
 	}
 	if (r == 0) {
 		r = uk_pwrite_all(nf.fd, d.bitmap, h.bitmap_len, h.bitmap_offset);

@@ -46,24 +46,22 @@ static int write_sparse(int out_fd, const char *buf, size_t n, uint64_t out_off,
 	return 0;
 }
 
-static int copy_buffered(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len,
-			 bool sparse)
+static int copy_buffered(const struct uk_copy *cp, uint64_t in_off, uint64_t out_off, uint64_t len,
+			 bool sparse, struct uk_err *err)
 {
 	_cleanup_free_ char *buf = malloc(UK_COPY_CHUNK);
 
 	if (!buf)
-		return -ENOMEM;
+		return uk_err_set(err, ENOMEM, "out of memory");
 	while (len > 0) {
 		size_t n = (size_t)UK_MIN(len, (uint64_t)UK_COPY_CHUNK);
-		ssize_t got = uk_pread_full(in_fd, buf, n, in_off);
-		int r;
+		int r = uk_cow_pread(cp->in_fd, cp->in_path, buf, n, in_off, err);
 
-		if (got < 0)
-			return (int)got;
-		memset(buf + got, 0, n - (size_t)got); /* past the source's end reads as zeros */
-		r = write_sparse(out_fd, buf, n, out_off, sparse);
 		if (r < 0)
 			return r;
+		r = write_sparse(cp->out_fd, buf, n, out_off, sparse);
+		if (r < 0)
+			return uk_err_sys(err, -r, "%s: write", cp->out_path);
 		in_off += n;
 		out_off += n;
 		len -= n;
@@ -80,6 +78,7 @@ static bool clone_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off
 
 	if (unsupported || (in_off | out_off | len) % ZERO_BLOCK)
 		return false;
+	uk_read_point(in_fd, len);
 	uk_io_point("pwrite");
 	if (ioctl(out_fd, FICLONERANGE, &fcr) == 0)
 		return true;
@@ -90,22 +89,25 @@ static bool clone_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off
 
 /* Copy [in_off, in_off+len) of data. A new destination (holes == UK_HOLES_SKIP) shares the
  * extents or gets only the non-zero blocks; an existing one gets every byte, copied by the
- * kernel (copy_file_range). */
-static int copy_data(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len,
-		     enum uk_copy_holes holes)
+ * kernel (copy_file_range). A source that ends early is left to copy_buffered, which says
+ * so. */
+static int copy_data(const struct uk_copy *cp, uint64_t in_off, uint64_t out_off, uint64_t len,
+		     struct uk_err *err)
 {
 	static bool no_cfr;
 
-	if (holes == UK_HOLES_SKIP)
-		return clone_range(in_fd, in_off, out_fd, out_off, len)
+	if (cp->holes == UK_HOLES_SKIP)
+		return clone_range(cp->in_fd, in_off, cp->out_fd, out_off, len)
 			       ? 0
-			       : copy_buffered(in_fd, in_off, out_fd, out_off, len, true);
+			       : copy_buffered(cp, in_off, out_off, len, true, err);
 	while (len > 0 && !no_cfr) {
 		loff_t io = (loff_t)in_off, oo = (loff_t)out_off;
 		ssize_t n;
 
+		uk_read_point(cp->in_fd, len);
 		uk_io_point("pwrite");
-		n = copy_file_range(in_fd, &io, out_fd, &oo, (size_t)UK_MIN(len, 1ULL << 30), 0);
+		n = copy_file_range(cp->in_fd, &io, cp->out_fd, &oo,
+				    (size_t)UK_MIN(len, 1ULL << 30), 0);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -115,15 +117,16 @@ static int copy_data(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, u
 					no_cfr = true;
 				break;
 			}
-			return -errno;
+			return uk_err_sys(err, errno, "copying %s into %s", cp->in_path,
+					  cp->out_path);
 		}
 		if (n == 0)
-			break; /* source shorter than expected: the rest reads as zeros */
+			break; /* the source ends early: copy_buffered tells which and where */
 		in_off += (uint64_t)n;
 		out_off += (uint64_t)n;
 		len -= (uint64_t)n;
 	}
-	return len ? copy_buffered(in_fd, in_off, out_fd, out_off, len, false) : 0;
+	return len ? copy_buffered(cp, in_off, out_off, len, false, err) : 0;
 }
 
 static int zero_range(int fd, uint64_t off, uint64_t len)
@@ -145,6 +148,29 @@ static int zero_range(int fd, uint64_t off, uint64_t len)
 	return 0;
 }
 
+int uk_extmap_add(struct uk_extmap *m, uint64_t start, uint64_t end)
+{
+	struct uk_extent_range *last = m->n ? &m->ext[m->n - 1] : NULL;
+
+	if (start >= end)
+		return 0;
+	if (last && start <= last->end) {
+		last->end = UK_MAX(last->end, end);
+		return 0;
+	}
+	if (m->n == m->cap) {
+		size_t cap = m->cap ? m->cap * 2 : 64;
+		struct uk_extent_range *e = realloc(m->ext, cap * sizeof(*e));
+
+		if (!e)
+			return -ENOMEM;
+		m->ext = e;
+		m->cap = cap;
+	}
+	m->ext[m->n++] = (struct uk_extent_range){.start = start, .end = end};
+	return 0;
+}
+
 int uk_extmap_build(int fd, uint64_t size, struct uk_extmap *m)
 {
 	uint64_t pos = 0;
@@ -153,6 +179,7 @@ int uk_extmap_build(int fd, uint64_t size, struct uk_extmap *m)
 	while (pos < size) {
 		off_t data = lseek(fd, (off_t)pos, SEEK_DATA);
 		off_t hole;
+		int r;
 
 		if (data < 0 && errno == ENXIO)
 			break;
@@ -164,20 +191,11 @@ int uk_extmap_build(int fd, uint64_t size, struct uk_extmap *m)
 			if (hole < 0)
 				hole = (off_t)size;
 		}
-		if (m->n == m->cap) {
-			size_t cap = m->cap ? m->cap * 2 : 64;
-			struct uk_extent_range *e = realloc(m->ext, cap * sizeof(*e));
-
-			if (!e) {
-				uk_extmap_free(m);
-				return -ENOMEM;
-			}
-			m->ext = e;
-			m->cap = cap;
+		r = uk_extmap_add(m, (uint64_t)data, UK_MIN((uint64_t)hole, size));
+		if (r < 0) {
+			uk_extmap_free(m);
+			return r;
 		}
-		m->ext[m->n].start = (uint64_t)data;
-		m->ext[m->n].end = UK_MIN((uint64_t)hole, size);
-		m->n++;
 		pos = (uint64_t)hole;
 	}
 	return 0;
@@ -205,29 +223,41 @@ static size_t first_after(const struct uk_extmap *m, uint64_t pos)
 	return lo;
 }
 
-int uk_copy_range(int in_fd, uint64_t in_off, int out_fd, uint64_t out_off, uint64_t len,
-		  enum uk_copy_holes holes, const struct uk_extmap *map)
+int uk_extmap_clip(struct uk_extmap *dst, const struct uk_extmap *src, uint64_t start, uint64_t end)
 {
+	for (size_t i = first_after(src, start); i < src->n && src->ext[i].start < end; i++) {
+		int r = uk_extmap_add(dst, UK_MAX(src->ext[i].start, start),
+				      UK_MIN(src->ext[i].end, end));
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int uk_copy_range(const struct uk_copy *cp, uint64_t in_off, uint64_t out_off, uint64_t len,
+		  struct uk_err *err)
+{
+	const struct uk_extmap *map = cp->map;
 	uint64_t end = in_off + len, pos = in_off;
 
 	if (!map)
-		return copy_data(in_fd, in_off, out_fd, out_off, len, holes);
+		return copy_data(cp, in_off, out_off, len, err);
 	for (size_t i = first_after(map, pos); pos < end; i++) {
 		uint64_t dstart = i < map->n ? UK_MAX(map->ext[i].start, pos) : end;
 		uint64_t dend;
 		int r;
 
 		dstart = UK_MIN(dstart, end);
-		if (dstart > pos && holes == UK_HOLES_WRITE) {
-			r = zero_range(out_fd, out_off + (pos - in_off), dstart - pos);
+		if (dstart > pos && cp->holes == UK_HOLES_WRITE) {
+			r = zero_range(cp->out_fd, out_off + (pos - in_off), dstart - pos);
 			if (r < 0)
-				return r;
+				return uk_err_sys(err, -r, "%s: write", cp->out_path);
 		}
 		if (dstart >= end)
 			break;
 		dend = UK_MIN(map->ext[i].end, end);
-		r = copy_data(in_fd, dstart, out_fd, out_off + (dstart - in_off), dend - dstart,
-			      holes);
+		r = copy_data(cp, dstart, out_off + (dstart - in_off), dend - dstart, err);
 		if (r < 0)
 			return r;
 		pos = dend;

@@ -64,6 +64,7 @@ static int read_header(struct uk_cow *c, struct uk_err *err)
 		return uk_err_sys(err, errno, "%s: stat", c->path);
 	if (!S_ISREG(st.st_mode))
 		return uk_err_set(err, EINVAL, "%s: not a regular file", c->path);
+	c->st = st;
 	c->file_size = (uint64_t)st.st_size;
 	n = uk_pread_full(c->fd, buf, sizeof(buf), 0);
 	if (n < 0)
@@ -211,16 +212,81 @@ int uk_cow_for_each_run(struct uk_cow *c, const struct uk_progress *progress,
 	return 0;
 }
 
-/* Read [off, off+len) of one source, zero-filling past its end. */
-static int read_zero_fill(int fd, void *buf, size_t len, uint64_t off, const char *what,
-			  struct uk_err *err)
+int uk_cow_pread(int fd, const char *path, void *buf, size_t len, uint64_t off, struct uk_err *err)
 {
 	ssize_t n = uk_pread_full(fd, buf, len, off);
 
 	if (n < 0)
-		return uk_err_sys(err, (int)-n, "%s: read at %llu", what, (unsigned long long)off);
-	memset((char *)buf + n, 0, len - (size_t)n);
+		return uk_err_sys(err, (int)-n, "%s: read at %llu", path, (unsigned long long)off);
+	if ((size_t)n < len)
+		return uk_err_set(err, EIO,
+				  "%s: short read at %llu: %zd of %zu bytes (the file shrank while "
+				  "it was read)",
+				  path, (unsigned long long)off, n, len);
 	return 0;
+}
+
+int uk_cow_read_part(int fd, const char *path, uint64_t size, void *buf, size_t len, uint64_t off,
+		     struct uk_err *err)
+{
+	size_t want = off >= size ? 0 : (size_t)UK_MIN((uint64_t)len, size - off);
+	int r = want ? uk_cow_pread(fd, path, buf, want, off, err) : 0;
+
+	if (r == 0)
+		memset((char *)buf + want, 0, len - want);
+	return r;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+int uk_file_recheck(int fd, const char *path, const struct stat *then, struct uk_err *err)
+{
+	struct stat now;
+
+	if (fstat(fd, &now) < 0)
+		return uk_err_sys(err, errno, "%s: stat", path);
+	if (now.st_size != then->st_size)
+		return uk_err_set(err, ESTALE,
+				  "%s: changed while it was read (size %lld, now %lld); nothing "
+				  "was written",
+				  path, (long long)then->st_size, (long long)now.st_size);
+	if (!same_time(&now.st_mtim, &then->st_mtim) || !same_time(&now.st_ctim, &then->st_ctim))
+		return uk_err_set(err, ESTALE,
+				  "%s: changed while it was read (its mtime or ctime moved); "
+				  "nothing was written",
+				  path);
+	return 0;
+}
+
+/* A backing open for writing (in-place merge) changes as it is written: only its size must
+ * hold. */
+static int recheck_backing_size(const struct uk_cow *c, struct uk_err *err)
+{
+	struct stat st;
+	uint64_t size;
+	int r = backing_stat(c->backing_fd, c->backing_path, &st, &size, err);
+
+	if (r == 0 && size != c->backing_size)
+		r = uk_err_set(err, ESTALE, "%s: its size changed under the merge (%llu, now %llu)",
+			       c->backing_path, (unsigned long long)c->backing_size,
+			       (unsigned long long)size);
+	return r;
+}
+
+int uk_cow_recheck(const struct uk_cow *c, bool self, struct uk_err *err)
+{
+	int r = 0;
+
+	if (self)
+		r = uk_file_recheck(c->fd, c->path, &c->st, err);
+	if (r < 0 || c->backing_fd < 0)
+		return r;
+	if (c->flags & UK_COW_OPEN_BACKING_RW)
+		return recheck_backing_size(c, err);
+	return uk_file_recheck(c->backing_fd, c->backing_path, &c->backing_st, err);
 }
 
 int uk_cow_read(struct uk_cow *c, void *buf, size_t len, uint64_t off, struct uk_err *err)
@@ -243,9 +309,11 @@ int uk_cow_read(struct uk_cow *c, void *buf, size_t len, uint64_t off, struct uk
 		int r;
 
 		if (set)
-			r = read_zero_fill(c->fd, p, chunk, c->h.data_offset + off, c->path, err);
+			r = uk_cow_read_part(c->fd, c->path, c->file_size, p, chunk,
+					     c->h.data_offset + off, err);
 		else if (c->backing_fd >= 0)
-			r = read_zero_fill(c->backing_fd, p, chunk, off, c->backing_path, err);
+			r = uk_cow_read_part(c->backing_fd, c->backing_path, c->backing_size, p,
+					     chunk, off, err);
 		else
 			r = uk_err_set(err, EBADF, "%s: backing not open", c->path);
 		if (r < 0)

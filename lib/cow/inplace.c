@@ -57,15 +57,50 @@ static int admit_backing(struct uk_cow *c, const char *jp, bool *recovering, str
 	return 0;
 }
 
+struct inplace_ctx {
+	struct uk_copy copy; /* the COW's data area into the backing */
+	uint64_t sectors;
+	struct uk_err *err;
+};
+
 static int inplace_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, void *ctx)
 {
-	uint64_t *sectors = ctx;
+	struct inplace_ctx *x = ctx;
+	int r;
 
 	if (!set)
 		return 0;
-	*sectors += (len + c->h.sectorsize - 1) / c->h.sectorsize;
-	return uk_copy_range(c->fd, c->h.data_offset + off, c->backing_fd, off, len, UK_HOLES_WRITE,
-			     NULL);
+	/* a backing cut short under the merge would grow back by the writes, zeros between */
+	r = uk_cow_recheck(c, false, x->err);
+	if (r < 0)
+		return r;
+	x->sectors += (len + c->h.sectorsize - 1) / c->h.sectorsize;
+	return uk_copy_range(&x->copy, c->h.data_offset + off, off, len, x->err);
+}
+
+/* Step 2: the COW's sectors into the backing, then fsync it. Neither file may have changed
+ * under the copy but by it: the COW is only emptied after this. */
+static int copy_into_backing(struct uk_cow *c, const struct uk_progress *progress,
+			     uint64_t *sectors, struct uk_err *err)
+{
+	struct inplace_ctx x = {.copy = {.in_fd = c->fd,
+					 .in_path = c->path,
+					 .out_fd = c->backing_fd,
+					 .out_path = c->backing_path,
+					 .holes = UK_HOLES_WRITE},
+				.err = err};
+	int r = uk_cow_for_each_run(c, progress, inplace_run, &x);
+
+	*sectors = x.sectors;
+	if (r == 0)
+		r = uk_cow_recheck(c, true, err);
+	if (r < 0)
+		return uk_err_prefix(err, r, "%s: merging into %s stopped: ", c->path,
+				     c->backing_path);
+	uk_io_point("fsync");
+	if (fsync(c->backing_fd) < 0)
+		return uk_err_sys(err, errno, "%s: fsync", c->backing_path);
+	return 0;
 }
 
 /* Step 3: empty the COW and stamp it with the backing's current mtime. */
@@ -104,7 +139,7 @@ int uk_cow_merge_in_place(const char *cow, const struct uk_merge_opts *o,
 	memset(res, 0, sizeof(*res));
 	if (uk_cow_journal_path(cow, jp, sizeof(jp)) < 0)
 		return uk_err_set(err, ENAMETOOLONG, "%s: path too long", cow);
-	r = uk_cow_open(&c, cow, o->backing, flags, err);
+	r = uk_cow_open_unmerged(&c, cow, o->backing, flags, true, err);
 	if (r < 0)
 		return r;
 	snprintf(res->backing, sizeof(res->backing), "%s", c->backing_path);
@@ -112,16 +147,9 @@ int uk_cow_merge_in_place(const char *cow, const struct uk_merge_opts *o,
 	if (r < 0)
 		goto out;
 	res->recovered = recovering;
-	r = uk_cow_for_each_run(c, o->progress, inplace_run, &res->sectors);
-	if (r < 0) {
-		r = uk_err_sys(err, -r, "%s: writing into %s", cow, c->backing_path);
+	r = copy_into_backing(c, o->progress, &res->sectors, err);
+	if (r < 0)
 		goto out;
-	}
-	uk_io_point("fsync");
-	if (fsync(c->backing_fd) < 0) {
-		r = uk_err_sys(err, errno, "%s: fsync", c->backing_path);
-		goto out;
-	}
 	r = empty_and_restamp(c, o->discard, err);
 	if (r < 0)
 		goto out;

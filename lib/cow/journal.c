@@ -30,6 +30,39 @@ bool uk_cow_journal_exists(const char *cow)
 	return uk_cow_journal_path(cow, jp, sizeof(jp)) == 0 && access(jp, F_OK) == 0;
 }
 
+/* The pid that holds a lock on path, or 0. */
+static pid_t lock_holder(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+	if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK)
+		return 0;
+	return fl.l_pid;
+}
+
+int uk_cow_open_unmerged(struct uk_cow **c, const char *cow, const char *backing, int flags,
+			 bool resume, struct uk_err *err)
+{
+	int r = uk_cow_open(c, cow, backing, flags, err);
+
+	/* an in-place merge holds the COW's write lock from before its journal is made until
+	 * after it is removed: a journal beside a COW locked by someone is a merge at work */
+	if (r == -EAGAIN && uk_cow_journal_exists(cow))
+		return uk_err_set(err, EBUSY,
+				  "%s: busy: in use by another merge (an in-place merge, pid %ld, "
+				  "is writing it into its backing); try again when it is done",
+				  cow, (long)lock_holder(cow));
+	if (r < 0 || resume || !uk_cow_journal_exists(cow))
+		return r;
+	uk_cow_close(*c);
+	*c = NULL;
+	return uk_err_set(err, EINVAL,
+			  "%s: an in-place merge of this COW was interrupted; run 'umlkit cow "
+			  "merge --in-place %s' to complete it first",
+			  cow, cow);
+}
+
 int uk_cow_journal_read(const char *jp, struct uk_cow_journal *j, struct uk_err *err)
 {
 	_cleanup_close_ int fd = open(jp, O_RDONLY | O_CLOEXEC);

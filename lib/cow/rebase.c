@@ -28,8 +28,10 @@ static int set_backing(struct uk_cow *c, const char *abs, struct uk_err *err)
 
 struct rebase_ctx {
 	int new_fd;
+	const char *new_path;
 	uint8_t *a, *b;
 	uint64_t copied;
+	struct uk_err *err;
 };
 
 /* Pull the old backing's sectors [first, last) into the COW. */
@@ -63,15 +65,17 @@ static int rebase_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, vo
 		size_t n = (size_t)UK_MIN(len, (uint64_t)UK_COPY_CHUNK);
 		size_t padded = (size_t)((n + ss - 1) / ss * ss);
 		uint64_t first = off / ss, run = UINT64_MAX;
-		ssize_t ga, gb;
 		int r;
 
 		memset(x->a, 0, padded);
 		memset(x->b, 0, padded);
-		ga = uk_pread_full(c->backing_fd, x->a, n, off);
-		gb = uk_pread_full(x->new_fd, x->b, n, off);
-		if (ga < 0 || gb < 0)
-			return ga < 0 ? (int)ga : (int)gb;
+		r = uk_cow_read_part(c->backing_fd, c->backing_path, c->backing_size, x->a, n, off,
+				     x->err);
+		if (r == 0)
+			r = uk_cow_read_part(x->new_fd, x->new_path, c->h.size, x->b, n, off,
+					     x->err);
+		if (r < 0)
+			return r;
 		for (uint64_t s = first; s < first + padded / ss; s++) {
 			size_t at = (size_t)(s * ss - off);
 			bool differ = memcmp(x->a + at, x->b + at, ss) != 0;
@@ -81,7 +85,7 @@ static int rebase_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, vo
 			if (!differ && run != UINT64_MAX) {
 				r = pull_sectors(c, x->a, off, run, s);
 				if (r < 0)
-					return r;
+					return uk_err_sys(x->err, -r, "%s: write", c->path);
 				x->copied += s - run;
 				run = UINT64_MAX;
 			}
@@ -91,7 +95,7 @@ static int rebase_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, vo
 
 			r = pull_sectors(c, x->a, off, run, end);
 			if (r < 0)
-				return r;
+				return uk_err_sys(x->err, -r, "%s: write", c->path);
 			x->copied += end - run;
 		}
 		off += n;
@@ -100,28 +104,31 @@ static int rebase_run(struct uk_cow *c, bool set, uint64_t off, uint64_t len, vo
 	return 0;
 }
 
-static int copy_differences(struct uk_cow *c, int new_fd, const struct uk_progress *progress,
+/* Copy the differences into the COW; its bitmap is written only when neither backing
+ * changed under the reads (new_st: the new one's stat when opened). */
+static int copy_differences(struct uk_cow *c, int new_fd, const char *new_path,
+			    const struct stat *new_st, const struct uk_progress *progress,
 			    uint64_t *copied, struct uk_err *err)
 {
-	struct rebase_ctx x = {.new_fd = new_fd};
+	struct rebase_ctx x = {.new_fd = new_fd, .new_path = new_path, .err = err};
 	int r;
 
 	x.a = malloc(UK_COPY_CHUNK);
 	x.b = malloc(UK_COPY_CHUNK);
-	if (!x.a || !x.b) {
+	if (!x.a || !x.b)
 		r = uk_err_set(err, ENOMEM, "out of memory");
-	} else {
+	else
 		r = uk_cow_for_each_run(c, progress, rebase_run, &x);
-		if (r < 0)
-			r = uk_err_sys(err, -r, "%s: copying sectors from %s", c->path,
-				       c->backing_path);
-	}
 	free(x.a);
 	free(x.b);
 	if (r == 0)
-		r = uk_cow_flush(c, err);
+		r = uk_cow_recheck(c, false, err);
+	if (r == 0)
+		r = uk_file_recheck(new_fd, new_path, new_st, err);
+	if (r < 0)
+		return uk_err_prefix(err, r, "%s: not rebased: ", c->path);
 	*copied = x.copied;
-	return r;
+	return uk_cow_flush(c, err);
 }
 
 int uk_cow_rebase(const char *cow, const char *new_backing, bool unsafe,
@@ -138,10 +145,7 @@ int uk_cow_rebase(const char *cow, const char *new_backing, bool unsafe,
 	r = uk_cow_plain_backing(new_backing, abs, sizeof(abs), &id, err);
 	if (r < 0)
 		return r;
-	if (uk_cow_journal_exists(cow))
-		return uk_err_set(err, EINVAL,
-				  "%s: an in-place merge is pending; complete it first", cow);
-	r = uk_cow_open(&c, cow, NULL, flags, err);
+	r = uk_cow_open_unmerged(&c, cow, NULL, flags, false, err);
 	if (r < 0)
 		return r;
 	if (id.size != c->h.size) {
@@ -159,7 +163,7 @@ int uk_cow_rebase(const char *cow, const char *new_backing, bool unsafe,
 		}
 		r = uk_lock_fd(nfd, false, abs, err);
 		if (r == 0)
-			r = copy_differences(c, nfd, progress, copied, err);
+			r = copy_differences(c, nfd, abs, &id.st, progress, copied, err);
 		if (r < 0)
 			goto out;
 	}
@@ -180,12 +184,7 @@ int uk_cow_restamp(const char *cow, bool apply, struct uk_restamp_info *info, st
 	int r;
 
 	memset(info, 0, sizeof(*info));
-	if (uk_cow_journal_exists(cow))
-		return uk_err_set(err, EINVAL,
-				  "%s: an in-place merge is pending; run 'umlkit cow merge "
-				  "--in-place %s' instead",
-				  cow, cow);
-	r = uk_cow_open(&c, cow, NULL, flags, err);
+	r = uk_cow_open_unmerged(&c, cow, NULL, flags, false, err);
 	if (r < 0)
 		return r;
 	snprintf(info->backing, sizeof(info->backing), "%s", c->backing_path);

@@ -8,11 +8,13 @@
 #include "umlkit/util.h"
 
 void (*uk_io_hook)(const char *name);
+void (*uk_read_hook)(int fd, uint64_t len);
 
 ssize_t uk_pread_full(int fd, void *buf, size_t len, uint64_t off)
 {
 	size_t done = 0;
 
+	uk_read_point(fd, len);
 	while (done < len) {
 		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(off + done));
 
