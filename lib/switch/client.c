@@ -75,7 +75,7 @@ pid_t uk_switch_pid(const char *name)
 	if (switch_path(name, dir, sizeof(dir), false, NULL) < 0)
 		return 0;
 	snprintf(path, sizeof(path), "%s/lock", dir);
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = open(path, O_RDONLY | O_CLOEXEC); /* F_GETLK asks no write access */
 	if (fd < 0 || fcntl(fd, F_GETLK, &fl) < 0 || fl.l_type == F_UNLCK)
 		return 0;
 	return fl.l_pid;

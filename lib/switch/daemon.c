@@ -30,7 +30,8 @@ static int take_lock(struct uk_swd *d, struct uk_err *err)
 	int fd, n;
 
 	snprintf(path, sizeof(path), "%s/lock", d->dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* readable: `switch stop` and `list` of a --group member ask who holds it (F_GETLK) */
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return uk_err_sys(err, errno, "%s", path);
 	if (fcntl(fd, F_SETLK, &fl) < 0) {
@@ -41,6 +42,8 @@ static int take_lock(struct uk_swd *d, struct uk_err *err)
 	/* the lock stays held (fd open) until the teardown */
 	d->locked = true;
 	d->lock_fd = fd;
+	if (fchmod(fd, 0644) < 0)
+		return uk_err_sys(err, errno, "%s", path);
 	snprintf(path, sizeof(path), "%s/pid", d->dir);
 	n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	{
@@ -87,6 +90,8 @@ static int setup(struct uk_swd *d, struct uk_err *err)
 	if (r < 0)
 		return r;
 	r = take_lock(d, err);
+	if (r == 0)
+		r = uk_swd_share_dir(d->dir, d->o.group, err);
 	if (r < 0)
 		return r;
 	d->epfd = epoll_create1(EPOLL_CLOEXEC);

@@ -143,7 +143,8 @@ static int lock_links(struct uk_err *err)
 	if (r < 0)
 		return r;
 	snprintf(path, sizeof(path), "%s/.links.lock", root);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* read-only: flock asks no more, and a --group member may read it (share.c) */
+	fd = open(path, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return uk_err_sys(err, errno, "%s", path);
 	if (flock(fd, LOCK_EX) < 0) {

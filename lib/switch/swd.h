@@ -77,6 +77,11 @@ int uk_swd_listen_path(const char *path, int type, mode_t mode, int group, const
 /* Remove path if it is still the socket file made (not one another server put there since). */
 void uk_swd_unlink_ours(const char *path, const struct stat *made);
 
+/* The switch's directory dir for its users (share.c): with group >= 0, 0750 with that group,
+ * the directories above it that umlkit made opened to the group by an ACL entry and the
+ * links lock readable; without, 0700. 0 or -errno (err told). */
+int uk_swd_share_dir(const char *dir, int group, struct uk_err *err);
+
 /* Modules (each in its own file). */
 int uk_swd_legacy_start(struct uk_swd *d, const char *ctl_path, struct uk_err *err);
 int uk_swd_nat_start(struct uk_swd *d, struct uk_err *err);
