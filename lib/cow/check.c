@@ -92,6 +92,7 @@ int uk_cow_check(const char *path, int flags, struct uk_cow_check *r)
 {
 	struct uk_err err = {0};
 	struct uk_cow *c;
+	pid_t holder;
 	int rc;
 
 	memset(r, 0, sizeof(*r));
@@ -114,7 +115,12 @@ int uk_cow_check(const char *path, int flags, struct uk_cow_check *r)
 		problem(r, UK_CHECK_UNOPENABLE, "%s", err.msg);
 		return r->status;
 	}
-	if (r->info.journal)
+	holder = r->info.journal ? uk_cow_lock_holder(path) : 0;
+	if (holder) /* seen with -U: the merge holds the COW's lock */
+		problem(r, UK_CHECK_STALE,
+			"%s: busy: an in-place merge (pid %ld) is writing it into its backing",
+			path, (long)holder);
+	else if (r->info.journal)
 		problem(r, UK_CHECK_STALE,
 			"%s: an in-place merge was interrupted; run 'umlkit cow merge --in-place "
 			"%s' to complete it",

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <sys/types.h>
 
 #include "umlkit/cow.h"
 #include "umlkit/util.h"
@@ -104,6 +105,8 @@ struct uk_cow_journal {
 	uint32_t mtime;		 /* the header's mtime when the merge began */
 };
 bool uk_cow_journal_exists(const char *cow);
+/* The pid that holds a lock on the file at path (a guest, an in-place merge), or 0. */
+pid_t uk_cow_lock_holder(const char *path);
 /* uk_cow_open of a COW that no in-place merge is working on: -EBUSY naming the merge's pid
  * when one runs now (it holds the COW's lock); unless resume (the in-place merge itself),
  * -EINVAL when one was interrupted (it must be completed first). */

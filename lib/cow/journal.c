@@ -30,8 +30,7 @@ bool uk_cow_journal_exists(const char *cow)
 	return uk_cow_journal_path(cow, jp, sizeof(jp)) == 0 && access(jp, F_OK) == 0;
 }
 
-/* The pid that holds a lock on path, or 0. */
-static pid_t lock_holder(const char *path)
+pid_t uk_cow_lock_holder(const char *path)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
@@ -52,7 +51,7 @@ int uk_cow_open_unmerged(struct uk_cow **c, const char *cow, const char *backing
 		return uk_err_set(err, EBUSY,
 				  "%s: busy: in use by another merge (an in-place merge, pid %ld, "
 				  "is writing it into its backing); try again when it is done",
-				  cow, (long)lock_holder(cow));
+				  cow, (long)uk_cow_lock_holder(cow));
 	if (r < 0 || resume || !uk_cow_journal_exists(cow))
 		return r;
 	uk_cow_close(*c);

@@ -395,6 +395,7 @@ static void test_merge_beside_running_inplace(void **state)
 	int ready[2], go[2], status;
 	struct uk_merge_opts mo = {0};
 	struct uk_err err = {0};
+	struct uk_cow_check chk;
 	char c, jp[400];
 	pid_t pid;
 
@@ -422,6 +423,10 @@ static void test_merge_beside_running_inplace(void **state)
 	if (strstr(err.msg, "interrupted"))
 		fail_msg("a running merge is not an interrupted one: %s", err.msg);
 	assert_int_equal(access(out_path, F_OK), -1);
+	/* check -U (the lock left alone) says the same */
+	assert_int_equal(uk_cow_check(cow_path, UK_COW_OPEN_SHARED, &chk), UK_CHECK_STALE);
+	if (!strstr(chk.problems[0], "busy") || strstr(chk.problems[0], "interrupted"))
+		fail_msg("check -U beside a running merge: %s", chk.problems[0]);
 	assert_int_equal(write(go[1], "g", 1), 1);
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
