@@ -25,6 +25,7 @@
 
 #include "umlkit/cow.h"
 #include "umlkit/util.h"
+#include "cow-files.h"
 
 #define DISK_SIZE (1024 * 1024 + 700) /* ends mid-sector */
 
@@ -37,31 +38,6 @@ static void crash_hook(const char *name)
 	(void)name;
 	if (++points == crash_at)
 		raise(SIGKILL);
-}
-
-static void write_file(const char *path, const uint8_t *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(uk_pwrite_all(fd, buf, len, 0), 0);
-	close(fd);
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	struct stat st;
-	uint8_t *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	*len = (size_t)st.st_size;
-	buf = malloc(*len + 1);
-	assert_non_null(buf);
-	assert_int_equal(uk_pread_full(fd, buf, *len, 0), (ssize_t)*len);
-	close(fd);
-	return buf;
 }
 
 static void copy_file(const char *from, const char *to)
@@ -86,9 +62,7 @@ static int setup(void **state)
 	struct uk_err err = {0};
 	char path_new[300];
 
-	snprintf(dir, sizeof(dir), "%s/ukcrash.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	scratch_make(dir, sizeof(dir), "ukcrash");
 	snprintf(base_path, sizeof(base_path), "%s/base.img", dir);
 	snprintf(expect_path, sizeof(expect_path), "%s/expect.img", dir);
 	snprintf(cow_path, sizeof(cow_path), "%s/disk.cow", dir);
@@ -124,11 +98,8 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[400];
-
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(dir);
 }
 
 /* Run the merge in a child that dies before mutating point n. Returns true if it died. */

@@ -26,6 +26,7 @@
 
 #include "umlkit/cow.h"
 #include "umlkit/util.h"
+#include "cow-files.h"
 
 #define DISK_SIZE (1024 * 1024 + 700) /* ends mid-sector */
 
@@ -86,31 +87,6 @@ static void disarm(void)
 }
 
 /* ---- files ---- */
-static void write_file(const char *path, const uint8_t *buf, size_t len)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-	assert_true(fd >= 0);
-	assert_int_equal(uk_pwrite_all(fd, buf, len, 0), 0);
-	close(fd);
-}
-
-static uint8_t *read_file(const char *path, size_t *len)
-{
-	struct stat st;
-	uint8_t *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	assert_true(fd >= 0);
-	assert_int_equal(fstat(fd, &st), 0);
-	*len = (size_t)st.st_size;
-	buf = malloc(*len + 1);
-	assert_non_null(buf);
-	assert_int_equal(uk_pread_full(fd, buf, *len, 0), (ssize_t)*len);
-	close(fd);
-	return buf;
-}
-
 /* A file's bytes, to tell later whether it changed. */
 struct snapshot {
 	uint8_t *bytes;
@@ -152,9 +128,7 @@ static int setup(void **state)
 	uint64_t sectors;
 
 	(void)state;
-	snprintf(dir, sizeof(dir), "%s/ukrace.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	assert_non_null(mkdtemp(dir));
+	scratch_make(dir, sizeof(dir), "ukrace");
 	snprintf(base_path, sizeof(base_path), "%s/base.img", dir);
 	snprintf(cow_path, sizeof(cow_path), "%s/disk.cow", dir);
 	snprintf(merged_path, sizeof(merged_path), "%s/merged.img", dir);
@@ -180,13 +154,10 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char cmd[400];
-
 	(void)state;
 	uk_read_hook = NULL;
 	uk_io_hook = NULL;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return system(cmd) == 0 ? 0 : -1;
+	return scratch_remove(dir);
 }
 
 /* ---- merge into a new file ---- */
