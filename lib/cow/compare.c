@@ -245,9 +245,16 @@ static int walk_pair(struct uk_cow_disk *a, struct uk_cow_disk *b, uint64_t size
 	}
 	uk_extmap_free(&u);
 	if (r == 0)
-		r = disk_recheck(a, err);
-	if (r == 0)
-		r = disk_recheck(b, err);
+		uk_progress_report(progress, size, size);
+	/* a difference found (fn's 1) counts only if neither changed under the reads */
+	if (r >= 0) {
+		int moved = disk_recheck(a, err);
+
+		if (moved == 0)
+			moved = disk_recheck(b, err);
+		if (moved < 0)
+			r = moved;
+	}
 	return r;
 }
 

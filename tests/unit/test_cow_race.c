@@ -38,6 +38,7 @@ static struct {
 	char path[300];
 	ino_t ino;
 	off_t to;	   /* its new size */
+	off_t regrow;	   /* then this size again (zeros), when not 0: no read comes short */
 	const char *point; /* NULL: at its first read; else at this uk_io_hook point */
 	bool done;
 } victim;
@@ -45,6 +46,8 @@ static struct {
 static void truncate_victim(void)
 {
 	assert_int_equal(truncate(victim.path, victim.to), 0);
+	if (victim.regrow)
+		assert_int_equal(truncate(victim.path, victim.regrow), 0);
 	victim.done = true;
 }
 
@@ -73,6 +76,7 @@ static void arm(const char *path, off_t to, const char *point)
 	snprintf(victim.path, sizeof(victim.path), "%s", path);
 	victim.ino = st.st_ino;
 	victim.to = to;
+	victim.regrow = 0;
 	victim.point = point;
 	victim.done = false;
 	uk_read_hook = on_read;
@@ -288,6 +292,21 @@ static void test_compare_raw_truncated_before_read(void **state)
 	assert_says(&err, base_path, "short read");
 }
 
+/* cut and grown back to its size, zeros where its data was, before its first read: every read
+ * is whole and the disks differ, but the difference is the cut's: an error, not exit 1 */
+static void test_compare_backing_cut_and_regrown(void **state)
+{
+	struct uk_err err = {0};
+	uint64_t off;
+
+	(void)state;
+	arm(base_path, 0, NULL);
+	victim.regrow = DISK_SIZE;
+	assert_int_equal(uk_cow_disk_compare(cow_path, merged_path, 0, &off, NULL, &err), -ESTALE);
+	disarm();
+	assert_says(&err, base_path, "changed while it was read");
+}
+
 static void test_diff_base_short_read(void **state)
 {
 	struct uk_err err = {0};
@@ -420,6 +439,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_inplace_backing_truncated, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compare_backing_short_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_compare_raw_truncated_before_read, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_compare_backing_cut_and_regrown, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_diff_base_short_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rebase_old_backing_short_read, setup,
