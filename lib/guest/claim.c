@@ -83,8 +83,7 @@ static bool flock_is_fcntl(int fd)
 	       (unsigned)sf.f_type == CIFS_MAGIC || (unsigned)sf.f_type == SMB2_MAGIC;
 }
 
-static int claim_file(struct uk_guest_claims *c, const char *path, bool shared,
-		      struct uk_err *err)
+static int claim_file(struct uk_guest_claims *c, const char *path, bool shared, struct uk_err *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 

@@ -371,7 +371,7 @@ int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_op
 	if (r < 0)
 		return r;
 	r = spawn_supervisor(L.spec, &L.p, o, &report, err);
-	close_links(&L.links); /* the supervisor holds them now */
+	close_links(&L.links);		   /* the supervisor holds them now */
 	uk_guest_claims_release(&L.disks); /* and its own copies of the claims */
 	if (r < 0) {
 		uk_guest_drop_kernel_dir(&L.p);

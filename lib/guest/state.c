@@ -580,10 +580,11 @@ int uk_guest_forget(const char *name, bool check_only, struct uk_err *err)
 	/* the guest's claim, held while the state goes: no start can slip in between */
 	r = uk_guest_claim(dfd, &claim, &holder);
 	if (r == -EBUSY && holder > 0)
-		return uk_err_set(err, EBUSY,
-				  "guest '%s' is running (supervisor pid %d); stop it first: umlkit "
-				  "stop %s",
-				  name, (int)holder, name);
+		return uk_err_set(
+			err, EBUSY,
+			"guest '%s' is running (supervisor pid %d); stop it first: umlkit "
+			"stop %s",
+			name, (int)holder, name);
 	if (r == -EBUSY)
 		return uk_guest_claim_busy(err, name, 0);
 	if (r < 0)

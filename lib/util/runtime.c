@@ -31,8 +31,7 @@ int uk_runtime_dir(const char *sub, char *out, size_t outlen, struct uk_err *err
 }
 
 /* st (of shown): a directory that only the caller's user (or root, when root_ok) can change */
-static int check_private(const struct stat *st, bool root_ok, const char *shown,
-			 struct uk_err *err)
+static int check_private(const struct stat *st, bool root_ok, const char *shown, struct uk_err *err)
 {
 	uid_t me = geteuid();
 
@@ -44,9 +43,10 @@ static int check_private(const struct stat *st, bool root_ok, const char *shown,
 				  "use it (set XDG_RUNTIME_DIR to a directory of your own)",
 				  shown, (unsigned)st->st_uid, (unsigned)me);
 	if (st->st_mode & 022)
-		return uk_err_set(err, EPERM,
-				  "%s: writable by its group or others (mode %04o): refusing to use it",
-				  shown, (unsigned)(st->st_mode & 07777));
+		return uk_err_set(
+			err, EPERM,
+			"%s: writable by its group or others (mode %04o): refusing to use it",
+			shown, (unsigned)(st->st_mode & 07777));
 	return 0;
 }
 
