@@ -226,22 +226,29 @@ int uk_guest_own_uml_dir(const struct uk_guest_paths *p, const struct uk_guest_s
 	return own_dir(p->uml_dir, s, err);
 }
 
+/* path (a file of the state directory) replaced whole by the n bytes of buf, mode 0600 */
+static int write_whole(const char *path, const char *buf, size_t n, struct uk_err *err)
+{
+	struct uk_newfile nf;
+	int r = uk_newfile_open(&nf, path, 0600, err);
+
+	if (r < 0)
+		return r;
+	r = uk_pwrite_all(nf.fd, buf, n, 0);
+	if (r < 0) {
+		uk_newfile_abort(&nf);
+		return uk_err_sys(err, -r, "%s", path);
+	}
+	return uk_newfile_commit(&nf, true, err);
+}
+
 /* The record of the kernel directory made: "kdir" in the state directory. */
 static int record_kdir(const struct uk_guest_paths *p, const char *kdir, struct uk_err *err)
 {
-	struct uk_newfile nf;
 	char line[PATH_MAX + 1];
-	int n = snprintf(line, sizeof(line), "%s\n", kdir), r;
+	int n = snprintf(line, sizeof(line), "%s\n", kdir);
 
-	r = uk_newfile_open(&nf, p->kdir_rec, 0600, err);
-	if (r < 0)
-		return r;
-	r = uk_pwrite_all(nf.fd, line, (size_t)n, 0);
-	if (r < 0) {
-		uk_newfile_abort(&nf);
-		return uk_err_sys(err, -r, "%s", p->kdir_rec);
-	}
-	return uk_newfile_commit(&nf, true, err);
+	return write_whole(p->kdir_rec, line, (size_t)n, err);
 }
 
 /* KDIR = ${TMPDIR:-/tmp}/umlkit.XXXXXX, root's, 0711, holding uml/, the user's, 0700, and
@@ -307,9 +314,8 @@ int uk_guest_make_kernel_dir(struct uk_guest_paths *p, const struct uk_guest_spe
 int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_status *st,
 			  struct uk_err *err)
 {
-	struct uk_newfile nf;
 	char buf[2048];
-	int n, r;
+	int n;
 
 	n = snprintf(buf, sizeof(buf),
 		     "state=%s\nsupervisor=%d\nkernel=%d\nexit_status=%d\nexit_signal=%d\n"
@@ -320,15 +326,7 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 		     st->ready, st->uid, st->gid, st->waiting_for, st->message);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return uk_err_set(err, E2BIG, "%s: status too long", p->status);
-	r = uk_newfile_open(&nf, p->status, 0600, err);
-	if (r < 0)
-		return r;
-	r = uk_pwrite_all(nf.fd, buf, (size_t)n, 0);
-	if (r < 0) {
-		uk_newfile_abort(&nf);
-		return uk_err_sys(err, -r, "%s", p->status);
-	}
-	return uk_newfile_commit(&nf, true, err);
+	return write_whole(p->status, buf, (size_t)n, err);
 }
 
 static void parse_status_line(struct uk_guest_status *st, const char *key, const char *val)
