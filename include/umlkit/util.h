@@ -138,6 +138,22 @@ int uk_path_split(const char *path, char *dir, size_t dirlen, char *base, size_t
 /* $XDG_RUNTIME_DIR/umlkit/SUB, or $HOME/.umlkit/run/SUB without it. */
 int uk_runtime_dir(const char *sub, char *out, size_t outlen, struct uk_err *err);
 /*
+ * The directory name under dirfd (made 0700 when create and missing) opened as one that only
+ * the caller's user can change: not a symlink (never followed), a directory, owned by the
+ * effective uid, writable by neither its group nor others. Its fd (O_CLOEXEC), or -errno
+ * with a message naming shown: ENOENT missing, EPERM a symlink, another owner, a group- or
+ * world-writable mode.
+ */
+int uk_dir_open_private(int dirfd, const char *name, bool create, const char *shown,
+			struct uk_err *err);
+/*
+ * The same checks on the way to uk_runtime_dir(SUB): the runtime directory itself (followed
+ * if it is a symlink: the user chose it) must be the caller's or root's and writable by no
+ * one else (root under `sudo -E` keeping a user's XDG_RUNTIME_DIR is refused), then umlkit/
+ * and SUB (one component) each as uk_dir_open_private. Made when create. An fd or -errno.
+ */
+int uk_runtime_dir_open(const char *sub, bool create, struct uk_err *err);
+/*
  * The cache of things umlkit builds once and reuses (Debian images by recipe, a kernel's
  * modules): $UMLKIT_CACHE_DIR/SUB, else $XDG_CACHE_HOME/umlkit/SUB, else
  * $HOME/.cache/umlkit/SUB. Made (mode 0700, parents 0755 as needed) when missing; the last

@@ -195,63 +195,123 @@ static int spawn_supervisor(const struct uk_guest_spec *s, const struct uk_guest
 	return 0;
 }
 
+/* A launch under way: what prepare_launch made and holds. */
+struct launch {
+	struct uk_guest_paths p;
+	struct uk_guest_spec *spec; /* with the switch links wired */
+	struct links links;
+	struct uk_guest_claims disks; /* the claims on its disks */
+	int claim;		      /* the claim on the guest, -1 */
+	bool existed;		      /* its state directory was there before */
+};
+
 /*
  * A refused launch (no kernel ever started) leaves no new entry behind: the state directory
  * it made is removed, once its supervisor, if it had one, is gone (5 s at most). A state that
- * was there before (a stopped guest, a running one) stays as it was.
+ * was there before (a stopped guest, a running one) stays as it was, and so does one this
+ * launch never claimed (another start's).
  */
-static void drop_new_state(const struct uk_guest_paths *p, bool existed)
+static void drop_new_state(const struct launch *L)
 {
-	if (existed || !p->dir[0])
+	if (L->existed || L->claim < 0 || !L->p.dir[0])
 		return;
-	for (int i = 0; i < 250 && uk_guest_supervisor_alive(p); i++)
+	for (int i = 0; i < 250 && uk_guest_supervisor_alive(&L->p); i++)
 		usleep(20000);
-	uk_guest_drop_kernel_dir(p);
-	uk_remove_tree(AT_FDCWD, p->dir);
+	uk_guest_drop_kernel_dir(&L->p);
+	uk_remove_tree(AT_FDCWD, L->p.dir);
+}
+
+/* The end of a launch, for this process: the links and claims it holds are let go (a
+ * supervisor keeps its own copies of the claims: they are the same open files). */
+static void end_launch(struct launch *L)
+{
+	if (L->spec) {
+		close_links(&L->links);
+		free(L->spec);
+		L->spec = NULL;
+	}
+	uk_guest_claims_release(&L->disks);
+	if (L->claim >= 0)
+		close(L->claim);
+	L->claim = -1;
+}
+
+/* The guest's state directory (made if missing) and the claim on it, before anything in it
+ * changes. */
+static int claim_state(const struct uk_guest_spec *s, struct launch *L, struct uk_err *err)
+{
+	_cleanup_close_ int dfd = -1;
+	struct stat sb;
+	pid_t holder;
+	int r;
+
+	L->existed = lstat(L->p.dir, &sb) == 0;
+	dfd = uk_guest_state_open(s->name, true, err);
+	if (dfd < 0)
+		return dfd;
+	r = uk_guest_claim(dfd, &L->claim, &holder);
+	if (r == -EBUSY)
+		return uk_guest_claim_busy(err, s->name, holder);
+	return r < 0 ? uk_err_sys(err, -r, "%s", L->p.lock) : 0;
+}
+
+/*
+ * The claim, after the checks of --user and --cpu-affinity (checked says how they went):
+ * another start's claim wins over their failure (a COW that start is making is not the
+ * guest's user's yet, and no user can read it), their failure over the claim's (a user who
+ * may not use --user cannot make the state directory either).
+ */
+static int claim_after_checks(const struct uk_guest_spec *s, struct launch *L, int checked,
+			      struct uk_err *err)
+{
+	struct uk_err cerr = {0};
+	int r = claim_state(s, L, &cerr);
+
+	if (r == -EBUSY || (checked == 0 && r < 0)) {
+		if (err)
+			*err = cerr;
+		return r;
+	}
+	return checked;
 }
 
 /* Before a launch: the checks of --user and the files its kernel needs, --cpu-affinity's
- * LIST, the state
- * directory (*existed: it was there before), the recovery of what a dead supervisor left,
- * the switch links (first: a refused link must not leave a new COW behind), the disks, the
- * kernel's uml_dir. On failure, a state directory it made is gone. */
-static int prepare_launch(const struct uk_guest_spec *s, struct uk_guest_paths *p,
-			  struct uk_guest_spec **spec, struct links *l, bool *existed,
-			  struct uk_err *err)
+ * LIST, the state directory and the claim on it (no other start gets past this point until
+ * this one and its supervisor are done), the recovery of what a dead supervisor left, the
+ * switch links (first: a refused link must not leave a new COW behind), the disks and the
+ * claims on them, the kernel's uml_dir. On failure, a state directory it made is gone and
+ * nothing is held. */
+static int prepare_launch(const struct uk_guest_spec *s, struct launch *L, struct uk_err *err)
 {
-	struct stat sb;
 	cpu_set_t cpus;
 	bool pin;
 	int r;
 
-	p->dir[0] = '\0';
-	*existed = true;
-	r = uk_guest_paths(s->name, p, err);
-	if (r == 0)
-		r = uk_guest_check_user(s, err);
+	memset(L, 0, sizeof(*L));
+	L->claim = -1;
+	L->existed = true;
+	r = uk_guest_paths(s->name, &L->p, err);
+	if (r < 0)
+		return r;
+	r = uk_guest_check_user(s, err);
 	if (r == 0 && s->cpu_mode == UK_CPU_LIST)
 		r = uk_guest_cpu_choose(s, &cpus, &pin, err); /* none of the CPUs allowed */
-	if (r == 0) {
-		*existed = lstat(p->dir, &sb) == 0;
-		r = uk_guest_make_dir(p, err);
-	}
+	r = claim_after_checks(s, L, r, err);
 	if (r == 0)
-		r = recover(s->name, p, err);
+		r = recover(s->name, &L->p, err);
 	if (r == 0)
-		r = wire_switches(s, spec, l, err);
+		r = wire_switches(s, &L->spec, &L->links, err);
 	if (r == 0)
-		uk_guest_nets_record(p, s, *spec, NULL); /* for status; it starts without */
+		uk_guest_nets_record(&L->p, s, L->spec, NULL); /* for status; it starts without */
 	if (r == 0)
 		r = uk_guest_prepare_disks(s, err);
 	if (r == 0)
-		r = uk_guest_make_kernel_dir(p, s, err);
+		r = uk_guest_claim_disks(s, &L->disks, err);
+	if (r == 0)
+		r = uk_guest_make_kernel_dir(&L->p, s, err);
 	if (r < 0) {
-		if (*spec) {
-			close_links(l);
-			free(*spec);
-			*spec = NULL;
-		}
-		drop_new_state(p, *existed);
+		drop_new_state(L);
+		end_launch(L);
 	}
 	return r;
 }
@@ -289,26 +349,34 @@ static int wait_ready(const char *name, const struct uk_guest_start_opts *o, int
 	return r;
 }
 
+/* Does err's message already name the guest ("guest 'NAME' ...")? */
+static bool names_guest(const struct uk_err *err, const char *name)
+{
+	size_t n = strlen(name);
+
+	return err && !strncmp(err->msg, "guest '", 7) && !strncmp(err->msg + 7, name, n) &&
+	       err->msg[7 + n] == '\'';
+}
+
 int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_opts *o,
 		   struct uk_guest_status *st, struct uk_err *err)
 {
 	int64_t start = now_ms(),
 		deadline = start + 1000LL * (o->timeout_s > 0 ? o->timeout_s : 120);
-	struct uk_guest_spec *spec = NULL;
-	struct links links = {.n = 0};
-	struct uk_guest_paths p;
+	struct launch L;
 	int report = -1, r;
-	bool existed, started = false;
+	bool started = false;
 
-	r = prepare_launch(s, &p, &spec, &links, &existed, err);
+	r = prepare_launch(s, &L, err);
 	if (r < 0)
 		return r;
-	r = spawn_supervisor(spec, &p, o, &report, err);
-	close_links(&links); /* the supervisor holds them now */
-	free(spec);
+	r = spawn_supervisor(L.spec, &L.p, o, &report, err);
+	close_links(&L.links);		   /* the supervisor holds them now */
+	uk_guest_claims_release(&L.disks); /* and its own copies of the claims */
 	if (r < 0) {
-		uk_guest_drop_kernel_dir(&p);
-		drop_new_state(&p, existed);
+		uk_guest_drop_kernel_dir(&L.p);
+		drop_new_state(&L);
+		end_launch(&L);
 		return r;
 	}
 	r = read_reports(report, "started", deadline, err);
@@ -319,10 +387,11 @@ int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_op
 	if (r == -ETIMEDOUT && !started)
 		uk_err_set(err, ETIMEDOUT, "guest '%s': its supervisor did not start the kernel",
 			   s->name);
-	else if (r == -ECANCELED)
+	else if (r == -ECANCELED && !names_guest(err, s->name))
 		uk_err_prefix(err, r, "guest '%s': ", s->name);
 	if (!started)
-		drop_new_state(&p, existed);
+		drop_new_state(&L);
+	end_launch(&L); /* the guest's claim: the supervisor's copy holds it from now on */
 	uk_guest_status(s->name, st, NULL);
 	return r;
 }
@@ -331,27 +400,23 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 {
 	struct uk_supervise sv = {
 		.spec = s, .report_fd = -1, .ready_mode = UK_READY_NOTIFY, .foreground = true};
-	struct uk_guest_spec *spec = NULL;
-	struct links links = {.n = 0};
-	struct uk_guest_paths p;
+	struct launch L;
 	struct termios tio;
 	bool tty = isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tio) == 0;
-	bool existed;
 	int lock, r;
 
 	memset(st, 0, sizeof(*st));
-	r = prepare_launch(s, &p, &spec, &links, &existed, err);
+	r = prepare_launch(s, &L, err);
 	if (r < 0)
 		return r;
-	r = uk_guest_take_lock(&p, &lock, err);
+	r = uk_guest_take_lock(&L.p, &lock, err);
 	if (r < 0) {
-		uk_guest_drop_kernel_dir(&p);
-		close_links(&links);
-		free(spec);
+		uk_guest_drop_kernel_dir(&L.p);
+		end_launch(&L);
 		return r;
 	}
-	sv.spec = spec;
-	sv.paths = &p;
+	sv.spec = L.spec;
+	sv.paths = &L.p;
 	sv.lock_fd = lock;
 	snprintf(st->name, sizeof(st->name), "%s", s->name);
 	r = uk_guest_supervise(&sv, st, err);
@@ -359,9 +424,8 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 		tcsetattr(STDIN_FILENO, TCSANOW, &tio);
 	close(lock);
 	if (r < 0 && st->kernel_pid == 0) /* refused before its kernel started */
-		drop_new_state(&p, existed);
-	close_links(&links);
-	free(spec);
+		drop_new_state(&L);
+	end_launch(&L);
 	return r < 0 ? r : 0;
 }
 
@@ -461,13 +525,33 @@ static bool sync_guest(const struct uk_guest_paths *p, int64_t deadline)
 	return false;
 }
 
-/* The guest is gone. A supervisor cleans up after its guest; without one (it died), the
- * kernel's uml_dir, sockets, firewall rules and taps are ours to remove. */
-static int stopped(const struct uk_guest_paths *p, pid_t sup)
+/* What a dead supervisor left (the kernel's uml_dir, sockets, firewall rules, taps), removed
+ * unless another umlkit claimed the guest meanwhile (a start: it is that one's now). */
+static void clean_unclaimed(const char *name, const struct uk_guest_paths *p)
+{
+	_cleanup_close_ int dfd = uk_guest_state_open(name, false, NULL), claim = -1;
+	pid_t holder;
+
+	if (dfd >= 0 && uk_guest_claim(dfd, &claim, &holder) == 0)
+		uk_guest_clean_stale(p);
+}
+
+/* The guest is gone. A supervisor cleans up after its guest; without one (it died), what
+ * it left is ours to remove. */
+static int stopped(const char *name, const struct uk_guest_paths *p, pid_t sup)
 {
 	if (!sup)
-		uk_guest_clean_stale(p);
+		clean_unclaimed(name, p);
 	return 0;
+}
+
+/* Before stop and kill change anything: the state directory is one umlkit may use (a
+ * missing one is for uk_guest_status to report). */
+static int check_state(const char *name, struct uk_err *err)
+{
+	_cleanup_close_ int fd = uk_guest_state_open(name, false, err);
+
+	return fd < 0 && fd != -ENOENT ? fd : 0;
 }
 
 /* Does process pid block SIGUSR1 (a supervisor that reads it from its signalfd)? One of an
@@ -491,7 +575,9 @@ int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 	pid_t sup, pgid;
 	int r;
 
-	r = uk_guest_status(name, &st, err);
+	r = check_state(name, err);
+	if (r == 0)
+		r = uk_guest_status(name, &st, err);
 	if (r == 0)
 		r = uk_guest_paths(name, &p, err);
 	if (r < 0)
@@ -499,7 +585,7 @@ int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 	pgid = st.kernel_pid;
 	sup = uk_guest_supervisor_alive(&p);
 	if (!sup && !uk_guest_kernel_alive(pgid, name)) {
-		uk_guest_clean_stale(&p);
+		clean_unclaimed(name, &p);
 		return 0;
 	}
 	/* whatever ends the kernel from now on (a guest whose init makes ctrl-alt-del a
@@ -515,18 +601,18 @@ int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 	sync_guest(&p, start + total * 2 / 10);
 	mconsole_try(p.mconsole, "cad", (int)(total / 10));
 	if (wait_gone(name, &p, pgid, start + total * 5 / 10))
-		return stopped(&p, sup);
+		return stopped(name, &p, sup);
 	sync_guest(&p, start + total * 6 / 10);
 	mconsole_try(p.mconsole, "halt", (int)(total / 20));
 	if (wait_gone(name, &p, pgid, start + total * 75 / 100))
-		return stopped(&p, sup);
+		return stopped(name, &p, sup);
 	/* the supervisor forwards SIGTERM to the kernel's group and will not restart it */
 	if (sup > 0)
 		kill(sup, SIGTERM);
 	else if (pgid > 0)
 		kill(-pgid, SIGTERM);
 	if (wait_gone(name, &p, pgid, start + total * 85 / 100))
-		return stopped(&p, sup);
+		return stopped(name, &p, sup);
 	return uk_guest_kill(name, err);
 }
 
@@ -537,7 +623,9 @@ int uk_guest_kill(const char *name, struct uk_err *err)
 	pid_t sup;
 	int r;
 
-	r = uk_guest_status(name, &st, err);
+	r = check_state(name, err);
+	if (r == 0)
+		r = uk_guest_status(name, &st, err);
 	if (r == 0)
 		r = uk_guest_paths(name, &p, err);
 	if (r < 0)
@@ -553,7 +641,7 @@ int uk_guest_kill(const char *name, struct uk_err *err)
 		kill(sup, SIGKILL);
 	if (!wait_gone(name, &p, st.kernel_pid, now_ms() + 3000))
 		return uk_err_set(err, EBUSY, "guest '%s' would not die", name);
-	uk_guest_clean_stale(&p);
+	clean_unclaimed(name, &p);
 	return 0;
 }
 

@@ -14,6 +14,7 @@ struct uk_guest_paths {
 	char dir[PATH_MAX];
 	char uml_link[PATH_MAX]; /* dir/uml: the uml_dir, or a symlink to kdir/uml */
 	char kdir[PATH_MAX];	 /* a --user guest's kernel directory, or "" */
+	char kdir_rec[PATH_MAX]; /* dir/kdir: the record of the kernel directory made */
 	char uml_dir[PATH_MAX];	 /* the kernel's uml_dir=: dir/uml or kdir/uml */
 	char mconsole[PATH_MAX];
 	char kernel_pidfile[PATH_MAX];
@@ -30,8 +31,10 @@ struct uk_guest_paths {
 int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *err);
 /* Where a --user guest's kernel directory goes: $TMPDIR when absolute, else /tmp. */
 const char *uk_guest_kdir_parent(void);
-/* The state directory. */
-int uk_guest_make_dir(const struct uk_guest_paths *p, struct uk_err *err);
+/* The guest's state directory, opened (made, 0700, with the runtime directories above it when
+ * create) only when it is no symlink, this user's, and writable by no one else (see
+ * uk_runtime_dir_open): its fd, or -errno with a message naming the directory at fault. */
+int uk_guest_state_open(const char *name, bool create, struct uk_err *err);
 /* The kernel's uml_dir, before a launch (what a previous one left is gone): dir/uml, or for
  * a --user guest its kernel directory (p is updated to it). */
 int uk_guest_make_kernel_dir(struct uk_guest_paths *p, const struct uk_guest_spec *s,
@@ -39,7 +42,8 @@ int uk_guest_make_kernel_dir(struct uk_guest_paths *p, const struct uk_guest_spe
 /* Before each spawn of a --user guest's kernel: its uml_dir exists and is the user's. */
 int uk_guest_own_uml_dir(const struct uk_guest_paths *p, const struct uk_guest_spec *s,
 			 struct uk_err *err);
-/* Remove a --user guest's kernel directory and the symlink to it. */
+/* Remove a --user guest's kernel directory (the one recorded, by its parent's fd), the
+ * record and the symlink to it (never followed). */
 void uk_guest_drop_kernel_dir(const struct uk_guest_paths *p);
 int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_status *st,
 			  struct uk_err *err);
@@ -58,6 +62,27 @@ int uk_guest_clean_stale(const struct uk_guest_paths *p);
  * directory's "nets", for uk_guest_ifaces. */
 int uk_guest_nets_record(const struct uk_guest_paths *p, const struct uk_guest_spec *s,
 			 const struct uk_guest_spec *wired, struct uk_err *err);
+
+/* ---- claims (claim.c): flocks a start takes before it changes anything, which its
+ * supervisor inherits and keeps for its life ---- */
+/* The pid holding an fcntl lock on fd's file (a supervisor), or 0. */
+pid_t uk_guest_lock_holder(int fd);
+/* Claim the guest whose state directory is dirfd: its lock file, made if missing, flocked.
+ * 0 (*fd the claim), -EBUSY when another umlkit holds it or a supervisor runs (*holder its
+ * pid, or 0), or -errno. */
+int uk_guest_claim(int dirfd, int *fd, pid_t *holder);
+/* The message of a claim refused with holder: "guest 'NAME' is already running (...)". */
+int uk_guest_claim_busy(struct uk_err *err, const char *name, pid_t holder);
+/* Claims on a guest's disks: each COW or image (exclusive, shared when read-only), each
+ * backing (shared); none on a 'c' (shared) disk or on NFS/SMB. -EAGAIN "FILE: in use" when
+ * another umlkit's guest holds one (nothing is held then). */
+struct uk_guest_claims {
+	int fd[2 * UK_GUEST_DISKS];
+	int n;
+};
+int uk_guest_claim_disks(const struct uk_guest_spec *s, struct uk_guest_claims *c,
+			 struct uk_err *err);
+void uk_guest_claims_release(struct uk_guest_claims *c);
 
 /* ---- the guest's host side (hostnet.c): its taps, bridges and firewall policy ---- */
 struct uk_fw_policy;

@@ -4,8 +4,14 @@
  * the console log, the notify socket, a lock its supervisor holds for its whole life, and
  * a status file the supervisor rewrites atomically. Liveness is judged from the lock and
  * the kernel's pid, never from the status file alone. A --user guest's uml_dir and notify
- * socket live in a kernel directory under $TMPDIR that its user can reach; the state
- * directory's uml is a symlink to it (see umlkit/guest.h).
+ * socket live in a kernel directory under $TMPDIR that its user can reach, recorded in the
+ * state directory's "kdir"; the state directory's uml is a symlink to it, for people only
+ * (see umlkit/guest.h).
+ *
+ * The state directory is untrusted: what changes it opens it first through
+ * uk_guest_state_open (no symlink, this user's, writable by no one else), and only what
+ * umlkit made and recorded is removed: the kernel directory named by the record, by its
+ * parent's fd, never a path through the uml link.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -44,21 +50,6 @@ static int state_from_name(const char *s)
 	return -1;
 }
 
-static int mkdir_p(char *path, mode_t mode)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, mode) < 0 && errno != EEXIST) {
-			*p = '/';
-			return -errno;
-		}
-		*p = '/';
-	}
-	return mkdir(path, mode) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 int uk_guest_state_root(char *out, size_t outlen, struct uk_err *err)
 {
 	return uk_runtime_dir("guests", out, outlen, err);
@@ -95,31 +86,40 @@ const char *uk_guest_kdir_parent(void)
 	return t && t[0] == '/' ? t : "/tmp";
 }
 
-/* A --user guest: dir/uml is a symlink to KDIR/uml, where KDIR is root's and not writable
- * by others (else it is not ours, and the paths stay in dir). */
-static void resolve_kdir(struct uk_guest_paths *p, size_t namelen)
+/* A kernel directory as make_kdir makes them: an absolute .../umlkit.XXXXXX short enough for
+ * the kernel's socket paths, a directory (not a symlink) of this user's that no one else can
+ * write to. */
+static bool kdir_ok(const char *kdir, size_t namelen)
 {
-	char target[PATH_MAX];
+	const char *base = strrchr(kdir, '/');
 	struct stat st;
-	ssize_t n = readlink(p->uml_link, target, sizeof(target) - 1);
-	size_t len;
 
+	if (kdir[0] != '/' || strlen(kdir) + namelen + 36 > 107)
+		return false;
+	base++;
+	if (strncmp(base, "umlkit.", 7) || strlen(base) != 13 || strchr(base + 7, '.'))
+		return false;
+	return lstat(kdir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	       !(st.st_mode & 022);
+}
+
+/* A --user guest: the state directory's record "kdir" names the kernel directory umlkit
+ * made (dir/uml, a symlink to KDIR/uml, is for people: never read, never followed). */
+static void read_kdir(struct uk_guest_paths *p, size_t namelen)
+{
+	_cleanup_close_ int fd = open(p->kdir_rec, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	char buf[PATH_MAX];
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = uk_pread_full(fd, buf, sizeof(buf) - 1, 0);
 	if (n <= 0)
 		return;
-	target[n] = '\0';
-	len = (size_t)n;
-	if (target[0] != '/' || len < 5 || strcmp(target + len - 4, "/uml") ||
-	    len + namelen + 32 > 107)
-		return;
-	target[len - 4] = '\0';
-	/* only a directory of the shape make_kdir makes: umlkit.XXXXXX */
-	const char *base = strrchr(target, '/') + 1;
-
-	if (strncmp(base, "umlkit.", 7) || strlen(base) != 13 || strchr(base + 7, '.'))
-		return;
-	if (lstat(target, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 || (st.st_mode & 022))
-		return;
-	memcpy(p->kdir, target, len - 3);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	if (kdir_ok(buf, namelen))
+		memcpy(p->kdir, buf, strlen(buf) + 1);
 }
 
 int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *err)
@@ -136,8 +136,9 @@ int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *er
 				  "(set XDG_RUNTIME_DIR to a shorter directory)",
 				  p->dir);
 	join(p->uml_link, p->dir, "/uml", "");
+	join(p->kdir_rec, p->dir, "/kdir", "");
 	p->kdir[0] = '\0';
-	resolve_kdir(p, strlen(name));
+	read_kdir(p, strlen(name));
 	if (p->kdir[0]) {
 		join(p->uml_dir, p->kdir, "/uml", "");
 		join(p->notify, p->kdir, "/notify", "");
@@ -161,16 +162,35 @@ int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *er
 	return 0;
 }
 
-int uk_guest_make_dir(const struct uk_guest_paths *p, struct uk_err *err)
+int uk_guest_state_open(const char *name, bool create, struct uk_err *err)
 {
 	char dir[PATH_MAX];
-	int r;
+	_cleanup_close_ int root = -1;
+	int r = uk_guest_state_dir(name, dir, sizeof(dir), err);
 
-	snprintf(dir, sizeof(dir), "%s", p->dir);
-	r = mkdir_p(dir, 0700);
 	if (r < 0)
-		return uk_err_sys(err, -r, "%s", p->dir);
-	return 0;
+		return r;
+	root = uk_runtime_dir_open("guests", create, err);
+	if (root < 0)
+		return root;
+	return uk_dir_open_private(root, name, create, dir, err);
+}
+
+/* Remove the kernel directory kdir by its parent's fd: the directory itself, this user's,
+ * never a symlink in its place. */
+static void remove_kdir(const char *kdir)
+{
+	char parent[PATH_MAX], base[PATH_MAX];
+	_cleanup_close_ int pfd = -1;
+	struct stat st;
+
+	if (uk_path_split(kdir, parent, sizeof(parent), base, sizeof(base)) < 0)
+		return;
+	pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0 || fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return;
+	if (S_ISDIR(st.st_mode) && st.st_uid == geteuid())
+		uk_remove_tree(pfd, base);
 }
 
 void uk_guest_drop_kernel_dir(const struct uk_guest_paths *p)
@@ -178,7 +198,8 @@ void uk_guest_drop_kernel_dir(const struct uk_guest_paths *p)
 	struct stat st;
 
 	if (p->kdir[0])
-		uk_remove_tree(AT_FDCWD, p->kdir);
+		remove_kdir(p->kdir);
+	unlink(p->kdir_rec);
 	if (lstat(p->uml_link, &st) == 0 && S_ISLNK(st.st_mode))
 		unlink(p->uml_link);
 }
@@ -205,8 +226,35 @@ int uk_guest_own_uml_dir(const struct uk_guest_paths *p, const struct uk_guest_s
 	return own_dir(p->uml_dir, s, err);
 }
 
-/* KDIR = ${TMPDIR:-/tmp}/umlkit.XXXXXX, root's, 0711, holding uml/, the user's, 0700. */
-static int make_kdir(const struct uk_guest_spec *s, char *kdir, size_t len, struct uk_err *err)
+/* path (a file of the state directory) replaced whole by the n bytes of buf, mode 0600 */
+static int write_whole(const char *path, const char *buf, size_t n, struct uk_err *err)
+{
+	struct uk_newfile nf;
+	int r = uk_newfile_open(&nf, path, 0600, err);
+
+	if (r < 0)
+		return r;
+	r = uk_pwrite_all(nf.fd, buf, n, 0);
+	if (r < 0) {
+		uk_newfile_abort(&nf);
+		return uk_err_sys(err, -r, "%s", path);
+	}
+	return uk_newfile_commit(&nf, true, err);
+}
+
+/* The record of the kernel directory made: "kdir" in the state directory. */
+static int record_kdir(const struct uk_guest_paths *p, const char *kdir, struct uk_err *err)
+{
+	char line[PATH_MAX + 1];
+	int n = snprintf(line, sizeof(line), "%s\n", kdir);
+
+	return write_whole(p->kdir_rec, line, (size_t)n, err);
+}
+
+/* KDIR = ${TMPDIR:-/tmp}/umlkit.XXXXXX, root's, 0711, holding uml/, the user's, 0700, and
+ * recorded in the state directory before anything else is made in it. */
+static int make_kdir(const struct uk_guest_paths *p, const struct uk_guest_spec *s, char *kdir,
+		     size_t len, struct uk_err *err)
 {
 	const char *parent = uk_guest_kdir_parent();
 	char uml[PATH_MAX];
@@ -220,12 +268,16 @@ static int make_kdir(const struct uk_guest_spec *s, char *kdir, size_t len, stru
 				  parent);
 	if (!mkdtemp(kdir))
 		return uk_err_sys(err, errno, "%s/umlkit.XXXXXX", parent);
+	r = record_kdir(p, kdir, err);
 	snprintf(uml, sizeof(uml), "%s/uml", kdir);
-	r = own_dir(uml, s, err);
+	if (r == 0)
+		r = own_dir(uml, s, err);
 	if (r == 0 && chmod(kdir, 0711) < 0)
 		r = uk_err_sys(err, errno, "%s", kdir);
-	if (r < 0)
-		uk_remove_tree(AT_FDCWD, kdir);
+	if (r < 0) {
+		remove_kdir(kdir);
+		unlink(p->kdir_rec);
+	}
 	return r;
 }
 
@@ -242,21 +294,19 @@ int uk_guest_make_kernel_dir(struct uk_guest_paths *p, const struct uk_guest_spe
 		return uk_guest_paths(s->name, p, err);
 	}
 	uk_remove_tree(AT_FDCWD, p->uml_link); /* a plain one, from a launch without --user */
-	r = make_kdir(s, kdir, sizeof(kdir), err);
+	r = make_kdir(p, s, kdir, sizeof(kdir), err);
 	if (r < 0)
 		return r;
 	snprintf(target, sizeof(target), "%s/uml", kdir);
-	if (symlink(target, p->uml_link) < 0) {
+	if (symlink(target, p->uml_link) < 0)
 		r = uk_err_sys(err, errno, "%s", p->uml_link);
-		uk_remove_tree(AT_FDCWD, kdir);
-		return r;
-	}
-	r = uk_guest_paths(s->name, p, err);
+	if (r == 0)
+		r = uk_guest_paths(s->name, p, err);
 	if (r == 0 && strcmp(p->kdir, kdir))
 		r = uk_err_set(err, EPERM, "%s: not the kernel directory umlkit made", kdir);
 	if (r < 0) {
-		unlink(p->uml_link);
-		uk_remove_tree(AT_FDCWD, kdir);
+		snprintf(p->kdir, sizeof(p->kdir), "%s", kdir);
+		uk_guest_drop_kernel_dir(p);
 	}
 	return r;
 }
@@ -264,9 +314,8 @@ int uk_guest_make_kernel_dir(struct uk_guest_paths *p, const struct uk_guest_spe
 int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_status *st,
 			  struct uk_err *err)
 {
-	struct uk_newfile nf;
 	char buf[2048];
-	int n, r;
+	int n;
 
 	n = snprintf(buf, sizeof(buf),
 		     "state=%s\nsupervisor=%d\nkernel=%d\nexit_status=%d\nexit_signal=%d\n"
@@ -277,15 +326,7 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 		     st->ready, st->uid, st->gid, st->waiting_for, st->message);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return uk_err_set(err, E2BIG, "%s: status too long", p->status);
-	r = uk_newfile_open(&nf, p->status, 0600, err);
-	if (r < 0)
-		return r;
-	r = uk_pwrite_all(nf.fd, buf, (size_t)n, 0);
-	if (r < 0) {
-		uk_newfile_abort(&nf);
-		return uk_err_sys(err, -r, "%s", p->status);
-	}
-	return uk_newfile_commit(&nf, true, err);
+	return write_whole(p->status, buf, (size_t)n, err);
 }
 
 static void parse_status_line(struct uk_guest_status *st, const char *key, const char *val)
@@ -514,11 +555,11 @@ int uk_guest_clean_stale(const struct uk_guest_paths *p)
 
 int uk_guest_forget(const char *name, bool check_only, struct uk_err *err)
 {
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
-	_cleanup_close_ int lock = -1;
+	_cleanup_close_ int dfd = -1, claim = -1;
 	struct uk_guest_status st;
 	struct uk_guest_paths p;
 	struct stat sb;
+	pid_t holder;
 	int r = uk_guest_paths(name, &p, err);
 
 	if (r < 0)
@@ -531,14 +572,21 @@ int uk_guest_forget(const char *name, bool check_only, struct uk_err *err)
 			return 0;
 		return unlink(p.dir) < 0 ? uk_err_sys(err, errno, "%s", p.dir) : 0;
 	}
-	/* the supervisor's lock, held while the state goes: no start can slip in between */
-	lock = open(p.lock, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-	if (lock >= 0 && fcntl(lock, F_SETLK, &fl) < 0)
+	dfd = uk_guest_state_open(name, false, err);
+	if (dfd < 0)
+		return dfd;
+	/* the guest's claim, held while the state goes: no start can slip in between */
+	r = uk_guest_claim(dfd, &claim, &holder);
+	if (r == -EBUSY && holder > 0)
 		return uk_err_set(
 			err, EBUSY,
 			"guest '%s' is running (supervisor pid %d); stop it first: umlkit "
 			"stop %s",
-			name, (int)uk_guest_supervisor_alive(&p), name);
+			name, (int)holder, name);
+	if (r == -EBUSY)
+		return uk_guest_claim_busy(err, name, 0);
+	if (r < 0)
+		return uk_err_sys(err, -r, "%s", p.lock);
 	r = uk_guest_status(name, &st, err);
 	if (r < 0)
 		return r;

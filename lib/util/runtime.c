@@ -3,9 +3,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "umlkit/util.h"
 
@@ -24,6 +28,110 @@ int uk_runtime_dir(const char *sub, char *out, size_t outlen, struct uk_err *err
 	if (n < 0 || (size_t)n >= outlen)
 		return uk_err_set(err, ENAMETOOLONG, "runtime directory path too long");
 	return 0;
+}
+
+/* st (of shown): a directory that only the caller's user (or root, when root_ok) can change */
+static int check_private(const struct stat *st, bool root_ok, const char *shown, struct uk_err *err)
+{
+	uid_t me = geteuid();
+
+	if (!S_ISDIR(st->st_mode))
+		return uk_err_set(err, ENOTDIR, "%s: not a directory", shown);
+	if (st->st_uid != me && !(root_ok && st->st_uid == 0))
+		return uk_err_set(err, EPERM,
+				  "%s: owned by uid %u, not by uid %u who runs umlkit: refusing to "
+				  "use it (set XDG_RUNTIME_DIR to a directory of your own)",
+				  shown, (unsigned)st->st_uid, (unsigned)me);
+	if (st->st_mode & 022)
+		return uk_err_set(
+			err, EPERM,
+			"%s: writable by its group or others (mode %04o): refusing to use it",
+			shown, (unsigned)(st->st_mode & 07777));
+	return 0;
+}
+
+int uk_dir_open_private(int dirfd, const char *name, bool create, const char *shown,
+			struct uk_err *err)
+{
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+	int r;
+
+	if (create && mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		return uk_err_sys(err, errno, "%s", shown);
+	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		int e = errno;
+
+		if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+			return uk_err_set(err, EPERM, "%s: a symlink: refusing to follow it",
+					  shown);
+		return e == ENOENT ? uk_err_set(err, ENOENT, "%s: no such directory", shown)
+				   : uk_err_sys(err, e, "%s", shown);
+	}
+	if (fstat(fd, &st) < 0)
+		return uk_err_sys(err, errno, "%s", shown);
+	r = check_private(&st, false, shown, err);
+	return r < 0 ? r : TAKE_FD(fd);
+}
+
+/* The runtime directory itself ($XDG_RUNTIME_DIR, or $HOME/.umlkit/run; made when create),
+ * followed where it is a symlink (the user chose it), but the caller's or root's. */
+static int open_base(char *shown, size_t len, bool create, struct uk_err *err)
+{
+	const char *xdg = getenv("XDG_RUNTIME_DIR"), *home = getenv("HOME");
+	_cleanup_close_ int fd = -1, h = -1;
+	struct stat st;
+	int r;
+
+	if (xdg && *xdg) {
+		if ((size_t)snprintf(shown, len, "%s", xdg) >= len)
+			return uk_err_set(err, ENAMETOOLONG, "runtime directory path too long");
+		if (create && mkdir(xdg, 0700) < 0 && errno != EEXIST)
+			return uk_err_sys(err, errno, "%s", xdg);
+		fd = open(xdg, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return uk_err_sys(err, errno, "%s", xdg);
+		if (fstat(fd, &st) < 0)
+			return uk_err_sys(err, errno, "%s", xdg);
+		r = check_private(&st, true, xdg, err);
+		return r < 0 ? r : TAKE_FD(fd);
+	}
+	if (!home || !*home)
+		return uk_err_set(err, ENOENT, "neither $XDG_RUNTIME_DIR nor $HOME is set");
+	h = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (h < 0)
+		return uk_err_sys(err, errno, "%s", home);
+	if ((size_t)snprintf(shown, len, "%s/.umlkit", home) >= len)
+		return uk_err_set(err, ENAMETOOLONG, "runtime directory path too long");
+	fd = uk_dir_open_private(h, ".umlkit", create, shown, err);
+	if (fd < 0)
+		return fd;
+	strcat(shown, "/run");
+	return uk_dir_open_private(fd, "run", create, shown, err);
+}
+
+int uk_runtime_dir_open(const char *sub, bool create, struct uk_err *err)
+{
+	char shown[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	int base = open_base(shown, sizeof(shown), create, err);
+	size_t n = strlen(shown);
+
+	if (base < 0)
+		return base;
+	if (n + strlen(sub) + 9 > sizeof(shown)) {
+		close(base);
+		return uk_err_set(err, ENAMETOOLONG, "runtime directory path too long");
+	}
+	strcpy(shown + n, "/umlkit");
+	fd = uk_dir_open_private(base, "umlkit", create, shown, err);
+	close(base);
+	if (fd < 0)
+		return fd;
+	strcat(shown, "/");
+	strcat(shown, sub);
+	return uk_dir_open_private(fd, sub, create, shown, err);
 }
 
 static int cmp_names(const void *a, const void *b)

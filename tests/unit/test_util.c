@@ -811,6 +811,49 @@ static void test_cache_dir(void **state)
 	unsetenv("XDG_CACHE_HOME");
 }
 
+/* ---- the runtime directory, opened as one only this user can change ---- */
+static void test_runtime_dir_open(void **state)
+{
+	struct scratch *s = *state;
+	char xdg[PATH_MAX + 8], g[PATH_MAX + 32], link[PATH_MAX + 32];
+	struct uk_err err;
+	struct stat st;
+	int fd, gfd;
+
+	snprintf(xdg, sizeof(xdg), "%s/xdg", s->dir);
+	assert_int_equal(mkdir(xdg, 0700), 0);
+	setenv("XDG_RUNTIME_DIR", xdg, 1);
+	/* missing, and not to be made */
+	assert_int_equal(uk_runtime_dir_open("guests", false, &err), -ENOENT);
+	fd = uk_runtime_dir_open("guests", true, &err);
+	assert_true(fd >= 0);
+	snprintf(g, sizeof(g), "%s/umlkit/guests", xdg);
+	assert_int_equal(lstat(g, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
+	gfd = uk_dir_open_private(fd, "g", true, "G", &err);
+	assert_true(gfd >= 0);
+	close(gfd);
+	/* a directory others can write to */
+	strcat(g, "/g");
+	assert_int_equal(chmod(g, 0777), 0);
+	assert_int_equal(uk_dir_open_private(fd, "g", false, "G", &err), -EPERM);
+	assert_string_equal(err.msg,
+			    "G: writable by its group or others (mode 0777): refusing to use it");
+	/* a symlink in its place is refused, not followed */
+	snprintf(link, sizeof(link), "%s/elsewhere", s->dir);
+	assert_int_equal(mkdir(link, 0700), 0);
+	assert_int_equal(rmdir(g), 0);
+	assert_int_equal(symlink(link, g), 0);
+	assert_int_equal(uk_dir_open_private(fd, "g", true, "G", &err), -EPERM);
+	assert_string_equal(err.msg, "G: a symlink: refusing to follow it");
+	close(fd);
+	/* the runtime directory itself writable by others */
+	assert_int_equal(chmod(xdg, 01777), 0);
+	assert_int_equal(uk_runtime_dir_open("guests", false, &err), -EPERM);
+	assert_non_null(strstr(err.msg, xdg));
+	unsetenv("XDG_RUNTIME_DIR");
+}
+
 static void test_find_companion(void **state)
 {
 	char out[PATH_MAX];
@@ -831,6 +874,8 @@ int main(void)
 		cmocka_unit_test(test_err_without_record),
 		cmocka_unit_test_setup_teardown(test_cache_dir, scratch_setup, scratch_teardown),
 		cmocka_unit_test(test_find_companion),
+		cmocka_unit_test_setup_teardown(test_runtime_dir_open, scratch_setup,
+						scratch_teardown),
 		cmocka_unit_test(test_err_prefix),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_size),
