@@ -153,7 +153,7 @@ static int make_image(const char *src, const char *path, struct uk_err *err)
 		uk_newfile_abort(&nf);
 		return r;
 	}
-	r = uk_rootfs_run(argv, nf.fd, out, 65536, err);
+	r = uk_run_capture(argv, nf.fd, out, 65536, err);
 	if (r < 0) {
 		uk_newfile_abort(&nf);
 		return uk_err_prefix(err, r, "%s: ", path);
