@@ -165,6 +165,13 @@ int uk_remove_tree(int dirfd, const char *name);
 /* fsync the directory that holds path. */
 int uk_fsync_dir_of(const char *path);
 
+/* snprintf that tells whether it fit: 0, or -ENAMETOOLONG with out truncated. */
+int uk_fmt(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A 64-bit checksum (not cryptographic: for damage, not for attackers), continued from h. */
+uint64_t uk_hash64(uint64_t h, const void *buf, size_t len);
+#define UK_HASH64_INIT 0x9e3779b97f4a7c15ULL
+
 /* ---- other programs (run.c) ---- */
 /*
  * Run argv[0] (an absolute path) with argv, without a shell: stdin from /dev/null, stdout
