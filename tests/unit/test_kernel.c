@@ -22,6 +22,7 @@
 
 #include "umlkit/kernel.h"
 #include "umlkit/util.h"
+#include "../../lib/kernel/kernel-internal.h"
 
 static int version_of(const char *text, char *out, size_t outlen)
 {
@@ -70,7 +71,7 @@ static int find_kernel(const char *given, char *out, size_t outlen, struct uk_er
 
 
 struct kdir {
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], cache[PATH_MAX];
 	char *old_path, *old_kernel;
 };
 
@@ -86,6 +87,9 @@ static int kdir_setup(void **state)
 	k->old_path = p ? strdup(p) : NULL;
 	k->old_kernel = uk ? strdup(uk) : NULL;
 	unsetenv("UMLKIT_KERNEL");
+	unsetenv("UMLKIT_MODULES_DIR");
+	uk_fmt(k->cache, sizeof(k->cache), "%s/cache", k->dir);
+	setenv("UMLKIT_CACHE_DIR", k->cache, 1);
 	*state = k;
 	return 0;
 }
@@ -260,6 +264,319 @@ static void test_kernel_path(void **state)
 	assert_int_equal(find_kernel(NULL, out, sizeof(out), &err), -ENOENT);
 }
 
+/* ---- what a binary says of itself ---- */
+
+static void put(const char *path, const char *text, size_t len, mode_t mode)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static const char k72[] = "\x7f"
+			  "ELF junk seccomp=<on/auto/off>\n    Configure\0"
+			  "Linux version 7.2.7 (debian-kernel@lists.debian.org) #1\0";
+static const char k61[] = "\x7f"
+			  "ELF junk\0Linux version 6.1.176 (buildd@x86) #1\0";
+
+/* dir/usr/bin/linux.uml with text, and (when release) dir/usr/lib/uml/modules/RELEASE */
+static void fake_tree(const struct kdir *k, const char *dir, const char *text, size_t len,
+		      const char *release, char *bin)
+{
+	char p[PATH_MAX];
+
+	kfile(k, dir, 0, p);
+	uk_fmt(p, sizeof(p), "%s/%s/usr", k->dir, dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	strcat(p, "/bin");
+	assert_int_equal(mkdir(p, 0755), 0);
+	uk_fmt(bin, PATH_MAX, "%s/linux.uml", p);
+	put(bin, text, len, 0755);
+	if (!release)
+		return;
+	uk_fmt(p, sizeof(p), "%s/%s/usr/lib", k->dir, dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	strcat(p, "/uml");
+	assert_int_equal(mkdir(p, 0755), 0);
+	strcat(p, "/modules");
+	assert_int_equal(mkdir(p, 0755), 0);
+	strcat(p, "/");
+	strcat(p, release);
+	assert_int_equal(mkdir(p, 0755), 0);
+	strcat(p, "/modules.dep");
+	put(p, "", 0, 0644);
+}
+
+static void test_probe(void **state)
+{
+	struct kdir *k = *state;
+	struct uk_kernel kk = {0};
+	struct uk_err err = {0};
+	char want[PATH_MAX], envdir[PATH_MAX], p[PATH_MAX];
+
+	fake_tree(k, "new", k72, sizeof(k72) - 1, "7.2.7", kk.path);
+	assert_int_equal(uk_kernel_probe(&kk, &err), 0);
+	assert_string_equal(kk.release, "7.2.7");
+	assert_true(kk.seccomp);
+	uk_fmt(p, sizeof(p), "%s/new/usr/lib/uml/modules", k->dir);
+	assert_non_null(realpath(p, want));
+	assert_string_equal(kk.modules, want); /* beside the binary */
+
+	/* 6.1: no seccomp; no modules beside it, none in $UMLKIT_MODULES_DIR of its release */
+	memset(&kk, 0, sizeof(kk));
+	fake_tree(k, "old", k61, sizeof(k61) - 1, NULL, kk.path);
+	kfile(k, "mods", 0, envdir);
+	setenv("UMLKIT_MODULES_DIR", envdir, 1);
+	assert_int_equal(uk_kernel_probe(&kk, &err), 0);
+	assert_string_equal(kk.release, "6.1.176");
+	assert_false(kk.seccomp);
+	assert_string_equal(kk.modules, "");
+	kfile(k, "mods/6.1.176", 0, p);
+	strcat(p, "/modules.dep");
+	put(p, "", 0, 0644);
+	assert_int_equal(uk_kernel_probe(&kk, &err), 0);
+	assert_string_equal(kk.modules, envdir);
+	unsetenv("UMLKIT_MODULES_DIR");
+
+	/* not a kernel */
+	kfile(k, "notkernel", 0755, kk.path);
+	assert_int_equal(uk_kernel_probe(&kk, &err), -ENOEXEC);
+	assert_non_null(strstr(err.msg, "no \"Linux version\" banner"));
+	assert_non_null(strstr(err.msg, kk.path));
+}
+
+/* ---- the store of fetched kernels ---- */
+
+/* An entry NAME in the store as the fetch leaves it: root/usr/bin/linux.uml and a manifest
+ * listing it with its size and checksum. */
+static void fake_entry(const struct kdir *k, const char *name)
+{
+	char store[PATH_MAX], dir[PATH_MAX], bin[PATH_MAX], text[2048], mf[PATH_MAX + 32];
+	struct uk_err err = {0};
+	uint64_t size, sum;
+	int dfd;
+
+	assert_int_equal(uk_kernel_store(store, sizeof(store), &err), 0);
+	uk_fmt(dir, sizeof(dir), "cache/kernels/%s", name); /* uk_kernel_store made kernels/ */
+	kfile(k, dir, 0, bin);
+	strcat(dir, "/root");
+	kfile(k, dir, 0, bin);
+	fake_tree(k, "tmp-tree", k72, sizeof(k72) - 1, "7.2.7", bin);
+	uk_fmt(dir, sizeof(dir), "%s/%s/root/usr", store, name);
+	uk_fmt(text, sizeof(text), "%s/tmp-tree/usr", k->dir);
+	assert_int_equal(rename(text, dir), 0);
+	uk_fmt(dir, sizeof(dir), "%s/%s", store, name);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	assert_int_equal(uk_kernel_file_sum(dfd, "root/usr/bin/linux.uml", &size, &sum), 0);
+	close(dfd);
+	uk_fmt(text, sizeof(text),
+		 "{\"format\": 1, \"name\": \"%s\", \"suite\": \"sid\", \"mirror\": "
+		 "\"http://deb.debian.org/debian\", \"package\": \"user-mode-linux 7.2um1\", "
+		 "\"libc\": \"libc6 2.43-7\", \"release\": \"7.2.7\", \"fetched\": 1, \"kernel\": "
+		 "\"root/usr/bin/linux.uml\", \"files\": [{\"path\": \"root/usr/bin/linux.uml\", "
+		 "\"size\": %llu, \"sum\": \"%016llx\"}]}\n",
+		 name, (unsigned long long)size, (unsigned long long)sum);
+	uk_fmt(mf, sizeof(mf), "%s/manifest.json", dir);
+	put(mf, text, strlen(text), 0644);
+	uk_fmt(text, sizeof(text), "%s/tmp-tree", k->dir);
+	assert_int_equal(rmdir(text), 0);
+}
+
+static void entry_file(const struct kdir *k, const char *name, const char *rel, char *out)
+{
+	uk_fmt(out, PATH_MAX, "%s/kernels/%s/%s", k->cache, name, rel);
+}
+
+static void test_store_find(void **state)
+{
+	struct kdir *k = *state;
+	struct uk_kernel kk;
+	struct uk_err err = {0};
+	char bin[PATH_MAX];
+
+	fake_entry(k, "sid");
+	assert_int_equal(uk_kernel_find("sid", &kk, &err), 0);
+	assert_string_equal(kk.name, "sid");
+	assert_string_equal(kk.release, "7.2.7");
+	assert_true(kk.seccomp);
+	assert_string_equal(kk.package, "user-mode-linux 7.2um1");
+	entry_file(k, "sid", "root/usr/bin/linux.uml", bin);
+	assert_string_equal(kk.path, bin);
+	assert_non_null(strstr(kk.modules, "/kernels/sid/root/usr/lib/uml/modules"));
+	/* $UMLKIT_KERNEL names it too */
+	setenv("UMLKIT_KERNEL", "sid", 1);
+	assert_int_equal(uk_kernel_find(NULL, &kk, &err), 0);
+	assert_string_equal(kk.path, bin);
+	unsetenv("UMLKIT_KERNEL");
+	/* a name that is no entry and no file */
+	assert_int_equal(uk_kernel_find("trixie", &kk, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "kernel trixie: no kernel of that name"));
+}
+
+static void expect_damage(const char *name, const char *why)
+{
+	struct uk_kernel kk;
+	struct uk_err err = {0};
+
+	assert_int_equal(uk_kernel_find(name, &kk, &err), -EUCLEAN);
+	if (!strstr(err.msg, why) || !strstr(err.msg, "damaged") ||
+	    !strstr(err.msg, "umlkit kernel fetch -f"))
+		fail_msg("kernel %s: message '%s' lacks '%s'", name, err.msg, why);
+}
+
+static void test_store_damage(void **state)
+{
+	struct kdir *k = *state;
+	char p[PATH_MAX], q[PATH_MAX];
+	struct uk_kernel *ks;
+	int fd, n, damaged = 0;
+
+	/* a byte changed, the size the same */
+	fake_entry(k, "a");
+	entry_file(k, "a", "root/usr/bin/linux.uml", p);
+	fd = open(p, O_WRONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "X", 1, 1), 1);
+	close(fd);
+	expect_damage("a", "root/usr/bin/linux.uml: its checksum changed");
+	/* truncated */
+	fake_entry(k, "b");
+	entry_file(k, "b", "root/usr/bin/linux.uml", p);
+	assert_int_equal(truncate(p, 10), 0);
+	expect_damage("b", "root/usr/bin/linux.uml: 10 bytes");
+	/* gone */
+	fake_entry(k, "c");
+	entry_file(k, "c", "root/usr/bin/linux.uml", p);
+	assert_int_equal(unlink(p), 0);
+	expect_damage("c", "No such file");
+	/* no manifest, or not JSON */
+	fake_entry(k, "d");
+	entry_file(k, "d", "manifest.json", p);
+	assert_int_equal(unlink(p), 0);
+	expect_damage("d", "manifest.json");
+	fake_entry(k, "e");
+	entry_file(k, "e", "manifest.json", p);
+	put(p, "{not json", 9, 0644);
+	expect_damage("e", "manifest.json");
+	/* the binary replaced by a symlink to a copy of itself: not followed */
+	fake_entry(k, "f");
+	entry_file(k, "f", "root/usr/bin/linux.uml", p);
+	uk_fmt(q, sizeof(q), "%s.real", p);
+	assert_int_equal(rename(p, q), 0);
+	assert_int_equal(symlink(q, p), 0);
+	expect_damage("f", "linux.uml");
+	/* the entry itself a symlink to a whole one */
+	fake_entry(k, "g");
+	entry_file(k, "g", "", p);
+	p[strlen(p) - 1] = '\0';
+	entry_file(k, "h", "", q);
+	q[strlen(q) - 1] = '\0';
+	assert_int_equal(symlink(p, q), 0);
+	expect_damage("h", "kernels/h");
+
+	/* list names every one, the damaged with why */
+	assert_int_equal(uk_kernel_list(&ks, &n, NULL), 0);
+	for (int i = 0; i < n; i++)
+		damaged += ks[i].damage[0] != '\0';
+	assert_int_equal(damaged, 7);
+	assert_string_equal(ks[n - 2].name, "g");
+	assert_string_equal(ks[n - 2].damage, "");
+	free(ks);
+}
+
+static void test_store_rm(void **state)
+{
+	struct kdir *k = *state;
+	struct uk_kernel kk;
+	struct uk_err err = {0};
+	char p[PATH_MAX], outside[PATH_MAX];
+
+	fake_entry(k, "sid");
+	assert_int_equal(uk_kernel_rm("sid", &err), 0);
+	assert_int_equal(uk_kernel_find("sid", &kk, &err), -ENOENT);
+	assert_int_equal(uk_kernel_rm("sid", &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "kernel sid: no such kernel"));
+	assert_int_equal(uk_kernel_rm(UK_KERNEL_SYSTEM, &err), -EPERM);
+	assert_int_equal(uk_kernel_rm("../x", &err), -EINVAL);
+	/* a symlinked entry goes, not what it points to */
+	kfile(k, "outside", 0, outside);
+	kfile(k, "outside/keep", 0644, p);
+	entry_file(k, "ln", "", p);
+	p[strlen(p) - 1] = '\0';
+	assert_int_equal(symlink(outside, p), 0);
+	assert_int_equal(uk_kernel_rm("ln", &err), 0);
+	uk_fmt(p, sizeof(p), "%s/keep", outside);
+	assert_int_equal(access(p, F_OK), 0);
+}
+
+/* ---- the host's mirror ---- */
+
+static void sources(const struct kdir *k, const char *root, const char *codename,
+		    const char *list, const char *file, const char *text)
+{
+	char p[PATH_MAX], d[PATH_MAX];
+
+	uk_fmt(d, sizeof(d), "%s/etc", root);
+	mkdir(d, 0755);
+	uk_fmt(d, sizeof(d), "%s/etc/apt", root);
+	mkdir(d, 0755);
+	uk_fmt(d, sizeof(d), "%s/etc/apt/sources.list.d", root);
+	mkdir(d, 0755);
+	uk_fmt(p, sizeof(p), "%s/etc/os-release", root);
+	uk_fmt(d, sizeof(d), "PRETTY_NAME=\"Debian\"\nVERSION_CODENAME=%s\n", codename);
+	put(p, d, strlen(d), 0644);
+	uk_fmt(p, sizeof(p), "%s/etc/apt/sources.list", root);
+	put(p, list, strlen(list), 0644);
+	if (file) {
+		uk_fmt(p, sizeof(p), "%s/etc/apt/sources.list.d/%s", root, file);
+		put(p, text, strlen(text), 0644);
+	}
+	(void)k;
+}
+
+static void test_host_mirror(void **state)
+{
+	struct kdir *k = *state;
+	char root[PATH_MAX], out[256];
+
+	kfile(k, "r1", 0, root);
+	sources(k, root, "bookworm", "# none\n", "debian.sources",
+		"Types: deb\nURIs: http://security.example/debian-security\nSuites: "
+		"bookworm-security\nComponents: main\n\nTypes: deb-src deb\nURIs: "
+		"http://mirror.example/debian/\nSuites: bookworm bookworm-updates\nComponents: "
+		"main\n");
+	assert_int_equal(uk_kernel_host_mirror(root, out, sizeof(out)), 0);
+	assert_string_equal(out, "http://mirror.example/debian");
+
+	/* a disabled stanza is passed over; the one-line form, with options, first */
+	kfile(k, "r2", 0, root);
+	sources(k, root, "bookworm",
+		"deb-src http://src.example/debian bookworm main\n"
+		"deb [arch=amd64 signed-by=/k.gpg] https://one.example/debian bookworm main\n",
+		"x.sources", "Types: deb\nURIs: http://two.example/debian\nSuites: bookworm\n");
+	assert_int_equal(uk_kernel_host_mirror(root, out, sizeof(out)), 0);
+	assert_string_equal(out, "https://one.example/debian");
+	kfile(k, "r3", 0, root);
+	sources(k, root, "trixie", "deb http://old.example/debian bookworm main\n", "x.sources",
+		"Enabled: no\nTypes: deb\nURIs: http://off.example/debian\nSuites: trixie\n\n"
+		"Types: deb\nURIs: http://on.example/debian\nSuites: trixie\n");
+	assert_int_equal(uk_kernel_host_mirror(root, out, sizeof(out)), 0);
+	assert_string_equal(out, "http://on.example/debian");
+
+	/* nothing for the host's release, or no os-release: Debian's own */
+	kfile(k, "r4", 0, root);
+	sources(k, root, "bookworm", "deb http://a.example/debian sid main\n", NULL, NULL);
+	assert_int_equal(uk_kernel_host_mirror(root, out, sizeof(out)), 0);
+	assert_string_equal(out, "http://deb.debian.org/debian");
+	kfile(k, "r5", 0, root);
+	assert_int_equal(uk_kernel_host_mirror(root, out, sizeof(out)), 0);
+	assert_string_equal(out, "http://deb.debian.org/debian");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -267,6 +584,11 @@ int main(void)
 		cmocka_unit_test(test_no_banner),
 		cmocka_unit_test_setup_teardown(test_kernel_given, kdir_setup, kdir_teardown),
 		cmocka_unit_test_setup_teardown(test_kernel_path, kdir_setup, kdir_teardown),
+		cmocka_unit_test_setup_teardown(test_probe, kdir_setup, kdir_teardown),
+		cmocka_unit_test_setup_teardown(test_store_find, kdir_setup, kdir_teardown),
+		cmocka_unit_test_setup_teardown(test_store_damage, kdir_setup, kdir_teardown),
+		cmocka_unit_test_setup_teardown(test_store_rm, kdir_setup, kdir_teardown),
+		cmocka_unit_test_setup_teardown(test_host_mirror, kdir_setup, kdir_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
