@@ -89,7 +89,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
 
-.PHONY: all check check-quick test-build deps demo bench install install-compat uninstall fuzz \
+.PHONY: all check check-quick check-kernel test-build deps demo bench install install-compat uninstall fuzz \
 	fuzz-build \
 	format format-check clean
 
@@ -154,7 +154,7 @@ TEST_JOBS ?= $(shell echo $$(($(NPROC) * 2)))
 # the longest shell tests start first, so that none of them is left running alone at the end
 SLOW_SH := $(wildcard tests/sh/image_debian.t tests/sh/debian_guest.t tests/sh/walkthrough.t \
 	tests/sh/guest_lifecycle.t tests/sh/switch.t tests/sh/cow_crash.t tests/sh/net_guest.t \
-	tests/sh/switch_legacy.t tests/sh/guest_state.t)
+	tests/sh/switch_legacy.t tests/sh/guest_state.t tests/sh/kernel.t)
 SH_TESTS := $(SLOW_SH) $(filter-out $(SLOW_SH),$(sort $(wildcard tests/sh/*.t)))
 # NO_DEBIAN=1 leaves out the tests that boot Debian images (CI's sanitizer and clang passes:
 # the gcc pass runs them; they are mostly guest and mirror time, the same in every build)
@@ -166,6 +166,22 @@ check: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) test-build
 	@UK_BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) UK_TEST_JOBS=$(TEST_JOBS) \
 		scripts/run-tests $(BUILD) $(SH_TESTS) $(UNIT_BIN) $(REPLAY_BIN)
+
+# A smoke suite on a kernel from Debian's archive (CI: KERNEL=sid, fetched into the test
+# cache once and reused): the guest lifecycle, the switch with NAT over fd and bess, a COW
+# boot and merge, the agent; with SECCOMP=on (CI's) its guests run in seccomp mode.
+KERNEL ?= sid
+SECCOMP ?= on
+SMOKE_SH := tests/sh/guest_lifecycle.t tests/sh/switch_nat.t tests/sh/guest.t \
+	tests/sh/cow_guest.t tests/sh/agent.t
+TEST_CACHE ?= /var/tmp/umlkit-test-cache
+check-kernel: deps
+	@$(MAKE) --no-print-directory -j$(NPROC) test-build
+	@k=$$(UMLKIT_CACHE_DIR=$(TEST_CACHE) $(BUILD)/umlkit kernel fetch -q $(KERNEL) | cut -f3) && \
+	echo "check-kernel: $(KERNEL) is $$k ($$($$k --version)), seccomp $(SECCOMP)" && \
+	UMLKIT_KERNEL=$$k UMLKIT_SECCOMP=$(SECCOMP) UMLKIT_CACHE_DIR=$(TEST_CACHE) \
+	UK_BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) UK_TEST_JOBS=$(TEST_JOBS) \
+		scripts/run-tests $(BUILD)/kernel-$(KERNEL) $(SMOKE_SH)
 
 QUICK_SH := tests/sh/lib.t tests/sh/cow_cli.t tests/sh/cow_compat.t tests/sh/cow_bad_input.t
 check-quick: deps

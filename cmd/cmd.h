@@ -53,6 +53,7 @@ struct uk_cow_opts {
 /* Subcommand families and compatibility personalities. */
 int uk_cmd_cow(int argc, char **argv);
 int uk_cmd_image(int argc, char **argv);
+int uk_cmd_kernel(int argc, char **argv);
 /* The reporting cow subcommands (cow-report.c). */
 int uk_cow_info_cmd(struct uk_cow_opts *o);
 int uk_cow_check_cmd(struct uk_cow_opts *o);

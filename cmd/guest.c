@@ -13,6 +13,7 @@
 
 #include "umlkit/guest.h"
 #include "umlkit/image.h"
+#include "umlkit/kernel.h"
 #include "umlkit/net.h"
 #include "umlkit/util.h"
 #include "cmd.h"
@@ -54,7 +55,11 @@ static const char guest_usage[] =
 	"  --allow PORTS        firewall: what may reach the guest (tcp/80,udp/53,icmp), on\n"
 	"                       the first tap: or bridge: net with ip=; all else is dropped\n"
 	"  --egress any|none|PORTS   firewall: what the guest may reach (default any)\n"
-	"  --kernel PATH        default: $UMLKIT_KERNEL, then linux or linux.uml on PATH\n"
+	"  --kernel NAME|PATH   a kernel of `umlkit kernel list`, or a file; default:\n"
+	"                       $UMLKIT_KERNEL, then linux or linux.uml on PATH\n"
+	"  --seccomp on|off|auto   run guest processes under seccomp (faster; a guest's\n"
+	"                       processes can then reach its kernel's memory) or ptrace;\n"
+	"                       kernels from 6.16 (default off; $UMLKIT_SECCOMP)\n"
 	"  --append ARGS        more kernel arguments\n"
 	"  --no-modules         attach no image of the kernel's modules (by default the\n"
 	"                       host's /usr/lib/uml/modules/VERSION, read-only, as the\n"
@@ -93,6 +98,7 @@ enum {
 	OPT_ON_REBOOT,
 	OPT_NO_MODULES,
 	OPT_CPU_AFFINITY,
+	OPT_SECCOMP,
 };
 static const struct uk_opt guest_options[] = {
 	[OPT_NAME] = {.name = "name", .value = true},
@@ -114,6 +120,7 @@ static const struct uk_opt guest_options[] = {
 	[OPT_ON_REBOOT] = {.name = "on-reboot", .value = true},
 	[OPT_NO_MODULES] = {.name = "no-modules"},
 	[OPT_CPU_AFFINITY] = {.name = "cpu-affinity", .value = true},
+	[OPT_SECCOMP] = {.name = "seccomp", .value = true},
 };
 _Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an accept mask");
 
@@ -123,7 +130,7 @@ _Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an 
 	 UK_OPT_BIT(OPT_ROOT) | UK_OPT_BIT(OPT_NET) | UK_OPT_BIT(OPT_KERNEL) |                     \
 	 UK_OPT_BIT(OPT_APPEND) | UK_OPT_BIT(OPT_ALLOW) | UK_OPT_BIT(OPT_EGRESS) |                 \
 	 UK_OPT_BIT(OPT_USER) | UK_OPT_BIT(OPT_DRY_RUN) | UK_OPT_BIT(OPT_NO_MODULES) |             \
-	 UK_OPT_BIT(OPT_CPU_AFFINITY))
+	 UK_OPT_BIT(OPT_CPU_AFFINITY) | UK_OPT_BIT(OPT_SECCOMP))
 #define START_OPTS                                                                                 \
 	(SPEC_OPTS | UK_OPT_BIT(OPT_RESTART) | UK_OPT_BIT(OPT_WAIT) | UK_OPT_BIT(OPT_READY) |      \
 	 UK_OPT_BIT(OPT_TIMEOUT) | UK_OPT_BIT(OPT_ON_REBOOT))
@@ -132,6 +139,8 @@ struct guest_opts {
 	struct uk_guest_spec spec;
 	struct uk_guest_start_opts start;
 	const char *kernel;
+	const char *seccomp; /* --seccomp, else $UMLKIT_SECCOMP; NULL: off */
+	struct uk_kernel k;
 	bool dry_run, json, no_modules;
 	int timeout_s;
 	int nargs;
@@ -163,6 +172,11 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 		return uk_guest_spec_set_user(s, arg, err);
 	case OPT_KERNEL:
 		g->kernel = arg;
+		return 0;
+	case OPT_SECCOMP:
+		if (strcmp(arg, "on") && strcmp(arg, "off") && strcmp(arg, "auto"))
+			return uk_err_set(err, EINVAL, "--seccomp %s: use on, off or auto", arg);
+		g->seccomp = arg;
 		return 0;
 	case OPT_ALLOW:
 	case OPT_EGRESS: { /* checked now, applied by the supervisor when the kernel starts */
@@ -279,7 +293,8 @@ static int attach_modules(struct guest_opts *g)
 
 	if (g->no_modules || s->uid >= 0 || uk_guest_modules_unit(s) < 0)
 		return 0;
-	r = uk_rootfs_modules(s->kernel, !g->dry_run, s->modules, sizeof(s->modules), NULL, &err);
+	r = uk_rootfs_modules(g->k.release, g->k.modules, !g->dry_run, s->modules,
+			      sizeof(s->modules), NULL, &err);
 	if (r < 0)
 		return uk_fail(&err);
 	if (strpbrk(s->modules, ",:")) {
@@ -293,11 +308,45 @@ static int attach_modules(struct guest_opts *g)
 	return 0;
 }
 
+/*
+ * --seccomp (else $UMLKIT_SECCOMP) for the kernel found: its seccomp= when it has the mode;
+ * on is refused by a kernel without it, off and auto then mean its only mode, ptrace.
+ * 0, or the exit status.
+ */
+static int set_seccomp(struct guest_opts *g)
+{
+	const char *want = g->seccomp;
+	const char *env = getenv("UMLKIT_SECCOMP");
+	struct uk_err err = {0};
+
+	if (!want && env && *env) {
+		if (strcmp(env, "on") && strcmp(env, "off") && strcmp(env, "auto"))
+			return uk_usage_error("umlkit", "$UMLKIT_SECCOMP=%s: use on, off or auto",
+					      env);
+		want = env;
+	}
+	g->spec.seccomp[0] = '\0';
+	if (!want)
+		return 0;
+	if (g->k.seccomp) {
+		snprintf(g->spec.seccomp, sizeof(g->spec.seccomp), "%s", want);
+		return 0;
+	}
+	if (strcmp(want, "on"))
+		return 0;
+	uk_err_set(&err, ENOTSUP,
+		   "--seccomp on: kernel %s (Linux %s) has no seccomp mode, only ptrace (it came "
+		   "with Linux 6.16; `umlkit kernel fetch` brings one that has it)",
+		   g->k.name[0] ? g->k.name : g->k.path, g->k.release);
+	return uk_fail(&err);
+}
+
 /* run and start: the spec must name the guest, have a disk and find a kernel. */
 static int complete_spec(const char *cmd, struct guest_opts *g)
 {
 	struct uk_err err = {0};
 	char where[64];
+	int r;
 
 	snprintf(where, sizeof(where), "umlkit %s", cmd);
 	if (g->nargs)
@@ -306,9 +355,11 @@ static int complete_spec(const char *cmd, struct guest_opts *g)
 		return uk_usage_error(where, "--name NAME is required");
 	if (g->spec.ndisks == 0)
 		return uk_usage_error(where, "--disk is required");
-	if (uk_guest_find_kernel(g->kernel, g->spec.kernel, sizeof(g->spec.kernel), &err) < 0)
+	if (uk_kernel_find(g->kernel, &g->k, &err) < 0)
 		return uk_fail(&err);
-	return attach_modules(g);
+	snprintf(g->spec.kernel, sizeof(g->spec.kernel), "%s", g->k.path);
+	r = set_seccomp(g);
+	return r ? r : attach_modules(g);
 }
 
 static int dry_run(const struct guest_opts *g)

@@ -25,6 +25,8 @@ static const char usage_text[] =
 	"  mconsole a guest's management console: send a command or read them from\n"
 	"           stdin   (umlkit mconsole --help)\n"
 	"  net      host taps and bridges   (umlkit net --help)\n"
+	"  kernel   UML kernels: fetch today's from Debian's archive, list, rm\n"
+	"           (umlkit kernel --help)\n"
 	"  fw       a guest's firewall policy in nftables   (umlkit fw --help)\n"
 	"\n"
 	"Called as uml_moo, uml_mkcow, uml_mconsole, uml_switch or tunctl, umlkit behaves as\n"
@@ -103,7 +105,7 @@ static const struct {
 	{"status", uk_cmd_guest}, {"stop", uk_cmd_guest},      {"kill", uk_cmd_guest},
 	{"rm", uk_cmd_guest},	  {"logs", uk_cmd_guest_logs}, {"console", uk_cmd_guest_console},
 	{"exec", uk_cmd_exec},	  {"cp", uk_cmd_cp},	       {"mconsole", uk_cmd_mconsole},
-	{"net", uk_cmd_net},	  {"fw", uk_cmd_fw},
+	{"net", uk_cmd_net},	  {"fw", uk_cmd_fw},	       {"kernel", uk_cmd_kernel},
 };
 
 int main(int argc, char **argv)

@@ -71,7 +71,8 @@ struct uk_guest_spec {
 	char root[64]; /* default /dev/ubda */
 	struct uk_guest_net nets[UK_GUEST_NETS];
 	int nnets;
-	char kernel[PATH_MAX]; /* resolved path */
+	char kernel[PATH_MAX]; /* resolved path (umlkit/kernel.h uk_kernel_find) */
+	char seccomp[8];       /* seccomp=on|off|auto for a kernel that has the mode; "": none */
 	char append[UK_GUEST_ARG_MAX];
 	int restart; /* enum uk_restart */
 	int max_restarts;
@@ -157,9 +158,6 @@ int uk_guest_preload(char *out, size_t outlen, struct uk_err *err);
 /* In the kernel's process, before exec: no address randomization (its mem= is then what
  * the guest gets; see preload.c), unless $UMLKIT_KERNEL_ASLR=on. */
 void uk_guest_kernel_personality(void);
-
-/* --kernel PATH, else $UMLKIT_KERNEL, else linux or linux.uml on PATH. */
-int uk_guest_find_kernel(const char *given, char *out, size_t outlen, struct uk_err *err);
 
 /* How the launcher wires the kernel: its uml_dir, the notify socket, the console. */
 struct uk_guest_wiring {

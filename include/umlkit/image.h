@@ -121,24 +121,18 @@ bool uk_fstab_has_entries(const char *text);
  * "!...", "x"): 1 with the new text in out, 0 when root keeps a password (out untouched),
  * -EINVAL without a root line, -ENOSPC when out is too small. */
 int uk_shadow_unlock_root(const char *text, char *out, size_t outlen);
-/* A 64-bit checksum (not cryptographic: for damage, not for attackers), continued from h. */
-uint64_t uk_hash64(uint64_t h, const void *buf, size_t len);
-#define UK_HASH64_INIT 0x9e3779b97f4a7c15ULL
 
 /* ---- the kernel's modules for its guests (modules.c) ---- */
-#define UK_MODULES_DIR "/usr/lib/uml/modules" /* Debian's; $UMLKIT_MODULES_DIR replaces it */
 /*
- * The modules of the kernel that boots, for the guest: a read-only ext4 image of
- * UK_MODULES_DIR (its root holds VERSION/, as that directory does), VERSION read from the
- * kernel's "Linux version" banner. Cached in uk_cache_dir("modules") as
- * VERSION-SIZE-MTIME.img after VERSION/modules.dep, so that an upgraded package gets a new
- * image; making one removes the older ones of that version. build false: only the name.
- * Returns 1 with the image's path in out (*built: made now rather than found), 0 when the
- * kernel has no modules directory, or -errno (err names the kernel or file).
+ * The modules of the kernel that boots, for the guest: a read-only ext4 image of root (the
+ * kernel's modules directory, which holds VERSION/; see uk_kernel_probe). Cached in
+ * uk_cache_dir("modules") as VERSION-SIZE-MTIME.img after VERSION/modules.dep, so that an
+ * upgraded package gets a new image; making one removes the older ones of that version.
+ * build false: only the name. Returns 1 with the image's path in out (*built: made now
+ * rather than found), 0 when root is empty or has no VERSION/, or -errno (err names the
+ * file).
  */
-int uk_rootfs_modules(const char *kernel, bool build, char *out, size_t outlen, bool *built,
-		      struct uk_err *err);
-/* The version in a kernel's banner ("Linux version 6.1.176 (..."): 0, or -ENOENT. Pure. */
-int uk_rootfs_kernel_version(const void *buf, size_t len, char *out, size_t outlen);
+int uk_rootfs_modules(const char *version, const char *root, bool build, char *out, size_t outlen,
+		      bool *built, struct uk_err *err);
 
 #endif

@@ -181,6 +181,50 @@ int uk_remove_tree(int dirfd, const char *name);
 /* fsync the directory that holds path. */
 int uk_fsync_dir_of(const char *path);
 
+/* snprintf that tells whether it fit: 0, or -ENAMETOOLONG with out truncated. */
+int uk_fmt(char *out, size_t outlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A 64-bit checksum (not cryptographic: for damage, not for attackers), continued from h. */
+uint64_t uk_hash64(uint64_t h, const void *buf, size_t len);
+#define UK_HASH64_INIT 0x9e3779b97f4a7c15ULL
+
+/* ---- other programs (run.c) ---- */
+/*
+ * Run argv[0] (an absolute path) with argv, without a shell: stdin from /dev/null, stdout
+ * and stderr captured into out (NUL-terminated, truncated to outlen - 1 bytes; the rest is
+ * read and dropped). When pass_fd >= 0 the child gets it as descriptor 3. Returns 0 when the
+ * program exits 0, -EIO with err set ("NAME failed (exit N): first line") otherwise.
+ */
+int uk_run_capture(char *const argv[], int pass_fd, char *out, size_t outlen, struct uk_err *err);
+
+/* Find a program: `given` when set, else each of dirs (NULL-terminated) after PATH when
+ * use_path. path gets an absolute name. -ENOENT when not found (err not set). */
+int uk_find_prog(const char *name, const char *given, bool use_path, const char *const *dirs,
+		 char *path, size_t pathlen);
+
+/*
+ * Run a program without a shell, its standard output and error apart: stdout into out
+ * (NUL-terminated, at most outlen - 1 bytes; out_full set when more came, which is read and
+ * dropped), each stderr line to line() as it comes (when set) and the last UK_RUN_ERR_KEEP bytes
+ * of stderr into errtext. 0 when it exits 0; otherwise -EIO with err naming the program,
+ * its exit status and its error: the first stderr line starting "E: " (the bootstrapper's
+ * error), else the last stderr line.
+ */
+#define UK_RUN_ERR_KEEP 4096
+struct uk_cmd {
+	char *const *argv; /* argv[0]: an absolute path */
+	char *const *env;  /* NULL: ours */
+	const char *cwd;   /* NULL: ours */
+	int pass_fd;	   /* given to the program as descriptor 3; -1: none */
+	char *out;	   /* NULL: stdout is read and dropped */
+	size_t outlen;
+	bool out_full;
+	void (*line)(void *ctx, const char *line);
+	void *ctx;
+	char errtext[UK_RUN_ERR_KEEP];
+};
+int uk_run(struct uk_cmd *c, struct uk_err *err);
+
 /* ---- locks ---- */
 /* An fcntl lock over the whole file (F_SETLK), as the UML kernel takes them on its disks: a
  * write lock or a read lock. -EAGAIN names the holder's pid ("locked by pid 123 (a running

@@ -378,44 +378,6 @@ int uk_guest_spec_set_mem(struct uk_guest_spec *s, const char *arg, struct uk_er
 	return 0;
 }
 
-static bool executable(const char *p)
-{
-	struct stat st;
-
-	return stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0;
-}
-
-int uk_guest_find_kernel(const char *given, char *out, size_t outlen, struct uk_err *err)
-{
-	static const char *const names[] = {"linux", "linux.uml"};
-	const char *env = getenv("UMLKIT_KERNEL");
-	const char *path = getenv("PATH");
-	const char *want = given && *given ? given : env && *env ? env : NULL;
-
-	if (want) {
-		if (!executable(want))
-			return uk_err_set(err, ENOENT, "kernel %s: not an executable file%s", want,
-					  given ? "" : " (from $UMLKIT_KERNEL)");
-		snprintf(out, outlen, "%s", want);
-		return 0;
-	}
-	for (size_t i = 0; i < UK_ARRAY_SIZE(names); i++) {
-		const char *p = path ? path : "/usr/local/bin:/usr/bin:/bin";
-
-		while (*p) {
-			size_t n = strcspn(p, ":");
-
-			snprintf(out, outlen, "%.*s/%s", (int)n, p, names[i]);
-			if (n && executable(out))
-				return 0;
-			p += n + (p[n] == ':');
-		}
-	}
-	return uk_err_set(err, ENOENT,
-			  "no UML kernel found: install Debian's user-mode-linux, or give "
-			  "--kernel PATH or $UMLKIT_KERNEL");
-}
-
 /* ---- the command line ---- */
 struct argv_buf {
 	char *args[UK_GUEST_DISKS + UK_GUEST_NETS + 32 + UK_GUEST_ARG_MAX / 2];
@@ -516,6 +478,8 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 		return uk_err_set(err, ENOMEM, "out of memory");
 	add(b, "%s", s->kernel);
 	add(b, "mem=%lluM", (unsigned long long)(s->mem >> 20));
+	if (s->seccomp[0])
+		add(b, "seccomp=%s", s->seccomp);
 	add(b, "umid=%s", s->name);
 	add(b, "uml_dir=%s", w->uml_dir);
 	for (int i = 0; i < s->ndisks; i++) {

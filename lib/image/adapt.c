@@ -58,8 +58,7 @@ int uk_rootfs_adapt(const struct uk_adapt_opts *o, struct uk_err *err)
 	ssize_t n;
 	int r;
 
-	if (uk_rootfs_find_prog("debugfs", o->debugfs, true, sbin_dirs, debugfs, sizeof(debugfs)) <
-	    0)
+	if (uk_find_prog("debugfs", o->debugfs, true, sbin_dirs, debugfs, sizeof(debugfs)) < 0)
 		return uk_err_set(err, ENOENT, "debugfs not found (install e2fsprogs)");
 	fd = open_locked(o->img, &st, err);
 	if (fd < 0)

@@ -26,11 +26,11 @@ static int find_busybox(const char *given, char *path, size_t pathlen, struct uk
 	int r;
 
 	if (given)
-		r = uk_rootfs_find_prog("busybox", given, true, NULL, path, pathlen);
+		r = uk_find_prog("busybox", given, true, NULL, path, pathlen);
 	else if (access("/bin/busybox", X_OK) == 0)
-		r = uk_rootfs_find_prog("busybox", "/bin/busybox", false, NULL, path, pathlen);
+		r = uk_find_prog("busybox", "/bin/busybox", false, NULL, path, pathlen);
 	else
-		r = uk_rootfs_find_prog("busybox", NULL, true, NULL, path, pathlen);
+		r = uk_find_prog("busybox", NULL, true, NULL, path, pathlen);
 	if (r == -ENOENT && given)
 		return uk_err_set(err, ENOENT, "busybox '%s' not found", given);
 	if (r == -ENOENT)
@@ -54,7 +54,7 @@ int uk_rootfs_find_e2fs(const char *name, const char *given, char *path, size_t 
 			struct uk_err *err)
 {
 	static const char *const sbin_dirs[] = {"/usr/sbin", "/sbin", NULL};
-	int r = uk_rootfs_find_prog(name, given, true, sbin_dirs, path, pathlen);
+	int r = uk_find_prog(name, given, true, sbin_dirs, path, pathlen);
 
 	if (r == -ENOENT && given)
 		return uk_err_set(err, ENOENT, "%s '%s' not found", name, given);
@@ -98,10 +98,10 @@ static int make_fs(struct build *b, int imgfd, struct uk_err *err)
 
 	if (!out)
 		return uk_err_set(err, ENOMEM, "out of memory");
-	r = uk_rootfs_run(mkfs_argv, imgfd, out, PROG_OUTPUT_MAX, err);
+	r = uk_run_capture(mkfs_argv, imgfd, out, PROG_OUTPUT_MAX, err);
 	if (r < 0)
 		return r;
-	r = uk_rootfs_run(dbg_argv, imgfd, out, PROG_OUTPUT_MAX, err);
+	r = uk_run_capture(dbg_argv, imgfd, out, PROG_OUTPUT_MAX, err);
 	if (r < 0)
 		return r;
 	return check_debugfs_output(out, err);

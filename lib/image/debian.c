@@ -111,7 +111,7 @@ static int host_mirror(struct debian *d, struct uk_err *err)
 static int find(const char *name, const char *given, const char *pkg, char *path, size_t len,
 		struct uk_err *err)
 {
-	int r = uk_rootfs_find_prog(name, given, true, sbin_dirs, path, len);
+	int r = uk_find_prog(name, given, true, sbin_dirs, path, len);
 
 	if (r == -ENOENT && given)
 		return uk_err_set(err, ENOENT, "%s '%s' not found", name, given);
@@ -157,7 +157,7 @@ static int bootstrap(struct debian *d, int fd, struct uk_err *err)
 		"--bind \"$1\" \"$1/mnt\" && exec \"$UK_MKE2FS\" -q -t ext4 -L " UK_ROOTFS_LABEL
 		" -d \"$1/mnt\" -F \"$UK_IMAGE\" \"$UK_SIZE\"' sh \"$1\"",
 		d->suite, "/dev/null", d->mirror, NULL};
-	struct uk_rootfs_cmd *c;
+	struct uk_cmd *c;
 	size_t nenv = 0;
 	char **env;
 	int r;
@@ -197,7 +197,7 @@ static int bootstrap(struct debian *d, int fd, struct uk_err *err)
 		return uk_err_sys(err, errno,
 				  "cannot open the new image to mmdebstrap's namespace");
 	}
-	r = uk_rootfs_exec(c, err);
+	r = uk_run(c, err);
 	if (geteuid() != 0 && fchmod(fd, 0600) < 0 && r == 0)
 		r = uk_err_sys(err, errno, "cannot close the new image to others");
 	if (r < 0 && geteuid() != 0 && strstr(c->errtext, "subuid"))
@@ -242,7 +242,7 @@ static int resize(struct debian *d, int fd, uint64_t have, struct uk_err *err)
 	snprintf(size, sizeof(size), "%" PRIu64 "K", d->size >> 10);
 	if (d->size > have && ftruncate(fd, (off_t)d->size) < 0)
 		return uk_err_sys(err, errno, "cannot make it %" PRIu64 " bytes", d->size);
-	if (uk_rootfs_run(argv, fd, out, sizeof(out), err) < 0)
+	if (uk_run_capture(argv, fd, out, sizeof(out), err) < 0)
 		return uk_err_prefix(err, -EIO, "to %s: ", size);
 	if (d->size < have && ftruncate(fd, (off_t)d->size) < 0)
 		return uk_err_sys(err, errno, "cannot make it %" PRIu64 " bytes", d->size);

@@ -20,19 +20,6 @@ struct uk_rootfs_entry {
 extern const struct uk_rootfs_entry uk_rootfs_entries[];
 extern const size_t uk_rootfs_n_entries;
 
-/*
- * Run argv[0] (an absolute path) with argv, without a shell: stdin from /dev/null, stdout
- * and stderr captured into out (NUL-terminated, truncated to outlen - 1 bytes; the rest is
- * read and dropped). When pass_fd >= 0 the child gets it as descriptor 3. Returns 0 when the
- * program exits 0, -EIO with err set ("NAME failed (exit N): first line") otherwise.
- */
-int uk_rootfs_run(char *const argv[], int pass_fd, char *out, size_t outlen, struct uk_err *err);
-
-/* Find a program: `given` when set, else each of dirs (NULL-terminated) after PATH when
- * use_path. path gets an absolute name. -ENOENT when not found (err not set). */
-int uk_rootfs_find_prog(const char *name, const char *given, bool use_path, const char *const *dirs,
-			char *path, size_t pathlen);
-
 /* An e2fsprogs program (mke2fs, debugfs): given, else on PATH, /usr/sbin, /sbin. -ENOENT
  * with err "NAME not found (install e2fsprogs)". */
 int uk_rootfs_find_e2fs(const char *name, const char *given, char *path, size_t pathlen,
@@ -77,29 +64,6 @@ extern const struct uk_layer_entry uk_debian_layer[];
 extern const size_t uk_debian_layer_n;
 extern const struct uk_layer_mask uk_debian_masks[];
 extern const size_t uk_debian_masks_n;
-
-/*
- * Run a program without a shell, its standard output and error apart: stdout into out
- * (NUL-terminated, at most outlen - 1 bytes; out_full set when more came, which is read and
- * dropped), each stderr line to line() as it comes (when set) and the last STDERR_KEEP bytes
- * of stderr into errtext. 0 when it exits 0; otherwise -EIO with err naming the program,
- * its exit status and its error: the first stderr line starting "E: " (the bootstrapper's
- * error), else the last stderr line.
- */
-#define UK_RUN_ERR_KEEP 4096
-struct uk_rootfs_cmd {
-	char *const *argv; /* argv[0]: an absolute path */
-	char *const *env;  /* NULL: ours */
-	const char *cwd;   /* NULL: ours */
-	int pass_fd;	   /* given to the program as descriptor 3; -1: none */
-	char *out;	   /* NULL: stdout is read and dropped */
-	size_t outlen;
-	bool out_full;
-	void (*line)(void *ctx, const char *line);
-	void *ctx;
-	char errtext[UK_RUN_ERR_KEEP];
-};
-int uk_rootfs_exec(struct uk_rootfs_cmd *c, struct uk_err *err);
 
 /* Write a layer into the ext2/3/4 filesystem open as fd (a file umlkit made and owns), with
  * debugfs: the Debian layer of debian-files.c, the agent when agent is set, /etc/fstab, and

@@ -155,7 +155,7 @@ static int parse_listing(struct listing *l, const char *text)
 
 static int run_debugfs(struct layer *L, char **argv_tail, char *out, size_t outlen, bool *full)
 {
-	struct uk_rootfs_cmd *c = calloc(1, sizeof(*c));
+	struct uk_cmd *c = calloc(1, sizeof(*c));
 	char *argv[8];
 	int n = 0, r;
 
@@ -170,7 +170,7 @@ static int run_debugfs(struct layer *L, char **argv_tail, char *out, size_t outl
 	c->pass_fd = L->o->fd;
 	c->out = out;
 	c->outlen = outlen;
-	r = uk_rootfs_exec(c, L->err);
+	r = uk_run(c, L->err);
 	/* debugfs says what failed on stderr but exits 0: anything there but its banner is an
 	 * error (a missing directory of the listing is expected, and asked for with full NULL) */
 	for (const char *l = c->errtext; r == 0 && *l; l += strcspn(l, "\n"), l += *l == '\n') {

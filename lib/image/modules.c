@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The kernel's modules for its guests. Debian's user-mode-linux keeps them on the host in
- * /usr/lib/uml/modules/VERSION; a guest gets them as a read-only ext4 image of that directory
+ * /usr/lib/uml/modules/VERSION (a fetched kernel beside its binary); a guest gets them as a read-only ext4 image of that directory
  * (its root holds VERSION/), made once with `mke2fs -d` and kept in the cache under a name
  * that carries the version and modules.dep's size and mtime: an upgraded package changes
  * modules.dep, so the next guest gets a new image, and the old ones of that version go (a
@@ -22,59 +22,6 @@
 #include "image-internal.h"
 #include "umlkit/image.h"
 #include "umlkit/util.h"
-
-#define BANNER "Linux version "
-
-int uk_rootfs_kernel_version(const void *buf, size_t len, char *out, size_t outlen)
-{
-	const char *p = buf, *end = p + len;
-
-	while (p < end) {
-		const char *b = memmem(p, (size_t)(end - p), BANNER, strlen(BANNER));
-		const char *v, *e;
-
-		if (!b)
-			break;
-		v = b + strlen(BANNER);
-		e = v;
-		while (e < end && e - v < 64 &&
-		       ((*e >= '0' && *e <= '9') || (*e >= 'a' && *e <= 'z') ||
-			(*e >= 'A' && *e <= 'Z') || *e == '.' || *e == '-' || *e == '+' ||
-			*e == '_'))
-			e++;
-		/* the banner: "Linux version 6.1.176 (builder@host) ..." */
-		if (e > v && *v >= '0' && *v <= '9' && e + 1 < end && e[0] == ' ' && e[1] == '(' &&
-		    (size_t)(e - v) < outlen) {
-			memcpy(out, v, (size_t)(e - v));
-			out[e - v] = '\0';
-			return 0;
-		}
-		p = b + 1;
-	}
-	return -ENOENT;
-}
-
-static int kernel_version(const char *kernel, char *out, size_t outlen, struct uk_err *err)
-{
-	_cleanup_close_ int fd = open(kernel, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	void *map;
-	int r;
-
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return uk_err_sys(err, errno, "kernel %s", kernel);
-	if (!S_ISREG(st.st_mode) || st.st_size <= 0)
-		return uk_err_set(err, EINVAL, "kernel %s: not a regular file", kernel);
-	map = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (map == MAP_FAILED)
-		return uk_err_sys(err, errno, "kernel %s", kernel);
-	r = uk_rootfs_kernel_version(map, (size_t)st.st_size, out, outlen);
-	munmap(map, (size_t)st.st_size);
-	if (r < 0)
-		return uk_err_set(err, ENOENT, "kernel %s: no \"Linux version\" banner in it",
-				  kernel);
-	return 0;
-}
 
 /* What the image needs: bytes (4 KiB blocks, one more per entry) and inodes. */
 struct tree_size {
@@ -153,7 +100,7 @@ static int make_image(const char *src, const char *path, struct uk_err *err)
 		uk_newfile_abort(&nf);
 		return r;
 	}
-	r = uk_rootfs_run(argv, nf.fd, out, 65536, err);
+	r = uk_run_capture(argv, nf.fd, out, 65536, err);
 	if (r < 0) {
 		uk_newfile_abort(&nf);
 		return uk_err_prefix(err, r, "%s: ", path);
@@ -166,11 +113,10 @@ static int make_image(const char *src, const char *path, struct uk_err *err)
 	return uk_newfile_commit(&nf, true, err);
 }
 
-int uk_rootfs_modules(const char *kernel, bool build, char *out, size_t outlen, bool *built,
-		      struct uk_err *err)
+int uk_rootfs_modules(const char *version, const char *root, bool build, char *out, size_t outlen,
+		      bool *built, struct uk_err *err)
 {
-	const char *root = getenv("UMLKIT_MODULES_DIR");
-	char version[80], dir[PATH_MAX], dep[PATH_MAX], cache[PATH_MAX], name[256];
+	char dir[PATH_MAX], dep[PATH_MAX], cache[PATH_MAX], name[256];
 	struct stat st;
 	int r;
 
@@ -178,15 +124,12 @@ int uk_rootfs_modules(const char *kernel, bool build, char *out, size_t outlen, 
 	if (built)
 		*built = false;
 	if (!root || !*root)
-		root = UK_MODULES_DIR;
-	r = kernel_version(kernel, version, sizeof(version), err);
-	if (r < 0)
-		return r;
+		return 0; /* a kernel without modules (or not Debian's) */
 	if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", root, version) >= sizeof(dir) ||
 	    (size_t)snprintf(dep, sizeof(dep), "%s/modules.dep", dir) >= sizeof(dep))
 		return uk_err_set(err, ENAMETOOLONG, "%s: path too long", root);
 	if (stat(dir, &st) < 0 && errno == ENOENT)
-		return 0; /* a kernel without modules (or not Debian's) */
+		return 0;
 	if (stat(dep, &st) < 0)
 		return uk_err_sys(err, errno, "the modules of kernel %s: %s", version, dep);
 	snprintf(name, sizeof(name), "%s-%lld-%lld.%09ld.img", version, (long long)st.st_size,

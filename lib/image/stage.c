@@ -125,7 +125,7 @@ static int link_applets(int dirfd, const char *busybox, struct uk_err *err)
 
 	if (!list)
 		return uk_err_set(err, ENOMEM, "out of memory");
-	r = uk_rootfs_run(argv, -1, list, APPLET_LIST_MAX, err);
+	r = uk_run_capture(argv, -1, list, APPLET_LIST_MAX, err);
 	if (r < 0)
 		return uk_err_prefix(err, r, "%s --list-full: ", busybox);
 	for (char *p = strtok_r(list, "\n", &save); p; p = strtok_r(NULL, "\n", &save)) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Paths: the kernel's absolutize(), split, directory fsync. */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -71,4 +72,15 @@ int uk_fsync_dir_of(const char *path)
 		r = -errno;
 	close(fd);
 	return r;
+}
+
+int uk_fmt(char *out, size_t outlen, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(out, outlen, fmt, ap);
+	va_end(ap);
+	return n < 0 || (size_t)n >= outlen ? -ENAMETOOLONG : 0;
 }

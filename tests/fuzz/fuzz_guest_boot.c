@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "umlkit/image.h"
+#include "umlkit/kernel.h"
 #include "../../lib/guest/guest-internal.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rb == 1)
 		CHECK(strstr(line, "reboot: Restarting system") != NULL);
 	(void)uk_guest_mounts_show_init((const char *)data, size);
-	r = uk_rootfs_kernel_version(data, size, v, sizeof(v));
+	r = uk_kernel_release_in(data, size, v, sizeof(v));
 	CHECK(r == 0 || r == -2);
 	if (r == 0) {
 		CHECK(v[0] >= '0' && v[0] <= '9');

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* The programs the image build runs: finding them, checking busybox is static, running
+/* Running other programs (mke2fs, mmdebstrap, apt-get, patchelf): finding them, running
  * them without a shell and keeping what they print for the error message. */
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -13,7 +12,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "image-internal.h"
 #include "umlkit/util.h"
 
 extern char **environ;
@@ -51,7 +49,7 @@ static bool in_dir(const char *dir, size_t dirlen, const char *name, char *path,
 	return n > 0 && (size_t)n < pathlen && is_exec_file(path);
 }
 
-int uk_rootfs_find_prog(const char *name, const char *given, bool use_path, const char *const *dirs,
+int uk_find_prog(const char *name, const char *given, bool use_path, const char *const *dirs,
 			char *path, size_t pathlen)
 {
 	const char *p = getenv("PATH");
@@ -78,43 +76,6 @@ int uk_rootfs_find_prog(const char *name, const char *given, bool use_path, cons
 	return -ENOENT;
 }
 
-int uk_rootfs_check_static(const char *path)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	uint8_t eh[64], ph[64];
-	uint64_t phoff;
-	unsigned phentsize, phnum;
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = uk_pread_full(fd, eh, sizeof(eh), 0);
-	if (n < 0)
-		return (int)n;
-	if (n < (ssize_t)sizeof(eh) || memcmp(eh, ELFMAG, SELFMAG) || eh[EI_CLASS] != ELFCLASS64 ||
-	    eh[EI_DATA] != ELFDATA2LSB)
-		return -ENOEXEC;
-#ifdef __x86_64__
-	if ((eh[18] | eh[19] << 8) != EM_X86_64)
-		return -ENOEXEC;
-#endif
-	phoff = uk_get_le64(eh + 32);
-	phentsize = eh[54] | eh[55] << 8;
-	phnum = eh[56] | eh[57] << 8;
-	if (phnum == 0 || phentsize < 4 || phentsize > sizeof(ph))
-		return -ENOEXEC;
-	for (unsigned i = 0; i < phnum; i++) {
-		n = uk_pread_full(fd, ph, phentsize, phoff + (uint64_t)i * phentsize);
-		if (n < 0)
-			return (int)n;
-		if (n < (ssize_t)phentsize)
-			return -ENOEXEC;
-		if (uk_get_le32(ph) == PT_INTERP)
-			return -ENOEXEC;
-	}
-	return 0;
-}
-
 /* The first non-empty line of text, for an error message. */
 static void first_line(const char *text, char *line, size_t linelen)
 {
@@ -125,7 +86,7 @@ static void first_line(const char *text, char *line, size_t linelen)
 	snprintf(line, linelen, "%.*s", (int)UK_MIN(len, 300), text);
 }
 
-static int spawn_split(const struct uk_rootfs_cmd *c, int outfd, int errfd, pid_t *pid)
+static int spawn_split(const struct uk_cmd *c, int outfd, int errfd, pid_t *pid)
 {
 	posix_spawn_file_actions_t fa;
 	_cleanup_close_ int high = -1;
@@ -155,7 +116,7 @@ static int spawn_split(const struct uk_rootfs_cmd *c, int outfd, int errfd, pid_
 	return -r;
 }
 
-int uk_rootfs_run(char *const argv[], int pass_fd, char *out, size_t outlen, struct uk_err *err)
+int uk_run_capture(char *const argv[], int pass_fd, char *out, size_t outlen, struct uk_err *err)
 {
 	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	_cleanup_close_ int rd = -1;
@@ -167,7 +128,7 @@ int uk_rootfs_run(char *const argv[], int pass_fd, char *out, size_t outlen, str
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return uk_err_sys(err, errno, "%s: pipe", name);
 	rd = p[0];
-	r = spawn_split(&(struct uk_rootfs_cmd){.argv = argv, .pass_fd = pass_fd}, p[1], p[1],
+	r = spawn_split(&(struct uk_cmd){.argv = argv, .pass_fd = pass_fd}, p[1], p[1],
 			&pid);
 	close(p[1]);
 	if (r < 0)
@@ -200,10 +161,10 @@ int uk_rootfs_run(char *const argv[], int pass_fd, char *out, size_t outlen, str
 	return 0;
 }
 
-/* ---- uk_rootfs_exec: stdout and stderr apart ---- */
+/* ---- uk_run: stdout and stderr apart ---- */
 
 struct exec_state {
-	struct uk_rootfs_cmd *c;
+	struct uk_cmd *c;
 	size_t got;	 /* bytes in c->out */
 	char line[1024]; /* the stderr line being read */
 	size_t linelen;
@@ -213,7 +174,7 @@ struct exec_state {
 
 static void keep_err_line(struct exec_state *s, const char *l)
 {
-	struct uk_rootfs_cmd *c = s->c;
+	struct uk_cmd *c = s->c;
 	size_t len = strlen(l), room = sizeof(c->errtext) - 1;
 
 	if (!s->first_e[0] && !strncmp(l, "E: ", 3))
@@ -253,7 +214,7 @@ static void on_err_bytes(struct exec_state *s, const char *buf, size_t n)
 
 static void on_out_bytes(struct exec_state *s, const char *buf, size_t n)
 {
-	struct uk_rootfs_cmd *c = s->c;
+	struct uk_cmd *c = s->c;
 	size_t room;
 
 	if (!c->out || !c->outlen)
@@ -268,7 +229,7 @@ static void on_out_bytes(struct exec_state *s, const char *buf, size_t n)
 	c->out[s->got] = '\0';
 }
 
-int uk_rootfs_exec(struct uk_rootfs_cmd *c, struct uk_err *err)
+int uk_run(struct uk_cmd *c, struct uk_err *err)
 {
 	const char *name = strrchr(c->argv[0], '/') ? strrchr(c->argv[0], '/') + 1 : c->argv[0];
 	struct exec_state s = {.c = c};
