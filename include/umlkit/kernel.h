@@ -36,9 +36,9 @@ struct uk_kernel {
 /* ---- probe.c: what a kernel binary says of itself ---- */
 /* The release in the kernel's "Linux version X (" banner, found in buf: 0, or -ENOENT. */
 int uk_kernel_release_in(const void *buf, size_t len, char *out, size_t outlen);
-/* Fill k->release, k->seccomp and k->modules from the binary at k->path (a kernel's modules
- * live beside it: BIN/../lib/uml/modules, else $UMLKIT_MODULES_DIR, else Debian's
- * /usr/lib/uml/modules; "" when none has RELEASE/). err names the file. */
+/* Fill k->release, k->seccomp and k->modules from the binary at k->path (a kernel's modules:
+ * $UMLKIT_MODULES_DIR when set, else beside it in BIN/../lib/uml/modules, else Debian's
+ * /usr/lib/uml/modules; "" when that has no RELEASE/). err names the file. */
 int uk_kernel_probe(struct uk_kernel *k, struct uk_err *err);
 
 /* ---- store.c: the fetched kernels ---- */

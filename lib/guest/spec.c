@@ -478,10 +478,10 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 		return uk_err_set(err, ENOMEM, "out of memory");
 	add(b, "%s", s->kernel);
 	add(b, "mem=%lluM", (unsigned long long)(s->mem >> 20));
-	if (s->seccomp[0])
-		add(b, "seccomp=%s", s->seccomp);
 	add(b, "umid=%s", s->name);
 	add(b, "uml_dir=%s", w->uml_dir);
+	if (s->seccomp[0])
+		add(b, "seccomp=%s", s->seccomp);
 	for (int i = 0; i < s->ndisks; i++) {
 		const struct uk_guest_disk *d = &s->disks[i];
 

@@ -62,24 +62,25 @@ static bool has_release(const char *root, const char *release)
 	       stat(dep, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* BIN/../lib/uml/modules (a fetched kernel's, or /usr/bin's), else the configured root. */
+/* $UMLKIT_MODULES_DIR when set (and only it), else BIN/../lib/uml/modules (a fetched
+ * kernel's, or /usr/bin's), else Debian's. */
 static void find_modules(struct uk_kernel *k)
 {
 	const char *env = getenv("UMLKIT_MODULES_DIR");
 	char dir[PATH_MAX], base[256], beside[PATH_MAX];
 
 	k->modules[0] = '\0';
+	if (env && *env) {
+		if (has_release(env, k->release))
+			snprintf(k->modules, sizeof(k->modules), "%s", env);
+		return;
+	}
 	if (uk_path_split(k->path, dir, sizeof(dir), base, sizeof(base)) == 0 &&
 	    (size_t)snprintf(beside, sizeof(beside), "%s/../lib/uml/modules", dir) <
 		    sizeof(beside) &&
 	    has_release(beside, k->release) && realpath(beside, k->modules))
 		return;
 	k->modules[0] = '\0';
-	if (env && *env) {
-		if (has_release(env, k->release))
-			snprintf(k->modules, sizeof(k->modules), "%s", env);
-		return;
-	}
 	if (has_release(DEBIAN_MODULES, k->release))
 		snprintf(k->modules, sizeof(k->modules), "%s", DEBIAN_MODULES);
 }

@@ -73,8 +73,10 @@ test_expect_success WEB 'mconsole NAME version: exit 0' '
 	run "$UMLKIT" mconsole web version &&
 	test_is "$rc" 0
 '
-test_expect_success WEB "mconsole NAME version: the kernel's version" '
-	test_like "$out" "6\.1\."
+test_expect_success WEB "mconsole NAME version: the kernel's version (its --version)" '
+	rel=$("$UML" --version) &&
+	test_like "$rel" "^[0-9]+\.[0-9]+\.[0-9]+" &&
+	test_like "$out" "^Linux [^ ]+ ${rel//./\\.} "
 '
 test_expect_success WEB 'logs: the console log holds what the guest printed' '
 	run "$UMLKIT" logs web &&
