@@ -113,10 +113,10 @@ static json_t *kernel_json(const struct uk_kernel *k)
 	if (!j)
 		return NULL;
 	if (k->package[0]) {
-		json_object_set_new(j, "origin", json_pack("{s:s, s:s, s:s, s:s, s:I}", "suite",
-							   k->suite, "mirror", k->mirror,
-							   "package", k->package, "libc", k->libc,
-							   "fetched", (json_int_t)k->fetched));
+		json_object_set_new(j, "origin",
+				    json_pack("{s:s, s:s, s:s, s:s, s:I}", "suite", k->suite,
+					      "mirror", k->mirror, "package", k->package, "libc",
+					      k->libc, "fetched", (json_int_t)k->fetched));
 	} else {
 		json_object_set_new(j, "origin", json_string("host"));
 	}
@@ -134,11 +134,15 @@ static void print_table(const struct uk_kernel *ks, int n)
 
 		if (k->package[0])
 			snprintf(origin, sizeof(origin), "%s %s", k->suite,
-				 strchr(k->package, ' ') ? strchr(k->package, ' ') + 1 : k->package);
+				 strchr(k->package, ' ') ? strchr(k->package, ' ') + 1
+							 : k->package);
 		else
 			snprintf(origin, sizeof(origin), "host");
 		printf("%-10s %-12s %-8s %-28s %s\n", k->name, k->release[0] ? k->release : "-",
-		       k->damage[0] ? "-" : k->seccomp ? "yes" : "no", origin, k->path);
+		       k->damage[0] ? "-"
+		       : k->seccomp ? "yes"
+				    : "no",
+		       origin, k->path);
 		if (k->damage[0])
 			printf("%-10s damaged: %s\n", "", k->damage);
 	}

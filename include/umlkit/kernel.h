@@ -16,7 +16,7 @@
 #include "umlkit/err.h"
 
 #define UK_KERNEL_NAME_MAX 32
-#define UK_KERNEL_SYSTEM "system" /* the name of the kernel found on PATH */
+#define UK_KERNEL_SYSTEM   "system" /* the name of the kernel found on PATH */
 
 struct uk_kernel {
 	char name[UK_KERNEL_NAME_MAX + 1]; /* "system", "sid", ...; "" for a path */

@@ -33,11 +33,11 @@
 #include "umlkit/kernel.h"
 #include "umlkit/util.h"
 
-#define KEYRING "/usr/share/keyrings/debian-archive-keyring.gpg"
-#define DEFAULT_MIRROR "http://deb.debian.org/debian"
+#define KEYRING		"/usr/share/keyrings/debian-archive-keyring.gpg"
+#define DEFAULT_MIRROR	"http://deb.debian.org/debian"
 #define DEFAULT_PACKAGE "user-mode-linux"
-#define MAX_DEPS 8
-#define APT_OPTS 16
+#define MAX_DEPS	8
+#define APT_OPTS	16
 
 struct fetch {
 	const struct uk_kernel_fetch *f;
@@ -86,7 +86,8 @@ static bool mirror_ok(const char *m)
 	if (strncmp(m, "http://", 7) && strncmp(m, "https://", 8) && strncmp(m, "file:/", 6))
 		return false;
 	for (; *m; m++)
-		if (isspace((unsigned char)*m) || *m == ']' || *m == '[' || !isprint((unsigned char)*m))
+		if (isspace((unsigned char)*m) || *m == ']' || *m == '[' ||
+		    !isprint((unsigned char)*m))
 			return false;
 	return true;
 }
@@ -106,7 +107,7 @@ static void host_codename(const char *root, char *out, size_t outlen)
 	while (fgets(line, sizeof(line), f))
 		if (!strncmp(line, "VERSION_CODENAME=", 17)) {
 			uk_fmt(out, outlen, "%.*s", (int)strcspn(line + 17, "\"\n"),
-				 line + 17 + (line[17] == '"'));
+			       line + 17 + (line[17] == '"'));
 			break;
 		}
 	fclose(f);
@@ -164,15 +165,14 @@ static bool stanza_match(const struct stanza *s, const char *codename, char *out
 	if (!s->deb || s->disabled || !has_word(s->suites, codename))
 		return false;
 	uk_fmt(uri, sizeof(uri), "%.*s", (int)strcspn(s->uris + strspn(s->uris, " \t"), " \t\n"),
-		 s->uris + strspn(s->uris, " \t"));
+	       s->uris + strspn(s->uris, " \t"));
 	if (!mirror_ok(uri))
 		return false;
 	uk_fmt(out, outlen, "%.*s", (int)(strlen(uri) - (uri[strlen(uri) - 1] == '/')), uri);
 	return true;
 }
 
-static bool scan_file(const char *path, bool deb822, const char *codename, char *out,
-		      size_t outlen)
+static bool scan_file(const char *path, bool deb822, const char *codename, char *out, size_t outlen)
 {
 	struct stanza s = {0};
 	char line[1024];
@@ -332,8 +332,7 @@ static int find_tools(struct fetch *x, struct uk_err *err)
 	return 0;
 }
 
-static int mkdir_in(const char *base, const char *sub, mode_t mode, uid_t owner,
-		    struct uk_err *err)
+static int mkdir_in(const char *base, const char *sub, mode_t mode, uid_t owner, struct uk_err *err)
 {
 	char p[PATH_MAX];
 
@@ -371,7 +370,7 @@ static int make_work(struct fetch *x, struct uk_err *err)
 	int r = 0;
 
 	uk_fmt(x->work, sizeof(x->work), "%s/umlkit-kernel-XXXXXX",
-		 tmp && tmp[0] == '/' ? tmp : "/var/tmp");
+	       tmp && tmp[0] == '/' ? tmp : "/var/tmp");
 	if (!mkdtemp(x->work)) {
 		r = uk_err_sys(err, errno, "%s", x->work);
 		x->work[0] = '\0';
@@ -379,8 +378,7 @@ static int make_work(struct fetch *x, struct uk_err *err)
 	}
 	if (pw && chmod(x->work, 0755) < 0)
 		return uk_err_sys(err, errno, "%s", x->work);
-	uk_fmt(line, sizeof(line), "deb [signed-by=%s] %s %s main\n", KEYRING, x->mirror,
-		 x->suite);
+	uk_fmt(line, sizeof(line), "deb [signed-by=%s] %s %s main\n", KEYRING, x->mirror, x->suite);
 	if ((r = mkdir_in(x->work, "none", 0755, (uid_t)-1, err)) < 0 ||
 	    (r = mkdir_in(x->work, "state", 0755, (uid_t)-1, err)) < 0 ||
 	    (r = mkdir_in(x->work, "state/lists", 0755, (uid_t)-1, err)) < 0 ||
@@ -618,8 +616,9 @@ static int locate(struct fetch *x, struct uk_err *err)
 static int patch(struct fetch *x, struct uk_err *err)
 {
 	char interp[PATH_MAX + 256], rpath[PATH_MAX + 256], bin[PATH_MAX + 256], out[1024];
-	char *argv[] = {x->patchelf, (char *)"--set-interpreter", interp, (char *)"--set-rpath",
-			rpath,	     bin,			  NULL};
+	char *argv[] = {
+		x->patchelf, (char *)"--set-interpreter", interp, (char *)"--set-rpath", rpath, bin,
+		NULL};
 
 	/* the paths the entry will have once in place */
 	uk_fmt(interp, sizeof(interp), "%s/%s", x->final, x->interp_rel);
@@ -652,7 +651,8 @@ static int write_manifest(const struct fetch *x, struct uk_kernel *k, struct uk_
 	int r;
 
 	uk_fmt(pkg, sizeof(pkg), "%s %s", x->package, x->version);
-	uk_fmt(libc, sizeof(libc), "%s %s", x->ndeps ? x->deps[0] : "", x->ndeps ? x->depver[0] : "");
+	uk_fmt(libc, sizeof(libc), "%s %s", x->ndeps ? x->deps[0] : "",
+	       x->ndeps ? x->depver[0] : "");
 	uk_fmt(dep, sizeof(dep), "root/usr/lib/uml/modules/%s/modules.dep", k->release);
 	r = dfd < 0 ? uk_err_sys(err, errno, "%s", x->newdir) : 0;
 	if (r == 0)
@@ -664,8 +664,8 @@ static int write_manifest(const struct fetch *x, struct uk_kernel *k, struct uk_
 	if (r == 0 && faccessat(dfd, dep, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		r = add_file(files, dfd, dep, err);
 	m = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s, s:O}", "format", 1, "name",
-		      x->name, "suite", x->suite, "mirror", x->mirror, "package", pkg, "libc",
-		      libc, "release", k->release, "fetched", (json_int_t)time(NULL), "kernel",
+		      x->name, "suite", x->suite, "mirror", x->mirror, "package", pkg, "libc", libc,
+		      "release", k->release, "fetched", (json_int_t)time(NULL), "kernel",
 		      x->kernel_rel, "files", files);
 	json_decref(files);
 	if (r == 0 && !(m && (text = json_dumps(m, JSON_INDENT(1) | JSON_SORT_KEYS))))
@@ -771,9 +771,8 @@ static bool reusable(const struct fetch *x, struct uk_kernel *k)
 	char want[260];
 
 	uk_fmt(want, sizeof(want), "%s %s", x->package, x->version);
-	return !x->f->force && uk_kernel_find(x->name, k, NULL) == 0 &&
-	       !strcmp(k->package, want) && !strcmp(k->mirror, x->mirror) &&
-	       !strcmp(k->suite, x->suite);
+	return !x->f->force && uk_kernel_find(x->name, k, NULL) == 0 && !strcmp(k->package, want) &&
+	       !strcmp(k->mirror, x->mirror) && !strcmp(k->suite, x->suite);
 }
 
 static int check_names(struct fetch *x, struct uk_err *err)
@@ -783,8 +782,8 @@ static int check_names(struct fetch *x, struct uk_err *err)
 				  "suite '%s': not a Debian suite name (like sid or trixie)",
 				  x->suite);
 	if (!strcmp(x->name, UK_KERNEL_SYSTEM))
-		return uk_err_set(err, EINVAL, "kernel name '%s' is the host's kernel's; pick another",
-				  x->name);
+		return uk_err_set(err, EINVAL,
+				  "kernel name '%s' is the host's kernel's; pick another", x->name);
 	if (uk_name_check("kernel", x->name, UK_KERNEL_NAME_MAX, err) < 0)
 		return -EINVAL;
 	if (!word_ok(x->package, 100, "+-."))

@@ -16,8 +16,8 @@
 #include "umlkit/kernel.h"
 #include "umlkit/util.h"
 
-#define BANNER "Linux version "
-#define SECCOMP_HELP "seccomp=<on/auto/off>"
+#define BANNER	       "Linux version "
+#define SECCOMP_HELP   "seccomp=<on/auto/off>"
 #define DEBIAN_MODULES "/usr/lib/uml/modules"
 
 static bool release_char(char c)

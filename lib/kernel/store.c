@@ -63,7 +63,8 @@ static int check_files(int dirfd, json_t *files, char *why, size_t whylen)
 
 	if (!json_is_array(files) || json_array_size(files) == 0)
 		return uk_fmt(why, whylen, "manifest.json lists no files"), -EUCLEAN;
-	json_array_foreach(files, i, f) {
+	json_array_foreach(files, i, f)
+	{
 		const char *rel = json_string_value(json_object_get(f, "path"));
 		const char *want = json_string_value(json_object_get(f, "sum"));
 		json_int_t wsize = json_integer_value(json_object_get(f, "size"));
@@ -79,7 +80,7 @@ static int check_files(int dirfd, json_t *files, char *why, size_t whylen)
 		uk_fmt(have, sizeof(have), "%016" PRIx64, sum);
 		if ((json_int_t)size != wsize)
 			return uk_fmt(why, whylen, "%s: %" PRIu64 " bytes, %lld expected", rel,
-					size, (long long)wsize),
+				      size, (long long)wsize),
 			       -EUCLEAN;
 		if (strcmp(have, want))
 			return uk_fmt(why, whylen, "%s: its checksum changed", rel), -EUCLEAN;
@@ -113,7 +114,7 @@ static int load_entry(const char *store, const char *name, struct uk_kernel *k)
 	}
 	if (!m) {
 		uk_fmt(k->damage, sizeof(k->damage), "manifest.json: %s",
-			 fd < 0 ? strerror(errno) : jerr.text);
+		       fd < 0 ? strerror(errno) : jerr.text);
 		return -EUCLEAN;
 	}
 	copy_str(m, "suite", k->suite, sizeof(k->suite));
@@ -165,19 +166,19 @@ static bool entry_exists(const char *store, const char *name)
 	char dir[PATH_MAX];
 	struct stat st;
 
-	return uk_fmt(dir, sizeof(dir), "%s/%s", store, name) == 0 &&
-	       lstat(dir, &st) == 0;
+	return uk_fmt(dir, sizeof(dir), "%s/%s", store, name) == 0 && lstat(dir, &st) == 0;
 }
 
 /* A fetched kernel by name: whole, or refused with what is wrong. */
-static int find_fetched(const char *store, const char *name, const char *from,
-			struct uk_kernel *k, struct uk_err *err)
+static int find_fetched(const char *store, const char *name, const char *from, struct uk_kernel *k,
+			struct uk_err *err)
 {
 	if (load_entry(store, name, k) < 0)
-		return uk_err_set(err, EUCLEAN,
-				  "kernel %s%s: damaged (%s); fetch it again with "
-				  "`umlkit kernel fetch -f %s`, or remove it with `umlkit kernel rm %s`",
-				  name, from, k->damage, k->suite[0] ? k->suite : name, name);
+		return uk_err_set(
+			err, EUCLEAN,
+			"kernel %s%s: damaged (%s); fetch it again with "
+			"`umlkit kernel fetch -f %s`, or remove it with `umlkit kernel rm %s`",
+			name, from, k->damage, k->suite[0] ? k->suite : name, name);
 	return 0;
 }
 
@@ -196,17 +197,19 @@ int uk_kernel_locate(const char *given, struct uk_kernel *k, struct uk_err *err)
 	if (want && strcmp(want, UK_KERNEL_SYSTEM)) {
 		if (!executable(want))
 			return uk_err_set(err, ENOENT, "kernel %s%s: %s", want, from,
-					  strchr(want, '/') ? "not an executable file"
-							    : "no kernel of that name (umlkit "
-							      "kernel list), nor an executable file");
+					  strchr(want, '/')
+						  ? "not an executable file"
+						  : "no kernel of that name (umlkit "
+						    "kernel list), nor an executable file");
 		uk_fmt(k->path, sizeof(k->path), "%s", want);
 		return 0;
 	}
 	if (find_on_path(k) < 0)
-		return uk_err_set(err, ENOENT,
-				  "no UML kernel found: install Debian's user-mode-linux, fetch one "
-				  "with `umlkit kernel fetch`, or give --kernel NAME|PATH or "
-				  "$UMLKIT_KERNEL");
+		return uk_err_set(
+			err, ENOENT,
+			"no UML kernel found: install Debian's user-mode-linux, fetch one "
+			"with `umlkit kernel fetch`, or give --kernel NAME|PATH or "
+			"$UMLKIT_KERNEL");
 	uk_fmt(k->name, sizeof(k->name), "%s", UK_KERNEL_SYSTEM);
 	return 0;
 }

@@ -17,6 +17,9 @@
 #     started again).
 #  7. A clean stop; exec to the stopped guest refused at once, naming it (125); `umlkit rm`.
 #  8. `image adapt` of a plain mmdebstrap + mke2fs -d image: it boots, is ready, exec works.
+#  9. The same Debian image on today's kernel (sid's 7.2, `umlkit kernel fetch`, the test
+#     cache) with --seccomp on: ready, eth0 by that name (the vector driver's vec0
+#     renamed), DHCP, a module of that kernel loaded, exec, a clean stop.
 #
 # Run: UK_BUILD=$PWD/build tests/sh/debian_guest.t [-v]
 . "$(dirname "$0")/lib.sh"
@@ -43,7 +46,7 @@ reboots_state() {
 exec_ok() { timeout 10 "$UMLKIT" exec --timeout 5 "$1" true >/dev/null 2>&1; }
 stop_all() {
 	local g
-	for g in deb adp; do "$UMLKIT" stop "$g" --timeout 30 >/dev/null 2>&1; done
+	for g in deb adp d72; do "$UMLKIT" stop "$g" --timeout 30 >/dev/null 2>&1; done
 	"$UMLKIT" switch stop dgnat >/dev/null 2>&1
 	"$UMLKIT" switch stop dglan >/dev/null 2>&1
 	_uk_cleanup
@@ -236,6 +239,29 @@ test_expect_success MIRROR,MMDEBSTRAP,AGENT_BUILT,SWITCHES 'adapt a plain mmdebs
 	run guest_exec adp ip -4 -o addr show dev eth0 &&
 	test_like "$out" "inet 10\.9\.8\.9/24 " &&
 	"$UMLKIT" stop adp --timeout 60 >/dev/null
+'
+
+# ---------------------------------------------------------------------------- today's kernel
+test_expect_success MIRROR 'setup: sid'"'"'s kernel (kernel fetch, reused from the test cache)' '
+	"$UMLKIT" kernel fetch -q sid >/dev/null &&
+	test_set_prereq SID
+'
+test_expect_success SID,IMAGE,SWITCHES,JQ 'the Debian image on sid'"'"'s kernel with --seccomp on' '
+	run "$UMLKIT" start --name d72 --kernel sid --seccomp on --mem 256M \
+		--disk "$T/d72.cow,$IMG" --net switch:dgnat \
+		--append "umlkit.hostname=deb72 umlkit.ip=eth0,dhcp" --wait --timeout 180 &&
+	track d72 &&
+	test_is "$rc" 0 &&
+	test_like "$(console d72)" "Checking that seccomp filters can be installed\.\.\.OK" &&
+	run guest_exec d72 uname -r &&
+	test_like "$out" "^7\." &&
+	run guest_exec d72 ip -4 -o addr show dev eth0 &&
+	test_like "$out" "inet 10\.0\.2\.[0-9]+/24 " &&
+	run guest_exec d72 sh -c "modprobe bridge && grep -c ^bridge /proc/modules" &&
+	test_is "$rc" 0 && test_is "$out" 1 &&
+	run "$UMLKIT" stop d72 --timeout 60 &&
+	test_is "$rc" 0 &&
+	test_like "$(console d72)" "systemd-shutdown\[1\]: Powering off"
 '
 
 test_done

@@ -18,7 +18,10 @@
 [ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
 case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
 test_lazy_prereq DEBUGFS 'command -v debugfs'
-test_lazy_prereq MODULES '[ -n "$UML" ] && [ -f "/usr/lib/uml/modules/$("$UML" --version)/modules.dep" ]'
+# the kernel's modules: Debian's, or beside a fetched kernel (umlkit kernel fetch)
+test_lazy_prereq MODULES '[ -n "$UML" ] && v=$("$UML" --version) &&
+	{ [ -f "/usr/lib/uml/modules/$v/modules.dep" ] ||
+		[ -f "$(dirname "$UML")/../lib/uml/modules/$v/modules.dep" ]; }'
 
 export XDG_RUNTIME_DIR="$T/run" UMLKIT_CACHE_DIR="$T/cache"
 mkdir -p "$XDG_RUNTIME_DIR"
@@ -54,13 +57,16 @@ reboots_state() {
 	[ "$("$UMLKIT" status "$1" --output=json 2>/dev/null | jq -r '"\(.reboots) \(.state)"')" = "$2" ]
 }
 
+# A reboot only after rcS, which runs the script, has sent the ready notice and exited (a
+# fixed sleep raced with it on a loaded host).
+AFTER_READY='(p=$PPID; while kill -0 "$p" 2>/dev/null; do sleep 0.2; done; sleep 1;'
 test_expect_success UML 'setup: the default image and a test image without the ready hook' '
 	"$UMLKIT" image build --size 48M "$T/bb.img" >/dev/null &&
 	guest_image "$T/mk.img" 32M &&
 	script sleeper "echo uk-test: serving" "sleep 600" &&
 	script once "[ -e /root/rebooted ] && exit 0" "touch /root/rebooted; sync" \
-		"(sleep 1; reboot) &" &&
-	script loop "(sleep 1; reboot) &" &&
+		"$AFTER_READY reboot) &" &&
+	script loop "$AFTER_READY reboot) &" &&
 	test_set_prereq IMAGES
 '
 
@@ -134,8 +140,8 @@ test_expect_success BUSY 'a refused start leaves no entry in list' '
 	test_is "$(state_of busy)" running
 '
 
-# hold_console NAME: a client that stays attached to NAME's console (its stdin a pipe that
-# never ends), checked by a second attach being refused. A probe may win the race and take
+# hold_console NAME: a client that stays attached to NAME's console (its stdin a FIFO it
+# holds open both ways, so it never ends and no writer process is left behind), checked by a second attach being refused. A probe may win the race and take
 # the console first, and the holder is then refused and ends: start it again. $holder: its pid.
 hold_console() {
 	local i
@@ -143,7 +149,8 @@ hold_console() {
 	for ((i = 0; i < 60; i++)); do
 		if [ -z "$holder" ] || ! pid_alive "$holder"; then
 			[ -n "$holder" ] && forget_pid "$holder"
-			(exec "$UMLKIT" console "$1" < <(exec sleep 600) >/dev/null 2>&1) &
+			[ -p "$T/hold.fifo" ] || mkfifo "$T/hold.fifo"
+			(exec "$UMLKIT" console "$1" <>"$T/hold.fifo" >/dev/null 2>&1) &
 			holder=$!
 			UK_PIDS+=("$holder")
 			sleep 0.5

@@ -5,7 +5,7 @@
 #    the kernel runs here, a second fetch reuses it, `kernel list` shows it and the host's
 #    with their releases and seccomp modes; trixie's is fetched the same way.
 #  - A guest on the fetched kernel on a NAT switch, reached from the host through a forward
-#    by name; `--seccomp on` reported by the guest's kernel (its boot line, its processes
+#    by name, and one on a bess port of a NAT switch, reached through a forward to its lease; `--seccomp on` reported by the guest's kernel (its boot line, its processes
 #    under a seccomp filter on the host) and `--seccomp off` not; `--seccomp on` refused for
 #    6.1 with a clear message, leaving no guest behind.
 #  - A COW written by the new kernel, merged by umlkit: the guest's file in the output, the
@@ -126,6 +126,26 @@ test_expect_success K1 'it stops cleanly' '
 	test_is "$rc" 0 &&
 	untrack k1 &&
 	test_like "$("$UMLKIT" status k1)" "stopped"
+'
+# the switch's other port kind, bess, with the NAT: the guest's lease, a forward to it
+one_lease() { "$UMLKIT" switch nat "$1" --output=json | jq -e ".leases | length == 1" >/dev/null; }
+free_port FB
+test_expect_success SID,IMAGE 'a sid guest on a bess port of a NAT switch: DHCP, a forward to its lease' '
+	sw_start kbess --nat --bess "$T/kb.sock" && test_is "$rc" 0 &&
+	run "$UMLKIT" start --name kb --kernel sid --seccomp on --mem 64M \
+		--disk "$T/kb.cow,$T/base.img" --net "bess:$T/kb.sock" \
+		--append "umlkit.hostname=kb umlkit.ip=vec0,dhcp umlkit.services=httpd" \
+		--wait --timeout 60 &&
+	track kb &&
+	test_is "$rc" 0 &&
+	until_true 30 one_lease kbess &&
+	ip=$("$UMLKIT" switch nat kbess --output=json | jq -r ".leases[0].ipv4") &&
+	test_like "$ip" "^10\.0\.2\.[0-9]+$" &&
+	run "$UMLKIT" switch forward kbess add "tcp:$FB:$ip:80" &&
+	test_is "$rc" 0 &&
+	until_true 30 fetch 127.0.0.1 "$FB" / >/dev/null &&
+	test_like "$(fetch 127.0.0.1 "$FB" /)" "umlkit guest kb is serving this page" &&
+	"$UMLKIT" stop kb --timeout 30 && untrack kb
 '
 test_expect_success SID,IMAGE 'with --seccomp off the same kernel traces its guest with ptrace' '
 	run "$UMLKIT" start --name k2 --kernel sid --seccomp off --mem 64M \

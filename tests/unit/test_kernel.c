@@ -69,7 +69,6 @@ static int find_kernel(const char *given, char *out, size_t outlen, struct uk_er
 	return r;
 }
 
-
 struct kdir {
 	char dir[PATH_MAX], cache[PATH_MAX];
 	char *old_path, *old_kernel;
@@ -194,8 +193,7 @@ static void test_kernel_given(void **state)
 	assert_non_null(strstr(err.msg, kn));
 	assert_null(strstr(err.msg, "UMLKIT_KERNEL"));
 	assert_int_equal(find_kernel(kd, out, sizeof(out), &err), -ENOENT);
-	assert_int_equal(find_kernel("/nonexistent/linux", out, sizeof(out), &err),
-			 -ENOENT);
+	assert_int_equal(find_kernel("/nonexistent/linux", out, sizeof(out), &err), -ENOENT);
 	assert_non_null(strstr(err.msg, "kernel /nonexistent/linux: not an executable file"));
 
 	/* $UMLKIT_KERNEL when none is given; the given one wins */
@@ -374,12 +372,12 @@ static void fake_entry(const struct kdir *k, const char *name)
 	assert_int_equal(uk_kernel_file_sum(dfd, "root/usr/bin/linux.uml", &size, &sum), 0);
 	close(dfd);
 	uk_fmt(text, sizeof(text),
-		 "{\"format\": 1, \"name\": \"%s\", \"suite\": \"sid\", \"mirror\": "
-		 "\"http://deb.debian.org/debian\", \"package\": \"user-mode-linux 7.2um1\", "
-		 "\"libc\": \"libc6 2.43-7\", \"release\": \"7.2.7\", \"fetched\": 1, \"kernel\": "
-		 "\"root/usr/bin/linux.uml\", \"files\": [{\"path\": \"root/usr/bin/linux.uml\", "
-		 "\"size\": %llu, \"sum\": \"%016llx\"}]}\n",
-		 name, (unsigned long long)size, (unsigned long long)sum);
+	       "{\"format\": 1, \"name\": \"%s\", \"suite\": \"sid\", \"mirror\": "
+	       "\"http://deb.debian.org/debian\", \"package\": \"user-mode-linux 7.2um1\", "
+	       "\"libc\": \"libc6 2.43-7\", \"release\": \"7.2.7\", \"fetched\": 1, \"kernel\": "
+	       "\"root/usr/bin/linux.uml\", \"files\": [{\"path\": \"root/usr/bin/linux.uml\", "
+	       "\"size\": %llu, \"sum\": \"%016llx\"}]}\n",
+	       name, (unsigned long long)size, (unsigned long long)sum);
 	uk_fmt(mf, sizeof(mf), "%s/manifest.json", dir);
 	put(mf, text, strlen(text), 0644);
 	uk_fmt(text, sizeof(text), "%s/tmp-tree", k->dir);
@@ -515,8 +513,8 @@ static void test_store_rm(void **state)
 
 /* ---- the host's mirror ---- */
 
-static void sources(const struct kdir *k, const char *root, const char *codename,
-		    const char *list, const char *file, const char *text)
+static void sources(const struct kdir *k, const char *root, const char *codename, const char *list,
+		    const char *file, const char *text)
 {
 	char p[PATH_MAX], d[PATH_MAX];
 
