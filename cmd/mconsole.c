@@ -13,7 +13,7 @@
 #include "umlkit/mconsole.h"
 #include "umlkit/util.h"
 
-#define DEFAULT_TIMEOUT_MS 30000 /* per reply packet */
+#define DEFAULT_TIMEOUT_MS 30000 /* for a whole reply */
 
 static const char mconsole_usage[] =
 	"Usage: umlkit mconsole [--uml-dir DIR] [--timeout SEC] NAME|SOCKET [COMMAND...]\n"
@@ -23,7 +23,7 @@ static const char mconsole_usage[] =
 	"NAME is an umlkit guest, then a umid under ~/.uml or /tmp/uml, then a socket path.\n"
 	"\n"
 	"  --uml-dir DIR   the socket is DIR/NAME/mconsole (the kernel's uml_dir=)\n"
-	"  --timeout SEC   wait at most SEC seconds for each reply packet (default 30,\n"
+	"  --timeout SEC   wait at most SEC seconds for the whole reply (default 30,\n"
 	"                  0: no limit)\n"
 	"\n"
 	"Commands of the 6.1 kernel: version, help, halt, reboot, config, remove, sysrq,\n"
