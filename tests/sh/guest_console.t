@@ -1,0 +1,105 @@
+#!/bin/bash
+# guest_console.t: what a guest, or whoever owns its sockets (the guest's user), can do to the
+# host's tools through its mconsole and its console, shown with a fake kernel
+# (tests/helpers/fakeuml: no guest boots, so every case is exact and quick).
+#
+#  - mconsole: a socket that answers "more" for ever cannot hold `umlkit mconsole --timeout`
+#    past its timeout; escape sequences in a reply reach the terminal escaped.
+#  - stop: a guest whose mconsole never answers (or never ends its reply) and whose kernel
+#    ignores SIGTERM is stopped by the deadline `stop --timeout` gives.
+#  - console: a client that stops reading (suspended, as by Ctrl-Z) stalls nothing: the
+#    console log is written on, the guest does not freeze, `stop` works; once it reads again
+#    it is told why it was detached.
+#  - escaping: `umlkit logs`, a piped `umlkit console` and the status message show the
+#    guest's control characters as \xHH; `logs --raw` gives the bytes.
+#
+# Deadlines are checked against the timeout given, with a margin for a loaded machine; that
+# is a bound, not a benchmark. Run: make test-build && tests/sh/guest_console.t -v
+. "$(dirname "$0")/lib.sh"
+
+FAKE=$UK_BUILD/tests/helpers/fakeuml
+[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
+[ -x "$FAKE" ] || test_skip_all "helper not built: $FAKE (make test-build)"
+
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR"
+STATE=$XDG_RUNTIME_DIR/umlkit/guests
+ESC=$(printf '\033')
+# what a hostile guest prints: retitle the terminal, clear it, a C1 CSI in UTF-8
+NASTY=$(printf 'title\033]0;owned\007\033[2J\302\233m')
+NASTY_SHOWN='title\x1b]0;owned\x07\x1b[2J\xc2\x9bm'
+
+# the fake kernel as `umlkit start --kernel` runs it, without the xstate preload (an
+# ASan-built helper refuses a preload)
+printf '#!/bin/sh\nunset LD_PRELOAD\nexec "%s" "$@"\n' "$FAKE" >"$T/kernel"
+chmod +x "$T/kernel"
+
+# fake NAME [VAR=VALUE...]: a supervised guest on the fake kernel, ready once its mconsole is up
+fake() {
+	local n=$1
+	shift
+	truncate -s 1M "$T/$n.img" &&
+		env "$@" "$UMLKIT" start --name "$n" --kernel "$T/kernel" --no-modules \
+			--disk "$T/$n.img" --cpu-affinity none --ready=mconsole --wait --timeout 30 &&
+		track "$n"
+}
+# serve SOCKET MODE [VAR=VALUE...]: a bare fake mconsole server, its pid tracked
+serve() {
+	env "${@:3}" "$FAKE" serve "$1" "$2" &
+	UK_PIDS+=($!)
+	until_true 10 test -S "$1"
+}
+# timed CMD...: run CMD with run (its $rc, $out, $err); $ms: the milliseconds it took
+timed() {
+	local t0
+	t0=$(date +%s%N)
+	run "$@"
+	ms=$((($(date +%s%N) - t0) / 1000000))
+	echo "took $ms ms, exit $rc"
+}
+state_of() { "$UMLKIT" status "$1" --output=json 2>/dev/null | jq -r .state; }
+gone() { [ -n "$1" ] && ! pid_alive "$1"; }
+test_panicked() { [ "$(state_of "$1")" = panicked ]; }
+kernel_of() { "$UMLKIT" status "$1" --output=json | jq -r '.pid // empty'; }
+
+# ------------------------------------------------------------------------------ mconsole
+test_expect_success 'mconsole --timeout 2: a reply of "more" for ever ends by the deadline' '
+	serve "$T/more.sock" more &&
+	timed timeout 60 "$UMLKIT" mconsole --timeout 2 "$T/more.sock" version &&
+	test_is "$rc" 1 &&
+	test_like "$err" "reply incomplete after 2000 ms" &&
+	test "$ms" -le 6000
+'
+
+# ---------------------------------------------------------------------------------- stop
+# stop_by NAME TIMEOUT: `umlkit stop --timeout TIMEOUT` returns 0 within TIMEOUT + 2 s and
+# leaves no kernel
+stop_by() {
+	local k
+	k=$(kernel_of "$1") &&
+		timed timeout 120 "$UMLKIT" stop "$1" --timeout "$2" &&
+		test_is "$rc" 0 &&
+		test "$ms" -le $(($2 * 1000 + 2000)) &&
+		until_true 5 gone "$k" &&
+		untrack_if_gone "$1"
+}
+
+test_expect_success 'stop --timeout 4: an mconsole that never answers, SIGTERM ignored' '
+	fake s1 FAKEUML_MCONSOLE=silent FAKEUML_TERM=ignore &&
+	stop_by s1 4 &&
+	test_is "$(state_of s1)" exited
+'
+
+test_expect_success 'stop --timeout 4: an mconsole whose replies never end, SIGTERM ignored' '
+	fake s2 FAKEUML_MCONSOLE=more FAKEUML_TERM=ignore &&
+	stop_by s2 4 &&
+	test_is "$(state_of s2)" exited
+'
+
+test_expect_success 'stop: a guest that answers is still stopped cleanly' '
+	fake s3 &&
+	stop_by s3 10 &&
+	test_is "$(state_of s3)" stopped
+'
+
+test_done
