@@ -102,4 +102,54 @@ test_expect_success 'stop: a guest that answers is still stopped cleanly' '
 	test_is "$(state_of s3)" stopped
 '
 
+# ------------------------------------------------------------------------------- console
+# attach NAME: `umlkit console NAME` in the background, reading a fifo held open (as a
+# terminal stays open), its output in $T/NAME.out; $cpid its pid, once it is attached
+attach() {
+	rm -f "$T/$1.in" &&
+		mkfifo "$T/$1.in" &&
+		exec 7<>"$T/$1.in" &&
+		{
+			"$UMLKIT" console "$1" <"$T/$1.in" >"$T/$1.out" 2>"$T/$1.err" &
+			cpid=$!
+			UK_PIDS+=("$cpid")
+		} &&
+		until_true 10 attached "$1"
+}
+# a second client is refused while the first is attached
+attached() { "$UMLKIT" console "$1" </dev/null 2>&1 | grep -q "another client"; }
+log_has() { grep -q -- "$2" "$STATE/$1/console.log"; }
+
+test_expect_success 'console: a client that stops reading stalls neither log nor guest' '
+	fake c1 FAKEUML_FLOOD=40000 &&
+	attach c1 &&
+	kill -STOP "$cpid" &&
+	run timeout 30 "$UMLKIT" mconsole c1 flood &&
+	test_is "$rc" 0 &&
+	until_true 60 log_has c1 "fakeuml: flood done" &&
+	test_is "$(state_of c1)" running &&
+	run timeout 30 "$UMLKIT" mconsole c1 say still-here &&
+	test_is "$rc" 0 &&
+	until_true 10 log_has c1 still-here &&
+	test_set_prereq STALLED
+'
+
+test_expect_success STALLED 'console: the stalled client is told why once it reads again' '
+	kill -CONT "$cpid" &&
+	until_true 30 gone "$cpid" &&
+	forget_pid "$cpid" &&
+	test_like "$(tail -c 300 "$T/c1.out")" "console detached: this client fell behind" &&
+	exec 7>&-
+'
+
+test_expect_success STALLED 'console: a new client attaches, and the guest stops cleanly' '
+	attach c1 &&
+	kill "$cpid" &&
+	until_true 10 gone "$cpid" &&
+	forget_pid "$cpid" &&
+	exec 7>&- &&
+	stop_by c1 10 &&
+	test_is "$(state_of c1)" stopped
+'
+
 test_done
