@@ -152,4 +152,54 @@ test_expect_success STALLED 'console: a new client attaches, and the guest stops
 	test_is "$(state_of c1)" stopped
 '
 
+# ------------------------------------------------------------------------------ escaping
+test_expect_success 'mconsole: escape sequences in a reply are shown escaped' '
+	serve "$T/esc.sock" answer FAKEUML_REPLY="$NASTY" &&
+	run "$UMLKIT" mconsole "$T/esc.sock" version &&
+	test_is "$rc" 0 &&
+	test_is "$out" "$NASTY_SHOWN" &&
+	run uml_mconsole "$T/esc.sock" version &&
+	test_is "$out" "OK $NASTY_SHOWN" &&
+	test_unlike "$out" "$ESC"
+'
+
+test_expect_success 'logs: control characters escaped; --raw gives the bytes' '
+	printf "%s\r\nplain line\n" "$NASTY" >"$T/nasty.txt" &&
+	fake e1 FAKEUML_CONSOLE="$T/nasty.txt" &&
+	until_true 10 log_has e1 "plain line" &&
+	run "$UMLKIT" logs e1 &&
+	test_is "$rc" 0 &&
+	test_unlike "$out" "$ESC" &&
+	test_like "$out" "^title\\\\x1b\\]0;owned\\\\x07\\\\x1b\\[2J\\\\xc2\\\\x9bm" &&
+	test_like "$out" "^plain line" &&
+	"$UMLKIT" logs --raw e1 >"$T/raw.txt" &&
+	test_cmp "$T/nasty.txt" "$T/raw.txt"
+'
+
+test_expect_success 'console piped: what the guest writes comes escaped' '
+	attach e1 &&
+	run timeout 30 "$UMLKIT" mconsole e1 "say $NASTY" &&
+	test_is "$rc" 0 &&
+	until_true 10 grep -q "title" "$T/e1.out" &&
+	kill "$cpid" &&
+	until_true 10 gone "$cpid" &&
+	forget_pid "$cpid" &&
+	exec 7>&- &&
+	test_unlike "$(cat "$T/e1.out")" "$ESC" &&
+	grep -qF "$NASTY_SHOWN" "$T/e1.out"
+'
+
+test_expect_success 'status: a panic message with escape sequences is shown escaped' '
+	run timeout 30 "$UMLKIT" mconsole e1 "say Kernel panic - not syncing: $NASTY" &&
+	until_true 10 log_has e1 "Kernel panic" &&
+	test_might_fail timeout 30 "$UMLKIT" mconsole --timeout 2 e1 "die 1" &&
+	until_true 20 test_panicked e1 &&
+	untrack_if_gone e1 &&
+	run "$UMLKIT" status e1 &&
+	test_unlike "$out" "$ESC" &&
+	test_like "$out" "panicked.*owned" &&
+	run "$UMLKIT" list &&
+	test_unlike "$out" "$ESC" &&
+	test_like "$out" "owned"
+'
 test_done
