@@ -493,6 +493,15 @@ static bool blocks_sigusr1(pid_t pid)
 	return p && sscanf(p + 8, "%llx", &mask) == 1 && (mask >> (SIGUSR1 - 1)) & 1;
 }
 
+/* The guest's status and paths. */
+static int look_up(const char *name, struct uk_guest_status *st, struct uk_guest_paths *p,
+		   struct uk_err *err)
+{
+	int r = uk_guest_status(name, st, err);
+
+	return r < 0 ? r : uk_guest_paths(name, p, err);
+}
+
 /*
  * SIGKILL the guest's kernel group (its supervisor told first, so it restarts nothing) and
  * wait until both are gone, up to deadline; a supervisor still there halfway gets SIGKILL.
@@ -502,11 +511,8 @@ static int kill_until(const char *name, int64_t deadline, struct uk_err *err)
 	struct uk_guest_status st;
 	struct uk_guest_paths p;
 	pid_t sup;
-	int r;
+	int r = look_up(name, &st, &p, err);
 
-	r = uk_guest_status(name, &st, err);
-	if (r == 0)
-		r = uk_guest_paths(name, &p, err);
 	if (r < 0)
 		return r;
 	sup = uk_guest_supervisor_alive(&p);
@@ -530,11 +536,8 @@ int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 	struct uk_guest_status st;
 	struct uk_guest_paths p;
 	pid_t sup, pgid;
-	int r;
+	int r = look_up(name, &st, &p, err);
 
-	r = uk_guest_status(name, &st, err);
-	if (r == 0)
-		r = uk_guest_paths(name, &p, err);
 	if (r < 0)
 		return r;
 	pgid = st.kernel_pid;

@@ -108,24 +108,37 @@ static int send_request(int fd, const char *cmd, struct uk_err *err)
 	return 0;
 }
 
-/* The next reply packet, if it comes before deadline (< 0: no bound). */
-static int recv_packet(int fd, int64_t deadline, struct uk_mc_packet *p, struct uk_err *err)
+/*
+ * The next datagram into buf (bufsize: one more than the largest one `what` may be), if it
+ * comes before deadline (< 0: no bound). Returns its length, -ETIMEDOUT (no message: the
+ * caller says how long it waited for what), or another negative errno.
+ */
+static ssize_t recv_until(int fd, int64_t deadline, uint8_t *buf, size_t bufsize, const char *what,
+			  struct uk_err *err)
 {
-	uint8_t buf[UK_MC_REPLY_MAX + 1];
 	ssize_t n;
 	int r = wait_until(fd, deadline);
 
 	if (r == -ETIMEDOUT)
-		return -ETIMEDOUT; /* the caller says how long it waited for what */
+		return -ETIMEDOUT;
 	if (r < 0)
-		return uk_err_sys(err, -r, "mconsole: poll");
-	n = recv_dgram(fd, buf, sizeof(buf));
+		return uk_err_sys(err, -r, "%s: poll", what);
+	n = recv_dgram(fd, buf, bufsize);
 	if (n < 0)
-		return uk_err_sys(err, (int)-n, "mconsole: receive");
-	if ((size_t)n > sizeof(buf) - 1)
-		return uk_err_set(err, EBADMSG, "mconsole reply: datagram of %zd bytes, over %u", n,
-				  UK_MC_REPLY_MAX);
-	return uk_mc_reply_decode(buf, (size_t)n, p, err);
+		return uk_err_sys(err, (int)-n, "%s: receive", what);
+	if ((size_t)n > bufsize - 1)
+		return uk_err_set(err, EBADMSG, "%s: datagram of %zd bytes, over %zu", what, n,
+				  bufsize - 1);
+	return n;
+}
+
+/* The next reply packet, if it comes before deadline (< 0: no bound). */
+static int recv_packet(int fd, int64_t deadline, struct uk_mc_packet *p, struct uk_err *err)
+{
+	uint8_t buf[UK_MC_REPLY_MAX + 1];
+	ssize_t n = recv_until(fd, deadline, buf, sizeof(buf), "mconsole reply", err);
+
+	return n < 0 ? (int)n : uk_mc_reply_decode(buf, (size_t)n, p, err);
 }
 
 /* Gather packets into reply until one says no more, the deadline passes or a bound is hit. */
@@ -257,20 +270,11 @@ int uk_mc_notify_open(const char *path, struct uk_err *err)
 int uk_mc_notify_recv(int fd, int timeout_ms, struct uk_mc_notify *n, struct uk_err *err)
 {
 	uint8_t buf[UK_MC_NOTIFY_MAX + 1];
-	ssize_t len;
-	int r;
+	ssize_t len =
+		recv_until(fd, deadline_in(timeout_ms), buf, sizeof(buf), "mconsole notify", err);
 
-	r = wait_until(fd, deadline_in(timeout_ms));
-	if (r == -ETIMEDOUT)
+	if (len == -ETIMEDOUT)
 		return uk_err_set(err, ETIMEDOUT, "mconsole notify: nothing within %d ms",
 				  timeout_ms);
-	if (r < 0)
-		return uk_err_sys(err, -r, "mconsole notify: poll");
-	len = recv_dgram(fd, buf, sizeof(buf));
-	if (len < 0)
-		return uk_err_sys(err, (int)-len, "mconsole notify: receive");
-	if ((size_t)len > sizeof(buf) - 1)
-		return uk_err_set(err, EBADMSG, "mconsole notify: datagram of %zd bytes, over %u",
-				  len, UK_MC_NOTIFY_MAX);
-	return uk_mc_notify_decode(buf, (size_t)len, n, err);
+	return len < 0 ? (int)len : uk_mc_notify_decode(buf, (size_t)len, n, err);
 }
