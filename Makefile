@@ -183,7 +183,8 @@ check-kernel: deps
 	UK_BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) UK_TEST_JOBS=$(TEST_JOBS) \
 		scripts/run-tests $(BUILD)/kernel-$(KERNEL) $(SMOKE_SH)
 
-QUICK_SH := tests/sh/lib.t tests/sh/cow_cli.t tests/sh/cow_compat.t tests/sh/cow_bad_input.t
+QUICK_SH := tests/sh/lib.t tests/sh/cow_cli.t tests/sh/cow_compat.t tests/sh/cow_bad_input.t \
+	tests/sh/guest_console.t
 check-quick: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) test-build
 	@UK_BUILD=$(abspath $(BUILD)) SANITIZE=$(SANITIZE) UK_TEST_JOBS=$(TEST_JOBS) \

@@ -25,8 +25,10 @@ static const char guest_usage[] =
 	"  umlkit list [--output=json]          guests and their states\n"
 	"  umlkit status NAME [--output=json]   running, booting, stopped, panicked, exited...,\n"
 	"                                       and each link's MAC and IPv4 address\n"
-	"  umlkit logs NAME [-f]                the console log (-f: follow)\n"
-	"  umlkit console NAME                  attach to the console (detach: Ctrl-])\n"
+	"  umlkit logs NAME [-f] [--raw]        the console log, control characters as \\xHH\n"
+	"                                       (-f: follow; --raw: the bytes as they are)\n"
+	"  umlkit console NAME                  attach to the console (detach: Ctrl-]); raw\n"
+	"                                       on a terminal, else escaped as logs\n"
 	"  umlkit stop NAME [--timeout S]       sync, cad, halt, then signals\n"
 	"                                       (default 30 s)\n"
 	"  umlkit kill NAME                     SIGKILL the guest and its supervisor\n"
@@ -469,18 +471,23 @@ static json_t *status_json(const struct uk_guest_status *st)
 	return j;
 }
 
-/* The message column: the message, or what a booted guest still waits for. */
+/* room for a status message with every byte escaped */
+#define MSG_SHOWN UK_ESC_OUT(sizeof(((struct uk_guest_status *)0)->message))
+
+/* The message column: the message (the guest's words in it escaped), or what a booted guest
+ * still waits for. */
 static const char *status_message(const struct uk_guest_status *st, char *buf, size_t len)
 {
 	if (st->message[0] || st->state != UK_GUEST_BOOTED)
-		return st->message;
-	snprintf(buf, len, "no ready notice (waiting for %s)", st->waiting_for);
+		uk_esc_str(st->message, buf, len);
+	else
+		snprintf(buf, len, "no ready notice (waiting for %s)", st->waiting_for);
 	return buf;
 }
 
 static void status_line(const struct uk_guest_status *st)
 {
-	char buf[400];
+	char buf[MSG_SHOWN];
 
 	printf("%-20s %-9s %8s  %s\n", st->name, uk_guest_state_name(st->state),
 	       st->kernel_alive ? "" : "-", status_message(st, buf, sizeof(buf)));
@@ -499,7 +506,7 @@ static int cmd_list(struct guest_opts *g)
 {
 	struct uk_err err = {0};
 	json_t *arr = g->json ? json_array() : NULL;
-	char **names, buf[400];
+	char **names, buf[MSG_SHOWN];
 	int n;
 
 	if (g->nargs)
@@ -543,6 +550,7 @@ static int cmd_status(struct guest_opts *g)
 {
 	struct uk_guest_status st;
 	struct uk_err err = {0};
+	char msg[MSG_SHOWN];
 	int r = one_name("status", g);
 
 	if (r)
@@ -569,7 +577,7 @@ static int cmd_status(struct guest_opts *g)
 		printf(", restarted %d time%s after a failure", st.restarts - st.reboots,
 		       st.restarts - st.reboots == 1 ? "" : "s");
 	if (st.message[0])
-		printf(": %s", st.message);
+		printf(": %s", status_message(&st, msg, sizeof(msg)));
 	else if (st.state == UK_GUEST_BOOTING || st.state == UK_GUEST_BOOTED)
 		printf(" (waiting for %s)", st.waiting_for);
 	putchar('\n');

@@ -13,7 +13,7 @@
 #include "umlkit/mconsole.h"
 #include "umlkit/util.h"
 
-#define DEFAULT_TIMEOUT_MS 30000 /* per reply packet */
+#define DEFAULT_TIMEOUT_MS 30000 /* for a whole reply */
 
 static const char mconsole_usage[] =
 	"Usage: umlkit mconsole [--uml-dir DIR] [--timeout SEC] NAME|SOCKET [COMMAND...]\n"
@@ -23,7 +23,7 @@ static const char mconsole_usage[] =
 	"NAME is an umlkit guest, then a umid under ~/.uml or /tmp/uml, then a socket path.\n"
 	"\n"
 	"  --uml-dir DIR   the socket is DIR/NAME/mconsole (the kernel's uml_dir=)\n"
-	"  --timeout SEC   wait at most SEC seconds for each reply packet (default 30,\n"
+	"  --timeout SEC   wait at most SEC seconds for the whole reply (default 30,\n"
 	"                  0: no limit)\n"
 	"\n"
 	"Commands of the 6.1 kernel: version, help, halt, reboot, config, remove, sysrq,\n"
@@ -116,12 +116,51 @@ static int find_compat(struct mc *m, const char *name)
 	return 0;
 }
 
-/* Send one command to the kernel and print the reply. Returns the exit status. */
+/* The reply's text with its control characters escaped (heap), or NULL without memory. */
+static char *shown(const struct uk_mc_reply *reply)
+{
+	struct uk_esc st = {0};
+	char *out = malloc(UK_ESC_OUT(reply->len) + 1);
+	size_t n;
+
+	if (!out)
+		return NULL;
+	n = uk_esc_chunk(&st, reply->text, reply->len, out);
+	n += uk_esc_end(&st, out + n);
+	out[n] = '\0';
+	return out;
+}
+
+/* Print a reply as the tool does; returns the exit status. */
+static int print_reply(const struct mc *m, const struct uk_mc_reply *reply, const char *text)
+{
+	size_t len = strlen(text);
+	int st;
+
+	if (m->compat) {
+		/* the old tool: "OK text" / "ERR text"; exit status err & 0xFF (-EBUSY: 240) */
+		printf("%s %s\n", reply->ok ? "OK" : "ERR", text);
+		st = (int)(reply->err & 0xFF);
+		return !reply->ok && st == 0 ? UK_EXIT_FAIL : st;
+	}
+	if (!reply->ok) {
+		uk_say("%s: %s", m->name, text);
+		return UK_EXIT_FAIL;
+	}
+	fputs(text, stdout);
+	if (len && text[len - 1] != '\n')
+		putchar('\n');
+	return UK_EXIT_OK;
+}
+
+/* Send one command to the kernel and print the reply, its control characters escaped (the
+ * guest's text must not drive the terminal). Returns the exit status. */
 static int send_cmd(struct mc *m, const char *cmd)
 {
 	struct uk_mc_reply reply;
 	struct uk_err err = {0};
 	char fixed[UK_MC_MAX_DATA + PATH_MAX * 2];
+	_cleanup_free_ char *text = NULL;
 	int st;
 
 	if (!m->sock[0]) {
@@ -132,21 +171,13 @@ static int send_cmd(struct mc *m, const char *cmd)
 		snprintf(fixed, sizeof(fixed), "%s", cmd);
 	if (uk_mc_command(m->sock, fixed, m->timeout_ms, &reply, &err) < 0)
 		return uk_fail(&err);
-	if (m->compat) {
-		/* the old tool: "OK text" / "ERR text"; exit status err & 0xFF (-EBUSY: 240) */
-		printf("%s %s\n", reply.ok ? "OK" : "ERR", reply.text);
-		st = (int)(reply.err & 0xFF);
-		if (!reply.ok && st == 0)
-			st = UK_EXIT_FAIL;
-	} else if (reply.ok) {
-		fputs(reply.text, stdout);
-		if (reply.len && reply.text[reply.len - 1] != '\n')
-			putchar('\n');
-		st = UK_EXIT_OK;
-	} else {
-		uk_say("%s: %s", m->name, reply.text);
-		st = UK_EXIT_FAIL;
+	text = shown(&reply);
+	if (!text) {
+		uk_mc_reply_free(&reply);
+		uk_say("%s: out of memory", m->name);
+		return UK_EXIT_FAIL;
 	}
+	st = print_reply(m, &reply, text);
 	uk_mc_reply_free(&reply);
 	fflush(stdout);
 	return st;

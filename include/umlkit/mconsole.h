@@ -32,6 +32,8 @@
 #define UK_MC_NOTIFY_MAX (UK_MC_NOTIFY_HDR + 4u + UK_MC_MAX_DATA)
 /* the longest reply text uk_mc_command() gathers before giving up with EMSGSIZE */
 #define UK_MC_REPLY_TEXT_MAX (64u << 20)
+/* the most packets it reads for one reply (empty ones too) before giving up with EMSGSIZE */
+#define UK_MC_REPLY_PACKETS_MAX (1u << 20)
 
 /* err values seen in replies (u32 on the wire; device errors are a negative errno) */
 #define UK_MC_ERR_OK	 0u
@@ -120,11 +122,13 @@ void uk_mc_reply_free(struct uk_mc_reply *reply);
 
 /*
  * Send cmd to the mconsole socket at sock_path from an AF_UNIX SOCK_DGRAM socket bound to an
- * abstract autobind address, and read packets until more == 0; each wait is bounded by
- * timeout_ms (< 0: no bound). On success fills *reply (free it with uk_mc_reply_free) and
- * returns 0 whether the kernel said OK or not: look at reply->ok. Errors: -ENOENT /
- * -ECONNREFUSED (no guest behind the socket), -ETIMEDOUT, -E2BIG (command of 512 bytes or
- * more), -EBADMSG (malformed reply), -EMSGSIZE (reply text over UK_MC_REPLY_TEXT_MAX).
+ * abstract autobind address, and read packets until more == 0. timeout_ms (< 0: no bound)
+ * bounds the whole reply, not each packet: a kernel (or whoever owns the socket) that sends
+ * "more" forever cannot hold the caller past it. On success fills *reply (free it with
+ * uk_mc_reply_free) and returns 0 whether the kernel said OK or not: look at reply->ok.
+ * Errors: -ENOENT / -ECONNREFUSED (no guest behind the socket), -ETIMEDOUT, -E2BIG (command
+ * of 512 bytes or more), -EBADMSG (malformed reply), -EMSGSIZE (reply text over
+ * UK_MC_REPLY_TEXT_MAX, or more than UK_MC_REPLY_PACKETS_MAX packets).
  */
 int uk_mc_command(const char *sock_path, const char *cmd, int timeout_ms, struct uk_mc_reply *reply,
 		  struct uk_err *err);

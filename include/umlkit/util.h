@@ -225,6 +225,27 @@ struct uk_cmd {
 };
 int uk_run(struct uk_cmd *c, struct uk_err *err);
 
+/* ---- text from a guest, shown to an operator ---- */
+/*
+ * Control characters made visible, so that a guest's text (its console, mconsole replies,
+ * a panic message) cannot drive the operator's terminal: retitle it, clear it, move the
+ * cursor. Tab, newline and carriage return pass; every other C0 byte, DEL, and the UTF-8
+ * encoding of a C1 control (0xC2 0x80..0x9F: CSI, OSC, ... on terminals that honour them)
+ * becomes \xHH, byte by byte. Everything else (UTF-8 text) is copied.
+ *
+ * A stream is escaped chunk by chunk with one struct uk_esc (zeroed first), as a C1 control
+ * may span two chunks; uk_esc_end writes what the last chunk left held. out needs
+ * UK_ESC_OUT(len) bytes for len input bytes; both return the bytes written (no NUL).
+ */
+struct uk_esc {
+	bool held; /* the previous chunk ended with 0xC2 */
+};
+#define UK_ESC_OUT(len) (4 * (len) + 4)
+size_t uk_esc_chunk(struct uk_esc *st, const void *in, size_t len, char *out);
+size_t uk_esc_end(struct uk_esc *st, char *out);
+/* The NUL-terminated text in escaped, cut to fit outlen (> 0) bytes with its NUL. */
+void uk_esc_str(const char *in, char *out, size_t outlen);
+
 /* ---- locks ---- */
 /* An fcntl lock over the whole file (F_SETLK), as the UML kernel takes them on its disks: a
  * write lock or a read lock. -EAGAIN names the holder's pid ("locked by pid 123 (a running

@@ -429,11 +429,19 @@ int uk_guest_run(const struct uk_guest_spec *s, struct uk_guest_status *st, stru
 	return r < 0 ? r : 0;
 }
 
-static void mconsole_try(const char *sock, const char *cmd, int timeout_ms)
+/* The time left until deadline, at most max_ms (0 once it has passed). */
+static int ms_left(int64_t deadline, int max_ms)
+{
+	return (int)UK_MAX(UK_MIN(deadline - now_ms(), (int64_t)max_ms), (int64_t)0);
+}
+
+/* One mconsole request, its answer ignored, that takes at most max_ms and ends by deadline. */
+static void mconsole_try(const char *sock, const char *cmd, int64_t deadline, int max_ms)
 {
 	struct uk_mc_reply reply;
+	int ms = ms_left(deadline, max_ms);
 
-	if (uk_mc_command(sock, cmd, timeout_ms, &reply, NULL) == 0)
+	if (ms > 0 && uk_mc_command(sock, cmd, ms, &reply, NULL) == 0)
 		uk_mc_reply_free(&reply);
 }
 
@@ -455,12 +463,14 @@ static bool log_has(const char *log, off_t off, const char *text)
 
 /* The guest's ubd devices as its /proc/diskstats shows them: writes completed and sectors
  * written (summed), and I/O in flight. -1 when the guest cannot say. */
-static int ubd_stats(const char *sock, unsigned long long *writes, unsigned long long *inflight)
+static int ubd_stats(const char *sock, int64_t deadline, unsigned long long *writes,
+		     unsigned long long *inflight)
 {
 	struct uk_mc_reply reply;
 	char *line, *save = NULL;
+	int ms = ms_left(deadline, 2000);
 
-	if (uk_mc_command(sock, "proc diskstats", 2000, &reply, NULL) < 0)
+	if (ms <= 0 || uk_mc_command(sock, "proc diskstats", ms, &reply, NULL) < 0)
 		return -1;
 	if (!reply.ok) {
 		uk_mc_reply_free(&reply);
@@ -492,12 +502,12 @@ static void disks_settle(const char *sock, int64_t deadline)
 	unsigned long long w, in, last = ~0ULL;
 	int quiet = 0;
 
-	while (now_ms() < deadline && ubd_stats(sock, &w, &in) == 0) {
+	while (now_ms() < deadline && ubd_stats(sock, deadline, &w, &in) == 0) {
 		quiet = in == 0 && w == last ? quiet + 1 : 0;
 		if (quiet >= 2)
 			return;
 		last = w;
-		usleep(100000);
+		usleep((useconds_t)ms_left(deadline, 100) * 1000);
 	}
 }
 
@@ -513,7 +523,7 @@ static bool sync_guest(const struct uk_guest_paths *p, int64_t deadline)
 		struct stat st;
 		off_t off = stat(p->console_log, &st) == 0 ? st.st_size : 0;
 
-		mconsole_try(p->mconsole, "sysrq s", 2000);
+		mconsole_try(p->mconsole, "sysrq s", until, 2000);
 		while (now_ms() < until) {
 			if (log_has(p->console_log, off, "Emergency Sync complete")) {
 				disks_settle(p->mconsole, deadline);
@@ -567,19 +577,53 @@ static bool blocks_sigusr1(pid_t pid)
 	return p && sscanf(p + 8, "%llx", &mask) == 1 && (mask >> (SIGUSR1 - 1)) & 1;
 }
 
+/* The guest's status and paths. */
+static int look_up(const char *name, struct uk_guest_status *st, struct uk_guest_paths *p,
+		   struct uk_err *err)
+{
+	int r = check_state(name, err);
+
+	if (r == 0)
+		r = uk_guest_status(name, st, err);
+	return r < 0 ? r : uk_guest_paths(name, p, err);
+}
+
+/*
+ * SIGKILL the guest's kernel group (its supervisor told first, so it restarts nothing) and
+ * wait until both are gone, up to deadline; a supervisor still there halfway gets SIGKILL.
+ */
+static int kill_until(const char *name, int64_t deadline, struct uk_err *err)
+{
+	struct uk_guest_status st;
+	struct uk_guest_paths p;
+	pid_t sup;
+	int r = look_up(name, &st, &p, err);
+
+	if (r < 0)
+		return r;
+	sup = uk_guest_supervisor_alive(&p);
+	if (sup > 0) /* first, so it does not restart what we kill */
+		kill(sup, SIGTERM);
+	if (st.kernel_pid > 0 && uk_guest_kernel_alive(st.kernel_pid, name)) {
+		usleep((useconds_t)ms_left(deadline, 100) * 1000);
+		kill(-st.kernel_pid, SIGKILL);
+	}
+	if (!wait_gone(name, &p, st.kernel_pid, deadline - (deadline - now_ms()) / 2) && sup)
+		kill(sup, SIGKILL);
+	if (!wait_gone(name, &p, st.kernel_pid, deadline))
+		return uk_err_set(err, EBUSY, "guest '%s' would not die", name);
+	clean_unclaimed(name, &p);
+	return 0;
+}
+
 int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 {
 	int64_t start = now_ms(), total = 1000LL * (timeout_s > 0 ? timeout_s : 30);
 	struct uk_guest_status st;
 	struct uk_guest_paths p;
 	pid_t sup, pgid;
-	int r;
+	int r = look_up(name, &st, &p, err);
 
-	r = check_state(name, err);
-	if (r == 0)
-		r = uk_guest_status(name, &st, err);
-	if (r == 0)
-		r = uk_guest_paths(name, &p, err);
 	if (r < 0)
 		return r;
 	pgid = st.kernel_pid;
@@ -599,11 +643,11 @@ int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 	 * that handles it shuts down cleanly. Then sync again and halt. Then SIGTERM, SIGKILL.
 	 */
 	sync_guest(&p, start + total * 2 / 10);
-	mconsole_try(p.mconsole, "cad", (int)(total / 10));
+	mconsole_try(p.mconsole, "cad", start + total * 5 / 10, (int)(total / 10));
 	if (wait_gone(name, &p, pgid, start + total * 5 / 10))
 		return stopped(name, &p, sup);
 	sync_guest(&p, start + total * 6 / 10);
-	mconsole_try(p.mconsole, "halt", (int)(total / 20));
+	mconsole_try(p.mconsole, "halt", start + total * 75 / 100, (int)(total / 20));
 	if (wait_gone(name, &p, pgid, start + total * 75 / 100))
 		return stopped(name, &p, sup);
 	/* the supervisor forwards SIGTERM to the kernel's group and will not restart it */
@@ -613,36 +657,12 @@ int uk_guest_stop(const char *name, int timeout_s, struct uk_err *err)
 		kill(-pgid, SIGTERM);
 	if (wait_gone(name, &p, pgid, start + total * 85 / 100))
 		return stopped(name, &p, sup);
-	return uk_guest_kill(name, err);
+	return kill_until(name, start + total, err);
 }
 
 int uk_guest_kill(const char *name, struct uk_err *err)
 {
-	struct uk_guest_status st;
-	struct uk_guest_paths p;
-	pid_t sup;
-	int r;
-
-	r = check_state(name, err);
-	if (r == 0)
-		r = uk_guest_status(name, &st, err);
-	if (r == 0)
-		r = uk_guest_paths(name, &p, err);
-	if (r < 0)
-		return r;
-	sup = uk_guest_supervisor_alive(&p);
-	if (sup > 0) { /* first, so it does not restart what we kill */
-		kill(sup, SIGTERM);
-		usleep(100000);
-	}
-	if (st.kernel_pid > 0 && uk_guest_kernel_alive(st.kernel_pid, name))
-		kill(-st.kernel_pid, SIGKILL);
-	if (!wait_gone(name, &p, st.kernel_pid, now_ms() + 3000) && sup)
-		kill(sup, SIGKILL);
-	if (!wait_gone(name, &p, st.kernel_pid, now_ms() + 3000))
-		return uk_err_set(err, EBUSY, "guest '%s' would not die", name);
-	clean_unclaimed(name, &p);
-	return 0;
+	return kill_until(name, now_ms() + 6100, err);
 }
 
 /* The supervisor's first byte on a console connection: 'Y' attached, or 'N' and why not. */

@@ -47,7 +47,7 @@ struct sup {
 	int log_fd;	/* console.log */
 	int notify;	/* notify socket */
 	int listen_fd;	/* console socket for `umlkit console` */
-	int client;	/* the attached console client, -1 */
+	int client;	/* the attached console client (non-blocking), -1 */
 	int sig;	/* signalfd */
 	bool reported;	/* ready or failure sent on report_fd */
 	bool stopping;	/* SIGTERM or SIGUSR1 (umlkit stop) received: do not restart */
@@ -65,6 +65,8 @@ struct sup {
 	int agent_end;		      /* the kernel's end of the agent's channel, until exec */
 	int ring_fd;		      /* the agent's ring, -1: none */
 	int ring_unit;
+	/* >0: the console client fell behind; the bytes of drop_msg still to send it */
+	size_t dropping;
 };
 
 static void report(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -356,6 +358,56 @@ static void scan_console(struct sup *s, const char *buf, size_t n)
 		console_line(s, false);
 }
 
+/* Why a console client is cut off, sent once its socket has room again. */
+static const char drop_msg[] = "\r\n[umlkit: console detached: this client fell behind the "
+			       "guest's output (the console log has all of it)]\r\n";
+
+static void close_client(struct sup *s)
+{
+	if (s->client >= 0)
+		close(s->client);
+	s->client = -1;
+	s->dropping = 0;
+}
+
+/*
+ * Console output to the attached client, never waiting for it: a client that does not take
+ * what its socket holds (suspended, piped into a pager) gets no more output, only drop_msg
+ * once it reads again, and is closed then; a new client replaces it at once.
+ */
+static void to_client(struct sup *s, const char *buf, size_t n)
+{
+	ssize_t w;
+
+	if (s->client < 0 || s->dropping)
+		return;
+	do
+		w = send(s->client, buf, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (w < 0 && errno == EINTR);
+	if (w == (ssize_t)n)
+		return;
+	if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+		close_client(s);
+		return;
+	}
+	s->dropping = sizeof(drop_msg) - 1;
+}
+
+/* The dropped client's socket has room: the rest of drop_msg, then close it. */
+static void flush_drop(struct sup *s)
+{
+	const char *rest = drop_msg + (sizeof(drop_msg) - 1 - s->dropping);
+	ssize_t w = send(s->client, rest, s->dropping, MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return;
+	if (w > 0 && (size_t)w < s->dropping) {
+		s->dropping -= (size_t)w;
+		return;
+	}
+	close_client(s);
+}
+
 /* One read of the console: the bytes read, 0 when there was nothing (or it ended). */
 static ssize_t on_console(struct sup *s)
 {
@@ -371,10 +423,7 @@ static ssize_t on_console(struct sup *s)
 	}
 	uk_write_all(s->log_fd, buf, (size_t)n);
 	scan_console(s, buf, (size_t)n);
-	if (s->client >= 0 && uk_write_all(s->client, buf, (size_t)n) < 0) {
-		close(s->client);
-		s->client = -1;
-	}
+	to_client(s, buf, (size_t)n);
 	return n;
 }
 
@@ -407,21 +456,23 @@ static void on_notify(struct sup *s)
 
 static void on_listen(struct sup *s)
 {
-	int c = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	/* the first byte answers: 'Y' attached, or 'N' and the reason (one client at a time) */
+	int c = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	/* the first byte answers: 'Y' attached, or 'N' and the reason (one client at a time;
+	 * a client being dropped for falling behind is replaced); a fresh socket has room */
 	static const char busy[] = "Nanother client is attached to it\n";
 
 	if (c < 0)
 		return;
-	if (s->client >= 0) {
-		uk_write_all(c, busy, sizeof(busy) - 1);
+	if (s->client >= 0 && !s->dropping) {
+		send(c, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 		close(c);
 		return;
 	}
-	if (uk_write_all(c, "Y", 1) < 0) {
+	if (send(c, "Y", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
 		close(c);
 		return;
 	}
+	close_client(s);
 	s->client = c;
 }
 
@@ -431,13 +482,12 @@ static void on_client(struct sup *s)
 	ssize_t n = read(s->client, buf, sizeof(buf));
 
 	if (n <= 0) {
-		if (n == 0 || errno != EINTR) {
-			close(s->client);
-			s->client = -1;
-		}
+		if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			close_client(s);
 		return;
 	}
-	if (s->console >= 0)
+	/* keys for a kernel that does not take them now are lost, not waited on */
+	if (s->console >= 0 && !s->dropping)
 		uk_write_all(s->console, buf, (size_t)n);
 }
 
@@ -578,9 +628,11 @@ static int loop(struct sup *s, struct uk_err *err)
 		int64_t now = (int64_t)(uk_monotonic_ns() / 1000000);
 		int wait_ms = !s->probe_at ? -1 : s->probe_at <= now ? 0 : (int)(s->probe_at - now);
 		struct pollfd p[5 + 2 + UK_AGENT_SESSIONS] = {
-			{.fd = s->sig, .events = POLLIN},    {.fd = s->console, .events = POLLIN},
-			{.fd = s->notify, .events = POLLIN}, {.fd = s->listen_fd, .events = POLLIN},
-			{.fd = s->client, .events = POLLIN},
+			{.fd = s->sig, .events = POLLIN},
+			{.fd = s->console, .events = POLLIN},
+			{.fd = s->notify, .events = POLLIN},
+			{.fd = s->listen_fd, .events = POLLIN},
+			{.fd = s->client, .events = s->dropping ? POLLOUT : POLLIN},
 		};
 		int na = uk_agent_relay_pollfds(s->relay, p + 5, 2 + UK_AGENT_SESSIONS);
 		int r;
@@ -605,7 +657,9 @@ static int loop(struct sup *s, struct uk_err *err)
 			on_notify(s);
 		if (p[3].revents)
 			on_listen(s);
-		if (p[4].revents && s->client >= 0)
+		if (p[4].revents && s->client >= 0 && s->dropping)
+			flush_drop(s);
+		else if (p[4].revents && s->client >= 0)
 			on_client(s);
 		if (uk_agent_relay_handle(s->relay, p + 5, na) &&
 		    s->sv->ready_mode == UK_READY_AGENT)

@@ -33,18 +33,33 @@ static int set_addr(struct sockaddr_un *sa, const char *path, struct uk_err *err
 	return 0;
 }
 
-/* Wait for a datagram: 0 when readable, -ETIMEDOUT, or -errno. */
-static int wait_readable(int fd, int timeout_ms)
+/* Milliseconds on the monotonic clock. */
+static int64_t mono_ms(void)
+{
+	return (int64_t)(uk_monotonic_ns() / 1000000);
+}
+
+/* Wait for a datagram until deadline (monotonic ms; < 0: no bound): 0 when readable,
+ * -ETIMEDOUT, or -errno. */
+static int wait_until(int fd, int64_t deadline)
 {
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	int r;
 
-	do
-		r = poll(&pfd, 1, timeout_ms < 0 ? -1 : timeout_ms);
-	while (r < 0 && errno == EINTR);
+	do {
+		int64_t left = deadline < 0 ? -1 : UK_MAX(deadline - mono_ms(), (int64_t)0);
+
+		r = poll(&pfd, 1, (int)UK_MIN(left, (int64_t)INT32_MAX));
+	} while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return -errno;
 	return r == 0 ? -ETIMEDOUT : 0;
+}
+
+/* The deadline timeout_ms from now (< 0: none). */
+static int64_t deadline_in(int timeout_ms)
+{
+	return timeout_ms < 0 ? -1 : mono_ms() + timeout_ms;
 }
 
 /* One datagram, whole (MSG_TRUNC reports its real size). */
@@ -75,17 +90,12 @@ static int append_text(struct uk_mc_reply *reply, const char *text, size_t len, 
 	return 0;
 }
 
-int uk_mc_transact(int fd, const char *cmd, int timeout_ms, struct uk_mc_reply *reply,
-		   struct uk_err *err)
+static int send_request(int fd, const char *cmd, struct uk_err *err)
 {
 	uint8_t req[UK_MC_REQUEST_MAX];
-	uint8_t buf[UK_MC_REPLY_MAX + 1];
-	struct uk_mc_packet p;
+	int len = uk_mc_request_encode(cmd, req, sizeof(req), err);
 	ssize_t n;
-	int len, r;
 
-	memset(reply, 0, sizeof(*reply));
-	len = uk_mc_request_encode(cmd, req, sizeof(req), err);
 	if (len < 0)
 		return len;
 	do
@@ -95,47 +105,94 @@ int uk_mc_transact(int fd, const char *cmd, int timeout_ms, struct uk_mc_reply *
 		return uk_err_sys(err, errno, "mconsole: send");
 	if (n != len)
 		return uk_err_set(err, EIO, "mconsole: sent %zd of %d bytes", n, len);
-	reply->text = calloc(1, 1);
-	if (!reply->text)
-		return uk_err_set(err, ENOMEM, "mconsole reply: out of memory");
+	return 0;
+}
+
+/*
+ * The next datagram into buf (bufsize: one more than the largest one `what` may be), if it
+ * comes before deadline (< 0: no bound). Returns its length, -ETIMEDOUT (no message: the
+ * caller says how long it waited for what), or another negative errno.
+ */
+static ssize_t recv_until(int fd, int64_t deadline, uint8_t *buf, size_t bufsize, const char *what,
+			  struct uk_err *err)
+{
+	ssize_t n;
+	int r = wait_until(fd, deadline);
+
+	if (r == -ETIMEDOUT)
+		return -ETIMEDOUT;
+	if (r < 0)
+		return uk_err_sys(err, -r, "%s: poll", what);
+	n = recv_dgram(fd, buf, bufsize);
+	if (n < 0)
+		return uk_err_sys(err, (int)-n, "%s: receive", what);
+	if ((size_t)n > bufsize - 1)
+		return uk_err_set(err, EBADMSG, "%s: datagram of %zd bytes, over %zu", what, n,
+				  bufsize - 1);
+	return n;
+}
+
+/* The next reply packet, if it comes before deadline (< 0: no bound). */
+static int recv_packet(int fd, int64_t deadline, struct uk_mc_packet *p, struct uk_err *err)
+{
+	uint8_t buf[UK_MC_REPLY_MAX + 1];
+	ssize_t n = recv_until(fd, deadline, buf, sizeof(buf), "mconsole reply", err);
+
+	return n < 0 ? (int)n : uk_mc_reply_decode(buf, (size_t)n, p, err);
+}
+
+/* Gather packets into reply until one says no more, the deadline passes or a bound is hit. */
+static int gather(int fd, int timeout_ms, struct uk_mc_reply *reply, struct uk_err *err)
+{
+	int64_t deadline = deadline_in(timeout_ms);
+	struct uk_mc_packet p;
+	int r;
+
 	do {
-		r = wait_readable(fd, timeout_ms);
-		if (r == -ETIMEDOUT) {
-			r = uk_err_set(err, ETIMEDOUT, "mconsole: no reply within %d ms%s",
-				       timeout_ms, reply->packets ? " (reply incomplete)" : "");
-			goto fail;
-		}
-		if (r < 0) {
-			r = uk_err_sys(err, -r, "mconsole: poll");
-			goto fail;
-		}
-		n = recv_dgram(fd, buf, sizeof(buf));
-		if (n < 0) {
-			r = uk_err_sys(err, (int)-n, "mconsole: receive");
-			goto fail;
-		}
-		if ((size_t)n > sizeof(buf) - 1) {
-			r = uk_err_set(err, EBADMSG,
-				       "mconsole reply: datagram of %zd bytes, over %u", n,
-				       UK_MC_REPLY_MAX);
-			goto fail;
-		}
-		r = uk_mc_reply_decode(buf, (size_t)n, &p, err);
+		if (reply->packets >= UK_MC_REPLY_PACKETS_MAX)
+			return uk_err_set(err, EMSGSIZE, "mconsole reply of more than %u packets",
+					  UK_MC_REPLY_PACKETS_MAX);
+		r = recv_packet(fd, deadline, &p, err);
+		if (r == -ETIMEDOUT && !reply->packets)
+			return uk_err_set(err, ETIMEDOUT, "mconsole: no reply within %d ms",
+					  timeout_ms);
+		if (r == -ETIMEDOUT)
+			return uk_err_set(err, ETIMEDOUT,
+					  "mconsole: reply incomplete after %d ms (%u packets, "
+					  "the last saying more)",
+					  timeout_ms, reply->packets);
 		if (r < 0)
-			goto fail;
+			return r;
 		if (reply->packets++ == 0) {
 			reply->err = p.err;
 			reply->v0 = p.v0;
 		}
 		r = append_text(reply, p.text, p.len, err);
 		if (r < 0)
-			goto fail;
+			return r;
 	} while (p.more);
+	return 0;
+}
+
+int uk_mc_transact(int fd, const char *cmd, int timeout_ms, struct uk_mc_reply *reply,
+		   struct uk_err *err)
+{
+	int r;
+
+	memset(reply, 0, sizeof(*reply));
+	r = send_request(fd, cmd, err);
+	if (r < 0)
+		return r;
+	reply->text = calloc(1, 1);
+	if (!reply->text)
+		return uk_err_set(err, ENOMEM, "mconsole reply: out of memory");
+	r = gather(fd, timeout_ms, reply, err);
+	if (r < 0) {
+		uk_mc_reply_free(reply);
+		return r;
+	}
 	reply->ok = reply->err == UK_MC_ERR_OK;
 	return 0;
-fail:
-	uk_mc_reply_free(reply);
-	return r;
 }
 
 int uk_mc_command(const char *sock_path, const char *cmd, int timeout_ms, struct uk_mc_reply *reply,
@@ -213,20 +270,11 @@ int uk_mc_notify_open(const char *path, struct uk_err *err)
 int uk_mc_notify_recv(int fd, int timeout_ms, struct uk_mc_notify *n, struct uk_err *err)
 {
 	uint8_t buf[UK_MC_NOTIFY_MAX + 1];
-	ssize_t len;
-	int r;
+	ssize_t len =
+		recv_until(fd, deadline_in(timeout_ms), buf, sizeof(buf), "mconsole notify", err);
 
-	r = wait_readable(fd, timeout_ms);
-	if (r == -ETIMEDOUT)
+	if (len == -ETIMEDOUT)
 		return uk_err_set(err, ETIMEDOUT, "mconsole notify: nothing within %d ms",
 				  timeout_ms);
-	if (r < 0)
-		return uk_err_sys(err, -r, "mconsole notify: poll");
-	len = recv_dgram(fd, buf, sizeof(buf));
-	if (len < 0)
-		return uk_err_sys(err, (int)-len, "mconsole notify: receive");
-	if ((size_t)len > sizeof(buf) - 1)
-		return uk_err_set(err, EBADMSG, "mconsole notify: datagram of %zd bytes, over %u",
-				  len, UK_MC_NOTIFY_MAX);
-	return uk_mc_notify_decode(buf, (size_t)len, n, err);
+	return len < 0 ? (int)len : uk_mc_notify_decode(buf, (size_t)len, n, err);
 }

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -455,6 +456,68 @@ static void test_transact_timeouts(void **state)
 	close(sv[1]);
 }
 
+/* A forked fake kernel that answers one request with empty "more" packets until its peer
+ * goes away: a reply that never ends. */
+static pid_t endless_kernel(int sv[2])
+{
+	pid_t pid = fork();
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		uint8_t req[UK_MC_REQUEST_MAX + 1], buf[UK_MC_REPLY_MAX];
+		int n = uk_mc_reply_encode(0, true, "", 0, buf, sizeof(buf), NULL), kfd = sv[1];
+
+		close(sv[0]); /* the client's end: its close ends the stream */
+		if (n < 0 || recv(kfd, req, sizeof(req), 0) < 12)
+			_exit(1);
+		while (send(kfd, buf, (size_t)n, 0) == n)
+			;
+		_exit(0);
+	}
+	return pid;
+}
+
+static void stop_kernel(pid_t pid, int sv[2])
+{
+	close(sv[0]);
+	close(sv[1]);
+	kill(pid, SIGKILL);
+	assert_int_equal(waitpid(pid, NULL, 0), pid);
+}
+
+/* A transact against endless_kernel ends with want (its message holding msg); alarm(): a
+ * call that never returns kills the test with SIGALRM instead of hanging it. */
+static void expect_endless(int timeout_ms, int want, const char *msg)
+{
+	struct uk_mc_reply r;
+	struct uk_err err = {0};
+	int sv[2];
+	pid_t pid;
+
+	pair(sv);
+	pid = endless_kernel(sv);
+	alarm(120);
+	assert_int_equal(uk_mc_transact(sv[0], "version", timeout_ms, &r, &err), want);
+	alarm(0);
+	assert_int_equal(err.code, -want);
+	assert_non_null(strstr(err.msg, msg));
+	assert_null(r.text);
+	stop_kernel(pid, sv);
+}
+
+/* The timeout bounds the whole reply, not each packet: empty "more" packets that come
+ * faster than it cannot hold the client. */
+static void test_transact_endless_reply(void **state)
+{
+	expect_endless(200, -ETIMEDOUT, "incomplete after 200 ms");
+}
+
+/* With no time bound at all, the number of packets still bounds a reply. */
+static void test_transact_packet_bound(void **state)
+{
+	expect_endless(-1, -EMSGSIZE, "more than 1048576 packets");
+}
+
 static void test_transact_bad_packets(void **state)
 {
 	static const char v0[] = "ERR Version 0 mconsole clients are not supported by this driver";
@@ -814,6 +877,8 @@ int main(void)
 		cmocka_unit_test(test_transact_long_stream),
 		cmocka_unit_test(test_transact_timeouts),
 		cmocka_unit_test(test_transact_bad_packets),
+		cmocka_unit_test(test_transact_endless_reply),
+		cmocka_unit_test(test_transact_packet_bound),
 		cmocka_unit_test_setup_teardown(test_command_over_path, scratch_setup,
 						scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_notify_listener, scratch_setup,

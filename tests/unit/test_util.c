@@ -854,6 +854,46 @@ static void test_runtime_dir_open(void **state)
 	unsetenv("XDG_RUNTIME_DIR");
 }
 
+/* escape TEXT whole, in one chunk, and in chunks of 1 byte: the same result */
+static void expect_escaped(const char *in, size_t len, const char *want)
+{
+	char out[UK_ESC_OUT(64)], one[UK_ESC_OUT(64)];
+	struct uk_esc st = {0};
+	size_t n, m = 0;
+
+	assert_true(len <= 64);
+	n = uk_esc_chunk(&st, in, len, out);
+	n += uk_esc_end(&st, out + n);
+	assert_int_equal(n, strlen(want));
+	assert_memory_equal(out, want, n);
+	for (size_t i = 0; i < len; i++)
+		m += uk_esc_chunk(&st, in + i, 1, one + m);
+	m += uk_esc_end(&st, one + m);
+	assert_int_equal(m, n);
+	assert_memory_equal(one, want, m);
+}
+
+/* A guest's text cannot drive the operator's terminal: ESC, BEL, other C0 bytes, DEL and
+ * the UTF-8 C1 controls come out as \xHH; text, UTF-8 and line ends pass. */
+static void test_escape_controls(void **state)
+{
+	char small[12];
+
+	expect_escaped("plain text\r\n\tok", 15, "plain text\r\n\tok");
+	expect_escaped("\x1b]0;owned\a\x1b[2J", 14, "\\x1b]0;owned\\x07\\x1b[2J");
+	expect_escaped("a\0b\x7f", 4, "a\\x00b\\x7f");
+	expect_escaped("\xc2\x9b"
+		       "31m",
+		       5, "\\xc2\\x9b31m");
+	expect_escaped("caf\xc3\xa9 \xc2\xa0\xe2\x82\xac", 11, "caf\xc3\xa9 \xc2\xa0\xe2\x82\xac");
+	expect_escaped("end\xc2", 4, "end\xc2");
+	expect_escaped("\xc2\xc2\x85", 3, "\xc2\\xc2\\x85");
+	uk_esc_str("\x1b[H\x1b[2Jgone", small, sizeof(small));
+	assert_string_equal(small, "\\x1b[H\\x1b[");
+	uk_esc_str("", small, sizeof(small));
+	assert_string_equal(small, "");
+}
+
 static void test_find_companion(void **state)
 {
 	char out[PATH_MAX];
@@ -876,6 +916,7 @@ int main(void)
 		cmocka_unit_test(test_find_companion),
 		cmocka_unit_test_setup_teardown(test_runtime_dir_open, scratch_setup,
 						scratch_teardown),
+		cmocka_unit_test(test_escape_controls),
 		cmocka_unit_test(test_err_prefix),
 		cmocka_unit_test(test_parse_u64),
 		cmocka_unit_test(test_parse_size),
