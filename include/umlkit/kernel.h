@@ -38,7 +38,8 @@ struct uk_kernel {
 int uk_kernel_release_in(const void *buf, size_t len, char *out, size_t outlen);
 /* Fill k->release, k->seccomp and k->modules from the binary at k->path (a kernel's modules:
  * $UMLKIT_MODULES_DIR when set, else beside it in BIN/../lib/uml/modules, else Debian's
- * /usr/lib/uml/modules; "" when that has no RELEASE/). err names the file. */
+ * /usr/lib/uml/modules; "" when that has no RELEASE/). A binary without the banner is no
+ * error: its release and modules are then "". err names the file. */
 int uk_kernel_probe(struct uk_kernel *k, struct uk_err *err);
 
 /* ---- store.c: the fetched kernels ---- */

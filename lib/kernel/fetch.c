@@ -758,6 +758,8 @@ static int build(struct fetch *x, struct uk_kernel *k, struct uk_err *err)
 		return r;
 	uk_fmt(k->path, sizeof(k->path), "%s/%s", x->newdir, x->kernel_rel);
 	r = uk_kernel_probe(k, err);
+	if (r == 0 && !k->release[0])
+		r = uk_err_set(err, ENOEXEC, "%s: no \"Linux version\" banner in it", k->path);
 	if (r == 0)
 		r = write_manifest(x, k, err);
 	if (r == 0)

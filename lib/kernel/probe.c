@@ -102,9 +102,11 @@ int uk_kernel_probe(struct uk_kernel *k, struct uk_err *err)
 	r = uk_kernel_release_in(map, (size_t)st.st_size, k->release, sizeof(k->release));
 	k->seccomp = memmem(map, (size_t)st.st_size, SECCOMP_HELP, strlen(SECCOMP_HELP)) != NULL;
 	munmap(map, (size_t)st.st_size);
-	if (r < 0)
-		return uk_err_set(err, ENOEXEC, "kernel %s: no \"Linux version\" banner in it",
-				  k->path);
+	if (r < 0) { /* not a kernel umlkit can read: it still boots, without modules */
+		k->release[0] = '\0';
+		k->modules[0] = '\0';
+		return 0;
+	}
 	find_modules(k);
 	return 0;
 }

@@ -248,14 +248,14 @@ int uk_kernel_list(struct uk_kernel **out, int *n, struct uk_err *err)
 	if (find_on_path(&ks[0]) == 0) {
 		uk_fmt(ks[0].name, sizeof(ks[0].name), "%s", UK_KERNEL_SYSTEM);
 		if (uk_kernel_probe(&ks[0], NULL) < 0)
-			uk_fmt(ks[0].damage, sizeof(ks[0].damage), "no \"Linux version\" banner");
+			uk_fmt(ks[0].damage, sizeof(ks[0].damage), "unreadable");
 		(*n)++;
 	}
 	for (int i = 0; i < count; i++) {
 		struct uk_kernel *k = &ks[*n];
 
 		if (load_entry(store, names[i], k) == 0 && uk_kernel_probe(k, NULL) < 0)
-			uk_fmt(k->damage, sizeof(k->damage), "no \"Linux version\" banner");
+			uk_fmt(k->damage, sizeof(k->damage), "unreadable");
 		(*n)++;
 	}
 	uk_names_free(names, count);

@@ -339,11 +339,16 @@ static void test_probe(void **state)
 	assert_string_equal(kk.modules, envdir);
 	unsetenv("UMLKIT_MODULES_DIR");
 
-	/* not a kernel */
+	/* no banner: no release, no modules, no seccomp, and no error (it may still boot) */
 	kfile(k, "notkernel", 0755, kk.path);
-	assert_int_equal(uk_kernel_probe(&kk, &err), -ENOEXEC);
-	assert_non_null(strstr(err.msg, "no \"Linux version\" banner"));
-	assert_non_null(strstr(err.msg, kk.path));
+	assert_int_equal(uk_kernel_probe(&kk, &err), 0);
+	assert_string_equal(kk.release, "");
+	assert_string_equal(kk.modules, "");
+	assert_false(kk.seccomp);
+	/* unreadable */
+	uk_fmt(kk.path, sizeof(kk.path), "%s/nothing-here", k->dir);
+	assert_int_equal(uk_kernel_probe(&kk, &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "nothing-here"));
 }
 
 /* ---- the store of fetched kernels ---- */
