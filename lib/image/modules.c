@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The kernel's modules for its guests. Debian's user-mode-linux keeps them on the host in
- * /usr/lib/uml/modules/VERSION (a fetched kernel beside its binary); a guest gets them as a read-only ext4 image of that directory
- * (its root holds VERSION/), made once with `mke2fs -d` and kept in the cache under a name
- * that carries the version and modules.dep's size and mtime: an upgraded package changes
- * modules.dep, so the next guest gets a new image, and the old ones of that version go (a
- * running guest keeps the one it opened).
+ * /usr/lib/uml/modules/VERSION (a fetched kernel beside its binary); a guest gets them as a
+ * read-only ext4 image of that directory (its root holds VERSION/), made once with `mke2fs -d` and
+ * kept in the cache under a name that carries the version and modules.dep's size and mtime: an
+ * upgraded package changes modules.dep, so the next guest gets a new image, and the old ones of
+ * that version go (a running guest keeps the one it opened).
  */
 #include <dirent.h>
 #include <errno.h>

@@ -50,7 +50,7 @@ static bool in_dir(const char *dir, size_t dirlen, const char *name, char *path,
 }
 
 int uk_find_prog(const char *name, const char *given, bool use_path, const char *const *dirs,
-			char *path, size_t pathlen)
+		 char *path, size_t pathlen)
 {
 	const char *p = getenv("PATH");
 
@@ -128,8 +128,7 @@ int uk_run_capture(char *const argv[], int pass_fd, char *out, size_t outlen, st
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return uk_err_sys(err, errno, "%s: pipe", name);
 	rd = p[0];
-	r = spawn_split(&(struct uk_cmd){.argv = argv, .pass_fd = pass_fd}, p[1], p[1],
-			&pid);
+	r = spawn_split(&(struct uk_cmd){.argv = argv, .pass_fd = pass_fd}, p[1], p[1], &pid);
 	close(p[1]);
 	if (r < 0)
 		return uk_err_sys(err, -r, "cannot run %s", argv[0]);

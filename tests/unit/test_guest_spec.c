@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * lib/guest/spec.c: guest names, --disk, --net and --mem parsing, and the kernel's argv the launcher builds from a spec; lib/guest/user.c: --user parsing;
- * lib/guest/cpu.c: --cpu-affinity and auto's choice of a CPU.
+ * lib/guest/spec.c: guest names, --disk, --net and --mem parsing, and the kernel's argv the
+ * launcher builds from a spec; lib/guest/user.c: --user parsing; lib/guest/cpu.c: --cpu-affinity
+ * and auto's choice of a CPU.
  */
 #include <dirent.h>
 #include <errno.h>
