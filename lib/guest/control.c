@@ -91,7 +91,9 @@ static void become_supervisor(const struct uk_guest_spec *s, const struct uk_gue
 	_exit(uk_guest_supervise(&sv, &st, &err) < 0 ? 1 : 0);
 }
 
-/* Read the supervisor's reports until want ("started" or "ready") or a failure. */
+/* Read the supervisor's reports until want ("started" or "ready") or a failure. One byte at
+ * a time: a report after the one wanted stays in the pipe for the next call (a fast guest's
+ * "ready" can come in the same read as its "started"). */
 static int read_reports(int fd, const char *want, int64_t deadline, struct uk_err *err)
 {
 	char buf[1024];
@@ -118,7 +120,7 @@ static int read_reports(int fd, const char *want, int64_t deadline, struct uk_er
 			return uk_err_sys(err, errno, "poll");
 		if (!pf.revents)
 			continue;
-		n = read(fd, buf + used, sizeof(buf) - 1 - used);
+		n = read(fd, buf + used, 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)

@@ -67,6 +67,34 @@ gone() { [ -n "$1" ] && ! pid_alive "$1"; }
 test_panicked() { [ "$(state_of "$1")" = panicked ]; }
 kernel_of() { "$UMLKIT" status "$1" --output=json | jq -r '.pid // empty'; }
 
+# ------------------------------------------------------------------------------ start --wait
+# A guest ready at once (the fake's mconsole comes up as it starts): its "ready" report can
+# reach `start --wait` in the same read as "started", which once lost it ("the supervisor
+# ended without a report"). 16 starts, 4 at a time, every one must return ready.
+wait_one() {
+	truncate -s 1M "$T/$1.img" &&
+		"$UMLKIT" start --name "$1" --kernel "$T/kernel" --no-modules --disk "$T/$1.img" \
+			--cpu-affinity none --ready=mconsole --wait --timeout 30 >"$T/$1.out" 2>&1
+}
+test_expect_success 'start --wait: a guest ready at once is reported ready, every time' '
+	bad=0 &&
+	for round in 1 2 3 4; do
+		pids=() &&
+		for i in 1 2 3 4; do
+			wait_one "w$round$i" &
+			pids+=($!)
+		done &&
+		for i in 1 2 3 4; do
+			track "w$round$i"
+			wait "${pids[$((i - 1))]}" || { bad=$((bad + 1)); cat "$T/w$round$i.out"; }
+		done
+	done &&
+	for round in 1 2 3 4; do
+		for i in 1 2 3 4; do "$UMLKIT" kill "w$round$i" >/dev/null 2>&1; done
+	done &&
+	test_is "$bad" 0
+'
+
 # ------------------------------------------------------------------------------ mconsole
 test_expect_success 'mconsole --timeout 2: a reply of "more" for ever ends by the deadline' '
 	serve "$T/more.sock" more &&
