@@ -93,32 +93,6 @@ static int kdir_setup(void **state)
 	return 0;
 }
 
-static void rm_rf(const char *path)
-{
-	struct stat st;
-	DIR *d;
-	struct dirent *e;
-
-	if (lstat(path, &st) < 0)
-		return;
-	if (!S_ISDIR(st.st_mode)) {
-		unlink(path);
-		return;
-	}
-	d = opendir(path);
-	while (d && (e = readdir(d))) {
-		char sub[PATH_MAX];
-
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
-		rm_rf(sub);
-	}
-	if (d)
-		closedir(d);
-	rmdir(path);
-}
-
 static int kdir_teardown(void **state)
 {
 	struct kdir *k = *state;
@@ -131,7 +105,7 @@ static int kdir_teardown(void **state)
 		setenv("UMLKIT_KERNEL", k->old_kernel, 1);
 	else
 		unsetenv("UMLKIT_KERNEL");
-	rm_rf(k->dir);
+	uk_remove_tree(AT_FDCWD, k->dir);
 	free(k->old_path);
 	free(k->old_kernel);
 	free(k);
