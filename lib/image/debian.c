@@ -335,7 +335,7 @@ static int prepare(struct debian *d, struct uk_err *err)
 	    uk_rootfs_check_static(d->agent) < 0)
 		d->agent[0] = '\0';
 	if (snprintf(recipe, sizeof(recipe),
-		     "debian/3 suite=%s variant=apt packages=%s mirror=%s umlkit=%s", d->suite,
+		     "debian/4 suite=%s variant=apt packages=%s mirror=%s umlkit=%s", d->suite,
 		     d->packages, d->mirror, UK_VERSION) >= (int)sizeof(recipe))
 		return uk_err_set(err, E2BIG, "the image's recipe is too long");
 	return uk_cache_entry_init(&d->entry, recipe, err);

@@ -96,7 +96,7 @@ test_expect_success BUILT 'another --size: the cached image resized' '
 
 test_expect_success BUILT 'a damaged cache entry is never used' '
 	mkdir -p "$T/cache2/images" "$T/fake" &&
-	rec=$(grep -l "^recipe debian/3 .*packages=iproute2,kmod,netbase,systemd-sysv,udev " \
+	rec=$(grep -l "^recipe debian/4 .*packages=iproute2,kmod,netbase,systemd-sysv,udev " \
 		"$CACHE"/images/*.recipe | head -n 1) &&
 	cp --sparse=always "${rec%.recipe}.img" "$rec" "$T/cache2/images/" &&
 	test_when_finished "rm -rf \"$T/cache2\" \"$T/fake\"" &&
