@@ -37,7 +37,7 @@
 #include "umlkit/cow.h"
 #include "jail-internal.h"
 
-#define JAIL_NOFILE   4096	   /* the kernel's RLIMIT_NOFILE */
+#define JAIL_NOFILE   4096 /* the kernel's RLIMIT_NOFILE */
 #define JAIL_ROOT_OPT "mode=0755,size=4m"
 #define JAIL_LIBS     32 /* shared objects the kernel may need, its loader included */
 
@@ -238,8 +238,9 @@ static int make_point(const char *src, const char *dst, struct uk_err *err)
 	if (stat(src, &st) < 0)
 		return uk_err_sys(err, errno, "jail: %s", src);
 	if (S_ISDIR(st.st_mode))
-		return mkdir(dst, 0755) < 0 && errno != EEXIST ? uk_err_sys(err, errno, "jail: %s", dst)
-							       : 0;
+		return mkdir(dst, 0755) < 0 && errno != EEXIST
+			       ? uk_err_sys(err, errno, "jail: %s", dst)
+			       : 0;
 	fd = open(dst, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return uk_err_sys(err, errno, "jail: %s", dst);
@@ -272,8 +273,7 @@ static int bind_at(const struct uk_jail *j, const char *src, const char *at, int
 		a.attr_set |= MOUNT_ATTR_IDMAP;
 		a.userns_fd = (uint64_t)j->idmap_fd;
 	}
-	if (a.attr_set &&
-	    syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0) {
+	if (a.attr_set && syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0) {
 		r = uk_err_sys(err, errno, "jail: %s: %s", src,
 			       (a.attr_set & MOUNT_ATTR_IDMAP) ? "an idmapped mount (for uid "
 								 "of the jail)"
@@ -330,8 +330,12 @@ static bool lib_at(char *out, size_t len, const char *dir, const char *sub, cons
 /* Find NAME in the runpath (with $ORIGIN the object's directory), then the usual dirs. */
 static void find_lib(struct objs *o, const char *obj, const char *runpath, const char *name)
 {
-	static const char *const dirs[] = {"/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu",
-					   "/lib64", "/usr/lib64", "/lib", "/usr/lib"};
+	static const char *const dirs[] = {"/lib/x86_64-linux-gnu",
+					   "/usr/lib/x86_64-linux-gnu",
+					   "/lib64",
+					   "/usr/lib64",
+					   "/lib",
+					   "/usr/lib"};
 	char origin[PATH_MAX], d[PATH_MAX], cand[PATH_MAX];
 	const char *p = runpath;
 
@@ -342,7 +346,7 @@ static void find_lib(struct objs *o, const char *obj, const char *runpath, const
 
 		snprintf(d, sizeof(d), "%.*s", (int)l, p);
 		if (!strncmp(d, "$ORIGIN", 7) ? lib_at(cand, sizeof(cand), origin, d + 7, name)
-					       : lib_at(cand, sizeof(cand), d, "", name))
+					      : lib_at(cand, sizeof(cand), d, "", name))
 			if (objs_add(o, cand))
 				return;
 		p += l + (p[l] == ':');
@@ -363,7 +367,8 @@ static void scan_dynamic(struct objs *o, const char *obj, int fd, const Elf64_Ph
 	uint64_t strtab = 0, strsz = 0, run = UINT64_MAX;
 	off_t so;
 
-	if (pread(fd, d, nd * sizeof(Elf64_Dyn), (off_t)dyn->p_offset) != (ssize_t)(nd * sizeof(*d)))
+	if (pread(fd, d, nd * sizeof(Elf64_Dyn), (off_t)dyn->p_offset) !=
+	    (ssize_t)(nd * sizeof(*d)))
 		return;
 	for (size_t i = 0; i < nd && d[i].d_tag != DT_NULL; i++) {
 		if (d[i].d_tag == DT_STRTAB)
@@ -379,7 +384,8 @@ static void scan_dynamic(struct objs *o, const char *obj, int fd, const Elf64_Ph
 		return;
 	strs[strsz] = '\0';
 	for (size_t i = 0; i < nd && d[i].d_tag != DT_NULL; i++)
-		if (d[i].d_tag == DT_NEEDED && d[i].d_un.d_val < strsz && !strchr(strs + d[i].d_un.d_val, '/'))
+		if (d[i].d_tag == DT_NEEDED && d[i].d_un.d_val < strsz &&
+		    !strchr(strs + d[i].d_un.d_val, '/'))
 			find_lib(o, obj, run < strsz ? strs + run : NULL, strs + d[i].d_un.d_val);
 }
 
@@ -404,7 +410,8 @@ static void scan_obj(struct objs *o, const char *obj)
 	for (int i = 0; i < n; i++) {
 		size_t l = UK_MIN(ph[i].p_filesz, sizeof(interp) - 1);
 
-		if (ph[i].p_type == PT_INTERP && pread(fd, interp, l, (off_t)ph[i].p_offset) == (ssize_t)l) {
+		if (ph[i].p_type == PT_INTERP &&
+		    pread(fd, interp, l, (off_t)ph[i].p_offset) == (ssize_t)l) {
 			interp[l] = '\0';
 			objs_add(o, interp);
 		} else if (ph[i].p_type == PT_DYNAMIC) {
@@ -441,7 +448,8 @@ static int bind_disks(const struct uk_jail *j, const struct uk_guest_spec *s, st
 		const struct uk_guest_disk *d = &s->disks[i];
 		struct uk_cow *c = NULL;
 
-		r = bind_in(j, d->file, BIND_IDMAP | (strchr(d->flags, 'r') ? BIND_RO : BIND_RW), err);
+		r = bind_in(j, d->file, BIND_IDMAP | (strchr(d->flags, 'r') ? BIND_RO : BIND_RW),
+			    err);
 		if (r == 0 && d->backing[0])
 			r = bind_in(j, d->backing, BIND_IDMAP | BIND_RO, err);
 		else if (r == 0 && !strchr(d->flags, 'd') &&
@@ -495,7 +503,8 @@ static int mount_tmp(const struct uk_jail *j, const char *where, uint64_t mem, s
 		return r;
 	if (mkdir(dst, 0755) < 0 && errno != EEXIST)
 		return uk_err_sys(err, errno, "jail: %s", dst);
-	snprintf(opt, sizeof(opt), "mode=1777,size=%llu", (unsigned long long)(mem + (64ULL << 20)));
+	snprintf(opt, sizeof(opt), "mode=1777,size=%llu",
+		 (unsigned long long)(mem + (64ULL << 20)));
 	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opt) < 0)
 		return uk_err_sys(err, errno, "jail: a tmpfs on %s", dst);
 	return 0;
