@@ -106,6 +106,8 @@ void uk_guest_hostnet_down(const struct uk_guest_spec *s, struct uk_guest_hostne
 /* In the kernel's child, right before exec: setgroups(none), setgid, setuid to --user's,
  * no new privileges, and a check that root cannot be regained. 0 or -errno. */
 int uk_guest_drop_privileges(const struct uk_guest_spec *s);
+/* The same to uid and gid (neither 0). */
+int uk_guest_drop_to(uid_t uid, gid_t gid);
 
 /* The supervisor: runs the kernel and watches it until it ends (restarting it on failure
  * when asked). foreground: the console is this process's stdin/stdout and no console

@@ -36,6 +36,7 @@
 #include "umlkit/mconsole.h"
 #include "umlkit/net.h"
 #include "guest-internal.h"
+#include "jail-internal.h"
 
 #define PANIC_TEXT "Kernel panic - not syncing: "
 #define PROBE_MS   1000 /* the mount table is read this often until the guest has booted */
@@ -65,6 +66,7 @@ struct sup {
 	int agent_end;		      /* the kernel's end of the agent's channel, until exec */
 	int ring_fd;		      /* the agent's ring, -1: none */
 	int ring_unit;
+	struct uk_jail jail; /* the kernel's jail (jail.c) */
 	/* >0: the console client fell behind; the bytes of drop_msg still to send it */
 	size_t dropping;
 };
@@ -137,6 +139,19 @@ static int listen_unix(const char *path, int type, struct uk_err *err)
 	return fd;
 }
 
+/* A kernel without its jail keeps the environment, LD_PRELOAD first the xstate shim. */
+static void set_preload(const char *preload)
+{
+	const char *old = getenv("LD_PRELOAD");
+	char both[2 * PATH_MAX + 2];
+
+	if (!preload[0])
+		return;
+	snprintf(both, sizeof(both), "%s%s%s", preload, old && *old ? ":" : "",
+		 old && *old ? old : "");
+	setenv("LD_PRELOAD", both, 1);
+}
+
 /* In the child: wire the console, keep --net fd:N descriptors, exec the kernel. */
 /* cpus: the CPUs the kernel and the helpers it makes run on (NULL: left as they are) */
 static void exec_kernel(struct sup *s, int console_end, char **argv, const cpu_set_t *cpus)
@@ -150,9 +165,9 @@ static void exec_kernel(struct sup *s, int console_end, char **argv, const cpu_s
 		    dup2(console_end, 2) < 0)
 			_exit(127);
 	}
-	/* a kernel that runs as --user gets none of root's descriptors but its console (and
-	 * its fd: links, below) */
-	if (spec->uid >= 0 && close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+	/* a kernel that runs as --user or jailed gets none of our descriptors but its console
+	 * (and its agent's and fd: links, below) */
+	if ((spec->uid >= 0 || s->jail.on) && close_range(3, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		_exit(127);
 	if (s->agent_end >= 0)
 		fcntl(s->agent_end, F_SETFD, 0);
@@ -173,16 +188,16 @@ static void exec_kernel(struct sup *s, int console_end, char **argv, const cpu_s
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	uk_guest_kernel_personality();
-	if (s->preload[0]) {
-		const char *old = getenv("LD_PRELOAD");
-		char both[2 * PATH_MAX + 2];
+	if (s->jail.on) {
+		struct uk_err e = {0};
 
-		snprintf(both, sizeof(both), "%s%s%s", s->preload, old && *old ? ":" : "",
-			 old && *old ? old : "");
-		setenv("LD_PRELOAD", both, 1);
-	}
-	if (spec->uid >= 0) {
-		r = uk_guest_drop_privileges(spec);
+		if (uk_jail_enter(&s->jail, spec, s->sv->paths, s->preload, &e) < 0) {
+			fprintf(stderr, "umlkit: guest '%s': %s\n", spec->name, e.msg);
+			_exit(127);
+		}
+	} else {
+		set_preload(s->preload);
+		r = spec->uid >= 0 ? uk_guest_drop_privileges(spec) : 0;
 		if (r < 0) {
 			fprintf(stderr, "umlkit: cannot run the kernel as uid %ld gid %ld: %s\n",
 				spec->uid, spec->gid, strerror(-r));
@@ -192,7 +207,8 @@ static void exec_kernel(struct sup *s, int console_end, char **argv, const cpu_s
 	/* after the drop: a change of credentials clears the parent-death signal (and a
 	 * supervisor that died before it was set is seen here) */
 	if (!s->sv->foreground &&
-	    (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != s->st->supervisor_pid))
+	    (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || uk_jail_orphaned(&s->jail) ||
+	     (!s->jail.on && getppid() != s->st->supervisor_pid)))
 		_exit(127);
 	execv(argv[0], argv);
 	fprintf(stderr, "umlkit: cannot run the kernel %s: %s\n", argv[0], strerror(errno));
@@ -235,7 +251,7 @@ static int spawn(struct sup *s, struct uk_err *err)
 		free(argv);
 		return uk_err_sys(err, errno, "socketpair");
 	}
-	pid = fork();
+	pid = uk_jail_fork(&s->jail);
 	if (pid < 0) {
 		r = uk_err_sys(err, errno, "fork");
 	} else if (pid == 0) {
@@ -759,7 +775,8 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 			.sig = -1,
 			.agent_end = -1,
 			.ring_fd = -1,
-			.ring_unit = -1};
+			.ring_unit = -1,
+			.jail = {.idmap_fd = -1, .alive = {-1, -1}}};
 	struct uk_guest_hostnet hn = {0}; /* its taps and firewall, while its kernel runs */
 	sigset_t mask;
 	int r;
@@ -804,6 +821,12 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	if (r >= 0)
 		r = uk_guest_preload(s.preload, sizeof(s.preload), err);
 	if (r >= 0)
+		r = uk_jail_prepare(&s.jail, sv->spec, sv->paths, err);
+	if (r >= 0 && s.jail.on) {
+		st->uid = (long)s.jail.uid;
+		st->gid = (long)s.jail.gid;
+	}
+	if (r >= 0)
 		r = uk_guest_hostnet_up(sv->spec, &hn, err);
 	if (r >= 0)
 		net_record(sv, &hn);
@@ -825,6 +848,7 @@ out:
 	unlink(sv->paths->net);
 	finish_report(&s);
 	close_all(&s);
+	uk_jail_free(&s.jail);
 	if (s.have_re)
 		regfree(&s.ready_re);
 	if (sv->paths->kdir[0])

@@ -348,10 +348,17 @@ int uk_guest_check_user(const struct uk_guest_spec *s, struct uk_err *err)
 
 int uk_guest_drop_privileges(const struct uk_guest_spec *s)
 {
-	uid_t uid = (uid_t)s->uid, ru, eu, su;
-	gid_t gid = (gid_t)s->gid, rg, eg, sg;
-
 	if (s->uid <= 0 || s->gid <= 0)
+		return -EINVAL;
+	return uk_guest_drop_to((uid_t)s->uid, (gid_t)s->gid);
+}
+
+int uk_guest_drop_to(uid_t uid, gid_t gid)
+{
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+
+	if (uid == 0 || gid == 0)
 		return -EINVAL;
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
 		return -errno;

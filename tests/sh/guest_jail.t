@@ -1,0 +1,133 @@
+#!/bin/bash
+# guest_jail.t: the jail of a guest's kernel (lib/guest/jail.c), read from the host through
+# /proc/PID (uid, gid and groups, capabilities, no_new_privs, namespaces, mounts, environment,
+# descriptors, rlimits) and from inside the guest (hostfs sees only the jail, not /etc);
+# --no-jail keeps the kernel in the host's namespaces.
+. "$(dirname "$0")/lib.sh"
+
+test_lazy_prereq AGENT_BUILT '[ -x "$UK_BUILD/umlkit-agent" ]'
+test_lazy_prereq BUSYBOX '[ -x /bin/busybox ] || command -v busybox'
+test_lazy_prereq E2FS 'PATH=$PATH:/usr/sbin:/sbin command -v debugfs'
+case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
+
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR"
+PATH=$PATH:/usr/sbin:/sbin
+
+guest_exec() { timeout 60 "$UMLKIT" exec "$@"; }
+# field NAME PID: a line's value of /proc/PID/status
+field() { sed -n "s/^$1:[[:space:]]*//p" "/proc/$2/status"; }
+
+test_expect_success ROOT,UML,AGENT_BUILT,BUSYBOX,E2FS 'setup: a jailed guest started by root' '
+	"$UMLKIT" image build --size 128M "$T/agent.img" &&
+	run "$UMLKIT" start --name jw --mem 128M --disk "$T/jw.cow,$T/agent.img" \
+		--ready=agent --wait --timeout 120 &&
+	track jw &&
+	test_is "$rc" 0 &&
+	run "$UMLKIT" status jw --output=json &&
+	K=$(json .pid) &&
+	test -n "$K" && test -d "/proc/$K" &&
+	test_set_prereq JAILED
+'
+
+test_expect_success JAILED 'the kernel runs as an unprivileged id of its own, no groups' '
+	uid=$(field Uid "$K" | awk "{print \$1}") &&
+	test "$uid" -ge 1879048192 && test "$uid" -lt 1879113728 &&
+	test_is "$(field Uid "$K")" "$uid	$uid	$uid	$uid" &&
+	test_is "$(field Gid "$K")" "$uid	$uid	$uid	$uid" &&
+	test_is "$(field Groups "$K")" "" &&
+	run "$UMLKIT" status jw --output=json &&
+	test_is "$(json .uid)" "$uid"
+'
+
+test_expect_success JAILED 'no capabilities in any set, no_new_privs' '
+	for c in CapInh CapPrm CapEff CapBnd CapAmb; do
+		test_is "$(field $c "$K")" 0000000000000000 || return 1
+	done &&
+	test_is "$(field NoNewPrivs "$K")" 1
+'
+
+test_expect_success JAILED 'its own mount, pid, ipc, uts and cgroup namespaces' '
+	for n in mnt pid ipc uts cgroup; do
+		test_isnt "$(readlink "/proc/$K/ns/$n")" "$(readlink "/proc/self/ns/$n")" || return 1
+	done
+'
+
+test_expect_success JAILED 'its root holds only the listed files, read-only' '
+	awk "{print \$5}" "/proc/$K/mountinfo" | sort >"$T/points" &&
+	{
+		echo /
+		echo /tmp
+		echo /dev/shm
+		echo /dev/null
+		echo /dev/zero
+		echo /dev/random
+		echo /dev/urandom
+		echo /proc/cpuinfo
+		echo "$T/jw.cow"
+		echo "$T/agent.img"
+		echo "$XDG_RUNTIME_DIR/umlkit/guests/jw/uml"
+		echo "$XDG_RUNTIME_DIR/umlkit/guests/jw/notify"
+		echo "$XDG_RUNTIME_DIR/umlkit/guests/jw/agent.ring"
+	} >"$T/want" &&
+	while read -r p; do grep -qxF "$p" "$T/points" || { echo "missing $p"; return 1; }; done <"$T/want" &&
+	grep -vxF -f "$T/want" "$T/points" >"$T/others" &&
+	cat "$T/others" &&
+	! grep -vE "^(/usr/bin/linux(\.uml)?|/lib64/.*|/lib/.*|/usr/lib/.*|.*/modules/.*\.img|.*umlkit-xstate\.so)$" "$T/others" &&
+	awk "\$5 == \"/\" {print \$6}" "/proc/$K/mountinfo" | grep -q "^ro" &&
+	awk "\$5 == \"$T/agent.img\" {print \$6}" "/proc/$K/mountinfo" | grep -q "^ro"
+'
+
+test_expect_success JAILED 'a clean environment, core files off, bounded descriptors' '
+	tr "\0" "\n" <"/proc/$K/environ" | sed "s/=.*//" | grep -vxE "PATH|TMPDIR|HOME|LD_PRELOAD" >"$T/env";
+	test_is "$(cat "$T/env")" "" &&
+	grep -q "^TMPDIR=/tmp$" <(tr "\0" "\n" <"/proc/$K/environ") &&
+	test_like "$(grep "^Max core file size" "/proc/$K/limits")" " 0 +0 " &&
+	test_like "$(grep "^Max open files" "/proc/$K/limits")" " 4096 +4096 "
+'
+
+test_expect_success JAILED 'no descriptor of the supervisor but the console and the agent' '
+	for fd in /proc/$K/fd/*; do
+		l=$(readlink "$fd") &&
+		case $l in
+		socket:* | anon_inode:* | /dev/random | /dev/urandom | "$T"/* | /tmp/* | *.img) ;;
+		*) echo "unexpected fd $fd -> $l"; return 1 ;;
+		esac
+	done &&
+	! readlink "/proc/$K/fd/"* | grep -F "$XDG_RUNTIME_DIR/umlkit/guests/jw/console.log" &&
+	! readlink "/proc/$K/fd/"* | grep -F "$XDG_RUNTIME_DIR/umlkit/guests/jw/lock"
+'
+
+test_expect_success JAILED 'inside: hostfs shows the jail, not the host'"'"'s /etc' '
+	run guest_exec jw sh -c "mkdir -p /mnt/h && mount -t hostfs none /mnt/h && ls /mnt/h; test -e /mnt/h/etc/passwd && echo HOST-ETC; test -e /mnt/h$T/jw.cow && echo OWN-DISK" &&
+	test_is "$rc" 0 &&
+	test_unlike "$out" HOST-ETC &&
+	test_like "$out" OWN-DISK &&
+	test_unlike "$out" "^(etc|home|var|boot)$" &&
+	guest_exec jw umount /mnt/h
+'
+
+test_expect_success JAILED 'stop: the jailed guest stops cleanly' '
+	run "$UMLKIT" stop jw --timeout 60 &&
+	test_is "$rc" 0 &&
+	untrack jw &&
+	run "$UMLKIT" status jw --output=json &&
+	test_is "$(json .state)" stopped
+'
+
+test_expect_success ROOT,UML,AGENT_BUILT,BUSYBOX,E2FS 'start --no-jail keeps the kernel in the host'"'"'s namespaces' '
+	run "$UMLKIT" start --no-jail --name nj --mem 128M --disk "$T/nj.cow,$T/agent.img" \
+		--ready=agent --wait --timeout 120 &&
+	track nj &&
+	test_is "$rc" 0 &&
+	run "$UMLKIT" status nj --output=json &&
+	N=$(json .pid) &&
+	test_is "$(readlink "/proc/$N/ns/mnt")" "$(readlink /proc/self/ns/mnt)" &&
+	test_is "$(readlink "/proc/$N/ns/pid")" "$(readlink /proc/self/ns/pid)" &&
+	test_is "$(field Uid "$N" | awk "{print \$1}")" 0 &&
+	run "$UMLKIT" stop nj --timeout 60 &&
+	test_is "$rc" 0 &&
+	untrack nj
+'
+
+test_done
