@@ -54,11 +54,12 @@ static const char guest_usage[] =
 	"                       tap:, bridge: or legacy-tuntap: net. The user must be able to\n"
 	"                       read and write the disks, read the backings, and open\n"
 	"                       /dev/net/tun (mode 0666); umlkit checks before it boots\n"
-	"  --no-jail            the kernel runs without its jail (by default it gets its own\n"
-	"                       pid, mount, ipc, uts and cgroup namespaces, a root holding\n"
-	"                       only its files, no capabilities, rlimits, a clean environment;\n"
-	"                       as root without --user it runs as uid 0x70000000 + a hash of\n"
-	"                       its name, its files reached through idmapped mounts)\n"
+	"  --jail, --no-jail    run the kernel in its jail, or not (default: not yet; see\n"
+	"                       umlkit-guest(1)): its own pid, mount, ipc, uts and cgroup\n"
+	"                       namespaces, a root holding only its files, no capabilities,\n"
+	"                       rlimits, a clean environment; as root without --user it runs\n"
+	"                       as uid 0x70000000 + a hash of its name, its files reached\n"
+	"                       through idmapped mounts\n"
 	"  --allow PORTS        firewall: what may reach the guest (tcp/80,udp/53,icmp), on\n"
 	"                       the first tap: or bridge: net with ip=; all else is dropped\n"
 	"  --egress any|none|PORTS   firewall: what the guest may reach (default any)\n"
@@ -107,6 +108,7 @@ enum {
 	OPT_CPU_AFFINITY,
 	OPT_SECCOMP,
 	OPT_NO_JAIL,
+	OPT_JAIL,
 };
 static const struct uk_opt guest_options[] = {
 	[OPT_NAME] = {.name = "name", .value = true},
@@ -128,6 +130,7 @@ static const struct uk_opt guest_options[] = {
 	[OPT_ON_REBOOT] = {.name = "on-reboot", .value = true},
 	[OPT_NO_MODULES] = {.name = "no-modules"},
 	[OPT_NO_JAIL] = {.name = "no-jail"},
+	[OPT_JAIL] = {.name = "jail"},
 	[OPT_CPU_AFFINITY] = {.name = "cpu-affinity", .value = true},
 	[OPT_SECCOMP] = {.name = "seccomp", .value = true},
 };
@@ -139,7 +142,8 @@ _Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an 
 	 UK_OPT_BIT(OPT_ROOT) | UK_OPT_BIT(OPT_NET) | UK_OPT_BIT(OPT_KERNEL) |                     \
 	 UK_OPT_BIT(OPT_APPEND) | UK_OPT_BIT(OPT_ALLOW) | UK_OPT_BIT(OPT_EGRESS) |                 \
 	 UK_OPT_BIT(OPT_USER) | UK_OPT_BIT(OPT_DRY_RUN) | UK_OPT_BIT(OPT_NO_MODULES) |             \
-	 UK_OPT_BIT(OPT_CPU_AFFINITY) | UK_OPT_BIT(OPT_SECCOMP) | UK_OPT_BIT(OPT_NO_JAIL))
+	 UK_OPT_BIT(OPT_CPU_AFFINITY) | UK_OPT_BIT(OPT_SECCOMP) | UK_OPT_BIT(OPT_NO_JAIL) |        \
+	 UK_OPT_BIT(OPT_JAIL))
 #define START_OPTS                                                                                 \
 	(SPEC_OPTS | UK_OPT_BIT(OPT_RESTART) | UK_OPT_BIT(OPT_WAIT) | UK_OPT_BIT(OPT_READY) |      \
 	 UK_OPT_BIT(OPT_TIMEOUT) | UK_OPT_BIT(OPT_ON_REBOOT))
@@ -179,8 +183,9 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 		return uk_guest_spec_add_net(s, arg, err);
 	case OPT_USER:
 		return uk_guest_spec_set_user(s, arg, err);
+	case OPT_JAIL:
 	case OPT_NO_JAIL:
-		s->no_jail = true;
+		s->jail = c == OPT_JAIL;
 		return 0;
 	case OPT_KERNEL:
 		g->kernel = arg;

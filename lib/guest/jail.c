@@ -112,7 +112,7 @@ int uk_jail_prepare(struct uk_jail *j, const struct uk_guest_spec *s,
 	memset(j, 0, sizeof(*j));
 	j->idmap_fd = -1;
 	j->alive[0] = j->alive[1] = -1;
-	j->on = !s->no_jail;
+	j->on = s->jail;
 	j->uid = (uid_t)uk_guest_uid(s);
 	j->gid = (gid_t)uk_guest_gid(s);
 	if (!j->on)

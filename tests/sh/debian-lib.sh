@@ -17,7 +17,7 @@ export UMLKIT_CACHE_DIR=$CACHE
 e2cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
 e2ls() { debugfs -R "ls -p $2" "$1" 2>/dev/null; }
 # console NAME: the guest's console log, without carriage returns and colours
-console() { "$UMLKIT" logs "$1" 2>/dev/null | tr -d '\r' | sed 's/\x1b\[[0-9;]*m//g'; }
+console() { "$UMLKIT" logs --raw "$1" 2>/dev/null | tr -d '\r' | sed 's/\x1b\[[0-9;]*m//g'; }
 # until_console NAME SECONDS ERE: wait (bounded) for a console line
 console_has() { console "$1" | grep -Eq -- "$2"; }
 until_console() { until_true "$2" console_has "$1" "$3"; }

@@ -20,7 +20,7 @@ field() { sed -n "s/^$1:[[:space:]]*//p" "/proc/$2/status"; }
 
 test_expect_success ROOT,UML,AGENT_BUILT,BUSYBOX,E2FS 'setup: a jailed guest started by root' '
 	"$UMLKIT" image build --size 128M "$T/agent.img" &&
-	run "$UMLKIT" start --name jw --mem 128M --disk "$T/jw.cow,$T/agent.img" \
+	run "$UMLKIT" start --jail --name jw --mem 128M --disk "$T/jw.cow,$T/agent.img" \
 		--ready=agent --wait --timeout 120 &&
 	track jw &&
 	test_is "$rc" 0 &&
