@@ -282,10 +282,7 @@ static int absolute_path(char *path, size_t size, const char *opt, struct uk_err
 static int sw_start(struct sw_args *a)
 {
 	struct uk_err err = {0};
-	char buf[600] = "";
-	int pfd[2];
 	pid_t pid;
-	ssize_t n;
 
 	if (a->nargs != 1)
 		return uk_usage_error("umlkit switch start", "start needs NAME");
@@ -302,55 +299,11 @@ static int sw_start(struct sw_args *a)
 			return uk_fail(&err);
 		return UK_EXIT_OK;
 	}
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return uk_fail(&(struct uk_err){errno, "pipe failed"});
-	pid = fork();
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		pid_t g;
-
-		close(pfd[0]);
-		setsid();
-		if (chdir("/") < 0) { /* holds no directory busy; its paths are absolute */
-			dprintf(pfd[1], "failed chdir /: %s\n", strerror(errno));
-			_exit(1);
-		}
-		g = fork();
-		if (g < 0)
-			dprintf(pfd[1], "failed fork: %s\n", strerror(errno));
-		if (g != 0)
-			_exit(g < 0 ? 1 : 0);
-		if (null >= 0) {
-			dup2(null, 0);
-			dup2(null, 1);
-			dup2(null, 2);
-		}
-		/* nothing of the caller's but the ready pipe: a caller waiting for the EOF of a
-		 * pipe it gave us must not wait for as long as the switch lives */
-		if (pfd[1] > 3)
-			close_range(3, (unsigned)pfd[1] - 1, 0);
-		close_range((unsigned)pfd[1] + 1, ~0U, 0);
-		a->d.ready_fd = pfd[1];
-		_exit(uk_switch_daemon_run(&a->d, NULL) < 0 ? 1 : 0);
-	}
-	if (pid < 0) {
-		int e = errno;
-
-		close(pfd[0]);
-		close(pfd[1]);
-		return uk_fail(&(struct uk_err){e, "fork failed"});
-	}
-	close(pfd[1]);
-	n = read(pfd[0], buf, sizeof(buf) - 1);
-	close(pfd[0]);
-	buf[n > 0 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (strncmp(buf, "ready ", 6)) {
-		uk_say("switch '%s': %s", a->d.name,
-		       !strncmp(buf, "failed ", 7) ? buf + 7 : "the daemon did not start");
+	if (uk_switch_daemon_start(&a->d, &pid, &err) < 0) {
+		uk_say("switch '%s': %s", a->d.name, err.msg);
 		return UK_EXIT_FAIL;
 	}
-	printf("%s: running (pid %s)\n", a->d.name, buf + 6);
+	printf("%s: running (pid %d)\n", a->d.name, (int)pid);
 	return UK_EXIT_OK;
 }
 

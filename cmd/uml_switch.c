@@ -103,37 +103,16 @@ static int run_foreground(struct uk_switch_daemon_opts *o, const char *tap, stru
 	return r;
 }
 
-/* -daemon: daemon(0, 1): the parent returns once the switch is ready (or failed). */
+/* -daemon: the parent returns once the switch is ready (or failed). Unlike the old tool's
+ * daemon(0, 1), the daemon keeps none of the caller's fds, stdout included: it prints nothing
+ * once running, and `$(uml_switch -daemon)` returns. */
 static int run_daemon(struct uk_switch_daemon_opts *o, const char *tap, struct uk_err *err)
 {
-	char buf[600] = "";
-	int pfd[2];
-	ssize_t n;
 	pid_t pid;
+	int r = uk_switch_daemon_start(o, &pid, err);
 
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return uk_err_sys(err, errno, "pipe");
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		return uk_err_sys(err, errno, "fork");
-	if (pid == 0) {
-		close(pfd[0]);
-		setsid();
-		if (chdir("/") < 0)
-			_exit(1);
-		o->ready_fd = pfd[1];
-		_exit(uk_switch_daemon_run(o, NULL) < 0 ? 1 : 0);
-	}
-	close(pfd[1]);
-	n = read(pfd[0], buf, sizeof(buf) - 1);
-	close(pfd[0]);
-	buf[n > 0 ? n : 0] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	if (strncmp(buf, "ready ", 6))
-		return uk_err_set(err, strstr(buf, "already running") ? EBUSY : EIO, "%s",
-				  !strncmp(buf, "failed ", 7) ? buf + 7
-							      : "the switch did not start");
+	if (r < 0)
+		return r;
 	printf("uml_switch attached to unix socket '%s'", o->legacy_ctl);
 	if (tap)
 		printf(" tap device '%s'", tap);

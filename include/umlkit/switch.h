@@ -100,6 +100,14 @@ struct uk_switch_daemon_opts {
 /* Run a switch in this process until SIGTERM/SIGINT or a stop request; removes its
  * sockets on the way out. */
 int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *err);
+/* How long uk_switch_daemon_start waits for a new switch to say it is ready. */
+#define UK_SW_START_TIMEOUT_S 30
+/*
+ * Run a switch as a daemon (uk_daemon_start: its own session, cwd "/", umask 022, nothing of
+ * the caller's open): 0 once it is ready (*pid: its pid), or its failure (EBUSY when one of
+ * that name runs) or -ETIMEDOUT. o->bess and o->legacy_ctl must be absolute (EINVAL).
+ */
+int uk_switch_daemon_start(const struct uk_switch_daemon_opts *o, pid_t *pid, struct uk_err *err);
 
 /* ---- talking to a running switch ---- */
 /* One request (a JSON object as text) with an optional fd passed along; the reply text

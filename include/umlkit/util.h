@@ -135,7 +135,8 @@ void uk_mac_format(const uint8_t mac[6], char out[18]);
 int uk_path_absolutize(const char *path, char *out, size_t outlen, struct uk_err *err);
 /* dirname/basename into caller buffers, without modifying path. */
 int uk_path_split(const char *path, char *dir, size_t dirlen, char *base, size_t baselen);
-/* $XDG_RUNTIME_DIR/umlkit/SUB, or $HOME/.umlkit/run/SUB without it. */
+/* $XDG_RUNTIME_DIR/umlkit/SUB, or $HOME/.umlkit/run/SUB without it; a relative value of either
+ * is ignored (a daemon runs in "/"). */
 int uk_runtime_dir(const char *sub, char *out, size_t outlen, struct uk_err *err);
 /*
  * The directory name under dirfd (made 0700 when create and missing) opened as one that only
@@ -245,6 +246,42 @@ size_t uk_esc_chunk(struct uk_esc *st, const void *in, size_t len, char *out);
 size_t uk_esc_end(struct uk_esc *st, char *out);
 /* The NUL-terminated text in escaped, cut to fit outlen (> 0) bytes with its NUL. */
 void uk_esc_str(const char *in, char *out, size_t outlen);
+
+/* ---- daemons (daemon.c) ---- */
+#define UK_DAEMON_KEEP_MAX 64
+struct uk_daemon_opts {
+	const int *keep; /* fds the daemon keeps as they are (0, 1, 2 included), besides its
+			  * report pipe; every other inherited fd is closed */
+	int nkeep;	 /* at most UK_DAEMON_KEEP_MAX */
+	mode_t umask;	 /* the daemon's umask (the switch and supervisor: 022) */
+};
+/*
+ * Start a daemon: fork, setsid, fork again (no session leader: it never gets a terminal),
+ * umask, chdir("/"), stdin, stdout and stderr on /dev/null (but those kept), every other fd
+ * closed but o->keep. Relative paths must be made absolute before. Returns 0 in the daemon
+ * (*report: the write end of a CLOEXEC pipe for its report lines, "WORD ...\n" or
+ * "failed MSG\n"), 1 in the caller (*report: the read end, for uk_daemon_wait; close it),
+ * or -errno when nothing was started. A step that fails in the daemon is reported as
+ * "failed starting the daemon: STEP: ERROR" and it exits.
+ */
+int uk_daemon_start(const struct uk_daemon_opts *o, int *report, struct uk_err *err);
+/* Close every fd from 3 up but the nkeep (at most UK_DAEMON_KEEP_MAX) in keep; -errno. */
+int uk_close_fds_except(const int *keep, int nkeep);
+/* The caller's side of a daemon's report pipe, read line by line (what follows a line is kept
+ * for the next call). */
+struct uk_daemon_reader {
+	int fd;
+	size_t used;
+	char buf[1024];
+};
+/*
+ * Read report lines until one is `want` or starts with `want` and a space (copied into line,
+ * when given), up to deadline_ms (CLOCK_MONOTONIC, in ms). "failed MSG" is -ECANCELED with
+ * MSG in err; the pipe's end without the line -ECANCELED ("the daemon ended without a
+ * report"); the deadline -ETIMEDOUT.
+ */
+int uk_daemon_wait(struct uk_daemon_reader *r, const char *want, int64_t deadline_ms, char *line,
+		   size_t len, struct uk_err *err);
 
 /* ---- locks ---- */
 /* An fcntl lock over the whole file (F_SETLK), as the UML kernel takes them on its disks: a

@@ -63,7 +63,7 @@ static int recover(const char *name, const struct uk_guest_paths *p, struct uk_e
 	return 0;
 }
 
-/* In the daemon: detach, take the lock, supervise, exit. Never returns. */
+/* In the daemon: take the lock, supervise, exit. Never returns. */
 static void become_supervisor(const struct uk_guest_spec *s, const struct uk_guest_paths *p,
 			      const struct uk_guest_start_opts *o, int report_fd)
 {
@@ -74,14 +74,8 @@ static void become_supervisor(const struct uk_guest_spec *s, const struct uk_gue
 				  .ready_arg = o->ready_arg};
 	struct uk_guest_status st = {0};
 	struct uk_err err = {0};
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	int lock;
 
-	if (null >= 0) {
-		dup2(null, 0);
-		dup2(null, 1);
-		dup2(null, 2);
-	}
 	if (uk_guest_take_lock(p, &lock, &err) < 0) {
 		dprintf(report_fd, "failed %s\n", err.msg);
 		_exit(1);
@@ -91,44 +85,19 @@ static void become_supervisor(const struct uk_guest_spec *s, const struct uk_gue
 	_exit(uk_guest_supervise(&sv, &st, &err) < 0 ? 1 : 0);
 }
 
-/* Read the supervisor's reports until want ("started" or "ready") or a failure. One byte at
- * a time: a report after the one wanted stays in the pipe for the next call (a fast guest's
- * "ready" can come in the same read as its "started"). */
-static int read_reports(int fd, const char *want, int64_t deadline, struct uk_err *err)
+/* Read the supervisor's reports until want ("started" or "ready") or a failure; a report after
+ * the one wanted stays in rd for the next call (a fast guest's "ready" can come in the same
+ * read as its "started"). */
+static int read_reports(struct uk_daemon_reader *rd, const char *want, int64_t deadline,
+			struct uk_err *err)
 {
-	char buf[1024];
-	size_t used = 0;
+	int r = uk_daemon_wait(rd, want, deadline, NULL, 0, err);
 
-	for (;;) {
-		struct pollfd pf = {.fd = fd, .events = POLLIN};
-		int64_t left = deadline - now_ms();
-		char *nl;
-		ssize_t n;
-
-		while ((nl = memchr(buf, '\n', used))) {
-			*nl = '\0';
-			if (!strncmp(buf, "failed ", 7))
-				return uk_err_set(err, ECANCELED, "%s", buf + 7);
-			if (!strncmp(buf, want, strlen(want)))
-				return 0;
-			used -= (size_t)(nl + 1 - buf);
-			memmove(buf, nl + 1, used);
-		}
-		if (left <= 0)
-			return uk_err_set(err, ETIMEDOUT, "not ready in time");
-		if (poll(&pf, 1, (int)left) < 0 && errno != EINTR)
-			return uk_err_sys(err, errno, "poll");
-		if (!pf.revents)
-			continue;
-		n = read(fd, buf + used, 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return uk_err_set(err, ECANCELED, "the supervisor ended without a report");
-		used += (size_t)n;
-		if (used == sizeof(buf) - 1)
-			used = 0;
-	}
+	if (r == -ETIMEDOUT)
+		return uk_err_set(err, ETIMEDOUT, "not ready in time");
+	if (r == -ECANCELED && err && !strcmp(err->msg, "the daemon ended without a report"))
+		return uk_err_set(err, ECANCELED, "the supervisor ended without a report");
+	return r;
 }
 
 /* The kernel's ends of the switch links, as this process holds them. */
@@ -169,34 +138,6 @@ static int wire_switches(const struct uk_guest_spec *s, struct uk_guest_spec **o
 	return 0;
 }
 
-static int spawn_supervisor(const struct uk_guest_spec *s, const struct uk_guest_paths *p,
-			    const struct uk_guest_start_opts *o, int *report, struct uk_err *err)
-{
-	int pfd[2];
-	pid_t pid;
-	int wst;
-
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return uk_err_sys(err, errno, "pipe");
-	pid = fork();
-	if (pid < 0) {
-		close(pfd[0]);
-		close(pfd[1]);
-		return uk_err_sys(err, errno, "fork");
-	}
-	if (pid == 0) {
-		close(pfd[0]);
-		setsid();
-		if (fork() == 0)
-			become_supervisor(s, p, o, pfd[1]);
-		_exit(0);
-	}
-	close(pfd[1]);
-	waitpid(pid, &wst, 0);
-	*report = pfd[0];
-	return 0;
-}
-
 /* A launch under way: what prepare_launch made and holds. */
 struct launch {
 	struct uk_guest_paths p;
@@ -206,6 +147,37 @@ struct launch {
 	int claim;		      /* the claim on the guest, -1 */
 	bool existed;		      /* its state directory was there before */
 };
+
+/* The fds a supervisor keeps of its starter's: the claims, the switch links and the --net fd:
+ * descriptors its kernel gets. */
+static int supervisor_fds(const struct launch *L, int *keep)
+{
+	int n = 0;
+
+	keep[n++] = L->claim;
+	for (int i = 0; i < L->disks.n; i++)
+		keep[n++] = L->disks.fd[i];
+	for (int i = 0; i < L->spec->nnets; i++)
+		if (L->spec->nets[i].kind == UK_NET_FD)
+			keep[n++] = atoi(L->spec->nets[i].target);
+	return n;
+}
+
+/* Start the supervisor as a daemon; rd reads its reports. */
+static int spawn_supervisor(const struct launch *L, const struct uk_guest_start_opts *o,
+			    struct uk_daemon_reader *rd, struct uk_err *err)
+{
+	int keep[1 + 2 * UK_GUEST_DISKS + UK_GUEST_NETS];
+	struct uk_daemon_opts d = {.keep = keep, .umask = 022};
+	int r;
+
+	_Static_assert(UK_ARRAY_SIZE(keep) <= UK_DAEMON_KEEP_MAX, "a supervisor's fds fit");
+	d.nkeep = supervisor_fds(L, keep);
+	r = uk_daemon_start(&d, &rd->fd, err);
+	if (r == 0)
+		become_supervisor(L->spec, &L->p, o, rd->fd);
+	return r < 0 ? r : 0;
+}
 
 /*
  * A refused launch (no kernel ever started) leaves no new entry behind: the state directory
@@ -310,6 +282,8 @@ static int prepare_launch(const struct uk_guest_spec *s, struct launch *L, struc
 	if (r == 0)
 		r = uk_guest_claim_disks(s, &L->disks, err);
 	if (r == 0)
+		r = uk_guest_spec_absolute(L->spec, err); /* the supervisor runs in "/" */
+	if (r == 0)
 		r = uk_guest_make_kernel_dir(&L->p, s, err);
 	if (r < 0) {
 		drop_new_state(L);
@@ -320,8 +294,9 @@ static int prepare_launch(const struct uk_guest_spec *s, struct launch *L, struc
 
 /* Wait for the supervisor's "ready" report; after UK_READY_NOTE_S without it, tell o->note
  * what the guest waits for (once). On a timeout, err says the same. */
-static int wait_ready(const char *name, const struct uk_guest_start_opts *o, int report,
-		      int64_t start, int64_t deadline, struct uk_err *err)
+static int wait_ready(const char *name, const struct uk_guest_start_opts *o,
+		      struct uk_daemon_reader *report, int64_t start, int64_t deadline,
+		      struct uk_err *err)
 {
 	int64_t note_at = start + 1000LL * UK_READY_NOTE_S;
 	struct uk_guest_status st;
@@ -365,14 +340,15 @@ int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_op
 {
 	int64_t start = now_ms(),
 		deadline = start + 1000LL * (o->timeout_s > 0 ? o->timeout_s : 120);
+	struct uk_daemon_reader report = {.fd = -1};
 	struct launch L;
-	int report = -1, r;
 	bool started = false;
+	int r;
 
 	r = prepare_launch(s, &L, err);
 	if (r < 0)
 		return r;
-	r = spawn_supervisor(L.spec, &L.p, o, &report, err);
+	r = spawn_supervisor(&L, o, &report, err);
 	close_links(&L.links);		   /* the supervisor holds them now */
 	uk_guest_claims_release(&L.disks); /* and its own copies of the claims */
 	if (r < 0) {
@@ -381,11 +357,11 @@ int uk_guest_start(const struct uk_guest_spec *s, const struct uk_guest_start_op
 		end_launch(&L);
 		return r;
 	}
-	r = read_reports(report, "started", deadline, err);
+	r = read_reports(&report, "started", deadline, err);
 	started = r == 0;
 	if (r == 0 && o->wait)
-		r = wait_ready(s->name, o, report, start, deadline, err);
-	close(report);
+		r = wait_ready(s->name, o, &report, start, deadline, err);
+	close(report.fd);
 	if (r == -ETIMEDOUT && !started)
 		uk_err_set(err, ETIMEDOUT, "guest '%s': its supervisor did not start the kernel",
 			   s->name);

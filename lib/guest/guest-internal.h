@@ -63,6 +63,10 @@ int uk_guest_clean_stale(const struct uk_guest_paths *p);
 int uk_guest_nets_record(const struct uk_guest_paths *p, const struct uk_guest_spec *s,
 			 const struct uk_guest_spec *wired, struct uk_err *err);
 
+/* The file names of s (kernel, modules image, disks and backings, bess: sockets) made
+ * absolute (uk_path_absolutize, as the kernel does), for a supervisor whose cwd is "/". */
+int uk_guest_spec_absolute(struct uk_guest_spec *s, struct uk_err *err);
+
 /* ---- claims (claim.c): flocks a start takes before it changes anything, which its
  * supervisor inherits and keeps for its life ---- */
 /* The pid holding an fcntl lock on fd's file (a supervisor), or 0. */

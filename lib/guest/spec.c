@@ -16,6 +16,7 @@
 #include "umlkit/guest.h"
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "guest-internal.h"
 
 void uk_guest_spec_init(struct uk_guest_spec *s)
 {
@@ -652,4 +653,38 @@ int uk_guest_prepare_disks(const struct uk_guest_spec *s, struct uk_err *err)
 			return r;
 	}
 	return 0;
+}
+
+/* One path of the spec made absolute in place (a buffer of len bytes); "" and absolute ones
+ * stay. */
+static int absolute_in_place(char *path, size_t len, const char *what, struct uk_err *err)
+{
+	char abs[PATH_MAX];
+	int r;
+
+	if (!path[0] || path[0] == '/')
+		return 0;
+	r = uk_path_absolutize(path, abs, UK_MIN(len, sizeof(abs)), err);
+	if (r < 0)
+		return uk_err_prefix(err, r, "%s: ", what);
+	memcpy(path, abs, strlen(abs) + 1);
+	return 0;
+}
+
+int uk_guest_spec_absolute(struct uk_guest_spec *s, struct uk_err *err)
+{
+	int r = absolute_in_place(s->kernel, sizeof(s->kernel), "--kernel", err);
+
+	if (r == 0)
+		r = absolute_in_place(s->modules, sizeof(s->modules), "modules image", err);
+	for (int i = 0; r == 0 && i < s->ndisks; i++) {
+		r = absolute_in_place(s->disks[i].file, sizeof(s->disks[i].file), "--disk", err);
+		if (r == 0)
+			r = absolute_in_place(s->disks[i].backing, sizeof(s->disks[i].backing),
+					      "--disk", err);
+	}
+	for (int i = 0; r == 0 && i < s->nnets; i++)
+		if (s->nets[i].kind == UK_NET_BESS)
+			r = absolute_in_place(s->nets[i].target, 108, "--net bess:", err);
+	return r;
 }

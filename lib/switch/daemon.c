@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -227,4 +228,43 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 		close(o->ready_fd);
 	}
 	return r;
+}
+
+/* The daemon's side of uk_switch_daemon_start: never returns. */
+static void run_daemon(const struct uk_switch_daemon_opts *o, int report)
+{
+	struct uk_switch_daemon_opts d = *o;
+
+	d.ready_fd = report;
+	_exit(uk_switch_daemon_run(&d, NULL) < 0 ? 1 : 0);
+}
+
+int uk_switch_daemon_start(const struct uk_switch_daemon_opts *o, pid_t *pid, struct uk_err *err)
+{
+	struct uk_daemon_reader rd = {.fd = -1};
+	int64_t deadline = (int64_t)(uk_monotonic_ns() / 1000000) + UK_SW_START_TIMEOUT_S * 1000;
+	struct uk_err e = {0};
+	char line[64] = "";
+	int r;
+
+	if ((o->bess[0] && o->bess[0] != '/') || (o->legacy_ctl[0] && o->legacy_ctl[0] != '/'))
+		return uk_err_set(err, EINVAL, "switch '%s': socket path %s is not absolute",
+				  o->name,
+				  o->bess[0] && o->bess[0] != '/' ? o->bess : o->legacy_ctl);
+	r = uk_daemon_start(&(struct uk_daemon_opts){.umask = 022}, &rd.fd, err);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		run_daemon(o, rd.fd);
+	r = uk_daemon_wait(&rd, "ready", deadline, line, sizeof(line), &e);
+	close(rd.fd);
+	if (r == -ETIMEDOUT)
+		return uk_err_set(err, ETIMEDOUT,
+				  "switch '%s' did not say it was ready within %d s", o->name,
+				  UK_SW_START_TIMEOUT_S);
+	if (r < 0)
+		return uk_err_set(err, strstr(e.msg, "already running") ? EBUSY : e.code, "%s",
+				  e.msg);
+	*pid = line[5] == ' ' ? (pid_t)atoi(line + 6) : 0;
+	return 0;
 }

@@ -13,10 +13,20 @@
 
 #include "umlkit/util.h"
 
+/* An environment variable's value when it is an absolute path, else NULL: a relative one is
+ * ignored (the XDG base directory rule), as it would name another place for a daemon, whose
+ * cwd is "/". */
+static const char *absolute_env(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && v[0] == '/' ? v : NULL;
+}
+
 int uk_runtime_dir(const char *sub, char *out, size_t outlen, struct uk_err *err)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR");
-	const char *home = getenv("HOME");
+	const char *xdg = absolute_env("XDG_RUNTIME_DIR");
+	const char *home = absolute_env("HOME");
 	int n;
 
 	if (xdg && *xdg)
@@ -24,7 +34,8 @@ int uk_runtime_dir(const char *sub, char *out, size_t outlen, struct uk_err *err
 	else if (home && *home)
 		n = snprintf(out, outlen, "%s/.umlkit/run/%s", home, sub);
 	else
-		return uk_err_set(err, ENOENT, "neither $XDG_RUNTIME_DIR nor $HOME is set");
+		return uk_err_set(err, ENOENT,
+				  "neither $XDG_RUNTIME_DIR nor $HOME is set to an absolute path");
 	if (n < 0 || (size_t)n >= outlen)
 		return uk_err_set(err, ENAMETOOLONG, "runtime directory path too long");
 	return 0;
@@ -79,7 +90,7 @@ int uk_dir_open_private(int dirfd, const char *name, bool create, const char *sh
  * followed where it is a symlink (the user chose it), but the caller's or root's. */
 static int open_base(char *shown, size_t len, bool create, struct uk_err *err)
 {
-	const char *xdg = getenv("XDG_RUNTIME_DIR"), *home = getenv("HOME");
+	const char *xdg = absolute_env("XDG_RUNTIME_DIR"), *home = absolute_env("HOME");
 	_cleanup_close_ int fd = -1, h = -1;
 	struct stat st;
 	int r;
@@ -98,7 +109,8 @@ static int open_base(char *shown, size_t len, bool create, struct uk_err *err)
 		return r < 0 ? r : TAKE_FD(fd);
 	}
 	if (!home || !*home)
-		return uk_err_set(err, ENOENT, "neither $XDG_RUNTIME_DIR nor $HOME is set");
+		return uk_err_set(err, ENOENT,
+				  "neither $XDG_RUNTIME_DIR nor $HOME is set to an absolute path");
 	h = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (h < 0)
 		return uk_err_sys(err, errno, "%s", home);
