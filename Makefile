@@ -32,11 +32,11 @@ endif
 BUILD ?= build$(if $(VARIANT),/$(VARIANT))
 
 # jansson: JSON output; libnl: taps and bridges over netlink; libnftables: the firewall;
-# slirp: the switch's rootless NAT uplink
-PKGS := jansson libnl-3.0 libnl-route-3.0 libnftables slirp
+# slirp: the switch's rootless NAT uplink; libseccomp: the daemons' syscall allowlists
+PKGS := jansson libnl-3.0 libnl-route-3.0 libnftables slirp libseccomp
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null || \
-	echo -ljansson -lnl-route-3 -lnl-3 -lnftables -lslirp -lglib-2.0)
+	echo -ljansson -lnl-route-3 -lnl-3 -lnftables -lslirp -lglib-2.0 -lseccomp)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 
 WARN := -Wall -Wextra -Wshadow -Wformat=2 -Wmissing-prototypes -Wstrict-prototypes \

@@ -113,6 +113,35 @@ int uk_guest_drop_privileges(const struct uk_guest_spec *s);
 /* The same to uid and gid (neither 0). */
 int uk_guest_drop_to(uid_t uid, gid_t gid);
 
+/* ---- the kernel's process (starter.c) ---- */
+/* In the kernel's new process: exec the kernel on these ends (console -1: the foreground's
+ * stdio), on cpus (NULL: as it is). Never returns. */
+typedef void (*uk_guest_kernel_fn)(void *ctx, int console_end, int agent_end,
+				   const cpu_set_t *cpus);
+struct uk_guest_starter {
+	uk_guest_kernel_fn fn;
+	void *ctx;
+	unsigned long clone_flags; /* the jail's namespaces (0: a plain fork) */
+	int chan;		   /* to the starter process; -1: none, kernels are forked here */
+	pid_t pid;		   /* the starter process, 0 none */
+};
+void uk_guest_starter_init(struct uk_guest_starter *st, uk_guest_kernel_fn fn, void *ctx);
+/* From now on, kernels are made by a starter process forked now, which keeps only keep (the
+ * fds its kernels inherit) and its channel: for a caller about to go under a seccomp filter
+ * that its kernels must not inherit. */
+int uk_guest_starter_detach(struct uk_guest_starter *st, const int *keep, int nkeep,
+			    struct uk_err *err);
+/* A kernel process, a child of this process, running st->fn: its pid, or -errno. */
+pid_t uk_guest_starter_start(struct uk_guest_starter *st, int console_end, int agent_end,
+			     const cpu_set_t *cpus, struct uk_err *err);
+/* The supervisor, set up, goes under its seccomp filter (umlkit/sandbox.h), its kernels
+ * made from now on by a starter that keeps the --net fd: descriptors of spec and the jail's
+ * alive pipe and idmap namespace (-1: none). */
+int uk_guest_sandbox(struct uk_guest_starter *st, const struct uk_guest_spec *spec,
+		     const int alive[2], int idmap_fd, struct uk_err *err);
+/* Let the starter process go (it exits; the caller reaps it as it reaps any child). */
+void uk_guest_starter_end(struct uk_guest_starter *st);
+
 /* The supervisor: runs the kernel and watches it until it ends (restarting it on failure
  * when asked). foreground: the console is this process's stdin/stdout and no console
  * socket is offered. report_fd (or -1) gets "started\n", then "ready\n" or "failed ...\n".

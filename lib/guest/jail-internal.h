@@ -33,9 +33,10 @@ struct uk_jail {
 int uk_jail_prepare(struct uk_jail *j, const struct uk_guest_spec *s,
 		    const struct uk_guest_paths *p, struct uk_err *err);
 void uk_jail_free(struct uk_jail *j);
-/* fork(), or for a jail a clone into new pid, mount, ipc and uts namespaces (and a user
- * namespace for an unprivileged caller). */
-pid_t uk_jail_fork(const struct uk_jail *j);
+/* The kernel's process is a fork (0), or for a jail a clone into new pid, mount, ipc and uts
+ * namespaces (and a user namespace for an unprivileged caller): these clone flags, which the
+ * kernel's starter (starter.c) uses. */
+unsigned long uk_jail_clone_flags(const struct uk_jail *j);
 /*
  * In the kernel's child right before exec (its fds already set): the root of its own (only
  * what argv's kernel needs), entered with pivot_root; rlimits; a clean environment (TMPDIR,

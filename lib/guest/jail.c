@@ -154,15 +154,13 @@ void uk_jail_free(struct uk_jail *j)
 		}
 }
 
-pid_t uk_jail_fork(const struct uk_jail *j)
+unsigned long uk_jail_clone_flags(const struct uk_jail *j)
 {
-	unsigned long fl = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD;
+	unsigned long fl = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
 
 	if (!j->on)
-		return fork();
-	if (j->userns)
-		fl |= CLONE_NEWUSER;
-	return (pid_t)syscall(SYS_clone, fl, 0, 0, 0, 0);
+		return 0;
+	return j->userns ? fl | CLONE_NEWUSER : fl;
 }
 
 bool uk_jail_orphaned(const struct uk_jail *j)

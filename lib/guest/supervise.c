@@ -69,6 +69,7 @@ struct sup {
 	struct uk_jail jail; /* the kernel's jail (jail.c) */
 	/* >0: the console client fell behind; the bytes of drop_msg still to send it */
 	size_t dropping;
+	struct uk_guest_starter starter; /* makes the kernel's process (starter.c) */
 };
 
 static void report(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -215,16 +216,40 @@ static void exec_kernel(struct sup *s, int console_end, char **argv, const cpu_s
 	_exit(127);
 }
 
+/* How the kernel is wired; its agent's end is agent_end. */
+static struct uk_guest_wiring wiring(const struct sup *s, int agent_end)
+{
+	return (struct uk_guest_wiring){.uml_dir = s->sv->paths->uml_dir,
+					.notify_sock = s->sv->paths->notify,
+					.console_stdio = true,
+					.agent_ring =
+						s->ring_fd >= 0 ? s->sv->paths->agent_ring : NULL,
+					.agent_ring_unit = s->ring_unit,
+					.agent = agent_end >= 0,
+					.agent_fd = agent_end};
+}
+
+/* The kernel's process (uk_guest_kernel_fn): its argv for these ends, then exec_kernel. */
+static void kernel_child(void *ctx, int console_end, int agent_end, const cpu_set_t *cpus)
+{
+	struct sup *s = ctx;
+	struct uk_guest_wiring w = wiring(s, agent_end);
+	sigset_t none;
+	char **argv;
+
+	if (uk_guest_argv(s->sv->spec, &w, &argv, NULL) < 0)
+		_exit(127);
+	s->agent_end = agent_end;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	exec_kernel(s, console_end, argv, cpus);
+}
+
 static int spawn(struct sup *s, struct uk_err *err)
 {
-	struct uk_guest_wiring w = {.uml_dir = s->sv->paths->uml_dir,
-				    .notify_sock = s->sv->paths->notify,
-				    .console_stdio = true,
-				    .agent_ring = s->ring_fd >= 0 ? s->sv->paths->agent_ring : NULL,
-				    .agent_ring_unit = s->ring_unit};
+	struct uk_guest_wiring w;
 	char **argv;
 	int sv[2] = {-1, -1}, ag[2] = {-1, -1};
-	sigset_t none;
 	cpu_set_t cpus;
 	bool pin = false;
 	pid_t pid;
@@ -235,9 +260,8 @@ static int spawn(struct sup *s, struct uk_err *err)
 		r = uk_guest_cpu_choose(s->sv->spec, &cpus, &pin, err);
 	if (r == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ag) < 0)
 		r = uk_err_sys(err, errno, "socketpair");
-	w.agent = r == 0;
-	w.agent_fd = ag[1];
-	if (r == 0)
+	w = wiring(s, r == 0 ? ag[1] : -1);
+	if (r == 0) /* checked here, where a failure can be told; made again in the child */
 		r = uk_guest_argv(s->sv->spec, &w, &argv, err);
 	if (r < 0) {
 		if (ag[0] >= 0) {
@@ -246,24 +270,17 @@ static int spawn(struct sup *s, struct uk_err *err)
 		}
 		return r;
 	}
-	s->agent_end = ag[1];
+	free(argv);
 	if (!s->sv->foreground && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
-		free(argv);
+		close(ag[0]);
+		close(ag[1]);
 		return uk_err_sys(err, errno, "socketpair");
 	}
-	pid = uk_jail_fork(&s->jail);
-	if (pid < 0) {
-		r = uk_err_sys(err, errno, "fork");
-	} else if (pid == 0) {
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		exec_kernel(s, sv[1], argv, pin ? &cpus : NULL);
-	}
-	free(argv);
+	pid = uk_guest_starter_start(&s->starter, sv[1], ag[1], pin ? &cpus : NULL, err);
+	r = pid < 0 ? (int)pid : 0;
 	if (sv[1] >= 0)
 		close(sv[1]);
 	close(ag[1]);
-	s->agent_end = -1;
 	if (r < 0) {
 		if (sv[0] >= 0)
 			close(sv[0]);
@@ -781,6 +798,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	sigset_t mask;
 	int r;
 
+	uk_guest_starter_init(&s.starter, kernel_child, &s);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGTERM);
@@ -826,10 +844,13 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 		st->uid = (long)s.jail.uid;
 		st->gid = (long)s.jail.gid;
 	}
+	s.starter.clone_flags = uk_jail_clone_flags(&s.jail);
 	if (r >= 0)
 		r = uk_guest_hostnet_up(sv->spec, &hn, err);
 	if (r >= 0)
 		net_record(sv, &hn);
+	if (r >= 0 && !sv->foreground) /* set up: its filter on, kernels from its starter */
+		r = uk_guest_sandbox(&s.starter, sv->spec, s.jail.alive, s.jail.idmap_fd, err);
 	if (r >= 0)
 		r = spawn(&s, err);
 	if (r < 0) {
@@ -844,6 +865,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 		save(&s);
 	}
 out:
+	uk_guest_starter_end(&s.starter);
 	uk_guest_hostnet_down(sv->spec, &hn);
 	unlink(sv->paths->net);
 	finish_report(&s);

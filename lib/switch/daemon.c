@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "umlkit/sandbox.h"
 #include "daemon-internal.h"
 
 static int take_lock(struct uk_swd *d, struct uk_err *err)
@@ -212,6 +213,8 @@ int uk_switch_daemon_run(const struct uk_switch_daemon_opts *o, struct uk_err *e
 	so.ctx = d;
 	d->sw = uk_switch_new(&so, err);
 	r = d->sw ? setup(d, err) : -(err->code ? err->code : ENOMEM);
+	if (r == 0) /* set up: from here on, only the calls of its allowlist */
+		r = uk_sandbox_switch(err);
 	if (r == 0 && o->ready_fd >= 0) {
 		dprintf(o->ready_fd, "ready %d\n", (int)getpid());
 		close(o->ready_fd);
