@@ -132,7 +132,8 @@ int uk_guest_starter_detach(struct uk_guest_starter *st, const int *keep, int nk
 	if (pid == 0) {
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 			_exit(0);
-		memcpy(k, keep, (size_t)nkeep * sizeof(k[0]));
+		if (nkeep) /* keep may be NULL then */
+			memcpy(k, keep, (size_t)nkeep * sizeof(k[0]));
 		k[nkeep] = sp[1];
 		if (uk_close_fds_except(k, nkeep + 1) < 0)
 			_exit(0);

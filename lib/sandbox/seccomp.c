@@ -148,6 +148,9 @@ static const char *const common_calls[] = {
 	"recvmmsg",
 };
 
+/* The switch's own: a reply too large for one control message goes in a memfd. */
+static const char *const switch_calls[] = {"memfd_create"};
+
 /* The supervisor's own: its kernel's group and ends, and its restarts' directories. */
 static const char *const supervisor_calls[] = {
 	"kill", "wait4", "waitid", "setpgid", "getpgid", "getpgrp", "symlink", "symlinkat",
@@ -176,6 +179,12 @@ static const unsigned long common_ioctls[] = {FIONREAD, FIONBIO,    FIOCLEX,	  F
 static const unsigned long supervisor_ioctls[] = {TUNSETIFF, TUNSETPERSIST, TUNSETOWNER,
 						  TUNSETGROUP};
 
+/* Argument n equal to v (the macros of seccomp.h leave datum_b to the compiler). */
+static struct scmp_arg_cmp arg_is(unsigned n, scmp_datum_t v)
+{
+	return (struct scmp_arg_cmp){.arg = n, .op = SCMP_CMP_EQ, .datum_a = v, .datum_b = 0};
+}
+
 struct allow {
 	const char *const *calls;
 	size_t ncalls;
@@ -200,7 +209,7 @@ static int allow_ioctls(scmp_filter_ctx f, const unsigned long *req, size_t n, s
 {
 	for (size_t i = 0; i < n; i++) {
 		int r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
-					 SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)req[i]));
+					 arg_is(1, (scmp_datum_t)req[i]));
 
 		if (r < 0 && r != -EEXIST)
 			return uk_err_sys(err, -r, "seccomp: allowing ioctl %#lx", req[i]);
@@ -212,11 +221,11 @@ static int allow_ioctls(scmp_filter_ctx f, const unsigned long *req, size_t n, s
 static int allow_families(scmp_filter_ctx f, const int *fam, size_t n, struct uk_err *err)
 {
 	int r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
-				 SCMP_A0(SCMP_CMP_EQ, AF_UNIX));
+				 arg_is(0, (scmp_datum_t)AF_UNIX));
 
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-				     SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fam[i]));
+				     arg_is(0, (scmp_datum_t)fam[i]));
 	return r < 0 ? uk_err_sys(err, -r, "seccomp: allowing socket()") : 0;
 }
 
@@ -224,7 +233,7 @@ static int allow_families(scmp_filter_ctx f, const int *fam, size_t n, struct uk
 static int allow_self_signals(scmp_filter_ctx f, struct uk_err *err)
 {
 	int r = seccomp_rule_add(f, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-				 SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+				 arg_is(0, (scmp_datum_t)getpid()));
 
 	return r < 0 ? uk_err_sys(err, -r, "seccomp: allowing tgkill") : 0;
 }
@@ -286,7 +295,11 @@ static int install(const struct policy *p, const char *who, struct uk_err *err)
 int uk_sandbox_switch(struct uk_err *err)
 {
 	static const int families[] = {AF_UNIX, AF_INET, AF_INET6};
-	const struct policy p = {.families = families, .nfamilies = UK_ARRAY_SIZE(families)};
+	const struct policy p = {
+		.extra = {switch_calls, UK_ARRAY_SIZE(switch_calls)},
+		.families = families,
+		.nfamilies = UK_ARRAY_SIZE(families),
+	};
 
 	return install(&p, "switch", err);
 }

@@ -111,7 +111,8 @@ static void become_daemon(const struct uk_daemon_opts *o, int report)
 	}
 	if (r == 0) {
 		what = "closing inherited fds";
-		memcpy(keep, o->keep, (size_t)o->nkeep * sizeof(keep[0]));
+		if (o->nkeep) /* keep may be NULL then */
+			memcpy(keep, o->keep, (size_t)o->nkeep * sizeof(keep[0]));
 		keep[o->nkeep] = report;
 		r = uk_close_fds_except(keep, o->nkeep + 1);
 	}

@@ -108,40 +108,42 @@ static void test_daemon_keeps_nothing(void **state)
 	assert_non_null(strstr(line, " leader=0"));
 }
 
-/* "failed MSG" is the daemon's failure, MSG its message. */
-static void test_daemon_failure_reported(void **state)
+/* A daemon that says fail_line (NULL: nothing) and ends: what waiting for "ready" gives. */
+static int ready_of(const char *fail_line, struct uk_err *err)
 {
 	struct uk_daemon_reader rd = {.fd = -1};
-	struct uk_err err = {0};
-	int r;
+	int r = uk_daemon_start(&(struct uk_daemon_opts){.umask = 022}, &rd.fd, err);
 
-	(void)state;
-	r = uk_daemon_start(&(struct uk_daemon_opts){.umask = 022}, &rd.fd, &err);
 	if (r == 0) {
-		dprintf(rd.fd, "failed switch 'x' is already running (pid 1)\n");
+		if (fail_line)
+			dprintf(rd.fd, "%s\n", fail_line);
 		_exit(1);
 	}
 	assert_int_equal(r, 1);
-	assert_int_equal(uk_daemon_wait(&rd, "ready", in_ms(30000), NULL, 0, &err), -ECANCELED);
-	assert_string_equal(err.msg, "switch 'x' is already running (pid 1)");
+	r = uk_daemon_wait(&rd, "ready", in_ms(30000), NULL, 0, err);
 	close(rd.fd);
+	return r;
+}
+
+/* "failed MSG" is the daemon's failure, MSG its message. */
+static void test_daemon_failure_reported(void **state)
+{
+	struct uk_err err = {0};
+
+	(void)state;
+	assert_int_equal(ready_of("failed switch 'x' is already running (pid 1)", &err),
+			 -ECANCELED);
+	assert_string_equal(err.msg, "switch 'x' is already running (pid 1)");
 }
 
 /* A daemon that ends without a word: said so, not taken for ready. */
 static void test_daemon_silent_end(void **state)
 {
-	struct uk_daemon_reader rd = {.fd = -1};
 	struct uk_err err = {0};
-	int r;
 
 	(void)state;
-	r = uk_daemon_start(&(struct uk_daemon_opts){.umask = 022}, &rd.fd, &err);
-	if (r == 0)
-		_exit(0);
-	assert_int_equal(r, 1);
-	assert_int_equal(uk_daemon_wait(&rd, "ready", in_ms(30000), NULL, 0, &err), -ECANCELED);
+	assert_int_equal(ready_of(NULL, &err), -ECANCELED);
 	assert_string_equal(err.msg, "the daemon ended without a report");
-	close(rd.fd);
 }
 
 /* Two reports in one write: the second is there for the next wait. A daemon that has not
