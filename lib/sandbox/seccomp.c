@@ -157,9 +157,11 @@ static const char *const supervisor_calls[] = {
 };
 
 /* A sanitizer's runtime: the leak checker stops the world at exit with a clone that
- * ptraces the process. Only in SANITIZE=1 builds. */
+ * ptraces the process and lists /proc/self/task with the old getdents (a call it lacks kills
+ * only that clone, and the process would wait for it for ever). Only in SANITIZE=1 builds. */
 static const char *const sanitizer_calls[] = {
-	"clone", "ptrace", "wait4", "waitid", "prctl", "sched_getaffinity", "mincore",
+	"clone",   "ptrace",   "wait4", "waitid", "prctl", "sched_getaffinity",
+	"mincore", "getdents", "kill",	"tkill",
 };
 
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
