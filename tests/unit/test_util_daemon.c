@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* uk_daemon_start and uk_daemon_wait (lib/util/daemon.c): what a daemon keeps of its
- * starter (nothing but what it is given), where it runs, and how its reports are read. */
+ * starter (nothing but what it is given), where it runs, and how its reports are read; and
+ * the runtime directory a daemon and its caller agree on. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -192,6 +193,26 @@ static void test_daemon_keep_bound(void **state)
 	assert_non_null(strstr(err.msg, "at most"));
 }
 
+/* A relative $XDG_RUNTIME_DIR would name another directory for a daemon (in "/") than for
+ * its caller: ignored, as the XDG rules say; a relative $HOME too. */
+static void test_runtime_dir_relative_ignored(void **state)
+{
+	char out[256];
+	struct uk_err err = {0};
+
+	(void)state;
+	setenv("XDG_RUNTIME_DIR", "run", 1);
+	setenv("HOME", "/home/u", 1);
+	assert_int_equal(uk_runtime_dir("guests", out, sizeof(out), &err), 0);
+	assert_string_equal(out, "/home/u/.umlkit/run/guests");
+	setenv("HOME", "home", 1);
+	assert_int_equal(uk_runtime_dir("guests", out, sizeof(out), &err), -ENOENT);
+	assert_non_null(strstr(err.msg, "absolute path"));
+	setenv("XDG_RUNTIME_DIR", "/run/user/7", 1);
+	assert_int_equal(uk_runtime_dir("guests", out, sizeof(out), &err), 0);
+	assert_string_equal(out, "/run/user/7/umlkit/guests");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -200,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_daemon_silent_end),
 		cmocka_unit_test(test_daemon_reports_in_order),
 		cmocka_unit_test(test_daemon_keep_bound),
+		cmocka_unit_test(test_runtime_dir_relative_ignored),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
