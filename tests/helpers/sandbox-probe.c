@@ -84,5 +84,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	printf("returned %ld errno %d\n", r, errno);
+	fflush(stdout); /* a sanitizer's exit after PTRACE_TRACEME may not flush it */
 	return 3;
 }
