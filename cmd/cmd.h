@@ -80,8 +80,9 @@ struct json_t;
 struct json_t *uk_guest_nets_json(const char *name);
 void uk_guest_nets_print(const char *name);
 
-/* Parse --output=FMT; returns true for json, false for human. *ok false on a bad value. */
-bool uk_parse_output(const char *v, bool *ok);
+/* Parse --output=FMT (json, human or text) into *json: 0, or the usage error for cmd (*json
+ * untouched). */
+int uk_parse_output(const char *cmd, const char *v, bool *json);
 bool uk_parse_progress(const char *v, enum uk_progress_mode *mode);
 
 #endif

@@ -69,7 +69,6 @@ _Static_assert(UK_ARRAY_SIZE(cow_options) <= UK_OPTS_MAX, "the options fit an ac
 static int cow_opt(const struct uk_opts *p, int id, const char *v)
 {
 	struct uk_cow_opts *o = p->ctx;
-	bool ok = true;
 
 	switch (id) {
 	case OPT_FORCE:
@@ -97,10 +96,7 @@ static int cow_opt(const struct uk_opts *p, int id, const char *v)
 		o->discard = true;
 		break;
 	case OPT_OUTPUT:
-		o->json = uk_parse_output(v, &ok);
-		if (!ok)
-			return uk_usage_error(p->cmd, "bad --output '%s'", v);
-		break;
+		return uk_parse_output(p->cmd, v, &o->json);
 	case OPT_PROGRESS:
 		if (!uk_parse_progress(v, &o->prog.mode))
 			return uk_usage_error(p->cmd, "bad --progress '%s'", v);

@@ -244,7 +244,6 @@ static int guest_opt(const struct uk_opts *p, int id, const char *v)
 {
 	struct guest_opts *g = p->ctx;
 	struct uk_err err = {0};
-	bool ok = true;
 	uint64_t t;
 
 	switch (id) {
@@ -263,10 +262,7 @@ static int guest_opt(const struct uk_opts *p, int id, const char *v)
 		g->timeout_s = (int)t;
 		return 0;
 	case OPT_OUTPUT:
-		g->json = uk_parse_output(v, &ok);
-		if (!ok)
-			return uk_usage_error(p->cmd, "bad --output '%s'", v);
-		return 0;
+		return uk_parse_output(p->cmd, v, &g->json);
 	}
 	if (parse_spec_opt(g, id, v, &err) < 0)
 		return uk_usage_error(p->cmd, "%s", err.msg);

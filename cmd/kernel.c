@@ -50,7 +50,6 @@ struct kernel_opts {
 static int kernel_opt(const struct uk_opts *p, int id, const char *v)
 {
 	struct kernel_opts *o = p->ctx;
-	bool ok = true;
 
 	switch (id) {
 	case OPT_NAME:
@@ -69,10 +68,7 @@ static int kernel_opt(const struct uk_opts *p, int id, const char *v)
 		o->quiet = true;
 		break;
 	case OPT_OUTPUT:
-		o->json = uk_parse_output(v, &ok);
-		if (!ok)
-			return uk_usage_error(p->cmd, "bad --output '%s'", v);
-		break;
+		return uk_parse_output(p->cmd, v, &o->json);
 	}
 	return 0;
 }

@@ -68,10 +68,12 @@ bool uk_is_help(const char *arg, bool word)
 	       (!strcmp(arg, "--help") || !strcmp(arg, "-h") || (word && !strcmp(arg, "help")));
 }
 
-bool uk_parse_output(const char *v, bool *ok)
+int uk_parse_output(const char *cmd, const char *v, bool *json)
 {
-	*ok = !strcmp(v, "json") || !strcmp(v, "human") || !strcmp(v, "text");
-	return !strcmp(v, "json");
+	if (strcmp(v, "json") && strcmp(v, "human") && strcmp(v, "text"))
+		return uk_usage_error(cmd, "bad --output '%s'", v);
+	*json = !strcmp(v, "json");
+	return 0;
 }
 
 bool uk_parse_progress(const char *v, enum uk_progress_mode *mode)

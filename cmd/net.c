@@ -123,7 +123,6 @@ struct tap_args {
 static int tap_opt(const struct uk_opts *p, int id, const char *v)
 {
 	struct tap_args *t = p->ctx;
-	bool ok;
 
 	switch (id) {
 	case TAP_USER:
@@ -138,10 +137,7 @@ static int tap_opt(const struct uk_opts *p, int id, const char *v)
 		t->force = true;
 		break;
 	case TAP_OUTPUT:
-		t->json = uk_parse_output(v, &ok);
-		if (!ok)
-			return uk_usage_error(p->cmd, "bad --output '%s'", v);
-		break;
+		return uk_parse_output(p->cmd, v, &t->json);
 	}
 	return 0;
 }

@@ -200,13 +200,9 @@ static int parse_one(const struct uk_opts *p, int c, const char *v)
 					      v);
 		a->seconds = n;
 		return 0;
-	case OPT_OUT: {
-		bool ok;
-
-		a->json = uk_parse_output(v, &ok);
+	case OPT_OUT:
 		a->output = true;
-		return ok ? 0 : uk_usage_error("umlkit switch", "bad --output '%s'", v);
-	}
+		return uk_parse_output("umlkit switch", v, &a->json);
 	}
 	return uk_usage_error("umlkit switch", "unknown option");
 }
