@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Labs: a Netkit or Kathará lab directory (lab.conf, lab.dep, lab.ext, MACHINE/, shared/,
+ * *.startup, *.shutdown, _test/) read into one model (conf.c, dep.c, ext.c), and run as UML
+ * guests on lab-namespaced switches (run.c). The formats, both dialects, with their
+ * sources: DESIGN's spec/labs.md. One parser serves both: Kathará's grammar and error
+ * messages are the reference, Netkit's looser forms are accepted (and make the lab's
+ * dialect UK_LAB_NETKIT).
+ */
+#ifndef UMLKIT_LAB_H
+#define UMLKIT_LAB_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "umlkit/err.h"
+
+#define UK_LAB_MACHINE_MAX 30 /* Kathará's device name limit: [a-z0-9_]{1,30} */
+#define UK_LAB_CD_MAX	   63 /* a collision domain's name */
+#define UK_LAB_IFACES_MAX  40 /* Netkit's MAX_INTERFACES: eth0..eth39 */
+
+enum uk_lab_dialect {
+	UK_LAB_KATHARA, /* lab.conf in Kathará's grammar (or none at all) */
+	UK_LAB_NETKIT,	/* a Netkit-only form was seen (flag option, hyphenated option,
+			   machines=, LAB_MACHINES=, interface gap, machines from directories) */
+};
+
+enum uk_lab_meta {
+	UK_LAB_META_NAME,
+	UK_LAB_META_DESCRIPTION,
+	UK_LAB_META_VERSION,
+	UK_LAB_META_AUTHOR,
+	UK_LAB_META_EMAIL,
+	UK_LAB_META_WEB,
+	UK_LAB_META_N,
+};
+
+struct uk_lab_iface {
+	char cd[UK_LAB_CD_MAX + 1]; /* "": a gap (Netkit), no device is made */
+	char mac[18];		    /* "aa:bb:cc:dd:ee:ff" from CD/MAC, lowercase; "": derived */
+};
+
+/* One `M[KEY]=VALUE` option line, in file order (accumulating keys appear repeatedly). */
+struct uk_lab_opt {
+	char *key;   /* as written, lowercased: "mem", "model-fs", "m" */
+	char *value; /* "" for a Netkit flag option (`pc1[D]=`) */
+	int line;    /* in lab.conf; 0: from an override (-o KEY=VALUE) */
+};
+
+struct uk_lab_port {
+	uint16_t host;	/* default 3000 as Kathará */
+	uint16_t guest; /* 1..65535 */
+	char proto[5];	/* "tcp", "udp", "sctp" */
+};
+
+struct uk_lab_machine {
+	char name[UK_LAB_MACHINE_MAX + 1];
+	struct uk_lab_iface iface[UK_LAB_IFACES_MAX];
+	int n_iface; /* interfaces eth0 .. eth(n_iface-1); Kathará: no gaps */
+	struct uk_lab_opt *opt;
+	int n_opt;
+	int *dep; /* indices into lab->machine this one starts after (lab.dep) */
+	int n_dep;
+	bool has_dir; /* MACHINE/ is a directory in the lab */
+
+	/* The options that matter on UML, typed, after the overrides (0/NULL/false: unset) */
+	long mem_mib;	/* mem=N[bkmg] (a bare number is MiB), Netkit M= */
+	double cpus;	/* cpus= */
+	char *image;	/* image= (Kathará), model-fs= / filesystem= (Netkit) */
+	char *kernel;	/* kernel= (Netkit) */
+	char *shell;	/* shell=, for connect and the startup scripts */
+	char *con0;	/* con0= (Netkit) */
+	bool bridged;	/* bridged=true: one more interface, on the lab's NAT switch */
+	bool ipv6;	/* ipv6=true */
+	struct uk_lab_port *port;
+	int n_port;
+	char **exec; /* exec=, run after the startup scripts, in order */
+	int n_exec;
+	char **sysctl; /* "net.KEY=VALUE" */
+	int n_sysctl;
+	char **env; /* "NAME=VALUE" */
+	int n_env;
+	char **append; /* Netkit append=: kernel parameters */
+	int n_append;
+};
+
+/* lab.ext: a collision domain joined to a host interface (root only at run time). */
+struct uk_lab_ext {
+	char cd[UK_LAB_CD_MAX + 1];
+	char ifname[16];
+	int vlan; /* 1..4094; 0: untagged */
+	int line;
+};
+
+struct uk_lab {
+	char dir[PATH_MAX]; /* absolute, no trailing slash */
+	char id[17];	    /* 16 hex digits: uk_hash64 of dir; namespaces switches and guests */
+	int dialect;	    /* enum uk_lab_dialect */
+	char *meta[UK_LAB_META_N]; /* NULL when absent; quotes removed */
+	struct uk_lab_machine *machine;
+	int n_machine; /* in start order: machines=/LAB_MACHINES= order, else first mention */
+	char (*cd)[UK_LAB_CD_MAX + 1]; /* every collision domain, in order of first use */
+	int n_cd;
+	bool has_conf; /* lab.conf exists */
+	bool has_dep;  /* lab.dep exists (even empty: parallel start, as Netkit) */
+	struct uk_lab_ext *ext;
+	int n_ext;
+	char **warning; /* "lab.conf:12: ...", each said once, in order */
+	int n_warning;
+};
+
+struct uk_lab_load_opts {
+	bool folder;		   /* -F: no lab.conf and no lab.dep is not an error */
+	const char *const *over;   /* -o KEY=VALUE overrides for every machine (win over
+				      per-machine values, as Kathará's lstart -o) */
+	int n_over;
+	const char *const *only;   /* machines named on the command line (NULL: all); an
+				      unknown one is an error naming it */
+	int n_only;
+};
+
+/*
+ * Read the lab in dir: lab.conf, lab.dep, lab.ext, the machine directories. Errors name the
+ * file and line in Kathará's words ("In lab.conf - Line 3: `pc1[0]=\"A`."), -EINVAL; a
+ * dependency loop names its cycle ("lab.dep: dependency loop: a -> b -> a"), -ELOOP; no
+ * lab.conf and no lab.dep without folder, -ENOENT "DIR: no lab.conf or lab.dep (-F starts
+ * the machines found in its directories)". Free with uk_lab_free.
+ */
+int uk_lab_load(const char *dir, const struct uk_lab_load_opts *o, struct uk_lab **out,
+		struct uk_err *err);
+void uk_lab_free(struct uk_lab *lab);
+
+/* The parsers on a buffer (CRLF and a UTF-8 byte-order mark tolerated), into a lab made by
+ * uk_lab_new; for tests and fuzzing. uk_lab_finish then applies the overrides, fills the
+ * typed fields, checks interfaces (Kathará: "Interface `1` missing on device `pc1`.";
+ * Netkit: a gap is a warning), dependencies and lab.ext's domains. */
+struct uk_lab *uk_lab_new(const char *dir);
+int uk_lab_conf_parse(struct uk_lab *lab, const char *buf, size_t len, struct uk_err *err);
+int uk_lab_dep_parse(struct uk_lab *lab, const char *buf, size_t len, struct uk_err *err);
+int uk_lab_ext_parse(struct uk_lab *lab, const char *buf, size_t len, struct uk_err *err);
+int uk_lab_finish(struct uk_lab *lab, const struct uk_lab_load_opts *o, struct uk_err *err);
+
+/* The machine named name, or NULL. */
+struct uk_lab_machine *uk_lab_machine_find(const struct uk_lab *lab, const char *name);
+/* The last value of option key (lowercase) on m, or NULL. */
+const char *uk_lab_opt_get(const struct uk_lab_machine *m, const char *key);
+
+/* `lab info`: the metadata, machines, domains and parallel-start note as text, or as JSON
+ * (jansson, the model's fields by name; free it), or a Graphviz map (machines as boxes,
+ * domains as ellipses, an edge per interface labelled ethN). */
+char *uk_lab_info_text(const struct uk_lab *lab);
+char *uk_lab_info_json(const struct uk_lab *lab);
+char *uk_lab_info_dot(const struct uk_lab *lab);
+
+#endif
