@@ -256,9 +256,11 @@ static const char *dpkg_arch(void)
 {
 	struct utsname u;
 
-	if (uname(&u) == 0 && !strcmp(u.machine, "aarch64"))
+	if (uname(&u) < 0)
+		return "amd64";
+	if (!strcmp(u.machine, "aarch64"))
 		return "arm64";
-	if (uname(&u) == 0 && !strcmp(u.machine, "i686"))
+	if (!strcmp(u.machine, "i686"))
 		return "i386";
 	return "amd64";
 }
