@@ -51,7 +51,8 @@ static void text_machine(FILE *f, const struct uk_lab *lab, const struct uk_lab_
 	fputc('\n', f);
 }
 
-char *uk_lab_info_text(const struct uk_lab *lab)
+/* What write prints of lab, as a string (NULL when out of memory). */
+static char *render(const struct uk_lab *lab, void (*write)(FILE *f, const struct uk_lab *lab))
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -59,6 +60,12 @@ char *uk_lab_info_text(const struct uk_lab *lab)
 
 	if (!f)
 		return NULL;
+	write(f, lab);
+	return finish_stream(f, &buf);
+}
+
+static void write_text(FILE *f, const struct uk_lab *lab)
+{
 	fprintf(f, "Lab directory: %s\n", lab->dir);
 	for (int i = 0; i < UK_LAB_META_N; i++)
 		if (lab->meta[i])
@@ -77,7 +84,11 @@ char *uk_lab_info_text(const struct uk_lab *lab)
 				: "No lab.dep: the devices start in parallel, in no set order.\n");
 	for (int i = 0; i < lab->n_warning; i++)
 		fprintf(f, "Warning: %s\n", lab->warning[i]);
-	return finish_stream(f, &buf);
+}
+
+char *uk_lab_info_text(const struct uk_lab *lab)
+{
+	return render(lab, write_text);
 }
 
 /* ---- JSON ---- */
@@ -202,14 +213,8 @@ char *uk_lab_info_json(const struct uk_lab *lab)
 
 /* ---- Graphviz ---- */
 
-char *uk_lab_info_dot(const struct uk_lab *lab)
+static void write_dot(FILE *f, const struct uk_lab *lab)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	if (!f)
-		return NULL;
 	fprintf(f, "graph \"lab\" {\n");
 	for (int i = 0; i < lab->n_machine; i++)
 		fprintf(f, "\t\"m:%s\" [shape=box, label=\"%s\"];\n", lab->machine[i].name,
@@ -225,5 +230,9 @@ char *uk_lab_info_dot(const struct uk_lab *lab)
 					m->iface[k].cd, k);
 	}
 	fprintf(f, "}\n");
-	return finish_stream(f, &buf);
+}
+
+char *uk_lab_info_dot(const struct uk_lab *lab)
+{
+	return render(lab, write_dot);
 }

@@ -653,13 +653,21 @@ static struct uk_lab *info_lab(void)
 		  "pc1: r1\n", "B eth1.7\n", NULL);
 }
 
-static void test_info_text(void **state)
+/* fn's output for info_lab() is want. */
+static void info_is(char *(*fn)(const struct uk_lab *lab), const char *want)
 {
 	struct uk_lab *lab = info_lab();
-	char *text = uk_lab_info_text(lab);
+	char *text = fn(lab);
 
 	assert_non_null(text);
-	assert_string_equal(text, "Lab directory: /labs/t\n"
+	assert_string_equal(text, want);
+	free(text);
+	uk_lab_free(lab);
+}
+
+static void test_info_text(void **state)
+{
+	info_is(uk_lab_info_text, "Lab directory: /labs/t\n"
 				  "Name: routing\n"
 				  "Author: me\n"
 				  "Dialect: kathara\n"
@@ -671,8 +679,6 @@ static void test_info_text(void **state)
 				  "  B\n"
 				  "External: B on eth1.7\n"
 				  "The lab supports parallel startup (lab.dep).\n");
-	free(text);
-	uk_lab_free(lab);
 }
 
 static void test_info_json(void **state)
@@ -725,21 +731,15 @@ static void test_info_json(void **state)
 
 static void test_info_dot(void **state)
 {
-	struct uk_lab *lab = info_lab();
-	char *text = uk_lab_info_dot(lab);
-
-	assert_non_null(text);
-	assert_string_equal(text, "graph \"lab\" {\n"
-				  "\t\"m:r1\" [shape=box, label=\"r1\"];\n"
-				  "\t\"m:pc1\" [shape=box, label=\"pc1\"];\n"
-				  "\t\"cd:A\" [shape=ellipse, label=\"A\"];\n"
-				  "\t\"cd:B\" [shape=ellipse, label=\"B\"];\n"
-				  "\t\"m:r1\" -- \"cd:A\" [label=\"eth0\"];\n"
-				  "\t\"m:r1\" -- \"cd:B\" [label=\"eth1\"];\n"
-				  "\t\"m:pc1\" -- \"cd:A\" [label=\"eth0\"];\n"
-				  "}\n");
-	free(text);
-	uk_lab_free(lab);
+	info_is(uk_lab_info_dot, "graph \"lab\" {\n"
+				 "\t\"m:r1\" [shape=box, label=\"r1\"];\n"
+				 "\t\"m:pc1\" [shape=box, label=\"pc1\"];\n"
+				 "\t\"cd:A\" [shape=ellipse, label=\"A\"];\n"
+				 "\t\"cd:B\" [shape=ellipse, label=\"B\"];\n"
+				 "\t\"m:r1\" -- \"cd:A\" [label=\"eth0\"];\n"
+				 "\t\"m:r1\" -- \"cd:B\" [label=\"eth1\"];\n"
+				 "\t\"m:pc1\" -- \"cd:A\" [label=\"eth0\"];\n"
+				 "}\n");
 }
 
 int main(void)
