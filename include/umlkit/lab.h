@@ -66,14 +66,14 @@ struct uk_lab_machine {
 	bool has_dir; /* MACHINE/ is a directory in the lab */
 
 	/* The options that matter on UML, typed, after the overrides (0/NULL/false: unset) */
-	long mem_mib;	/* mem=N[bkmg] (a bare number is MiB), Netkit M= */
-	double cpus;	/* cpus= */
-	char *image;	/* image= (Kathará), model-fs= / filesystem= (Netkit) */
-	char *kernel;	/* kernel= (Netkit) */
-	char *shell;	/* shell=, for connect and the startup scripts */
-	char *con0;	/* con0= (Netkit) */
-	bool bridged;	/* bridged=true: one more interface, on the lab's NAT switch */
-	bool ipv6;	/* ipv6=true */
+	long mem_mib; /* mem=N[bkmg] (a bare number is MiB), Netkit M= */
+	double cpus;  /* cpus= */
+	char *image;  /* image= (Kathará), model-fs= / filesystem= (Netkit) */
+	char *kernel; /* kernel= (Netkit) */
+	char *shell;  /* shell=, for connect and the startup scripts */
+	char *con0;   /* con0= (Netkit) */
+	bool bridged; /* bridged=true: one more interface, on the lab's NAT switch */
+	bool ipv6;    /* ipv6=true */
 	struct uk_lab_port *port;
 	int n_port;
 	char **exec; /* exec=, run after the startup scripts, in order */
@@ -112,12 +112,12 @@ struct uk_lab {
 };
 
 struct uk_lab_load_opts {
-	bool folder;		   /* -F: no lab.conf and no lab.dep is not an error */
-	const char *const *over;   /* -o KEY=VALUE overrides for every machine (win over
-				      per-machine values, as Kathará's lstart -o) */
+	bool folder;		 /* -F: no lab.conf and no lab.dep is not an error */
+	const char *const *over; /* -o KEY=VALUE overrides for every machine (win over
+				    per-machine values, as Kathará's lstart -o) */
 	int n_over;
-	const char *const *only;   /* machines named on the command line (NULL: all); an
-				      unknown one is an error naming it */
+	const char *const *only; /* machines named on the command line (NULL: all); an
+				    unknown one is an error naming it */
 	int n_only;
 };
 
