@@ -150,6 +150,11 @@ static void test_kathara_conf_errors(void **state)
 	bad_conf("pc1[0]=A/00:11:22:33:44\n",
 		 "In lab.conf - Line 1: MAC address `00:11:22:33:44` of interface 0 on device "
 		 "`pc1` is not valid.");
+	/* an inline comment works only after a quoted value (Kathará's tests/inline_comment) */
+	bad_conf("pc1[0]=A # the LAN\n",
+		 "In lab.conf - Line 1: Collision domain `A # the LAN` contains non-alphanumeric "
+		 "characters.");
+	bad_conf("pc1[0]=\"A\"# the LAN\n", "In lab.conf - Line 1: `pc1[0]=\"A\"# the LAN`.");
 	bad_conf("pc1[0]=A+B\n",
 		 "In lab.conf - Line 1: Collision domain `A+B` contains non-alphanumeric "
 		 "characters.");
