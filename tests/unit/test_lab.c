@@ -642,6 +642,11 @@ static void test_load_files(void **state)
 	snprintf(want, sizeof(want), "%s/lab.conf: a symbolic link, refused", s->dir);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(uk_lab_load(s->dir, NULL, &lab, &err), -EINVAL);
+	snprintf(want, sizeof(want), "%s/lab.conf: not a regular file", s->dir);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(rmdir(path), 0);
 	put(s->dir, "lab.conf", "m1[0]=A\nm1[0]=\"B\n");
 	assert_int_equal(uk_lab_load(s->dir, NULL, &lab, &err), -EINVAL);
 	assert_string_equal(err.msg, "In lab.conf - Line 2: `m1[0]=\"B`.");
