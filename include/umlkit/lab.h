@@ -66,14 +66,14 @@ struct uk_lab_machine {
 	bool has_dir; /* MACHINE/ is a directory in the lab */
 
 	/* The options that matter on UML, typed, after the overrides (0/NULL/false: unset) */
-	long mem_mib;	/* mem=N[bkmg] (a bare number is MiB), Netkit M= */
-	double cpus;	/* cpus= */
-	char *image;	/* image= (Kathará), model-fs= / filesystem= (Netkit) */
-	char *kernel;	/* kernel= (Netkit) */
-	char *shell;	/* shell=, for connect and the startup scripts */
-	char *con0;	/* con0= (Netkit) */
-	bool bridged;	/* bridged=true: one more interface, on the lab's NAT switch */
-	bool ipv6;	/* ipv6=true */
+	long mem_mib; /* mem=N[bkmg] (a bare number is MiB), Netkit M= */
+	double cpus;  /* cpus= */
+	char *image;  /* image= (Kathará), model-fs= / filesystem= (Netkit) */
+	char *kernel; /* kernel= (Netkit) */
+	char *shell;  /* shell=, for connect and the startup scripts */
+	char *con0;   /* con0= (Netkit) */
+	bool bridged; /* bridged=true: one more interface, on the lab's NAT switch */
+	bool ipv6;    /* ipv6=true */
 	struct uk_lab_port *port;
 	int n_port;
 	char **exec; /* exec=, run after the startup scripts, in order */
@@ -112,12 +112,12 @@ struct uk_lab {
 };
 
 struct uk_lab_load_opts {
-	bool folder;		   /* -F: no lab.conf and no lab.dep is not an error */
-	const char *const *over;   /* -o KEY=VALUE overrides for every machine (win over
-				      per-machine values, as Kathará's lstart -o) */
+	bool folder;		 /* -F: no lab.conf and no lab.dep is not an error */
+	const char *const *over; /* -o KEY=VALUE overrides for every machine (win over
+				    per-machine values, as Kathará's lstart -o) */
 	int n_over;
-	const char *const *only;   /* machines named on the command line (NULL: all); an
-				      unknown one is an error naming it */
+	const char *const *only; /* machines named on the command line (NULL: all); an
+				    unknown one is an error naming it */
 	int n_only;
 };
 
@@ -153,5 +153,70 @@ const char *uk_lab_opt_get(const struct uk_lab_machine *m, const char *key);
 char *uk_lab_info_text(const struct uk_lab *lab);
 char *uk_lab_info_json(const struct uk_lab *lab);
 char *uk_lab_info_dot(const struct uk_lab *lab);
+
+/*
+ * `lab check DIR [FILE]`: a declarative check file (default DIR/lab.check), one check a line,
+ * `MACHINE KIND ARGS...`, `#` comments, "double quotes" around an argument with blanks:
+ *   ping ADDR                        ping -c1 -W2 ADDR exits 0
+ *   dns NAME TYPE EXPECTED [@SERVER]  a line of dig +short [@SERVER] NAME TYPE is EXPECTED
+ *   http URL [contains TEXT]          curl -s URL exits 0 (and its output holds TEXT)
+ *   route PREFIX [via GW] [dev IF]    ip route show PREFIX has that route
+ *   listen tcp|udp PORT               ss -ltn / -lun lists a socket on PORT
+ *   daemon NAME                       pidof NAME finds it
+ *   ospf-neighbor ROUTER-ID           vtysh 'show ip ospf neighbor': ROUTER-ID, Full or 2-Way
+ *   bgp-neighbor ADDR [STATE]         vtysh 'show bgp summary': ADDR Established (or STATE)
+ */
+enum uk_lab_check_kind {
+	UK_LAB_CHECK_PING,
+	UK_LAB_CHECK_DNS,
+	UK_LAB_CHECK_HTTP,
+	UK_LAB_CHECK_ROUTE,
+	UK_LAB_CHECK_LISTEN,
+	UK_LAB_CHECK_DAEMON,
+	UK_LAB_CHECK_OSPF_NEIGHBOR,
+	UK_LAB_CHECK_BGP_NEIGHBOR,
+};
+
+#define UK_LAB_CHECK_ARGS 4
+
+struct uk_lab_check {
+	int kind; /* enum uk_lab_check_kind */
+	int line; /* in the check file */
+	char machine[UK_LAB_MACHINE_MAX + 1];
+	/* The kind's arguments in the order above, NULL when absent: ping ADDR; dns NAME TYPE
+	 * (uppercase) EXPECTED SERVER (without '@'); http URL TEXT; route PREFIX GW IF; listen
+	 * PROTO PORT; daemon NAME; ospf-neighbor ROUTER-ID; bgp-neighbor ADDR STATE. */
+	char *arg[UK_LAB_CHECK_ARGS];
+};
+
+struct uk_lab_checks {
+	struct uk_lab_check *check;
+	int n;
+};
+
+struct uk_lab_check_result {
+	bool pass;
+	int status;	  /* the guest command's exit status; -1: it did not run */
+	char detail[256]; /* why it failed ("" when it passed) */
+};
+
+/* Run argv on machine; 0 with its exit status in *status and its output (stdout, then
+ * stderr) in *out (malloc'd, NUL-terminated, freed by the caller; may stay NULL), or a
+ * negative errno when it could not run. */
+typedef int (*uk_lab_exec_fn)(void *ctx, const char *machine, char *const argv[], char **out,
+			      int *status);
+
+/* The check file's text into out (name: the file's name for messages, "lab.check:3: ...");
+ * -EINVAL with the line named. Free with uk_lab_checks_free. */
+int uk_lab_check_parse(const char *name, const char *buf, size_t len, struct uk_lab_checks *out,
+		       struct uk_err *err);
+/* file, or DIR/lab.check when file is NULL (not followed through a symlink), parsed. */
+int uk_lab_check_load(const char *dir, const char *file, struct uk_lab_checks *out,
+		      struct uk_err *err);
+void uk_lab_checks_free(struct uk_lab_checks *c);
+/* Each check run through exec and judged into results[i] (list->n of them): the number of
+ * checks that failed. */
+int uk_lab_check_run(const struct uk_lab_checks *list, uk_lab_exec_fn exec, void *ctx,
+		     struct uk_lab_check_result *results);
 
 #endif
