@@ -86,15 +86,17 @@ int uk_dir_open_private(int dirfd, const char *name, bool create, const char *sh
 	return r < 0 ? r : TAKE_FD(fd);
 }
 
-/* The runtime directory itself ($XDG_RUNTIME_DIR, or $HOME/.umlkit/run; made when create),
+/* The runtime directory itself ($XDG_RUNTIME_DIR, or $HOME/.umlkit/run; made when create;
+ * *own: the latter, umlkit's own, whose subdirectories need no umlkit/ level),
  * followed where it is a symlink (the user chose it), but the caller's or root's. */
-static int open_base(char *shown, size_t len, bool create, struct uk_err *err)
+static int open_base(char *shown, size_t len, bool create, bool *own, struct uk_err *err)
 {
 	const char *xdg = absolute_env("XDG_RUNTIME_DIR"), *home = absolute_env("HOME");
 	_cleanup_close_ int fd = -1, h = -1;
 	struct stat st;
 	int r;
 
+	*own = !(xdg && *xdg);
 	if (xdg && *xdg) {
 		if ((size_t)snprintf(shown, len, "%s", xdg) >= len)
 			return uk_err_set(err, ENAMETOOLONG, "runtime directory path too long");
@@ -127,7 +129,8 @@ int uk_runtime_dir_open(const char *sub, bool create, struct uk_err *err)
 {
 	char shown[PATH_MAX];
 	_cleanup_close_ int fd = -1;
-	int base = open_base(shown, sizeof(shown), create, err);
+	bool own;
+	int base = open_base(shown, sizeof(shown), create, &own, err);
 	size_t n = strlen(shown);
 
 	if (base < 0)
@@ -136,9 +139,13 @@ int uk_runtime_dir_open(const char *sub, bool create, struct uk_err *err)
 		close(base);
 		return uk_err_set(err, ENAMETOOLONG, "runtime directory path too long");
 	}
-	strcpy(shown + n, "/umlkit");
-	fd = uk_dir_open_private(base, "umlkit", create, shown, err);
-	close(base);
+	if (own) { /* $HOME/.umlkit/run is umlkit's own: SUB lives right in it */
+		fd = base;
+	} else {
+		strcpy(shown + n, "/umlkit");
+		fd = uk_dir_open_private(base, "umlkit", create, shown, err);
+		close(base);
+	}
 	if (fd < 0)
 		return fd;
 	strcat(shown, "/");

@@ -10,7 +10,9 @@
 #    winner answers mconsole and stops cleanly (a powered-off kernel, exit status 0), and no
 #    kernel directory is left in $TMPDIR;
 #  - two guests of different names started a moment apart on one COW: the second is refused
-#    ("in use") before it boots, the first runs; no kernel panics.
+#    ("in use") before it boots, the first runs; no kernel panics;
+#  - without $XDG_RUNTIME_DIR the state lives in ~/.umlkit/run/guests, and mconsole and stop
+#    find the guest there.
 # Run: make && flock /tmp/umlkit-nettests.lock bash tests/sh/guest_state.t [-v]
 . "$(dirname "$0")/lib.sh"
 test_need_guests
@@ -210,6 +212,26 @@ test_expect_success IMAGE 'two guests on one COW a moment apart: the second is r
 			powered_off "a$i" &&
 			untrack_if_gone "a$i" || return 1
 	done
+'
+
+test_expect_success IMAGE 'no $XDG_RUNTIME_DIR: a guest in ~/.umlkit/run answers mconsole, stops' '
+	mkdir -p "$T/home" &&
+	xdg=$XDG_RUNTIME_DIR home=$HOME &&
+	test_when_finished "export XDG_RUNTIME_DIR=\"\$xdg\" HOME=\"\$home\"" &&
+	unset XDG_RUNTIME_DIR &&
+	export HOME="$T/home" &&
+	run bb hm --wait &&
+	track hm &&
+	test_is "$rc" 0 &&
+	test_path_is_file "$T/home/.umlkit/run/guests/hm/status" &&
+	test_path_is_missing "$T/home/.umlkit/run/umlkit" &&
+	run "$UMLKIT" mconsole hm version &&
+	test_is "$rc" 0 &&
+	test_like "$out" "Linux" &&
+	run "$UMLKIT" stop hm &&
+	test_is "$rc" 0 &&
+	powered_off hm &&
+	untrack_if_gone hm
 '
 
 test_done
