@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "umlkit/net.h"
+#include "cgroup-internal.h"
 #include "guest-internal.h"
 
 static const char *const state_names[] = {
@@ -314,19 +315,42 @@ int uk_guest_make_kernel_dir(struct uk_guest_paths *p, const struct uk_guest_spe
 int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_status *st,
 			  struct uk_err *err)
 {
-	char buf[2048];
+	char buf[2048 + PATH_MAX];
 	int n;
 
 	n = snprintf(buf, sizeof(buf),
 		     "state=%s\nsupervisor=%d\nkernel=%d\nexit_status=%d\nexit_signal=%d\n"
 		     "restarts=%d\nreboots=%d\nstarted=%" PRId64 "\nready=%" PRId64
-		     "\nuid=%ld\ngid=%ld\nwaiting_for=%s\nmessage=%s\n",
+		     "\nuid=%ld\ngid=%ld\nwaiting_for=%s\nmessage=%s\ncgroup=%s\nmem_limit=%" PRIu64
+		     "\npids_max=%" PRIu64 "\ncpus=%" PRIu32 "\noom_kills=%" PRIu64
+		     "\noom_killed=%d\ncgroup_note=%s\n",
 		     uk_guest_state_name(st->state), (int)st->supervisor_pid, (int)st->kernel_pid,
 		     st->exit_status, st->exit_signal, st->restarts, st->reboots, st->started,
-		     st->ready, st->uid, st->gid, st->waiting_for, st->message);
+		     st->ready, st->uid, st->gid, st->waiting_for, st->message, st->cgroup,
+		     st->mem_limit, st->pids_max, st->cpus_centi, st->oom_kills, st->oom_killed,
+		     st->cgroup_note);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return uk_err_set(err, E2BIG, "%s: status too long", p->status);
 	return write_whole(p->status, buf, (size_t)n, err);
+}
+
+/* The cgroup's lines of the status file. */
+static void parse_cgroup_line(struct uk_guest_status *st, const char *key, const char *val)
+{
+	if (!strcmp(key, "cgroup"))
+		snprintf(st->cgroup, sizeof(st->cgroup), "%s", val);
+	else if (!strcmp(key, "mem_limit"))
+		st->mem_limit = strtoull(val, NULL, 10);
+	else if (!strcmp(key, "pids_max"))
+		st->pids_max = strtoull(val, NULL, 10);
+	else if (!strcmp(key, "cpus"))
+		st->cpus_centi = (uint32_t)strtoul(val, NULL, 10);
+	else if (!strcmp(key, "oom_kills"))
+		st->oom_kills = strtoull(val, NULL, 10);
+	else if (!strcmp(key, "oom_killed"))
+		st->oom_killed = atoi(val) != 0;
+	else if (!strcmp(key, "cgroup_note"))
+		snprintf(st->cgroup_note, sizeof(st->cgroup_note), "%s", val);
 }
 
 static void parse_status_line(struct uk_guest_status *st, const char *key, const char *val)
@@ -357,12 +381,14 @@ static void parse_status_line(struct uk_guest_status *st, const char *key, const
 		st->gid = strtol(val, NULL, 10);
 	else if (!strcmp(key, "message"))
 		snprintf(st->message, sizeof(st->message), "%s", val);
+	else
+		parse_cgroup_line(st, key, val);
 }
 
 static int read_status_file(const char *path, struct uk_guest_status *st)
 {
 	FILE *f = fopen(path, "re");
-	char line[1024];
+	char line[PATH_MAX + 64];
 
 	if (!f)
 		return -errno;
@@ -486,8 +512,13 @@ int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err 
 	st->kernel_alive = uk_guest_kernel_alive(st->kernel_pid, name);
 	if (sup)
 		st->supervisor_pid = sup;
-	else if (st->state == UK_GUEST_BOOTING || st->state == UK_GUEST_BOOTED ||
-		 st->state == UK_GUEST_RUNNING) {
+	if (sup && st->cgroup[0]) { /* its OOM kills so far */
+		struct uk_guest_cgroup cg;
+
+		if (uk_guest_cgroup_load(&cg, &p) == 0)
+			st->oom_kills = uk_guest_cgroup_oom_kills(&cg);
+	} else if (st->state == UK_GUEST_BOOTING || st->state == UK_GUEST_BOOTED ||
+		   st->state == UK_GUEST_RUNNING) {
 		st->state = UK_GUEST_LOST;
 		snprintf(st->message, sizeof(st->message), "its supervisor (pid %d) died; %s",
 			 (int)st->supervisor_pid,
@@ -544,6 +575,7 @@ static void clean_net(const struct uk_guest_paths *p)
 int uk_guest_clean_stale(const struct uk_guest_paths *p)
 {
 	clean_net(p);
+	uk_guest_cgroup_clean(p);
 	uk_guest_clean_kernel_dir(p);
 	unlink(p->notify);
 	unlink(p->console_sock);
