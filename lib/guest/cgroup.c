@@ -90,9 +90,9 @@ static int self_line(char *line, struct uk_cg_self *out, struct uk_err *err)
 	int r = 0;
 
 	if (!c2)
-		return uk_err_set(err, EINVAL, "/proc/self/cgroup: '%.64s': not ID:CONTROLLERS:PATH",
-				  line);
-	*c2 = '\0';
+		return uk_err_set(err, EINVAL,
+				  "/proc/self/cgroup: '%.64s': not ID:CONTROLLERS:PATH", line);
+	*c1 = *c2 = '\0';
 	if (!strcmp(line, "0") && c2 == c1 + 1)
 		return set_path(out->v2, c2 + 1, err);
 	for (int i = 0; r == 0 && i < UK_CG_NCTRL; i++)
@@ -165,8 +165,7 @@ static int mount_line(char *line, struct uk_cg_mounts *out, struct uk_err *err)
 	return 0;
 }
 
-int uk_cg_parse_mountinfo(const char *buf, size_t len, struct uk_cg_mounts *out,
-			  struct uk_err *err)
+int uk_cg_parse_mountinfo(const char *buf, size_t len, struct uk_cg_mounts *out, struct uk_err *err)
 {
 	char line[2 * PATH_MAX + 512];
 	size_t off = 0;
@@ -212,11 +211,13 @@ void uk_cg_place(const struct uk_cg_self *self, const struct uk_cg_mounts *m,
 				out->version[i] = 1;
 			else
 				snprintf(out->why[i], sizeof(out->why[i]),
-					 "its cgroup of the %s hierarchy is not mounted here", name);
+					 "its cgroup of the %s hierarchy is not mounted here",
+					 name);
 		} else if (through(&m->v2, self->v2, out->dir[i], sizeof(out->dir[i]))) {
 			out->version[i] = 2;
 		} else {
-			snprintf(out->why[i], sizeof(out->why[i]), "no %s controller mounted", name);
+			snprintf(out->why[i], sizeof(out->why[i]), "no %s controller mounted",
+				 name);
 		}
 	}
 }
@@ -440,7 +441,8 @@ static int make_dir(struct uk_guest_cgroup *cg, const struct uk_cg_place *pl, in
 		char why[96];
 
 		snprintf(why, sizeof(why), "%s", strerror(errno));
-		note_add(cg, uk_cg_ctrl_names[i], access(pl->dir[i], W_OK) ? "no write access" : why);
+		note_add(cg, uk_cg_ctrl_names[i],
+			 access(pl->dir[i], W_OK) ? "no write access" : why);
 		return -1;
 	}
 	memcpy(cg->dirs[cg->ndirs], dir, strlen(dir) + 1);
@@ -469,8 +471,8 @@ static int limit_memory(const struct uk_guest_cgroup *cg, const char *dir, bool 
 	return r;
 }
 
-static int limit_cpu(const struct uk_guest_cgroup *cg, const char *dir, bool v2,
-		     uint32_t centi, struct uk_err *err)
+static int limit_cpu(const struct uk_guest_cgroup *cg, const char *dir, bool v2, uint32_t centi,
+		     struct uk_err *err)
 {
 	char v[64];
 	uint64_t quota = (uint64_t)centi * UK_CG_CPU_PERIOD / 100;
