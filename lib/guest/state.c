@@ -488,6 +488,15 @@ bool uk_guest_kernel_alive(pid_t pgid, const char *name)
 	return alive;
 }
 
+/* A running guest's OOM kills so far, from its cgroup's record. */
+static void live_oom_kills(const struct uk_guest_paths *p, struct uk_guest_status *st)
+{
+	struct uk_guest_cgroup cg;
+
+	if (uk_guest_cgroup_load(&cg, p) == 0)
+		st->oom_kills = uk_guest_cgroup_oom_kills(&cg);
+}
+
 int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err *err)
 {
 	struct uk_guest_paths p;
@@ -512,19 +521,16 @@ int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err 
 	st->kernel_alive = uk_guest_kernel_alive(st->kernel_pid, name);
 	if (sup)
 		st->supervisor_pid = sup;
-	if (sup && st->cgroup[0]) { /* its OOM kills so far */
-		struct uk_guest_cgroup cg;
-
-		if (uk_guest_cgroup_load(&cg, &p) == 0)
-			st->oom_kills = uk_guest_cgroup_oom_kills(&cg);
-	} else if (st->state == UK_GUEST_BOOTING || st->state == UK_GUEST_BOOTED ||
-		   st->state == UK_GUEST_RUNNING) {
+	else if (st->state == UK_GUEST_BOOTING || st->state == UK_GUEST_BOOTED ||
+		 st->state == UK_GUEST_RUNNING) {
 		st->state = UK_GUEST_LOST;
 		snprintf(st->message, sizeof(st->message), "its supervisor (pid %d) died; %s",
 			 (int)st->supervisor_pid,
 			 st->kernel_alive ? "kernel processes are left unsupervised"
 					  : "the kernel is gone");
 	}
+	if (sup && st->cgroup[0])
+		live_oom_kills(&p, st);
 	return 0;
 }
 
