@@ -284,17 +284,9 @@ uint64_t uk_cg_mem_limit(const struct uk_guest_spec *s)
 static ssize_t read_at(const char *dir, const char *file, char *buf, size_t len)
 {
 	char path[PATH_MAX + 64];
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = uk_pread_full(fd, buf, len - 1, 0);
-	if (n >= 0)
-		buf[n] = '\0';
-	return n;
+	return uk_guest_read_small(path, buf, len);
 }
 
 /* A whole file of /proc into a heap buffer (at most max bytes): its length, or -errno. */
@@ -605,9 +597,7 @@ int uk_guest_cgroup_record(const struct uk_guest_cgroup *cg, const struct uk_gue
 			   struct uk_err *err)
 {
 	char path[PATH_MAX + 16], buf[UK_CG_NCTRL * (PATH_MAX + 16)];
-	struct uk_newfile nf;
 	size_t n = 0;
-	int r;
 
 	record_path(p, path, sizeof(path));
 	if (!cg->ndirs) {
@@ -618,15 +608,7 @@ int uk_guest_cgroup_record(const struct uk_guest_cgroup *cg, const struct uk_gue
 		if (cg->of[i] >= 0)
 			n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s %s\n",
 					      uk_cg_ctrl_names[i], cg->dirs[cg->of[i]]);
-	r = uk_newfile_open(&nf, path, 0600, err);
-	if (r < 0)
-		return r;
-	r = uk_pwrite_all(nf.fd, buf, n, 0);
-	if (r < 0) {
-		uk_newfile_abort(&nf);
-		return uk_err_sys(err, -r, "%s", path);
-	}
-	return uk_newfile_commit(&nf, true, err);
+	return uk_guest_write_whole(path, buf, n, err);
 }
 
 /* A directory a record may name: an absolute path on a cgroup file system, named umlkit-*. */

@@ -227,8 +227,7 @@ int uk_guest_own_uml_dir(const struct uk_guest_paths *p, const struct uk_guest_s
 	return own_dir(p->uml_dir, s, err);
 }
 
-/* path (a file of the state directory) replaced whole by the n bytes of buf, mode 0600 */
-static int write_whole(const char *path, const char *buf, size_t n, struct uk_err *err)
+int uk_guest_write_whole(const char *path, const char *buf, size_t n, struct uk_err *err)
 {
 	struct uk_newfile nf;
 	int r = uk_newfile_open(&nf, path, 0600, err);
@@ -249,7 +248,7 @@ static int record_kdir(const struct uk_guest_paths *p, const char *kdir, struct 
 	char line[PATH_MAX + 1];
 	int n = snprintf(line, sizeof(line), "%s\n", kdir);
 
-	return write_whole(p->kdir_rec, line, (size_t)n, err);
+	return uk_guest_write_whole(p->kdir_rec, line, (size_t)n, err);
 }
 
 /* KDIR = ${TMPDIR:-/tmp}/umlkit.XXXXXX, root's, 0711, holding uml/, the user's, 0700, and
@@ -331,7 +330,7 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 		     st->cgroup_note);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return uk_err_set(err, E2BIG, "%s: status too long", p->status);
-	return write_whole(p->status, buf, (size_t)n, err);
+	return uk_guest_write_whole(p->status, buf, (size_t)n, err);
 }
 
 /* The cgroup's lines of the status file. */
@@ -417,14 +416,11 @@ pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p)
 	return fl.l_pid;
 }
 
-ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len)
+ssize_t uk_guest_read_small(const char *path, char *buf, size_t len)
 {
-	char path[64];
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = uk_pread_full(fd, buf, len - 1, 0);
@@ -432,6 +428,14 @@ ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len)
 		return n;
 	buf[n] = '\0';
 	return n;
+}
+
+ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	return uk_guest_read_small(path, buf, len);
 }
 
 /* Does process pid run with umid=name on its command line? */
