@@ -2,6 +2,7 @@
 /* umlkit run, start, list, status, logs, console, stop, kill, rm: guests. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <poll.h>
 #include <stdio.h>
@@ -75,6 +76,15 @@ static const char guest_usage[] =
 	"  --cpu-affinity auto|none|LIST   the host CPUs the guest's processes run on: auto\n"
 	"                       (default) one CPU, the one fewest running guests are pinned\n"
 	"                       to; none: any; LIST: these, e.g. 0-3,6\n"
+	"  --mem-limit SIZE     the memory limit of the guest's cgroup (default: --mem +\n"
+	"                       16M + 128K per task --pids-max allows); an OOM kill is shown\n"
+	"                       by status\n"
+	"  --pids-max N         its host processes and threads (default 64 + one per 512K\n"
+	"                       of --mem); each guest process is one\n"
+	"  --cpus N             a CPU quota: N CPUs' worth of time (e.g. 0.5), from 0.01\n"
+	"                       (default: none). The cgroup is made below umlkit's own; what\n"
+	"                       cannot be applied (no write access) is said once and shown\n"
+	"                       by status\n"
 	"  --restart=no|on-failure   (run, start) restart a crashed guest\n"
 	"  --on-reboot=restart|stop  (start) a reboot inside the guest boots it again\n"
 	"                       (default; at most 5 in a row within 60 s of boot), or stops it\n"
@@ -109,6 +119,9 @@ enum {
 	OPT_SECCOMP,
 	OPT_NO_JAIL,
 	OPT_JAIL,
+	OPT_MEM_LIMIT,
+	OPT_PIDS_MAX,
+	OPT_CPUS,
 };
 static const struct uk_opt guest_options[] = {
 	[OPT_NAME] = {.name = "name", .value = true},
@@ -133,6 +146,9 @@ static const struct uk_opt guest_options[] = {
 	[OPT_JAIL] = {.name = "jail"},
 	[OPT_CPU_AFFINITY] = {.name = "cpu-affinity", .value = true},
 	[OPT_SECCOMP] = {.name = "seccomp", .value = true},
+	[OPT_MEM_LIMIT] = {.name = "mem-limit", .value = true},
+	[OPT_PIDS_MAX] = {.name = "pids-max", .value = true},
+	[OPT_CPUS] = {.name = "cpus", .value = true},
 };
 _Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an accept mask");
 
@@ -143,7 +159,8 @@ _Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an 
 	 UK_OPT_BIT(OPT_APPEND) | UK_OPT_BIT(OPT_ALLOW) | UK_OPT_BIT(OPT_EGRESS) |                 \
 	 UK_OPT_BIT(OPT_USER) | UK_OPT_BIT(OPT_DRY_RUN) | UK_OPT_BIT(OPT_NO_MODULES) |             \
 	 UK_OPT_BIT(OPT_CPU_AFFINITY) | UK_OPT_BIT(OPT_SECCOMP) | UK_OPT_BIT(OPT_NO_JAIL) |        \
-	 UK_OPT_BIT(OPT_JAIL))
+	 UK_OPT_BIT(OPT_JAIL) | UK_OPT_BIT(OPT_MEM_LIMIT) | UK_OPT_BIT(OPT_PIDS_MAX) |             \
+	 UK_OPT_BIT(OPT_CPUS))
 #define START_OPTS                                                                                 \
 	(SPEC_OPTS | UK_OPT_BIT(OPT_RESTART) | UK_OPT_BIT(OPT_WAIT) | UK_OPT_BIT(OPT_READY) |      \
 	 UK_OPT_BIT(OPT_TIMEOUT) | UK_OPT_BIT(OPT_ON_REBOOT))
@@ -236,6 +253,12 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 		return uk_guest_ready_parse(&g->start, arg, err);
 	case OPT_CPU_AFFINITY:
 		return uk_guest_spec_set_cpus(s, arg, err);
+	case OPT_MEM_LIMIT:
+		return uk_guest_spec_set_mem_limit(s, arg, err);
+	case OPT_PIDS_MAX:
+		return uk_guest_spec_set_pids_max(s, arg, err);
+	case OPT_CPUS:
+		return uk_guest_spec_set_cpu_quota(s, arg, err);
 	}
 	return uk_err_set(err, EINVAL, "unknown option");
 }
@@ -400,10 +423,19 @@ static int dry_run(const struct guest_opts *g)
 	return UK_EXIT_OK;
 }
 
+/* What of the guest's cgroup could not be applied, once, at its start. */
+static void say_cgroup_note(const struct uk_guest_status *st)
+{
+	if (st->cgroup_note[0])
+		uk_say("guest '%s': %s", st->name, st->cgroup_note);
+}
+
 static void describe_end(const struct uk_guest_status *st)
 {
 	if (st->state == UK_GUEST_PANICKED)
 		uk_say("guest '%s' panicked: %s", st->name, st->message);
+	else if (st->state == UK_GUEST_EXITED && st->oom_killed)
+		uk_say("guest '%s' was %s", st->name, st->message);
 	else if (st->state == UK_GUEST_EXITED && st->exit_signal)
 		uk_say("guest '%s' was killed by signal %d", st->name, st->exit_signal);
 	else if (st->state == UK_GUEST_EXITED)
@@ -422,6 +454,7 @@ static int cmd_run(struct guest_opts *g)
 		return dry_run(g);
 	if (uk_guest_run(&g->spec, &st, &err) < 0)
 		return uk_fail(&err);
+	say_cgroup_note(&st);
 	describe_end(&st);
 	return st.state == UK_GUEST_STOPPED ? UK_EXIT_OK : UK_EXIT_FAIL;
 }
@@ -446,9 +479,32 @@ static int cmd_start(struct guest_opts *g)
 	g->start.note = say_note;
 	if (uk_guest_start(&g->spec, &g->start, &st, &err) < 0)
 		return uk_fail(&err);
+	say_cgroup_note(&st);
 	printf("%s: %s (kernel pid %d)\n", st.name, uk_guest_state_name(st.state),
 	       (int)st.kernel_pid);
 	return UK_EXIT_OK;
+}
+
+/* A number, or null for 0 (none). */
+static json_t *json_count(uint64_t v)
+{
+	return v ? json_integer((json_int_t)v) : json_null();
+}
+
+/* The guest's cgroup: its memory directory, limits, OOM kills and what was not applied. */
+static json_t *cgroup_json(const struct uk_guest_status *st)
+{
+	json_t *j = json_object();
+
+	json_object_set_new(j, "path", st->cgroup[0] ? json_string(st->cgroup) : json_null());
+	json_object_set_new(j, "memory_limit", json_count(st->mem_limit));
+	json_object_set_new(j, "pids_max", json_count(st->pids_max));
+	json_object_set_new(j, "cpus",
+			    st->cpus_centi ? json_real(st->cpus_centi / 100.0) : json_null());
+	json_object_set_new(j, "oom_kills", json_integer((json_int_t)st->oom_kills));
+	json_object_set_new(j, "oom_killed", json_boolean(st->oom_killed));
+	json_object_set_new(j, "note", json_string(st->cgroup_note));
+	return j;
 }
 
 static json_t *status_json(const struct uk_guest_status *st)
@@ -479,6 +535,7 @@ static json_t *status_json(const struct uk_guest_status *st)
 	json_object_set_new(j, "uid", st->uid >= 0 ? json_integer(st->uid) : json_null());
 	json_object_set_new(j, "gid", st->gid >= 0 ? json_integer(st->gid) : json_null());
 	json_object_set_new(j, "nets", uk_guest_nets_json(st->name));
+	json_object_set_new(j, "cgroup", cgroup_json(st));
 	return j;
 }
 
@@ -557,6 +614,27 @@ static int one_name(const char *cmd, const struct guest_opts *g)
 	return 0;
 }
 
+/* status: the cgroup's line: its limits and OOM kills, or what was not applied. */
+static void print_cgroup(const struct uk_guest_status *st)
+{
+	if (st->cgroup[0]) { /* its path while it is there */
+		printf("  cgroup%s%s:", st->kernel_alive ? " " : "",
+		       st->kernel_alive ? st->cgroup : "");
+		if (st->mem_limit)
+			printf(" memory limit %" PRIu64 " MiB", st->mem_limit >> 20);
+		if (st->pids_max)
+			printf(", pids max %" PRIu64, st->pids_max);
+		if (st->cpus_centi)
+			printf(", cpus %u.%02u", st->cpus_centi / 100, st->cpus_centi % 100);
+		if (st->oom_kills)
+			printf(", %" PRIu64 " OOM kill%s", st->oom_kills,
+			       st->oom_kills == 1 ? "" : "s");
+		putchar('\n');
+	}
+	if (st->cgroup_note[0])
+		printf("  %s\n", st->cgroup_note);
+}
+
 static int cmd_status(struct guest_opts *g)
 {
 	struct uk_guest_status st;
@@ -578,9 +656,9 @@ static int cmd_status(struct guest_opts *g)
 		printf(" (kernel pid %d, uid %ld gid %ld)", (int)st.kernel_pid, st.uid, st.gid);
 	else if (st.kernel_alive)
 		printf(" (kernel pid %d)", (int)st.kernel_pid);
-	if (st.state == UK_GUEST_EXITED && st.exit_signal)
+	if (st.state == UK_GUEST_EXITED && !st.oom_killed && st.exit_signal) /* else: message */
 		printf(", killed by signal %d", st.exit_signal);
-	else if (st.state == UK_GUEST_EXITED)
+	else if (st.state == UK_GUEST_EXITED && !st.oom_killed)
 		printf(", exit status %d", st.exit_status);
 	if (st.reboots)
 		printf(", rebooted %d time%s", st.reboots, st.reboots == 1 ? "" : "s");
@@ -592,6 +670,7 @@ static int cmd_status(struct guest_opts *g)
 	else if (st.state == UK_GUEST_BOOTING || st.state == UK_GUEST_BOOTED)
 		printf(" (waiting for %s)", st.waiting_for);
 	putchar('\n');
+	print_cgroup(&st);
 	uk_guest_nets_print(st.name);
 	return UK_EXIT_OK;
 }

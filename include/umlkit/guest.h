@@ -88,6 +88,10 @@ struct uk_guest_spec {
 	int cpu_mode;	/* enum uk_cpu_mode: --cpu-affinity */
 	char cpus[128]; /* its LIST, as given */
 	bool jail;	/* --jail: the kernel runs in its jail (lib/guest/jail.c); --no-jail: not */
+	/* its cgroup's limits (lib/guest/cgroup.c) */
+	uint64_t mem_limit;  /* --mem-limit bytes (0: mem and the kernel's overhead) */
+	uint64_t pids_max;   /* --pids-max (0: from mem) */
+	uint32_t cpus_centi; /* --cpus: a CPU quota in hundredths of a CPU (0: none) */
 };
 
 /* Where the guest's host processes run (--cpu-affinity; lib/guest/cpu.c says why). */
@@ -148,6 +152,12 @@ bool uk_guest_has_tap(const struct uk_guest_spec *s);
  * user.
  */
 int uk_guest_check_user(const struct uk_guest_spec *s, struct uk_err *err);
+/* --mem-limit SIZE (8M .. 1T): the guest's cgroup's memory limit. */
+int uk_guest_spec_set_mem_limit(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
+/* --pids-max N (16 .. 4194304): its host processes and threads. */
+int uk_guest_spec_set_pids_max(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
+/* --cpus N (0.01 .. 1024, two decimals at most): a CPU quota of N CPUs. */
+int uk_guest_spec_set_cpu_quota(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
 /* --mem: 16M .. 64G */
 int uk_guest_spec_set_mem(struct uk_guest_spec *s, const char *arg, struct uk_err *err);
 /*
@@ -273,6 +283,15 @@ struct uk_guest_status {
 	long uid; /* the kernel's uid and gid, -1 unknown */
 	long gid;
 	char waiting_for[300]; /* booting or booted: the ready signal it waits for, in words */
+	/* its cgroup (lib/guest/cgroup.c): the memory one's directory ("" none), its limits
+	 * (0: none), the OOM kills in it (counted live while it runs), what was not applied */
+	char cgroup[PATH_MAX];
+	uint64_t mem_limit;
+	uint64_t pids_max;
+	uint32_t cpus_centi;
+	uint64_t oom_kills;
+	bool oom_killed; /* the kernel itself was ended by the host's OOM killer */
+	char cgroup_note[300];
 };
 /* Read a guest's status, judging liveness by its supervisor's lock and the kernel's pid:
  * a status file that claims "running" beside a dead supervisor reads as LOST. */

@@ -49,6 +49,10 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 			  struct uk_err *err);
 /* The pid holding the supervisor lock, or 0. */
 pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p);
+/* A small file into buf, NUL-terminated (at most len - 1 bytes): its length or -errno. */
+ssize_t uk_guest_read_small(const char *path, char *buf, size_t len);
+/* path (a file of the state directory) replaced whole by the n bytes of buf, mode 0600. */
+int uk_guest_write_whole(const char *path, const char *buf, size_t n, struct uk_err *err);
 /* /proc/PID/FILE into buf, NUL-terminated (at most len - 1 bytes): its length or -errno. */
 ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len);
 /* Is any process of process group pgid a UML kernel with umid=name? */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "umlkit/net.h"
+#include "cgroup-internal.h"
 #include "guest-internal.h"
 
 static const char *const state_names[] = {
@@ -226,8 +227,7 @@ int uk_guest_own_uml_dir(const struct uk_guest_paths *p, const struct uk_guest_s
 	return own_dir(p->uml_dir, s, err);
 }
 
-/* path (a file of the state directory) replaced whole by the n bytes of buf, mode 0600 */
-static int write_whole(const char *path, const char *buf, size_t n, struct uk_err *err)
+int uk_guest_write_whole(const char *path, const char *buf, size_t n, struct uk_err *err)
 {
 	struct uk_newfile nf;
 	int r = uk_newfile_open(&nf, path, 0600, err);
@@ -248,7 +248,7 @@ static int record_kdir(const struct uk_guest_paths *p, const char *kdir, struct 
 	char line[PATH_MAX + 1];
 	int n = snprintf(line, sizeof(line), "%s\n", kdir);
 
-	return write_whole(p->kdir_rec, line, (size_t)n, err);
+	return uk_guest_write_whole(p->kdir_rec, line, (size_t)n, err);
 }
 
 /* KDIR = ${TMPDIR:-/tmp}/umlkit.XXXXXX, root's, 0711, holding uml/, the user's, 0700, and
@@ -314,19 +314,42 @@ int uk_guest_make_kernel_dir(struct uk_guest_paths *p, const struct uk_guest_spe
 int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_status *st,
 			  struct uk_err *err)
 {
-	char buf[2048];
+	char buf[2048 + PATH_MAX];
 	int n;
 
 	n = snprintf(buf, sizeof(buf),
 		     "state=%s\nsupervisor=%d\nkernel=%d\nexit_status=%d\nexit_signal=%d\n"
 		     "restarts=%d\nreboots=%d\nstarted=%" PRId64 "\nready=%" PRId64
-		     "\nuid=%ld\ngid=%ld\nwaiting_for=%s\nmessage=%s\n",
+		     "\nuid=%ld\ngid=%ld\nwaiting_for=%s\nmessage=%s\ncgroup=%s\nmem_limit=%" PRIu64
+		     "\npids_max=%" PRIu64 "\ncpus=%" PRIu32 "\noom_kills=%" PRIu64
+		     "\noom_killed=%d\ncgroup_note=%s\n",
 		     uk_guest_state_name(st->state), (int)st->supervisor_pid, (int)st->kernel_pid,
 		     st->exit_status, st->exit_signal, st->restarts, st->reboots, st->started,
-		     st->ready, st->uid, st->gid, st->waiting_for, st->message);
+		     st->ready, st->uid, st->gid, st->waiting_for, st->message, st->cgroup,
+		     st->mem_limit, st->pids_max, st->cpus_centi, st->oom_kills, st->oom_killed,
+		     st->cgroup_note);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return uk_err_set(err, E2BIG, "%s: status too long", p->status);
-	return write_whole(p->status, buf, (size_t)n, err);
+	return uk_guest_write_whole(p->status, buf, (size_t)n, err);
+}
+
+/* The cgroup's lines of the status file. */
+static void parse_cgroup_line(struct uk_guest_status *st, const char *key, const char *val)
+{
+	if (!strcmp(key, "cgroup"))
+		snprintf(st->cgroup, sizeof(st->cgroup), "%s", val);
+	else if (!strcmp(key, "mem_limit"))
+		st->mem_limit = strtoull(val, NULL, 10);
+	else if (!strcmp(key, "pids_max"))
+		st->pids_max = strtoull(val, NULL, 10);
+	else if (!strcmp(key, "cpus"))
+		st->cpus_centi = (uint32_t)strtoul(val, NULL, 10);
+	else if (!strcmp(key, "oom_kills"))
+		st->oom_kills = strtoull(val, NULL, 10);
+	else if (!strcmp(key, "oom_killed"))
+		st->oom_killed = atoi(val) != 0;
+	else if (!strcmp(key, "cgroup_note"))
+		snprintf(st->cgroup_note, sizeof(st->cgroup_note), "%s", val);
 }
 
 static void parse_status_line(struct uk_guest_status *st, const char *key, const char *val)
@@ -357,12 +380,14 @@ static void parse_status_line(struct uk_guest_status *st, const char *key, const
 		st->gid = strtol(val, NULL, 10);
 	else if (!strcmp(key, "message"))
 		snprintf(st->message, sizeof(st->message), "%s", val);
+	else
+		parse_cgroup_line(st, key, val);
 }
 
 static int read_status_file(const char *path, struct uk_guest_status *st)
 {
 	FILE *f = fopen(path, "re");
-	char line[1024];
+	char line[PATH_MAX + 64];
 
 	if (!f)
 		return -errno;
@@ -391,14 +416,11 @@ pid_t uk_guest_supervisor_alive(const struct uk_guest_paths *p)
 	return fl.l_pid;
 }
 
-ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len)
+ssize_t uk_guest_read_small(const char *path, char *buf, size_t len)
 {
-	char path[64];
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	n = uk_pread_full(fd, buf, len - 1, 0);
@@ -406,6 +428,14 @@ ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len)
 		return n;
 	buf[n] = '\0';
 	return n;
+}
+
+ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	return uk_guest_read_small(path, buf, len);
 }
 
 /* Does process pid run with umid=name on its command line? */
@@ -462,6 +492,15 @@ bool uk_guest_kernel_alive(pid_t pgid, const char *name)
 	return alive;
 }
 
+/* A running guest's OOM kills so far, from its cgroup's record. */
+static void live_oom_kills(const struct uk_guest_paths *p, struct uk_guest_status *st)
+{
+	struct uk_guest_cgroup cg;
+
+	if (uk_guest_cgroup_load(&cg, p) == 0)
+		st->oom_kills = uk_guest_cgroup_oom_kills(&cg);
+}
+
 int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err *err)
 {
 	struct uk_guest_paths p;
@@ -494,6 +533,8 @@ int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err 
 			 st->kernel_alive ? "kernel processes are left unsupervised"
 					  : "the kernel is gone");
 	}
+	if (sup && st->cgroup[0])
+		live_oom_kills(&p, st);
 	return 0;
 }
 
@@ -544,6 +585,7 @@ static void clean_net(const struct uk_guest_paths *p)
 int uk_guest_clean_stale(const struct uk_guest_paths *p)
 {
 	clean_net(p);
+	uk_guest_cgroup_clean(p);
 	uk_guest_clean_kernel_dir(p);
 	unlink(p->notify);
 	unlink(p->console_sock);

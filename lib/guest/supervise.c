@@ -35,6 +35,7 @@
 #include "umlkit/agent.h"
 #include "umlkit/mconsole.h"
 #include "umlkit/net.h"
+#include "cgroup-internal.h"
 #include "guest-internal.h"
 #include "jail-internal.h"
 
@@ -66,7 +67,8 @@ struct sup {
 	int agent_end;		      /* the kernel's end of the agent's channel, until exec */
 	int ring_fd;		      /* the agent's ring, -1: none */
 	int ring_unit;
-	struct uk_jail jail; /* the kernel's jail (jail.c) */
+	struct uk_jail jail;	   /* the kernel's jail (jail.c) */
+	struct uk_guest_cgroup cg; /* its cgroup (cgroup.c) */
 	/* >0: the console client fell behind; the bytes of drop_msg still to send it */
 	size_t dropping;
 	struct uk_guest_starter starter; /* makes the kernel's process (starter.c) */
@@ -189,6 +191,14 @@ static void exec_kernel(struct sup *s, int console_end, char **argv, const cpu_s
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	uk_guest_kernel_personality();
+	if (s->cg.ndirs) { /* before the jail: its cgroup namespace is rooted there */
+		struct uk_err e = {0};
+
+		if (uk_guest_cgroup_join(&s->cg, &e) < 0) {
+			fprintf(stderr, "umlkit: guest '%s': %s\n", spec->name, e.msg);
+			_exit(127);
+		}
+	}
 	if (s->jail.on) {
 		struct uk_err e = {0};
 
@@ -276,6 +286,8 @@ static int spawn(struct sup *s, struct uk_err *err)
 		close(ag[1]);
 		return uk_err_sys(err, errno, "socketpair");
 	}
+	s->cg.oom_base = uk_guest_cgroup_oom_kills(&s->cg);
+	s->st->oom_killed = false;
 	pid = uk_guest_starter_start(&s->starter, sv[1], ag[1], pin ? &cpus : NULL, err);
 	r = pid < 0 ? (int)pid : 0;
 	if (sv[1] >= 0)
@@ -586,6 +598,7 @@ static bool on_exit_status(struct sup *s, int wst, bool *reboot)
 		st->state = UK_GUEST_STOPPED;
 	else
 		st->state = UK_GUEST_EXITED;
+	uk_guest_cgroup_ended(&s->cg, wst, st);
 	/* the kernel's helpers share its group; a crashed kernel may leave them, and they hold
 	 * its disks' locks until they are gone: a restart must not race them (5 s at most) */
 	kill(-st->kernel_pid, SIGKILL);
@@ -793,7 +806,8 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 			.agent_end = -1,
 			.ring_fd = -1,
 			.ring_unit = -1,
-			.jail = {.idmap_fd = -1, .alive = {-1, -1}}};
+			.jail = {.idmap_fd = -1, .alive = {-1, -1}},
+			.cg = {.of = {-1, -1, -1}}};
 	struct uk_guest_hostnet hn = {0}; /* its taps and firewall, while its kernel runs */
 	sigset_t mask;
 	int r;
@@ -844,6 +858,8 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 		st->uid = (long)s.jail.uid;
 		st->gid = (long)s.jail.gid;
 	}
+	if (r >= 0)
+		r = uk_guest_cgroup_start(&s.cg, sv->spec, sv->paths, st, err);
 	s.starter.clone_flags = uk_jail_clone_flags(&s.jail);
 	if (r >= 0)
 		r = uk_guest_hostnet_up(sv->spec, &hn, err);
@@ -866,6 +882,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	}
 out:
 	uk_guest_starter_end(&s.starter);
+	uk_guest_cgroup_end(&s.cg, sv->paths);
 	uk_guest_hostnet_down(sv->spec, &hn);
 	unlink(sv->paths->net);
 	finish_report(&s);
