@@ -202,6 +202,7 @@ bench: deps
 	@UK_BUILD=$(abspath $(BUILD)) bench/guest
 	@UK_BUILD=$(abspath $(BUILD)) bench/switch
 	@UK_BUILD=$(abspath $(BUILD)) bench/image
+	@UK_BUILD=$(abspath $(BUILD)) bench/lab-image
 
 # libFuzzer targets need clang. One copy of lib/ is built for them (instrumented with
 # -fsanitize=fuzzer-no-link, objects under build/fuzz/obj) and each target links it;
