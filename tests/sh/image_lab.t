@@ -18,15 +18,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/debian-lib.sh"
 
-[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
-case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
-
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR" "$T/tmp"
-export TMPDIR=$T/tmp # the layer's work directory: it must be empty after each command
+debian_setup
 LAB_MEM=${LAB_MEM:-96M}
 
-entries() { ls -A "$1" 2>/dev/null | sort | tr '\n' ' '; }
 stop_all() {
 	"$UMLKIT" stop lab1 --timeout 30 >/dev/null 2>&1
 	"$UMLKIT" switch stop labsw >/dev/null 2>&1
