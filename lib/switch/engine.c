@@ -28,7 +28,20 @@
 #include "umlkit/util.h"
 #include "engine-internal.h"
 
-#define IOV_PER_FRAME 3 /* head, tag, rest */
+#define IOV_PER_FRAME 4 /* a VXLAN header, then the frame's head, tag, rest */
+
+/* A sender's address: a legacy guest's (unix) or a VXLAN remote's. */
+union rx_addr {
+	struct sockaddr_un un;
+	union uk_vxlan_addr ip;
+};
+
+/* A VXLAN port's own part (see uk_switch_add_vxlan_port). */
+struct vxlan {
+	struct uk_vxlan_conf c;
+	struct uk_vxlan_stats st;
+	uint8_t hdr[UK_VXLAN_HLEN]; /* the header of every datagram it sends */
+};
 
 /* A ring of frames a port's socket refused, oldest at head. */
 struct backlog {
@@ -58,6 +71,7 @@ struct port {
 	bool loads;	      /* its input brings the load (uk_switch_port_set_loads) */
 	uint64_t to_loaded;   /* frames received here that went to a port that did */
 	struct backlog *blog; /* a legacy guest's own socket: what it refused, see above */
+	struct vxlan *vx;     /* a VXLAN port's remotes and counters; NULL for the others */
 };
 
 struct uk_switch {
@@ -69,9 +83,10 @@ struct uk_switch {
 	int ndirty;
 	/* receive buffers for one batch */
 	uint8_t *rxbuf;
+	size_t rxslot; /* bytes per frame in rxbuf: the largest frame, one more, a VXLAN header */
 	struct mmsghdr rx[UK_SW_BATCH];
 	struct iovec rxiov[UK_SW_BATCH];
-	struct sockaddr_un rxaddr[UK_SW_BATCH];
+	union rx_addr rxaddr[UK_SW_BATCH];
 	uint8_t tags[UK_VLAN_MAX + 1][UK_VLAN_HLEN];
 	uint8_t *scratch; /* one frame, for callback ports */
 	int capture_fd, capture_port;
@@ -92,7 +107,8 @@ uint64_t uk_switch_now_ms(void)
 
 const char *uk_port_kind_name(int kind)
 {
-	static const char *const names[] = {"fd", "bess", "daemon", "tap", "nat", "link", "plug"};
+	static const char *const names[] = {"fd",  "bess", "daemon", "tap",
+					    "nat", "link", "plug",   "vxlan"};
 
 	return kind >= 0 && kind < (int)UK_ARRAY_SIZE(names) ? names[kind] : "unknown";
 }
@@ -119,8 +135,10 @@ struct uk_switch *uk_switch_new(const struct uk_switch_opts *o, struct uk_err *e
 	}
 	sw->max_frame = sw->o.mtu + UK_ETH_HLEN + UK_VLAN_HLEN;
 	sw->fdb = uk_fdb_new(sw->o.fdb_size ? sw->o.fdb_size : 8192, sw->o.aging_ms);
-	/* one byte more than the largest frame, to see frames that are too long */
-	sw->rxbuf = malloc((size_t)UK_SW_BATCH * (sw->max_frame + 1));
+	/* one byte more than the largest frame, to see frames that are too long, behind the
+	 * room for a VXLAN header */
+	sw->rxslot = sw->max_frame + 1 + UK_VXLAN_HLEN;
+	sw->rxbuf = malloc((size_t)UK_SW_BATCH * sw->rxslot);
 	sw->scratch = malloc(sw->max_frame + UK_VLAN_HLEN);
 	if (!sw->fdb || !sw->rxbuf || !sw->scratch) {
 		uk_switch_free(sw);
@@ -226,6 +244,33 @@ int uk_switch_add_callback_port(struct uk_switch *sw, const struct uk_port_conf 
 	return id;
 }
 
+int uk_switch_add_vxlan_port(struct uk_switch *sw, int fd, const struct uk_port_conf *c,
+			     const struct uk_vxlan_conf *vx, struct uk_err *err)
+{
+	struct vxlan *v;
+	int id, want = UK_SW_SNDBUF;
+
+	if (vx->nremotes < 1 || vx->nremotes > UK_VXLAN_MAX_REMOTES || vx->vni > UK_VXLAN_VNI_MAX)
+		return uk_err_set(err, EINVAL,
+				  "a VXLAN port needs 1..%d remotes and a VNI of 0..%u",
+				  UK_VXLAN_MAX_REMOTES, UK_VXLAN_VNI_MAX);
+	v = calloc(1, sizeof(*v));
+	if (!v)
+		return uk_err_set(err, ENOMEM, "out of memory");
+	id = uk_switch_add_socket_port(sw, fd, c, NULL, 0, err);
+	if (id < 0) {
+		free(v);
+		return id;
+	}
+	v->c = *vx;
+	uk_vxlan_encode(v->hdr, vx->vni);
+	sw->ports[id]->vx = v;
+	/* a burst of a guest's frames from a remote waits in the socket for our next round */
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
+	return id;
+}
+
 /* The port with this id, or NULL (no such port, or an id out of range). */
 static struct port *port_of(const struct uk_switch *sw, int id)
 {
@@ -253,6 +298,7 @@ void uk_switch_remove_port(struct uk_switch *sw, int id)
 		free(p->blog->buf);
 		free(p->blog);
 	}
+	free(p->vx);
 	uk_fdb_forget_port(sw->fdb, id);
 	for (int i = 0; i < sw->ndirty; i++)
 		if (sw->dirty[i] == id)
@@ -282,25 +328,18 @@ static bool port_in_vlan(const struct port *p, uint16_t vid)
 	return p->conf.trunk || p->conf.vlan == vid;
 }
 
-/* Queue frame f (as received, tagged or not; fi: what uk_frame_parse found) on port p for
- * VLAN vid. */
-static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len,
-		    const struct uk_frame_info *fi, uint16_t vid)
+/* The pieces of frame f (as received, tagged or not; fi: what uk_frame_parse found) as port p
+ * sends it in VLAN vid, its tag kept, added, removed or replaced, into iov: their count. */
+static int frame_pieces(const struct uk_switch *sw, const struct port *p, const uint8_t *f,
+			size_t len, const struct uk_frame_info *fi, uint16_t vid, struct iovec *iov)
 {
-	struct port *p = sw->ports[id];
 	bool tagged = fi->tagged, want_tag = p->conf.trunk && vid != p->conf.vlan;
-	struct iovec *iov;
 	int n = 0;
 
-	if (p->dead || p->nout == UK_SW_BATCH) {
-		p->st.tx_drops++;
-		return;
-	}
-	iov = p->iov[p->nout];
 	if (tagged && want_tag && fi->vlan != vid) {
 		/* a priority tag (VID 0) on a frame of another VLAN: the tag is replaced */
 		iov[n++] = (struct iovec){(void *)f, 12};
-		iov[n++] = (struct iovec){sw->tags[vid], UK_VLAN_HLEN};
+		iov[n++] = (struct iovec){(void *)sw->tags[vid], UK_VLAN_HLEN};
 		iov[n++] = (struct iovec){(void *)(f + 16), len - 16};
 	} else if (tagged == want_tag) {
 		iov[n++] = (struct iovec){(void *)f, len};
@@ -309,14 +348,39 @@ static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len,
 		iov[n++] = (struct iovec){(void *)(f + 16), len - 16};
 	} else { /* add one */
 		iov[n++] = (struct iovec){(void *)f, 12};
-		iov[n++] = (struct iovec){sw->tags[vid], UK_VLAN_HLEN};
+		iov[n++] = (struct iovec){(void *)sw->tags[vid], UK_VLAN_HLEN};
 		iov[n++] = (struct iovec){(void *)(f + 12), len - 12};
 	}
+	return n;
+}
+
+static void flush_port(struct uk_switch *sw, int id, struct port *p);
+
+/* Queue one message on port id: the frame's n pieces (behind the VXLAN header on a VXLAN
+ * port) to name. A VXLAN port's batch may fill with copies of a flood: it is sent then. */
+static void queue_msg(struct uk_switch *sw, int id, const struct iovec *pieces, int n, void *name,
+		      socklen_t namelen)
+{
+	struct port *p = sw->ports[id];
+	struct iovec *iov;
+	size_t k = 0;
+
+	if (p->vx && p->nout == UK_SW_BATCH)
+		flush_port(sw, id, p);
+	if (p->dead || p->nout == UK_SW_BATCH) {
+		p->st.tx_drops++;
+		return;
+	}
+	iov = p->iov[p->nout];
+	if (p->vx)
+		iov[k++] = (struct iovec){p->vx->hdr, UK_VXLAN_HLEN};
+	for (int i = 0; i < n; i++)
+		iov[k++] = pieces[i];
 	p->out[p->nout].msg_hdr = (struct msghdr){
 		.msg_iov = iov,
-		.msg_iovlen = (size_t)n,
-		.msg_name = p->addrlen ? &p->addr : NULL,
-		.msg_namelen = p->addrlen,
+		.msg_iovlen = k,
+		.msg_name = name,
+		.msg_namelen = namelen,
 	};
 	p->nout++;
 	if (!p->dirty) {
@@ -325,15 +389,39 @@ static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len,
 	}
 }
 
+/* Queue frame f on port id for VLAN vid; on a VXLAN port, to the remote via (the one its
+ * destination was learned from), or to each remote when via is -1. */
+static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len,
+		    const struct uk_frame_info *fi, uint16_t vid, int via)
+{
+	struct port *p = sw->ports[id];
+	struct iovec pieces[IOV_PER_FRAME - 1];
+	int n = frame_pieces(sw, p, f, len, fi, vid, pieces);
+	struct vxlan *vx = p->vx;
+
+	if (!vx) {
+		queue_msg(sw, id, pieces, n, p->addrlen ? &p->addr : NULL, p->addrlen);
+		return;
+	}
+	if (via >= vx->c.nremotes)
+		via = -1;
+	for (int r = 0; r < vx->c.nremotes; r++)
+		if (via < 0 || via == r)
+			queue_msg(sw, id, pieces, n, &vx->c.remotes[r],
+				  uk_vxlan_addr_len(&vx->c.remotes[r]));
+}
+
 static void capture(struct uk_switch *sw, int port, const uint8_t *f, size_t len);
 
-/* Forward one frame received on port `in`. The frame stays valid until flush(). */
-static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, uint64_t now)
+/* Forward one frame received on port `in` (through its VXLAN remote via; else -1). The frame
+ * stays valid until flush(). */
+static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, uint64_t now,
+		    int via)
 {
 	struct port *p = sw->ports[in];
 	struct uk_frame_info fi;
 	uint16_t vid;
-	int out;
+	int out, to;
 
 	if (uk_frame_parse(f, len, sw->o.mtu, &fi) < 0) {
 		p->st.rx_drops++;
@@ -354,22 +442,24 @@ static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, 
 	if (sw->capture_fd >= 0 && (sw->capture_port < 0 || sw->capture_port == in))
 		capture(sw, in, f, len);
 	if (!sw->o.hub) {
-		if (uk_fdb_learn(sw->fdb, fi.src, vid, in, now) == -ENOSPC)
+		if (uk_fdb_learn_via(sw->fdb, fi.src, vid, in, via, now) == -ENOSPC)
 			sw->fdb_evicted++;
 		if (!fi.multicast) {
-			out = uk_fdb_lookup(sw->fdb, fi.dst, vid, now);
+			out = uk_fdb_lookup_via(sw->fdb, fi.dst, vid, now, &to);
 			if (out == in)
 				return; /* it is on the port it came from */
 			if (out >= 0 && sw->ports[out] && port_in_vlan(sw->ports[out], vid)) {
 				p->to_loaded += sw->ports[out]->loads;
-				enqueue(sw, out, f, len, &fi, vid);
+				enqueue(sw, out, f, len, &fi, vid, to);
 				return;
 			}
 		}
 	}
+	/* never back out of the port it came in on: a VXLAN port's remotes are a full mesh,
+	 * each floods to the others itself */
 	for (int i = 0; i < UK_SW_MAX_PORTS; i++)
 		if (i != in && sw->ports[i] && port_in_vlan(sw->ports[i], vid))
-			enqueue(sw, i, f, len, &fi, vid);
+			enqueue(sw, i, f, len, &fi, vid, -1);
 }
 
 static void mark_dead(struct uk_switch *sw, int id)
@@ -549,6 +639,55 @@ static void flush_socket(struct uk_switch *sw, int id, struct port *p)
 	}
 }
 
+/* The remote of a VXLAN port that message m goes to. */
+static int remote_of(const struct port *p, const struct msghdr *m)
+{
+	return (int)((const union uk_vxlan_addr *)m->msg_name - p->vx->c.remotes);
+}
+
+/* A VXLAN port's batch: a datagram a remote cannot take (unreachable, no route) is counted
+ * and the rest still go; a full socket drops what is left. The port stays either way. */
+static void flush_vxlan(struct port *p)
+{
+	unsigned done = 0;
+
+	while (done < p->nout) {
+		int n = sendmmsg(p->fd, p->out + done, p->nout - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && peer_full(errno)) {
+			p->st.tx_drops += p->nout - done;
+			break;
+		}
+		if (n < 0) {
+			p->st.tx_drops++;
+			p->vx->st.tx_errors[remote_of(p, &p->out[done++].msg_hdr)]++;
+			continue;
+		}
+		for (int i = 0; i < n; i++) {
+			const struct msghdr *m = &p->out[done + (unsigned)i].msg_hdr;
+
+			p->st.tx_frames++;
+			p->st.tx_bytes += iov_len(m) - UK_VXLAN_HLEN;
+			p->vx->st.tx_frames[remote_of(p, m)]++;
+		}
+		done += (unsigned)n;
+	}
+}
+
+/* Send what port id has queued. */
+static void flush_port(struct uk_switch *sw, int id, struct port *p)
+{
+	if (p->send)
+		flush_callback(sw, p);
+	else if (p->vx)
+		flush_vxlan(p);
+	else if (p->fd >= 0)
+		flush_socket(sw, id, p);
+	p->nout = 0;
+}
+
 static void flush(struct uk_switch *sw)
 {
 	for (int d = 0; d < sw->ndirty; d++) {
@@ -557,21 +696,19 @@ static void flush(struct uk_switch *sw)
 
 		if (!p)
 			continue;
-		if (p->send)
-			flush_callback(sw, p);
-		else if (p->fd >= 0)
-			flush_socket(sw, id, p);
-		p->nout = 0;
+		flush_port(sw, id, p);
 		p->dirty = false;
 	}
 	sw->ndirty = 0;
 }
 
-static void setup_rx(struct uk_switch *sw, bool names)
+/* The receive batch: each frame (with a VXLAN header in front when vxlan) into its slot, and
+ * its sender's address when names. */
+static void setup_rx(struct uk_switch *sw, bool names, bool vxlan)
 {
 	for (int i = 0; i < UK_SW_BATCH; i++) {
-		sw->rxiov[i] = (struct iovec){sw->rxbuf + (size_t)i * (sw->max_frame + 1),
-					      sw->max_frame + 1};
+		sw->rxiov[i] = (struct iovec){sw->rxbuf + (size_t)i * sw->rxslot,
+					      sw->max_frame + 1 + (vxlan ? UK_VXLAN_HLEN : 0)};
 		sw->rx[i].msg_hdr = (struct msghdr){
 			.msg_iov = &sw->rxiov[i],
 			.msg_iovlen = 1,
@@ -589,7 +726,7 @@ static void note_received(struct uk_switch *sw, int id, unsigned i, uint64_t now
 		sw->ports[id]->st.rx_drops++; /* longer than the MTU allows */
 		return;
 	}
-	forward(sw, id, sw->rxiov[i].iov_base, m->msg_len, now);
+	forward(sw, id, sw->rxiov[i].iov_base, m->msg_len, now, -1);
 }
 
 /* Receive and forward one batch from a socket port: the frame count, or -1 once it is dead. */
@@ -629,6 +766,59 @@ void uk_switch_port_writable(struct uk_switch *sw, int id)
 		drain(sw, id, p);
 }
 
+/* The remote of p that sent from a (namelen bytes), or -1. */
+static int remote_index(const struct vxlan *vx, const union uk_vxlan_addr *a, socklen_t namelen)
+{
+	if (namelen < sizeof(struct sockaddr_in) ||
+	    (a->sa.sa_family == AF_INET6 && namelen < sizeof(struct sockaddr_in6)))
+		return -1;
+	for (int r = 0; r < vx->c.nremotes; r++)
+		if (uk_vxlan_same_host(&vx->c.remotes[r], a))
+			return r;
+	return -1;
+}
+
+/* Datagram i of VXLAN port id: its frame forwarded, or dropped and counted. */
+static void vxlan_received(struct uk_switch *sw, int id, struct port *p, unsigned i, uint64_t now)
+{
+	const struct mmsghdr *m = &sw->rx[i];
+	const uint8_t *d = sw->rxiov[i].iov_base;
+	struct vxlan *vx = p->vx;
+	int via = remote_index(vx, &sw->rxaddr[i].ip, m->msg_hdr.msg_namelen);
+	uint32_t vni;
+
+	p->st.rx_drops++; /* until it is forwarded */
+	if (via < 0)
+		vx->st.strangers++;
+	else if (uk_vxlan_decode(d, m->msg_len, &vni) < 0)
+		vx->st.bad_header++;
+	else if (vni != vx->c.vni)
+		vx->st.wrong_vni++;
+	else if (!(m->msg_hdr.msg_flags & MSG_TRUNC) &&
+		 m->msg_len - UK_VXLAN_HLEN <= sw->max_frame) {
+		p->st.rx_drops--;
+		vx->st.rx_frames[via]++;
+		forward(sw, id, d + UK_VXLAN_HLEN, m->msg_len - UK_VXLAN_HLEN, now, via);
+	}
+}
+
+/* Receive and forward one batch of a VXLAN port: its count. UDP has no end: an error (an
+ * ICMP error a remote caused) is no reason to remove the port. */
+static int vxlan_batch(struct uk_switch *sw, int id, struct port *p, uint64_t now)
+{
+	int n = recvmmsg(p->fd, sw->rx, UK_SW_BATCH, MSG_DONTWAIT, NULL);
+
+	if (n <= 0)
+		return 0;
+	sw->frames_in += (unsigned)n;
+	sw->busy = true;
+	for (int i = 0; i < n; i++)
+		vxlan_received(sw, id, p, (unsigned)i, now);
+	flush(sw);
+	sw->busy = false;
+	return n;
+}
+
 void uk_switch_port_readable(struct uk_switch *sw, int id)
 {
 	struct port *p = port_of(sw, id);
@@ -636,7 +826,13 @@ void uk_switch_port_readable(struct uk_switch *sw, int id)
 
 	if (!p || p->fd < 0 || p->dead)
 		return;
-	setup_rx(sw, false);
+	setup_rx(sw, p->vx != NULL, p->vx != NULL);
+	if (p->vx) {
+		for (int round = 0; round < UK_SW_DRAIN_BATCHES; round++)
+			if (vxlan_batch(sw, id, p, now) < UK_SW_BATCH)
+				break;
+		return;
+	}
 	/* a full batch means more may wait: take a few more now rather than after a poll */
 	for (int round = 0; round < UK_SW_DRAIN_BATCHES; round++)
 		if (port_batch(sw, id, p, now) < UK_SW_BATCH || p->dead)
@@ -668,13 +864,13 @@ void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd)
 	uint64_t now = uk_switch_now_ms();
 	int n;
 
-	setup_rx(sw, true);
+	setup_rx(sw, true, false);
 	n = recvmmsg(data_fd, sw->rx, UK_SW_BATCH, MSG_DONTWAIT, NULL);
 	if (n > 0)
 		sw->frames_in += (unsigned)n;
 	sw->busy = true;
 	for (int i = 0; i < n; i++) {
-		int id = daemon_port_of(sw, &sw->rxaddr[i], sw->rx[i].msg_hdr.msg_namelen);
+		int id = daemon_port_of(sw, &sw->rxaddr[i].un, sw->rx[i].msg_hdr.msg_namelen);
 
 		if (id >= 0)
 			note_received(sw, id, (unsigned)i, now);
@@ -698,7 +894,7 @@ void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len
 	}
 	sw->frames_in++;
 	sw->busy = true;
-	forward(sw, id, frame, len, uk_switch_now_ms());
+	forward(sw, id, frame, len, uk_switch_now_ms(), -1);
 	flush(sw);
 	sw->busy = false;
 }
@@ -753,6 +949,20 @@ int uk_switch_port_info(const struct uk_switch *sw, int id, struct uk_port_conf 
 		*st = p->st;
 		st->held = p->blog ? p->blog->count : 0;
 	}
+	return 0;
+}
+
+int uk_switch_vxlan_info(const struct uk_switch *sw, int id, struct uk_vxlan_conf *vx,
+			 struct uk_vxlan_stats *st)
+{
+	const struct port *p = port_of(sw, id);
+
+	if (!p || !p->vx)
+		return -ENOENT;
+	if (vx)
+		*vx = p->vx->c;
+	if (st)
+		*st = p->vx->st;
 	return 0;
 }
 
