@@ -200,6 +200,7 @@ bench: deps
 	@UK_BUILD=$(abspath $(BUILD)) bench/cow
 	@UK_BUILD=$(abspath $(BUILD)) bench/guest
 	@UK_BUILD=$(abspath $(BUILD)) bench/switch
+	@UK_BUILD=$(abspath $(BUILD)) bench/vxlan
 	@UK_BUILD=$(abspath $(BUILD)) bench/image
 
 # libFuzzer targets need clang. One copy of lib/ is built for them (instrumented with
