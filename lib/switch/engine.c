@@ -14,6 +14,9 @@
  * once per port) until the socket is writable again (the owner polls it while
  * port_blocked says so); frames for the port queue behind it, in order, and only what does
  * not fit in the backlog is dropped and counted.
+ *
+ * Its state (engine-state.h) is shared with engine-vxlan.c (VXLAN ports: their datagrams in
+ * and out) and capture.c (captures).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,79 +29,7 @@
 #include <unistd.h>
 
 #include "umlkit/util.h"
-#include "engine-internal.h"
-
-#define IOV_PER_FRAME 4 /* a VXLAN header, then the frame's head, tag, rest */
-
-/* A sender's address: a legacy guest's (unix) or a VXLAN remote's. */
-union rx_addr {
-	struct sockaddr_un un;
-	union uk_vxlan_addr ip;
-};
-
-/* A VXLAN port's own part (see uk_switch_add_vxlan_port). */
-struct vxlan {
-	struct uk_vxlan_conf c;
-	struct uk_vxlan_stats st;
-	uint8_t hdr[UK_VXLAN_HLEN]; /* the header of every datagram it sends */
-};
-
-/* A ring of frames a port's socket refused, oldest at head. */
-struct backlog {
-	unsigned head, count;
-	size_t slot; /* bytes per frame */
-	uint32_t len[UK_SW_BACKLOG];
-	uint8_t *buf; /* UK_SW_BACKLOG slots */
-};
-
-struct port {
-	bool used;
-	struct uk_port_conf conf;
-	struct uk_port_stats st;
-	int fd; /* socket ports: the socket (for a daemon port, maybe the shared one) */
-	bool owns_fd;
-	bool dgram;		 /* a legacy daemon port, counted in ndaemon */
-	struct sockaddr_un addr; /* daemon ports on the shared socket: the guest's address */
-	socklen_t addrlen;
-	int (*send)(void *priv, const void *frame, size_t len);
-	void *priv;
-	/* frames waiting to go out in this batch */
-	struct mmsghdr out[UK_SW_BATCH];
-	struct iovec iov[UK_SW_BATCH][IOV_PER_FRAME];
-	unsigned nout;
-	bool dirty;
-	bool dead;
-	bool loads;	      /* its input brings the load (uk_switch_port_set_loads) */
-	uint64_t to_loaded;   /* frames received here that went to a port that did */
-	struct backlog *blog; /* a legacy guest's own socket: what it refused, see above */
-	struct vxlan *vx;     /* a VXLAN port's remotes and counters; NULL for the others */
-};
-
-struct uk_switch {
-	struct uk_switch_opts o;
-	unsigned max_frame;
-	struct uk_fdb *fdb;
-	struct port *ports[UK_SW_MAX_PORTS];
-	int dirty[UK_SW_MAX_PORTS];
-	int ndirty;
-	/* receive buffers for one batch */
-	uint8_t *rxbuf;
-	size_t rxslot; /* bytes per frame in rxbuf: the largest frame, one more, a VXLAN header */
-	struct mmsghdr rx[UK_SW_BATCH];
-	struct iovec rxiov[UK_SW_BATCH];
-	union rx_addr rxaddr[UK_SW_BATCH];
-	uint8_t tags[UK_VLAN_MAX + 1][UK_VLAN_HLEN];
-	uint8_t *scratch; /* one frame, for callback ports */
-	int capture_fd, capture_port;
-	uint64_t capture_drops; /* records a full pipe had no room for */
-	uint64_t fdb_evicted;	/* live addresses the full learning table forgot for new ones */
-	bool busy;	    /* forwarding: a callback port's send() must not feed frames back in */
-	uint64_t frames_in; /* every frame received, for the daemon's load estimate */
-	uint64_t stray;	    /* frames on the legacy data socket from no guest's address */
-	int last_daemon;    /* the daemon port last matched, a cache for the address search */
-	int ndaemon;	    /* legacy daemon ports (uk_switch_pause_frames) */
-	int nshared;	    /* ... of them on the shared legacy socket */
-};
+#include "engine-state.h"
 
 uint64_t uk_switch_now_ms(void)
 {
@@ -244,42 +175,9 @@ int uk_switch_add_callback_port(struct uk_switch *sw, const struct uk_port_conf 
 	return id;
 }
 
-int uk_switch_add_vxlan_port(struct uk_switch *sw, int fd, const struct uk_port_conf *c,
-			     const struct uk_vxlan_conf *vx, struct uk_err *err)
-{
-	struct vxlan *v;
-	int id, want = UK_SW_SNDBUF;
-
-	if (vx->nremotes < 1 || vx->nremotes > UK_VXLAN_MAX_REMOTES || vx->vni > UK_VXLAN_VNI_MAX)
-		return uk_err_set(err, EINVAL,
-				  "a VXLAN port needs 1..%d remotes and a VNI of 0..%u",
-				  UK_VXLAN_MAX_REMOTES, UK_VXLAN_VNI_MAX);
-	v = calloc(1, sizeof(*v));
-	if (!v)
-		return uk_err_set(err, ENOMEM, "out of memory");
-	id = uk_switch_add_socket_port(sw, fd, c, NULL, 0, err);
-	if (id < 0) {
-		free(v);
-		return id;
-	}
-	v->c = *vx;
-	uk_vxlan_encode(v->hdr, vx->vni);
-	sw->ports[id]->vx = v;
-	/* a burst of a guest's frames from a remote waits in the socket for our next round */
-	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &want, sizeof(want)) < 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &want, sizeof(want));
-	return id;
-}
-
-/* The port with this id, or NULL (no such port, or an id out of range). */
-static struct port *port_of(const struct uk_switch *sw, int id)
-{
-	return id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
-}
-
 void uk_switch_remove_port(struct uk_switch *sw, int id)
 {
-	struct port *p = port_of(sw, id);
+	struct port *p = uk_sw_port(sw, id);
 
 	if (!p)
 		return;
@@ -309,14 +207,14 @@ void uk_switch_remove_port(struct uk_switch *sw, int id)
 
 int uk_switch_port_fd(const struct uk_switch *sw, int id)
 {
-	const struct port *p = port_of(sw, id);
+	const struct port *p = uk_sw_port(sw, id);
 
 	return p && p->owns_fd ? p->fd : -1;
 }
 
 int uk_switch_port_socket(const struct uk_switch *sw, int id)
 {
-	const struct port *p = port_of(sw, id);
+	const struct port *p = uk_sw_port(sw, id);
 
 	return p ? p->fd : -1;
 }
@@ -411,12 +309,8 @@ static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len,
 				  uk_vxlan_addr_len(&vx->c.remotes[r]));
 }
 
-static void capture(struct uk_switch *sw, int port, const uint8_t *f, size_t len);
-
-/* Forward one frame received on port `in` (through its VXLAN remote via; else -1). The frame
- * stays valid until flush(). */
-static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, uint64_t now,
-		    int via)
+void uk_sw_forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, uint64_t now,
+		   int via)
 {
 	struct port *p = sw->ports[in];
 	struct uk_frame_info fi;
@@ -440,7 +334,7 @@ static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, 
 	p->st.rx_frames++;
 	p->st.rx_bytes += len;
 	if (sw->capture_fd >= 0 && (sw->capture_port < 0 || sw->capture_port == in))
-		capture(sw, in, f, len);
+		uk_sw_capture(sw, in, f, len);
 	if (!sw->o.hub) {
 		if (uk_fdb_learn_via(sw->fdb, fi.src, vid, in, via, now) == -ENOSPC)
 			sw->fdb_evicted++;
@@ -473,15 +367,6 @@ static void mark_dead(struct uk_switch *sw, int id)
 		sw->o.port_dead(sw->o.ctx, id);
 }
 
-static size_t iov_len(const struct msghdr *m)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < m->msg_iovlen; i++)
-		n += m->msg_iov[i].iov_len;
-	return n;
-}
-
 static void flush_callback(struct uk_switch *sw, struct port *p)
 {
 	for (unsigned i = 0; i < p->nout; i++) {
@@ -499,13 +384,6 @@ static void flush_callback(struct uk_switch *sw, struct port *p)
 			p->st.tx_bytes += n;
 		}
 	}
-}
-
-/* Whether a send failed with errno e because the peer's queue (or ours) is full, for now:
- * the peer is slow, not gone. */
-static bool peer_full(int e)
-{
-	return e == EAGAIN || e == ENOBUFS || e == ENOMEM;
 }
 
 /* Whether port p keeps what its socket refuses (see the top of this file). */
@@ -586,7 +464,7 @@ static void drain(struct uk_switch *sw, int id, struct port *p)
 		sent = sendmmsg(p->fd, mm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (sent < 0 && errno == EINTR)
 			continue;
-		if (sent < 0 && !peer_full(errno)) {
+		if (sent < 0 && !uk_sw_peer_full(errno)) {
 			mark_dead(sw, id);
 			return; /* its removal counts the backlog as dropped */
 		}
@@ -619,7 +497,7 @@ static void flush_socket(struct uk_switch *sw, int id, struct port *p)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (!peer_full(errno) && p->owns_fd)
+			if (!uk_sw_peer_full(errno) && p->owns_fd)
 				mark_dead(sw, id);
 			else if (keeps_backlog(p)) {
 				stash(sw, id, p, done);
@@ -633,44 +511,7 @@ static void flush_socket(struct uk_switch *sw, int id, struct port *p)
 		}
 		for (int i = 0; i < n; i++) {
 			p->st.tx_frames++;
-			p->st.tx_bytes += iov_len(&p->out[done + (unsigned)i].msg_hdr);
-		}
-		done += (unsigned)n;
-	}
-}
-
-/* The remote of a VXLAN port that message m goes to. */
-static int remote_of(const struct port *p, const struct msghdr *m)
-{
-	return (int)((const union uk_vxlan_addr *)m->msg_name - p->vx->c.remotes);
-}
-
-/* A VXLAN port's batch: a datagram a remote cannot take (unreachable, no route) is counted
- * and the rest still go; a full socket drops what is left. The port stays either way. */
-static void flush_vxlan(struct port *p)
-{
-	unsigned done = 0;
-
-	while (done < p->nout) {
-		int n = sendmmsg(p->fd, p->out + done, p->nout - done, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && peer_full(errno)) {
-			p->st.tx_drops += p->nout - done;
-			break;
-		}
-		if (n < 0) {
-			p->st.tx_drops++;
-			p->vx->st.tx_errors[remote_of(p, &p->out[done++].msg_hdr)]++;
-			continue;
-		}
-		for (int i = 0; i < n; i++) {
-			const struct msghdr *m = &p->out[done + (unsigned)i].msg_hdr;
-
-			p->st.tx_frames++;
-			p->st.tx_bytes += iov_len(m) - UK_VXLAN_HLEN;
-			p->vx->st.tx_frames[remote_of(p, m)]++;
+			p->st.tx_bytes += uk_sw_iov_len(&p->out[done + (unsigned)i].msg_hdr);
 		}
 		done += (unsigned)n;
 	}
@@ -682,13 +523,13 @@ static void flush_port(struct uk_switch *sw, int id, struct port *p)
 	if (p->send)
 		flush_callback(sw, p);
 	else if (p->vx)
-		flush_vxlan(p);
+		uk_sw_vxlan_flush(p);
 	else if (p->fd >= 0)
 		flush_socket(sw, id, p);
 	p->nout = 0;
 }
 
-static void flush(struct uk_switch *sw)
+void uk_sw_flush(struct uk_switch *sw)
 {
 	for (int d = 0; d < sw->ndirty; d++) {
 		int id = sw->dirty[d];
@@ -726,7 +567,7 @@ static void note_received(struct uk_switch *sw, int id, unsigned i, uint64_t now
 		sw->ports[id]->st.rx_drops++; /* longer than the MTU allows */
 		return;
 	}
-	forward(sw, id, sw->rxiov[i].iov_base, m->msg_len, now, -1);
+	uk_sw_forward(sw, id, sw->rxiov[i].iov_base, m->msg_len, now, -1);
 }
 
 /* Receive and forward one batch from a socket port: the frame count, or -1 once it is dead. */
@@ -753,75 +594,22 @@ static int port_batch(struct uk_switch *sw, int id, struct port *p, uint64_t now
 		}
 		note_received(sw, id, (unsigned)i, now);
 	}
-	flush(sw);
+	uk_sw_flush(sw);
 	sw->busy = false;
 	return n;
 }
 
 void uk_switch_port_writable(struct uk_switch *sw, int id)
 {
-	struct port *p = port_of(sw, id);
+	struct port *p = uk_sw_port(sw, id);
 
 	if (p && p->blog && p->blog->count && p->fd >= 0 && !p->dead)
 		drain(sw, id, p);
 }
 
-/* The remote of p that sent from a (namelen bytes), or -1. */
-static int remote_index(const struct vxlan *vx, const union uk_vxlan_addr *a, socklen_t namelen)
-{
-	if (namelen < sizeof(struct sockaddr_in) ||
-	    (a->sa.sa_family == AF_INET6 && namelen < sizeof(struct sockaddr_in6)))
-		return -1;
-	for (int r = 0; r < vx->c.nremotes; r++)
-		if (uk_vxlan_same_host(&vx->c.remotes[r], a))
-			return r;
-	return -1;
-}
-
-/* Datagram i of VXLAN port id: its frame forwarded, or dropped and counted. */
-static void vxlan_received(struct uk_switch *sw, int id, struct port *p, unsigned i, uint64_t now)
-{
-	const struct mmsghdr *m = &sw->rx[i];
-	const uint8_t *d = sw->rxiov[i].iov_base;
-	struct vxlan *vx = p->vx;
-	int via = remote_index(vx, &sw->rxaddr[i].ip, m->msg_hdr.msg_namelen);
-	uint32_t vni;
-
-	p->st.rx_drops++; /* until it is forwarded */
-	if (via < 0)
-		vx->st.strangers++;
-	else if (uk_vxlan_decode(d, m->msg_len, &vni) < 0)
-		vx->st.bad_header++;
-	else if (vni != vx->c.vni)
-		vx->st.wrong_vni++;
-	else if (!(m->msg_hdr.msg_flags & MSG_TRUNC) &&
-		 m->msg_len - UK_VXLAN_HLEN <= sw->max_frame) {
-		p->st.rx_drops--;
-		vx->st.rx_frames[via]++;
-		forward(sw, id, d + UK_VXLAN_HLEN, m->msg_len - UK_VXLAN_HLEN, now, via);
-	}
-}
-
-/* Receive and forward one batch of a VXLAN port: its count. UDP has no end: an error (an
- * ICMP error a remote caused) is no reason to remove the port. */
-static int vxlan_batch(struct uk_switch *sw, int id, struct port *p, uint64_t now)
-{
-	int n = recvmmsg(p->fd, sw->rx, UK_SW_BATCH, MSG_DONTWAIT, NULL);
-
-	if (n <= 0)
-		return 0;
-	sw->frames_in += (unsigned)n;
-	sw->busy = true;
-	for (int i = 0; i < n; i++)
-		vxlan_received(sw, id, p, (unsigned)i, now);
-	flush(sw);
-	sw->busy = false;
-	return n;
-}
-
 void uk_switch_port_readable(struct uk_switch *sw, int id)
 {
-	struct port *p = port_of(sw, id);
+	struct port *p = uk_sw_port(sw, id);
 	uint64_t now = uk_switch_now_ms();
 
 	if (!p || p->fd < 0 || p->dead)
@@ -829,7 +617,7 @@ void uk_switch_port_readable(struct uk_switch *sw, int id)
 	setup_rx(sw, p->vx != NULL, p->vx != NULL);
 	if (p->vx) {
 		for (int round = 0; round < UK_SW_DRAIN_BATCHES; round++)
-			if (vxlan_batch(sw, id, p, now) < UK_SW_BATCH)
+			if (uk_sw_vxlan_batch(sw, id, p, now) < UK_SW_BATCH)
 				break;
 		return;
 	}
@@ -847,7 +635,7 @@ static bool sends_from(const struct port *p, const struct sockaddr_un *a, sockle
 	       !memcmp(&p->addr, a, len);
 }
 
-static int daemon_port_of(struct uk_switch *sw, const struct sockaddr_un *a, socklen_t len)
+static int daemon_uk_sw_port(struct uk_switch *sw, const struct sockaddr_un *a, socklen_t len)
 {
 	int c = sw->last_daemon;
 
@@ -870,20 +658,20 @@ void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd)
 		sw->frames_in += (unsigned)n;
 	sw->busy = true;
 	for (int i = 0; i < n; i++) {
-		int id = daemon_port_of(sw, &sw->rxaddr[i].un, sw->rx[i].msg_hdr.msg_namelen);
+		int id = daemon_uk_sw_port(sw, &sw->rxaddr[i].un, sw->rx[i].msg_hdr.msg_namelen);
 
 		if (id >= 0)
 			note_received(sw, id, (unsigned)i, now);
 		else
 			sw->stray++;
 	}
-	flush(sw);
+	uk_sw_flush(sw);
 	sw->busy = false;
 }
 
 void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len)
 {
-	struct port *p = port_of(sw, id);
+	struct port *p = uk_sw_port(sw, id);
 
 	if (!p)
 		return;
@@ -894,14 +682,14 @@ void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len
 	}
 	sw->frames_in++;
 	sw->busy = true;
-	forward(sw, id, frame, len, uk_switch_now_ms(), -1);
-	flush(sw);
+	uk_sw_forward(sw, id, frame, len, uk_switch_now_ms(), -1);
+	uk_sw_flush(sw);
 	sw->busy = false;
 }
 
 void uk_switch_port_set_loads(struct uk_switch *sw, int id, bool loads)
 {
-	struct port *p = port_of(sw, id);
+	struct port *p = uk_sw_port(sw, id);
 
 	if (p)
 		p->loads = loads;
@@ -909,7 +697,7 @@ void uk_switch_port_set_loads(struct uk_switch *sw, int id, bool loads)
 
 uint64_t uk_switch_port_to_loaded(const struct uk_switch *sw, int id)
 {
-	const struct port *p = port_of(sw, id);
+	const struct port *p = uk_sw_port(sw, id);
 
 	return p ? p->to_loaded : 0;
 }
@@ -939,7 +727,7 @@ void uk_switch_tick(struct uk_switch *sw)
 int uk_switch_port_info(const struct uk_switch *sw, int id, struct uk_port_conf *c,
 			struct uk_port_stats *st)
 {
-	const struct port *p = port_of(sw, id);
+	const struct port *p = uk_sw_port(sw, id);
 
 	if (!p)
 		return -ENOENT;
@@ -949,20 +737,6 @@ int uk_switch_port_info(const struct uk_switch *sw, int id, struct uk_port_conf 
 		*st = p->st;
 		st->held = p->blog ? p->blog->count : 0;
 	}
-	return 0;
-}
-
-int uk_switch_vxlan_info(const struct uk_switch *sw, int id, struct uk_vxlan_conf *vx,
-			 struct uk_vxlan_stats *st)
-{
-	const struct port *p = port_of(sw, id);
-
-	if (!p || !p->vx)
-		return -ENOENT;
-	if (vx)
-		*vx = p->vx->c;
-	if (st)
-		*st = p->vx->st;
 	return 0;
 }
 
@@ -979,72 +753,6 @@ int uk_switch_ports(const struct uk_switch *sw, int *ids, int max)
 const struct uk_fdb *uk_switch_fdb(const struct uk_switch *sw)
 {
 	return sw->fdb;
-}
-
-/* ---- captures (pcap: magic a1b2c3d4, v2.4, snaplen, LINKTYPE_ETHERNET) ---- */
-int uk_switch_capture_start(struct uk_switch *sw, int port, int fd, struct uk_err *err)
-{
-	uint8_t h[24] = {0};
-	int r;
-
-	uk_switch_capture_stop(sw);
-	uk_put_le32(h, 0xa1b2c3d4);
-	h[4] = 2;
-	h[6] = 4;
-	uk_put_le32(h + 16, sw->max_frame);
-	uk_put_le32(h + 20, 1);
-	/* a reader that does not keep up loses records, never stalls the switch: not even
-	 * the header's write may block (a pipe passed full, or whose reader never reads) */
-	r = fcntl(fd, F_GETFL);
-	if (r < 0 || fcntl(fd, F_SETFL, r | O_NONBLOCK) < 0) {
-		r = errno;
-		close(fd);
-		return uk_err_sys(err, r, "capture: the file");
-	}
-	r = uk_write_all(fd, h, sizeof(h));
-	if (r < 0) {
-		close(fd);
-		if (r == -EAGAIN || r == -EWOULDBLOCK)
-			return uk_err_set(err, EAGAIN,
-					  "capture: the pipe is full (its reader reads nothing)");
-		return uk_err_sys(err, -r, "capture: writing the pcap header");
-	}
-	sw->capture_fd = fd;
-	sw->capture_port = port;
-	return 0;
-}
-
-void uk_switch_capture_stop(struct uk_switch *sw)
-{
-	if (sw->capture_fd >= 0)
-		close(sw->capture_fd);
-	sw->capture_fd = -1;
-}
-
-static void capture(struct uk_switch *sw, int port, const uint8_t *f, size_t len)
-{
-	struct timespec ts;
-	uint8_t rec[16];
-	struct iovec iov[2] = {{rec, sizeof(rec)}, {(void *)f, len}};
-	ssize_t w;
-
-	(void)port;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uk_put_le32(rec, (uint32_t)ts.tv_sec);
-	uk_put_le32(rec + 4, (uint32_t)(ts.tv_nsec / 1000));
-	uk_put_le32(rec + 8, (uint32_t)len);
-	uk_put_le32(rec + 12, (uint32_t)len);
-	w = writev(sw->capture_fd, iov, 2);
-	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		sw->capture_drops++; /* a pipe whose reader lags: this record is lost */
-	else if (w != (ssize_t)(sizeof(rec) + len))
-		uk_switch_capture_stop(sw); /* the reader went away, the disk is full, or a
-					       record was cut short (the stream is broken) */
-}
-
-uint64_t uk_switch_capture_drops(const struct uk_switch *sw)
-{
-	return sw->capture_drops;
 }
 
 uint64_t uk_switch_fdb_evicted(const struct uk_switch *sw)

@@ -21,8 +21,7 @@
 #include "engine-internal.h"
 
 /* v's local address, or the any address of its remotes' family on UK_VXLAN_PORT. */
-static int local_of(const struct uk_switch_vxlan *v, union uk_vxlan_addr *local,
-		    struct uk_err *err)
+static int local_of(const struct uk_switch_vxlan *v, union uk_vxlan_addr *local, struct uk_err *err)
 {
 	union uk_vxlan_addr first;
 
@@ -44,8 +43,7 @@ int uk_switch_vxlan_check(const struct uk_switch_vxlan *v, struct uk_err *err)
 	union uk_vxlan_addr local, rem[UK_VXLAN_MAX_REMOTES];
 
 	if (v->vni > UK_VXLAN_VNI_MAX)
-		return uk_err_set(err, EINVAL, "VNI %u is outside 0..%u", v->vni,
-				  UK_VXLAN_VNI_MAX);
+		return uk_err_set(err, EINVAL, "VNI %u is outside 0..%u", v->vni, UK_VXLAN_VNI_MAX);
 	if (v->nremotes < 1 || v->nremotes > UK_VXLAN_MAX_REMOTES)
 		return uk_err_set(err, EINVAL, "a VXLAN port needs 1 to %d remotes",
 				  UK_VXLAN_MAX_REMOTES);
@@ -75,8 +73,8 @@ static int bind_udp(const union uk_vxlan_addr *local, struct uk_err *err)
 	bool v6 = local->sa.sa_family == AF_INET6;
 	int off = v6 ? IPV6_PMTUDISC_DONT : IP_PMTUDISC_DONT;
 	char addr[64];
-	int fd = socket(local->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			IPPROTO_UDP);
+	int fd =
+		socket(local->sa.sa_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, IPPROTO_UDP);
 
 	uk_vxlan_addr_format(local, addr, sizeof(addr));
 	if (fd < 0)
@@ -148,9 +146,9 @@ int uk_switch_vxlan(const char *name, const struct uk_switch_vxlan *v, struct uk
 	if (r < 0)
 		return r;
 	port = json_object_get(rep, "port");
-	r = json_is_integer(port) ? (int)json_integer_value(port)
-				  : uk_err_set(err, EPROTO, "switch '%s': its reply names no port",
-					       name);
+	r = json_is_integer(port)
+		    ? (int)json_integer_value(port)
+		    : uk_err_set(err, EPROTO, "switch '%s': its reply names no port", name);
 	json_decref(rep);
 	return r;
 }
@@ -172,10 +170,11 @@ int uk_switch_unvxlan(const char *name, long vni, struct uk_err *err)
 		json_t *v = json_object_get(p, "vxlan");
 		const char *peer = json_string_value(json_object_get(p, "peer"));
 
-		if (!v || !peer || (vni >= 0 && json_integer_value(json_object_get(v, "vni")) != vni))
+		if (!v || !peer ||
+		    (vni >= 0 && json_integer_value(json_object_get(v, "vni")) != vni))
 			continue;
-		r = uk_switch_remove_port_of(name, (int)json_integer_value(json_object_get(p, "port")),
-					     peer, err);
+		r = uk_switch_remove_port_of(
+			name, (int)json_integer_value(json_object_get(p, "port")), peer, err);
 		if (r < 0)
 			break;
 		n++;
@@ -184,7 +183,8 @@ int uk_switch_unvxlan(const char *name, long vni, struct uk_err *err)
 	if (r < 0)
 		return r;
 	if (n == 0 && vni >= 0)
-		return uk_err_set(err, ENOENT, "switch '%s' has no VXLAN port of VNI %ld", name, vni);
+		return uk_err_set(err, ENOENT, "switch '%s' has no VXLAN port of VNI %ld", name,
+				  vni);
 	if (n == 0)
 		return uk_err_set(err, ENOENT, "switch '%s' has no VXLAN port", name);
 	return n;

@@ -29,7 +29,8 @@ static int udp_socket(int fd, union uk_vxlan_addr *local, struct uk_err *err)
 	memset(local, 0, sizeof(*local));
 	if (getsockname(fd, &local->sa, &al) < 0 || (dom == AF_INET && !local->in.sin_port) ||
 	    (dom == AF_INET6 && !local->in6.sin6_port))
-		return uk_err_set(err, EINVAL, "add-port: the vxlan port's UDP socket is not bound");
+		return uk_err_set(err, EINVAL,
+				  "add-port: the vxlan port's UDP socket is not bound");
 	return 0;
 }
 
@@ -130,8 +131,7 @@ int uk_swd_vxlan_add(struct uk_swd *d, json_t *req, int fd, const struct uk_port
 	return 0;
 }
 
-static json_t *remote_json(const union uk_vxlan_addr *a, const struct uk_vxlan_stats *st,
-			   int r)
+static json_t *remote_json(const union uk_vxlan_addr *a, const struct uk_vxlan_stats *st, int r)
 {
 	char addr[64];
 	json_t *j = json_object();
