@@ -201,6 +201,7 @@ bench: deps
 	@UK_BUILD=$(abspath $(BUILD)) bench/cow
 	@UK_BUILD=$(abspath $(BUILD)) bench/guest
 	@UK_BUILD=$(abspath $(BUILD)) bench/switch
+	@UK_BUILD=$(abspath $(BUILD)) bench/vxlan
 	@UK_BUILD=$(abspath $(BUILD)) bench/image
 	@UK_BUILD=$(abspath $(BUILD)) bench/lab-image
 

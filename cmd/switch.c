@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* umlkit switch: start, stop, list, ports, fdb, capture, forward, nat, legacy, link, unlink,
- * plug. */
+ * plug, vxlan, unvxlan. */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -43,6 +43,10 @@ static const char switch_usage[] =
 	"  unlink A B               remove the link between A and B\n"
 	"  plug NAME [--vlan N] [--trunk]  a port carried over stdin and stdout (each frame\n"
 	"                           behind its 2-byte length, as vde_plug's): dpipe, ssh, socat\n"
+	"  vxlan NAME --vni N --remote ADDR[:PORT]... [--local ADDR[:PORT]] [--vlan V|--trunk]\n"
+	"                           a VXLAN port (RFC 7348): frames in UDP to and from the\n"
+	"                           remotes (unicast; floods go to each), port 4789 unless given\n"
+	"  unvxlan NAME [--vni N]   remove its VXLAN ports (of VNI N only)\n"
 	"Guests join with `umlkit start --net switch:NAME[,mac=MAC][,vlan=N][,trunk]`;\n"
 	"`,forward=tcp:8080:80` forwards to the guest's address, whatever its lease.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error.\n";
@@ -62,6 +66,9 @@ enum {
 	OPT_COALESCE,
 	OPT_VLAN,
 	OPT_TRUNK,
+	OPT_VNI,
+	OPT_REMOTE,
+	OPT_LOCAL,
 	OPT_FG,	   /* -f, --foreground */
 	OPT_WRITE, /* -w */
 	OPT_OUT	   /* --output */
@@ -81,6 +88,9 @@ static const struct uk_opt switch_options[] = {
 	[OPT_COALESCE] = {.name = "coalesce", .value = true},
 	[OPT_VLAN] = {.name = "vlan", .value = true},
 	[OPT_TRUNK] = {.name = "trunk"},
+	[OPT_VNI] = {.name = "vni", .value = true},
+	[OPT_REMOTE] = {.name = "remote", .value = true},
+	[OPT_LOCAL] = {.name = "local", .value = true},
 	[OPT_FG] = {.name = "foreground", .letter = 'f'},
 	[OPT_WRITE] = {.letter = 'w', .value = true},
 	[OPT_OUT] = {.name = "output", .value = true},
@@ -100,6 +110,8 @@ struct sw_args {
 	int port;
 	uint16_t vlan;
 	bool trunk;
+	struct uk_switch_vxlan vx;
+	bool have_vni;
 	uint64_t seconds;
 	const char *out;
 	int nargs;
@@ -193,6 +205,21 @@ static int parse_one(const struct uk_opts *p, int c, const char *v)
 	case OPT_TRUNK:
 		a->trunk = true;
 		return 0;
+	case OPT_VNI:
+		if (uk_parse_u64(v, &n) < 0 || n > UK_VXLAN_VNI_MAX)
+			return uk_usage_error("umlkit switch", "--vni %s: 0..%u", v,
+					      UK_VXLAN_VNI_MAX);
+		a->vx.vni = (uint32_t)n;
+		a->have_vni = true;
+		return 0;
+	case OPT_REMOTE:
+		if (a->vx.nremotes == UK_VXLAN_MAX_REMOTES)
+			return uk_usage_error("umlkit switch", "at most %d remotes",
+					      UK_VXLAN_MAX_REMOTES);
+		return copy_opt(a->vx.remotes[a->vx.nremotes++], sizeof(a->vx.remotes[0]), v,
+				"--remote");
+	case OPT_LOCAL:
+		return copy_opt(a->vx.local, sizeof(a->vx.local), v, "--local");
 	case OPT_SECONDS:
 		if (uk_parse_u64(v, &n) < 0 || n == 0 || n > 31536000)
 			return uk_usage_error("umlkit switch",
@@ -367,6 +394,34 @@ static int sw_list(struct sw_args *a)
 	return UK_EXIT_OK;
 }
 
+/* A VXLAN port's lines under its row in `ports`: its VNI, drops and remotes. */
+static void print_vxlan(json_t *v)
+{
+	json_t *r, *m, *macs;
+	size_t i, k;
+
+	if (!v)
+		return;
+	printf("     VNI %lld, local %s; dropped: %lld bad header, %lld wrong VNI, %lld from "
+	       "strangers\n",
+	       json_integer_value(json_object_get(v, "vni")),
+	       json_string_value(json_object_get(v, "local")),
+	       json_integer_value(json_object_get(v, "bad_header")),
+	       json_integer_value(json_object_get(v, "wrong_vni")),
+	       json_integer_value(json_object_get(v, "strangers")));
+	json_array_foreach(json_object_get(v, "remotes"), i, r)
+	{
+		printf("     remote %s: rx %lld, tx %lld, errors %lld;",
+		       json_string_value(json_object_get(r, "remote")),
+		       json_integer_value(json_object_get(r, "rx_frames")),
+		       json_integer_value(json_object_get(r, "tx_frames")),
+		       json_integer_value(json_object_get(r, "tx_errors")));
+		macs = json_object_get(r, "macs");
+		json_array_foreach(macs, k, m) printf(" %s", json_string_value(m));
+		putchar('\n');
+	}
+}
+
 static int sw_ports(struct sw_args *a)
 {
 	json_t *rep, *ports, *p;
@@ -403,6 +458,7 @@ static int sw_ports(struct sw_args *a)
 		       json_integer_value(json_object_get(p, "tx_drops")));
 		json_array_foreach(macs, k, m) printf(" %s", json_string_value(m));
 		putchar('\n');
+		print_vxlan(json_object_get(p, "vxlan"));
 	}
 	json_decref(ports);
 	return UK_EXIT_OK;
@@ -695,6 +751,47 @@ static int sw_unlink(struct sw_args *a)
 	return UK_EXIT_OK;
 }
 
+/* vxlan NAME --vni N --remote ADDR[:PORT]... [--local ADDR[:PORT]] [--vlan V | --trunk] */
+static int sw_vxlan(struct sw_args *a)
+{
+	struct uk_err err = {0};
+	int port;
+
+	if (a->nargs != 1)
+		return uk_usage_error("umlkit switch", "vxlan needs NAME");
+	if (!a->have_vni || a->vx.nremotes == 0)
+		return uk_usage_error("umlkit switch", "vxlan needs --vni N and --remote ADDR");
+	if (a->vlan && a->trunk)
+		return uk_usage_error("umlkit switch", "vxlan: --vlan or --trunk, not both");
+	a->vx.vlan = a->vlan;
+	a->vx.trunk = a->trunk;
+	if (uk_switch_name_check(a->args[0], &err) < 0 || uk_switch_vxlan_check(&a->vx, &err) < 0)
+		return uk_usage_error("umlkit switch", "%s", err.msg);
+	port = uk_switch_vxlan(a->args[0], &a->vx, &err);
+	if (port < 0)
+		return uk_fail(&err);
+	printf("%s port %d: VXLAN VNI %u to", a->args[0], port, a->vx.vni);
+	for (int i = 0; i < a->vx.nremotes; i++)
+		printf(" %s", a->vx.remotes[i]);
+	putchar('\n');
+	return UK_EXIT_OK;
+}
+
+/* unvxlan NAME [--vni N] */
+static int sw_unvxlan(struct sw_args *a)
+{
+	struct uk_err err = {0};
+	int n;
+
+	if (a->nargs != 1)
+		return uk_usage_error("umlkit switch", "unvxlan needs NAME");
+	n = uk_switch_unvxlan(a->args[0], a->have_vni ? (long)a->vx.vni : -1, &err);
+	if (n < 0)
+		return uk_fail(&err);
+	printf("%s: %d VXLAN port%s removed\n", a->args[0], n, n == 1 ? "" : "s");
+	return UK_EXIT_OK;
+}
+
 /* plug NAME [--vlan N] [--trunk]: until stdin ends or the switch closes the port */
 static int sw_plug(struct sw_args *a)
 {
@@ -732,6 +829,10 @@ int uk_cmd_switch(int argc, char **argv)
 		{"link", sw_link, UK_OPT_BIT(OPT_VLAN)},
 		{"unlink", sw_unlink, 0},
 		{"plug", sw_plug, UK_OPT_BIT(OPT_VLAN) | UK_OPT_BIT(OPT_TRUNK)},
+		{"vxlan", sw_vxlan,
+		 UK_OPT_BIT(OPT_VNI) | UK_OPT_BIT(OPT_REMOTE) | UK_OPT_BIT(OPT_LOCAL) |
+			 UK_OPT_BIT(OPT_VLAN) | UK_OPT_BIT(OPT_TRUNK)},
+		{"unvxlan", sw_unvxlan, UK_OPT_BIT(OPT_VNI)},
 	};
 	struct sw_args a;
 	int r;

@@ -54,6 +54,7 @@ enum uk_port_kind {
 	UK_PORT_NAT,	/* the user-mode NAT uplink */
 	UK_PORT_LINK,	/* one end of a link to another switch (uk_switch_link) */
 	UK_PORT_PLUG,	/* a plug: frames relayed from and to a byte stream (uk_switch_plug) */
+	UK_PORT_VXLAN,	/* frames in UDP to and from VXLAN tunnel endpoints (uk_switch_vxlan) */
 };
 
 struct uk_port_conf {
@@ -154,6 +155,35 @@ int uk_switch_unlink(const char *a, const char *b, struct uk_err *err);
  * closed the port; EPROTO: in ended inside a frame). */
 int uk_switch_plug(const char *name, const struct uk_port_conf *conf, int in, int out,
 		   struct uk_err *err);
+/*
+ * A VXLAN port (RFC 7348): the switch's frames to and from other VXLAN tunnel endpoints
+ * (another umlkit switch, a Linux vxlan device, Open vSwitch, a physical VTEP) in UDP
+ * datagrams behind an 8-byte header that carries the VNI. Unicast peers only: a frame to
+ * flood goes to each remote (head-end replication), a frame for a MAC learned from one remote
+ * to that remote only. What comes from another address, with another VNI or a malformed
+ * header is dropped and counted.
+ */
+#define UK_VXLAN_PORT	     4789 /* IANA's */
+#define UK_VXLAN_VNI_MAX     0xffffff
+#define UK_VXLAN_MAX_REMOTES 16
+struct uk_switch_vxlan {
+	uint32_t vni;
+	char local[64]; /* ADDR[:PORT] of the UDP socket; "" the any address, UK_VXLAN_PORT */
+	char remotes[UK_VXLAN_MAX_REMOTES][64]; /* ADDR[:PORT], unicast, of one family */
+	int nremotes;
+	uint16_t vlan; /* the port's access VLAN, or its native VLAN when trunk; 0 means 1 */
+	bool trunk;
+};
+/* Check v (VNI, addresses, remotes of the local address's family, none twice): 0 or -EINVAL
+ * saying why. */
+int uk_switch_vxlan_check(const struct uk_switch_vxlan *v, struct uk_err *err);
+/* Add a VXLAN port to switch name: a UDP socket bound in this process's network namespace to
+ * v->local, handed to the switch. Returns the port, or a negative errno (EADDRINUSE: the local
+ * address and port are taken, by another VXLAN port or anything else). */
+int uk_switch_vxlan(const char *name, const struct uk_switch_vxlan *v, struct uk_err *err);
+/* Remove switch name's VXLAN ports (of VNI vni only, when vni >= 0): how many, or a negative
+ * errno (ENOENT: none). */
+int uk_switch_unvxlan(const char *name, long vni, struct uk_err *err);
 /* The pid of the running switch, or 0. */
 pid_t uk_switch_pid(const char *name);
 /* Names of every switch with a runtime directory; free each and the array. */

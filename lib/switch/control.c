@@ -45,6 +45,8 @@ static json_t *port_json(struct uk_swd *d, int id)
 		json_object_set_new(j, "guest", json_string(c.guest));
 		json_object_set_new(j, "net", json_integer(c.net));
 	}
+	if (c.kind == UK_PORT_VXLAN)
+		uk_swd_vxlan_json(d, id, j);
 	for (int m = 0; m < d->nmods; m++)
 		if (d->mods[m].m.port_json)
 			d->mods[m].m.port_json(d, d->mods[m].m.ctx, id, j);
@@ -52,6 +54,7 @@ static json_t *port_json(struct uk_swd *d, int id)
 }
 
 struct fdb_walk {
+	struct uk_swd *d;
 	json_t *arr;   /* fdb: every entry */
 	json_t *ports; /* ports: add each MAC to its port's "macs" */
 	uint64_t now;
@@ -60,7 +63,7 @@ struct fdb_walk {
 static int fdb_entry(void *ctx, const struct uk_fdb_entry *e)
 {
 	struct fdb_walk *w = ctx;
-	char mac[18];
+	char mac[18], remote[64];
 
 	uk_mac_format(e->mac, mac);
 	if (w->arr) {
@@ -70,6 +73,8 @@ static int fdb_entry(void *ctx, const struct uk_fdb_entry *e)
 		json_object_set_new(j, "vlan", json_integer(e->vlan));
 		json_object_set_new(j, "port", json_integer(e->port));
 		json_object_set_new(j, "age_ms", json_integer((json_int_t)(w->now - e->seen_ms)));
+		if (uk_swd_vxlan_remote(w->d, e->port, e->via, remote, sizeof(remote)) == 0)
+			json_object_set_new(j, "remote", json_string(remote));
 		json_array_append_new(w->arr, j);
 	}
 	if (w->ports) {
@@ -78,8 +83,17 @@ static int fdb_entry(void *ctx, const struct uk_fdb_entry *e)
 
 		json_array_foreach(w->ports, i, p)
 		{
-			if (json_integer_value(json_object_get(p, "port")) == e->port)
-				json_array_append_new(json_object_get(p, "macs"), json_string(mac));
+			json_t *rem = json_object_get(json_object_get(p, "vxlan"), "remotes");
+
+			if (json_integer_value(json_object_get(p, "port")) != e->port)
+				continue;
+			json_array_append_new(json_object_get(p, "macs"), json_string(mac));
+			/* on a VXLAN port, also under the remote it came through */
+			if (e->via >= 0 && json_array_get(rem, (size_t)e->via))
+				json_array_append_new(
+					json_object_get(json_array_get(rem, (size_t)e->via),
+							"macs"),
+					json_string(mac));
 		}
 	}
 	return 0;
@@ -89,7 +103,7 @@ static void cmd_ports(struct uk_swd *d, json_t *reply)
 {
 	int ids[UK_SW_MAX_PORTS];
 	int n = uk_switch_ports(d->sw, ids, UK_SW_MAX_PORTS);
-	struct fdb_walk w = {.ports = json_array(), .now = uk_switch_now_ms()};
+	struct fdb_walk w = {.d = d, .ports = json_array(), .now = uk_switch_now_ms()};
 
 	for (int i = 0; i < n; i++)
 		json_array_append_new(w.ports, port_json(d, ids[i]));
@@ -99,7 +113,7 @@ static void cmd_ports(struct uk_swd *d, json_t *reply)
 
 static void cmd_fdb(struct uk_swd *d, json_t *reply)
 {
-	struct fdb_walk w = {.arr = json_array(), .now = uk_switch_now_ms()};
+	struct fdb_walk w = {.d = d, .arr = json_array(), .now = uk_switch_now_ms()};
 
 	uk_fdb_foreach(uk_switch_fdb(d->sw), w.now, fdb_entry, &w);
 	json_object_set_new(reply, "fdb", w.arr);
@@ -201,9 +215,11 @@ static int add_port_conf(json_t *req, struct uk_port_conf *c, struct uk_err *err
 		c->kind = UK_PORT_LINK;
 	else if (!strcmp(kind, "plug"))
 		c->kind = UK_PORT_PLUG;
+	else if (!strcmp(kind, "vxlan"))
+		c->kind = UK_PORT_VXLAN;
 	else
-		return uk_err_set(err, EINVAL, "add-port: kind '%.32s' is not fd, link or plug",
-				  kind);
+		return uk_err_set(err, EINVAL,
+				  "add-port: kind '%.32s' is not fd, link, plug or vxlan", kind);
 	if (vlan < 0 || vlan > UK_VLAN_MAX)
 		return uk_err_set(err, EINVAL, "add-port: vlan %lld is outside 1..4094",
 				  (long long)vlan);
@@ -228,6 +244,8 @@ static int cmd_add_port(struct uk_swd *d, json_t *req, int fd, json_t *reply, st
 		close(fd);
 		return -EINVAL;
 	}
+	if (c.kind == UK_PORT_VXLAN)
+		return uk_swd_vxlan_add(d, req, fd, &c, reply, err);
 	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0 ||
 	    (type != SOCK_SEQPACKET && type != SOCK_DGRAM)) {
 		close(fd);

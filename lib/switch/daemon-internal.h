@@ -132,6 +132,20 @@ void uk_swd_control_accept(struct uk_swd *d, int fd);
 /* Control connection s is readable: answer its request, or drop it. */
 void uk_swd_control_request(struct uk_swd *d, int s);
 
+/* Watch the socket fd of port id (made in the engine): 0, or -ENOSPC with err told and the
+ * port removed. */
+int uk_swd_watch_port(struct uk_swd *d, int fd, int id, struct uk_err *err);
+
+/* ---- vxlan-port.c ---- */
+/* add-port of kind "vxlan" for conf c: fd (closed on failure) a bound UDP socket, req's "vni"
+ * and "remotes"; the port into reply's "port". 0, or a negative errno (err told). */
+int uk_swd_vxlan_add(struct uk_swd *d, json_t *req, int fd, const struct uk_port_conf *c,
+		     json_t *reply, struct uk_err *err);
+/* A VXLAN port's "vxlan" object in `ports` (nothing for other ports). */
+void uk_swd_vxlan_json(struct uk_swd *d, int id, json_t *j);
+/* The address of remote via of VXLAN port id into out: 0, or -ENOENT. */
+int uk_swd_vxlan_remote(struct uk_swd *d, int id, int via, char *out, size_t len);
+
 /* ---- uplink.c ---- */
 /* Attach the tap d->o.tap as a port (it must exist) and watch it. */
 int uk_swd_tap_open(struct uk_swd *d, struct uk_err *err);

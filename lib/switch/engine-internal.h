@@ -14,6 +14,7 @@
 
 #include "umlkit/err.h"
 #include "umlkit/switch.h"
+#include "swparse.h"
 
 #define UK_SW_AGING_S 300 /* as 802.1D */
 
@@ -23,6 +24,7 @@ struct uk_fdb_entry {
 	uint8_t mac[6];
 	uint16_t vlan;
 	int port;
+	int via; /* on a VXLAN port: the remote it came from (its index); else -1 */
 	uint64_t seen_ms;
 };
 /* capacity: entries (rounded up to a power of two); aging_ms: 0 never ages. NULL: ENOMEM. */
@@ -34,8 +36,15 @@ void uk_fdb_free(struct uk_fdb *t);
  * probe sequence is then replaced, so it still learns; -ENOSPC only counts it).
  */
 int uk_fdb_learn(struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, int port, uint64_t now_ms);
+/* The same, with the remote of a VXLAN port it came through (via; -1: none). A move between
+ * two remotes of one port is a move too. */
+int uk_fdb_learn_via(struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, int port, int via,
+		     uint64_t now_ms);
 /* The port mac (in vlan) was last seen on, or -1 when unknown or aged out. */
 int uk_fdb_lookup(const struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, uint64_t now_ms);
+/* The same, and the remote it came through into *via (-1: none, or unknown). */
+int uk_fdb_lookup_via(const struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, uint64_t now_ms,
+		      int *via);
 /* Forget every entry of a port (it went away). */
 void uk_fdb_forget_port(struct uk_fdb *t, int port);
 /* Drop entries older than the aging time. Returns how many were dropped. */
@@ -117,6 +126,33 @@ void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd);
 void uk_switch_input(struct uk_switch *sw, int port, const void *frame, size_t len);
 /* Age the learning table (call every few seconds). */
 void uk_switch_tick(struct uk_switch *sw);
+
+/* ---- VXLAN ports (RFC 7348) ---- */
+struct uk_vxlan_conf {
+	uint32_t vni;
+	union uk_vxlan_addr local; /* what the socket is bound to, for `ports` */
+	union uk_vxlan_addr remotes[UK_VXLAN_MAX_REMOTES];
+	int nremotes;
+};
+struct uk_vxlan_stats {
+	uint64_t bad_header; /* shorter than the header, or its I flag clear */
+	uint64_t wrong_vni;  /* from a remote, with another VNI */
+	uint64_t strangers;  /* from an address that is no remote of the port */
+	uint64_t rx_frames[UK_VXLAN_MAX_REMOTES], tx_frames[UK_VXLAN_MAX_REMOTES];
+	uint64_t tx_errors[UK_VXLAN_MAX_REMOTES]; /* sends refused (unreachable, full) */
+};
+/*
+ * A port whose frames travel in UDP datagrams behind a VXLAN header, over fd (a UDP socket,
+ * bound; the engine owns it from here on). Frames come from the remotes only (matched by
+ * address, whatever their source port), with vx->vni; each frame's source MAC is learned with
+ * the remote it came from, and a frame for it goes to that remote only; a frame to flood goes
+ * to every remote. A send error never removes the port: it is counted, per remote.
+ */
+int uk_switch_add_vxlan_port(struct uk_switch *sw, int fd, const struct uk_port_conf *c,
+			     const struct uk_vxlan_conf *vx, struct uk_err *err);
+/* A VXLAN port's conf and counters: 0, or -ENOENT when id is no VXLAN port. */
+int uk_switch_vxlan_info(const struct uk_switch *sw, int id, struct uk_vxlan_conf *vx,
+			 struct uk_vxlan_stats *st);
 
 /* Reports */
 int uk_switch_port_info(const struct uk_switch *sw, int port, struct uk_port_conf *c,

@@ -14,6 +14,9 @@
  * once per port) until the socket is writable again (the owner polls it while
  * port_blocked says so); frames for the port queue behind it, in order, and only what does
  * not fit in the backlog is dropped and counted.
+ *
+ * Its state (engine-state.h) is shared with engine-vxlan.c (VXLAN ports: their datagrams in
+ * and out) and capture.c (captures).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,64 +29,7 @@
 #include <unistd.h>
 
 #include "umlkit/util.h"
-#include "engine-internal.h"
-
-#define IOV_PER_FRAME 3 /* head, tag, rest */
-
-/* A ring of frames a port's socket refused, oldest at head. */
-struct backlog {
-	unsigned head, count;
-	size_t slot; /* bytes per frame */
-	uint32_t len[UK_SW_BACKLOG];
-	uint8_t *buf; /* UK_SW_BACKLOG slots */
-};
-
-struct port {
-	bool used;
-	struct uk_port_conf conf;
-	struct uk_port_stats st;
-	int fd; /* socket ports: the socket (for a daemon port, maybe the shared one) */
-	bool owns_fd;
-	bool dgram;		 /* a legacy daemon port, counted in ndaemon */
-	struct sockaddr_un addr; /* daemon ports on the shared socket: the guest's address */
-	socklen_t addrlen;
-	int (*send)(void *priv, const void *frame, size_t len);
-	void *priv;
-	/* frames waiting to go out in this batch */
-	struct mmsghdr out[UK_SW_BATCH];
-	struct iovec iov[UK_SW_BATCH][IOV_PER_FRAME];
-	unsigned nout;
-	bool dirty;
-	bool dead;
-	bool loads;	      /* its input brings the load (uk_switch_port_set_loads) */
-	uint64_t to_loaded;   /* frames received here that went to a port that did */
-	struct backlog *blog; /* a legacy guest's own socket: what it refused, see above */
-};
-
-struct uk_switch {
-	struct uk_switch_opts o;
-	unsigned max_frame;
-	struct uk_fdb *fdb;
-	struct port *ports[UK_SW_MAX_PORTS];
-	int dirty[UK_SW_MAX_PORTS];
-	int ndirty;
-	/* receive buffers for one batch */
-	uint8_t *rxbuf;
-	struct mmsghdr rx[UK_SW_BATCH];
-	struct iovec rxiov[UK_SW_BATCH];
-	struct sockaddr_un rxaddr[UK_SW_BATCH];
-	uint8_t tags[UK_VLAN_MAX + 1][UK_VLAN_HLEN];
-	uint8_t *scratch; /* one frame, for callback ports */
-	int capture_fd, capture_port;
-	uint64_t capture_drops; /* records a full pipe had no room for */
-	uint64_t fdb_evicted;	/* live addresses the full learning table forgot for new ones */
-	bool busy;	    /* forwarding: a callback port's send() must not feed frames back in */
-	uint64_t frames_in; /* every frame received, for the daemon's load estimate */
-	uint64_t stray;	    /* frames on the legacy data socket from no guest's address */
-	int last_daemon;    /* the daemon port last matched, a cache for the address search */
-	int ndaemon;	    /* legacy daemon ports (uk_switch_pause_frames) */
-	int nshared;	    /* ... of them on the shared legacy socket */
-};
+#include "engine-state.h"
 
 uint64_t uk_switch_now_ms(void)
 {
@@ -92,7 +38,8 @@ uint64_t uk_switch_now_ms(void)
 
 const char *uk_port_kind_name(int kind)
 {
-	static const char *const names[] = {"fd", "bess", "daemon", "tap", "nat", "link", "plug"};
+	static const char *const names[] = {"fd",  "bess", "daemon", "tap",
+					    "nat", "link", "plug",   "vxlan"};
 
 	return kind >= 0 && kind < (int)UK_ARRAY_SIZE(names) ? names[kind] : "unknown";
 }
@@ -119,8 +66,10 @@ struct uk_switch *uk_switch_new(const struct uk_switch_opts *o, struct uk_err *e
 	}
 	sw->max_frame = sw->o.mtu + UK_ETH_HLEN + UK_VLAN_HLEN;
 	sw->fdb = uk_fdb_new(sw->o.fdb_size ? sw->o.fdb_size : 8192, sw->o.aging_ms);
-	/* one byte more than the largest frame, to see frames that are too long */
-	sw->rxbuf = malloc((size_t)UK_SW_BATCH * (sw->max_frame + 1));
+	/* one byte more than the largest frame, to see frames that are too long, behind the
+	 * room for a VXLAN header */
+	sw->rxslot = sw->max_frame + 1 + UK_VXLAN_HLEN;
+	sw->rxbuf = malloc((size_t)UK_SW_BATCH * sw->rxslot);
 	sw->scratch = malloc(sw->max_frame + UK_VLAN_HLEN);
 	if (!sw->fdb || !sw->rxbuf || !sw->scratch) {
 		uk_switch_free(sw);
@@ -226,15 +175,9 @@ int uk_switch_add_callback_port(struct uk_switch *sw, const struct uk_port_conf 
 	return id;
 }
 
-/* The port with this id, or NULL (no such port, or an id out of range). */
-static struct port *port_of(const struct uk_switch *sw, int id)
-{
-	return id >= 0 && id < UK_SW_MAX_PORTS ? sw->ports[id] : NULL;
-}
-
 void uk_switch_remove_port(struct uk_switch *sw, int id)
 {
-	struct port *p = port_of(sw, id);
+	struct port *p = uk_sw_port(sw, id);
 
 	if (!p)
 		return;
@@ -253,6 +196,7 @@ void uk_switch_remove_port(struct uk_switch *sw, int id)
 		free(p->blog->buf);
 		free(p->blog);
 	}
+	free(p->vx);
 	uk_fdb_forget_port(sw->fdb, id);
 	for (int i = 0; i < sw->ndirty; i++)
 		if (sw->dirty[i] == id)
@@ -263,14 +207,14 @@ void uk_switch_remove_port(struct uk_switch *sw, int id)
 
 int uk_switch_port_fd(const struct uk_switch *sw, int id)
 {
-	const struct port *p = port_of(sw, id);
+	const struct port *p = uk_sw_port(sw, id);
 
 	return p && p->owns_fd ? p->fd : -1;
 }
 
 int uk_switch_port_socket(const struct uk_switch *sw, int id)
 {
-	const struct port *p = port_of(sw, id);
+	const struct port *p = uk_sw_port(sw, id);
 
 	return p ? p->fd : -1;
 }
@@ -282,25 +226,18 @@ static bool port_in_vlan(const struct port *p, uint16_t vid)
 	return p->conf.trunk || p->conf.vlan == vid;
 }
 
-/* Queue frame f (as received, tagged or not; fi: what uk_frame_parse found) on port p for
- * VLAN vid. */
-static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len,
-		    const struct uk_frame_info *fi, uint16_t vid)
+/* The pieces of frame f (as received, tagged or not; fi: what uk_frame_parse found) as port p
+ * sends it in VLAN vid, its tag kept, added, removed or replaced, into iov: their count. */
+static int frame_pieces(const struct uk_switch *sw, const struct port *p, const uint8_t *f,
+			size_t len, const struct uk_frame_info *fi, uint16_t vid, struct iovec *iov)
 {
-	struct port *p = sw->ports[id];
 	bool tagged = fi->tagged, want_tag = p->conf.trunk && vid != p->conf.vlan;
-	struct iovec *iov;
 	int n = 0;
 
-	if (p->dead || p->nout == UK_SW_BATCH) {
-		p->st.tx_drops++;
-		return;
-	}
-	iov = p->iov[p->nout];
 	if (tagged && want_tag && fi->vlan != vid) {
 		/* a priority tag (VID 0) on a frame of another VLAN: the tag is replaced */
 		iov[n++] = (struct iovec){(void *)f, 12};
-		iov[n++] = (struct iovec){sw->tags[vid], UK_VLAN_HLEN};
+		iov[n++] = (struct iovec){(void *)sw->tags[vid], UK_VLAN_HLEN};
 		iov[n++] = (struct iovec){(void *)(f + 16), len - 16};
 	} else if (tagged == want_tag) {
 		iov[n++] = (struct iovec){(void *)f, len};
@@ -309,14 +246,39 @@ static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len,
 		iov[n++] = (struct iovec){(void *)(f + 16), len - 16};
 	} else { /* add one */
 		iov[n++] = (struct iovec){(void *)f, 12};
-		iov[n++] = (struct iovec){sw->tags[vid], UK_VLAN_HLEN};
+		iov[n++] = (struct iovec){(void *)sw->tags[vid], UK_VLAN_HLEN};
 		iov[n++] = (struct iovec){(void *)(f + 12), len - 12};
 	}
+	return n;
+}
+
+static void flush_port(struct uk_switch *sw, int id, struct port *p);
+
+/* Queue one message on port id: the frame's n pieces (behind the VXLAN header on a VXLAN
+ * port) to name. A VXLAN port's batch may fill with copies of a flood: it is sent then. */
+static void queue_msg(struct uk_switch *sw, int id, const struct iovec *pieces, int n, void *name,
+		      socklen_t namelen)
+{
+	struct port *p = sw->ports[id];
+	struct iovec *iov;
+	size_t k = 0;
+
+	if (p->vx && p->nout == UK_SW_BATCH)
+		flush_port(sw, id, p);
+	if (p->dead || p->nout == UK_SW_BATCH) {
+		p->st.tx_drops++;
+		return;
+	}
+	iov = p->iov[p->nout];
+	if (p->vx)
+		iov[k++] = (struct iovec){p->vx->hdr, UK_VXLAN_HLEN};
+	for (int i = 0; i < n; i++)
+		iov[k++] = pieces[i];
 	p->out[p->nout].msg_hdr = (struct msghdr){
 		.msg_iov = iov,
-		.msg_iovlen = (size_t)n,
-		.msg_name = p->addrlen ? &p->addr : NULL,
-		.msg_namelen = p->addrlen,
+		.msg_iovlen = k,
+		.msg_name = name,
+		.msg_namelen = namelen,
 	};
 	p->nout++;
 	if (!p->dirty) {
@@ -325,15 +287,35 @@ static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len,
 	}
 }
 
-static void capture(struct uk_switch *sw, int port, const uint8_t *f, size_t len);
+/* Queue frame f on port id for VLAN vid; on a VXLAN port, to the remote via (the one its
+ * destination was learned from), or to each remote when via is -1. */
+static void enqueue(struct uk_switch *sw, int id, const uint8_t *f, size_t len,
+		    const struct uk_frame_info *fi, uint16_t vid, int via)
+{
+	struct port *p = sw->ports[id];
+	struct iovec pieces[IOV_PER_FRAME - 1];
+	int n = frame_pieces(sw, p, f, len, fi, vid, pieces);
+	struct vxlan *vx = p->vx;
 
-/* Forward one frame received on port `in`. The frame stays valid until flush(). */
-static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, uint64_t now)
+	if (!vx) {
+		queue_msg(sw, id, pieces, n, p->addrlen ? &p->addr : NULL, p->addrlen);
+		return;
+	}
+	if (via >= vx->c.nremotes)
+		via = -1;
+	for (int r = 0; r < vx->c.nremotes; r++)
+		if (via < 0 || via == r)
+			queue_msg(sw, id, pieces, n, &vx->c.remotes[r],
+				  uk_vxlan_addr_len(&vx->c.remotes[r]));
+}
+
+void uk_sw_forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, uint64_t now,
+		   int via)
 {
 	struct port *p = sw->ports[in];
 	struct uk_frame_info fi;
 	uint16_t vid;
-	int out;
+	int out, to;
 
 	if (uk_frame_parse(f, len, sw->o.mtu, &fi) < 0) {
 		p->st.rx_drops++;
@@ -352,24 +334,26 @@ static void forward(struct uk_switch *sw, int in, const uint8_t *f, size_t len, 
 	p->st.rx_frames++;
 	p->st.rx_bytes += len;
 	if (sw->capture_fd >= 0 && (sw->capture_port < 0 || sw->capture_port == in))
-		capture(sw, in, f, len);
+		uk_sw_capture(sw, in, f, len);
 	if (!sw->o.hub) {
-		if (uk_fdb_learn(sw->fdb, fi.src, vid, in, now) == -ENOSPC)
+		if (uk_fdb_learn_via(sw->fdb, fi.src, vid, in, via, now) == -ENOSPC)
 			sw->fdb_evicted++;
 		if (!fi.multicast) {
-			out = uk_fdb_lookup(sw->fdb, fi.dst, vid, now);
+			out = uk_fdb_lookup_via(sw->fdb, fi.dst, vid, now, &to);
 			if (out == in)
 				return; /* it is on the port it came from */
 			if (out >= 0 && sw->ports[out] && port_in_vlan(sw->ports[out], vid)) {
 				p->to_loaded += sw->ports[out]->loads;
-				enqueue(sw, out, f, len, &fi, vid);
+				enqueue(sw, out, f, len, &fi, vid, to);
 				return;
 			}
 		}
 	}
+	/* never back out of the port it came in on: a VXLAN port's remotes are a full mesh,
+	 * each floods to the others itself */
 	for (int i = 0; i < UK_SW_MAX_PORTS; i++)
 		if (i != in && sw->ports[i] && port_in_vlan(sw->ports[i], vid))
-			enqueue(sw, i, f, len, &fi, vid);
+			enqueue(sw, i, f, len, &fi, vid, -1);
 }
 
 static void mark_dead(struct uk_switch *sw, int id)
@@ -381,15 +365,6 @@ static void mark_dead(struct uk_switch *sw, int id)
 	p->dead = true;
 	if (sw->o.port_dead)
 		sw->o.port_dead(sw->o.ctx, id);
-}
-
-static size_t iov_len(const struct msghdr *m)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < m->msg_iovlen; i++)
-		n += m->msg_iov[i].iov_len;
-	return n;
 }
 
 static void flush_callback(struct uk_switch *sw, struct port *p)
@@ -409,13 +384,6 @@ static void flush_callback(struct uk_switch *sw, struct port *p)
 			p->st.tx_bytes += n;
 		}
 	}
-}
-
-/* Whether a send failed with errno e because the peer's queue (or ours) is full, for now:
- * the peer is slow, not gone. */
-static bool peer_full(int e)
-{
-	return e == EAGAIN || e == ENOBUFS || e == ENOMEM;
 }
 
 /* Whether port p keeps what its socket refuses (see the top of this file). */
@@ -496,7 +464,7 @@ static void drain(struct uk_switch *sw, int id, struct port *p)
 		sent = sendmmsg(p->fd, mm, n, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (sent < 0 && errno == EINTR)
 			continue;
-		if (sent < 0 && !peer_full(errno)) {
+		if (sent < 0 && !uk_sw_peer_full(errno)) {
 			mark_dead(sw, id);
 			return; /* its removal counts the backlog as dropped */
 		}
@@ -529,7 +497,7 @@ static void flush_socket(struct uk_switch *sw, int id, struct port *p)
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			if (!peer_full(errno) && p->owns_fd)
+			if (!uk_sw_peer_full(errno) && p->owns_fd)
 				mark_dead(sw, id);
 			else if (keeps_backlog(p)) {
 				stash(sw, id, p, done);
@@ -543,13 +511,25 @@ static void flush_socket(struct uk_switch *sw, int id, struct port *p)
 		}
 		for (int i = 0; i < n; i++) {
 			p->st.tx_frames++;
-			p->st.tx_bytes += iov_len(&p->out[done + (unsigned)i].msg_hdr);
+			p->st.tx_bytes += uk_sw_iov_len(&p->out[done + (unsigned)i].msg_hdr);
 		}
 		done += (unsigned)n;
 	}
 }
 
-static void flush(struct uk_switch *sw)
+/* Send what port id has queued. */
+static void flush_port(struct uk_switch *sw, int id, struct port *p)
+{
+	if (p->send)
+		flush_callback(sw, p);
+	else if (p->vx)
+		uk_sw_vxlan_flush(p);
+	else if (p->fd >= 0)
+		flush_socket(sw, id, p);
+	p->nout = 0;
+}
+
+void uk_sw_flush(struct uk_switch *sw)
 {
 	for (int d = 0; d < sw->ndirty; d++) {
 		int id = sw->dirty[d];
@@ -557,21 +537,19 @@ static void flush(struct uk_switch *sw)
 
 		if (!p)
 			continue;
-		if (p->send)
-			flush_callback(sw, p);
-		else if (p->fd >= 0)
-			flush_socket(sw, id, p);
-		p->nout = 0;
+		flush_port(sw, id, p);
 		p->dirty = false;
 	}
 	sw->ndirty = 0;
 }
 
-static void setup_rx(struct uk_switch *sw, bool names)
+/* The receive batch: each frame (with a VXLAN header in front when vxlan) into its slot, and
+ * its sender's address when names. */
+static void setup_rx(struct uk_switch *sw, bool names, bool vxlan)
 {
 	for (int i = 0; i < UK_SW_BATCH; i++) {
-		sw->rxiov[i] = (struct iovec){sw->rxbuf + (size_t)i * (sw->max_frame + 1),
-					      sw->max_frame + 1};
+		sw->rxiov[i] = (struct iovec){sw->rxbuf + (size_t)i * sw->rxslot,
+					      sw->max_frame + 1 + (vxlan ? UK_VXLAN_HLEN : 0)};
 		sw->rx[i].msg_hdr = (struct msghdr){
 			.msg_iov = &sw->rxiov[i],
 			.msg_iovlen = 1,
@@ -589,7 +567,7 @@ static void note_received(struct uk_switch *sw, int id, unsigned i, uint64_t now
 		sw->ports[id]->st.rx_drops++; /* longer than the MTU allows */
 		return;
 	}
-	forward(sw, id, sw->rxiov[i].iov_base, m->msg_len, now);
+	uk_sw_forward(sw, id, sw->rxiov[i].iov_base, m->msg_len, now, -1);
 }
 
 /* Receive and forward one batch from a socket port: the frame count, or -1 once it is dead. */
@@ -616,14 +594,14 @@ static int port_batch(struct uk_switch *sw, int id, struct port *p, uint64_t now
 		}
 		note_received(sw, id, (unsigned)i, now);
 	}
-	flush(sw);
+	uk_sw_flush(sw);
 	sw->busy = false;
 	return n;
 }
 
 void uk_switch_port_writable(struct uk_switch *sw, int id)
 {
-	struct port *p = port_of(sw, id);
+	struct port *p = uk_sw_port(sw, id);
 
 	if (p && p->blog && p->blog->count && p->fd >= 0 && !p->dead)
 		drain(sw, id, p);
@@ -631,12 +609,18 @@ void uk_switch_port_writable(struct uk_switch *sw, int id)
 
 void uk_switch_port_readable(struct uk_switch *sw, int id)
 {
-	struct port *p = port_of(sw, id);
+	struct port *p = uk_sw_port(sw, id);
 	uint64_t now = uk_switch_now_ms();
 
 	if (!p || p->fd < 0 || p->dead)
 		return;
-	setup_rx(sw, false);
+	setup_rx(sw, p->vx != NULL, p->vx != NULL);
+	if (p->vx) {
+		for (int round = 0; round < UK_SW_DRAIN_BATCHES; round++)
+			if (uk_sw_vxlan_batch(sw, id, p, now) < UK_SW_BATCH)
+				break;
+		return;
+	}
 	/* a full batch means more may wait: take a few more now rather than after a poll */
 	for (int round = 0; round < UK_SW_DRAIN_BATCHES; round++)
 		if (port_batch(sw, id, p, now) < UK_SW_BATCH || p->dead)
@@ -651,7 +635,7 @@ static bool sends_from(const struct port *p, const struct sockaddr_un *a, sockle
 	       !memcmp(&p->addr, a, len);
 }
 
-static int daemon_port_of(struct uk_switch *sw, const struct sockaddr_un *a, socklen_t len)
+static int daemon_uk_sw_port(struct uk_switch *sw, const struct sockaddr_un *a, socklen_t len)
 {
 	int c = sw->last_daemon;
 
@@ -668,26 +652,26 @@ void uk_switch_daemon_readable(struct uk_switch *sw, int data_fd)
 	uint64_t now = uk_switch_now_ms();
 	int n;
 
-	setup_rx(sw, true);
+	setup_rx(sw, true, false);
 	n = recvmmsg(data_fd, sw->rx, UK_SW_BATCH, MSG_DONTWAIT, NULL);
 	if (n > 0)
 		sw->frames_in += (unsigned)n;
 	sw->busy = true;
 	for (int i = 0; i < n; i++) {
-		int id = daemon_port_of(sw, &sw->rxaddr[i], sw->rx[i].msg_hdr.msg_namelen);
+		int id = daemon_uk_sw_port(sw, &sw->rxaddr[i].un, sw->rx[i].msg_hdr.msg_namelen);
 
 		if (id >= 0)
 			note_received(sw, id, (unsigned)i, now);
 		else
 			sw->stray++;
 	}
-	flush(sw);
+	uk_sw_flush(sw);
 	sw->busy = false;
 }
 
 void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len)
 {
-	struct port *p = port_of(sw, id);
+	struct port *p = uk_sw_port(sw, id);
 
 	if (!p)
 		return;
@@ -698,14 +682,14 @@ void uk_switch_input(struct uk_switch *sw, int id, const void *frame, size_t len
 	}
 	sw->frames_in++;
 	sw->busy = true;
-	forward(sw, id, frame, len, uk_switch_now_ms());
-	flush(sw);
+	uk_sw_forward(sw, id, frame, len, uk_switch_now_ms(), -1);
+	uk_sw_flush(sw);
 	sw->busy = false;
 }
 
 void uk_switch_port_set_loads(struct uk_switch *sw, int id, bool loads)
 {
-	struct port *p = port_of(sw, id);
+	struct port *p = uk_sw_port(sw, id);
 
 	if (p)
 		p->loads = loads;
@@ -713,7 +697,7 @@ void uk_switch_port_set_loads(struct uk_switch *sw, int id, bool loads)
 
 uint64_t uk_switch_port_to_loaded(const struct uk_switch *sw, int id)
 {
-	const struct port *p = port_of(sw, id);
+	const struct port *p = uk_sw_port(sw, id);
 
 	return p ? p->to_loaded : 0;
 }
@@ -743,7 +727,7 @@ void uk_switch_tick(struct uk_switch *sw)
 int uk_switch_port_info(const struct uk_switch *sw, int id, struct uk_port_conf *c,
 			struct uk_port_stats *st)
 {
-	const struct port *p = port_of(sw, id);
+	const struct port *p = uk_sw_port(sw, id);
 
 	if (!p)
 		return -ENOENT;
@@ -769,72 +753,6 @@ int uk_switch_ports(const struct uk_switch *sw, int *ids, int max)
 const struct uk_fdb *uk_switch_fdb(const struct uk_switch *sw)
 {
 	return sw->fdb;
-}
-
-/* ---- captures (pcap: magic a1b2c3d4, v2.4, snaplen, LINKTYPE_ETHERNET) ---- */
-int uk_switch_capture_start(struct uk_switch *sw, int port, int fd, struct uk_err *err)
-{
-	uint8_t h[24] = {0};
-	int r;
-
-	uk_switch_capture_stop(sw);
-	uk_put_le32(h, 0xa1b2c3d4);
-	h[4] = 2;
-	h[6] = 4;
-	uk_put_le32(h + 16, sw->max_frame);
-	uk_put_le32(h + 20, 1);
-	/* a reader that does not keep up loses records, never stalls the switch: not even
-	 * the header's write may block (a pipe passed full, or whose reader never reads) */
-	r = fcntl(fd, F_GETFL);
-	if (r < 0 || fcntl(fd, F_SETFL, r | O_NONBLOCK) < 0) {
-		r = errno;
-		close(fd);
-		return uk_err_sys(err, r, "capture: the file");
-	}
-	r = uk_write_all(fd, h, sizeof(h));
-	if (r < 0) {
-		close(fd);
-		if (r == -EAGAIN || r == -EWOULDBLOCK)
-			return uk_err_set(err, EAGAIN,
-					  "capture: the pipe is full (its reader reads nothing)");
-		return uk_err_sys(err, -r, "capture: writing the pcap header");
-	}
-	sw->capture_fd = fd;
-	sw->capture_port = port;
-	return 0;
-}
-
-void uk_switch_capture_stop(struct uk_switch *sw)
-{
-	if (sw->capture_fd >= 0)
-		close(sw->capture_fd);
-	sw->capture_fd = -1;
-}
-
-static void capture(struct uk_switch *sw, int port, const uint8_t *f, size_t len)
-{
-	struct timespec ts;
-	uint8_t rec[16];
-	struct iovec iov[2] = {{rec, sizeof(rec)}, {(void *)f, len}};
-	ssize_t w;
-
-	(void)port;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	uk_put_le32(rec, (uint32_t)ts.tv_sec);
-	uk_put_le32(rec + 4, (uint32_t)(ts.tv_nsec / 1000));
-	uk_put_le32(rec + 8, (uint32_t)len);
-	uk_put_le32(rec + 12, (uint32_t)len);
-	w = writev(sw->capture_fd, iov, 2);
-	if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		sw->capture_drops++; /* a pipe whose reader lags: this record is lost */
-	else if (w != (ssize_t)(sizeof(rec) + len))
-		uk_switch_capture_stop(sw); /* the reader went away, the disk is full, or a
-					       record was cut short (the stream is broken) */
-}
-
-uint64_t uk_switch_capture_drops(const struct uk_switch *sw)
-{
-	return sw->capture_drops;
 }
 
 uint64_t uk_switch_fdb_evicted(const struct uk_switch *sw)

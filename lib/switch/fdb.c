@@ -28,6 +28,7 @@ struct fdb_slot {
 	uint64_t key; /* mac[0..5] << 16 | vlan; meaningful when port >= 0 */
 	uint64_t seen_ms;
 	int32_t port; /* -1: empty */
+	int32_t via;  /* the remote of a VXLAN port it came through; -1: none */
 };
 
 struct uk_fdb {
@@ -83,6 +84,7 @@ struct uk_fdb *uk_fdb_new(unsigned capacity, uint64_t aging_ms)
 		t->slots[i].key = 0;
 		t->slots[i].seen_ms = 0;
 		t->slots[i].port = -1;
+		t->slots[i].via = -1;
 	}
 	return t;
 }
@@ -93,6 +95,12 @@ void uk_fdb_free(struct uk_fdb *t)
 }
 
 int uk_fdb_learn(struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, int port, uint64_t now_ms)
+{
+	return uk_fdb_learn_via(t, mac, vlan, port, -1, now_ms);
+}
+
+int uk_fdb_learn_via(struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, int port, int via,
+		     uint64_t now_ms)
 {
 	uint64_t k = make_key(mac, vlan);
 	uint32_t i = home_of(t, k);
@@ -108,9 +116,10 @@ int uk_fdb_learn(struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, int port
 			break;
 		}
 		if (s->key == k) {
-			int moved = s->port != port && slot_live(t, s, now_ms);
+			int moved = (s->port != port || s->via != via) && slot_live(t, s, now_ms);
 
 			s->port = port;
+			s->via = via;
 			s->seen_ms = now_ms;
 			return moved;
 		}
@@ -122,22 +131,36 @@ int uk_fdb_learn(struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, int port
 	s = reuse ? reuse : oldest;
 	s->key = k;
 	s->port = port;
+	s->via = via;
 	s->seen_ms = now_ms;
 	return reuse ? 0 : -ENOSPC;
 }
 
 int uk_fdb_lookup(const struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, uint64_t now_ms)
 {
+	int via;
+
+	return uk_fdb_lookup_via(t, mac, vlan, now_ms, &via);
+}
+
+int uk_fdb_lookup_via(const struct uk_fdb *t, const uint8_t mac[6], uint16_t vlan, uint64_t now_ms,
+		      int *via)
+{
 	uint64_t k = make_key(mac, vlan);
 	uint32_t i = home_of(t, k);
 
+	*via = -1;
 	for (uint32_t n = 0; n < t->window; n++, i = (i + 1) & t->mask) {
 		const struct fdb_slot *s = &t->slots[i];
 
 		if (s->port < 0)
 			return -1;
-		if (s->key == k)
-			return slot_live(t, s, now_ms) ? s->port : -1;
+		if (s->key == k && !slot_live(t, s, now_ms))
+			return -1;
+		if (s->key == k) {
+			*via = s->via;
+			return s->port;
+		}
 	}
 	return -1;
 }
@@ -238,6 +261,7 @@ int uk_fdb_foreach(const struct uk_fdb *t, uint64_t now_ms,
 			e.mac[b] = (uint8_t)(s->key >> (56 - 8 * b));
 		e.vlan = (uint16_t)s->key;
 		e.port = s->port;
+		e.via = s->via;
 		e.seen_ms = s->seen_ms;
 		r = cb(ctx, &e);
 		if (r)

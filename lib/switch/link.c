@@ -21,6 +21,7 @@
 
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "client-internal.h"
 
 #define NAME_LEN  33 /* a switch name and its NUL */
 #define PEER_WORD "switch "
@@ -37,9 +38,7 @@ static const char *link_peer(json_t *port)
 	return uk_switch_name_check(peer, NULL) == 0 ? peer : NULL;
 }
 
-/* The ports array of switch name (a new reference), or NULL: *e is then -ENOENT when it is
- * not running (no part of any loop), another -errno when it does not answer. */
-static json_t *ports_of(const char *name, int *e)
+json_t *uk_switch_ports_of(const char *name, int *e)
 {
 	json_t *rep = NULL, *ports;
 
@@ -114,7 +113,7 @@ static int joined(const char *a, const char *b, char *path, size_t len)
 			r = 1;
 			break;
 		}
-		ports = ports_of(w.name[i], &r);
+		ports = uk_switch_ports_of(w.name[i], &r);
 		if (!ports && r != -ENOENT) {
 			snprintf(path, len, "%s", w.name[i]);
 			break;
@@ -155,7 +154,7 @@ static int lock_links(struct uk_err *err)
 	return fd;
 }
 
-static int remove_port(const char *name, int port, const char *peer, struct uk_err *err)
+int uk_switch_remove_port_of(const char *name, int port, const char *peer, struct uk_err *err)
 {
 	json_t *req =
 		json_pack("{s:s, s:i, s:s}", "cmd", "remove-port", "port", port, "peer", peer);
@@ -172,7 +171,7 @@ static int remove_port(const char *name, int port, const char *peer, struct uk_e
 static bool has_port(const char *name, int port, const char *peer)
 {
 	int e;
-	json_t *ports = ports_of(name, &e), *p;
+	json_t *ports = uk_switch_ports_of(name, &e), *p;
 	bool found = false;
 	size_t k;
 
@@ -245,7 +244,7 @@ int uk_switch_link(const char *a, const char *b, uint16_t vlan, int ports[2], st
 		ports[1] = attach_end(b, a, sv[1], &c, err);
 		if (ports[1] < 0) { /* undo a's end; err keeps b's refusal */
 			snprintf(c.peer, sizeof(c.peer), PEER_WORD "%s", b);
-			remove_port(a, ports[0], c.peer, NULL);
+			uk_switch_remove_port_of(a, ports[0], c.peer, NULL);
 		}
 	} else {
 		close(sv[1]);
@@ -258,7 +257,7 @@ int uk_switch_link(const char *a, const char *b, uint16_t vlan, int ports[2], st
 static int unlink_side(const char *name, const char *other, struct uk_err *err)
 {
 	int e;
-	json_t *ports = ports_of(name, &e), *p;
+	json_t *ports = uk_switch_ports_of(name, &e), *p;
 	char peer[NAME_LEN + sizeof(PEER_WORD)];
 	size_t k;
 	int n = 0;
@@ -271,7 +270,7 @@ static int unlink_side(const char *name, const char *other, struct uk_err *err)
 
 		if (!to || strcmp(to, other))
 			continue;
-		r = remove_port(name, port, peer, err);
+		r = uk_switch_remove_port_of(name, port, peer, err);
 		/* refused because it went meanwhile (the other end's EOF) is as good */
 		if (r < 0 && has_port(name, port, peer)) {
 			json_decref(ports);

@@ -211,20 +211,26 @@ static void on_port(struct uk_swd *d, int port)
 	uk_switch_port_readable(d->sw, port);
 }
 
+int uk_swd_watch_port(struct uk_swd *d, int fd, int id, struct uk_err *err)
+{
+	if (uk_swd_add_watch(d, &(struct watch){.fd = fd, .kind = WATCH_PORT, .port = id}) < 0) {
+		uk_switch_remove_port(d->sw, id);
+		return uk_err_set(err, ENOSPC, "too many sockets");
+	}
+	return 0;
+}
+
 int uk_swd_add_socket_port(struct uk_swd *d, int fd, const struct uk_port_conf *c,
 			   struct uk_err *err)
 {
-	int id = uk_switch_add_socket_port(d->sw, fd, c, NULL, 0, err);
+	int id = uk_switch_add_socket_port(d->sw, fd, c, NULL, 0, err), r;
 
 	if (id < 0) {
 		close(fd);
 		return id;
 	}
-	if (uk_swd_add_watch(d, &(struct watch){.fd = fd, .kind = WATCH_PORT, .port = id}) < 0) {
-		uk_switch_remove_port(d->sw, id);
-		return uk_err_set(err, ENOSPC, "too many sockets");
-	}
-	return id;
+	r = uk_swd_watch_port(d, fd, id, err);
+	return r < 0 ? r : id;
 }
 
 /* ---- sockets, signals, the timer ---- */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The switch's pure parsers of outside input, shared with their fuzz target: the legacy
  * daemon protocol's requests, the NAT uplink's port-forward specs and its reading of the
- * guests' frames. Not public API. */
+ * guests' frames, VXLAN's header and addresses. Not public API. */
 #ifndef UK_SWPARSE_H
 #define UK_SWPARSE_H
 
@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "umlkit/err.h"
 
@@ -46,5 +47,30 @@ int uk_swd_dhcp_ack_parse(const uint8_t *f, size_t len, uint8_t mac[6], struct i
 /* Whether a frame a guest sends the NAT may make libslirp open a host socket (a TCP SYN, a
  * UDP datagram other than DHCP, an ICMP echo request, a later UDP or ICMP fragment). */
 bool uk_swd_nat_opens_socket(const uint8_t *f, size_t len);
+
+/* ---- VXLAN (RFC 7348; vxlan.c) ---- */
+#define UK_VXLAN_HLEN	0x08 /* the header before each frame */
+#define UK_VXLAN_FLAG_I 0x08 /* "the VNI is valid": the one flag a header must have */
+/* An IPv4 or IPv6 address and UDP port of a VXLAN port's end. */
+union uk_vxlan_addr {
+	struct sockaddr sa;
+	struct sockaddr_in in;
+	struct sockaddr_in6 in6;
+};
+/* The header for vni (24 bits; higher bits are cut) into h. */
+void uk_vxlan_encode(uint8_t h[UK_VXLAN_HLEN], uint32_t vni);
+/* The VNI of the datagram buf of len bytes: 0, or -EINVAL when it is shorter than the header
+ * or its I flag is clear (malformed). The reserved bits are ignored (RFC 7348, 5). */
+int uk_vxlan_decode(const void *buf, size_t len, uint32_t *vni);
+/* ADDR, ADDR:PORT, [ADDR6] or [ADDR6]:PORT (port UK_VXLAN_PORT unless given; an address,
+ * never a name): 0, or -EINVAL saying why. A remote must be unicast; a local address may be
+ * the unspecified one (any). */
+int uk_vxlan_addr_parse(const char *s, bool remote, union uk_vxlan_addr *a, struct uk_err *err);
+socklen_t uk_vxlan_addr_len(const union uk_vxlan_addr *a);
+/* Whether a and b are the same host (family and address; ports aside: a VTEP sends from a
+ * port of its choosing, RFC 7348 5). */
+bool uk_vxlan_same_host(const union uk_vxlan_addr *a, const union uk_vxlan_addr *b);
+/* "1.2.3.4:4789" or "[::1]:4789" */
+void uk_vxlan_addr_format(const union uk_vxlan_addr *a, char *out, size_t len);
 
 #endif
