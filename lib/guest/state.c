@@ -130,8 +130,9 @@ int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *er
 
 	if (r < 0)
 		return r;
-	/* the kernel's socket path must fit sun_path (108 bytes) */
-	if (strlen(p->dir) + strlen(name) + 32 > 107)
+	/* the kernel's socket, DIR/uml/NAME/mconsole, must fit sun_path (108 bytes with its
+	 * NUL); the other sockets in DIR have shorter names */
+	if (strlen(p->dir) + strlen("/uml/") + strlen(name) + strlen("/mconsole") >= 108)
 		return uk_err_set(err, ENAMETOOLONG,
 				  "%s: state directory too long for the kernel's mconsole socket "
 				  "(set XDG_RUNTIME_DIR to a shorter directory)",

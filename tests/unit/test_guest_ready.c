@@ -163,12 +163,47 @@ static void test_modules_argv(void **state)
 	free(text);
 }
 
+/* DIR/uml/NAME/mconsole must fit sun_path: 107 characters do, 108 do not */
+static void test_paths_socket_bound(void **state)
+{
+	struct uk_guest_paths *p = malloc(sizeof(*p));
+	char xdg[128];
+	struct uk_err err = {0};
+	const char *saved = getenv("XDG_RUNTIME_DIR");
+	char *keep = saved ? strdup(saved) : NULL;
+
+	(void)state;
+	assert_non_null(p);
+	/* DIR is XDG/umlkit/guests/n: 16 more; the socket adds /uml/n/mconsole, 15 more */
+	memset(xdg, 'x', sizeof(xdg));
+	xdg[0] = '/';
+	xdg[107 - 16 - 15] = '\0';
+	setenv("XDG_RUNTIME_DIR", xdg, 1);
+	assert_int_equal(uk_guest_paths("n", p, &err), 0);
+	assert_int_equal(strlen(p->mconsole), 107);
+	xdg[107 - 16 - 15] = 'x';
+	xdg[108 - 16 - 15] = '\0';
+	setenv("XDG_RUNTIME_DIR", xdg, 1);
+	assert_int_equal(uk_guest_paths("n", p, &err), -ENAMETOOLONG);
+	assert_non_null(strstr(err.msg, "state directory too long for the kernel's mconsole"));
+	if (keep)
+		setenv("XDG_RUNTIME_DIR", keep, 1);
+	else
+		unsetenv("XDG_RUNTIME_DIR");
+	free(keep);
+	free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_ready_parse), cmocka_unit_test(test_ready_bad),
-		cmocka_unit_test(test_ready_words), cmocka_unit_test(test_kernel_lines),
-		cmocka_unit_test(test_mounts),	    cmocka_unit_test(test_modules_argv),
+		cmocka_unit_test(test_ready_parse),
+		cmocka_unit_test(test_ready_bad),
+		cmocka_unit_test(test_ready_words),
+		cmocka_unit_test(test_kernel_lines),
+		cmocka_unit_test(test_mounts),
+		cmocka_unit_test(test_modules_argv),
+		cmocka_unit_test(test_paths_socket_bound),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
