@@ -62,7 +62,8 @@ PREFIX ?= /usr/local
 BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 SHIMDIR ?= $(PREFIX)/lib/umlkit
-COMPAT_NAMES := uml_moo uml_mkcow uml_mconsole tunctl uml_switch
+COMPAT_NAMES := uml_moo uml_mkcow uml_mconsole tunctl uml_switch lstart lhalt lcrash lclean \
+	linfo lrestart
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c))
