@@ -41,12 +41,9 @@ struct netkit {
 };
 
 static const struct netkit tools[] = {
-	{"lstart", lstart_usage, "sfFlv", "do"},
-	{"lrestart", lstart_usage, "sfFlv", "do"},
-	{"lhalt", lhalt_usage, "rqv", "d"},
-	{"lcrash", lcrash_usage, "kFqv", "d"},
-	{"lclean", lclean_usage, "qv", "d"},
-	{"linfo", linfo_usage, "v", "dm"},
+	{"lstart", lstart_usage, "sfFlv", "do"}, {"lrestart", lstart_usage, "sfFlv", "do"},
+	{"lhalt", lhalt_usage, "rqv", "d"},	 {"lcrash", lcrash_usage, "kFqv", "d"},
+	{"lclean", lclean_usage, "qv", "d"},	 {"linfo", linfo_usage, "v", "dm"},
 };
 
 static int refuse(const struct netkit *t, const char *opt)

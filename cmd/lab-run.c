@@ -72,8 +72,8 @@ static int find_image(struct uk_lab_cmd *c, char *out, size_t outlen)
 		return UK_EXIT_FAIL;
 	}
 	if (stat(img, &st) < 0 || !S_ISREG(st.st_mode)) {
-		uk_say("lab image %s: %s", img, stat(img, &st) < 0 ? strerror(errno)
-								   : "not a regular file");
+		uk_say("lab image %s: %s", img,
+		       stat(img, &st) < 0 ? strerror(errno) : "not a regular file");
 		return UK_EXIT_FAIL;
 	}
 	if (uk_path_absolutize(img, out, outlen, &err) < 0)

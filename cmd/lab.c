@@ -131,8 +131,9 @@ static int cmd_info(struct uk_lab_cmd *c)
 
 	if (r)
 		return r;
-	text = c->map ? uk_lab_info_dot(c->lab) : c->json ? uk_lab_info_json(c->lab)
-							   : uk_lab_info_text(c->lab);
+	text = c->map	 ? uk_lab_info_dot(c->lab)
+	       : c->json ? uk_lab_info_json(c->lab)
+			 : uk_lab_info_text(c->lab);
 	if (!text) {
 		uk_say("%s: out of memory", c->lab->dir);
 		return UK_EXIT_FAIL;

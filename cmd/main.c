@@ -95,11 +95,16 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } personalities[] = {
-	{"uml_moo", uk_cmd_uml_moo},	       {"uml_mkcow", uk_cmd_uml_mkcow},
-	{"uml_mconsole", uk_cmd_uml_mconsole}, {"tunctl", uk_cmd_tunctl},
-	{"uml_switch", uk_cmd_uml_switch},     {"lstart", uk_cmd_netkit},
-	{"lhalt", uk_cmd_netkit},	       {"lcrash", uk_cmd_netkit},
-	{"lclean", uk_cmd_netkit},	       {"linfo", uk_cmd_netkit},
+	{"uml_moo", uk_cmd_uml_moo},
+	{"uml_mkcow", uk_cmd_uml_mkcow},
+	{"uml_mconsole", uk_cmd_uml_mconsole},
+	{"tunctl", uk_cmd_tunctl},
+	{"uml_switch", uk_cmd_uml_switch},
+	{"lstart", uk_cmd_netkit},
+	{"lhalt", uk_cmd_netkit},
+	{"lcrash", uk_cmd_netkit},
+	{"lclean", uk_cmd_netkit},
+	{"linfo", uk_cmd_netkit},
 	{"lrestart", uk_cmd_netkit},
 };
 

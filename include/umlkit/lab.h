@@ -66,14 +66,14 @@ struct uk_lab_machine {
 	bool has_dir; /* MACHINE/ is a directory in the lab */
 
 	/* The options that matter on UML, typed, after the overrides (0/NULL/false: unset) */
-	long mem_mib;	/* mem=N[bkmg] (a bare number is MiB), Netkit M= */
-	double cpus;	/* cpus= */
-	char *image;	/* image= (Kathará), model-fs= / filesystem= (Netkit) */
-	char *kernel;	/* kernel= (Netkit) */
-	char *shell;	/* shell=, for connect and the startup scripts */
-	char *con0;	/* con0= (Netkit) */
-	bool bridged;	/* bridged=true: one more interface, on the lab's NAT switch */
-	bool ipv6;	/* ipv6=true */
+	long mem_mib; /* mem=N[bkmg] (a bare number is MiB), Netkit M= */
+	double cpus;  /* cpus= */
+	char *image;  /* image= (Kathará), model-fs= / filesystem= (Netkit) */
+	char *kernel; /* kernel= (Netkit) */
+	char *shell;  /* shell=, for connect and the startup scripts */
+	char *con0;   /* con0= (Netkit) */
+	bool bridged; /* bridged=true: one more interface, on the lab's NAT switch */
+	bool ipv6;    /* ipv6=true */
 	struct uk_lab_port *port;
 	int n_port;
 	char **exec; /* exec=, run after the startup scripts, in order */
@@ -112,12 +112,12 @@ struct uk_lab {
 };
 
 struct uk_lab_load_opts {
-	bool folder;		   /* -F: no lab.conf and no lab.dep is not an error */
-	const char *const *over;   /* -o KEY=VALUE overrides for every machine (win over
-				      per-machine values, as Kathará's lstart -o) */
+	bool folder;		 /* -F: no lab.conf and no lab.dep is not an error */
+	const char *const *over; /* -o KEY=VALUE overrides for every machine (win over
+				    per-machine values, as Kathará's lstart -o) */
 	int n_over;
-	const char *const *only;   /* machines named on the command line (NULL: all); an
-				      unknown one is an error naming it */
+	const char *const *only; /* machines named on the command line (NULL: all); an
+				    unknown one is an error naming it */
 	int n_only;
 };
 
@@ -162,19 +162,19 @@ char *uk_lab_info_dot(const struct uk_lab *lab);
  * "labID.MACHINE" on the COW DIR/MACHINE.disk over the lab image, and the runtime
  * directory labs/ID (the lab's path, for `lab list`; whether shared/ was made).
  */
-#define UK_LAB_MEM_MIB	   128 /* a machine's memory when lab.conf gives none */
-#define UK_LAB_BOOT_S	   300 /* how long a machine has to boot */
+#define UK_LAB_MEM_MIB	    128 /* a machine's memory when lab.conf gives none */
+#define UK_LAB_BOOT_S	    300 /* how long a machine has to boot */
 #define UK_LAB_PARALLEL_MAX 64
 
 struct uk_lab_run_opts {
-	const char *image;   /* the lab image: the backing of every DIR/M.disk */
-	const char *kernel;  /* the kernel (resolved) a machine without kernel= runs */
-	const char *modules; /* that kernel's modules image; NULL or "": none */
+	const char *image;	 /* the lab image: the backing of every DIR/M.disk */
+	const char *kernel;	 /* the kernel (resolved) a machine without kernel= runs */
+	const char *modules;	 /* that kernel's modules image; NULL or "": none */
 	const char *const *only; /* machines to act on (NULL: every one) */
 	int n_only;
-	int parallel;	/* machines started at once; 0: uk_lab_parallel_default() */
-	bool no_wait;	/* start: return once booted, the startup scripts left running */
-	int timeout_s;	/* a machine's boot; 0: UK_LAB_BOOT_S */
+	int parallel;  /* machines started at once; 0: uk_lab_parallel_default() */
+	bool no_wait;  /* start: return once booted, the startup scripts left running */
+	int timeout_s; /* a machine's boot; 0: UK_LAB_BOOT_S */
 	/* each machine's progress: "booting", "ready", "startup done", "failed: ..." */
 	void (*progress)(const char *machine, const char *what, void *ctx);
 	void *ctx;

@@ -32,16 +32,18 @@ static const char prepare_sh[] =
 	"mountpoint -q /shared || mount --bind /hostlab/shared /shared\n"
 	"unpack() { (cd \"$1\" && tar c --exclude=CVS --exclude=.svn .) |\n"
 	"	(cd / && tar x --no-same-owner $2 -f -); }\n"
+	"nk=--keep-directory-symlink\n"
+	"kt='-h --no-same-permissions'\n"
 	"if [ ! -e /etc/umlkit-lab.configured ]; then\n"
 	"	echo \"$m\" >/etc/hostname\n"
 	"	echo \"$m\" >/proc/sys/kernel/hostname\n"
 	"	grep -q \"[[:space:]]$m\\$\" /etc/hosts 2>/dev/null ||\n"
 	"		printf '127.0.1.1\\t%s\\n' \"$m\" >>/etc/hosts\n"
 	"	if [ \"$dialect\" = netkit ]; then\n"
-	"		[ ! -d /hostlab/shared ] || unpack /hostlab/shared --keep-directory-symlink\n"
-	"		[ ! -d \"/hostlab/$m\" ] || unpack \"/hostlab/$m\" --keep-directory-symlink\n"
+	"		[ ! -d /hostlab/shared ] || unpack /hostlab/shared $nk\n"
+	"		[ ! -d \"/hostlab/$m\" ] || unpack \"/hostlab/$m\" $nk\n"
 	"	else\n"
-	"		[ ! -d \"/hostlab/$m\" ] || unpack \"/hostlab/$m\" \"-h --no-same-permissions\"\n"
+	"		[ ! -d \"/hostlab/$m\" ] || unpack \"/hostlab/$m\" \"$kt\"\n"
 	"		for f in /var/www/*; do [ ! -e \"$f\" ] || chmod -R 777 \"$f\"; done\n"
 	"		for d in quagga frr; do\n"
 	"			[ -d /etc/$d ] && getent passwd $d >/dev/null || continue\n"
@@ -51,21 +53,36 @@ static const char prepare_sh[] =
 	"	fi\n"
 	"	touch /etc/umlkit-lab.configured\n"
 	"fi\n"
-	"byaddr() { for d in /sys/class/net/*; do\n"
-	"	[ \"$(cat \"$d/address\")\" = \"$1\" ] && echo \"${d##*/}\" && return; done; }\n"
-	"for r in $renames; do i=$(byaddr \"${r#*=}\"); [ -z \"$i\" ] ||\n"
-	"	{ ip link set dev \"$i\" down; ip link set dev \"$i\" name \"lab${r%%=*}\"; }; done\n"
+	"byaddr() {\n"
+	"	for d in /sys/class/net/*; do\n"
+	"		[ \"$(cat \"$d/address\")\" != \"$1\" ] || { echo \"${d##*/}\"; return; }\n"
+	"	done\n"
+	"}\n"
+	"for r in $renames; do\n"
+	"	i=$(byaddr \"${r#*=}\")\n"
+	"	[ -n \"$i\" ] || continue\n"
+	"	ip link set dev \"$i\" down\n"
+	"	ip link set dev \"$i\" name \"lab${r%%=*}\"\n"
+	"done\n"
 	"for r in $renames; do ip link set dev \"lab${r%%=*}\" name \"${r%%=*}\"; done\n"
-	"for d in /sys/class/net/eth*; do [ ! -e \"$d\" ] || ip link set dev \"${d##*/}\" up; done\n"
+	"for d in /sys/class/net/eth*; do\n"
+	"	[ ! -e \"$d\" ] || ip link set dev \"${d##*/}\" up\n"
+	"done\n"
 	"put() { p=/proc/sys/$(echo \"$1\" | tr . /); [ ! -e \"$p\" ] || echo \"$2\" >\"$p\"; }\n"
 	"put net.ipv4.ip_forward 1\n"
 	"put net.ipv4.icmp_ratelimit 0\n"
 	"for f in /proc/sys/net/ipv4/conf/*/rp_filter; do echo 0 >\"$f\"; done\n"
 	"if [ \"$ipv6\" != 1 ]; then\n"
-	"	for f in /proc/sys/net/ipv6/conf/*/disable_ipv6; do [ ! -e \"$f\" ] || echo 1 >\"$f\"; done\n"
+	"	for f in /proc/sys/net/ipv6/conf/*/disable_ipv6; do\n"
+	"		[ ! -e \"$f\" ] || echo 1 >\"$f\"\n"
+	"	done\n"
 	"fi\n"
 	"for s in \"$@\"; do\n"
-	"	if command -v sysctl >/dev/null; then sysctl -q -w \"$s\"; else put \"${s%%=*}\" \"${s#*=}\"; fi\n"
+	"	if command -v sysctl >/dev/null; then\n"
+	"		sysctl -q -w \"$s\"\n"
+	"	else\n"
+	"		put \"${s%%=*}\" \"${s#*=}\"\n"
+	"	fi\n"
 	"done\n";
 
 /*
@@ -154,8 +171,8 @@ static void args_free(struct args *a)
 static int run_in_guest(const struct uk_lab *lab, const struct uk_lab_machine *m, char **argv,
 			const char *what, struct uk_err *err)
 {
-	struct uk_agent_io io = {.in = -1, .out = -1, .err = UK_AGENT_COLLECT, .winch_fd = -1,
-				 .tty_fd = -1};
+	struct uk_agent_io io = {
+		.in = -1, .out = -1, .err = UK_AGENT_COLLECT, .winch_fd = -1, .tty_fd = -1};
 	struct uk_agent_result res = {0};
 	char name[UK_GUEST_NAME_MAX + 1];
 	int sock, r;
@@ -228,9 +245,16 @@ int uk_lab_guest_prepare(const struct uk_lab *lab, const struct uk_lab_machine *
 	struct args a = {0};
 	char ren[UK_LAB_IFACES_MAX * 26];
 	int r = renames(lab, m, ren, sizeof(ren));
-	const char *const head[] = {
-		"/bin/sh", "-c", prepare_sh, "prepare", lab->dir, m->name,
-		lab->dialect == UK_LAB_NETKIT ? "netkit" : "kathara", m->ipv6 ? "1" : "0", ren, NULL};
+	const char *const head[] = {"/bin/sh",
+				    "-c",
+				    prepare_sh,
+				    "prepare",
+				    lab->dir,
+				    m->name,
+				    lab->dialect == UK_LAB_NETKIT ? "netkit" : "kathara",
+				    m->ipv6 ? "1" : "0",
+				    ren,
+				    NULL};
 
 	if (r == 0)
 		r = args_list(&a, head);
@@ -250,11 +274,11 @@ static const char *machine_shell(const struct uk_lab_machine *m)
 }
 
 /* argv of a script given LAB M SHELL: /bin/sh -c TEXT NAME LAB M SHELL */
-static int script_args(struct args *a, const char *text, const char *name,
-		       const struct uk_lab *lab, const struct uk_lab_machine *m)
+static int script_args(struct args *a, const char *text, const char *name, const struct uk_lab *lab,
+		       const struct uk_lab_machine *m)
 {
-	const char *const list[] = {"/bin/sh", "-c",	 text, name, lab->dir,
-				    m->name,   machine_shell(m), NULL};
+	const char *const list[] = {"/bin/sh",	      "-c", text, name, lab->dir, m->name,
+				    machine_shell(m), NULL};
 
 	return args_list(a, list);
 }

@@ -183,8 +183,9 @@ static void settle(struct pool *p)
 		if (p->state[i] != J_WAIT)
 			continue;
 		p->state[i] = J_SKIP;
-		snprintf(p->res->msg[i], sizeof(p->res->msg[i]), "not started: its dependencies "
-								 "never finished");
+		snprintf(p->res->msg[i], sizeof(p->res->msg[i]),
+			 "not started: its dependencies "
+			 "never finished");
 	}
 }
 
@@ -209,8 +210,8 @@ int uk_lab_pool_run(const struct uk_lab *lab, const struct uk_lab_run_opts *o, b
 		free(p);
 		return uk_err_sys(err, errno ? errno : ENOMEM, "the lab's job pipe");
 	}
-	*p = (struct pool){.lab = lab, .o = o, .res = res, .state = p->state, .pid = p->pid,
-			   .rd = fds[0]};
+	*p = (struct pool){
+		.lab = lab, .o = o, .res = res, .state = p->state, .pid = p->pid, .rd = fds[0]};
 	for (int i = 0; i < lab->n_machine; i++)
 		p->state[i] = uk_lab_selected(lab, o, i) ? J_WAIT : -1;
 	while (schedule(p, fds[1], max, deps, job) > 0) {

@@ -90,7 +90,10 @@ static int check_path(const char *what, const char *path, struct uk_err *err)
 
 static int start_switch(const char *name, bool nat, struct uk_err *err)
 {
-	struct uk_switch_daemon_opts d = {.hub = !nat, .nat = nat, .group = -1, .ready_fd = -1,
+	struct uk_switch_daemon_opts d = {.hub = !nat,
+					  .nat = nat,
+					  .group = -1,
+					  .ready_fd = -1,
 					  .coalesce_us = UK_SW_COALESCE_US};
 	pid_t pid;
 
@@ -186,8 +189,8 @@ static bool option_file(const struct uk_lab *lab, const char *v, char *out, size
 
 	if (!v || !strchr(v, '/'))
 		return false; /* kathara/frr and the like: the lab image */
-	if (uk_fmt(out, outlen, "%s%s%s", v[0] == '/' ? "" : lab->dir, v[0] == '/' ? "" : "/",
-		   v) < 0)
+	if (uk_fmt(out, outlen, "%s%s%s", v[0] == '/' ? "" : lab->dir, v[0] == '/' ? "" : "/", v) <
+	    0)
 		return false;
 	return stat(out, &st) == 0 && S_ISREG(st.st_mode);
 }
@@ -250,9 +253,10 @@ static void log_line(int fd, const char *msg)
 static int boot(const struct uk_lab *lab, const struct uk_lab_machine *m, int index,
 		const struct uk_lab_run_opts *o, int fd, int logfd)
 {
-	struct uk_guest_start_opts so = {.wait = true, .ready = UK_READY_NOTIFY,
-					 .timeout_s = o->timeout_s > 0 ? o->timeout_s
-								       : UK_LAB_BOOT_S};
+	struct uk_guest_start_opts so = {.wait = true,
+					 .ready = UK_READY_NOTIFY,
+					 .timeout_s =
+						 o->timeout_s > 0 ? o->timeout_s : UK_LAB_BOOT_S};
 	struct uk_guest_status st = {0};
 	struct uk_guest_spec s;
 	struct uk_err e = {0};
@@ -320,12 +324,12 @@ static void failed_list(const struct uk_lab *lab, const struct uk_lab_run_opts *
 	char *msg = err->msg;
 	bool first = true;
 	size_t n = (size_t)snprintf(msg, sizeof(err->msg), "%s: %d machine%s failed: ", lab->dir,
-			     res->failed, res->failed == 1 ? "" : "s");
+				    res->failed, res->failed == 1 ? "" : "s");
 	for (int i = 0; i < lab->n_machine && n < sizeof(err->msg); i++) {
 		if (!uk_lab_selected(lab, o, i) || res->ok[i])
 			continue;
-		n += (size_t)snprintf(msg + n, sizeof(err->msg) - n, "%s%s: %s",
-				      first ? "" : "; ", lab->machine[i].name,
+		n += (size_t)snprintf(msg + n, sizeof(err->msg) - n, "%s%s: %s", first ? "" : "; ",
+				      lab->machine[i].name,
 				      res->msg[i][0] ? res->msg[i] : "failed");
 		first = false;
 	}
