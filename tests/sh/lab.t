@@ -14,9 +14,10 @@
 #     write through /hostlab appears) and ends every guest and switch.
 #  3. Two labs with a domain A of the same name stay apart: from the second lab's machine
 #     the first lab's address is not reached.
-#  4. A Netkit-dialect lab (machines from its directories, a flag option) through lstart:
-#     shared/ then r1/ copied into /, r1's file winning; lhalt, then lclean leaves the lab
-#     directory as it was (listing and checksums).
+#  4. A Netkit-dialect lab (machines from its directories, a flag option, an interface gap)
+#     through lstart: shared/ then r1/ copied into /, r1's file winning, root's; r2 has eth0
+#     and eth2, no eth1; lhalt, then lclean leaves the lab directory as it was (listing and
+#     checksums).
 #  5. A failing startup script: start exits 1 naming the machine and its log.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/debian-lib.sh"
@@ -79,8 +80,9 @@ printf 'echo bye from $(hostname) >/hostlab/pc1.bye\r\n' >"$K/pc1.shutdown"
 printf 'q1[0]=A\n' >"$K2/lab.conf"
 printf 'ip addr add 10.0.0.9/24 dev eth0\n' >"$K2/q1.startup"
 
-# Netkit: no machine list, a flag option, the machines are the directories
-printf 'r1[0]=B\nr2[0]=B\nr1[D]=\n' >"$N/lab.conf"
+# Netkit: no machine list, a flag option, a gap (r2 has no eth1), the machines are the
+# directories
+printf 'r1[0]=B\nr2[0]=B\nr2[2]=C\nr1[D]=\n' >"$N/lab.conf"
 echo shared >"$N/shared/etc/lab-shared.txt"
 echo shared >"$N/shared/etc/lab-both.txt"
 echo r1 >"$N/r1/etc/lab-both.txt"
@@ -186,6 +188,8 @@ test_expect_success UML,IMAGE 'Netkit: lstart copies shared/ then r1/ into /' '
 	test_is "$out" shared &&
 	run "$UMLKIT" lab exec "$N" r1 -- stat -c %U /etc/lab-r1.txt &&
 	test_is "$out" root &&
+	run "$UMLKIT" lab exec "$N" r2 -- ls /sys/class/net &&
+	test_is "$(echo $out)" "eth0 eth2 lo" &&
 	test_set_prereq NLAB
 '
 
