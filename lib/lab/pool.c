@@ -60,7 +60,7 @@ static void progress(const struct pool *p, int i, const char *what)
 
 static void on_line(struct pool *p, char *line)
 {
-	char *end, kind;
+	char *end, kind, what[LINE_MAX_ + 16];
 	long i = strtol(line, &end, 10);
 
 	if (end == line || i < 0 || i >= p->lab->n_machine || end[0] != ' ' || !end[1] ||
@@ -69,8 +69,11 @@ static void on_line(struct pool *p, char *line)
 	kind = end[1];
 	if (kind == 'p')
 		progress(p, (int)i, end + 3);
-	else if (kind == 'f')
+	else if (kind == 'f') {
 		snprintf(p->res->msg[i], sizeof(p->res->msg[i]), "%s", end + 3);
+		snprintf(what, sizeof(what), "failed: %s", end + 3);
+		progress(p, (int)i, what);
+	}
 }
 
 /* Read what the children said (waiting up to timeout_ms): the bytes read */

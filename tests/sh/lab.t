@@ -48,9 +48,13 @@ listing() {
 	(cd "$1" && find . -printf '%y %s %p\n' | sort && find . -type f -exec sha256sum {} + | sort)
 }
 stop_all() {
-	local d
+	local d s
 	for d in "$K" "$K2" "$N" "$F"; do
 		[ -d "$d" ] && timeout 120 "$UMLKIT" lab crash "$d" >/dev/null 2>&1
+	done
+	# a switch a failed block left (this test's runtime directory holds only its own)
+	for s in $("$UMLKIT" switch list 2>/dev/null | awk 'NR > 1 { print $1 }'); do
+		"$UMLKIT" switch stop "$s" >/dev/null 2>&1
 	done
 	_uk_cleanup
 }
