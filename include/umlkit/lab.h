@@ -155,6 +155,71 @@ char *uk_lab_info_json(const struct uk_lab *lab);
 char *uk_lab_info_dot(const struct uk_lab *lab);
 
 /*
+ * `lab check DIR [FILE]`: a declarative check file (default DIR/lab.check), one check a line,
+ * `MACHINE KIND ARGS...`, `#` comments, "double quotes" around an argument with blanks:
+ *   ping ADDR                        ping -c1 -W2 ADDR exits 0
+ *   dns NAME TYPE EXPECTED [@SERVER]  a line of dig +short [@SERVER] NAME TYPE is EXPECTED
+ *   http URL [contains TEXT]          curl -s URL exits 0 (and its output holds TEXT)
+ *   route PREFIX [via GW] [dev IF]    ip route show PREFIX has that route
+ *   listen tcp|udp PORT               ss -ltn / -lun lists a socket on PORT
+ *   daemon NAME                       pidof NAME finds it
+ *   ospf-neighbor ROUTER-ID           vtysh 'show ip ospf neighbor': ROUTER-ID, Full or 2-Way
+ *   bgp-neighbor ADDR [STATE]         vtysh 'show bgp summary': ADDR Established (or STATE)
+ */
+enum uk_lab_check_kind {
+	UK_LAB_CHECK_PING,
+	UK_LAB_CHECK_DNS,
+	UK_LAB_CHECK_HTTP,
+	UK_LAB_CHECK_ROUTE,
+	UK_LAB_CHECK_LISTEN,
+	UK_LAB_CHECK_DAEMON,
+	UK_LAB_CHECK_OSPF_NEIGHBOR,
+	UK_LAB_CHECK_BGP_NEIGHBOR,
+};
+
+#define UK_LAB_CHECK_ARGS 4
+
+struct uk_lab_check {
+	int kind; /* enum uk_lab_check_kind */
+	int line; /* in the check file */
+	char machine[UK_LAB_MACHINE_MAX + 1];
+	/* The kind's arguments in the order above, NULL when absent: ping ADDR; dns NAME TYPE
+	 * (uppercase) EXPECTED SERVER (without '@'); http URL TEXT; route PREFIX GW IF; listen
+	 * PROTO PORT; daemon NAME; ospf-neighbor ROUTER-ID; bgp-neighbor ADDR STATE. */
+	char *arg[UK_LAB_CHECK_ARGS];
+};
+
+struct uk_lab_checks {
+	struct uk_lab_check *check;
+	int n;
+};
+
+struct uk_lab_check_result {
+	bool pass;
+	int status;	  /* the guest command's exit status; -1: it did not run */
+	char detail[256]; /* why it failed ("" when it passed) */
+};
+
+/* Run argv on machine; 0 with its exit status in *status and its output (stdout, then
+ * stderr) in *out (malloc'd, NUL-terminated, freed by the caller; may stay NULL), or a
+ * negative errno when it could not run. */
+typedef int (*uk_lab_exec_fn)(void *ctx, const char *machine, char *const argv[], char **out,
+			      int *status);
+
+/* The check file's text into out (name: the file's name for messages, "lab.check:3: ...");
+ * -EINVAL with the line named. Free with uk_lab_checks_free. */
+int uk_lab_check_parse(const char *name, const char *buf, size_t len, struct uk_lab_checks *out,
+		       struct uk_err *err);
+/* file, or DIR/lab.check when file is NULL (not followed through a symlink), parsed. */
+int uk_lab_check_load(const char *dir, const char *file, struct uk_lab_checks *out,
+		      struct uk_err *err);
+void uk_lab_checks_free(struct uk_lab_checks *c);
+/* Each check run through exec and judged into results[i] (list->n of them): the number of
+ * checks that failed. */
+int uk_lab_check_run(const struct uk_lab_checks *list, uk_lab_exec_fn exec, void *ctx,
+		     struct uk_lab_check_result *results);
+
+/*
  * ---- the runtime (run.c, names.c, guestside.c, stop.c) ----
  * Everything a running lab has is named from the first 12 hex digits of lab->id: switch
  * "labID.CD" for each collision domain (a hub; "labID_HASH" when CD is longer than 16

@@ -50,6 +50,11 @@ int uk_lab_opt_add(struct uk_lab_machine *m, const char *key, const char *value,
 int uk_lab_strv_add(char ***v, int *n, const char *s, struct uk_err *err);
 void uk_lab_machine_clear(struct uk_lab_machine *m);
 
+/* name in dirfd (shown as DIR/NAME, or NAME when dir is NULL), a regular file not reached through a
+ * symlink, read whole into a new buffer: 1, 0 when it does not exist, or -errno. */
+int uk_lab_read_file(int dirfd, const char *dir, const char *name, char **buf, size_t *len,
+		     struct uk_err *err);
+
 /* finish's parts */
 int uk_lab_apply_only(struct uk_lab *lab, const struct uk_lab_load_opts *o, struct uk_err *err);
 int uk_lab_check_loops(struct uk_lab *lab, struct uk_err *err);

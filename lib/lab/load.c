@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -16,28 +17,29 @@
 #include "lab-internal.h"
 #include "umlkit/util.h"
 
-/* name in dirfd into a new buffer: 1, 0 when it does not exist, or -errno. */
-static int read_lab_file(int dirfd, const char *dir, const char *name, char **buf, size_t *len,
-			 struct uk_err *err)
+int uk_lab_read_file(int dirfd, const char *dir, const char *name, char **buf, size_t *len,
+		     struct uk_err *err)
 {
-	_cleanup_close_ int fd =
-		openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_close_ int fd = -1;
+	char shown[PATH_MAX + 256];
 	struct stat st;
 	ssize_t n;
 
 	*buf = NULL;
+	snprintf(shown, sizeof(shown), "%s%s%s", dir ? dir : "", dir ? "/" : "", name);
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 && errno == ENOENT)
 		return 0;
 	if (fd < 0 && errno == ELOOP)
-		return uk_err_set(err, ELOOP, "%s/%s: a symbolic link, refused", dir, name);
+		return uk_err_set(err, ELOOP, "%s: a symbolic link, refused", shown);
 	if (fd < 0)
-		return uk_err_sys(err, errno, "%s/%s", dir, name);
+		return uk_err_sys(err, errno, "%s", shown);
 	if (fstat(fd, &st) < 0)
-		return uk_err_sys(err, errno, "%s/%s", dir, name);
+		return uk_err_sys(err, errno, "%s", shown);
 	if (!S_ISREG(st.st_mode))
-		return uk_err_set(err, EINVAL, "%s/%s: not a regular file", dir, name);
+		return uk_err_set(err, EINVAL, "%s: not a regular file", shown);
 	if (st.st_size > UK_LAB_FILE_MAX)
-		return uk_err_set(err, EFBIG, "%s/%s: larger than %d MiB", dir, name,
+		return uk_err_set(err, EFBIG, "%s: larger than %d MiB", shown,
 				  UK_LAB_FILE_MAX >> 20);
 	*buf = malloc((size_t)st.st_size + 1);
 	if (!*buf)
@@ -46,8 +48,8 @@ static int read_lab_file(int dirfd, const char *dir, const char *name, char **bu
 	if (n < 0 || n != st.st_size) {
 		free(*buf);
 		*buf = NULL;
-		return n < 0 ? uk_err_sys(err, (int)-n, "%s/%s", dir, name)
-			     : uk_err_set(err, EIO, "%s/%s: shorter than when opened", dir, name);
+		return n < 0 ? uk_err_sys(err, (int)-n, "%s", shown)
+			     : uk_err_set(err, EIO, "%s: shorter than when opened", shown);
 	}
 	*len = (size_t)n;
 	return 1;
@@ -99,7 +101,7 @@ static int parse_file(struct uk_lab *lab, int dirfd, const char *name, parse_fn 
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
-	int r = read_lab_file(dirfd, lab->dir, name, &buf, &len, err);
+	int r = uk_lab_read_file(dirfd, lab->dir, name, &buf, &len, err);
 
 	if (r <= 0)
 		return r;

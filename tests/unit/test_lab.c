@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "umlkit/lab.h"
 #include "umlkit/util.h"
@@ -149,6 +150,11 @@ static void test_kathara_conf_errors(void **state)
 	bad_conf("pc1[0]=A/00:11:22:33:44\n",
 		 "In lab.conf - Line 1: MAC address `00:11:22:33:44` of interface 0 on device "
 		 "`pc1` is not valid.");
+	/* an inline comment works only after a quoted value (Kathará's tests/inline_comment) */
+	bad_conf("pc1[0]=A # the LAN\n",
+		 "In lab.conf - Line 1: Collision domain `A # the LAN` contains non-alphanumeric "
+		 "characters.");
+	bad_conf("pc1[0]=\"A\"# the LAN\n", "In lab.conf - Line 1: `pc1[0]=\"A\"# the LAN`.");
 	bad_conf("pc1[0]=A+B\n",
 		 "In lab.conf - Line 1: Collision domain `A+B` contains non-alphanumeric "
 		 "characters.");
@@ -636,10 +642,114 @@ static void test_load_files(void **state)
 	snprintf(want, sizeof(want), "%s/lab.conf: a symbolic link, refused", s->dir);
 	assert_string_equal(err.msg, want);
 	assert_int_equal(unlink(path), 0);
+	assert_int_equal(mkdir(path, 0755), 0);
+	assert_int_equal(uk_lab_load(s->dir, NULL, &lab, &err), -EINVAL);
+	snprintf(want, sizeof(want), "%s/lab.conf: not a regular file", s->dir);
+	assert_string_equal(err.msg, want);
+	assert_int_equal(rmdir(path), 0);
 	put(s->dir, "lab.conf", "m1[0]=A\nm1[0]=\"B\n");
 	assert_int_equal(uk_lab_load(s->dir, NULL, &lab, &err), -EINVAL);
 	assert_string_equal(err.msg, "In lab.conf - Line 2: `m1[0]=\"B`.");
 	assert_null(lab);
+}
+
+/* ---- lab info ---- */
+
+static struct uk_lab *info_lab(void)
+{
+	return ok("LAB_NAME=\"routing\"\nLAB_AUTHOR=me\n"
+		  "r1[0]=A\nr1[1]=B/02:00:00:00:00:01\nr1[mem]=96\nr1[image]=kathara/frr\n"
+		  "pc1[0]=A\npc1[bridged]=true\npc1[port]=8080:80\npc1[exec]=echo hi\n",
+		  "pc1: r1\n", "B eth1.7\n", NULL);
+}
+
+/* fn's output for info_lab() is want. */
+static void info_is(char *(*fn)(const struct uk_lab *lab), const char *want)
+{
+	struct uk_lab *lab = info_lab();
+	char *text = fn(lab);
+
+	assert_non_null(text);
+	assert_string_equal(text, want);
+	free(text);
+	uk_lab_free(lab);
+}
+
+static void test_info_text(void **state)
+{
+	info_is(uk_lab_info_text, "Lab directory: /labs/t\n"
+				  "Name: routing\n"
+				  "Author: me\n"
+				  "Dialect: kathara\n"
+				  "Devices: 2\n"
+				  "  r1: eth0=A eth1=B mem=96M image=kathara/frr\n"
+				  "  pc1: eth0=A bridged after=r1\n"
+				  "Collision domains: 2\n"
+				  "  A\n"
+				  "  B\n"
+				  "External: B on eth1.7\n"
+				  "The lab supports parallel startup (lab.dep).\n");
+}
+
+static void test_info_json(void **state)
+{
+	struct uk_lab *lab = info_lab();
+	char *text = uk_lab_info_json(lab);
+	json_error_t jerr;
+	json_t *j, *r1, *pc1;
+
+	assert_non_null(text);
+	j = json_loads(text, 0, &jerr);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "dialect")), "kathara");
+	assert_string_equal(json_string_value(json_object_get(j, "id")), lab->id);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "meta"), "name")),
+			    "routing");
+	assert_true(json_is_null(json_object_get(json_object_get(j, "meta"), "web")));
+	assert_true(json_is_true(json_object_get(j, "has_dep")));
+	assert_int_equal(json_array_size(json_object_get(j, "machines")), 2);
+	r1 = json_array_get(json_object_get(j, "machines"), 0);
+	pc1 = json_array_get(json_object_get(j, "machines"), 1);
+	assert_string_equal(json_string_value(json_object_get(r1, "name")), "r1");
+	assert_int_equal(json_integer_value(json_object_get(r1, "mem_mib")), 96);
+	assert_string_equal(json_string_value(json_object_get(r1, "image")), "kathara/frr");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(r1, "interfaces"), 1), "mac")),
+			    "02:00:00:00:00:01");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(r1, "interfaces"), 1), "cd")),
+			    "B");
+	assert_true(json_is_true(json_object_get(pc1, "bridged")));
+	assert_string_equal(json_string_value(json_array_get(json_object_get(pc1, "depends"), 0)),
+			    "r1");
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(pc1, "ports"), 0), "host")),
+			 8080);
+	assert_string_equal(json_string_value(json_array_get(json_object_get(pc1, "exec"), 0)),
+			    "echo hi");
+	assert_string_equal(json_string_value(json_object_get(
+				    json_array_get(json_object_get(pc1, "options"), 0), "key")),
+			    "bridged");
+	assert_int_equal(json_array_size(json_object_get(j, "collision_domains")), 2);
+	assert_int_equal(json_integer_value(json_object_get(
+				 json_array_get(json_object_get(j, "ext"), 0), "vlan")),
+			 7);
+	json_decref(j);
+	free(text);
+	uk_lab_free(lab);
+}
+
+static void test_info_dot(void **state)
+{
+	info_is(uk_lab_info_dot, "graph \"lab\" {\n"
+				 "\t\"m:r1\" [shape=box, label=\"r1\"];\n"
+				 "\t\"m:pc1\" [shape=box, label=\"pc1\"];\n"
+				 "\t\"cd:A\" [shape=ellipse, label=\"A\"];\n"
+				 "\t\"cd:B\" [shape=ellipse, label=\"B\"];\n"
+				 "\t\"m:r1\" -- \"cd:A\" [label=\"eth0\"];\n"
+				 "\t\"m:r1\" -- \"cd:B\" [label=\"eth1\"];\n"
+				 "\t\"m:pc1\" -- \"cd:A\" [label=\"eth0\"];\n"
+				 "}\n");
 }
 
 int main(void)
@@ -663,6 +773,9 @@ int main(void)
 		cmocka_unit_test(test_load_netkit),
 		cmocka_unit_test(test_load_only),
 		cmocka_unit_test_setup_teardown(test_load_files, scratch_setup, scratch_teardown),
+		cmocka_unit_test(test_info_text),
+		cmocka_unit_test(test_info_json),
+		cmocka_unit_test(test_info_dot),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
