@@ -108,12 +108,15 @@ static int lab_opt(const struct uk_opts *p, int id, const char *v)
 	return 0;
 }
 
-/* DIR (unless -d gave it) and the machines from the arguments */
-static void split_args(struct uk_lab_cmd *c, int nargs, char **args)
+/* DIR (unless -d gave it) and the machines from the arguments: the first is DIR when
+ * the command takes no machines, is a directory, or holds a '/' (no machine name does) */
+static void split_args(struct uk_lab_cmd *c, int nargs, char **args, bool machines)
 {
 	struct stat st;
 
-	if (!c->dir && nargs > 0 && stat(args[0], &st) == 0 && S_ISDIR(st.st_mode)) {
+	if (!c->dir && nargs > 0 &&
+	    (!machines || strchr(args[0], '/') ||
+	     (stat(args[0], &st) == 0 && S_ISDIR(st.st_mode)))) {
 		c->dir = args[0];
 		nargs--;
 		args++;
@@ -233,7 +236,7 @@ static int run_verb(struct uk_lab_cmd *c, const char *verb, int nargs, char **ar
 			return uk_usage_error("umlkit lab", "unexpected argument '%s'", args[0]);
 		return cmd_list(c);
 	}
-	split_args(c, nargs, args);
+	split_args(c, nargs, args, strcmp(verb, "clean") && strcmp(verb, "info"));
 	if (!strcmp(verb, "start"))
 		return uk_lab_cmd_start(c);
 	if (!strcmp(verb, "stop") || !strcmp(verb, "crash"))

@@ -4,7 +4,8 @@
 # kernel. Run it under the network tests' lock:
 #   flock /tmp/umlkit-nettests.lock tests/sh/lab.t [-v]
 #
-#  1. Bad input changes nothing: no lab.conf (the parser's error), an unknown machine.
+#  1. Bad input changes nothing: no lab.conf (the parser's error), an unknown machine;
+#     info as text, JSON and a map (linfo -m too); usage errors.
 #  2. A Kathará lab of three machines on one domain, lab.dep ordering pc3 after pc1 and pc2:
 #     start returns once every startup script ended, each machine's log in DIR/M.log; pc3's
 #     script saw the files pc1's and pc2's wrote last, and started after them (their
@@ -117,6 +118,29 @@ test_expect_success 'bad input: an unknown machine is named; nothing is made' '
 	test_like "$err" "nosuch" &&
 	listing "$K" >"$T/k.after" &&
 	test_cmp "$T/k.before" "$T/k.after"
+'
+
+test_expect_success JQ 'info: text, JSON and the map; linfo -m writes it to a file' '
+	run "$UMLKIT" lab info "$K" &&
+	test_is "$rc" 0 &&
+	test_like "$out" "pc3: eth0=A" &&
+	run "$UMLKIT" lab info "$K" --output=json &&
+	test_is "$(json "[.machines[].name] | join(\" \")")" "pc1 pc2 pc3" &&
+	run "$UMLKIT" lab info "$K" --map &&
+	test_like "$out" "^graph" &&
+	"$UK_BUILD/linfo" -d "$K" -m "$T/k.dot" &&
+	test_cmp "$T/k.dot" <(printf "%s\n" "$out")
+'
+
+test_expect_success 'usage: an unknown command, an option a command does not take' '
+	run "$UMLKIT" lab bogus &&
+	test_is "$rc" 2 &&
+	run "$UMLKIT" lab stop "$K" --no-wait &&
+	test_is "$rc" 2 &&
+	test_like "$err" "does not apply to .lab stop." &&
+	run "$UMLKIT" lab info "$T/nonexistent" &&
+	test_is "$rc" 1 &&
+	test_like "$err" "nonexistent"
 '
 
 test_expect_success UML,IMAGE 'start: a Kathara lab, lab.dep honoured, logs kept' '
