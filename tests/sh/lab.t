@@ -242,6 +242,7 @@ test_expect_success UML,IMAGE 'a failing startup script is named with its log' '
 	test_is "$rc" 1 &&
 	test_like "$err" "bad: .*status 3" &&
 	test_like "$err" "$F/bad.log" &&
+	test_like "$out" "^bad: failed: .*status 3" &&
 	test_like "$(cat "$F/bad.log")" "about to fail" &&
 	lab_run clean "$F" &&
 	test_is "$rc" 0
