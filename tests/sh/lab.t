@@ -14,7 +14,8 @@
 #     them; a second start is refused; `lab stop` runs the shutdown scripts (a file they
 #     write through /hostlab appears) and ends every guest and switch.
 #  3. Two labs with a domain A of the same name stay apart: from the second lab's machine
-#     the first lab's address is not reached.
+#     (started with --no-wait, its startup seen to end afterwards) the first lab's
+#     addresses are not reached.
 #  4. A Netkit-dialect lab (machines from its directories, a flag option, an interface gap)
 #     through lstart: shared/ then r1/ copied into /, r1's file winning, root's; r2 has eth0
 #     and eth2, no eth1; lhalt, then lclean leaves the lab directory as it was (listing and
@@ -185,9 +186,13 @@ test_expect_success KLAB 'a lab that runs is not started again' '
 	test_like "$err" "running already"
 '
 
-test_expect_success KLAB,IMAGE 'two labs with a domain A stay apart' '
-	lab_run start "$K2" &&
+# q1 started with --no-wait: its script runs after start returned; DIR/q1.log says when done
+q1_done() { grep -q "startup done" "$K2/q1.log" 2>/dev/null; }
+test_expect_success KLAB,IMAGE 'two labs with a domain A stay apart (--no-wait)' '
+	lab_run start "$K2" --no-wait &&
 	test_is "$rc" 0 &&
+	test_like "$out" "q1: startup running" &&
+	until_true 120 q1_done &&
 	reach "$K" pc2 10.0.0.1 &&
 	! reach "$K2" q1 10.0.0.1 &&
 	! reach "$K2" q1 10.0.0.2 &&
