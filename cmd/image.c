@@ -13,6 +13,8 @@ static const char image_usage[] =
 	"Usage: umlkit image build [-f] [--size SIZE] OUT.img\n"
 	"       umlkit image build --distro debian[:SUITE] [--include PKG[,PKG...]] [--size SIZE]\n"
 	"                          [-f] [--no-cache] [-q|-p] OUT.img\n"
+	"       umlkit image build --profile lab [--distro debian[:SUITE]] [--include PKG,...]\n"
+	"                          [--size SIZE] [-f] [--no-cache] [-q|-p] [OUT.img]\n"
 	"       umlkit image adapt IMG [-o OUT.img] [-f]\n"
 	"\n"
 	"  build    the default guest image: an ext4 filesystem with Debian's busybox-static,\n"
@@ -21,6 +23,10 @@ static const char image_usage[] =
 	"  build --distro debian[:SUITE]   a Debian system (systemd) bootstrapped by mmdebstrap\n"
 	"           from the host's apt mirror (SUITE: the host's by default), ready for UML;\n"
 	"           cached by recipe: the same suite and packages again take seconds\n"
+	"  build --profile lab   the Debian image with the packages of Kathara's lab images\n"
+	"           (frr, bind9, apache2, iproute2, iptables, tcpdump, curl, ...), no daemon\n"
+	"           started at boot, IPv4 forwarding on; without OUT.img it is made (once) in\n"
+	"           the cache and its path printed: the backing file of lab machines\n"
 	"  adapt    make an existing ext4 systemd root image ready for umlkit (fstab, console\n"
 	"           login, umlkit.* parameters, readiness, agent, a fast boot), without booting\n"
 	"           it or root; IMG is replaced by the adapted copy unless -o OUT is given\n"
@@ -31,6 +37,8 @@ static const char image_usage[] =
 	"progress, -p progress even when stderr is not a terminal; --busybox, --mke2fs,\n"
 	"--debugfs PATH use that program. See umlkit-image(1) for the guest's parameters.\n"
 	"Exit status: 0 built, 1 failure (nothing is left behind, IMG unchanged), 2 usage error.\n";
+
+static char profile_image[4096];
 
 enum {
 	OPT_SIZE,
@@ -44,6 +52,7 @@ enum {
 	OPT_QUIET,
 	OPT_PROGRESS,
 	OPT_OUT,
+	OPT_PROFILE,
 };
 static const struct uk_opt image_options[] = {
 	[OPT_SIZE] = {.name = "size", .letter = 's', .value = true},
@@ -57,6 +66,7 @@ static const struct uk_opt image_options[] = {
 	[OPT_QUIET] = {.name = "quiet", .letter = 'q'},
 	[OPT_PROGRESS] = {.name = "progress", .letter = 'p'},
 	[OPT_OUT] = {.name = "output", .letter = 'o', .value = true},
+	[OPT_PROFILE] = {.name = "profile", .value = true},
 };
 
 struct build_args {
@@ -115,6 +125,9 @@ static int build_opt(const struct uk_opts *p, int id, const char *v)
 	case OPT_OUT:
 		b->a.out = v;
 		break;
+	case OPT_PROFILE:
+		b->d.profile = v;
+		break;
 	}
 	return 0;
 }
@@ -130,19 +143,29 @@ static void print_change(void *ctx, const char *line)
 	fprintf(ctx, "  %s\n", line);
 }
 
+/* what NULL: the profile's image in the cache, whose path is printed last */
 static int print_changes(const char *what, FILE *f, char **text)
 {
-	if (f && fclose(f) == 0 && *text)
-		printf("%s: umlkit's layer:\n%s", what, *text);
+	if (f && fclose(f) == 0 && *text && **text)
+		printf("%s: umlkit's layer:\n%s", what ? what : "the cached image", *text);
 	free(*text);
+	if (!what)
+		printf("%s\n", profile_image);
 	return UK_EXIT_OK;
+}
+
+/* The profile's image in the cache: made when missing, its path kept for print_changes. */
+static int profile_build(struct uk_debian_opts *d, struct uk_err *err)
+{
+	return uk_image_profile_path(d->profile, d, true, profile_image, sizeof(profile_image),
+				     err);
 }
 
 static int debian_build(struct build_args *b, const char *cmd)
 {
 	struct uk_debian_opts *d = &b->d;
 	struct uk_err err = {0};
-	const char *distro = b->distro;
+	const char *distro = b->distro ? b->distro : "debian";
 
 	if (strncmp(distro, "debian", 6) || (distro[6] && distro[6] != ':') ||
 	    (distro[6] == ':' && !distro[7]))
@@ -163,7 +186,7 @@ static int debian_build(struct build_args *b, const char *cmd)
 
 	d->say = f ? print_change : NULL;
 	d->ctx = f;
-	if (uk_debian_build(d, &err) < 0) {
+	if (d->out ? uk_debian_build(d, &err) < 0 : profile_build(d, &err) < 0) {
 		if (f)
 			fclose(f);
 		free(text);
@@ -173,8 +196,8 @@ static int debian_build(struct build_args *b, const char *cmd)
 }
 
 #define DEBIAN_ONLY                                                                                \
-	(UK_OPT_BIT(OPT_DISTRO) | UK_OPT_BIT(OPT_INCLUDE) | UK_OPT_BIT(OPT_NO_CACHE) |             \
-	 UK_OPT_BIT(OPT_QUIET) | UK_OPT_BIT(OPT_PROGRESS))
+	(UK_OPT_BIT(OPT_DISTRO) | UK_OPT_BIT(OPT_PROFILE) | UK_OPT_BIT(OPT_INCLUDE) |              \
+	 UK_OPT_BIT(OPT_NO_CACHE) | UK_OPT_BIT(OPT_QUIET) | UK_OPT_BIT(OPT_PROGRESS))
 
 /* Parse a verb's options into b: 0, or the exit status to return (-1: help printed). */
 static int parse(struct uk_opts *p, const char *verb, unsigned accept, struct build_args *b,
@@ -203,10 +226,14 @@ static int image_build(int argc, char **argv)
 
 	if (r)
 		return r < 0 ? UK_EXIT_OK : r;
-	if (p.nargs != 1)
+	if (p.nargs > 1 || (p.nargs == 0 && !b.d.profile))
 		return uk_usage_error(p.cmd, "want one output file, OUT.img");
-	b.o.out = p.args[0];
-	if (b.distro)
+	b.o.out = p.nargs ? p.args[0] : NULL;
+	if (b.d.profile && (!uk_image_profile_for(b.d.profile) ||
+			    strcmp(uk_image_profile_for(b.d.profile), b.d.profile)))
+		return uk_usage_error(p.cmd, "--profile '%s': unknown (known: %s)", b.d.profile,
+				      UK_IMAGE_PROFILES);
+	if (b.distro || b.d.profile)
 		return debian_build(&b, p.cmd);
 	r = uk_opts_refuse(&p, p.seen & ~UK_OPT_BIT(OPT_QUIET), ~DEBIAN_ONLY);
 	if (r)

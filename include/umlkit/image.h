@@ -62,6 +62,7 @@ struct uk_debian_opts {
 	const char *out;
 	const char *suite;   /* NULL: the host's (VERSION_CODENAME of /etc/os-release) */
 	const char *include; /* PKG[,PKG...] more packages; NULL: none */
+	const char *profile; /* NULL, or a profile (UK_IMAGE_PROFILES): its packages and layer */
 	uint64_t size;	     /* 0: UK_DEBIAN_DEFAULT_SIZE */
 	bool force;	     /* replace an existing out */
 	bool no_cache;	     /* bootstrap again (and replace the cache entry) */
@@ -84,6 +85,31 @@ struct uk_debian_opts {
  * failed (its "E:" line in the message). Nothing is left behind on failure.
  */
 int uk_debian_build(const struct uk_debian_opts *o, struct uk_err *err);
+
+/* ---- profiles: the Debian image made for a use (umlkit image build --profile) ---- */
+
+#define UK_IMAGE_PROFILES "lab"
+/*
+ * lab: the packages of Kathara's base, FRR and bind images that Debian has (frr, bind9,
+ * apache2, iproute2, iptables, tcpdump, curl, ...), every daemon disabled (lab scripts start
+ * them: `systemctl start frr|bind9|named|apache2|quagga`, /etc/init.d/NAME start), IPv4
+ * forwarding on and rp_filter off. See umlkit-image(1).
+ *
+ * The profile's image, ready to boot, in the cache (uk_cache_dir("images")), made by recipe
+ * (the Debian recipe, the profile and its version, the size, a hash of the layer and the
+ * agent) when it is missing and build is true: uk_debian_build with opts (NULL: the defaults;
+ * its out, force and profile are ignored) into the cache, one maker at a time (a flock on
+ * IMG.lock); opts->no_cache makes it again, from a new bootstrap. Its path into out, for use
+ * as a read-only backing file (never write it: that would change every COW over it). 0, or
+ * -EINVAL an unknown profile, -ENOENT not built and !build, -ENAMETOOLONG, or what
+ * uk_debian_build returns.
+ */
+int uk_image_profile_path(const char *profile, const struct uk_debian_opts *opts, bool build,
+			  char *out, size_t outlen, struct uk_err *err);
+/* The profile for a lab's image= option, Kathara's names (kathara/base, kathara/frr,
+ * kathara/quagga, kathara/bind, with an optional docker.io/ in front and :TAG after) and
+ * the profile's own name: "lab"; NULL for a name it does not know. */
+const char *uk_image_profile_for(const char *image_option);
 
 struct uk_adapt_opts {
 	const char *img;

@@ -91,6 +91,17 @@ static void names(const struct uk_cache_entry *e, char *img, char *rec, size_t l
 	snprintf(rec, len, "%s/%016" PRIx64 ".recipe", e->dir, e->key);
 }
 
+int uk_cache_path(const struct uk_cache_entry *e, char *out, size_t outlen)
+{
+	char img[PATH_MAX], rec[PATH_MAX];
+
+	names(e, img, rec, sizeof(img));
+	if (strlen(img) >= outlen)
+		return -ENAMETOOLONG;
+	snprintf(out, outlen, "%s", img);
+	return 0;
+}
+
 int uk_cache_entry_init(struct uk_cache_entry *e, const char *recipe, struct uk_err *err)
 {
 	int r = uk_cache_dir("images", e->dir, sizeof(e->dir), err);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ struct debian {
 	char mirror[512];
 	char mmdebstrap[PATH_MAX], mke2fs[PATH_MAX], debugfs[PATH_MAX], resize2fs[PATH_MAX];
 	char agent[PATH_MAX];
+	const struct uk_profile *profile;
 	struct uk_cache_entry entry;
 };
 
@@ -264,6 +266,7 @@ static int make_output(struct debian *d, int entry_fd, uint64_t have, uint64_t s
 				   .debugfs = d->debugfs,
 				   .agent = d->agent[0] ? d->agent : NULL,
 				   .build = true,
+				   .profile = d->profile,
 				   .tmpdir = o->tmpdir,
 				   .say = o->say,
 				   .ctx = o->ctx};
@@ -300,6 +303,9 @@ static int prepare(struct debian *d, struct uk_err *err)
 
 	if (!o->out || !*o->out)
 		return uk_err_set(err, EINVAL, "no output file given");
+	if (o->profile && !(d->profile = uk_profile_find(o->profile)))
+		return uk_err_set(err, EINVAL, "profile '%.40s': unknown (known: %s)", o->profile,
+				  UK_IMAGE_PROFILES);
 	d->size = (o->size ? o->size : UK_DEBIAN_DEFAULT_SIZE) & ~4095ULL;
 	if (d->size < (256ULL << 20) || d->size > UK_ROOTFS_MAX_SIZE)
 		return uk_err_set(err, EINVAL,
@@ -314,7 +320,8 @@ static int prepare(struct debian *d, struct uk_err *err)
 	r = uk_debian_suite_check(d->suite, err);
 	if (r < 0)
 		return r;
-	snprintf(include, sizeof(include), "%s%s%.3000s", UK_DEBIAN_BASE_PACKAGES,
+	snprintf(include, sizeof(include), "%s%s%s%s%.2000s", UK_DEBIAN_BASE_PACKAGES,
+		 d->profile ? "," : "", d->profile ? d->profile->packages : "",
 		 o->include ? "," : "", o->include ? o->include : "");
 	r = uk_debian_packages(include, d->packages, sizeof(d->packages), err);
 	if (r < 0)
@@ -379,4 +386,101 @@ int uk_debian_build(const struct uk_debian_opts *o, struct uk_err *err)
 	}
 	return uk_err_set(err, EIO, "%s: the image cache in %s keeps failing its checksum", o->out,
 			  d->entry.dir);
+}
+
+/* An exclusive flock on IMG.lock beside the cache entry's image, waited for. */
+static int lock_entry(const char *img, struct uk_err *err)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s.lock", img) >= (int)sizeof(path))
+		return uk_err_set(err, ENAMETOOLONG, "%s.lock: path too long", img);
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return uk_err_sys(err, errno, "%s", path);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR) {
+			int r = uk_err_sys(err, errno, "%s: lock", path);
+
+			close(fd);
+			return r;
+		}
+	}
+	return fd;
+}
+
+/* Build the profile's image into the new cache file of entry, then commit it. */
+static int fill_profile(const struct uk_cache_entry *e, struct uk_debian_opts *o,
+			struct uk_err *err)
+{
+	char tmp[PATH_MAX];
+	_cleanup_close_ int fd = uk_cache_new(e, tmp, sizeof(tmp), err);
+	struct stat st;
+	int r;
+
+	if (fd < 0)
+		return fd;
+	close(TAKE_FD(fd));
+	o->out = tmp;
+	o->force = true;
+	r = uk_debian_build(o, err);
+	if (r == 0) {
+		fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			r = uk_err_sys(err, errno, "%s", tmp);
+	}
+	if (r == 0)
+		r = uk_cache_commit(e, fd, tmp, (uint64_t)st.st_size, err);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
+int uk_image_profile_path(const char *profile, const struct uk_debian_opts *opts, bool build,
+			  char *out, size_t outlen, struct uk_err *err)
+{
+	struct uk_debian_opts o = opts ? *opts : (struct uk_debian_opts){0};
+	_cleanup_free_ struct debian *d = calloc(1, sizeof(*d));
+	struct uk_cache_entry e;
+	char recipe[sizeof(e.recipe)];
+	_cleanup_close_ int lock = -1;
+	uint64_t have, sum;
+	int fd, r;
+
+	if (!d)
+		return uk_err_set(err, ENOMEM, "out of memory");
+	if (!profile)
+		return uk_err_set(err, EINVAL, "no profile given (known: %s)", UK_IMAGE_PROFILES);
+	o.profile = profile;
+	o.out = "(the cache)";
+	o.force = true;
+	d->o = &o;
+	r = prepare(d, err);
+	if (r < 0)
+		return r;
+	if (snprintf(recipe, sizeof(recipe),
+		     "profile/%u %s size=%" PRIu64 " layer=%016" PRIx64 " %s", d->profile->version,
+		     d->profile->name, d->size,
+		     uk_layer_hash(d->profile, d->agent[0] ? d->agent : NULL),
+		     d->entry.recipe) >= (int)sizeof(recipe))
+		return uk_err_set(err, E2BIG, "the image's recipe is too long");
+	r = uk_cache_entry_init(&e, recipe, err);
+	if (r < 0)
+		return r;
+	if (uk_cache_path(&e, out, outlen) < 0)
+		return uk_err_set(err, ENAMETOOLONG, "%s: the cache's path is too long", e.dir);
+	/* one maker at a time: a second lab started meanwhile waits and then finds it */
+	lock = build ? lock_entry(out, err) : -1;
+	if (build && lock < 0)
+		return lock;
+	fd = o.no_cache ? -ENOENT : uk_cache_open(&e, &have, &sum);
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (!build)
+		return uk_err_set(err, ENOENT, "%s: the %s image is not built yet", out, profile);
+	r = fill_profile(&e, &o, err);
+	return r < 0 ? uk_err_prefix(err, r, "the %s image: ", profile) : 0;
 }

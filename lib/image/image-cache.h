@@ -23,6 +23,8 @@ int uk_cache_new(const struct uk_cache_entry *e, char *tmp, size_t tmplen, struc
 /* Checksum, fsync and rename the new image into place, then write its recipe file. */
 int uk_cache_commit(const struct uk_cache_entry *e, int fd, const char *tmp, uint64_t size,
 		    struct uk_err *err);
+/* The path of the entry's image (whether or not it exists); -ENAMETOOLONG. */
+int uk_cache_path(const struct uk_cache_entry *e, char *out, size_t outlen);
 void uk_cache_drop(const struct uk_cache_entry *e);
 /* Copy in to out (out -1: only read) with the checksum of its non-zero 4 KiB blocks. */
 int uk_cache_copy(int in, int out, uint64_t size, uint64_t *sum);

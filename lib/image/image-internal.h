@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -65,6 +66,26 @@ extern const size_t uk_debian_layer_n;
 extern const struct uk_layer_mask uk_debian_masks[];
 extern const size_t uk_debian_masks_n;
 
+/* A profile of the Debian image (image build --profile NAME, lab-files.c): more packages,
+ * a layer written after the Debian one, units its packages enable that it disables (their
+ * wants links removed, and the rc?.d start links of a System V script), more units masked. */
+struct uk_profile {
+	const char *name;
+	unsigned version; /* of its layer and package list: part of the cache recipe */
+	const char *packages;
+	const char *const *images; /* the Kathara image names it stands for; NULL-ended */
+	const struct uk_layer_entry *layer;
+	size_t nlayer;
+	const struct uk_layer_mask *disabled;
+	size_t ndisabled;
+	const struct uk_layer_mask *masks;
+	size_t nmasks;
+};
+extern const struct uk_profile uk_profiles[];
+extern const size_t uk_profiles_n;
+/* The profile NAME, or NULL. */
+const struct uk_profile *uk_profile_find(const char *name);
+
 /* Write a layer into the ext2/3/4 filesystem open as fd (a file umlkit made and owns), with
  * debugfs: the Debian layer of debian-files.c, the agent when agent is set, /etc/fstab, and
  * root's password made empty when root had none it could log in with. say() gets one line
@@ -73,8 +94,9 @@ struct uk_layer_opts {
 	int fd;
 	const char *img;
 	const char *debugfs;
-	const char *agent; /* the umlkit-agent binary to install; NULL: none */
-	bool build;	   /* a fresh build: also /etc/hostname */
+	const char *agent;		  /* the umlkit-agent binary to install; NULL: none */
+	bool build;			  /* a fresh build: also /etc/hostname */
+	const struct uk_profile *profile; /* its layer after the Debian one; NULL: none */
 	const char *tmpdir;
 	void (*say)(void *ctx, const char *line);
 	void *ctx;
@@ -85,5 +107,10 @@ int uk_layer_apply(const struct uk_layer_opts *o, struct uk_err *err);
 struct uk_newfile;
 int uk_layer_commit(struct uk_layer_opts *o, struct uk_newfile *nf, bool replace,
 		    struct uk_err *err);
+
+/* A hash of what the layer writes (the Debian layer, the profile's, the agent's bytes when
+ * agent is set): part of the recipe of an image cached with its layer; 0 when the agent
+ * cannot be read. */
+uint64_t uk_layer_hash(const struct uk_profile *p, const char *agent);
 
 #endif

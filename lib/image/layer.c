@@ -196,9 +196,18 @@ static const char *const probe_dirs[] = {
 	UNIT_DIR "/sockets.target.wants",
 	UNIT_DIR "/getty.target.wants",
 	UNIT_DIR "/systemd-udev-trigger.service.d",
+	UNIT_DIR "/systemd-networkd.service.d",
+	UNIT_DIR "/systemd-networkd.socket.d",
+	"etc/systemd/journald.conf.d",
 	"etc/udev",
 	"etc/udev/rules.d",
 	"etc/umlkit",
+	"etc/sysctl.d",
+	"etc/init.d",
+	"etc/rc2.d",
+	"etc/rc3.d",
+	"etc/rc4.d",
+	"etc/rc5.d",
 	"usr",
 	"usr/sbin",
 	"usr/lib",
@@ -363,13 +372,13 @@ static int put_entry(struct layer *L, const struct uk_layer_entry *e)
 	return 0;
 }
 
-static int put_masks(struct layer *L)
+static int put_masks(struct layer *L, const struct uk_layer_mask *masks, size_t n)
 {
 	char list[1024] = "";
 	size_t used = 0;
 
-	for (size_t i = 0; i < uk_debian_masks_n; i++) {
-		const struct uk_layer_mask *m = &uk_debian_masks[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct uk_layer_mask *m = &masks[i];
 		char path[PATH_MAX];
 		int r;
 
@@ -384,8 +393,57 @@ static int put_masks(struct layer *L)
 		if (used >= sizeof(list))
 			used = sizeof(list) - 1;
 	}
-	say(L, "masked (a fast boot, see umlkit-image(1)): %s", list);
+	if (n)
+		say(L, "masked (a fast boot, see umlkit-image(1)): %s", list);
 	return 0;
+}
+
+/* The System V start link of script in etc/rcN.d: "SNNscript". */
+static bool is_start_link(const char *path, const char *script)
+{
+	return !strncmp(path, "etc/rc", 6) && path[6] >= '2' && path[6] <= '5' &&
+	       !strncmp(path + 7, ".d/S", 4) && path[11] >= '0' && path[11] <= '9' &&
+	       path[12] >= '0' && path[12] <= '9' && !strcmp(path + 13, script);
+}
+
+/* A unit disabled: its wants links (in the directories probed) and, for a System V script,
+ * its start links removed. Says nothing when the image does not have it enabled. */
+static void put_disabled(struct layer *L, const struct uk_layer_mask *m)
+{
+	size_t ulen = strlen(m->unit);
+	char script[128];
+	bool done = false;
+
+	snprintf(script, sizeof(script), "%.*s", (int)(ulen > 8 ? ulen - 8 : 0), m->unit);
+	for (size_t i = 0; i < L->ls.n; i++) {
+		const char *p = L->ls.path[i];
+		const char *slash = strrchr(p, '/');
+		bool wants = !strncmp(p, UNIT_DIR "/", sizeof(UNIT_DIR)) && slash &&
+			     slash - p > 6 && !strncmp(slash - 6, ".wants", 6) &&
+			     !strcmp(slash + 1, m->unit);
+
+		if (!wants && !(script[0] && is_start_link(p, script)))
+			continue;
+		fprintf(L->script, "rm /%s\n", p);
+		fprintf(L->manifest, "/%s\tremoved, %s disabled: %s\n", p, m->unit, m->why);
+		done = true;
+	}
+	if (done)
+		say(L, "%s: disabled: %s", m->unit, m->why);
+}
+
+/* The profile's layer, its disabled units and its masks, after the Debian layer. */
+static int put_profile(struct layer *L, const struct uk_profile *p)
+{
+	int r = 0;
+
+	for (size_t i = 0; i < p->nlayer && r == 0; i++)
+		r = put_entry(L, &p->layer[i]);
+	for (size_t i = 0; i < p->ndisabled && r == 0; i++)
+		put_disabled(L, &p->disabled[i]);
+	if (r == 0)
+		r = put_masks(L, p->masks, p->nmasks);
+	return r;
 }
 
 /* fstab: the root on /dev/ubda. An old fstab with entries is kept as fstab.umlkit-orig. */
@@ -484,7 +542,9 @@ static int write_all_of_layer(struct layer *L)
 	for (size_t i = 0; i < uk_debian_layer_n && r == 0; i++)
 		r = put_entry(L, &uk_debian_layer[i]);
 	if (r == 0)
-		r = put_masks(L);
+		r = put_masks(L, uk_debian_masks, uk_debian_masks_n);
+	if (r == 0 && L->o->profile)
+		r = put_profile(L, L->o->profile);
 	if (r == 0 && !listing_mode(&L->ls, "etc/hosts")) {
 		fprintf(L->script, "symlink /etc/hosts /run/umlkit/hosts\n");
 		fprintf(L->manifest, "/etc/hosts\tnames this host (umlkit.hostname=)\n");
@@ -591,4 +651,56 @@ int uk_layer_commit(struct uk_layer_opts *o, struct uk_newfile *nf, bool replace
 		return r;
 	}
 	return uk_newfile_commit(nf, replace, err);
+}
+
+static uint64_t hash_str(uint64_t h, const char *s)
+{
+	return s ? uk_hash64(h, s, strlen(s) + 1) : uk_hash64(h, "", 1);
+}
+
+static uint64_t hash_entries(uint64_t h, const struct uk_layer_entry *e, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned mode = (unsigned)e[i].mode;
+
+		h = hash_str(hash_str(h, e[i].path), e[i].data);
+		h = uk_hash64(h, &mode, sizeof(mode));
+	}
+	return h;
+}
+
+static uint64_t hash_units(uint64_t h, const struct uk_layer_mask *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = hash_str(h, m[i].unit);
+	return h;
+}
+
+/* The file's bytes into h; 0 when it cannot be read. */
+static uint64_t hash_file(uint64_t h, const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char buf[65536];
+	ssize_t n;
+	uint64_t off = 0;
+
+	if (fd < 0)
+		return 0;
+	while ((n = uk_pread_full(fd, buf, sizeof(buf), (off_t)off)) > 0) {
+		h = uk_hash64(h, buf, (size_t)n);
+		off += (uint64_t)n;
+	}
+	return n < 0 ? 0 : h;
+}
+
+uint64_t uk_layer_hash(const struct uk_profile *p, const char *agent)
+{
+	uint64_t h = hash_entries(UK_HASH64_INIT, uk_debian_layer, uk_debian_layer_n);
+
+	h = hash_units(h, uk_debian_masks, uk_debian_masks_n);
+	if (p) {
+		h = hash_entries(h, p->layer, p->nlayer);
+		h = hash_units(hash_units(h, p->disabled, p->ndisabled), p->masks, p->nmasks);
+	}
+	return agent ? hash_file(h, agent) : h;
 }

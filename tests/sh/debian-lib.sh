@@ -13,6 +13,21 @@ CACHE=${UMLKIT_TEST_CACHE:-/var/tmp/umlkit-test-cache}
 mkdir -p "$CACHE"
 export UMLKIT_CACHE_DIR=$CACHE
 
+# debian_setup: the common start of a test that builds images: umlkit built, a $T that ubd=
+# can take, a private runtime directory, and TMPDIR, the layer's work directory, in $T/tmp
+# (`entries "$T/tmp"` must be empty after each command)
+debian_setup() {
+	[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
+	case "$T" in
+	*,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;;
+	esac
+	export XDG_RUNTIME_DIR="$T/run"
+	mkdir -p "$XDG_RUNTIME_DIR" "$T/tmp"
+	export TMPDIR=$T/tmp
+}
+# entries DIR: what is in DIR, sorted, one line
+entries() { ls -A "$1" 2>/dev/null | sort | tr '\n' ' '; }
+
 # e2cat IMAGE PATH / e2ls IMAGE DIR: a file or a directory listing of an image, unmounted
 e2cat() { debugfs -R "cat $2" "$1" 2>/dev/null; }
 e2ls() { debugfs -R "ls -p $2" "$1" 2>/dev/null; }

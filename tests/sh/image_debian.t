@@ -22,16 +22,9 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/debian-lib.sh"
 
-[ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
-case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
-
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR" "$T/tmp"
-export TMPDIR=$T/tmp # the layer's work directory: it must be empty after each command
+debian_setup
 IMG=$T/deb.img
 
-# entries DIR: what is in DIR, sorted, one line
-entries() { ls -A "$1" 2>/dev/null | sort | tr '\n' ' '; }
 # stop_all: every guest and switch this test started (by name: umlkit knows their pids)
 stop_all() {
 	local g

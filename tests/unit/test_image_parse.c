@@ -151,12 +151,48 @@ static void test_hash(void **state)
 	assert_true(uk_hash64(1, a, 8) != uk_hash64(2, a, 8));
 }
 
+/* Kathara's image names (lab.conf image=) to the lab profile; other names to none. */
+static void test_profile_for(void **state)
+{
+	static const char *const lab[] = {"lab",
+					  "kathara/base",
+					  "kathara/frr",
+					  "kathara/quagga",
+					  "kathara/bind",
+					  "kathara/frr:latest",
+					  "docker.io/kathara/base",
+					  "docker.io/kathara/frr:9.1"};
+	static const char *const none[] = {"",
+					   "kathara",
+					   "kathara/",
+					   "kathara/frrx",
+					   "kathara/frr:",
+					   "kathara/sdn",
+					   "xkathara/base",
+					   "docker.io/",
+					   "quay.io/kathara/base",
+					   "debian:bookworm",
+					   "Lab"};
+
+	(void)state;
+	for (size_t i = 0; i < UK_ARRAY_SIZE(lab); i++) {
+		const char *p = uk_image_profile_for(lab[i]);
+
+		assert_non_null(p);
+		assert_string_equal(p, "lab");
+	}
+	for (size_t i = 0; i < UK_ARRAY_SIZE(none); i++)
+		assert_null(uk_image_profile_for(none[i]));
+	assert_null(uk_image_profile_for(NULL));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_superblock),   cmocka_unit_test(test_apt_mirror),
 		cmocka_unit_test(test_codename),     cmocka_unit_test(test_suite_and_packages),
 		cmocka_unit_test(test_fstab_shadow), cmocka_unit_test(test_hash),
+		cmocka_unit_test(test_profile_for),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
