@@ -60,16 +60,22 @@ void uk_lab_cmd_free(struct uk_lab_cmd *c)
 	c->lab = NULL;
 }
 
-/* The lab image: --image, else $UMLKIT_LAB_IMAGE, made absolute (COWs name it) */
+/* The lab image: --image, else $UMLKIT_LAB_IMAGE, else the lab profile's image in the
+ * cache (umlkit image build --profile lab), made absolute (COWs name it) */
 static int find_image(struct uk_lab_cmd *c, char *out, size_t outlen)
 {
 	const char *img = c->image ? c->image : getenv("UMLKIT_LAB_IMAGE");
 	struct uk_err err = {0};
 	struct stat st;
+	int r;
 
 	if (!img || !*img) {
-		uk_say("%s: no lab image: give --image PATH or set UMLKIT_LAB_IMAGE", c->lab->dir);
-		return UK_EXIT_FAIL;
+		r = uk_image_profile_path("lab", NULL, false, out, outlen, &err);
+		if (r == -ENOENT)
+			uk_say("%s: the lab image is not built: `umlkit image build --profile lab` "
+			       "makes it (or give --image PATH, or set UMLKIT_LAB_IMAGE)",
+			       c->lab->dir);
+		return r == 0 ? 0 : r == -ENOENT ? UK_EXIT_FAIL : uk_fail(&err);
 	}
 	if (stat(img, &st) < 0 || !S_ISREG(st.st_mode)) {
 		uk_say("lab image %s: %s", img,
