@@ -122,11 +122,19 @@ static long largest_mem(const struct uk_lab *lab)
 	return mem;
 }
 
+/* The lab read, its progress to be printed: 0 or the exit status */
+static int load_to_run(struct uk_lab_cmd *c)
+{
+	c->run.progress = say_progress;
+	c->run.ctx = c;
+	return uk_lab_cmd_load(c);
+}
+
 int uk_lab_cmd_start(struct uk_lab_cmd *c)
 {
 	struct uk_err err = {0};
 	char image[PATH_MAX];
-	int r = uk_lab_cmd_load(c);
+	int r = load_to_run(c);
 
 	if (r == 0)
 		r = find_image(c, image, sizeof(image));
@@ -137,8 +145,6 @@ int uk_lab_cmd_start(struct uk_lab_cmd *c)
 	c->run.image = image;
 	c->run.kernel = c->k.path;
 	c->run.modules = c->modules;
-	c->run.progress = say_progress;
-	c->run.ctx = c;
 	if (!c->run.parallel)
 		c->run.parallel = uk_lab_parallel_default(largest_mem(c->lab));
 	if (uk_lab_start(c->lab, &c->run, &err) < 0)
@@ -149,12 +155,10 @@ int uk_lab_cmd_start(struct uk_lab_cmd *c)
 int uk_lab_cmd_stop(struct uk_lab_cmd *c, bool crash, bool quiet_none)
 {
 	struct uk_err err = {0};
-	int r = uk_lab_cmd_load(c);
+	int r = load_to_run(c);
 
 	if (r)
 		return r;
-	c->run.progress = say_progress;
-	c->run.ctx = c;
 	r = uk_lab_stop(c->lab, &c->run, crash, &err);
 	if (r == -ENOENT && quiet_none)
 		r = 0;
@@ -166,12 +170,10 @@ int uk_lab_cmd_stop(struct uk_lab_cmd *c, bool crash, bool quiet_none)
 int uk_lab_cmd_clean(struct uk_lab_cmd *c)
 {
 	struct uk_err err = {0};
-	int r = uk_lab_cmd_load(c);
+	int r = load_to_run(c);
 
 	if (r)
 		return r;
-	c->run.progress = say_progress;
-	c->run.ctx = c;
 	if (uk_lab_clean(c->lab, false, &err) < 0)
 		return uk_fail(&err);
 	return UK_EXIT_OK;

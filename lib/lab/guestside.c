@@ -194,6 +194,18 @@ static int run_in_guest(const struct uk_lab *lab, const struct uk_lab_machine *m
 	return 0;
 }
 
+/* Run the script a holds (r: how building it went) in the machine, then free a */
+static int run_args(const struct uk_lab *lab, const struct uk_lab_machine *m, struct args *a, int r,
+		    const char *what, struct uk_err *err)
+{
+	if (r < 0)
+		r = uk_err_sys(err, -r, "machine '%s': %s: its arguments", m->name, what);
+	else
+		r = run_in_guest(lab, m, a->v, what, err);
+	args_free(a);
+	return r;
+}
+
 /* "eth0=MAC eth2=MAC ..." when the lab leaves a gap in m's interfaces, else "" */
 static int renames(const struct uk_lab *lab, const struct uk_lab_machine *m, char *out,
 		   size_t outlen)
@@ -260,12 +272,7 @@ int uk_lab_guest_prepare(const struct uk_lab *lab, const struct uk_lab_machine *
 		r = args_list(&a, head);
 	for (int i = 0; r == 0 && i < m->n_sysctl; i++)
 		r = args_add(&a, "", m->sysctl[i]);
-	if (r < 0)
-		r = uk_err_sys(err, -r, "machine '%s': the setup's arguments", m->name);
-	else
-		r = run_in_guest(lab, m, a.v, "the lab's setup (mounts, files, sysctls)", err);
-	args_free(&a);
-	return r;
+	return run_args(lab, m, &a, r, "the lab's setup (mounts, files, sysctls)", err);
 }
 
 static const char *machine_shell(const struct uk_lab_machine *m)
@@ -294,12 +301,7 @@ int uk_lab_guest_startup(const struct uk_lab *lab, const struct uk_lab_machine *
 		r = args_add(&a, "env:", m->env[i]);
 	for (int i = 0; r == 0 && i < m->n_exec; i++)
 		r = args_add(&a, "exec:", m->exec[i]);
-	if (r < 0)
-		r = uk_err_sys(err, -r, "machine '%s': the startup's arguments", m->name);
-	else
-		r = run_in_guest(lab, m, a.v, "its startup scripts", err);
-	args_free(&a);
-	return r;
+	return run_args(lab, m, &a, r, "its startup scripts", err);
 }
 
 int uk_lab_guest_shutdown(const struct uk_lab *lab, const struct uk_lab_machine *m,
@@ -308,10 +310,5 @@ int uk_lab_guest_shutdown(const struct uk_lab *lab, const struct uk_lab_machine 
 	struct args a = {0};
 	int r = script_args(&a, shutdown_sh, "shutdown", lab, m);
 
-	if (r < 0)
-		r = uk_err_sys(err, -r, "machine '%s': the shutdown's arguments", m->name);
-	else
-		r = run_in_guest(lab, m, a.v, "its shutdown scripts", err);
-	args_free(&a);
-	return r;
+	return run_args(lab, m, &a, r, "its shutdown scripts", err);
 }

@@ -16,43 +16,41 @@
 #include "pool-internal.h"
 #include "run-internal.h"
 
-/* A machine's stop, in a child of the pool: its shutdown scripts, then a clean stop */
-static int stop_job(const struct uk_lab *lab, const struct uk_lab_machine *m, int index,
-		    const struct uk_lab_run_opts *o, int fd)
+/* A machine's end, in a child of the pool: its shutdown scripts and a clean stop, or with
+ * crash killed (lcrash: no scripts) */
+static int end_machine(const struct uk_lab *lab, const struct uk_lab_machine *m, int index, int fd,
+		       bool crash)
 {
 	char name[UK_GUEST_NAME_MAX + 1];
 	struct uk_err e = {0};
+	int r;
 
-	(void)o;
 	uk_lab_guest_name(lab, m->name, name, sizeof(name));
-	uk_lab_report(fd, index, 'p', "stopping");
-	if (uk_lab_guest_shutdown(lab, m, &e) < 0)
+	uk_lab_report(fd, index, 'p', crash ? "killing" : "stopping");
+	if (!crash && uk_lab_guest_shutdown(lab, m, &e) < 0)
 		uk_lab_report(fd, index, 'p', "%s", e.msg); /* it stops all the same */
-	if (uk_guest_stop(name, UK_LAB_STOP_S, &e) < 0) {
+	r = crash ? uk_guest_kill(name, &e) : uk_guest_stop(name, UK_LAB_STOP_S, &e);
+	if (r < 0) {
 		uk_lab_report(fd, index, 'f', "%s", e.msg);
 		return -1;
 	}
 	uk_guest_forget(name, false, NULL);
-	uk_lab_report(fd, index, 'p', "stopped");
+	uk_lab_report(fd, index, 'p', crash ? "killed" : "stopped");
 	return 0;
 }
 
-/* lcrash: killed, no scripts */
+static int stop_job(const struct uk_lab *lab, const struct uk_lab_machine *m, int index,
+		    const struct uk_lab_run_opts *o, int fd)
+{
+	(void)o;
+	return end_machine(lab, m, index, fd, false);
+}
+
 static int crash_job(const struct uk_lab *lab, const struct uk_lab_machine *m, int index,
 		     const struct uk_lab_run_opts *o, int fd)
 {
-	char name[UK_GUEST_NAME_MAX + 1];
-	struct uk_err e = {0};
-
 	(void)o;
-	uk_lab_guest_name(lab, m->name, name, sizeof(name));
-	if (uk_guest_kill(name, &e) < 0) {
-		uk_lab_report(fd, index, 'f', "%s", e.msg);
-		return -1;
-	}
-	uk_guest_forget(name, false, NULL);
-	uk_lab_report(fd, index, 'p', "killed");
-	return 0;
+	return end_machine(lab, m, index, fd, true);
 }
 
 static void switch_stop(const char *name)
