@@ -207,6 +207,7 @@ static int cmd_guest(struct uk_lab_cmd *c, bool exec, int nargs, char **args)
 		return UK_EXIT_FAIL;
 	}
 	uk_lab_guest_name(c->lab, args[1], name, sizeof(name));
+	uk_lab_cmd_free(c); /* exec and console are umlkit's own from here */
 	argv[n++] = exec ? "exec" : "console";
 	argv[n++] = name;
 	if (exec) {
@@ -266,8 +267,11 @@ int uk_cmd_lab(int argc, char **argv)
 		fputs(lab_usage, verb ? stdout : stderr);
 		return verb ? UK_EXIT_OK : UK_EXIT_USAGE;
 	}
-	if (!strcmp(verb, "exec") || !strcmp(verb, "connect"))
-		return cmd_guest(&c, !strcmp(verb, "exec"), argc - 2, argv + 2);
+	if (!strcmp(verb, "exec") || !strcmp(verb, "connect")) {
+		r = cmd_guest(&c, !strcmp(verb, "exec"), argc - 2, argv + 2);
+		uk_lab_cmd_free(&c);
+		return r;
+	}
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
 		if (strcmp(verb, verbs[i].name))
 			continue;
