@@ -73,6 +73,8 @@ int uk_cmd_net(int argc, char **argv);	      /* net tap|bridge */
 int uk_cmd_fw(int argc, char **argv);	      /* fw show|apply|flush */
 int uk_cmd_tunctl(int argc, char **argv);     /* the tunctl personality */
 int uk_cmd_uml_switch(int argc, char **argv); /* the uml_switch personality */
+int uk_cmd_lab(int argc, char **argv);	      /* lab: Netkit and Kathará labs */
+int uk_cmd_netkit(int argc, char **argv);     /* lstart, lhalt, lcrash, lclean, linfo, lrestart */
 
 /* A guest's interfaces (guest-addr.c): a JSON array for status and list, or lines of text
  * for status. */

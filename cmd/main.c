@@ -28,9 +28,11 @@ static const char usage_text[] =
 	"  kernel   UML kernels: fetch today's from Debian's archive, list, rm\n"
 	"           (umlkit kernel --help)\n"
 	"  fw       a guest's firewall policy in nftables   (umlkit fw --help)\n"
+	"  lab      Netkit and Kathará labs: start, stop, crash, clean, info, list, exec,\n"
+	"           connect   (umlkit lab --help)\n"
 	"\n"
 	"Called as uml_moo, uml_mkcow, uml_mconsole, uml_switch or tunctl, umlkit behaves as\n"
-	"that old tool.\n"
+	"that old tool; as lstart, lhalt, lcrash, lclean, linfo or lrestart, as Netkit's.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error (see umlkit(1)).\n";
 
 int uk_fail(const struct uk_err *err)
@@ -93,9 +95,17 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } personalities[] = {
-	{"uml_moo", uk_cmd_uml_moo},	       {"uml_mkcow", uk_cmd_uml_mkcow},
-	{"uml_mconsole", uk_cmd_uml_mconsole}, {"tunctl", uk_cmd_tunctl},
+	{"uml_moo", uk_cmd_uml_moo},
+	{"uml_mkcow", uk_cmd_uml_mkcow},
+	{"uml_mconsole", uk_cmd_uml_mconsole},
+	{"tunctl", uk_cmd_tunctl},
 	{"uml_switch", uk_cmd_uml_switch},
+	{"lstart", uk_cmd_netkit},
+	{"lhalt", uk_cmd_netkit},
+	{"lcrash", uk_cmd_netkit},
+	{"lclean", uk_cmd_netkit},
+	{"linfo", uk_cmd_netkit},
+	{"lrestart", uk_cmd_netkit},
 };
 
 static const struct {
@@ -108,6 +118,7 @@ static const struct {
 	{"rm", uk_cmd_guest},	  {"logs", uk_cmd_guest_logs}, {"console", uk_cmd_guest_console},
 	{"exec", uk_cmd_exec},	  {"cp", uk_cmd_cp},	       {"mconsole", uk_cmd_mconsole},
 	{"net", uk_cmd_net},	  {"fw", uk_cmd_fw},	       {"kernel", uk_cmd_kernel},
+	{"lab", uk_cmd_lab},
 };
 
 int main(int argc, char **argv)

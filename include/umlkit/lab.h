@@ -219,4 +219,68 @@ void uk_lab_checks_free(struct uk_lab_checks *c);
 int uk_lab_check_run(const struct uk_lab_checks *list, uk_lab_exec_fn exec, void *ctx,
 		     struct uk_lab_check_result *results);
 
+/*
+ * ---- the runtime (run.c, names.c, guestside.c, stop.c) ----
+ * Everything a running lab has is named from the first 12 hex digits of lab->id: switch
+ * "labID.CD" for each collision domain (a hub; "labID_HASH" when CD is longer than 16
+ * characters or holds others than [A-Za-z0-9_.-]), "labID-nat" for bridged machines, guest
+ * "labID.MACHINE" on the COW DIR/MACHINE.disk over the lab image, and the runtime
+ * directory labs/ID (the lab's path, for `lab list`; whether shared/ was made).
+ */
+#define UK_LAB_MEM_MIB	    128 /* a machine's memory when lab.conf gives none */
+#define UK_LAB_BOOT_S	    300 /* how long a machine has to boot */
+#define UK_LAB_PARALLEL_MAX 64
+
+struct uk_lab_run_opts {
+	const char *image;	 /* the lab image: the backing of every DIR/M.disk */
+	const char *kernel;	 /* the kernel (resolved) a machine without kernel= runs */
+	const char *modules;	 /* that kernel's modules image; NULL or "": none */
+	const char *const *only; /* machines to act on (NULL: every one) */
+	int n_only;
+	int parallel;  /* machines started at once; 0: uk_lab_parallel_default() */
+	bool no_wait;  /* start: return once booted, the startup scripts left running */
+	int timeout_s; /* a machine's boot; 0: UK_LAB_BOOT_S */
+	/* each machine's progress: "booting", "ready", "startup done", "failed: ..." */
+	void (*progress)(const char *machine, const char *what, void *ctx);
+	void *ctx;
+};
+
+/* The names of what a lab runs (out: at least 64 bytes). */
+void uk_lab_guest_name(const struct uk_lab *lab, const char *machine, char *out, size_t outlen);
+void uk_lab_switch_name(const struct uk_lab *lab, const char *cd, char *out, size_t outlen);
+/* From the host's CPUs and free memory: machines of mem_mib each started at once (1..8). */
+int uk_lab_parallel_default(long mem_mib);
+
+/*
+ * Start the lab's machines (o->only, else all): the switches, then each machine once the
+ * machines it depends on (lab.dep) have run their startup scripts, at most o->parallel at
+ * once. Refuses (-EBUSY) when one of them runs already, naming it. Returns when every
+ * machine's startup scripts ended (o->no_wait: booted); -EIO naming each failed machine and
+ * its log (DIR/M.log, or its console log when it did not boot).
+ */
+int uk_lab_start(const struct uk_lab *lab, const struct uk_lab_run_opts *o, struct uk_err *err);
+/* Stop the lab's machines (o->only, else all): M.shutdown and shared.shutdown through the
+ * agent, then a clean stop; with crash, kill them, no scripts. The lab's switches stop with
+ * its last machine. -ENOENT when none of them runs. */
+int uk_lab_stop(const struct uk_lab *lab, const struct uk_lab_run_opts *o, bool crash,
+		struct uk_err *err);
+/* Stop what runs (crash: killed), then remove every machine's DIR/M.disk and DIR/M.log,
+ * shared/ when the runtime made it, and the lab's runtime state. */
+int uk_lab_clean(const struct uk_lab *lab, bool crash, struct uk_err *err);
+/* Remove the machines' disks only (lhalt -r, lcrash). */
+int uk_lab_remove_disks(const struct uk_lab *lab, const struct uk_lab_run_opts *o,
+			struct uk_err *err);
+/* Is machine m of the lab running? */
+bool uk_lab_machine_running(const struct uk_lab *lab, const char *machine);
+
+/* Running labs: each lab's directory and its running machines. */
+struct uk_lab_running {
+	char dir[PATH_MAX]; /* "" when its runtime state is gone */
+	char id[13];
+	char **machine;
+	int n_machine;
+};
+int uk_lab_list_running(struct uk_lab_running **out, int *n, struct uk_err *err);
+void uk_lab_running_free(struct uk_lab_running *v, int n);
+
 #endif

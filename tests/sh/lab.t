@@ -1,0 +1,256 @@
+#!/bin/bash
+# lab.t: Netkit and Kathará labs run as UML guests (umlkit lab, lstart and friends), on the
+# cached Debian test image of debian-lib.sh (agent, readiness, ethN naming) and the real
+# kernel. Run it under the network tests' lock:
+#   flock /tmp/umlkit-nettests.lock tests/sh/lab.t [-v]
+#
+#  1. Bad input changes nothing: no lab.conf (the parser's error), an unknown machine;
+#     info as text, JSON and a map (linfo -m too); usage errors.
+#  2. A Kathará lab of three machines on one domain, lab.dep ordering pc3 after pc1 and pc2:
+#     start returns once every startup script ended, each machine's log in DIR/M.log; pc3's
+#     script saw the files pc1's and pc2's wrote last, and started after them (their
+#     timestamps); the machines reach each other (a TCP connection refused by the peer's
+#     kernel: the image has no ping); /hostlab and /shared are mounted; `lab list` shows
+#     them; a second start is refused; `lab stop` runs the shutdown scripts (a file they
+#     write through /hostlab appears) and ends every guest and switch.
+#  3. Two labs with a domain A of the same name stay apart: from the second lab's machine
+#     (started with --no-wait, its startup seen to end afterwards) the first lab's
+#     addresses are not reached.
+#  4. A Netkit-dialect lab (machines from its directories, a flag option, an interface gap)
+#     through lstart: shared/ then r1/ copied into /, r1's file winning, root's; r2 has eth0
+#     and eth2, no eth1; lhalt, then lclean leaves the lab directory as it was (listing and
+#     checksums).
+#  5. A failing startup script: start exits 1 naming the machine and its log.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/debian-lib.sh"
+
+test_need_guests
+test_lazy_prereq AGENT_BUILT '[ -x "$UK_BUILD/umlkit-agent" ]'
+test_lazy_prereq JQ 'command -v jq'
+
+export XDG_RUNTIME_DIR="$T/run"
+mkdir -p "$XDG_RUNTIME_DIR" "$T/tmp"
+export TMPDIR=$T/tmp
+IMG=$T/deb.img
+export UMLKIT_LAB_IMAGE=$IMG
+K=$T/kathara
+K2=$T/other
+N=$T/netkit
+F=$T/failing
+
+# lab_run ARGS...: umlkit lab bounded in time
+lab_run() { run timeout 600 "$UMLKIT" lab "$@"; }
+# reach LAB M ADDR: a TCP connection from M to ADDR's port 7 gets an answer (refused)
+reach() {
+	timeout 60 "$UMLKIT" lab exec "$1" "$2" -- bash -c "exec 3<>/dev/tcp/$3/7" 2>&1 |
+		grep -q 'Connection refused'
+}
+# listing DIR: every path with its type, size and checksum
+listing() {
+	(cd "$1" && find . -printf '%y %s %p\n' | sort && find . -type f -exec sha256sum {} + | sort)
+}
+stop_all() {
+	local d s
+	for d in "$K" "$K2" "$N" "$F"; do
+		[ -d "$d" ] && timeout 120 "$UMLKIT" lab crash "$d" >/dev/null 2>&1
+	done
+	# a switch a failed block left (this test's runtime directory holds only its own)
+	for s in $("$UMLKIT" switch list 2>/dev/null | awk 'NR > 1 { print $1 }'); do
+		"$UMLKIT" switch stop "$s" >/dev/null 2>&1
+	done
+	_uk_cleanup
+}
+trap stop_all EXIT
+
+mkdir -p "$K" "$K2" "$N/r1/etc" "$N/r2" "$N/shared/etc" "$F"
+cat >"$K/lab.conf" <<'EOF'
+LAB_NAME="three"
+pc1[0]="A"
+pc2[0]="A"
+pc3[0]="A"
+EOF
+printf 'pc3: pc1 pc2\n' >"$K/lab.dep"
+for i in 1 2 3; do
+	cat >"$K/pc$i.startup" <<EOF
+ip addr add 10.0.0.$i/24 dev eth0
+date +%s%N >/hostlab/pc$i.begin
+EOF
+done
+# pc1 and pc2 take a while: without lab.dep pc3 would start beside them
+printf 'sleep 3\ndate +%%s%%N >/hostlab/pc1.end\n' >>"$K/pc1.startup"
+printf 'sleep 3\ndate +%%s%%N >/hostlab/pc2.end\n' >>"$K/pc2.startup"
+printf '[ -e /hostlab/pc1.end ] && [ -e /hostlab/pc2.end ] && echo yes >/hostlab/pc3.saw\n' \
+	>>"$K/pc3.startup"
+printf 'echo bye from $(hostname) >/hostlab/pc1.bye\r\n' >"$K/pc1.shutdown"
+
+printf 'q1[0]=A\n' >"$K2/lab.conf"
+printf 'ip addr add 10.0.0.9/24 dev eth0\n' >"$K2/q1.startup"
+
+# Netkit: no machine list, a flag option, a gap (r2 has no eth1), the machines are the
+# directories
+printf 'r1[0]=B\nr2[0]=B\nr2[2]=C\nr1[D]=\n' >"$N/lab.conf"
+echo shared >"$N/shared/etc/lab-shared.txt"
+echo shared >"$N/shared/etc/lab-both.txt"
+echo r1 >"$N/r1/etc/lab-both.txt"
+echo r1 >"$N/r1/etc/lab-r1.txt"
+printf 'ifconfig eth0 10.2.0.1 up 2>/dev/null || ip addr add 10.2.0.1/24 dev eth0\n' \
+	>"$N/r1.startup"
+
+printf 'bad[0]=C\n' >"$F/lab.conf"
+printf 'echo about to fail\nexit 3\n' >"$F/bad.startup"
+
+test_expect_success MMDEBSTRAP,AGENT_BUILT 'setup: the Debian image (image_debian.t recipe)' '
+	"$UMLKIT" image build --distro debian --include netbase -q "$IMG" &&
+	test_set_prereq IMAGE
+'
+
+test_expect_success 'bad input: no lab.conf, the parser says so; nothing is made' '
+	mkdir "$T/empty" &&
+	lab_run start "$T/empty" &&
+	test_is "$rc" 1 &&
+	test_like "$err" "lab.conf" &&
+	test_is "$(ls -A "$T/empty")" ""
+'
+
+test_expect_success 'bad input: an unknown machine is named; nothing is made' '
+	listing "$K" >"$T/k.before" &&
+	lab_run start "$K" nosuch &&
+	test_is "$rc" 1 &&
+	test_like "$err" "nosuch" &&
+	listing "$K" >"$T/k.after" &&
+	test_cmp "$T/k.before" "$T/k.after"
+'
+
+test_expect_success JQ 'info: text, JSON and the map; linfo -m writes it to a file' '
+	run "$UMLKIT" lab info "$K" &&
+	test_is "$rc" 0 &&
+	test_like "$out" "pc3: eth0=A" &&
+	run "$UMLKIT" lab info "$K" --output=json &&
+	test_is "$(json "[.machines[].name] | join(\" \")")" "pc1 pc2 pc3" &&
+	run "$UMLKIT" lab info "$K" --map &&
+	test_like "$out" "^graph" &&
+	"$UK_BUILD/linfo" -d "$K" -m "$T/k.dot" &&
+	test_cmp "$T/k.dot" <(printf "%s\n" "$out")
+'
+
+test_expect_success 'usage: an unknown command, an option a command does not take' '
+	run "$UMLKIT" lab bogus &&
+	test_is "$rc" 2 &&
+	run "$UMLKIT" lab stop "$K" --no-wait &&
+	test_is "$rc" 2 &&
+	test_like "$err" "does not apply to .lab stop." &&
+	run "$UMLKIT" lab info "$T/nonexistent" &&
+	test_is "$rc" 1 &&
+	test_like "$err" "nonexistent"
+'
+
+test_expect_success UML,IMAGE 'start: a Kathara lab, lab.dep honoured, logs kept' '
+	lab_run start "$K" -p 3 &&
+	test_is "$rc" 0 &&
+	test_like "$out" "pc1: startup done" &&
+	test_like "$out" "pc3: startup done" &&
+	test_like "$(cat "$K/pc1.log")" "ip addr add 10.0.0.1/24" &&
+	test_set_prereq KLAB
+'
+
+test_expect_success KLAB 'lab.dep: pc3 started after pc1 and pc2 ended' '
+	test_is "$(cat "$K/pc3.saw")" yes &&
+	test "$(cat "$K/pc3.begin")" -gt "$(cat "$K/pc1.end")" &&
+	test "$(cat "$K/pc3.begin")" -gt "$(cat "$K/pc2.end")"
+'
+
+test_expect_success KLAB 'the machines reach each other on domain A' '
+	reach "$K" pc1 10.0.0.2 &&
+	reach "$K" pc3 10.0.0.1 &&
+	run "$UMLKIT" lab exec "$K" pc2 -- hostname &&
+	test_is "$out" pc2
+'
+
+test_expect_success KLAB 'the lab directory at /hostlab, shared/ at /shared, forwarding on' '
+	run "$UMLKIT" lab exec "$K" pc1 -- cat /hostlab/lab.conf &&
+	test_like "$out" "pc3\[0\]" &&
+	"$UMLKIT" lab exec "$K" pc1 -- sh -c "echo hi >/shared/note" &&
+	test_is "$(cat "$K/shared/note")" hi &&
+	run "$UMLKIT" lab exec "$K" pc2 -- cat /proc/sys/net/ipv4/ip_forward &&
+	test_is "$out" 1
+'
+
+test_expect_success KLAB,JQ 'lab list shows the lab and its machines' '
+	run "$UMLKIT" lab list --output=json &&
+	test_is "$(json ".[] | select(.dir == \"$K\") | .machines | join(\" \")")" "pc1 pc2 pc3"
+'
+
+test_expect_success KLAB 'a lab that runs is not started again' '
+	lab_run start "$K" &&
+	test_is "$rc" 1 &&
+	test_like "$err" "running already"
+'
+
+# q1 started with --no-wait: its script runs after start returned; DIR/q1.log says when done
+q1_done() { grep -q "startup done" "$K2/q1.log" 2>/dev/null; }
+test_expect_success KLAB,IMAGE 'two labs with a domain A stay apart (--no-wait)' '
+	lab_run start "$K2" --no-wait &&
+	test_is "$rc" 0 &&
+	test_like "$out" "q1: startup running" &&
+	until_true 120 q1_done &&
+	reach "$K" pc2 10.0.0.1 &&
+	! reach "$K2" q1 10.0.0.1 &&
+	! reach "$K2" q1 10.0.0.2 &&
+	lab_run stop "$K2" &&
+	test_is "$rc" 0
+'
+
+test_expect_success KLAB 'stop runs the shutdown scripts and ends everything' '
+	lab_run stop "$K" &&
+	test_is "$rc" 0 &&
+	test_like "$(cat "$K/pc1.bye")" "^bye from pc1" &&
+	run "$UMLKIT" lab list &&
+	test_unlike "$out" "$K" &&
+	run "$UMLKIT" switch list &&
+	test_unlike "$out" "^lab"
+'
+
+test_expect_success UML,IMAGE 'Netkit: lstart copies shared/ then r1/ into /' '
+	listing "$N" >"$T/n.before" &&
+	run sh -c "cd \"\$1\" && exec timeout 600 \"\$2\" -p2" sh "$N" "$UK_BUILD/lstart" &&
+	test_is "$rc" 0 &&
+	run "$UMLKIT" lab exec "$N" r1 -- cat /etc/lab-shared.txt /etc/lab-both.txt \
+		/etc/lab-r1.txt &&
+	test_is "$(echo $out)" "shared r1 r1" &&
+	run "$UMLKIT" lab exec "$N" r2 -- cat /etc/lab-shared.txt &&
+	test_is "$out" shared &&
+	run "$UMLKIT" lab exec "$N" r1 -- stat -c %U /etc/lab-r1.txt &&
+	test_is "$out" root &&
+	run "$UMLKIT" lab exec "$N" r2 -- ls /sys/class/net &&
+	test_is "$(echo $out)" "eth0 eth2 lo" &&
+	test_set_prereq NLAB
+'
+
+test_expect_success NLAB 'Netkit: lhalt, then lclean leaves the directory as it was' '
+	run timeout 300 "$UK_BUILD/lhalt" -d "$N" &&
+	test_is "$rc" 0 &&
+	test_path_is_file "$N/r1.disk" &&
+	run timeout 300 "$UK_BUILD/lclean" -d "$N" &&
+	test_is "$rc" 0 &&
+	listing "$N" >"$T/n.after" &&
+	test_cmp "$T/n.before" "$T/n.after"
+'
+
+test_expect_success 'Netkit names refuse an option they do not know' '
+	run "$UK_BUILD/lstart" -d "$N" -x &&
+	test_is "$rc" 2 &&
+	test_like "$err" "option .-x. is not supported"
+'
+
+test_expect_success UML,IMAGE 'a failing startup script is named with its log' '
+	lab_run start "$F" &&
+	test_is "$rc" 1 &&
+	test_like "$err" "bad: .*status 3" &&
+	test_like "$err" "$F/bad.log" &&
+	test_like "$out" "^bad: failed: .*status 3" &&
+	test_like "$(cat "$F/bad.log")" "about to fail" &&
+	lab_run clean "$F" &&
+	test_is "$rc" 0
+'
+
+test_done

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * lib/lab's runtime, the parts that need no guest: the names a lab's switches and guests
+ * get (within the switch and guest name limits, apart for two labs, a hash for a long or
+ * odd domain), the default of machines started at once.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "umlkit/guest.h"
+#include "umlkit/lab.h"
+#include "umlkit/switch.h"
+
+static struct uk_lab *lab_at(const char *dir)
+{
+	struct uk_lab *lab = uk_lab_new(dir);
+
+	assert_non_null(lab);
+	assert_int_equal(strlen(lab->id), 16);
+	return lab;
+}
+
+static void test_switch_names(void **state)
+{
+	struct uk_lab *a = lab_at("/labs/one"), *b = lab_at("/labs/two");
+	char na[64], nb[64], l1[64], l2[64];
+
+	(void)state;
+	uk_lab_switch_name(a, "A", na, sizeof(na));
+	uk_lab_switch_name(b, "A", nb, sizeof(nb));
+	assert_string_not_equal(na, nb); /* two labs' domains A never meet */
+	assert_int_equal(uk_switch_name_check(na, NULL), 0);
+	assert_int_equal(strncmp(na, "lab", 3), 0);
+	assert_string_equal(na + 15, ".A");
+	/* a domain the name cannot hold as it is: a hash, still a valid switch name, and
+	 * different from the one of a domain that shares its first characters */
+	uk_lab_switch_name(a, "a_very_long_collision_domain_1", l1, sizeof(l1));
+	uk_lab_switch_name(a, "a_very_long_collision_domain_2", l2, sizeof(l2));
+	assert_int_equal(uk_switch_name_check(l1, NULL), 0);
+	assert_string_not_equal(l1, l2);
+	assert_int_equal(l1[15], '_');
+	uk_lab_switch_name(a, "\"A\"", l1, sizeof(l1)); /* Netkit keeps quotes in a name */
+	assert_int_equal(uk_switch_name_check(l1, NULL), 0);
+	assert_string_not_equal(l1, na);
+	uk_lab_free(a);
+	uk_lab_free(b);
+}
+
+static void test_guest_names(void **state)
+{
+	struct uk_lab *a = lab_at("/labs/one"), *b = lab_at("/labs/two");
+	char ga[UK_GUEST_NAME_MAX + 1], gb[UK_GUEST_NAME_MAX + 1];
+	char longest[UK_LAB_MACHINE_MAX + 1];
+
+	(void)state;
+	uk_lab_guest_name(a, "pc1", ga, sizeof(ga));
+	uk_lab_guest_name(b, "pc1", gb, sizeof(gb));
+	assert_string_not_equal(ga, gb);
+	assert_string_equal(ga + 15, ".pc1");
+	memset(longest, 'm', UK_LAB_MACHINE_MAX);
+	longest[UK_LAB_MACHINE_MAX] = '\0';
+	uk_lab_guest_name(a, longest, ga, sizeof(ga));
+	assert_int_equal(uk_guest_name_check(ga, NULL), 0);
+	assert_int_equal(strlen(ga), 3 + 12 + 1 + UK_LAB_MACHINE_MAX);
+	uk_lab_free(a);
+	uk_lab_free(b);
+}
+
+static void test_parallel_default(void **state)
+{
+	(void)state;
+	assert_in_range(uk_lab_parallel_default(0), 1, 8);
+	assert_in_range(uk_lab_parallel_default(128), 1, 8);
+	/* machines larger than any host's memory: still one at a time */
+	assert_int_equal(uk_lab_parallel_default(1L << 40), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_switch_names),
+		cmocka_unit_test(test_guest_names),
+		cmocka_unit_test(test_parallel_default),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
