@@ -29,6 +29,8 @@ static const char lab_usage[] =
 	"  list                       running labs and their machines (--output=json)\n"
 	"  exec DIR MACHINE -- CMD    run CMD in a machine (as umlkit exec)\n"
 	"  connect DIR MACHINE        the machine's console\n"
+	"  check [DIR] [FILE]         run the lab's checks (FILE, default DIR/lab.check) in\n"
+	"                             its running machines: one line each, exit 1 if any fails\n"
 	"Options:\n"
 	"  -d DIR                     the lab directory\n"
 	"  -p, --parallel N           machines started at once (default: from the CPUs and\n"
@@ -229,6 +231,7 @@ static const struct {
 	{"clean", UK_OPT_BIT(OPT_DIR) | UK_OPT_BIT(OPT_FORCE)},
 	{"info", UK_OPT_BIT(OPT_DIR) | UK_OPT_BIT(OPT_OUTPUT) | UK_OPT_BIT(OPT_MAP)},
 	{"list", UK_OPT_BIT(OPT_OUTPUT)},
+	{"check", UK_OPT_BIT(OPT_DIR)},
 };
 
 static int run_verb(struct uk_lab_cmd *c, const char *verb, int nargs, char **args)
@@ -237,6 +240,18 @@ static int run_verb(struct uk_lab_cmd *c, const char *verb, int nargs, char **ar
 		if (nargs)
 			return uk_usage_error("umlkit lab", "unexpected argument '%s'", args[0]);
 		return cmd_list(c);
+	}
+	if (!strcmp(verb, "check")) { /* check [DIR] [FILE] */
+		if (!c->dir && nargs > 0) {
+			c->dir = args[0];
+			nargs--;
+			args++;
+		}
+		if (nargs > 1)
+			return uk_usage_error("umlkit lab", "unexpected argument '%s'", args[1]);
+		if (!c->dir)
+			c->dir = ".";
+		return uk_lab_cmd_check(c, nargs ? args[0] : NULL);
 	}
 	split_args(c, nargs, args, strcmp(verb, "clean") && strcmp(verb, "info"));
 	if (!strcmp(verb, "start"))

@@ -35,6 +35,8 @@ int uk_lab_cmd_load(struct uk_lab_cmd *c);
 int uk_lab_cmd_start(struct uk_lab_cmd *c);
 int uk_lab_cmd_stop(struct uk_lab_cmd *c, bool crash, bool quiet_none);
 int uk_lab_cmd_clean(struct uk_lab_cmd *c);
+/* lab check: FILE (NULL: DIR/lab.check) run in the machines (cmd/lab-check.c) */
+int uk_lab_cmd_check(struct uk_lab_cmd *c, const char *file);
 void uk_lab_cmd_free(struct uk_lab_cmd *c);
 
 #endif

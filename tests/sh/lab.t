@@ -11,7 +11,9 @@
 #     script saw the files pc1's and pc2's wrote last, and started after them (their
 #     timestamps); the machines reach each other (a TCP connection refused by the peer's
 #     kernel: the image has no ping); /hostlab and /shared are mounted; `lab list` shows
-#     them; a second start is refused; `lab stop` runs the shutdown scripts (a file they
+#     them; `lab check` judges each check in its machine (ok/FAIL lines, the count, exit 1
+#     on a failure, 0 when all pass; a bad line and an unknown machine refused by name); a
+#     second start is refused; `lab stop` runs the shutdown scripts (a file they
 #     write through /hostlab appears) and ends every guest and switch.
 #  3. Two labs with a domain A of the same name stay apart: from the second lab's machine
 #     (started with --no-wait, its startup seen to end afterwards) the first lab's
@@ -178,6 +180,36 @@ test_expect_success KLAB 'the lab directory at /hostlab, shared/ at /shared, for
 test_expect_success KLAB,JQ 'lab list shows the lab and its machines' '
 	run "$UMLKIT" lab list --output=json &&
 	test_is "$(json ".[] | select(.dir == \"$K\") | .machines | join(\" \")")" "pc1 pc2 pc3"
+'
+
+test_expect_success KLAB 'lab check: each check judged in its machine, exit 1 on a failure' '
+	printf "%s\n" "# two pass, two fail" "pc1 route 10.0.0.0/24 dev eth0" \
+		"pc2 daemon systemd" "pc2 listen tcp 9" "pc3 route 10.9.0.0/24" >"$T/mixed.check" &&
+	run "$UMLKIT" lab check "$K" "$T/mixed.check" &&
+	test_is "$rc" 1 &&
+	test_like "$out" "^ok   pc1 route 10.0.0.0/24 dev eth0$" &&
+	test_like "$out" "^ok   pc2 daemon systemd$" &&
+	test_like "$out" "^FAIL pc2 listen tcp 9: " &&
+	test_like "$out" "^FAIL pc3 route 10.9.0.0/24: " &&
+	test_like "$out" "^2 passed, 2 failed$" &&
+	printf "pc1 route 10.0.0.0/24\npc3 daemon systemd\n" >"$K/lab.check" &&
+	test_when_finished "rm -f \"$K/lab.check\"" &&
+	run "$UMLKIT" lab check "$K" &&
+	test_is "$rc" 0 &&
+	test_like "$out" "^2 passed, 0 failed$"
+'
+
+test_expect_success KLAB 'lab check: a bad line and an unknown machine are refused by name' '
+	printf "pc1 route 10.0.0.0/24\npc1 teleport 10.0.0.2\n" >"$T/bad.check" &&
+	run "$UMLKIT" lab check "$K" "$T/bad.check" &&
+	test_is "$rc" 1 &&
+	test_like "$err" ":2: " &&
+	test_is "$out" "" &&
+	printf "pc9 route 10.0.0.0/24\n" >"$T/who.check" &&
+	run "$UMLKIT" lab check "$K" "$T/who.check" &&
+	test_is "$rc" 1 &&
+	test_like "$err" "no machine named .pc9." &&
+	test_is "$out" ""
 '
 
 test_expect_success KLAB 'a lab that runs is not started again' '
