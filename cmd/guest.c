@@ -54,12 +54,12 @@ static const char guest_usage[] =
 	"                       tap:, bridge: or legacy-tuntap: net. The user must be able to\n"
 	"                       read and write the disks, read the backings, and open\n"
 	"                       /dev/net/tun (mode 0666); umlkit checks before it boots\n"
-	"  --jail, --no-jail    run the kernel in its jail, or not (default: not yet; see\n"
-	"                       umlkit-guest(1)): its own pid, mount, ipc, uts and cgroup\n"
-	"                       namespaces, a root holding only its files, no capabilities,\n"
-	"                       rlimits, a clean environment; as root without --user it runs\n"
-	"                       as uid 0x70000000 + a hash of its name, its files reached\n"
-	"                       through idmapped mounts\n"
+	"  --no-jail            the kernel runs without its jail (by default it gets its own\n"
+	"                       pid, mount, ipc, uts and cgroup namespaces, a root holding\n"
+	"                       only its files, no capabilities, rlimits, a clean environment;\n"
+	"                       as root without --user it runs as uid 0x70000000 + a hash of\n"
+	"                       its name, its files reached through idmapped mounts; see\n"
+	"                       umlkit-guest(1)); --jail: the default, said\n"
 	"  --allow PORTS        firewall: what may reach the guest (tcp/80,udp/53,icmp), on\n"
 	"                       the first tap: or bridge: net with ip=; all else is dropped\n"
 	"  --egress any|none|PORTS   firewall: what the guest may reach (default any)\n"
@@ -185,7 +185,7 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 		return uk_guest_spec_set_user(s, arg, err);
 	case OPT_JAIL:
 	case OPT_NO_JAIL:
-		s->jail = c == OPT_JAIL;
+		s->no_jail = c == OPT_NO_JAIL;
 		return 0;
 	case OPT_KERNEL:
 		g->kernel = arg;

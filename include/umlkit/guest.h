@@ -87,7 +87,7 @@ struct uk_guest_spec {
 	char modules[PATH_MAX];
 	int cpu_mode;	/* enum uk_cpu_mode: --cpu-affinity */
 	char cpus[128]; /* its LIST, as given */
-	bool jail;	/* --jail: the kernel runs in its jail (lib/guest/jail.c); --no-jail: not */
+	bool no_jail;	/* --no-jail: the kernel runs without its jail (lib/guest/jail.c) */
 };
 
 /* Where the guest's host processes run (--cpu-affinity; lib/guest/cpu.c says why). */

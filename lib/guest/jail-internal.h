@@ -45,6 +45,15 @@ unsigned long uk_jail_clone_flags(const struct uk_jail *j);
  */
 int uk_jail_enter(const struct uk_jail *j, const struct uk_guest_spec *s,
 		  const struct uk_guest_paths *p, const char *preload, struct uk_err *err);
+/* No capability in any set, the bounding and ambient sets included. */
+int uk_jail_drop_caps(struct uk_err *err);
+/*
+ * A process running run(arg) (which never returns): flags 0, a fork; else a clone with flags
+ * (the jail's namespaces, CLONE_PARENT). With CLONE_NEWPID it is not the new namespace's pid
+ * 1 but its second process, beside a small init (jailpid.c says why), and still the child of
+ * the process a plain clone with flags would have given it. Its pid, or -errno.
+ */
+pid_t uk_jail_clone(unsigned long flags, void (*run)(void *), void *arg);
 /* In the child after PR_SET_PDEATHSIG: has the supervisor died already? */
 bool uk_jail_orphaned(const struct uk_jail *j);
 

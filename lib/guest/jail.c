@@ -112,7 +112,7 @@ int uk_jail_prepare(struct uk_jail *j, const struct uk_guest_spec *s,
 	memset(j, 0, sizeof(*j));
 	j->idmap_fd = -1;
 	j->alive[0] = j->alive[1] = -1;
-	j->on = s->jail;
+	j->on = !s->no_jail;
 	j->uid = (uid_t)uk_guest_uid(s);
 	j->gid = (gid_t)uk_guest_gid(s);
 	if (!j->on)
@@ -605,7 +605,7 @@ static int drop_bounding(struct uk_err *err)
 }
 
 /* No capability in any set, the bounding and ambient sets included. */
-static int drop_caps(struct uk_err *err)
+int uk_jail_drop_caps(struct uk_err *err)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2] = {{0}};
@@ -626,7 +626,7 @@ static int drop_ids(const struct uk_jail *j, struct uk_err *err)
 	int r;
 
 	if (j->userns) {
-		r = drop_caps(err);
+		r = uk_jail_drop_caps(err);
 		if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			r = uk_err_sys(err, errno, "jail: no_new_privs");
 		return r;
@@ -638,7 +638,7 @@ static int drop_ids(const struct uk_jail *j, struct uk_err *err)
 	if (r < 0)
 		return uk_err_sys(err, -r, "jail: becoming uid %lu gid %lu", (unsigned long)j->uid,
 				  (unsigned long)j->gid);
-	return drop_caps(err);
+	return uk_jail_drop_caps(err);
 }
 
 int uk_jail_enter(const struct uk_jail *j, const struct uk_guest_spec *s,

@@ -653,6 +653,22 @@ static int on_signal(struct sup *s, bool *done, struct uk_err *err)
 	return 0;
 }
 
+/* Before the supervisor ends: its children still there reaped (the jail's init ends as its
+ * kernel does, the starter when its channel is closed), 2 s at most. */
+static void reap_children(void)
+{
+	for (int i = 0; i < 100;) {
+		pid_t p = waitpid(-1, NULL, WNOHANG);
+
+		if (p < 0 && errno != EINTR)
+			return;
+		if (p == 0) {
+			usleep(20000);
+			i++;
+		}
+	}
+}
+
 static int loop(struct sup *s, struct uk_err *err)
 {
 	bool done = false;
@@ -866,6 +882,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	}
 out:
 	uk_guest_starter_end(&s.starter);
+	reap_children();
 	uk_guest_hostnet_down(sv->spec, &hn);
 	unlink(sv->paths->net);
 	finish_report(&s);
