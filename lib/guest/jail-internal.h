@@ -28,6 +28,9 @@ struct uk_jail {
 	char note[256];	     /* what was not applied, or "" */
 };
 
+/* Before a launch: a jailed kernel must be a binary, not a script (its interpreter and what
+ * it runs are not in the jail). 0, or -ENOEXEC with err naming the kernel. */
+int uk_jail_check_kernel(const struct uk_guest_spec *s, struct uk_err *err);
 /* Before the first spawn, in the supervisor: decide who the kernel runs as, make the mount
  * point and (root without --user) the idmap's user namespace. */
 int uk_jail_prepare(struct uk_jail *j, const struct uk_guest_spec *s,

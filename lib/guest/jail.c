@@ -103,6 +103,26 @@ static int make_idmap(uid_t uid, gid_t gid, struct uk_err *err)
 	return r < 0 ? r : fd;
 }
 
+int uk_jail_check_kernel(const struct uk_guest_spec *s, struct uk_err *err)
+{
+	char head[2];
+	ssize_t n;
+	int fd;
+
+	if (s->no_jail || (fd = open(s->kernel, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0; /* the launch says what is wrong with a kernel it cannot open */
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n == 2 && head[0] == '#' && head[1] == '!')
+		return uk_err_set(err, ENOEXEC,
+				  "kernel %s: a script (#!), not a kernel binary: a jailed "
+				  "kernel's root holds only the kernel and the libraries its ELF "
+				  "headers name, neither an interpreter nor what a script runs; "
+				  "give the kernel's binary, or start the guest with --no-jail",
+				  s->kernel);
+	return 0;
+}
+
 int uk_jail_prepare(struct uk_jail *j, const struct uk_guest_spec *s,
 		    const struct uk_guest_paths *p, struct uk_err *err)
 {
