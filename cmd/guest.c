@@ -448,6 +448,9 @@ static int cmd_start(struct guest_opts *g)
 		return uk_fail(&err);
 	printf("%s: %s (kernel pid %d)\n", st.name, uk_guest_state_name(st.state),
 	       (int)st.kernel_pid);
+	if (st.jail_missing[0])
+		fprintf(stderr, "umlkit: guest '%s': jail: not applied: %s\n", st.name,
+			st.jail_missing);
 	return UK_EXIT_OK;
 }
 
@@ -478,6 +481,9 @@ static json_t *status_json(const struct uk_guest_status *st)
 	json_object_set_new(j, "console_log", json_string(st->console_log));
 	json_object_set_new(j, "uid", st->uid >= 0 ? json_integer(st->uid) : json_null());
 	json_object_set_new(j, "gid", st->gid >= 0 ? json_integer(st->gid) : json_null());
+	json_object_set_new(j, "jail", st->jail < 0 ? json_null() : json_boolean(st->jail));
+	json_object_set_new(j, "jail_not_applied",
+			    st->jail_missing[0] ? json_string(st->jail_missing) : json_null());
 	json_object_set_new(j, "nets", uk_guest_nets_json(st->name));
 	return j;
 }
@@ -592,6 +598,8 @@ static int cmd_status(struct guest_opts *g)
 	else if (st.state == UK_GUEST_BOOTING || st.state == UK_GUEST_BOOTED)
 		printf(" (waiting for %s)", st.waiting_for);
 	putchar('\n');
+	if (st.jail_missing[0])
+		printf("  jail: not applied: %s\n", st.jail_missing);
 	uk_guest_nets_print(st.name);
 	return UK_EXIT_OK;
 }

@@ -272,7 +272,9 @@ struct uk_guest_status {
 	char console_log[PATH_MAX];
 	long uid; /* the kernel's uid and gid, -1 unknown */
 	long gid;
-	char waiting_for[300]; /* booting or booted: the ready signal it waits for, in words */
+	char waiting_for[300];	/* booting or booted: the ready signal it waits for, in words */
+	int jail;		/* 1 the kernel is jailed, 0 --no-jail, -1 unknown */
+	char jail_missing[300]; /* jailed: what of the jail was not applied, and why; "" */
 };
 /* Read a guest's status, judging liveness by its supervisor's lock and the kernel's pid:
  * a status file that claims "running" beside a dead supervisor reads as LOST. */

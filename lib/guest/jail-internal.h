@@ -19,13 +19,15 @@
 struct uk_jail {
 	bool on;     /* jailed (not --no-jail) */
 	bool userns; /* an unprivileged caller: a user namespace of its own */
+	bool bare;   /* an unprivileged caller where user namespaces are not allowed: no
+		      * namespace, no root of its own; rlimits, environment, no_new_privs */
 	bool idmap;  /* root without --user: idmapped mounts, the id below */
 	uid_t uid;   /* the kernel's uid and gid */
 	gid_t gid;
 	int idmap_fd;	     /* the user namespace of the idmapped mounts, -1 */
 	int alive[2];	     /* the supervisor holds [1]: its end is the child's sign it died */
 	char root[PATH_MAX]; /* the jail's mount point on the host: the state dir's "jail" */
-	char note[256];	     /* what was not applied, or "" */
+	char note[300];	     /* what was not applied, and why, or "" */
 };
 
 /* Before a launch: a jailed kernel must be a binary, not a script (its interpreter and what

@@ -856,6 +856,8 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 		r = uk_guest_preload(s.preload, sizeof(s.preload), err);
 	if (r >= 0)
 		r = uk_jail_prepare(&s.jail, sv->spec, sv->paths, err);
+	st->jail = s.jail.on;
+	snprintf(st->jail_missing, sizeof(st->jail_missing), "%s", s.jail.note);
 	if (r >= 0 && s.jail.on) {
 		st->uid = (long)s.jail.uid;
 		st->gid = (long)s.jail.gid;
