@@ -187,19 +187,27 @@ test_expect_success NB_JAILED 'nobody stops its guest' '
 # (root's ids mapped as they are) with max_user_namespaces 0 in it.
 nb_running() { [ "$(as_nobody "$UMLKIT" status "$1" --output=json | jq -r .state)" = running ]; }
 test_lazy_prereq FAKE_BUILT '[ -x "$UK_BUILD/tests/helpers/fakeuml" ]'
-no_userns() { # no_userns CMD...: CMD as nobody where a user namespace is refused
-	local go="$T/nb/go.$RANDOM" up rc
-	mkfifo "$go" &&
-		unshare -U sh -c 'read x <"$1" && echo 0 >/proc/sys/user/max_user_namespaces &&
-			shift && exec "$@"' sh "$go" \
-			setpriv --reuid=nobody --regid=nogroup --clear-groups \
-			env XDG_RUNTIME_DIR="$T/nb/run0" UMLKIT_XSTATE_SHIM=off "$@" &
+# no_userns CMD...: CMD as nobody where a user namespace is refused; its status (1 when it
+# could not be set up; CMD is ended after 60 s)
+own_userns() { [ "$(readlink "/proc/$1/ns/user")" != "$(readlink /proc/self/ns/user)" ]; }
+no_userns() {
+	local go="$T/nb/go.$RANDOM" up rc=1
+	mkfifo "$go" || return 1
+	# once mapped, sh runs again: its capabilities in the namespace come with that exec
+	unshare -U sh -c 'read x <"$1" && shift && exec sh -c "echo 0 \
+		>/proc/sys/user/max_user_namespaces && exec \"\$@\"" sh "$@"' sh "$go" \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		env XDG_RUNTIME_DIR="$T/nb/run0" UMLKIT_XSTATE_SHIM=off "$@" &
 	up=$!
-	until_true 10 test -e "/proc/$up/uid_map" &&
+	if until_true 10 own_userns "$up" &&
 		echo "0 0 65536" >"/proc/$up/uid_map" && echo "0 0 65536" >"/proc/$up/gid_map" &&
-		echo go >"$go"
-	wait "$up"
-	rc=$?
+		timeout 10 sh -c 'echo go >"$1"' sh "$go" && wait_gone "$up" 60; then
+		wait "$up"
+		rc=$?
+	else
+		kill -KILL "$up" 2>/dev/null
+		wait "$up"
+	fi
 	rm -f "$go"
 	return $rc
 }
