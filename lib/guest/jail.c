@@ -490,6 +490,22 @@ static void scan_obj(struct objs *o, const char *obj)
 	close(fd);
 }
 
+/* What glibc opens at run time, which no ELF header names: libgcc_s.so.1, for thread
+ * cancellation and exit (sid's 7.2 kernel calls pthread_cancel when it halts; without it,
+ * "libgcc_s.so.1 must be installed for pthread_cancel to work" and abort()). Taken from the
+ * directories glibc's loader searches by default, where it will look for it. */
+static void add_runtime_libs(struct objs *o)
+{
+	for (int i = 0; i < o->n; i++) {
+		const char *base = strrchr(o->path[i], '/');
+
+		if (base && !strcmp(base + 1, "libc.so.6")) {
+			find_lib(o, o->path[i], NULL, "libgcc_s.so.1");
+			return;
+		}
+	}
+}
+
 /* The kernel, the preload and every object they need, read-only. */
 static int bind_objects(const struct uk_jail *j, const char *kernel, const char *preload,
 			struct uk_err *err)
@@ -503,6 +519,7 @@ static int bind_objects(const struct uk_jail *j, const char *kernel, const char 
 		objs_add(&o, preload);
 	for (int i = 0; i < o.n; i++)
 		scan_obj(&o, o.path[i]);
+	add_runtime_libs(&o);
 	for (int i = 0; r == 0 && i < o.n; i++)
 		r = bind_in(j, o.path[i], BIND_RO, err);
 	return r;

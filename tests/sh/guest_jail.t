@@ -79,6 +79,13 @@ test_expect_success JAILED 'its root holds only the listed files, read-only' '
 	awk "\$5 == \"/\" {print \$6}" "/proc/$K/mountinfo" | grep -q "^ro" &&
 	awk "\$5 == \"$T/agent.img\" {print \$6}" "/proc/$K/mountinfo" | grep -q "^ro"
 '
+# glibc opens libgcc_s.so.1 at run time (pthread_cancel: sid's kernel when it halts), where its
+# loader looks by default; no ELF header names it
+test_expect_success JAILED 'its root holds libgcc_s.so.1, which glibc opens at run time' '
+	lib=$(ls /lib/x86_64-linux-gnu/libgcc_s.so.1 /usr/lib/x86_64-linux-gnu/libgcc_s.so.1 2>/dev/null | head -n 1) &&
+	test -n "$lib" &&
+	grep -qxF "$lib" "$T/points"
+'
 
 test_expect_success JAILED 'a clean environment, core files off, bounded descriptors' '
 	tr "\0" "\n" <"/proc/$K/environ" | sed "s/=.*//" | grep -vxE "PATH|TMPDIR|HOME|LD_PRELOAD" >"$T/env";
