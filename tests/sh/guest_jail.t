@@ -20,13 +20,15 @@ guest_exec() { timeout 60 "$UMLKIT" exec "$@"; }
 # field NAME PID: a line's value of /proc/PID/status
 field() { sed -n "s/^$1:[[:space:]]*//p" "/proc/$2/status"; }
 
-test_expect_success ROOT,UML,AGENT_BUILT,BUSYBOX,E2FS 'setup: a jailed guest started by root' '
+test_expect_success ROOT,UML,AGENT_BUILT,BUSYBOX,E2FS 'setup: a guest started by root is jailed by default' '
 	"$UMLKIT" image build --size 128M "$T/agent.img" &&
-	run "$UMLKIT" start --jail --name jw --mem 128M --disk "$T/jw.cow,$T/agent.img" \
+	run "$UMLKIT" start --name jw --mem 128M --disk "$T/jw.cow,$T/agent.img" \
 		--ready=agent --wait --timeout 120 &&
 	track jw &&
 	test_is "$rc" 0 &&
 	run "$UMLKIT" status jw --output=json &&
+	test_is "$(json .jail)" true &&
+	test_is "$(json .jail_not_applied)" null &&
 	K=$(json .pid) &&
 	test -n "$K" && test -d "/proc/$K" &&
 	test_set_prereq JAILED
@@ -130,6 +132,7 @@ test_expect_success ROOT,UML,AGENT_BUILT,BUSYBOX,E2FS 'start --no-jail keeps the
 	track nj &&
 	test_is "$rc" 0 &&
 	run "$UMLKIT" status nj --output=json &&
+	test_is "$(json .jail)" false &&
 	N=$(json .pid) &&
 	test_is "$(readlink "/proc/$N/ns/mnt")" "$(readlink /proc/self/ns/mnt)" &&
 	test_is "$(readlink "/proc/$N/ns/pid")" "$(readlink /proc/self/ns/pid)" &&
