@@ -112,6 +112,28 @@ static void endless(int fd, const struct sockaddr_un *to, socklen_t tolen)
 		;
 }
 
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+const char *__asan_default_options(void);
+const char *__ubsan_default_options(void);
+/* A sanitizer build's fake kernel in its jail, where there is no /proc: the sanitizers' notes
+ * (they cannot read /proc/self/exe) go to the jail's private /tmp, not to the console a test
+ * reads; no leak check at exit (it needs /proc); an error still aborts. */
+const char *__asan_default_options(void)
+{
+	return access("/proc/self/exe", F_OK) == 0
+		       ? ""
+		       : "detect_leaks=0:abort_on_error=1:log_path=/tmp/fakeuml-asan";
+}
+const char *__ubsan_default_options(void)
+{
+	return access("/proc/self/exe", F_OK) == 0 ? ""
+						   : "abort_on_error=1:log_path=/tmp/fakeuml-ubsan";
+}
+#endif
+
 static int k_argc; /* the kernel's command line, for setting() */
 static char **k_argv;
 

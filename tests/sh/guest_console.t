@@ -212,6 +212,15 @@ test_expect_success STALLED 'console: a new client attaches, and the guest stops
 '
 
 # ------------------------------------------------------------------------------ escaping
+# raw_log NAME: logs --raw; a sanitizer build's fake kernel, jailed without /proc, begins its
+# console with its runtime's note that it cannot read /proc/self/exe, not the guest's bytes
+raw_log() {
+	if [ "${SANITIZE:-0}" = 1 ]; then
+		"$UMLKIT" logs --raw "$1" | grep -av "^==[0-9]*==WARNING: reading executable name failed"
+	else
+		"$UMLKIT" logs --raw "$1"
+	fi
+}
 test_expect_success 'mconsole: escape sequences in a reply are shown escaped' '
 	serve "$T/esc.sock" answer FAKEUML_REPLY="$NASTY" &&
 	run "$UMLKIT" mconsole "$T/esc.sock" version &&
@@ -231,7 +240,7 @@ test_expect_success 'logs: control characters escaped; --raw gives the bytes' '
 	test_unlike "$out" "$ESC" &&
 	test_like "$out" "^title\\\\x1b\\]0;owned\\\\x07\\\\x1b\\[2J\\\\xc2\\\\x9bm" &&
 	test_like "$out" "^plain line" &&
-	"$UMLKIT" logs --raw e1 >"$T/raw.txt" &&
+	raw_log e1 >"$T/raw.txt" &&
 	test_cmp "$T/nasty.txt" "$T/raw.txt"
 '
 
