@@ -55,12 +55,14 @@ static const char guest_usage[] =
 	"                       tap:, bridge: or legacy-tuntap: net. The user must be able to\n"
 	"                       read and write the disks, read the backings, and open\n"
 	"                       /dev/net/tun (mode 0666); umlkit checks before it boots\n"
-	"  --jail, --no-jail    run the kernel in its jail, or not (default: not yet; see\n"
-	"                       umlkit-guest(1)): its own pid, mount, ipc, uts and cgroup\n"
+	"  --no-jail            the kernel runs without its jail (umlkit-guest(1), THE JAIL).\n"
+	"                       By default it gets its own pid, mount, ipc, uts and cgroup\n"
 	"                       namespaces, a root holding only its files, no capabilities,\n"
 	"                       rlimits, a clean environment; as root without --user it runs\n"
 	"                       as uid 0x70000000 + a hash of its name, its files reached\n"
-	"                       through idmapped mounts\n"
+	"                       through idmapped mounts; for a caller who is not root, what\n"
+	"                       it lacks is said, and shown by status. --jail (the default)\n"
+	"                       is accepted\n"
 	"  --allow PORTS        firewall: what may reach the guest (tcp/80,udp/53,icmp), on\n"
 	"                       the first tap: or bridge: net with ip=; all else is dropped\n"
 	"  --egress any|none|PORTS   firewall: what the guest may reach (default any)\n"
@@ -202,7 +204,7 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 		return uk_guest_spec_set_user(s, arg, err);
 	case OPT_JAIL:
 	case OPT_NO_JAIL:
-		s->jail = c == OPT_JAIL;
+		s->no_jail = c == OPT_NO_JAIL;
 		return 0;
 	case OPT_KERNEL:
 		g->kernel = arg;
@@ -482,6 +484,9 @@ static int cmd_start(struct guest_opts *g)
 	say_cgroup_note(&st);
 	printf("%s: %s (kernel pid %d)\n", st.name, uk_guest_state_name(st.state),
 	       (int)st.kernel_pid);
+	if (st.jail_missing[0])
+		fprintf(stderr, "umlkit: guest '%s': jail: not applied: %s\n", st.name,
+			st.jail_missing);
 	return UK_EXIT_OK;
 }
 
@@ -534,6 +539,9 @@ static json_t *status_json(const struct uk_guest_status *st)
 	json_object_set_new(j, "console_log", json_string(st->console_log));
 	json_object_set_new(j, "uid", st->uid >= 0 ? json_integer(st->uid) : json_null());
 	json_object_set_new(j, "gid", st->gid >= 0 ? json_integer(st->gid) : json_null());
+	json_object_set_new(j, "jail", st->jail < 0 ? json_null() : json_boolean(st->jail));
+	json_object_set_new(j, "jail_not_applied",
+			    st->jail_missing[0] ? json_string(st->jail_missing) : json_null());
 	json_object_set_new(j, "nets", uk_guest_nets_json(st->name));
 	json_object_set_new(j, "cgroup", cgroup_json(st));
 	return j;
@@ -671,6 +679,8 @@ static int cmd_status(struct guest_opts *g)
 		printf(" (waiting for %s)", st.waiting_for);
 	putchar('\n');
 	print_cgroup(&st);
+	if (st.jail_missing[0])
+		printf("  jail: not applied: %s\n", st.jail_missing);
 	uk_guest_nets_print(st.name);
 	return UK_EXIT_OK;
 }

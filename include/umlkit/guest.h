@@ -87,7 +87,7 @@ struct uk_guest_spec {
 	char modules[PATH_MAX];
 	int cpu_mode;	/* enum uk_cpu_mode: --cpu-affinity */
 	char cpus[128]; /* its LIST, as given */
-	bool jail;	/* --jail: the kernel runs in its jail (lib/guest/jail.c); --no-jail: not */
+	bool no_jail;	/* --no-jail: the kernel runs without its jail (lib/guest/jail.c) */
 	/* its cgroup's limits (lib/guest/cgroup.c) */
 	uint64_t mem_limit;  /* --mem-limit bytes (0: mem and the kernel's overhead) */
 	uint64_t pids_max;   /* --pids-max (0: from mem) */
@@ -292,6 +292,8 @@ struct uk_guest_status {
 	uint64_t oom_kills;
 	bool oom_killed; /* the kernel itself was ended by the host's OOM killer */
 	char cgroup_note[300];
+	int jail;		/* 1 the kernel is jailed, 0 --no-jail, -1 unknown */
+	char jail_missing[300]; /* jailed: what of the jail was not applied, and why; "" */
 };
 /* Read a guest's status, judging liveness by its supervisor's lock and the kernel's pid:
  * a status file that claims "running" beside a dead supervisor reads as LOST. */

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "umlkit/mconsole.h"
-#include "guest-internal.h"
+#include "jail-internal.h"
 
 static int64_t now_ms(void)
 {
@@ -268,6 +268,8 @@ static int prepare_launch(const struct uk_guest_spec *s, struct launch *L, struc
 	if (r < 0)
 		return r;
 	r = uk_guest_check_user(s, err);
+	if (r == 0)
+		r = uk_jail_check_kernel(s, err);
 	if (r == 0 && s->cpu_mode == UK_CPU_LIST)
 		r = uk_guest_cpu_choose(s, &cpus, &pin, err); /* none of the CPUs allowed */
 	r = claim_after_checks(s, L, r, err);

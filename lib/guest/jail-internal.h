@@ -19,15 +19,20 @@
 struct uk_jail {
 	bool on;     /* jailed (not --no-jail) */
 	bool userns; /* an unprivileged caller: a user namespace of its own */
+	bool bare;   /* an unprivileged caller where user namespaces are not allowed: no
+		      * namespace, no root of its own; rlimits, environment, no_new_privs */
 	bool idmap;  /* root without --user: idmapped mounts, the id below */
 	uid_t uid;   /* the kernel's uid and gid */
 	gid_t gid;
 	int idmap_fd;	     /* the user namespace of the idmapped mounts, -1 */
 	int alive[2];	     /* the supervisor holds [1]: its end is the child's sign it died */
 	char root[PATH_MAX]; /* the jail's mount point on the host: the state dir's "jail" */
-	char note[256];	     /* what was not applied, or "" */
+	char note[300];	     /* what was not applied, and why, or "" */
 };
 
+/* Before a launch: a jailed kernel must be a binary, not a script (its interpreter and what
+ * it runs are not in the jail). 0, or -ENOEXEC with err naming the kernel. */
+int uk_jail_check_kernel(const struct uk_guest_spec *s, struct uk_err *err);
 /* Before the first spawn, in the supervisor: decide who the kernel runs as, make the mount
  * point and (root without --user) the idmap's user namespace. */
 int uk_jail_prepare(struct uk_jail *j, const struct uk_guest_spec *s,
@@ -45,6 +50,15 @@ unsigned long uk_jail_clone_flags(const struct uk_jail *j);
  */
 int uk_jail_enter(const struct uk_jail *j, const struct uk_guest_spec *s,
 		  const struct uk_guest_paths *p, const char *preload, struct uk_err *err);
+/* No capability in any set, the bounding and ambient sets included. */
+int uk_jail_drop_caps(struct uk_err *err);
+/*
+ * A process running run(arg) (which never returns): flags 0, a fork; else a clone with flags
+ * (the jail's namespaces, CLONE_PARENT). With CLONE_NEWPID it is not the new namespace's pid
+ * 1 but its second process, beside a small init (jailpid.c says why), and still the child of
+ * the process a plain clone with flags would have given it. Its pid, or -errno.
+ */
+pid_t uk_jail_clone(unsigned long flags, void (*run)(void *), void *arg);
 /* In the child after PR_SET_PDEATHSIG: has the supervisor died already? */
 bool uk_jail_orphaned(const struct uk_jail *j);
 

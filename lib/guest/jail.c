@@ -103,6 +103,78 @@ static int make_idmap(uid_t uid, gid_t gid, struct uk_err *err)
 	return r < 0 ? r : fd;
 }
 
+/* Can this (unprivileged) process make a user namespace? 0, or -errno why not. */
+static int userns_allowed(void)
+{
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, 0, 0, 0, 0);
+
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0)
+		return -errno;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* note += "; " + what */
+static void note_add(struct uk_jail *j, const char *what)
+{
+	size_t n = strlen(j->note);
+
+	snprintf(j->note + n, sizeof(j->note) - n, "%s%s", n ? "; " : "", what);
+}
+
+/* An unprivileged caller: what of the jail it cannot have (bare: user namespaces refused). */
+static void unprivileged_note(struct uk_jail *j)
+{
+	gid_t groups[64];
+	int n = getgroups((int)UK_ARRAY_SIZE(groups), groups), extra = 0, r;
+	char what[160];
+
+	r = userns_allowed();
+	if (r < 0) {
+		j->bare = true;
+		snprintf(what, sizeof(what),
+			 "namespaces and a root of its own, so hostfs sees the host's files (this "
+			 "host refuses a user namespace: %s)",
+			 strerror(-r));
+		note_add(j, what);
+	}
+	for (int i = 0; i < n; i++)
+		extra += groups[i] != getegid();
+	if (extra) {
+		snprintf(what, sizeof(what), "dropping its supplementary groups (%d kept: %s)",
+			 extra, j->bare ? "only root can" : "a user namespace cannot drop them");
+		note_add(j, what);
+	}
+	snprintf(what, sizeof(what),
+		 "a uid of its own (it runs as its caller, uid %lu: only root can give it "
+		 "another)",
+		 (unsigned long)geteuid());
+	note_add(j, what);
+}
+
+int uk_jail_check_kernel(const struct uk_guest_spec *s, struct uk_err *err)
+{
+	char head[2];
+	ssize_t n;
+	int fd;
+
+	if (s->no_jail || (fd = open(s->kernel, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0; /* the launch says what is wrong with a kernel it cannot open */
+	n = read(fd, head, sizeof(head));
+	close(fd);
+	if (n == 2 && head[0] == '#' && head[1] == '!')
+		return uk_err_set(err, ENOEXEC,
+				  "kernel %s: a script (#!), not a kernel binary: a jailed "
+				  "kernel's root holds only the kernel and the libraries its ELF "
+				  "headers name, neither an interpreter nor what a script runs; "
+				  "give the kernel's binary, or start the guest with --no-jail",
+				  s->kernel);
+	return 0;
+}
+
 int uk_jail_prepare(struct uk_jail *j, const struct uk_guest_spec *s,
 		    const struct uk_guest_paths *p, struct uk_err *err)
 {
@@ -112,7 +184,7 @@ int uk_jail_prepare(struct uk_jail *j, const struct uk_guest_spec *s,
 	memset(j, 0, sizeof(*j));
 	j->idmap_fd = -1;
 	j->alive[0] = j->alive[1] = -1;
-	j->on = s->jail;
+	j->on = !s->no_jail;
 	j->uid = (uid_t)uk_guest_uid(s);
 	j->gid = (gid_t)uk_guest_gid(s);
 	if (!j->on)
@@ -124,8 +196,7 @@ int uk_jail_prepare(struct uk_jail *j, const struct uk_guest_spec *s,
 		j->gid = (gid_t)j->uid;
 	}
 	if (j->userns)
-		snprintf(j->note, sizeof(j->note),
-			 "unprivileged: a user namespace; supplementary groups kept");
+		unprivileged_note(j);
 	if ((size_t)snprintf(j->root, sizeof(j->root), "%s/jail", p->dir) >= sizeof(j->root))
 		return uk_err_set(err, ENAMETOOLONG, "%s/jail: path too long", p->dir);
 	if (mkdir(j->root, 0700) < 0 && errno != EEXIST)
@@ -158,7 +229,7 @@ unsigned long uk_jail_clone_flags(const struct uk_jail *j)
 {
 	unsigned long fl = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS;
 
-	if (!j->on)
+	if (!j->on || j->bare)
 		return 0;
 	return j->userns ? fl | CLONE_NEWUSER : fl;
 }
@@ -419,6 +490,22 @@ static void scan_obj(struct objs *o, const char *obj)
 	close(fd);
 }
 
+/* What glibc opens at run time, which no ELF header names: libgcc_s.so.1, for thread
+ * cancellation and exit (sid's 7.2 kernel calls pthread_cancel when it halts; without it,
+ * "libgcc_s.so.1 must be installed for pthread_cancel to work" and abort()). Taken from the
+ * directories glibc's loader searches by default, where it will look for it. */
+static void add_runtime_libs(struct objs *o)
+{
+	for (int i = 0; i < o->n; i++) {
+		const char *base = strrchr(o->path[i], '/');
+
+		if (base && !strcmp(base + 1, "libc.so.6")) {
+			find_lib(o, o->path[i], NULL, "libgcc_s.so.1");
+			return;
+		}
+	}
+}
+
 /* The kernel, the preload and every object they need, read-only. */
 static int bind_objects(const struct uk_jail *j, const char *kernel, const char *preload,
 			struct uk_err *err)
@@ -432,6 +519,7 @@ static int bind_objects(const struct uk_jail *j, const char *kernel, const char 
 		objs_add(&o, preload);
 	for (int i = 0; i < o.n; i++)
 		scan_obj(&o, o.path[i]);
+	add_runtime_libs(&o);
 	for (int i = 0; r == 0 && i < o.n; i++)
 		r = bind_in(j, o.path[i], BIND_RO, err);
 	return r;
@@ -580,6 +668,11 @@ static int limits(struct uk_err *err)
 {
 	struct rlimit core = {0, 0}, nofile = {JAIL_NOFILE, JAIL_NOFILE};
 
+	/* never above a hard limit it has (an unprivileged caller cannot raise one) */
+	if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_max != RLIM_INFINITY)
+		nofile.rlim_cur = nofile.rlim_max = UK_MIN(nofile.rlim_max, (rlim_t)JAIL_NOFILE);
+	else
+		nofile.rlim_cur = nofile.rlim_max = JAIL_NOFILE;
 	if (setrlimit(RLIMIT_CORE, &core) < 0 || setrlimit(RLIMIT_NOFILE, &nofile) < 0)
 		return uk_err_sys(err, errno, "jail: rlimits");
 	return 0;
@@ -604,16 +697,12 @@ static int drop_bounding(struct uk_err *err)
 	return 0;
 }
 
-/* No capability in any set, the bounding and ambient sets included. */
-static int drop_caps(struct uk_err *err)
+/* No capability in the ambient, permitted, effective and inheritable sets. */
+static int clear_caps(struct uk_err *err)
 {
 	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct d[2] = {{0}};
 
-	int r = drop_bounding(err);
-
-	if (r < 0)
-		return r;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		return uk_err_sys(err, errno, "jail: the ambient capabilities");
 	if (syscall(SYS_capset, &h, d) < 0)
@@ -621,12 +710,19 @@ static int drop_caps(struct uk_err *err)
 	return 0;
 }
 
+int uk_jail_drop_caps(struct uk_err *err)
+{
+	int r = drop_bounding(err);
+
+	return r < 0 ? r : clear_caps(err);
+}
+
 static int drop_ids(const struct uk_jail *j, struct uk_err *err)
 {
 	int r;
 
 	if (j->userns) {
-		r = drop_caps(err);
+		r = uk_jail_drop_caps(err);
 		if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			r = uk_err_sys(err, errno, "jail: no_new_privs");
 		return r;
@@ -638,7 +734,22 @@ static int drop_ids(const struct uk_jail *j, struct uk_err *err)
 	if (r < 0)
 		return uk_err_sys(err, -r, "jail: becoming uid %lu gid %lu", (unsigned long)j->uid,
 				  (unsigned long)j->gid);
-	return drop_caps(err);
+	return uk_jail_drop_caps(err);
+}
+
+/* Without a user namespace (bare): what an unprivileged process can do to itself (its
+ * bounding set stays: emptying it needs CAP_SETPCAP; no_new_privs keeps it from use). */
+static int enter_bare(const char *preload, struct uk_err *err)
+{
+	int r = limits(err);
+
+	if (r == 0)
+		r = clean_env(preload, err);
+	if (r == 0)
+		r = clear_caps(err);
+	if (r == 0 && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		r = uk_err_sys(err, errno, "jail: no_new_privs");
+	return r;
 }
 
 int uk_jail_enter(const struct uk_jail *j, const struct uk_guest_spec *s,
@@ -646,6 +757,8 @@ int uk_jail_enter(const struct uk_jail *j, const struct uk_guest_spec *s,
 {
 	int r = 0;
 
+	if (j->bare)
+		return enter_bare(preload, err);
 	if (j->userns)
 		r = map_self(j, err);
 	if (r == 0 && unshare(CLONE_NEWCGROUP) < 0)

@@ -20,12 +20,11 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "umlkit/sandbox.h"
-#include "guest-internal.h"
+#include "jail-internal.h"
 
 /* What the supervisor asks for: CPUs (pin: apply them) and, as SCM_RIGHTS, the console end
  * (-1 none: then one fd) and the agent end. */
@@ -44,11 +43,21 @@ void uk_guest_starter_init(struct uk_guest_starter *st, uk_guest_kernel_fn fn, v
 	st->pid = 0;
 }
 
-/* A fork-like clone with the jail's namespaces (flags); the caller's sibling with
- * CLONE_PARENT. */
-static pid_t clone_kernel(unsigned long flags)
+/* What the kernel's new process runs: st->fn on these ends (chan: the starter's channel,
+ * -1, closed there first). */
+struct kernel_call {
+	struct uk_guest_starter *st;
+	int console, agent, chan;
+	const cpu_set_t *cpus;
+};
+
+static void run_kernel(void *arg)
 {
-	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, NULL);
+	struct kernel_call *k = arg;
+
+	if (k->chan >= 0)
+		close(k->chan);
+	k->st->fn(k->st->ctx, k->console, k->agent, k->cpus);
 }
 
 /* Receive one request: 1 with fds[0] (console or -1) and fds[1] (agent), 0 at the channel's
@@ -92,15 +101,11 @@ static void starter_loop(struct uk_guest_starter *st, int chan)
 	int fds[2], r;
 
 	while ((r = recv_req(chan, &q, fds)) != 0) {
-		pid_t pid = r < 0 ? -EBADMSG : clone_kernel(CLONE_PARENT | st->clone_flags);
+		struct kernel_call k = {st, r > 0 ? fds[0] : -1, r > 0 ? fds[1] : -1, chan,
+					r > 0 && q.pin ? &q.cpus : NULL};
+		pid_t pid = r < 0 ? -EBADMSG
+				  : uk_jail_clone(CLONE_PARENT | st->clone_flags, run_kernel, &k);
 
-		if (pid == 0) {
-			close(chan);
-			st->fn(st->ctx, fds[0], fds[1], q.pin ? &q.cpus : NULL);
-			_exit(127);
-		}
-		if (pid < 0 && r > 0)
-			pid = -errno;
 		for (int i = 0; r > 0 && i < 2; i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
@@ -187,14 +192,9 @@ pid_t uk_guest_starter_start(struct uk_guest_starter *st, int console_end, int a
 
 	if (st->chan >= 0)
 		return ask_starter(st, console_end, agent_end, cpus, err);
-	pid = st->clone_flags ? clone_kernel(st->clone_flags) : fork();
-	if (pid < 0)
-		return uk_err_sys(err, errno, "fork");
-	if (pid == 0) {
-		st->fn(st->ctx, console_end, agent_end, cpus);
-		_exit(127);
-	}
-	return pid;
+	pid = uk_jail_clone(st->clone_flags, run_kernel,
+			    &(struct kernel_call){st, console_end, agent_end, -1, cpus});
+	return pid < 0 ? uk_err_sys(err, (int)-pid, "the kernel's process") : pid;
 }
 
 void uk_guest_starter_end(struct uk_guest_starter *st)

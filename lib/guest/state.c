@@ -323,12 +323,12 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 		     "restarts=%d\nreboots=%d\nstarted=%" PRId64 "\nready=%" PRId64
 		     "\nuid=%ld\ngid=%ld\nwaiting_for=%s\nmessage=%s\ncgroup=%s\nmem_limit=%" PRIu64
 		     "\npids_max=%" PRIu64 "\ncpus=%" PRIu32 "\noom_kills=%" PRIu64
-		     "\noom_killed=%d\ncgroup_note=%s\n",
+		     "\noom_killed=%d\ncgroup_note=%s\njail=%d\njail_missing=%s\n",
 		     uk_guest_state_name(st->state), (int)st->supervisor_pid, (int)st->kernel_pid,
 		     st->exit_status, st->exit_signal, st->restarts, st->reboots, st->started,
 		     st->ready, st->uid, st->gid, st->waiting_for, st->message, st->cgroup,
 		     st->mem_limit, st->pids_max, st->cpus_centi, st->oom_kills, st->oom_killed,
-		     st->cgroup_note);
+		     st->cgroup_note, st->jail, st->jail_missing);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return uk_err_set(err, E2BIG, "%s: status too long", p->status);
 	return uk_guest_write_whole(p->status, buf, (size_t)n, err);
@@ -381,6 +381,10 @@ static void parse_status_line(struct uk_guest_status *st, const char *key, const
 		st->gid = strtol(val, NULL, 10);
 	else if (!strcmp(key, "message"))
 		snprintf(st->message, sizeof(st->message), "%s", val);
+	else if (!strcmp(key, "jail"))
+		st->jail = atoi(val) ? 1 : 0;
+	else if (!strcmp(key, "jail_missing"))
+		snprintf(st->jail_missing, sizeof(st->jail_missing), "%s", val);
 	else
 		parse_cgroup_line(st, key, val);
 }
@@ -511,6 +515,7 @@ int uk_guest_status(const char *name, struct uk_guest_status *st, struct uk_err 
 	memset(st, 0, sizeof(*st));
 	st->exit_status = -1;
 	st->uid = st->gid = -1;
+	st->jail = -1;
 	snprintf(st->name, sizeof(st->name), "%s", name);
 	r = uk_guest_paths(name, &p, err);
 	if (r < 0)

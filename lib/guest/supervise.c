@@ -666,6 +666,22 @@ static int on_signal(struct sup *s, bool *done, struct uk_err *err)
 	return 0;
 }
 
+/* Before the supervisor ends: its children still there reaped (the jail's init ends as its
+ * kernel does, the starter when its channel is closed), 2 s at most. */
+static void reap_children(void)
+{
+	for (int i = 0; i < 100;) {
+		pid_t p = waitpid(-1, NULL, WNOHANG);
+
+		if (p < 0 && errno != EINTR)
+			return;
+		if (p == 0) {
+			usleep(20000);
+			i++;
+		}
+	}
+}
+
 static int loop(struct sup *s, struct uk_err *err)
 {
 	bool done = false;
@@ -854,6 +870,8 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 		r = uk_guest_preload(s.preload, sizeof(s.preload), err);
 	if (r >= 0)
 		r = uk_jail_prepare(&s.jail, sv->spec, sv->paths, err);
+	st->jail = s.jail.on;
+	snprintf(st->jail_missing, sizeof(st->jail_missing), "%s", s.jail.note);
 	if (r >= 0 && s.jail.on) {
 		st->uid = (long)s.jail.uid;
 		st->gid = (long)s.jail.gid;
@@ -883,6 +901,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 out:
 	uk_guest_starter_end(&s.starter);
 	uk_guest_cgroup_end(&s.cg, sv->paths);
+	reap_children();
 	uk_guest_hostnet_down(sv->spec, &hn);
 	unlink(sv->paths->net);
 	finish_report(&s);

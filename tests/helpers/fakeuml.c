@@ -20,11 +20,15 @@
  *   FAKEUML_TERM=ignore      SIGTERM is ignored
  *   FAKEUML_CONSOLE=FILE     FILE's bytes are written to the console once up
  *   FAKEUML_FLOOD=N          the lines "flood" prints (default 10000)
+ * and each of them (FAKEUML_MCONSOLE and FAKEUML_REPLY too) from its command line, as a
+ * jailed kernel gets no environment: fakeuml.term=ignore, fakeuml.flood=N,
+ * fakeuml.mconsole=MODE, fakeuml.reply=TEXT, and fakeuml.console=HEX (the bytes, in hex).
  * The kernel sends the "mconsole up" notification once its socket is bound (so
  * --ready=mconsole works), writes its console, then serves mconsole until it exits.
  *
  * Exit: 0 halted, 1 error, 2 usage.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -108,13 +112,79 @@ static void endless(int fd, const struct sockaddr_un *to, socklen_t tolen)
 		;
 }
 
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+const char *__asan_default_options(void);
+const char *__ubsan_default_options(void);
+/* A sanitizer build's fake kernel in its jail, where there is no /proc: the sanitizers' notes
+ * (they cannot read /proc/self/exe) go to the jail's private /tmp, not to the console a test
+ * reads; no leak check at exit (it needs /proc); an error still aborts. */
+const char *__asan_default_options(void)
+{
+	return access("/proc/self/exe", F_OK) == 0
+		       ? ""
+		       : "detect_leaks=0:abort_on_error=1:log_path=/tmp/fakeuml-asan";
+}
+const char *__ubsan_default_options(void)
+{
+	return access("/proc/self/exe", F_OK) == 0 ? ""
+						   : "abort_on_error=1:log_path=/tmp/fakeuml-ubsan";
+}
+#endif
+
+static int k_argc; /* the kernel's command line, for setting() */
+static char **k_argv;
+
+/* The value of KEY=... among the kernel's arguments, or NULL. */
+static const char *arg_of(int argc, char **argv, const char *key)
+{
+	size_t k = strlen(key);
+
+	for (int i = 1; i < argc; i++)
+		if (!strncmp(argv[i], key, k))
+			return argv[i] + k;
+	return NULL;
+}
+
+/* A setting: fakeuml.NAME= on the command line, else $FAKEUML_NAME. */
+static const char *setting(const char *name)
+{
+	char key[64], env[64];
+	const char *v;
+
+	snprintf(key, sizeof(key), "fakeuml.%s=", name);
+	v = arg_of(k_argc, k_argv, key);
+	if (v)
+		return v;
+	snprintf(env, sizeof(env), "FAKEUML_%s", name);
+	for (char *c = env; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	return getenv(env);
+}
+
+/* fakeuml.console=HEX's bytes, written to the console. */
+static void write_hex(const char *hex)
+{
+	for (; isxdigit((unsigned char)hex[0]) && isxdigit((unsigned char)hex[1]); hex += 2) {
+		char b = (char)strtol((char[]){hex[0], hex[1], '\0'}, NULL, 16);
+
+		if (uk_write_all(STDOUT_FILENO, &b, 1) < 0)
+			exit(1);
+	}
+}
+
 static void write_console(void)
 {
+	const char *hex = arg_of(k_argc, k_argv, "fakeuml.console=");
 	const char *file = getenv("FAKEUML_CONSOLE");
-	FILE *f = file ? fopen(file, "re") : NULL;
+	FILE *f = file && !hex ? fopen(file, "re") : NULL;
 	char buf[128];
 	size_t n;
 
+	if (hex)
+		write_hex(hex);
 	while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
 		if (uk_write_all(STDOUT_FILENO, buf, n) < 0)
 			exit(1);
@@ -124,7 +194,7 @@ static void write_console(void)
 
 static void flood(void)
 {
-	const char *lines = getenv("FAKEUML_FLOOD");
+	const char *lines = setting("flood");
 	char line[128];
 
 	for (long i = 0, max = lines ? atol(lines) : 10000; i < max; i++) {
@@ -160,7 +230,7 @@ static void act(const char *cmd, bool kernel)
 
 static int serve(int fd, enum mode m, bool kernel)
 {
-	const char *text = getenv("FAKEUML_REPLY") ? getenv("FAKEUML_REPLY") : "fake";
+	const char *text = setting("reply") ? setting("reply") : "fake";
 
 	for (;;) {
 		uint8_t buf[UK_MC_REQUEST_MAX + 1];
@@ -184,17 +254,6 @@ static int serve(int fd, enum mode m, bool kernel)
 		reply(fd, &from, fromlen, false, text);
 		act(req.data, kernel);
 	}
-}
-
-/* The value of KEY=... among the kernel's arguments, or NULL. */
-static const char *arg_of(int argc, char **argv, const char *key)
-{
-	size_t k = strlen(key);
-
-	for (int i = 1; i < argc; i++)
-		if (!strncmp(argv[i], key, k))
-			return argv[i] + k;
-	return NULL;
 }
 
 static void notify_up(const char *notify, const char *sock)
@@ -221,11 +280,11 @@ static int kernel(int argc, char **argv)
 	enum mode m;
 	int fd;
 
-	if (!umid || !dir || parse_mode(getenv("FAKEUML_MCONSOLE"), &m) < 0) {
+	if (!umid || !dir || parse_mode(setting("mconsole"), &m) < 0) {
 		fprintf(stderr, "fakeuml: needs umid= and uml_dir= (and a known mode)\n");
 		return 2;
 	}
-	if (getenv("FAKEUML_TERM") && !strcmp(getenv("FAKEUML_TERM"), "ignore"))
+	if (setting("term") && !strcmp(setting("term"), "ignore"))
 		signal(SIGTERM, SIG_IGN);
 	snprintf(path, sizeof(path), "%s/%s", dir, umid);
 	if (mkdir(path, 0700) < 0 && errno != EEXIST)
@@ -244,6 +303,8 @@ int main(int argc, char **argv)
 	enum mode m;
 	int fd;
 
+	k_argc = argc;
+	k_argv = argv;
 	if (argc >= 2 && !strcmp(argv[1], "serve")) {
 		if (argc != 4 || parse_mode(argv[3], &m) < 0) {
 			fprintf(stderr, "usage: fakeuml serve SOCKET answer|silent|more\n");
