@@ -204,6 +204,9 @@ static int machine_spec(const struct uk_lab *lab, const struct uk_lab_machine *m
 	int r;
 
 	uk_guest_spec_init(s);
+	/* /hostlab is the lab directory through hostfs, which a jailed kernel cannot reach
+	 * (its root holds only its own files): a lab's machines run without the jail */
+	s->no_jail = true;
 	uk_lab_guest_name(lab, m->name, s->name, sizeof(s->name));
 	snprintf(mem, sizeof(mem), "%ldM", m->mem_mib > 0 ? m->mem_mib : UK_LAB_MEM_MIB);
 	r = uk_guest_spec_set_mem(s, mem, err);
