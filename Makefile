@@ -8,7 +8,7 @@
 #   make CC=clang ...    clang build (objects under build/clang)
 #   make install PREFIX=/usr/local DESTDIR=   binary + man pages; install-compat: old names
 #   make fuzz            libFuzzer targets (clang), FUZZ_SECONDS=N to run them side by side
-#   make bench           benchmarks against uml_moo, qemu-img, cp, mmdebstrap
+#   make bench           benchmarks against uml_moo, qemu-img, cp, mmdebstrap, a Netkit-style lab
 #   make format / format-check    V=1 shows the commands
 
 SHELL := /bin/bash
@@ -206,6 +206,7 @@ bench: deps
 	@UK_BUILD=$(abspath $(BUILD)) bench/vxlan
 	@UK_BUILD=$(abspath $(BUILD)) bench/image
 	@UK_BUILD=$(abspath $(BUILD)) bench/lab-image
+	@UK_BUILD=$(abspath $(BUILD)) bench/lab
 
 # libFuzzer targets need clang. One copy of lib/ is built for them (instrumented with
 # -fsanitize=fuzzer-no-link, objects under build/fuzz/obj) and each target links it;
