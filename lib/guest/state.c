@@ -159,6 +159,7 @@ int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *er
 	join(p->status, p->dir, "/status", "");
 	join(p->lock, p->dir, "/lock", "");
 	join(p->net, p->dir, "/net", "");
+	join(p->cpu, p->dir, "/cpu", "");
 	return 0;
 }
 
@@ -227,7 +228,7 @@ int uk_guest_own_uml_dir(const struct uk_guest_paths *p, const struct uk_guest_s
 }
 
 /* path (a file of the state directory) replaced whole by the n bytes of buf, mode 0600 */
-static int write_whole(const char *path, const char *buf, size_t n, struct uk_err *err)
+int uk_guest_write_whole(const char *path, const char *buf, size_t n, struct uk_err *err)
 {
 	struct uk_newfile nf;
 	int r = uk_newfile_open(&nf, path, 0600, err);
@@ -248,7 +249,7 @@ static int record_kdir(const struct uk_guest_paths *p, const char *kdir, struct 
 	char line[PATH_MAX + 1];
 	int n = snprintf(line, sizeof(line), "%s\n", kdir);
 
-	return write_whole(p->kdir_rec, line, (size_t)n, err);
+	return uk_guest_write_whole(p->kdir_rec, line, (size_t)n, err);
 }
 
 /* KDIR = ${TMPDIR:-/tmp}/umlkit.XXXXXX, root's, 0711, holding uml/, the user's, 0700, and
@@ -326,7 +327,7 @@ int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_
 		     st->ready, st->uid, st->gid, st->waiting_for, st->message);
 	if (n < 0 || (size_t)n >= sizeof(buf))
 		return uk_err_set(err, E2BIG, "%s: status too long", p->status);
-	return write_whole(p->status, buf, (size_t)n, err);
+	return uk_guest_write_whole(p->status, buf, (size_t)n, err);
 }
 
 static void parse_status_line(struct uk_guest_status *st, const char *key, const char *val)
