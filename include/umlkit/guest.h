@@ -173,6 +173,9 @@ struct uk_guest_wiring {
 	int agent_fd;
 	const char *agent_ring;
 	int agent_ring_unit;
+	/* the modules image as the kernel opens it (a --user kernel: /proc/self/fd/N, opened
+	 * for it before the drop); NULL: the spec's path */
+	const char *modules;
 };
 /* The unit the agent's ring takes: the highest one the spec leaves free once the modules
  * image (uk_guest_modules_unit) has its own, or -1. */
