@@ -6,11 +6,11 @@
  * auto (the default) pins each guest to one CPU of those this process may use: the one the
  * fewest of the user's other guests hold (the choice auto recorded in their state directory,
  * or a kernel pinned to one CPU), the lowest on a tie; counting, choosing and recording happen
- * under one lock, so guests started at the same moment spread over the CPUs. On a 2-CPU host a Debian boot
- * that was free to move took twice as long as a pinned one: the kernel and its helpers hand
- * the CPU to each other at every system call, and on another CPU each handoff is a wakeup
- * and a cache miss (see umlkit-guest(1) for the numbers). A guest never runs on more than one
- * host CPU at a time anyway. none leaves the placement to the host's scheduler; a LIST
+ * under one lock, so guests started at the same moment spread over the CPUs. On a 2-CPU host a
+ * Debian boot that was free to move took twice as long as a pinned one: the kernel and its helpers
+ * hand the CPU to each other at every system call, and on another CPU each handoff is a wakeup and
+ * a cache miss (see umlkit-guest(1) for the numbers). A guest never runs on more than one host CPU
+ * at a time anyway. none leaves the placement to the host's scheduler; a LIST
  * ("0-3,6") gives the CPUs to use, intersected with the allowed ones.
  */
 #include <errno.h>

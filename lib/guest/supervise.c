@@ -248,8 +248,8 @@ static void open_modules(struct sup *s, struct uk_guest_wiring *w, int console_e
 	s->modules_fd = open(spec->modules, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (s->modules_fd < 0) {
 		dprintf(console_end >= 0 ? console_end : 2, /* the console log tells it */
-			"umlkit: guest '%s': the modules image %s: %s\n", spec->name,
-			spec->modules, strerror(errno));
+			"umlkit: guest '%s': the modules image %s: %s\n", spec->name, spec->modules,
+			strerror(errno));
 		_exit(127);
 	}
 	snprintf(s->modules_path, sizeof(s->modules_path), "/proc/self/fd/%d", s->modules_fd);
