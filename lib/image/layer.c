@@ -190,6 +190,7 @@ static const char *const probe_dirs[] = {
 	"",
 	"etc",
 	"etc/systemd",
+	"etc/systemd/journald.conf.d",
 	UNIT_DIR,
 	UNIT_DIR "/sysinit.target.wants",
 	UNIT_DIR "/multi-user.target.wants",
