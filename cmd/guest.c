@@ -321,7 +321,8 @@ static int parse(const char *cmd, unsigned accept, int argc, char **argv, struct
 /*
  * The kernel's modules, read-only, on the highest ubd unit no --disk uses (made into the
  * cache at the first start; a dry run only names it). Not for --no-modules, a kernel without
- * a modules directory, every unit taken, or --user (its user cannot read this user's cache).
+ * a modules directory, or every unit taken. A --user kernel, which cannot reach this user's
+ * cache, gets the image opened for it (supervise.c).
  */
 static int attach_modules(struct guest_opts *g)
 {
@@ -329,7 +330,7 @@ static int attach_modules(struct guest_opts *g)
 	struct uk_err err = {0};
 	int r;
 
-	if (g->no_modules || s->uid >= 0 || uk_guest_modules_unit(s) < 0)
+	if (g->no_modules || uk_guest_modules_unit(s) < 0)
 		return 0;
 	r = uk_rootfs_modules(g->k.release, g->k.modules, !g->dry_run, s->modules,
 			      sizeof(s->modules), NULL, &err);

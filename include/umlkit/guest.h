@@ -132,8 +132,9 @@ int uk_guest_cpulist_parse(const char *arg, cpu_set_t *set, struct uk_err *err);
  * at or past nload has none), the lowest number on a tie; -1 when allowed is empty. */
 int uk_guest_cpu_pick(const cpu_set_t *allowed, const int *load, int nload);
 /* The CPU set the guest's kernel gets before it execs, from its spec, this process's allowed
- * CPUs and (auto) the CPUs the kernels of the other running guests are pinned to. apply is
- * false when the kernel is left as it is (none; auto with a single allowed CPU). */
+ * CPUs and (auto) the CPUs the other guests hold; auto records its choice in the guest's state
+ * directory, under a lock that makes choices of concurrent starts one after the other. apply
+ * is false when the kernel is left as it is (none; auto with a single allowed CPU). */
 int uk_guest_cpu_choose(const struct uk_guest_spec *s, cpu_set_t *set, bool *apply,
 			struct uk_err *err);
 /* The uid and gid the kernel runs as: --user's, else this process's real ones. */
@@ -182,6 +183,9 @@ struct uk_guest_wiring {
 	int agent_fd;
 	const char *agent_ring;
 	int agent_ring_unit;
+	/* the modules image as the kernel opens it (a --user kernel: /proc/self/fd/N, opened
+	 * for it before the drop); NULL: the spec's path */
+	const char *modules;
 };
 /* The unit the agent's ring takes: the highest one the spec leaves free once the modules
  * image (uk_guest_modules_unit) has its own, or -1. */

@@ -26,6 +26,7 @@ struct uk_guest_paths {
 	char net[PATH_MAX]; /* the firewall policy and taps made for the guest, while it runs */
 	char agent_sock[PATH_MAX]; /* dir/agent: `umlkit exec` and `cp` connect here */
 	char agent_ring[PATH_MAX]; /* the agent's ring: dir/agent.ring, or in kdir */
+	char cpu[PATH_MAX];	   /* dir/cpu: the host CPU --cpu-affinity auto chose (cpu.c) */
 };
 
 int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *err);
@@ -45,6 +46,8 @@ int uk_guest_own_uml_dir(const struct uk_guest_paths *p, const struct uk_guest_s
 /* Remove a --user guest's kernel directory (the one recorded, by its parent's fd), the
  * record and the symlink to it (never followed). */
 void uk_guest_drop_kernel_dir(const struct uk_guest_paths *p);
+/* Write path whole (0600): a new file renamed over it. */
+int uk_guest_write_whole(const char *path, const char *buf, size_t n, struct uk_err *err);
 int uk_guest_status_write(const struct uk_guest_paths *p, const struct uk_guest_status *st,
 			  struct uk_err *err);
 /* The pid holding the supervisor lock, or 0. */

@@ -492,7 +492,7 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 			add(b, "ubd%d%s=%s", d->unit, d->flags, d->file);
 	}
 	if (s->modules[0] && uk_guest_modules_unit(s) >= 0)
-		add(b, "ubd%dr=%s", uk_guest_modules_unit(s), s->modules);
+		add(b, "ubd%dr=%s", uk_guest_modules_unit(s), w->modules ? w->modules : s->modules);
 	if (w->agent && w->agent_ring && w->agent_ring_unit >= 0)
 		add(b, "ubd%dr=%s", w->agent_ring_unit, w->agent_ring);
 	add(b, "root=%s", s->root);

@@ -161,6 +161,7 @@ int uk_guest_paths(const char *name, struct uk_guest_paths *p, struct uk_err *er
 	join(p->status, p->dir, "/status", "");
 	join(p->lock, p->dir, "/lock", "");
 	join(p->net, p->dir, "/net", "");
+	join(p->cpu, p->dir, "/cpu", "");
 	return 0;
 }
 
@@ -228,6 +229,7 @@ int uk_guest_own_uml_dir(const struct uk_guest_paths *p, const struct uk_guest_s
 	return own_dir(p->uml_dir, s, err);
 }
 
+/* path (a file of the state directory) replaced whole by the n bytes of buf, mode 0600 */
 int uk_guest_write_whole(const char *path, const char *buf, size_t n, struct uk_err *err)
 {
 	struct uk_newfile nf;

@@ -65,6 +65,8 @@ struct sup {
 	char preload[PATH_MAX]; /* the xstate shim the kernel needs here, or "" */
 	struct uk_agent_relay *relay; /* the guest agent's clients and channel */
 	int agent_end;		      /* the kernel's end of the agent's channel, until exec */
+	int modules_fd;		      /* in a --user kernel's process: its modules image, -1 */
+	char modules_path[32];	      /* /proc/self/fd/<modules_fd> */
 	int ring_fd;		      /* the agent's ring, -1: none */
 	int ring_unit;
 	struct uk_jail jail;	   /* the kernel's jail (jail.c) */
@@ -174,6 +176,8 @@ static void exec_kernel(struct sup *s, int console_end, char **argv, const cpu_s
 		_exit(127);
 	if (s->agent_end >= 0)
 		fcntl(s->agent_end, F_SETFD, 0);
+	if (s->modules_fd >= 0)
+		fcntl(s->modules_fd, F_SETFD, 0);
 	for (int i = 0; i < spec->nnets; i++) {
 		if (spec->nets[i].kind == UK_NET_FD) {
 			int fd = atoi(spec->nets[i].target);
@@ -239,6 +243,29 @@ static struct uk_guest_wiring wiring(const struct sup *s, int agent_end)
 					.agent_fd = agent_end};
 }
 
+/*
+ * In the kernel's process of a --user guest (not jailed: the jail binds the image in), still
+ * root: open the modules image, which lives in the cache of the user who runs umlkit, out of
+ * the guest's user's reach, and name it to the kernel as /proc/self/fd/N (the image itself is
+ * 0444: the kernel's open of that link, as the guest's user, succeeds).
+ */
+static void open_modules(struct sup *s, struct uk_guest_wiring *w, int console_end)
+{
+	const struct uk_guest_spec *spec = s->sv->spec;
+
+	if (spec->uid < 0 || s->jail.on || !spec->modules[0])
+		return;
+	s->modules_fd = open(spec->modules, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (s->modules_fd < 0) {
+		dprintf(console_end >= 0 ? console_end : 2, /* the console log tells it */
+			"umlkit: guest '%s': the modules image %s: %s\n", spec->name, spec->modules,
+			strerror(errno));
+		_exit(127);
+	}
+	snprintf(s->modules_path, sizeof(s->modules_path), "/proc/self/fd/%d", s->modules_fd);
+	w->modules = s->modules_path;
+}
+
 /* The kernel's process (uk_guest_kernel_fn): its argv for these ends, then exec_kernel. */
 static void kernel_child(void *ctx, int console_end, int agent_end, const cpu_set_t *cpus)
 {
@@ -247,6 +274,7 @@ static void kernel_child(void *ctx, int console_end, int agent_end, const cpu_se
 	sigset_t none;
 	char **argv;
 
+	open_modules(s, &w, console_end);
 	if (uk_guest_argv(s->sv->spec, &w, &argv, NULL) < 0)
 		_exit(127);
 	s->agent_end = agent_end;
@@ -820,6 +848,7 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 			.client = -1,
 			.sig = -1,
 			.agent_end = -1,
+			.modules_fd = -1,
 			.ring_fd = -1,
 			.ring_unit = -1,
 			.jail = {.idmap_fd = -1, .alive = {-1, -1}},

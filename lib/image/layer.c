@@ -190,6 +190,7 @@ static const char *const probe_dirs[] = {
 	"",
 	"etc",
 	"etc/systemd",
+	"etc/systemd/journald.conf.d",
 	UNIT_DIR,
 	UNIT_DIR "/sysinit.target.wants",
 	UNIT_DIR "/multi-user.target.wants",
@@ -210,6 +211,7 @@ static const char *const probe_dirs[] = {
 	"etc/rc5.d",
 	"usr",
 	"usr/sbin",
+	"sbin",
 	"usr/lib",
 	"usr/lib/systemd",
 	"lib",
@@ -535,6 +537,45 @@ static int put_agent(struct layer *L)
 	return 0;
 }
 
+/* Take away what a bootstrapper puts in place to keep daemons from starting while it
+ * installs, which a tree made into an image before its cleanup keeps (mmdebstrap's customize
+ * hooks run before it): /usr/sbin/policy-rc.d that exits 101 and a fake start-stop-daemon, the
+ * real one beside it as start-stop-daemon.REAL. Left in the image, apt in the guest would
+ * never start or restart a service it installs or upgrades. */
+static int allow_daemons(struct layer *L)
+{
+	static const char prc[] = "usr/sbin/policy-rc.d";
+	const char *sbin = S_ISLNK(listing_mode(&L->ls, "sbin")) ? "usr/sbin" : "sbin";
+	_cleanup_free_ char *text = NULL;
+	char ssd[64], real[80];
+	int r;
+
+	if (S_ISREG(listing_mode(&L->ls, prc))) {
+		r = read_image_file(L, prc, &text);
+		if (r < 0)
+			return r;
+		if (strstr(text, "exit 101")) {
+			fprintf(L->script, "rm /%s\n", prc);
+			fprintf(L->manifest, "/%s\tremoved: it kept every service from starting\n",
+				prc);
+			say(L, "/%s: removed (it exits 101: apt would start no service)", prc);
+		}
+	}
+	snprintf(ssd, sizeof(ssd), "%s/start-stop-daemon", sbin);
+	snprintf(real, sizeof(real), "%s.REAL", ssd);
+	if (!S_ISREG(listing_mode(&L->ls, real)))
+		return 0;
+	r = clear_path(L, ssd);
+	if (r < 0)
+		return r;
+	/* ln adds a name without counting it and unlink drops one without counting: a rename */
+	fprintf(L->script, "ln /%s /%s\nunlink /%s\n", real, ssd, real);
+	fprintf(L->manifest, "/%s\tthe real one again (a bootstrapper's fake was there)\n", ssd);
+	say(L, "/%s: the real one again, from /%s (the fake one kept daemons from starting)", ssd,
+	    real);
+	return 0;
+}
+
 static int write_all_of_layer(struct layer *L)
 {
 	int r = 0;
@@ -560,6 +601,8 @@ static int write_all_of_layer(struct layer *L)
 		r = put_shadow(L);
 	if (r == 0)
 		r = put_agent(L);
+	if (r == 0)
+		r = allow_daemons(L);
 	return r;
 }
 

@@ -1,8 +1,9 @@
 #!/bin/bash
 # agent.t: the guest agent with the real kernel, on an image made by `umlkit image build`:
 # `umlkit start --ready=agent`, `umlkit exec` (exit status, signals, separate streams, stdin
-# with -i, a terminal with -t, several at once), `umlkit cp` (a binary file both ways with
-# its mode, a tree with -r, a missing destination directory refused with nothing written),
+# with -i, a terminal with -t, several at once, thousands of tiny writes in order), `umlkit
+# cp` (a binary file both ways with its mode, a tree with -r, 300 small files both ways with
+# equal checksums, a missing destination directory refused with nothing written),
 # refusals without a hang (a stopped guest, a guest whose image has no agent), and another
 # user (nobody) kept off the agent's socket.
 . "$(dirname "$0")/lib.sh"
@@ -120,6 +121,32 @@ test_expect_success WEB 'cp -r: a small tree in and out, symlinks kept as symlin
 	diff -r --no-dereference "$T/tree" "$T/tree.back" &&
 	test_is "$(stat -c %a "$T/tree.back/sub")" 700 &&
 	test_is "$(readlink "$T/tree.back/link")" one
+'
+
+# Many small frames arrive in one read on either side (the relay and the agent batch them):
+# every byte must still land in its own stream, in order.
+test_expect_success WEB 'exec: 2000 tiny writes on each stream, every byte in order' '
+	run guest_exec web sh -c "i=0; while [ \$i -lt 2000 ]; do echo \$i; echo e\$i >&2; i=\$((i + 1)); done" &&
+	test_is "$rc" 0 &&
+	test_is "$(printf "%s\n" "$out" | sum_of /dev/stdin)" "$(seq 0 1999 | sum_of /dev/stdin)" &&
+	test_is "$(printf "%s\n" "$err" | sum_of /dev/stdin)" "$(seq -f e%g 0 1999 | sum_of /dev/stdin)"
+'
+
+test_expect_success WEB 'cp -r: 300 small files in and out, every checksum equal' '
+	mkdir -p "$T/many/a" "$T/many/b" &&
+	for i in $(seq 1 300); do
+		d=a && [ $((i % 2)) = 0 ] && d=b
+		head -c $((i * 7 % 257)) /dev/urandom >"$T/many/$d/f$i" || return 1
+	done &&
+	sums() { (cd "$1" && find . -type f | LC_ALL=C sort | xargs sha256sum); } &&
+	test_is "$(find "$T/many" -type f | wc -l)" 300 &&
+	run timeout 120 "$UMLKIT" cp -r "$T/many" web:/root/ &&
+	test_is "$rc" 0 &&
+	run guest_exec web sh -c "cd /root/many && find . -type f | sort | xargs sha256sum" &&
+	test_is "$out" "$(sums "$T/many")" &&
+	run timeout 120 "$UMLKIT" cp -r web:/root/many "$T/many.back" &&
+	test_is "$rc" 0 &&
+	test_is "$(sums "$T/many.back")" "$(sums "$T/many")"
 '
 
 test_expect_success WEB 'cp: a missing destination directory is refused, nothing written' '

@@ -5,6 +5,8 @@
 #  - auto (the default) pins each guest to one CPU: the first guest to the lowest allowed
 #    CPU, the next one to another, the one the fewest running guests are pinned to (a
 #    stopped guest counts for none);
+#  - auto with guests started at once (2 a CPU, each its own `umlkit start`, three rounds):
+#    each CPU gets 2 of them (the choice and its record are made under one lock);
 #  - auto only picks CPUs umlkit may use (started under taskset);
 #  - none leaves the kernel on every CPU umlkit may use; a LIST pins it to those CPUs;
 #  - a LIST of CPUs umlkit may not use is refused, naming them; a bad value is a usage error.
@@ -79,6 +81,48 @@ test_expect_success ONE 'auto: a stopped guest no longer counts' '
 	test_is "$(cpus_of "$(kpid three)")" "$FIRST" &&
 	stop_rm three &&
 	stop_rm two
+'
+
+# together NAME...: start these guests at once (each its own `umlkit start`), wait for all;
+# each one's exit status in $T/NAME.rc
+together() {
+	local n
+	for n in "$@"; do
+		(bb "$n" >/dev/null 2>"$T/$n.err"; echo $? >"$T/$n.rc") &
+	done
+	wait
+}
+# cpu_counts NAME...: how many of these guests each allowed CPU has, "CPU:COUNT" blank-separated
+cpu_counts() {
+	local c n k
+	for c in $(allowed); do
+		k=0
+		for n in "$@"; do [ "$(cpus_of "$(kpid "$n")")" = "$c" ] && k=$((k + 1)); done
+		printf "%s:%s " "$c" "$k"
+	done
+}
+# want_counts K: every allowed CPU with K guests
+want_counts() {
+	local c
+	for c in $(allowed); do printf "%s:%s " "$c" "$1"; done
+}
+
+# round K: start 2 guests a CPU at once; each CPU must get 2 of them; stop and forget them
+round() {
+	local names n
+	names=$(for c in $(allowed); do echo "r$1c$c-a r$1c$c-b"; done)
+	together $names
+	for n in $names; do
+		track "$n"
+		test_is "$(cat "$T/$n.rc")" 0 || { cat "$T/$n.err"; return 1; }
+	done
+	test_is "$(cpu_counts $names)" "$(want_counts 2)" || return 1
+	for n in $names; do stop_rm "$n" || return 1; done
+}
+
+# Three rounds: on a placement that is not atomic, each lost the race more often than not.
+test_expect_success IMAGE,CPUS2 'auto: guests started at once spread over the CPUs, 2 each' '
+	round 1 && round 2 && round 3
 '
 
 test_expect_success IMAGE,CPUS2,TASKSET 'auto: only CPUs umlkit may use' '

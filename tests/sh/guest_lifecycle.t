@@ -11,7 +11,8 @@
 #    ready notice", and --wait says what it waits for and how to choose another signal;
 #  - the kernel's modules: modprobe bridge and 8021q in a busybox guest whose image has none,
 #    the modules image made once into the cache and reused; a new one after the package's
-#    modules.dep changes.
+#    modules.dep changes; a --user nobody guest loads them too (root's cache is out of its
+#    reach: the image is opened for its kernel).
 # Run: UK_BUILD=$PWD/build tests/sh/guest_lifecycle.t [-v]
 . "$(dirname "$0")/lib.sh"
 
@@ -291,6 +292,20 @@ test_expect_success MODS 'a second guest reuses the cached modules image' '
 	test_is "$(ls "$T/cache/modules"/*.img)" "$(cat "$T/images")" &&
 	test_is "$(stat -c "%i %Y" "$(cat "$T/images")")" "$(cat "$T/first")" &&
 	"$UMLKIT" stop mod2
+'
+
+# The modules image is in root's cache ($T/cache, 0700): out of nobody's reach by path.
+test_expect_success MODS,NOBODY 'a --user nobody guest gets the modules too: modprobe works' '
+	stage_for_others &&
+	chmod 0644 "$T/bb.img" &&
+	cp "$T/mods.sh" "$T/modsu.sh" && chown nobody "$T/modsu.sh" &&
+	run bb modu --user nobody --disk "ubdb=$T/modsu.sh" &&
+	test_is "$rc" 0 || { echo "$err"; log_of modu | tail -n 20; return 1; }
+	track modu &&
+	test_is "$("$UMLKIT" status modu --output=json | jq -r .uid)" "$(id -u nobody)" &&
+	log_of modu | grep -q "umlkit.modules=/dev/ubdp" &&
+	log_of modu | grep -q "^uk-test: modules loaded" &&
+	"$UMLKIT" stop modu
 '
 
 test_expect_success UML 'the modules unit: the highest free one, none with --no-modules' '

@@ -12,7 +12,9 @@
 #     the umlkit.* parameters; `umlkit stop` shuts systemd down cleanly.
 #  4. A second guest on a NAT switch gets its address and DNS server by DHCP.
 #  5. `image adapt` of a plain mmdebstrap + mke2fs -d image (nothing of umlkit's in it), to a
-#     new file: the original is unchanged; the new one boots and is ready.
+#     new file: the original is unchanged; the new one boots and is ready. Adapt of an image
+#     that kept a bootstrapper's policy-rc.d (exit 101) and fake start-stop-daemon: both gone,
+#     the real start-stop-daemon back, the filesystem clean (e2fsck).
 #  6. Bad input: an unknown suite or package (mmdebstrap's error shown, nothing left); adapt
 #     of a file that is not ext4, of a COW, and of an image a running guest holds (refused,
 #     unchanged); bad names and options.
@@ -188,6 +190,33 @@ test_expect_success MIRROR,MMDEBSTRAP 'adapt a plain mmdebstrap image into a new
 	test_like "$(e2cat "$T/adapted.img" /etc/umlkit/manifest)" "umlkit-setup.service" &&
 	test_is "$(entries "$T/tmp")" "" &&
 	test_set_prereq ADAPTED
+'
+
+# An image made from a tree before the bootstrapper's cleanup (as umlkit's own build did up to
+# debian/2) keeps what stopped daemons from starting while it installed.
+test_expect_success ADAPTED 'adapt takes away a policy-rc.d and a fake start-stop-daemon' '
+	cp --sparse=always "$T/plain.img" "$T/blocked.img" &&
+	printf "#!/bin/sh\nexit 101\n" >"$T/policy-rc.d" &&
+	printf "#!/bin/sh\necho \"Warning: Fake start-stop-daemon called, doing nothing\"\n" \
+		>"$T/fake-ssd" &&
+	real=$(e2cat "$T/blocked.img" /usr/sbin/start-stop-daemon | sha256sum) &&
+	test_like "$real" "^[0-9a-f]{64} " &&
+	printf "%s\n" "write $T/policy-rc.d /usr/sbin/policy-rc.d" \
+		"ln /usr/sbin/start-stop-daemon /usr/sbin/start-stop-daemon.REAL" \
+		"unlink /usr/sbin/start-stop-daemon" \
+		"write $T/fake-ssd /usr/sbin/start-stop-daemon" >"$T/block.cmds" &&
+	debugfs -w -f "$T/block.cmds" "$T/blocked.img" >/dev/null 2>&1 &&
+	test_like "$(e2ls "$T/blocked.img" /usr/sbin)" "/policy-rc\.d/" &&
+	test_like "$(e2ls "$T/blocked.img" /usr/sbin)" "/start-stop-daemon\.REAL/" &&
+	run "$UMLKIT" image adapt "$T/blocked.img" -o "$T/unblocked.img" &&
+	test_is "$rc" 0 &&
+	test_like "$out" "/usr/sbin/policy-rc\.d: removed" &&
+	test_like "$out" "/usr/sbin/start-stop-daemon: the real one again" &&
+	test_unlike "$(e2ls "$T/unblocked.img" /usr/sbin)" "/policy-rc\.d/|/start-stop-daemon\.REAL/" &&
+	test_is "$(e2cat "$T/unblocked.img" /usr/sbin/start-stop-daemon | sha256sum)" "$real" &&
+	run e2fsck -fn "$T/unblocked.img" &&
+	test_is "$rc" 0 &&
+	rm -f "$T/blocked.img" "$T/unblocked.img"
 '
 
 test_expect_success ADAPTED,LAN 'the adapted image boots and is ready' '
