@@ -154,7 +154,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 2)
 TEST_JOBS ?= $(shell echo $$(($(NPROC) * 2)))
 # the longest shell tests start first, so that none of them is left running alone at the end
 SLOW_SH := $(wildcard tests/sh/image_debian.t tests/sh/image_lab.t tests/sh/debian_guest.t \
-	tests/sh/lab.t \
+	tests/sh/lab.t tests/sh/lab_examples.t \
 	tests/sh/walkthrough.t tests/sh/guest_lifecycle.t tests/sh/switch.t tests/sh/cow_crash.t \
 	tests/sh/net_guest.t tests/sh/switch_legacy.t tests/sh/guest_state.t tests/sh/kernel.t \
 	tests/sh/guest_jail.t)
@@ -162,7 +162,7 @@ SH_TESTS := $(SLOW_SH) $(filter-out $(SLOW_SH),$(sort $(wildcard tests/sh/*.t)))
 # NO_DEBIAN=1 leaves out the tests that boot Debian images (CI's sanitizer and clang passes:
 # the gcc pass runs them; they are mostly guest and mirror time, the same in every build)
 DEBIAN_SH := tests/sh/image_debian.t tests/sh/image_lab.t tests/sh/debian_guest.t \
-	tests/sh/walkthrough.t tests/sh/lab.t
+	tests/sh/walkthrough.t tests/sh/lab.t tests/sh/lab_examples.t
 ifeq ($(NO_DEBIAN),1)
 SH_TESTS := $(filter-out $(DEBIAN_SH),$(SH_TESTS))
 endif

@@ -74,10 +74,20 @@ static const char *const kind_names[] = {
 
 static void print_result(const struct uk_lab_check *c, const struct uk_lab_check_result *res)
 {
+	/* the words the check file puts before an argument of this kind, by position */
+	static const char *const route[] = {"", "via ", "dev ", ""};
+	static const char *const dns[] = {"", "", "", "@"};
+	static const char *const http[] = {"", "contains ", "", ""};
+	const char *const *pre = c->kind == UK_LAB_CHECK_ROUTE	? route
+				 : c->kind == UK_LAB_CHECK_DNS	? dns
+				 : c->kind == UK_LAB_CHECK_HTTP ? http
+								: NULL;
+
 	printf("%s %s %s", res->pass ? "ok  " : "FAIL", c->machine, kind_names[c->kind]);
 	for (int i = 0; i < UK_LAB_CHECK_ARGS; i++)
 		if (c->arg[i])
-			printf(" %s", c->arg[i]);
+			printf(pre && pre[i][0] == 'c' ? " %s\"%s\"" : " %s%s", pre ? pre[i] : "",
+			       c->arg[i]);
 	if (!res->pass)
 		printf(": %s", res->detail);
 	putchar('\n');

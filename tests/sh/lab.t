@@ -184,15 +184,15 @@ test_expect_success KLAB,JQ 'lab list shows the lab and its machines' '
 
 test_expect_success KLAB 'lab check: each check judged in its machine, exit 1 on a failure' '
 	printf "%s\n" "# two pass, two fail" "pc1 route 10.0.0.0/24 dev eth0" \
-		"pc2 daemon systemd" "pc2 listen tcp 9" "pc3 route 10.9.0.0/24" >"$T/mixed.check" &&
+		"pc2 daemon umlkit-agent" "pc2 listen tcp 9" "pc3 route 10.9.0.0/24" >"$T/mixed.check" &&
 	run "$UMLKIT" lab check "$K" "$T/mixed.check" &&
 	test_is "$rc" 1 &&
 	test_like "$out" "^ok   pc1 route 10.0.0.0/24 dev eth0$" &&
-	test_like "$out" "^ok   pc2 daemon systemd$" &&
+	test_like "$out" "^ok   pc2 daemon umlkit-agent$" &&
 	test_like "$out" "^FAIL pc2 listen tcp 9: " &&
 	test_like "$out" "^FAIL pc3 route 10.9.0.0/24: " &&
 	test_like "$out" "^2 passed, 2 failed$" &&
-	printf "pc1 route 10.0.0.0/24\npc3 daemon systemd\n" >"$K/lab.check" &&
+	printf "pc1 route 10.0.0.0/24\npc3 daemon umlkit-agent\n" >"$K/lab.check" &&
 	test_when_finished "rm -f \"$K/lab.check\"" &&
 	run "$UMLKIT" lab check "$K" &&
 	test_is "$rc" 0 &&
