@@ -94,7 +94,7 @@ static const struct uk_layer_entry lab_layer[] = {
 	{UNIT_DIR "systemd-networkd.socket.d", S_IFDIR | 0755, NULL, NULL},
 	{UNIT_DIR "systemd-networkd.socket.d/umlkit-lab.conf", S_IFREG | 0644, NETWORKD_ONLY_IF,
 	 "and so does its socket, which would start it"},
-	{"etc/systemd/journald.conf.d", S_IFDIR | 0755, NULL, NULL},
+	/* journald.conf.d is the Debian layer's (its umlkit.conf: Storage=volatile) */
 	{"etc/systemd/journald.conf.d/umlkit-lab.conf", S_IFREG | 0644,
 	 "# umlkit lab image: the journal in memory, small (a lab machine has little of it)\n"
 	 "[Journal]\n"
@@ -121,10 +121,9 @@ static const struct uk_layer_mask lab_disabled[] = {
 /* Masked too: a lab machine never needs them; each cost its boot 0.4-1 s (systemd-analyze
  * blame of a lab guest on a loaded 2-core host). */
 static const struct uk_layer_mask lab_masks[] = {
-	{"systemd-journal-flush.service", "the journal stays in memory (journald.conf.d)"},
-	{"systemd-random-seed.service", "a disposable machine keeps no random seed"},
+	/* the Debian layer masks systemd-journal-flush, systemd-random-seed and
+	 * modprobe@configfs for every Debian guest */
 	{"systemd-modules-load.service", "no module to load at boot: the kernel loads on demand"},
-	{"modprobe@configfs.service", "configfs: nothing in a lab uses it"},
 	{"sys-kernel-config.mount", "configfs: nothing in a lab uses it"},
 	{"dev-mqueue.mount", "POSIX message queues: nothing in a lab uses them"},
 };

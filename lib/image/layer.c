@@ -199,7 +199,6 @@ static const char *const probe_dirs[] = {
 	UNIT_DIR "/systemd-udev-trigger.service.d",
 	UNIT_DIR "/systemd-networkd.service.d",
 	UNIT_DIR "/systemd-networkd.socket.d",
-	"etc/systemd/journald.conf.d",
 	"etc/udev",
 	"etc/udev/rules.d",
 	"etc/umlkit",
