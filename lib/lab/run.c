@@ -354,6 +354,8 @@ int uk_lab_start(const struct uk_lab *lab, const struct uk_lab_run_opts *o, stru
 		r = start_switches(lab, o, err);
 	if (r == 0)
 		r = uk_lab_pool_run(lab, o, true, start_job, &res, err);
+	if (r < 0 || res.failed)
+		uk_lab_switches_stop(lab); /* only when none of its machines runs */
 	if (r < 0)
 		return r;
 	if (res.failed)

@@ -22,7 +22,8 @@
 #     through lstart: shared/ then r1/ copied into /, r1's file winning, root's; r2 has eth0
 #     and eth2, no eth1; lhalt, then lclean leaves the lab directory as it was (listing and
 #     checksums).
-#  5. A failing startup script: start exits 1 naming the machine and its log.
+#  5. A failing startup script: start exits 1 naming the machine and its log; a lab none of
+#     whose machines boots leaves no switch of its own running.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/debian-lib.sh"
 
@@ -281,6 +282,18 @@ test_expect_success UML,IMAGE 'a failing startup script is named with its log' '
 	test_like "$err" "$F/bad.log" &&
 	test_like "$out" "^bad: failed: .*status 3" &&
 	test_like "$(cat "$F/bad.log")" "about to fail" &&
+	lab_run clean "$F" &&
+	test_is "$rc" 0
+'
+
+# lab_switches: the lab switches this test's runtime directory has
+lab_switches() { "$UMLKIT" switch list 2>/dev/null | awk 'NR > 1 && /^lab/ { print $1 }'; }
+test_expect_success UML,IMAGE 'a lab whose machines all fail to boot leaves no switch running' '
+	test_is "$(lab_switches)" "" &&
+	lab_run start "$F" -o mem=8 &&
+	test_is "$rc" 1 &&
+	test_like "$out" "^bad: failed: did not boot" &&
+	test_is "$(lab_switches)" "" &&
 	lab_run clean "$F" &&
 	test_is "$rc" 0
 '
