@@ -94,6 +94,14 @@ static const struct uk_layer_entry lab_layer[] = {
 	{UNIT_DIR "systemd-networkd.socket.d", S_IFDIR | 0755, NULL, NULL},
 	{UNIT_DIR "systemd-networkd.socket.d/umlkit-lab.conf", S_IFREG | 0644, NETWORKD_ONLY_IF,
 	 "and so does its socket, which would start it"},
+	{"etc/default/frr", S_IFREG | 0644,
+	 "# umlkit lab image: read by frrcommon.sh after /etc/frr/daemons (which a lab replaces).\n"
+	 "# On a slow, busy host FRR's start takes longer than watchfrr's default restart timeout\n"
+	 "# (20 s): watchfrr then kills the start while the configuration loads, and a router "
+	 "runs\n"
+	 "# without its network lines. Give the start and the daemons' answers time.\n"
+	 "watchfrr_options=\"${watchfrr_options:-} -T 180 -t 60\"\n",
+	 "watchfrr waits 180 s for FRR's start (not 20): a busy host's routers keep their config"},
 	/* journald.conf.d is the Debian layer's (its umlkit.conf: Storage=volatile) */
 	{"etc/systemd/journald.conf.d/umlkit-lab.conf", S_IFREG | 0644,
 	 "# umlkit lab image: the journal in memory, small (a lab machine has little of it)\n"

@@ -189,6 +189,7 @@ static int run_debugfs(struct layer *L, char **argv_tail, char *out, size_t outl
 static const char *const probe_dirs[] = {
 	"",
 	"etc",
+	"etc/default",
 	"etc/systemd",
 	"etc/systemd/journald.conf.d",
 	UNIT_DIR,

@@ -1,11 +1,9 @@
 #!/bin/bash
-# lab_examples.t: the example labs of examples/ (static-routing, dns) run on the lab image
-# (umlkit image build --profile lab, cached in the test cache) and the real kernel: each
-# starts (every startup script done), passes its own lab.check (retried, bounded, while the
-# servers come up), stops, and `lab clean` leaves its directory as it was.
-# Not ospf (yet): on a loaded host FRR 8.4's watchfrr restarts its daemons while frrinit.sh
-# loads their configuration, and a router comes up without its `network` lines (seen at 64M
-# and at 96M; examples/README.md). Run it under the network tests' lock:
+# lab_examples.t: the example labs of examples/ (static-routing, dns, ospf) run on the lab
+# image (umlkit image build --profile lab, cached in the test cache) and the real kernel:
+# each starts (every startup script done), passes its own lab.check (retried, bounded, while
+# routing converges and the servers come up), stops, and `lab clean` leaves its directory as
+# it was. Run it under the network tests' lock:
 #   flock /tmp/umlkit-nettests.lock tests/sh/lab_examples.t [-v]
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/debian-lib.sh"
@@ -14,7 +12,7 @@ test_need_guests
 debian_setup
 test_lazy_prereq AGENT_BUILT '[ -x "$UK_BUILD/umlkit-agent" ]'
 EXAMPLES=$(cd "$(dirname "$0")/../../examples" && pwd)
-LABS="static-routing dns"
+LABS="static-routing dns ospf"
 
 # listing DIR: every path with its type, size and checksum
 listing() {
