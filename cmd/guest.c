@@ -332,6 +332,10 @@ static int attach_modules(struct guest_opts *g)
 
 	if (g->no_modules || uk_guest_modules_unit(s) < 0)
 		return 0;
+	/* --user from a user who is not root is refused by the start with its own message
+	 * (uk_guest_check_user); making the image first would fail on root's cache instead */
+	if (s->uid >= 0 && geteuid() != 0)
+		return 0;
 	r = uk_rootfs_modules(g->k.release, g->k.modules, !g->dry_run, s->modules,
 			      sizeof(s->modules), NULL, &err);
 	if (r < 0)
