@@ -20,7 +20,7 @@
 #define EXEC_FAILED   125 /* umlkit could not run the command: no guest, no agent, lost */
 #define EXEC_CANNOT   126 /* the command cannot be executed */
 #define EXEC_NOTFOUND 127
-#define ANSWER_S      10 /* how long an agent has to answer */
+#define ANSWER_S      30 /* how long an agent has to answer (a busy host slows a guest) */
 
 static const char exec_usage[] =
 	"Usage: umlkit exec NAME [-i] [-t] [--timeout S] [--] CMD [ARGS...]\n"
@@ -31,7 +31,7 @@ static const char exec_usage[] =
 	"                       /dev/null\n"
 	"  -t, --tty            a pseudo-terminal in the guest (stdout and stderr on it); with\n"
 	"                       -i and a terminal here, this one is raw and its size follows\n"
-	"  --timeout S          how long the agent has to answer (default 10 s)\n"
+	"  --timeout S          how long the agent has to answer (default 30 s)\n"
 	"Exit status: CMD's own, 128+N when a signal N ended it; 125 when umlkit could not run\n"
 	"it (the guest is not running, no agent answered, the guest stopped), 126 CMD cannot\n"
 	"be executed, 127 CMD not found, 2 usage error.\n";
@@ -45,7 +45,7 @@ static const char cp_usage[] =
 	"DEST, whose directory must exist. Modes are kept (out of a guest: without setuid,\n"
 	"setgid and sticky bits); files are written beside their name and renamed into place.\n"
 	"  -r, --recursive      copy directories and what they hold (symlinks as symlinks)\n"
-	"  --timeout S          how long the agent has to answer (default 10 s)\n"
+	"  --timeout S          how long the agent has to answer (default 30 s)\n"
 	"Exit status: 0 copied, 1 failure (nothing is written for a missing destination\n"
 	"directory), 2 usage error.\n";
 
