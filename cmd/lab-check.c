@@ -61,17 +61,6 @@ static int machine_exec(void *ctx, const char *machine, char *const argv[], char
 	return 0;
 }
 
-static const char *const kind_names[] = {
-	[UK_LAB_CHECK_PING] = "ping",
-	[UK_LAB_CHECK_DNS] = "dns",
-	[UK_LAB_CHECK_HTTP] = "http",
-	[UK_LAB_CHECK_ROUTE] = "route",
-	[UK_LAB_CHECK_LISTEN] = "listen",
-	[UK_LAB_CHECK_DAEMON] = "daemon",
-	[UK_LAB_CHECK_OSPF_NEIGHBOR] = "ospf-neighbor",
-	[UK_LAB_CHECK_BGP_NEIGHBOR] = "bgp-neighbor",
-};
-
 static void print_result(const struct uk_lab_check *c, const struct uk_lab_check_result *res)
 {
 	/* the words the check file puts before an argument of this kind, by position */
@@ -83,7 +72,8 @@ static void print_result(const struct uk_lab_check *c, const struct uk_lab_check
 				 : c->kind == UK_LAB_CHECK_HTTP ? http
 								: NULL;
 
-	printf("%s %s %s", res->pass ? "ok  " : "FAIL", c->machine, kind_names[c->kind]);
+	printf("%s %s %s", res->pass ? "ok  " : "FAIL", c->machine,
+	       uk_lab_check_kind_name(c->kind));
 	for (int i = 0; i < UK_LAB_CHECK_ARGS; i++)
 		if (c->arg[i])
 			printf(pre && pre[i][0] == 'c' ? " %s\"%s\"" : " %s%s", pre ? pre[i] : "",

@@ -214,6 +214,8 @@ int uk_lab_check_parse(const char *name, const char *buf, size_t len, struct uk_
 int uk_lab_check_load(const char *dir, const char *file, struct uk_lab_checks *out,
 		      struct uk_err *err);
 void uk_lab_checks_free(struct uk_lab_checks *c);
+/* The word a check file names a kind by ("ospf-neighbor"); "?" for no kind. */
+const char *uk_lab_check_kind_name(int kind);
 /* Each check run through exec and judged into results[i] (list->n of them): the number of
  * checks that failed. */
 int uk_lab_check_run(const struct uk_lab_checks *list, uk_lab_exec_fn exec, void *ctx,

@@ -267,6 +267,11 @@ static const struct {
 	[UK_LAB_CHECK_BGP_NEIGHBOR] = {"bgp-neighbor", p_bgp},
 };
 
+const char *uk_lab_check_kind_name(int kind)
+{
+	return kind >= 0 && (size_t)kind < UK_ARRAY_SIZE(kinds) ? kinds[kind].name : "?";
+}
+
 /* ---- the list ---- */
 
 void uk_lab_checks_free(struct uk_lab_checks *c)
