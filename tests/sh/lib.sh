@@ -214,7 +214,7 @@ _uk_body() {
 }
 _uk_eval() {
 	local _uk_st
-	UK_FINISHED=
+	UK_FINISHED= UK_LAST_RUN=
 	if [ "$UK_VERBOSE" = 1 ]; then
 		_uk_body "$1" >&2
 	else
@@ -233,6 +233,11 @@ _uk_show_failure() { # the body and the end of what it printed, as diagnostics
 	diag "failed: $1"
 	printf '%s\n' "$2" | sed 's/^/#    /'
 	[ -s "$T/.log" ] && tail -n 40 "$T/.log" | sed 's/^/#  > /'
+	# what `run` last caught: a failed test_is on "$rc" shows only the number otherwise
+	[ -n "${UK_LAST_RUN-}" ] && {
+		diag "last run: $UK_LAST_RUN (status $rc)"
+		[ -s "$T/.stderr" ] && tail -n 20 "$T/.stderr" | sed 's/^/#  2> /'
+	}
 	return 0
 }
 
@@ -374,6 +379,7 @@ test_path_is_missing() {
 json() { printf '%s' "${2-$out}" | jq -r "$1"; }
 
 run() { # run CMD... -> $rc, $out, $err
+	UK_LAST_RUN="$*"
 	out=$("$@" 2>"$T/.stderr")
 	rc=$?
 	err=$(cat "$T/.stderr")
