@@ -566,6 +566,22 @@ static void on_ring(const struct uk_agent_frame *f)
 	npend++;
 }
 
+/*
+ * What was read from the line is acknowledged (LINE_ACK) once a quarter of the line's window
+ * has come, so the supervisor never has more than UK_AGENT_LINE_WINDOW bytes in the tty:
+ * a full tty is throttled, and a throttled UML line is never read again (umlkit/agent.h).
+ */
+static void line_read(ssize_t n)
+{
+	static uint32_t unacked;
+
+	unacked += (uint32_t)n;
+	if (unacked >= UK_AGENT_LINE_WINDOW / 4) {
+		send_u32(UK_AGENT_LINE_ACK, 0, unacked);
+		unacked = 0;
+	}
+}
+
 static void on_chan(struct uk_agent_rbuf *rb)
 {
 	struct uk_agent_frame f;
@@ -579,6 +595,7 @@ static void on_chan(struct uk_agent_rbuf *rb)
 	if (n <= 0)
 		exit(0); /* the channel closed: the host is gone */
 	uk_agent_rbuf_fill(rb, (size_t)n);
+	line_read(n);
 	while ((r = uk_agent_rbuf_next(rb, &f, NULL)) > 0) {
 		if (f.type == UK_AGENT_RING) {
 			on_ring(&f);
@@ -652,7 +669,7 @@ static void setup(const char *dev, const char *ringdev)
 		sessions[i].in = sessions[i].out = sessions[i].err = -1;
 	memset(hello, 0, 8);
 	hello[3] = UK_AGENT_PROTO;
-	hello[7] = ring >= 0 ? 1 : 0;
+	hello[7] = (uint8_t)(UK_AGENT_HELLO_LINE_ACK | (ring >= 0 ? UK_AGENT_HELLO_RING : 0));
 	n = snprintf((char *)hello + 8, 64, "umlkit-agent %s", UK_VERSION);
 	send_frame(UK_AGENT_HELLO, 0, hello, 8 + (size_t)UK_MIN(n, 63));
 }

@@ -14,6 +14,14 @@
  * clients (`umlkit exec`, `umlkit cp`) connect to the supervisor's socket STATE/agent (0600,
  * peer checked: the guest's owner or root); one connection is one session.
  *
+ * The line has a window of its own. When the guest's tty holds more than 3968 unread bytes
+ * (its 4 KiB buffer less TTY_THRESHOLD_THROTTLE), n_tty throttles it, and the UML line
+ * driver's line_throttle() removes the line's read interrupt for good (6.1 and 7.2 alike:
+ * line_unthrottle() reads once and never arms it again): nothing the host sends is read
+ * after that. An agent that sets HELLO flag 2 acknowledges what it read from the line with
+ * LINE_ACK, and the supervisor keeps at most UK_AGENT_LINE_WINDOW bytes unacknowledged, so
+ * a slow agent (a loaded host) never lets the tty fill.
+ *
  * A frame: 12 bytes of header, then the payload.
  *   off 0  2  magic "UK"
  *   off 2  1  type (enum uk_agent_type)
@@ -41,7 +49,8 @@
 #define UK_AGENT_PAYLOAD_MAX (128u * 1024)
 #define UK_AGENT_FRAME_MAX   (UK_AGENT_HDR + UK_AGENT_PAYLOAD_MAX)
 #define UK_AGENT_WINDOW	     (1024u * 1024)
-#define UK_AGENT_INLINE_MAX  256 /* host to guest: larger payloads go through the ring */
+#define UK_AGENT_INLINE_MAX  256  /* host to guest: larger payloads go through the ring */
+#define UK_AGENT_LINE_WINDOW 2048 /* host to guest: line bytes unread by the agent (flag 2) */
 #define UK_AGENT_RING_SIZE   (4u * 1024 * 1024)
 #define UK_AGENT_RING_ALIGN  4096
 #define UK_AGENT_ARGC_MAX    1024
@@ -52,19 +61,20 @@
 #define UK_AGENT_NAME_MAX    4095
 
 enum uk_agent_type {
-	UK_AGENT_HELLO = 1,	 /* agent: u32 protocol, u32 flags (1: has the ring), version */
-	UK_AGENT_EXEC = 2,	 /* client: see struct uk_agent_exec */
-	UK_AGENT_STDIN = 3,	 /* client: data; empty: end of input */
-	UK_AGENT_STDOUT = 4,	 /* agent: data; empty: end of that stream */
-	UK_AGENT_STDERR = 5,	 /* agent: data; empty: end of that stream */
-	UK_AGENT_ACK = 6,	 /* either: u32 bytes of data consumed */
-	UK_AGENT_WINSIZE = 7,	 /* client: u16 rows, u16 cols */
-	UK_AGENT_CLOSE = 8,	 /* supervisor: the client is gone; end the session */
-	UK_AGENT_STARTED = 9,	 /* agent: u32 pid */
-	UK_AGENT_EXIT = 10,	 /* agent: i32 exit status (-1: none), i32 signal (0: none) */
-	UK_AGENT_ERROR = 11,	 /* agent or supervisor: u32 errno, message */
-	UK_AGENT_RING = 12,	 /* supervisor: u8 type, 3 zero bytes, u32 offset, u32 length */
+	UK_AGENT_HELLO = 1,   /* agent: u32 protocol, u32 flags (1: ring, 2: LINE_ACK), version */
+	UK_AGENT_EXEC = 2,    /* client: see struct uk_agent_exec */
+	UK_AGENT_STDIN = 3,   /* client: data; empty: end of input */
+	UK_AGENT_STDOUT = 4,  /* agent: data; empty: end of that stream */
+	UK_AGENT_STDERR = 5,  /* agent: data; empty: end of that stream */
+	UK_AGENT_ACK = 6,     /* either: u32 bytes of data consumed */
+	UK_AGENT_WINSIZE = 7, /* client: u16 rows, u16 cols */
+	UK_AGENT_CLOSE = 8,   /* supervisor: the client is gone; end the session */
+	UK_AGENT_STARTED = 9, /* agent: u32 pid */
+	UK_AGENT_EXIT = 10,   /* agent: i32 exit status (-1: none), i32 signal (0: none) */
+	UK_AGENT_ERROR = 11,  /* agent or supervisor: u32 errno, message */
+	UK_AGENT_RING = 12,   /* supervisor: u8 type, 3 zero bytes, u32 offset, u32 length */
 	UK_AGENT_RING_FREE = 13, /* agent: u32 ring chunks read */
+	UK_AGENT_LINE_ACK = 14,	 /* agent: u32 bytes it read from the line */
 	/* the archive stream `umlkit cp` carries in STDIN or STDOUT data (session 0) */
 	UK_AGENT_A_DIR = 20,	 /* u32 mode, name */
 	UK_AGENT_A_FILE = 21,	 /* u32 mode, u64 size, name; then A_DATA frames, an empty last */
@@ -72,6 +82,10 @@ enum uk_agent_type {
 	UK_AGENT_A_SYMLINK = 23, /* name, NUL, target */
 	UK_AGENT_A_END = 24,	 /* the end of the archive */
 };
+
+/* HELLO flags */
+#define UK_AGENT_HELLO_RING	1u /* it reads RING frames from umlkit.agent_ring= */
+#define UK_AGENT_HELLO_LINE_ACK 2u /* it sends LINE_ACK: the line's window applies */
 
 /* EXEC flags */
 #define UK_AGENT_EXEC_TTY     1u /* a pseudo-terminal: stdin, stdout and stderr on it */

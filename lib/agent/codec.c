@@ -38,9 +38,10 @@ static const char *const type_names[] = {
 	[UK_AGENT_WINSIZE] = "WINSIZE",	    [UK_AGENT_CLOSE] = "CLOSE",
 	[UK_AGENT_STARTED] = "STARTED",	    [UK_AGENT_EXIT] = "EXIT",
 	[UK_AGENT_ERROR] = "ERROR",	    [UK_AGENT_RING] = "RING",
-	[UK_AGENT_RING_FREE] = "RING_FREE", [UK_AGENT_A_DIR] = "A_DIR",
-	[UK_AGENT_A_FILE] = "A_FILE",	    [UK_AGENT_A_DATA] = "A_DATA",
-	[UK_AGENT_A_SYMLINK] = "A_SYMLINK", [UK_AGENT_A_END] = "A_END",
+	[UK_AGENT_RING_FREE] = "RING_FREE", [UK_AGENT_LINE_ACK] = "LINE_ACK",
+	[UK_AGENT_A_DIR] = "A_DIR",	    [UK_AGENT_A_FILE] = "A_FILE",
+	[UK_AGENT_A_DATA] = "A_DATA",	    [UK_AGENT_A_SYMLINK] = "A_SYMLINK",
+	[UK_AGENT_A_END] = "A_END",
 };
 
 const char *uk_agent_type_name(uint8_t type)

@@ -51,6 +51,8 @@ struct uk_agent_relay {
 	struct queue to_agent;
 	bool hello;
 	bool use_ring;
+	bool line_window;     /* the agent sends LINE_ACK */
+	uint32_t line_unread; /* bytes sent on the line it has not acknowledged */
 	int ring_fd;
 	uint32_t ring_head, ring_used;
 	uint32_t chunk[RING_CHUNKS]; /* bytes each chunk in flight took, oldest first */
@@ -86,28 +88,44 @@ static int q_push(struct queue *q, const void *a, size_t alen, const void *b, si
 	return 0;
 }
 
-/* Write what the queue holds to fd: 0, or -errno on a broken peer. */
-static int q_flush(struct queue *q, int fd)
+/* Write at most max bytes of what the queue holds to fd: the count, or -errno on a broken
+ * peer. */
+static ssize_t q_flush_max(struct queue *q, int fd, size_t max)
 {
-	while (q->len) {
-		ssize_t n = send(fd, q->buf + q->start, q->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+	size_t sent = 0;
+
+	while (q->len && sent < max) {
+		ssize_t n = send(fd, q->buf + q->start, UK_MIN(q->len, max - sent),
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
 		if (n < 0)
-			return errno == EAGAIN ? 0 : -errno;
+			return -errno;
 		q->start += (size_t)n;
 		q->len -= (size_t)n;
+		sent += (size_t)n;
 	}
+	if (q->len)
+		return (ssize_t)sent;
 	q->start = 0;
 	if (q->cap > 4 * 65536) { /* give a burst's memory back */
 		free(q->buf);
 		q->buf = NULL;
 		q->cap = 0;
 	}
-	return 0;
+	return (ssize_t)sent;
 }
 
+/* Write what the queue holds to fd: 0, or -errno on a broken peer. */
+static int q_flush(struct queue *q, int fd)
+{
+	ssize_t n = q_flush_max(q, fd, SIZE_MAX);
+
+	return n < 0 ? (int)n : 0;
+}
 static void q_free(struct queue *q)
 {
 	free(q->buf);
@@ -239,6 +257,8 @@ static void reset_channel(struct uk_agent_relay *r)
 {
 	r->hello = false;
 	r->use_ring = false;
+	r->line_window = false;
+	r->line_unread = 0;
 	r->ring_head = r->ring_used = r->chunk_first = r->chunk_n = 0;
 	r->chan_in.used = r->chan_in.start = 0;
 	q_free(&r->to_agent);
@@ -255,6 +275,23 @@ void uk_agent_relay_attach(struct uk_agent_relay *r, int chan_fd)
 	reset_channel(r);
 }
 
+/* Bytes that may go on the line now. */
+static size_t line_room(const struct uk_agent_relay *r)
+{
+	return r->line_window ? UK_AGENT_LINE_WINDOW - r->line_unread : SIZE_MAX;
+}
+
+/* Send what waits for the agent, within the line's window. */
+static void chan_flush(struct uk_agent_relay *r)
+{
+	ssize_t n = q_flush_max(&r->to_agent, r->chan, line_room(r));
+
+	if (n < 0)
+		q_free(&r->to_agent);
+	else if (r->line_window)
+		r->line_unread += (uint32_t)n;
+}
+
 static bool can_read_clients(const struct uk_agent_relay *r)
 {
 	return r->chan >= 0 && r->hello && r->to_agent.len < TO_AGENT_MAX;
@@ -267,8 +304,9 @@ int uk_agent_relay_pollfds(struct uk_agent_relay *r, struct pollfd *p, int max)
 	if (max < 2 + UK_AGENT_SESSIONS)
 		return 0;
 	p[n++] = (struct pollfd){.fd = r->listen_fd, .events = POLLIN};
-	p[n++] = (struct pollfd){.fd = r->chan,
-				 .events = (short)(POLLIN | (r->to_agent.len ? POLLOUT : 0))};
+	p[n++] = (struct pollfd){
+		.fd = r->chan,
+		.events = (short)(POLLIN | (r->to_agent.len && line_room(r) ? POLLOUT : 0))};
 	for (int i = 0; i < UK_AGENT_SESSIONS; i++) {
 		struct client *c = &r->clients[i];
 		short ev = 0;
@@ -501,7 +539,11 @@ static int on_chan(struct uk_agent_relay *r)
 				first = !r->hello;
 				reset_channel(r);
 				r->hello = true;
-				r->use_ring = r->ring_fd >= 0 && (h.flags & 1);
+				r->use_ring = r->ring_fd >= 0 && (h.flags & UK_AGENT_HELLO_RING);
+				r->line_window = h.flags & UK_AGENT_HELLO_LINE_ACK;
+			} else if (f.type == UK_AGENT_LINE_ACK &&
+				   uk_agent_u32_decode(&f, &v, NULL) == 0) {
+				r->line_unread -= UK_MIN(v, r->line_unread);
 			} else if (f.type == UK_AGENT_RING_FREE &&
 				   uk_agent_u32_decode(&f, &v, NULL) == 0) {
 				for (; v && r->chunk_n; v--, r->chunk_n--) {
@@ -528,8 +570,8 @@ int uk_agent_relay_handle(struct uk_agent_relay *r, const struct pollfd *p, int 
 		if (p[i].fd == r->listen_fd) {
 			on_accept(r);
 		} else if (p[i].fd == r->chan && r->chan >= 0) {
-			if ((p[i].revents & POLLOUT) && q_flush(&r->to_agent, r->chan) < 0)
-				q_free(&r->to_agent);
+			if (p[i].revents & POLLOUT)
+				chan_flush(r);
 			if (p[i].revents & (POLLIN | POLLHUP | POLLERR))
 				first |= on_chan(r);
 		} else {
@@ -547,7 +589,7 @@ int uk_agent_relay_handle(struct uk_agent_relay *r, const struct pollfd *p, int 
 		if (c->fd >= 0 && !c->done && c->in.used > c->in.start)
 			on_client(r, c, POLLIN);
 	}
-	if (r->chan >= 0 && r->to_agent.len && q_flush(&r->to_agent, r->chan) < 0)
-		q_free(&r->to_agent);
+	if (r->chan >= 0 && r->to_agent.len)
+		chan_flush(r);
 	return first;
 }

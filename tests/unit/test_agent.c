@@ -3,7 +3,8 @@
  * lib/agent: the frame codec on good and malformed input, EXEC and archive entries round
  * trips, the receive buffer fed byte by byte, the name rules, and the archive packed from a
  * tree and unpacked elsewhere (modes, symlinks kept as symlinks, hostile names and symlink
- * escapes refused, nothing left behind by a refused stream), and destination resolution.
+ * escapes refused, nothing left behind by a refused stream), destination resolution, and
+ * the relay keeping the line's window for an agent that sends LINE_ACK.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -427,6 +430,121 @@ static void test_dest(void **state)
 	assert_int_equal(uk_agent_dest_resolve(p, 2, &d, &err), -ENOTDIR);
 }
 
+/* ---- the relay: the line's window ---- */
+
+/* Let the relay work until nothing happens for 50 ms. */
+static void relay_pump(struct uk_agent_relay *r)
+{
+	struct pollfd p[2 + UK_AGENT_SESSIONS];
+	int n;
+
+	for (int i = 0; i < 1000; i++) {
+		n = uk_agent_relay_pollfds(r, p, (int)UK_ARRAY_SIZE(p));
+		if (poll(p, (nfds_t)n, 50) <= 0)
+			return;
+		uk_agent_relay_handle(r, p, n);
+	}
+	fail_msg("the relay never settled");
+}
+
+/* What the agent's end of the line holds now, drained. */
+static size_t line_drain(int fd)
+{
+	static uint8_t buf[65536];
+	size_t total = 0;
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		total += (size_t)n;
+	return total;
+}
+
+static void send_u32_frame(int fd, uint8_t type, uint32_t v)
+{
+	uint8_t f[UK_AGENT_HDR + 4];
+	size_t n = uk_agent_frame_u32(f, type, 0, v);
+
+	assert_int_equal(write(fd, f, n), (ssize_t)n);
+}
+
+/* A relay with its line attached, an agent's HELLO with flags, and one client that has
+ * sent EXEC and 64 STDIN frames of 200 bytes (inline: no ring). The line's fd is *line. */
+static struct uk_agent_relay *relay_with_client(uint32_t flags, int *line, int *client)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct uk_agent_relay *r;
+	struct uk_err err = {0};
+	uint8_t hello[UK_AGENT_HDR + 8] = {0}, buf[UK_AGENT_HDR + 512];
+	char *argv[] = {"cat", NULL}, *envp[] = {NULL};
+	int sp[2];
+	ssize_t n;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/agent", dir);
+	assert_int_equal(uk_agent_relay_new(&r, "web", a.sun_path, getuid(), -1, &err), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	uk_agent_relay_attach(r, sp[0]);
+	*line = sp[1];
+	uk_agent_frame_header(hello, UK_AGENT_HELLO, 0, 8);
+	uk_put_be32(hello + UK_AGENT_HDR, UK_AGENT_PROTO);
+	uk_put_be32(hello + UK_AGENT_HDR + 4, flags);
+	assert_int_equal(write(*line, hello, sizeof(hello)), (ssize_t)sizeof(hello));
+	relay_pump(r);
+	*client = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(connect(*client, (struct sockaddr *)&a, sizeof(a)), 0);
+	n = uk_agent_exec_encode(buf + UK_AGENT_HDR, sizeof(buf) - UK_AGENT_HDR,
+				 UK_AGENT_EXEC_STDIN, 0, 0, argv, envp);
+	assert_true(n > 0);
+	uk_agent_frame_header(buf, UK_AGENT_EXEC, 0, (uint32_t)n);
+	assert_int_equal(write(*client, buf, UK_AGENT_HDR + (size_t)n), UK_AGENT_HDR + n);
+	memset(buf + UK_AGENT_HDR, 'x', 200);
+	uk_agent_frame_header(buf, UK_AGENT_STDIN, 0, 200);
+	for (int i = 0; i < 64; i++)
+		assert_int_equal(write(*client, buf, UK_AGENT_HDR + 200), UK_AGENT_HDR + 200);
+	relay_pump(r);
+	return r;
+}
+
+static void test_relay_line_window(void **state)
+{
+	int line, client;
+	struct uk_agent_relay *r = relay_with_client(UK_AGENT_HELLO_LINE_ACK, &line, &client);
+
+	/* 13 KiB wait; the line gets its window and no more until the agent acknowledges */
+	assert_int_equal(line_drain(line), UK_AGENT_LINE_WINDOW);
+	relay_pump(r);
+	assert_int_equal(line_drain(line), 0);
+	send_u32_frame(line, UK_AGENT_LINE_ACK, 1000);
+	relay_pump(r);
+	assert_int_equal(line_drain(line), 1000);
+	/* an acknowledgement beyond what was sent opens no more than the window */
+	send_u32_frame(line, UK_AGENT_LINE_ACK, 1u << 30);
+	relay_pump(r);
+	assert_int_equal(line_drain(line), UK_AGENT_LINE_WINDOW);
+	for (int i = 0; i < 8; i++) {
+		send_u32_frame(line, UK_AGENT_LINE_ACK, UK_AGENT_LINE_WINDOW);
+		relay_pump(r);
+		line_drain(line);
+	}
+	assert_int_equal(line_drain(line), 0); /* all of it went: 12 + EXEC + 64 * 212 */
+	close(client);
+	relay_pump(r);
+	uk_agent_relay_free(r);
+	close(line);
+}
+
+static void test_relay_no_line_ack(void **state)
+{
+	int line, client;
+	struct uk_agent_relay *r = relay_with_client(0, &line, &client);
+
+	/* an agent without flag 2 (older images) gets everything at once, as before */
+	assert_true(line_drain(line) > 64 * (UK_AGENT_HDR + 200));
+	close(client);
+	relay_pump(r);
+	uk_agent_relay_free(r);
+	close(line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -440,6 +558,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unpack_hostile, scratch_setup,
 						scratch_teardown),
 		cmocka_unit_test_setup_teardown(test_dest, scratch_setup, scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_relay_line_window, scratch_setup,
+						scratch_teardown),
+		cmocka_unit_test_setup_teardown(test_relay_no_line_ack, scratch_setup,
+						scratch_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
