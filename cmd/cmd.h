@@ -60,7 +60,9 @@ int uk_cow_check_cmd(struct uk_cow_opts *o);
 int uk_cow_map_cmd(struct uk_cow_opts *o);
 int uk_cow_compare_cmd(struct uk_cow_opts *o);
 int uk_cmd_switch(int argc, char **argv);
-int uk_cmd_guest(int argc, char **argv);	 /* run start list status stop kill */
+int uk_cmd_guest(int argc, char **argv); /* run start list status stop kill */
+/* The usage of run, start, list, status, logs, console, stop, kill and rm. */
+extern const char uk_guest_usage[];
 int uk_cmd_guest_logs(int argc, char **argv);	 /* logs */
 int uk_cmd_guest_console(int argc, char **argv); /* console */
 int uk_cmd_exec(int argc, char **argv);		 /* exec: a command in a guest (agent.c) */

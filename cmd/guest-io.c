@@ -78,6 +78,10 @@ int uk_cmd_guest_logs(int argc, char **argv)
 	off_t off = 0;
 	int fd;
 
+	if (uk_is_help(argv[1], false)) {
+		fputs(uk_guest_usage, stdout);
+		return UK_EXIT_OK;
+	}
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-f") || !strcmp(argv[i], "--follow"))
 			follow = true;
@@ -161,6 +165,10 @@ int uk_cmd_guest_console(int argc, char **argv)
 	bool tty;
 	int sock;
 
+	if (uk_is_help(argv[1], false)) {
+		fputs(uk_guest_usage, stdout);
+		return UK_EXIT_OK;
+	}
 	if (argc != 2 || argv[1][0] == '-')
 		return uk_usage_error("umlkit console", "console needs NAME");
 	if (uk_guest_console_connect(argv[1], &sock, &err) < 0)

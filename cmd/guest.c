@@ -19,7 +19,7 @@
 #include "umlkit/util.h"
 #include "cmd.h"
 
-static const char guest_usage[] =
+const char uk_guest_usage[] =
 	"Usage:\n"
 	"  umlkit run   [OPTIONS] [--dry-run]   boot a guest, console on this terminal\n"
 	"  umlkit start [OPTIONS] [--wait]      boot a supervised guest in the background\n"
@@ -303,7 +303,7 @@ static int parse(const char *cmd, unsigned accept, int argc, char **argv, struct
 			    .accept = accept,
 			    .cmd = where,
 			    .what = where,
-			    .help = guest_usage,
+			    .help = uk_guest_usage,
 			    .fn = guest_opt,
 			    .ctx = g};
 	int r;
