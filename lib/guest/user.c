@@ -137,15 +137,28 @@ int uk_guest_spec_set_user(struct uk_guest_spec *s, const char *arg, struct uk_e
 
 /* ---- the checks, as the user ---- */
 
-/* Can the user (this process, after the drop) open path with mode? */
-static int can(const char *path, int mode, const char *what, const char *how,
-	       const struct uk_guest_spec *s, struct uk_err *err)
+/* Can the user open path with mode? With fd >= 0 (an O_PATH descriptor of path, opened
+ * before the drop) only the file's own permissions count, not its directories': a jailed
+ * kernel's files are bind mounted into its root, so the path it reaches them by is the
+ * jail's, whatever the modes of their directories on the host. */
+static int can_at(int fd, const char *path, int mode, const char *what, const char *how,
+		  const struct uk_guest_spec *s, struct uk_err *err)
 {
-	if (access(path, mode) == 0)
+	char self[64];
+
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", fd);
+	if (access(fd >= 0 ? self : path, mode) == 0)
 		return 0;
 	return uk_err_set(err, errno,
 			  "%s %s: the guest's user %s (uid %ld, gid %ld) cannot %s it: %s", what,
 			  path, s->user, s->uid, s->gid, how, strerror(errno));
+}
+
+/* Can the user (this process, after the drop) open path with mode? */
+static int can(const char *path, int mode, const char *what, const char *how,
+	       const struct uk_guest_spec *s, struct uk_err *err)
+{
+	return can_at(-1, path, mode, what, how, s, err);
 }
 
 /* The directory a new file goes to ("." for a bare name). */
@@ -232,12 +245,20 @@ static int check_tun(const struct uk_guest_spec *s, struct uk_err *err)
 			  s->uid, s->gid);
 }
 
-static int check_all(const struct uk_guest_spec *s, const char *preload, struct uk_err *err)
+/* The descriptors of a jailed kernel's binary and preload, opened before the drop (-1: by
+ * path, as an unjailed kernel reaches them). */
+struct bound {
+	int kernel, preload;
+};
+
+static int check_all(const struct uk_guest_spec *s, const char *preload, const struct bound *b,
+		     struct uk_err *err)
 {
-	int r = can(s->kernel, X_OK, "kernel", "run", s, err);
+	int r = can_at(b->kernel, s->kernel, X_OK, "kernel", "run", s, err);
 
 	if (r == 0 && preload[0])
-		r = can(preload, R_OK, "the kernel's preload (the xstate shim)", "read", s, err);
+		r = can_at(b->preload, preload, R_OK, "the kernel's preload (the xstate shim)",
+			   "read", s, err);
 	for (int i = 0; r == 0 && i < s->ndisks; i++)
 		r = check_disk(&s->disks[i], s, err);
 	if (r == 0 && uk_guest_has_tap(s))
@@ -255,12 +276,18 @@ static int check_all(const struct uk_guest_spec *s, const char *preload, struct 
 static void check_child(const struct uk_guest_spec *s, const char *preload, int fd)
 {
 	struct uk_err e = {0};
-	int r = uk_guest_drop_privileges(s);
+	struct bound b = {-1, -1};
+	int r;
 
+	if (!s->no_jail) {
+		b.kernel = open(s->kernel, O_PATH | O_CLOEXEC);
+		b.preload = preload[0] ? open(preload, O_PATH | O_CLOEXEC) : -1;
+	}
+	r = uk_guest_drop_privileges(s);
 	if (r < 0)
 		uk_err_sys(&e, -r, "cannot become uid %ld gid %ld", s->uid, s->gid);
 	else
-		r = check_all(s, preload, &e);
+		r = check_all(s, preload, &b, &e);
 	if (r < 0 && uk_write_all(fd, &e, sizeof(e)) < 0)
 		_exit(2);
 	_exit(r < 0 ? 1 : 0);
