@@ -63,7 +63,7 @@ BINDIR ?= $(PREFIX)/bin
 MANDIR ?= $(PREFIX)/share/man
 SHIMDIR ?= $(PREFIX)/lib/umlkit
 COMPAT_NAMES := uml_moo uml_mkcow uml_mconsole tunctl uml_switch lstart lhalt lcrash lclean \
-	linfo lrestart
+	linfo lrestart ltest
 
 LIB_SRC := $(sort $(wildcard lib/*/*.c))
 CMD_SRC := $(sort $(wildcard cmd/*.c))

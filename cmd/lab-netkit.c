@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * Netkit's lab commands by argv[0]: lstart, lhalt, lcrash, lclean, linfo, lrestart, with
+ * Netkit's lab commands by argv[0]: lstart, lhalt, lcrash, lclean, linfo, ltest, lrestart, with
  * their options where they mean something here (NK bin/lstart, lhalt, lcrash, lclean,
  * linfo; DESIGN's spec/labs.md section 3). An option of theirs that has no meaning here is
  * refused by name, never ignored in silence.
@@ -29,6 +29,12 @@ static const char lcrash_usage[] = "Usage: lcrash [-d DIR] [-k] [-F] [-q] [MACHI
 				   "  -F   keep the machines' disks (removed by default)\n"
 				   "  -q   say only what failed\n";
 static const char lclean_usage[] = "Usage: lclean [-d DIR] [-q]\n";
+static const char ltest_usage[] =
+	"Usage: ltest [-d DIR] [--verify=both|user|builtin] [-p[N]] [-s] [-o KEY=VALUE]...\n"
+	"  clean and start the lab, dump each machine (_test/M.test's output as M.user; its\n"
+	"  addresses, routes, sockets and processes as M.default), crash and clean it; the\n"
+	"  first run's dumps become _test/signature, a later run's must match it\n"
+	"  --verify=W  compare the user dumps, the built-in ones or both (default)\n";
 static const char linfo_usage[] = "Usage: linfo [-d DIR] [-m FILE]\n"
 				  "  -m FILE   write a Graphviz map of the lab to FILE\n";
 
@@ -44,6 +50,7 @@ static const struct netkit tools[] = {
 	{"lstart", lstart_usage, "sfFlv", "do"}, {"lrestart", lstart_usage, "sfFlv", "do"},
 	{"lhalt", lhalt_usage, "rqv", "d"},	 {"lcrash", lcrash_usage, "kFqv", "d"},
 	{"lclean", lclean_usage, "qv", "d"},	 {"linfo", linfo_usage, "v", "dm"},
+	{"ltest", ltest_usage, "sv", "do"},
 };
 
 static int refuse(const struct netkit *t, const char *opt)
@@ -92,10 +99,17 @@ static int letter(const struct netkit *t, struct uk_lab_cmd *c, char l, const ch
 	return 0; /* -k, -v: what happens anyway */
 }
 
-/* A long option lstart takes: --image, --kernel (as umlkit lab) */
+/* A long option lstart takes: --image, --kernel (as umlkit lab); ltest's --verify= */
 static int long_opt(const struct netkit *t, struct uk_lab_cmd *c, char **argv, int *i)
 {
 	const char *a = argv[*i];
+
+	if (!strcmp(t->name, "ltest") && !strncmp(a, "--verify=", 9)) {
+		if (uk_lab_verify_parse(a + 9, &c->verify) == 0)
+			return 0;
+		fprintf(stderr, "ltest: %s: want both, user or builtin\n", a);
+		return UK_EXIT_USAGE;
+	}
 	bool image = !strncmp(a, "--image", 7), kernel = !strncmp(a, "--kernel", 8);
 	const char *v = strchr(a, '=');
 
@@ -241,6 +255,8 @@ static int dispatch(const struct netkit *t, struct uk_lab_cmd *c)
 	}
 	if (!strcmp(t->name, "lclean"))
 		return uk_lab_cmd_clean(c);
+	if (!strcmp(t->name, "ltest"))
+		return uk_lab_cmd_test(c);
 	return info(c);
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* umlkit lab: run Netkit and Kathará labs (start stop crash clean info list exec connect). */
+/* umlkit lab: run Netkit and Kathará labs (start stop crash clean info list exec connect
+ * check test). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,10 @@ static const char lab_usage[] =
 	"  connect DIR MACHINE        the machine's console\n"
 	"  check [DIR] [FILE]         run the lab's checks (FILE, default DIR/lab.check) in\n"
 	"                             its running machines: one line each, exit 1 if any fails\n"
+	"  test [DIR]                 Netkit's ltest: clean and start the lab, dump each\n"
+	"                             machine (_test/M.test's output, and addresses, routes,\n"
+	"                             sockets, processes), crash and clean it; the first run's\n"
+	"                             dumps become _test/signature, later runs must match it\n"
 	"Options:\n"
 	"  -d DIR                     the lab directory\n"
 	"  -p, --parallel N           machines started at once (default: from the CPUs and\n"
@@ -44,8 +49,9 @@ static const char lab_usage[] =
 	"  --kernel NAME|PATH         the kernel (default: as umlkit start)\n"
 	"  --output=json              info, list: JSON\n"
 	"  --map                      info: a Graphviz map of machines and domains\n"
-	"Called as lstart, lhalt, lcrash, lclean, linfo or lrestart, umlkit takes Netkit's\n"
-	"options (umlkit-lab(1)).\n"
+	"  --verify=both|user|builtin test: which dumps are compared (default both)\n"
+	"Called as lstart, lhalt, lcrash, lclean, linfo, ltest or lrestart, umlkit takes\n"
+	"Netkit's options (umlkit-lab(1)).\n"
 	"Exit status: 0 success, 1 failure (a machine failed: each is named with its log),\n"
 	"2 usage error.\n";
 
@@ -59,6 +65,7 @@ enum {
 	OPT_KERNEL,
 	OPT_OUTPUT,
 	OPT_MAP,
+	OPT_VERIFY,
 };
 
 static const struct uk_opt lab_opts[] = {
@@ -71,6 +78,7 @@ static const struct uk_opt lab_opts[] = {
 	[OPT_KERNEL] = {.name = "kernel", .value = true},
 	[OPT_OUTPUT] = {.name = "output", .value = true},
 	[OPT_MAP] = {.name = "map"},
+	[OPT_VERIFY] = {.name = "verify", .value = true},
 };
 
 #define START_OPTS                                                                                 \
@@ -106,6 +114,10 @@ static int lab_opt(const struct uk_opts *p, int id, const char *v)
 		return uk_parse_output(p->cmd, v, &c->json);
 	case OPT_MAP:
 		c->map = true;
+		return 0;
+	case OPT_VERIFY:
+		if (uk_lab_verify_parse(v, &c->verify) < 0)
+			return uk_usage_error(p->cmd, "--verify=%s: want both, user or builtin", v);
 		return 0;
 	}
 	return 0;
@@ -232,6 +244,7 @@ static const struct {
 	{"info", UK_OPT_BIT(OPT_DIR) | UK_OPT_BIT(OPT_OUTPUT) | UK_OPT_BIT(OPT_MAP)},
 	{"list", UK_OPT_BIT(OPT_OUTPUT)},
 	{"check", UK_OPT_BIT(OPT_DIR)},
+	{"test", UK_OPT_BIT(OPT_VERIFY) | (START_OPTS & ~UK_OPT_BIT(OPT_NO_WAIT))},
 };
 
 static int run_verb(struct uk_lab_cmd *c, const char *verb, int nargs, char **args)
@@ -253,7 +266,8 @@ static int run_verb(struct uk_lab_cmd *c, const char *verb, int nargs, char **ar
 			c->dir = ".";
 		return uk_lab_cmd_check(c, nargs ? args[0] : NULL);
 	}
-	split_args(c, nargs, args, strcmp(verb, "clean") && strcmp(verb, "info"));
+	split_args(c, nargs, args,
+		   strcmp(verb, "clean") && strcmp(verb, "info") && strcmp(verb, "test"));
 	if (!strcmp(verb, "start"))
 		return uk_lab_cmd_start(c);
 	if (!strcmp(verb, "stop") || !strcmp(verb, "crash"))
@@ -262,6 +276,8 @@ static int run_verb(struct uk_lab_cmd *c, const char *verb, int nargs, char **ar
 		return uk_usage_error("umlkit lab", "unexpected argument '%s'", c->run.only[0]);
 	if (!strcmp(verb, "clean"))
 		return uk_lab_cmd_clean(c);
+	if (!strcmp(verb, "test"))
+		return uk_lab_cmd_test(c);
 	return cmd_info(c);
 }
 

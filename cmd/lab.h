@@ -18,7 +18,8 @@ struct uk_lab_cmd {
 	const char *over[UK_LAB_OVER_MAX];
 	const char *map_file; /* linfo -m FILE */
 	bool json, map, quiet;
-	bool remove_disks; /* lhalt -r; lcrash without -F */
+	bool remove_disks;	   /* lhalt -r; lcrash without -F */
+	enum uk_lab_verify verify; /* test, ltest: --verify= */
 	struct uk_lab_load_opts load;
 	struct uk_lab_run_opts run;
 	struct uk_lab *lab;
@@ -37,6 +38,9 @@ int uk_lab_cmd_stop(struct uk_lab_cmd *c, bool crash, bool quiet_none);
 int uk_lab_cmd_clean(struct uk_lab_cmd *c);
 /* lab check: FILE (NULL: DIR/lab.check) run in the machines (cmd/lab-check.c) */
 int uk_lab_cmd_check(struct uk_lab_cmd *c, const char *file);
+/* lab test, ltest: the lab started afresh, its dumps made the signature or compared with it
+ * (cmd/lab-test.c) */
+int uk_lab_cmd_test(struct uk_lab_cmd *c);
 void uk_lab_cmd_free(struct uk_lab_cmd *c);
 
 #endif

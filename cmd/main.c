@@ -32,7 +32,8 @@ static const char usage_text[] =
 	"           connect   (umlkit lab --help)\n"
 	"\n"
 	"Called as uml_moo, uml_mkcow, uml_mconsole, uml_switch or tunctl, umlkit behaves as\n"
-	"that old tool; as lstart, lhalt, lcrash, lclean, linfo or lrestart, as Netkit's.\n"
+	"that old tool; as lstart, lhalt, lcrash, lclean, linfo, ltest or lrestart, as\n"
+	"Netkit's.\n"
 	"Exit status: 0 success, 1 failure, 2 usage error (see umlkit(1)).\n";
 
 int uk_fail(const struct uk_err *err)
@@ -106,6 +107,7 @@ static const struct {
 	{"lclean", uk_cmd_netkit},
 	{"linfo", uk_cmd_netkit},
 	{"lrestart", uk_cmd_netkit},
+	{"ltest", uk_cmd_netkit},
 };
 
 static const struct {

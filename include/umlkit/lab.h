@@ -222,6 +222,23 @@ int uk_lab_check_run(const struct uk_lab_checks *list, uk_lab_exec_fn exec, void
 		     struct uk_lab_check_result *results);
 
 /*
+ * ---- Netkit's test mode, ltest (ltest.c) ----
+ * Each machine of a freshly started lab gives two dumps: DIR/_test/M.test's output (run in
+ * the machine, when executable) as M.user, and the built-in one (addresses without link
+ * lines, routes, listening sockets, processes) as M.default. The first run keeps them as
+ * DIR/_test/signature/; a later run compares with them line by line as `diff -bB` does.
+ */
+enum uk_lab_verify { UK_LAB_VERIFY_BOTH, UK_LAB_VERIFY_USER, UK_LAB_VERIFY_BUILTIN };
+/* The shell script of the built-in dump (sh -c), the same on every run of one lab. */
+extern const char uk_lab_test_builtin[];
+/* Whether a and b are the same text once runs of blanks count as one blank, trailing
+ * blanks as none and blank lines as none (diff -bB); if not, *line is the number of a's
+ * first line that differs (or one past its last). */
+bool uk_lab_test_same(const char *a, size_t alen, const char *b, size_t blen, int *line);
+/* "both", "user" or "builtin" into *v: 0, or -EINVAL. */
+int uk_lab_verify_parse(const char *s, enum uk_lab_verify *v);
+
+/*
  * ---- the runtime (run.c, names.c, guestside.c, stop.c) ----
  * Everything a running lab has is named from the first 12 hex digits of lab->id: switch
  * "labID.CD" for each collision domain (a hub; "labID_HASH" when CD is longer than 16

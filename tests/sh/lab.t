@@ -22,7 +22,14 @@
 #     through lstart: shared/ then r1/ copied into /, r1's file winning, root's; r2 has eth0
 #     and eth2, no eth1; lhalt, then lclean leaves the lab directory as it was (listing and
 #     checksums).
-#  5. A failing startup script: start exits 1 naming the machine and its log; a lab none of
+#  5. ltest (and `lab test`) on a lab of two machines, a's _test/a.test: the first run makes
+#     _test/signature (a.user is the script's output; the built-in dumps hold the address
+#     and route, the agent, no link lines, kernel threads or the dump's own shell) and
+#     leaves the lab directory otherwise as it was, nothing running; a second run matches
+#     (ok lines, the count, exit 0, _test/results kept); after the signature's a.user is
+#     changed, a run fails naming it and its line, exit 1, the signature untouched; a
+#     running lab is refused and runs on; bad options and arguments exit 2.
+#  6. A failing startup script: start exits 1 naming the machine and its log; a lab none of
 #     whose machines boots leaves no switch of its own running.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/debian-lib.sh"
@@ -40,6 +47,7 @@ K=$T/kathara
 K2=$T/other
 N=$T/netkit
 F=$T/failing
+LT=$T/ltest
 
 # lab_run ARGS...: umlkit lab bounded in time
 lab_run() { run timeout 600 "$UMLKIT" lab "$@"; }
@@ -54,7 +62,7 @@ listing() {
 }
 stop_all() {
 	local d s
-	for d in "$K" "$K2" "$N" "$F"; do
+	for d in "$K" "$K2" "$N" "$F" "$LT"; do
 		[ -d "$d" ] && timeout 120 "$UMLKIT" lab crash "$d" >/dev/null 2>&1
 	done
 	# a switch a failed block left (this test's runtime directory holds only its own)
@@ -98,6 +106,15 @@ echo r1 >"$N/r1/etc/lab-both.txt"
 echo r1 >"$N/r1/etc/lab-r1.txt"
 printf 'ifconfig eth0 10.2.0.1 up 2>/dev/null || ip addr add 10.2.0.1/24 dev eth0\n' \
 	>"$N/r1.startup"
+
+# ltest: two machines, a's own test script
+mkdir -p "$LT/_test"
+printf 'a[0]=A\nb[0]=A\n' >"$LT/lab.conf"
+printf 'ip addr add 10.5.0.1/24 dev eth0\n' >"$LT/a.startup"
+printf 'ip addr add 10.5.0.2/24 dev eth0\n' >"$LT/b.startup"
+printf '#!/bin/sh\necho from $(hostname)\nip -4 -o addr show dev eth0 | awk "{print \\$4}"\n' \
+	>"$LT/_test/a.test"
+chmod +x "$LT/_test/a.test"
 
 printf 'bad[0]=C\n' >"$F/lab.conf"
 printf 'echo about to fail\nexit 3\n' >"$F/bad.startup"
@@ -221,6 +238,15 @@ test_expect_success KLAB 'a lab that runs is not started again' '
 
 # q1 started with --no-wait: its script runs after start returned; DIR/q1.log says when done
 q1_done() { grep -q "startup done" "$K2/q1.log" 2>/dev/null; }
+test_expect_success KLAB 'lab test refuses a running lab, which runs on untouched' '
+	run timeout 60 "$UMLKIT" lab test "$K" &&
+	test_is "$rc" 1 &&
+	test_like "$err" "machine .pc1. is running; the test starts the lab itself" &&
+	test_path_is_missing "$K/_test" &&
+	test_path_is_file "$K/pc1.disk" &&
+	reach "$K" pc1 10.0.0.2
+'
+
 test_expect_success KLAB,IMAGE 'two labs with a domain A stay apart (--no-wait)' '
 	lab_run start "$K2" --no-wait &&
 	test_is "$rc" 0 &&
@@ -273,6 +299,61 @@ test_expect_success 'Netkit names refuse an option they do not know' '
 	run "$UK_BUILD/lstart" -d "$N" -x &&
 	test_is "$rc" 2 &&
 	test_like "$err" "option .-x. is not supported"
+'
+
+# ltest: the first run makes the signature, a second matches it, a changed signature fails
+test_expect_success UML,IMAGE 'ltest: the first run makes the signature, the lab left clean' '
+	listing "$LT" >"$T/lt.before" &&
+	run timeout 600 "$UK_BUILD/ltest" -d "$LT" &&
+	test_is "$rc" 0 &&
+	test_like "$out" "signature made in $LT/_test/signature" &&
+	test_is "$(ls "$LT/_test/signature" | tr "\n" " ")" "a.default a.user b.default " &&
+	test_is "$(cat "$LT/_test/signature/a.user")" "from a
+10.5.0.1/24" &&
+	sig=$LT/_test/signature/b.default &&
+	test_like "$(cat "$sig")" "inet 10.5.0.2/24 scope global eth0" &&
+	test_like "$(cat "$sig")" "^10.5.0.0/24 dev eth0" &&
+	test_like "$(cat "$sig")" "/usr/sbin/umlkit-agent\$" &&
+	test_unlike "$(cat "$sig")" "link/ether|kworker|^ *0 sh -c" &&
+	test_path_is_missing "$LT/a.disk" &&
+	run "$UMLKIT" lab list &&
+	test_unlike "$out" "$LT" &&
+	listing "$LT" | grep -v "_test/signature" >"$T/lt.after" &&
+	test_cmp "$T/lt.before" "$T/lt.after"
+'
+
+test_expect_success UML,IMAGE 'ltest: a second run matches; a changed signature fails, kept' '
+	run timeout 600 "$UK_BUILD/ltest" -d "$LT" &&
+	test_is "$rc" 0 &&
+	run timeout 600 "$UMLKIT" lab test "$LT" &&
+	test_is "$rc" 0 &&
+	test_like "$out" "^ok   a.default" &&
+	test_like "$out" "^ok   a.user" &&
+	test_like "$out" "^ok   b.default" &&
+	test_like "$out" "^3 passed, 0 failed" &&
+	test_path_is_file "$LT/_test/results/b.default" &&
+	sed -i "s/10.5.0.1/10.5.0.9/" "$LT/_test/signature/a.user" &&
+	sum=$(sum_of "$LT/_test/signature/a.user") &&
+	run timeout 600 "$UMLKIT" lab test "$LT" --verify=both &&
+	test_is "$rc" 1 &&
+	test_like "$out" "^FAIL a.user: line 2 differs from the signature" &&
+	test_like "$out" "^ok   a.default" &&
+	test_like "$out" "^2 passed, 1 failed" &&
+	test_is "$(sum_of "$LT/_test/signature/a.user")" "$sum" &&
+	test_is "$(tail -n 1 "$LT/_test/results/a.user")" 10.5.0.1/24
+'
+
+test_expect_success 'ltest: bad options and arguments are refused, exit 2' '
+	run "$UK_BUILD/ltest" -d "$LT" --verify=all &&
+	test_is "$rc" 2 &&
+	test_like "$err" "verify=all: want both, user or builtin" &&
+	run "$UK_BUILD/ltest" -d "$LT" -x &&
+	test_is "$rc" 2 &&
+	run "$UMLKIT" lab test "$LT" --no-wait &&
+	test_is "$rc" 2 &&
+	run "$UK_BUILD/ltest" -d "$LT" a &&
+	test_is "$rc" 2 &&
+	test_like "$err" "unexpected argument .a."
 '
 
 test_expect_success UML,IMAGE 'a failing startup script is named with its log' '

@@ -2,7 +2,8 @@
 /*
  * lib/lab/check.c and check_run.c: the check file of `lab check` parsed (every error with
  * its line), and each kind's guest command and judgement run against a fake exec function
- * that answers with canned output and records the argv it was given.
+ * that answers with canned output and records the argv it was given; ltest's comparison
+ * of a run with its signature (diff -bB) and the --verify words (lib/lab/ltest.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -323,13 +324,48 @@ static void test_load(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
+/* ltest: blanks, trailing blanks and blank lines do not count; anything else does */
+static void test_ltest_same(void **state)
+{
+	static const char sig[] = "# addresses\n1: lo: <LOOPBACK,UP>\n    inet 127.0.0.1/8\n"
+				  "# routes\n10.0.0.0  0.0.0.0  255.0.0.0 U 0 0 0 eth0\n";
+	static const char spaced[] =
+		"# addresses\n1: lo:\t<LOOPBACK,UP>  \n\n  \tinet 127.0.0.1/8\n"
+		"\n# routes\r\n10.0.0.0 0.0.0.0\t\t255.0.0.0 U 0 0 0 eth0\n\n";
+	static const char other[] = "# addresses\n1: lo: <LOOPBACK,UP>\n    inet 127.0.0.2/8\n"
+				    "# routes\n10.0.0.0  0.0.0.0  255.0.0.0 U 0 0 0 eth0\n";
+	int line = 0;
+	enum uk_lab_verify v;
+
+	assert_true(uk_lab_test_same(sig, strlen(sig), sig, strlen(sig), &line));
+	assert_true(uk_lab_test_same(spaced, strlen(spaced), sig, strlen(sig), &line));
+	assert_true(uk_lab_test_same("", 0, "\n \n\t\n", 5, &line));
+	assert_false(uk_lab_test_same(other, strlen(other), sig, strlen(sig), &line));
+	assert_int_equal(line, 3);
+	/* leading blanks count (-b, not -w), and a blank inside a word does */
+	assert_false(uk_lab_test_same("inet x\n", 7, "  inet x\n", 9, &line));
+	assert_false(uk_lab_test_same("ab\n", 3, "a b\n", 4, &line));
+	/* a line more or less, at the end of either */
+	assert_false(uk_lab_test_same(sig, strlen(sig), sig, strlen(sig) - 10, &line));
+	assert_int_equal(line, 5);
+	assert_false(uk_lab_test_same("a\n", 2, "a\nb\n", 4, &line));
+	assert_int_equal(line, 2);
+	assert_int_equal(uk_lab_verify_parse("user", &v), 0);
+	assert_int_equal(v, UK_LAB_VERIFY_USER);
+	assert_int_equal(uk_lab_verify_parse("builtin", &v), 0);
+	assert_int_equal(v, UK_LAB_VERIFY_BUILTIN);
+	assert_int_equal(uk_lab_verify_parse("both", &v), 0);
+	assert_int_equal(v, UK_LAB_VERIFY_BOTH);
+	assert_int_equal(uk_lab_verify_parse("all", &v), -EINVAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse),	    cmocka_unit_test(test_parse_errors),
 		cmocka_unit_test(test_run_reach),   cmocka_unit_test(test_run_routes),
 		cmocka_unit_test(test_run_routing), cmocka_unit_test(test_run_list),
-		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_load),	    cmocka_unit_test(test_ltest_same),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
