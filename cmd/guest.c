@@ -179,6 +179,12 @@ struct guest_opts {
 	char **args;
 };
 
+/* --seccomp's and $UMLKIT_SECCOMP's words */
+static bool seccomp_word(const char *v)
+{
+	return !strcmp(v, "on") || !strcmp(v, "off") || !strcmp(v, "auto");
+}
+
 static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct uk_err *err)
 {
 	struct uk_guest_spec *s = &g->spec;
@@ -210,7 +216,7 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 		g->kernel = arg;
 		return 0;
 	case OPT_SECCOMP:
-		if (strcmp(arg, "on") && strcmp(arg, "off") && strcmp(arg, "auto"))
+		if (!seccomp_word(arg))
 			return uk_err_set(err, EINVAL, "--seccomp %s: use on, off or auto", arg);
 		g->seccomp = arg;
 		return 0;
@@ -363,7 +369,7 @@ static int set_seccomp(struct guest_opts *g)
 	struct uk_err err = {0};
 
 	if (!want && env && *env) {
-		if (strcmp(env, "on") && strcmp(env, "off") && strcmp(env, "auto"))
+		if (!seccomp_word(env))
 			return uk_usage_error("umlkit", "$UMLKIT_SECCOMP=%s: use on, off or auto",
 					      env);
 		want = env;
