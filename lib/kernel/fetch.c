@@ -267,6 +267,8 @@ static const char *dpkg_arch(void)
 
 static void apt_options(struct fetch *x)
 {
+	const char *arch = dpkg_arch();
+
 	add_opt(x, "Dir::Etc::SourceList", x->work, "/sources.list");
 	add_opt(x, "Dir::Etc::SourceParts", x->work, "/none");
 	add_opt(x, "Dir::Etc::Preferences", x->work, "/none/preferences");
@@ -275,8 +277,8 @@ static void apt_options(struct fetch *x)
 	add_opt(x, "Dir::State::status", x->work, "/status");
 	add_opt(x, "Dir::Cache", x->work, "/cache");
 	add_opt(x, "Dir::Log", x->work, "/state");
-	add_opt(x, "APT::Architecture", dpkg_arch(), "");
-	add_opt(x, "APT::Architectures", dpkg_arch(), "");
+	add_opt(x, "APT::Architecture", arch, "");
+	add_opt(x, "APT::Architectures", arch, "");
 	add_opt(x, "Debug::NoLocking", "1", "");
 	add_opt(x, "Acquire::Languages", "none", "");
 	add_opt(x, "APT::Default-Release", "", "");
