@@ -8,9 +8,6 @@
 # user (nobody) kept off the agent's socket.
 . "$(dirname "$0")/lib.sh"
 
-test_lazy_prereq AGENT_BUILT '[ -x "$UK_BUILD/umlkit-agent" ]'
-test_lazy_prereq BUSYBOX '[ -x /bin/busybox ] || command -v busybox'
-test_lazy_prereq E2FS 'PATH=$PATH:/usr/sbin:/sbin command -v debugfs'
 case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
 
 export XDG_RUNTIME_DIR="$T/run"
@@ -20,7 +17,7 @@ PATH=$PATH:/usr/sbin:/sbin
 # guest_exec ARGS...: umlkit exec bounded in time (a hang fails instead of blocking the run)
 guest_exec() { timeout 60 "$UMLKIT" exec "$@"; }
 
-test_expect_success UML,AGENT_BUILT,BUSYBOX,E2FS 'setup: an image with the agent, a guest ready at its hello' '
+test_expect_success UML,AGENT_BUILT,BUSYBOX,DEBUGFS 'setup: an image with the agent, a guest ready at its hello' '
 	"$UMLKIT" image build --size 128M "$T/agent.img" &&
 	debugfs -R "stat /usr/sbin/umlkit-agent" "$T/agent.img" 2>/dev/null | grep -q "Mode: *0755" &&
 	run "$UMLKIT" start --name web --mem 128M --disk "$T/web.cow,$T/agent.img" \

@@ -14,7 +14,6 @@
 . "$(dirname "$0")/lib.sh"
 
 test_need_guests
-test_lazy_prereq DEBUGFS 'command -v debugfs'
 test_lazy_prereq OLD_MOO '[ -x "$OLD_UML_MOO" ]'
 
 # ----------------------------------------------------------------------------- helpers

@@ -28,8 +28,6 @@
 
 [ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
 case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
-test_lazy_prereq AGENT_BUILT '[ -x "$UK_BUILD/umlkit-agent" ]'
-test_lazy_prereq JQ 'command -v jq'
 
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR" "$T/tmp"

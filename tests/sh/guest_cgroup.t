@@ -15,9 +15,6 @@
 . "$(dirname "$0")/lib.sh"
 
 test_need_guests
-test_lazy_prereq AGENT_BUILT '[ -x "$UK_BUILD/umlkit-agent" ]'
-test_lazy_prereq BUSYBOX '[ -x /bin/busybox ] || command -v busybox'
-test_lazy_prereq E2FS 'PATH=$PATH:/usr/sbin:/sbin command -v debugfs'
 test_lazy_prereq CGROUP_WRITABLE '[ -n "$(cg_mount memory)" ] && [ -w "$(cg_mount memory)$(cg_path $$ memory)" ]'
 
 export XDG_RUNTIME_DIR="$T/run" UMLKIT_CACHE_DIR="$T/cache"
@@ -58,7 +55,7 @@ bb() {
 		--timeout 120 "$@"
 }
 
-test_expect_success AGENT_BUILT,BUSYBOX,E2FS 'setup: an image with the agent' '
+test_expect_success AGENT_BUILT,BUSYBOX,DEBUGFS 'setup: an image with the agent' '
 	"$UMLKIT" image build --size 128M "$T/agent.img" >/dev/null &&
 	test_set_prereq IMAGE
 '

@@ -18,7 +18,6 @@
 
 [ -x "$UMLKIT" ] || test_skip_all "umlkit not built: $UMLKIT"
 case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= cannot take" ;; esac
-test_lazy_prereq DEBUGFS 'command -v debugfs'
 # the kernel's modules: Debian's, or beside a fetched kernel (umlkit kernel fetch)
 test_lazy_prereq MODULES '[ -n "$UML" ] && v=$("$UML" --version) &&
 	{ [ -f "/usr/lib/uml/modules/$v/modules.dep" ] ||

@@ -25,7 +25,6 @@ case "$T" in *,* | *:*) test_skip_all "temp dir $T holds ',' or ':', which ubd= 
 PATH=$PATH:/usr/sbin:/sbin
 NOTIFY_WAIT=$UK_BUILD/tests/helpers/notify-wait
 UML_MCONSOLE=/usr/bin/uml_mconsole
-test_lazy_prereq DEBUGFS 'command -v debugfs' # e2fsprogs
 test_lazy_prereq NOTIFY_WAIT '[ -x "$NOTIFY_WAIT" ]' # make test-build
 test_lazy_prereq OLD_MCONSOLE '[ -x "$UML_MCONSOLE" ]' # uml-utilities
 

@@ -15,7 +15,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/switch-lib.sh"
 test_need_guests
-test_lazy_prereq DEBUGFS 'command -v debugfs'
 test_lazy_prereq OLD_MOO '[ -x "$OLD_UML_MOO" ]'
 
 CACHE=${UMLKIT_TEST_CACHE:-/var/tmp/umlkit-test-cache}

@@ -35,8 +35,6 @@
 . "$(dirname "$0")/debian-lib.sh"
 
 test_need_guests
-test_lazy_prereq AGENT_BUILT '[ -x "$UK_BUILD/umlkit-agent" ]'
-test_lazy_prereq JQ 'command -v jq'
 
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR" "$T/tmp"

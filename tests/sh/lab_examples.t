@@ -10,7 +10,6 @@
 
 test_need_guests
 debian_setup
-test_lazy_prereq AGENT_BUILT '[ -x "$UK_BUILD/umlkit-agent" ]'
 EXAMPLES=$(cd "$(dirname "$0")/../../examples" && pwd)
 LABS="static-routing dns ospf"
 

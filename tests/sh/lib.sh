@@ -412,9 +412,17 @@ until_true() { # until_true SECONDS CMD...: poll CMD every 0.1 s, at most SECOND
 sum_of() { sha256sum "$1" | cut -d' ' -f1; }
 
 # ---------------------------------------------------------------- environment prerequisites
+# (the checks more than one file needs; a file keeps its own others)
 test_lazy_prereq ROOT '[ "$(id -u)" = 0 ]'
 test_lazy_prereq UML '[ -n "$UML" ] && [ -x "$UML" ]'
 test_lazy_prereq NOBODY '[ "$(id -u)" = 0 ] && command -v setpriv && id nobody'
+test_lazy_prereq AGENT_BUILT '[ -x "$UK_BUILD/umlkit-agent" ]'
+test_lazy_prereq BUSYBOX '[ -x /bin/busybox ] || command -v busybox' # busybox-static
+test_lazy_prereq DEBUGFS 'PATH=$PATH:/usr/sbin:/sbin command -v debugfs' # e2fsprogs
+test_lazy_prereq IPROUTE 'command -v ip'
+test_lazy_prereq NFT 'command -v nft'
+test_lazy_prereq JQ 'command -v jq'
+test_lazy_prereq CURL 'command -v curl'
 # stage_for_others: tests that run something as another user (nobody) need it to reach the
 # umlkit binary and the xstate shim; a checkout in a 0700 home directory is out of its reach.
 # Copies the build's binary, its old names and the shim into $T/stage (and opens $T for

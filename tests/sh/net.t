@@ -13,8 +13,6 @@
 [ -L "$UK_BUILD/tunctl" ] || test_skip_all "the tunctl link is not built: $UK_BUILD/tunctl"
 TUNCTL=$UK_BUILD/tunctl
 OLD_TUNCTL=$(command -v /usr/sbin/tunctl /usr/bin/tunctl | head -n 1)
-test_lazy_prereq IPROUTE 'command -v ip'
-test_lazy_prereq NFT 'command -v nft'
 test_lazy_prereq OLD_TUNCTL '[ -n "$OLD_TUNCTL" ]' # uml-utilities
 test_lazy_prereq CAPSH 'command -v capsh'           # libcap2-bin
 

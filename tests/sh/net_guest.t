@@ -17,10 +17,6 @@
 # Run: UK_BUILD=$PWD/build prove -v tests/sh/net_guest.t
 . "$(dirname "$0")/lib.sh"
 test_need_guests
-test_lazy_prereq IPROUTE 'command -v ip'
-test_lazy_prereq NFT 'command -v nft'
-test_lazy_prereq CURL 'command -v curl'
-test_lazy_prereq BUSYBOX 'command -v busybox' # busybox-static
 
 H=ukh$$
 C=ukc$$

@@ -21,11 +21,7 @@
 # Run: UK_BUILD=$PWD/build prove -v tests/sh/net_user.t
 . "$(dirname "$0")/lib.sh"
 test_need_guests
-test_lazy_prereq IPROUTE 'command -v ip'
-test_lazy_prereq NFT 'command -v nft'
-test_lazy_prereq CURL 'command -v curl'
 test_lazy_prereq UNSHARE 'command -v unshare'  # util-linux
-test_lazy_prereq BUSYBOX 'command -v busybox' # busybox-static
 
 GU=4711 # the guest's user and group: numbers without a passwd entry
 NS=uku$$

@@ -27,7 +27,6 @@
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR"
 SQ="'"
-test_lazy_prereq BUSYBOX 'command -v busybox' # busybox-static: the guest image
 
 is_num() { [[ $1 =~ ^[0-9]+$ ]]; }
 swdir() { echo "$XDG_RUNTIME_DIR/umlkit/switches/$1"; }

@@ -15,7 +15,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/switch-lib.sh"
 test_need_guests
-test_lazy_prereq IPROUTE 'command -v ip'
 
 NS=ukvx$$
 del_ns() { for n in a b k; do ip netns del "$NS$n" 2>/dev/null; done; }

@@ -28,7 +28,6 @@ PATH=$PATH:/usr/sbin:/sbin
 DOC=$(cd "$(dirname "$0")/../.." && pwd)/docs/walkthrough.md
 test_lazy_prereq MIRROR '[ "$(id -u)" = 0 ] && command -v mmdebstrap'
 test_lazy_prereq DIG 'command -v dig'
-test_lazy_prereq E2FS 'command -v debugfs'
 
 export XDG_RUNTIME_DIR="$T/run"
 mkdir -p "$XDG_RUNTIME_DIR"
@@ -95,7 +94,7 @@ test_expect_success 'the doc: every tagged block is a step this test runs, once'
 	test_like "$(cat "$(dirname "$DOC")/../README.md")" "docs/walkthrough\.md"
 '
 
-test_expect_success MIRROR,E2FS 'build: a Debian image with bind9 and dig' '
+test_expect_success MIRROR,DEBUGFS 'build: a Debian image with bind9 and dig' '
 	walk build &&
 	test_is "$rc" 0 &&
 	test_path_is_file "$WORK/bind.img" &&
@@ -180,7 +179,7 @@ test_expect_success NS1 'merge: a clean stop; cow merge and uml_moo write the sa
 	test_set_prereq MERGED
 '
 
-test_expect_success MERGED,ZONE,APT,E2FS 'the merged image holds the zone and the apt changes; the base none' '
+test_expect_success MERGED,ZONE,APT,DEBUGFS 'the merged image holds the zone and the apt changes; the base none' '
 	test_is "$(e2cat "$WORK/bind-2.img" /etc/bind/db.example.test)" "$(cat "$WORK/db.example.test")" &&
 	test_like "$(e2cat "$WORK/bind-2.img" /etc/bind/named.conf.local)" "zone \"example\.test\"" &&
 	test_is "$(version_in "$WORK/bind-2.img" hello)" "$HELLO_V" &&
