@@ -90,7 +90,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%)
 HELPER_BIN := $(HELPER_SRC:tests/helpers/%.c=$(BUILD)/tests/helpers/%)
 REPLAY_BIN := $(FUZZ_SRC:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
 
-.PHONY: all check check-quick check-kernel test-build deps demo bench install install-compat uninstall fuzz \
+.PHONY: all check check-quick check-kernel test-build deps demo lab-demo bench install install-compat uninstall fuzz \
 	fuzz-build \
 	format format-check clean
 
@@ -197,6 +197,10 @@ check-quick: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@UK_BUILD=$(abspath $(BUILD)) scripts/demo
+
+lab-demo: deps
+	@$(MAKE) --no-print-directory all
+	@UK_BUILD=$(abspath $(BUILD)) scripts/lab-demo
 
 bench: deps
 	@$(MAKE) --no-print-directory test-build
