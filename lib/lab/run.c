@@ -88,7 +88,8 @@ static int check_path(const char *what, const char *path, struct uk_err *err)
 	return 0;
 }
 
-static int start_switch(const char *name, bool nat, struct uk_err *err)
+/* A switch of the lab's (tap: its uplink, "" none), unless it runs already */
+static int start_switch(const char *name, bool nat, const char *tap, struct uk_err *err)
 {
 	struct uk_switch_daemon_opts d = {.hub = !nat,
 					  .nat = nat,
@@ -100,6 +101,7 @@ static int start_switch(const char *name, bool nat, struct uk_err *err)
 	if (uk_switch_pid(name))
 		return 0; /* started for machines of this lab started earlier */
 	snprintf(d.name, sizeof(d.name), "%s", name);
+	snprintf(d.tap, sizeof(d.tap), "%s", tap);
 	return uk_switch_daemon_start(&d, &pid, err);
 }
 
@@ -108,10 +110,12 @@ static int start_switch(const char *name, bool nat, struct uk_err *err)
 static int start_switches(const struct uk_lab *lab, const struct uk_lab_run_opts *o,
 			  struct uk_err *err)
 {
-	char name[64];
+	char name[64], tap[16];
 	bool nat = false;
-	int r;
+	int r = uk_lab_ext_up(lab, err);
 
+	if (r < 0)
+		return r;
 	for (int i = 0; i < lab->n_machine; i++) {
 		const struct uk_lab_machine *m = &lab->machine[i];
 
@@ -122,7 +126,9 @@ static int start_switches(const struct uk_lab *lab, const struct uk_lab_run_opts
 			if (!m->iface[k].cd[0])
 				continue;
 			uk_lab_switch_name(lab, m->iface[k].cd, name, sizeof(name));
-			r = start_switch(name, false, err);
+			if (!uk_lab_ext_tap(lab, m->iface[k].cd, tap))
+				tap[0] = '\0';
+			r = start_switch(name, false, tap, err);
 			if (r < 0)
 				return uk_err_prefix(err, r, "collision domain '%s' (switch %s): ",
 						     m->iface[k].cd, name);
@@ -131,7 +137,7 @@ static int start_switches(const struct uk_lab *lab, const struct uk_lab_run_opts
 	if (!nat)
 		return 0;
 	uk_lab_nat_name(lab, name, sizeof(name));
-	r = start_switch(name, true, err);
+	r = start_switch(name, true, "", err);
 	return r < 0 ? uk_err_prefix(err, r, "the lab's NAT switch %s: ", name) : 0;
 }
 
@@ -346,6 +352,8 @@ int uk_lab_start(const struct uk_lab *lab, const struct uk_lab_run_opts *o, stru
 
 	if (r == 0)
 		r = check_path("the lab directory", lab->dir, err);
+	if (r == 0)
+		r = uk_lab_ext_check(lab, err);
 	if (r == 0 && (!o->image || !o->kernel))
 		r = uk_err_set(err, EINVAL, "%s: no lab image or kernel given", lab->dir);
 	if (r == 0)

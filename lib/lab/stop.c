@@ -94,6 +94,7 @@ void uk_lab_switches_stop(const struct uk_lab *lab)
 		if (uk_lab_name_is_ours(names[i], lab->id))
 			switch_stop(names[i]);
 	uk_names_free(names, n);
+	uk_lab_ext_down(lab);
 }
 
 /* The options with only the selected machines that run: 0, or -ENOENT when none does */

@@ -29,7 +29,12 @@
 #     (ok lines, the count, exit 0, _test/results kept); after the signature's a.user is
 #     changed, a run fails naming it and its line, exit 1, the signature untouched; a
 #     running lab is refused and runs on; bad options and arguments exit 2.
-#  6. A failing startup script: start exits 1 naming the machine and its log; a lab none of
+#  6. lab.ext (as root, in a network namespace of the test's with a veth pair ve0/ve1, ve1
+#     10.9.0.254): domain A joined to ve0 through a bridge and tap of the lab's; the machine
+#     reaches the namespace's kernel; after the stop only lo, ve0 (up, in no bridge) and ve1
+#     are left. ve0 in another bridge is refused, nothing made (no disk, switch or entry),
+#     and so is an interface that does not exist.
+#  7. A failing startup script: start exits 1 naming the machine and its log; a lab none of
 #     whose machines boots leaves no switch of its own running.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/debian-lib.sh"
@@ -46,6 +51,8 @@ K2=$T/other
 N=$T/netkit
 F=$T/failing
 LT=$T/ltest
+E=$T/ext
+EXT_NS=ukext$$ # lab.ext's host interface lives in a network namespace of this test's
 
 # lab_run ARGS...: umlkit lab bounded in time
 lab_run() { run timeout 600 "$UMLKIT" lab "$@"; }
@@ -54,15 +61,18 @@ reach() {
 	timeout 60 "$UMLKIT" lab exec "$1" "$2" -- bash -c "exec 3<>/dev/tcp/$3/7" 2>&1 |
 		grep -q 'Connection refused'
 }
+# lab_switches: the lab switches this test's runtime directory has
+lab_switches() { "$UMLKIT" switch list 2>/dev/null | awk 'NR > 1 && /^lab/ { print $1 }'; }
 # listing DIR: every path with its type, size and checksum
 listing() {
 	(cd "$1" && find . -printf '%y %s %p\n' | sort && find . -type f -exec sha256sum {} + | sort)
 }
 stop_all() {
 	local d s
-	for d in "$K" "$K2" "$N" "$F" "$LT"; do
+	for d in "$K" "$K2" "$N" "$F" "$LT" "$E"; do
 		[ -d "$d" ] && timeout 120 "$UMLKIT" lab crash "$d" >/dev/null 2>&1
 	done
+	ip netns del "$EXT_NS" 2>/dev/null # its veth, bridge and tap go with it
 	# a switch a failed block left (this test's runtime directory holds only its own)
 	for s in $("$UMLKIT" switch list 2>/dev/null | awk 'NR > 1 { print $1 }'); do
 		"$UMLKIT" switch stop "$s" >/dev/null 2>&1
@@ -104,6 +114,12 @@ echo r1 >"$N/r1/etc/lab-both.txt"
 echo r1 >"$N/r1/etc/lab-r1.txt"
 printf 'ifconfig eth0 10.2.0.1 up 2>/dev/null || ip addr add 10.2.0.1/24 dev eth0\n' \
 	>"$N/r1.startup"
+
+# lab.ext: domain A joined to ve0, whose peer ve1 (10.9.0.254) is in the namespace too
+mkdir -p "$E"
+printf 'pc[0]=A\n' >"$E/lab.conf"
+printf '# the host side\nA ve0\n' >"$E/lab.ext"
+printf 'ip addr add 10.9.0.1/24 dev eth0\n' >"$E/pc.startup"
 
 # ltest: two machines, a's own test script
 mkdir -p "$LT/_test"
@@ -299,6 +315,50 @@ test_expect_success 'Netkit names refuse an option they do not know' '
 	test_like "$err" "option .-x. is not supported"
 '
 
+# ns_links: the namespace's interfaces, one "NAME MASTER" line each (MASTER "-": none)
+ns_links() {
+	ip -n "$EXT_NS" -o link show | sed -E 's/^[0-9]+: ([^:@]+)[^ ]* .*/\1 &/' |
+		awk '{ m = "-"; for (i = 1; i < NF; i++) if ($i == "master") m = $(i + 1); print $1, m }'
+}
+test_expect_success ROOT,IPROUTE,UML,IMAGE 'lab.ext: a domain reaches the kernel of a namespace through ve0' '
+	ip netns add "$EXT_NS" &&
+	ip -n "$EXT_NS" link set lo up &&
+	ip -n "$EXT_NS" link add ve0 type veth peer name ve1 &&
+	ip -n "$EXT_NS" addr add 10.9.0.254/24 dev ve1 &&
+	ip -n "$EXT_NS" link set ve0 up && ip -n "$EXT_NS" link set ve1 up &&
+	run timeout 600 ip netns exec "$EXT_NS" "$UMLKIT" lab start "$E" &&
+	test_is "$rc" 0 &&
+	test_like "$(ns_links)" "^ve0 ukx[0-9a-f]{10}\$" &&
+	test_like "$(ns_links)" "^ukt[0-9a-f]{10} ukx[0-9a-f]{10}\$" &&
+	reach "$E" pc 10.9.0.254 &&
+	run timeout 300 ip netns exec "$EXT_NS" "$UMLKIT" lab stop "$E" &&
+	test_is "$rc" 0 &&
+	test_is "$(ns_links | sort | tr "\n" " ")" "lo - ve0 - ve1 - " &&
+	ip -n "$EXT_NS" link show ve0 | grep -q "state UP" &&
+	run timeout 300 ip netns exec "$EXT_NS" "$UMLKIT" lab clean "$E" &&
+	test_is "$rc" 0 &&
+	test_path_is_missing "$E/pc.disk" &&
+	test_set_prereq EXTNS
+'
+
+test_expect_success EXTNS 'lab.ext: a host interface in another bridge is refused, nothing made' '
+	ip -n "$EXT_NS" link add br9 type bridge &&
+	ip -n "$EXT_NS" link set ve0 master br9 &&
+	run timeout 600 ip netns exec "$EXT_NS" "$UMLKIT" lab start "$E" &&
+	test_is "$rc" 1 &&
+	test_like "$err" "lab.ext:2: domain A to ve0: ve0 is already a port of another bridge" &&
+	test_is "$(ns_links | sort | tr "\n" " ")" "br9 - lo - ve0 br9 ve1 - " &&
+	test_is "$(lab_switches)" "" &&
+	test_path_is_missing "$E/pc.disk" &&
+	run "$UMLKIT" lab list &&
+	test_unlike "$out" "$E" &&
+	printf "A nosuch0\n" >"$E/lab.ext" &&
+	run timeout 60 ip netns exec "$EXT_NS" "$UMLKIT" lab start "$E" &&
+	test_is "$rc" 1 &&
+	test_like "$err" "lab.ext:1: no host interface .nosuch0." &&
+	test_path_is_missing "$E/pc.disk"
+'
+
 # ltest: the first run makes the signature, a second matches it, a changed signature fails
 test_expect_success UML,IMAGE 'ltest: the first run makes the signature, the lab left clean' '
 	listing "$LT" >"$T/lt.before" &&
@@ -365,8 +425,6 @@ test_expect_success UML,IMAGE 'a failing startup script is named with its log' '
 	test_is "$rc" 0
 '
 
-# lab_switches: the lab switches this test's runtime directory has
-lab_switches() { "$UMLKIT" switch list 2>/dev/null | awk 'NR > 1 && /^lab/ { print $1 }'; }
 test_expect_success UML,IMAGE 'a lab whose machines all fail to boot leaves no switch running' '
 	test_is "$(lab_switches)" "" &&
 	lab_run start "$F" -o mem=8 &&

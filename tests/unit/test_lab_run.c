@@ -2,19 +2,24 @@
 /*
  * lib/lab's runtime, the parts that need no guest: the names a lab's switches and guests
  * get (within the switch and guest name limits, apart for two labs, a hash for a long or
- * odd domain), the default of machines started at once.
+ * odd domain), the default of machines started at once, and lab.ext's checks before
+ * anything is made (root only, the host interface must exist, IFACE.VLAN must fit a name).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "umlkit/guest.h"
 #include "umlkit/lab.h"
 #include "umlkit/switch.h"
+#include "../../lib/lab/run-internal.h"
 
 static struct uk_lab *lab_at(const char *dir)
 {
@@ -80,12 +85,50 @@ static void test_parallel_default(void **state)
 	assert_int_equal(uk_lab_parallel_default(1L << 40), 1);
 }
 
+/* lab.ext is checked before anything is made: root only, the interface, the name's length */
+static void test_ext_check(void **state)
+{
+	struct uk_lab *lab = lab_at("/labs/ext");
+	struct uk_lab_ext e = {.cd = "A", .ifname = "lo", .vlan = 0, .line = 1};
+	struct uk_err err = {0};
+	char tap[16];
+
+	(void)state;
+	assert_int_equal(uk_lab_ext_check(lab, &err), 0); /* no lab.ext: nothing to check */
+	lab->ext = &e;
+	lab->n_ext = 1;
+	assert_true(uk_lab_ext_tap(lab, "A", tap));
+	assert_int_equal(strncmp(tap, "ukt", 3), 0);
+	assert_int_equal(strlen(tap), 13);
+	assert_false(uk_lab_ext_tap(lab, "B", tap));
+	if (geteuid() == 0) {
+		assert_int_equal(uk_lab_ext_check(lab, &err), 0);
+		snprintf(e.ifname, sizeof(e.ifname), "nosuchif0");
+		assert_int_equal(uk_lab_ext_check(lab, &err), -ENODEV);
+		assert_non_null(strstr(err.msg, "lab.ext:1: no host interface 'nosuchif0'"));
+		snprintf(e.ifname, sizeof(e.ifname), "abcdefghijkl");
+		e.vlan = 1000;
+		assert_int_equal(uk_lab_ext_check(lab, &err), -EINVAL);
+		assert_non_null(strstr(err.msg, "abcdefghijkl.1000 is longer than an interface"));
+		assert_int_equal(seteuid(65534), 0); /* as another user: refused first */
+	}
+	assert_int_equal(uk_lab_ext_check(lab, &err), -EPERM);
+	assert_non_null(strstr(err.msg, "lab.ext joins collision domains to host interfaces: only "
+					"root may"));
+	if (getuid() == 0)
+		assert_int_equal(seteuid(0), 0);
+	lab->ext = NULL;
+	lab->n_ext = 0;
+	uk_lab_free(lab);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_switch_names),
 		cmocka_unit_test(test_guest_names),
 		cmocka_unit_test(test_parallel_default),
+		cmocka_unit_test(test_ext_check),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
