@@ -64,10 +64,6 @@ int uk_bridge_del(const char *br, struct uk_err *err);
 /* Make port a port of bridge br, and bring both up. */
 int uk_bridge_attach(const char *br, const char *port, struct uk_err *err);
 int uk_net_link_up(const char *name, struct uk_err *err);
-/* A VLAN link name (802.1Q, vid 1..4094) on parent, made new (-EEXIST when it exists). */
-int uk_vlan_add(const char *parent, int vid, const char *name, struct uk_err *err);
-/* Refuses an interface that is not a VLAN link. */
-int uk_vlan_del(const char *name, struct uk_err *err);
 
 /* ---- the firewall policy of a guest (pure) ---- */
 enum uk_fw_proto { UK_FW_TCP, UK_FW_UDP, UK_FW_ICMP };

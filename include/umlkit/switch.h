@@ -88,6 +88,7 @@ struct uk_switch_daemon_opts {
 	char bess[108];	      /* a SEQPACKET listening socket for bess guests ("" none) */
 	char legacy_ctl[108]; /* a legacy daemon-protocol control socket ("" none) */
 	char tap[16];	      /* a host tap as uplink ("" none) */
+	uint16_t tap_vlan;    /* 1..4094: the tap carries VLAN tap_vlan tagged; 0: untagged */
 	bool nat;	      /* the user-mode NAT uplink */
 	char nat_net[32];     /* "10.0.2.0/24" unless given */
 	char forwards[UK_SW_MAX_FORWARDS][96]; /* tcp:[HOSTADDR:]HOSTPORT:GUESTADDR:GUESTPORT */

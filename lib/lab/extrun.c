@@ -2,14 +2,15 @@
 /*
  * lab.ext at run time (Kathará's; root only, as there): each line's collision domain is
  * joined to a host interface. The domain's switch gets a tap uplink, and the tap and the
- * host interface (for IFACE.VLAN, a VLAN link the lab makes on IFACE) become the ports of a
- * bridge of the lab's own. When the lab's switches stop, the bridge, the tap and a VLAN link
- * the lab made go; the host interface is left as it was (an interface that is already a
- * port of another bridge is refused, never taken over).
+ * host interface become the ports of a bridge of the lab's own. For IFACE.VLAN the switch
+ * tags: the machines' ports on the domain are in VLAN VLAN and the tap carries it tagged,
+ * so the frames on IFACE are what Kathará's IFACE.VLAN link would send, without a VLAN link
+ * on the host (nor the host kernel's 802.1Q support). When the lab's switches stop, the
+ * bridge and the tap go; the host interface is left as it was (an interface that is
+ * already a port of another bridge is refused, never taken over).
  *
  * Names: bridge "ukx" and tap "ukt", then 8 hex digits of the lab's id and 2 of the line's
- * index (15 characters at most, as interface names must be); the VLAN link "IFACE.VLAN", as
- * Kathará names it.
+ * index (15 characters at most, as interface names must be).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,68 +30,45 @@ static void ext_names(const struct uk_lab *lab, int i, char br[16], char tap[16]
 	snprintf(tap, 16, "ukt%.8s%02x", lab->id, (unsigned)(i & 0xff));
 }
 
-/* The host side of line i: IFACE, or IFACE.VLAN; -EINVAL when that is too long a name. */
-static int ext_port(const struct uk_lab_ext *e, char port[16], struct uk_err *err)
-{
-	int n = e->vlan ? snprintf(port, 16, "%s.%d", e->ifname, e->vlan)
-			: snprintf(port, 16, "%s", e->ifname);
-
-	if (n > UK_IFNAME_MAX)
-		return uk_err_set(err, EINVAL,
-				  "lab.ext:%d: %s.%d is longer than an interface name may be",
-				  e->line, e->ifname, e->vlan);
-	return 0;
-}
-
-static void state_file(int i, char *out, size_t outlen)
-{
-	snprintf(out, outlen, "ext-vlan.%d", i);
-}
-
-bool uk_lab_ext_tap(const struct uk_lab *lab, const char *cd, char tap[16])
+bool uk_lab_ext_tap(const struct uk_lab *lab, const char *cd, char tap[16], int *vlan)
 {
 	char br[16];
 
 	for (int i = 0; i < lab->n_ext && i < EXT_MAX; i++) {
 		if (!strcmp(lab->ext[i].cd, cd)) {
 			ext_names(lab, i, br, tap);
+			*vlan = lab->ext[i].vlan;
 			return true;
 		}
 	}
 	return false;
 }
 
-/* Line i's bridge with its tap and host port, the VLAN link made when missing. */
+/* Line i's bridge with its tap and the host interface as ports. */
 static int ext_one(const struct uk_lab *lab, int i, struct uk_err *err)
 {
 	const struct uk_lab_ext *e = &lab->ext[i];
 	struct uk_tap_opts to;
-	char br[16], tap[16], port[16], file[32], kname[16];
-	int r = ext_port(e, port, err);
+	char br[16], tap[16], kname[16];
+	int r = 0;
 
 	ext_names(lab, i, br, tap);
-	if (r == 0 && e->vlan && !uk_net_if_exists(port)) {
-		state_file(i, file, sizeof(file));
-		r = uk_lab_state_put(lab, file, "made\n", err);
-		if (r == 0)
-			r = uk_vlan_add(e->ifname, e->vlan, port, err);
-	}
 	uk_tap_opts_init(&to);
-	if (r == 0 && !uk_net_if_exists(tap))
+	if (!uk_net_if_exists(tap))
 		r = uk_tap_add(tap, &to, kname, err);
 	if (r == 0 && !uk_net_if_exists(br))
 		r = uk_bridge_add(br, err);
 	if (r == 0)
 		r = uk_bridge_attach(br, tap, err);
 	if (r == 0)
-		r = uk_bridge_attach(br, port, err);
-	return r < 0 ? uk_err_prefix(err, r, "lab.ext:%d: domain %s to %s: ", e->line, e->cd, port)
+		r = uk_bridge_attach(br, e->ifname, err);
+	return r < 0 ? uk_err_prefix(err, r, "lab.ext:%d: domain %s to %s: ", e->line, e->cd,
+				     e->ifname)
 		     : 0;
 }
 
 int uk_lab_ext_check(const struct uk_lab *lab, struct uk_err *err)
 {
-	char port[16];
 	int r = 0;
 
 	if (!lab->n_ext)
@@ -103,12 +81,10 @@ int uk_lab_ext_check(const struct uk_lab *lab, struct uk_err *err)
 			lab->dir);
 	if (lab->n_ext > EXT_MAX)
 		return uk_err_set(err, E2BIG, "%s/lab.ext: more than %d lines", lab->dir, EXT_MAX);
-	for (int i = 0; r == 0 && i < lab->n_ext; i++) {
-		r = ext_port(&lab->ext[i], port, err);
-		if (r == 0 && !uk_net_if_exists(lab->ext[i].ifname))
+	for (int i = 0; r == 0 && i < lab->n_ext; i++)
+		if (!uk_net_if_exists(lab->ext[i].ifname))
 			r = uk_err_set(err, ENODEV, "%s/lab.ext:%d: no host interface '%s'",
 				       lab->dir, lab->ext[i].line, lab->ext[i].ifname);
-	}
 	return r;
 }
 
@@ -127,7 +103,7 @@ void uk_lab_ext_down(const struct uk_lab *lab)
 {
 	for (int i = 0; i < lab->n_ext && i < EXT_MAX; i++) {
 		struct uk_tap_opts to;
-		char br[16], tap[16], port[16], file[32], made[16] = "", kname[16];
+		char br[16], tap[16], kname[16];
 
 		ext_names(lab, i, br, tap);
 		if (uk_net_if_exists(br))
@@ -135,10 +111,5 @@ void uk_lab_ext_down(const struct uk_lab *lab)
 		uk_tap_opts_init(&to);
 		if (uk_net_if_exists(tap))
 			uk_tap_del(tap, &to, kname, NULL);
-		state_file(i, file, sizeof(file));
-		if (uk_lab_state_get(lab->id, file, made, sizeof(made)) == 0 &&
-		    !strncmp(made, "made", 4) && ext_port(&lab->ext[i], port, NULL) == 0 &&
-		    uk_net_if_exists(port))
-			uk_vlan_del(port, NULL);
 	}
 }

@@ -33,13 +33,13 @@ int uk_lab_guest_startup(const struct uk_lab *lab, const struct uk_lab_machine *
 int uk_lab_guest_shutdown(const struct uk_lab *lab, const struct uk_lab_machine *m,
 			  struct uk_err *err);
 
-/* extrun.c: lab.ext's bridges, taps and VLAN links, checked (root, the host interfaces
- * exist), made and removed; the tap that is the uplink of domain cd's switch, false when
- * lab.ext does not name cd */
+/* extrun.c: lab.ext's bridges and taps, checked (root, the host interfaces exist), made and
+ * removed; the tap that is the uplink of domain cd's switch and the VLAN it tags (0: none),
+ * false when lab.ext does not name cd */
 int uk_lab_ext_check(const struct uk_lab *lab, struct uk_err *err);
 int uk_lab_ext_up(const struct uk_lab *lab, struct uk_err *err);
 void uk_lab_ext_down(const struct uk_lab *lab);
-bool uk_lab_ext_tap(const struct uk_lab *lab, const char *cd, char tap[16]);
+bool uk_lab_ext_tap(const struct uk_lab *lab, const char *cd, char tap[16], int *vlan);
 
 /* run.c: is machine index i one the command acts on */
 bool uk_lab_selected(const struct uk_lab *lab, const struct uk_lab_run_opts *o, int i);

@@ -88,8 +88,10 @@ static int check_path(const char *what, const char *path, struct uk_err *err)
 	return 0;
 }
 
-/* A switch of the lab's (tap: its uplink, "" none), unless it runs already */
-static int start_switch(const char *name, bool nat, const char *tap, struct uk_err *err)
+/* A switch of the lab's (tap: its uplink, "" none; tap_vlan: the VLAN it carries tagged,
+ * 0 none), unless it runs already */
+static int start_switch(const char *name, bool nat, const char *tap, int tap_vlan,
+			struct uk_err *err)
 {
 	struct uk_switch_daemon_opts d = {.hub = !nat,
 					  .nat = nat,
@@ -102,6 +104,7 @@ static int start_switch(const char *name, bool nat, const char *tap, struct uk_e
 		return 0; /* started for machines of this lab started earlier */
 	snprintf(d.name, sizeof(d.name), "%s", name);
 	snprintf(d.tap, sizeof(d.tap), "%s", tap);
+	d.tap_vlan = (uint16_t)tap_vlan;
 	return uk_switch_daemon_start(&d, &pid, err);
 }
 
@@ -112,7 +115,7 @@ static int start_switches(const struct uk_lab *lab, const struct uk_lab_run_opts
 {
 	char name[64], tap[16];
 	bool nat = false;
-	int r = uk_lab_ext_up(lab, err);
+	int vlan = 0, r = uk_lab_ext_up(lab, err);
 
 	if (r < 0)
 		return r;
@@ -126,9 +129,9 @@ static int start_switches(const struct uk_lab *lab, const struct uk_lab_run_opts
 			if (!m->iface[k].cd[0])
 				continue;
 			uk_lab_switch_name(lab, m->iface[k].cd, name, sizeof(name));
-			if (!uk_lab_ext_tap(lab, m->iface[k].cd, tap))
+			if (!uk_lab_ext_tap(lab, m->iface[k].cd, tap, &vlan))
 				tap[0] = '\0';
-			r = start_switch(name, false, tap, err);
+			r = start_switch(name, false, tap, vlan, err);
 			if (r < 0)
 				return uk_err_prefix(err, r, "collision domain '%s' (switch %s): ",
 						     m->iface[k].cd, name);
@@ -137,7 +140,7 @@ static int start_switches(const struct uk_lab *lab, const struct uk_lab_run_opts
 	if (!nat)
 		return 0;
 	uk_lab_nat_name(lab, name, sizeof(name));
-	r = start_switch(name, true, "", err);
+	r = start_switch(name, true, "", 0, err);
 	return r < 0 ? uk_err_prefix(err, r, "the lab's NAT switch %s: ", name) : 0;
 }
 
@@ -169,8 +172,8 @@ static int bridged_net(const struct uk_lab *lab, const struct uk_lab_machine *m,
 static int add_nets(const struct uk_lab *lab, const struct uk_lab_machine *m,
 		    struct uk_guest_spec *s, struct uk_err *err)
 {
-	char arg[128], name[64];
-	int r;
+	char arg[160], name[64], tap[16], tag[16];
+	int r, vlan;
 
 	for (int i = 0; i < m->n_iface; i++) {
 		if (!m->iface[i].cd[0])
@@ -179,8 +182,13 @@ static int add_nets(const struct uk_lab *lab, const struct uk_lab_machine *m,
 			return uk_err_set(err, E2BIG, "machine '%s': more than %d interfaces",
 					  m->name, UK_GUEST_NETS);
 		uk_lab_switch_name(lab, m->iface[i].cd, name, sizeof(name));
-		snprintf(arg, sizeof(arg), "switch:%s%s%s", name, m->iface[i].mac[0] ? ",mac=" : "",
-			 m->iface[i].mac);
+		/* a domain lab.ext joins to IFACE.VLAN: its machines are in that VLAN */
+		if (!uk_lab_ext_tap(lab, m->iface[i].cd, tap, &vlan) || !vlan)
+			snprintf(tag, sizeof(tag), "%s", "");
+		else
+			snprintf(tag, sizeof(tag), ",vlan=%d", vlan);
+		snprintf(arg, sizeof(arg), "switch:%s%s%s%s", name,
+			 m->iface[i].mac[0] ? ",mac=" : "", m->iface[i].mac, tag);
 		r = uk_guest_spec_add_net(s, arg, err);
 		if (r < 0)
 			return uk_err_prefix(err, r, "machine '%s': eth%d: ", m->name, i);

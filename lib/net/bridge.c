@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Bridges, VLAN links and link state over rtnetlink, through libnl-route: no `ip`, no
- * shell. */
+/* Bridges and link state over rtnetlink, through libnl-route: no `ip`, no shell. */
 #include <errno.h>
 #include <net/if.h>
 #include <stdarg.h>
@@ -10,7 +9,6 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/bridge.h>
-#include <netlink/route/link/vlan.h>
 
 #include "umlkit/net.h"
 #include "umlkit/util.h"
@@ -117,30 +115,24 @@ int uk_bridge_add(const char *br, struct uk_err *err)
 	return 0;
 }
 
-/* Delete interface name (what: "bridge", "VLAN interface"), refused unless is() says it is
- * of that kind (a, "a bridge"). */
-static int del_link(const char *name, const char *what, const char *a,
-		    int (*is)(struct rtnl_link *), struct uk_err *err)
+int uk_bridge_del(const char *br, struct uk_err *err)
 {
 	_cleanup_sock_ struct nl_sock *sk = NULL;
 	_cleanup_link_ struct rtnl_link *l = NULL;
-	int r = uk_net_name_check(name, what, false, err);
+	int r = uk_net_name_check(br, "bridge", false, err);
 
 	if (r == 0)
 		r = open_route(&sk, err);
 	if (r == 0)
-		r = get_link(sk, name, &l, err);
+		r = get_link(sk, br, &l, err);
 	if (r < 0)
 		return r;
-	if (!is(l))
-		return uk_err_set(err, EINVAL, "%s is not %s: refusing to delete it", name, a);
+	if (!rtnl_link_is_bridge(l))
+		return uk_err_set(err, EINVAL, "%s is not a bridge: refusing to delete it", br);
 	r = rtnl_link_delete(sk, l);
-	return r < 0 ? nl_fail(err, r, "%s %s", what, name) : 0;
-}
-
-int uk_bridge_del(const char *br, struct uk_err *err)
-{
-	return del_link(br, "bridge", "a bridge", rtnl_link_is_bridge, err);
+	if (r < 0)
+		return nl_fail(err, r, "bridge %s", br);
+	return 0;
 }
 
 static int set_up(struct nl_sock *sk, struct rtnl_link *l, const char *name, struct uk_err *err)
@@ -199,36 +191,4 @@ int uk_bridge_attach(const char *br, const char *port, struct uk_err *err)
 	}
 	r = set_up(sk, b, br, err);
 	return r < 0 ? r : set_up(sk, p, port, err);
-}
-
-int uk_vlan_add(const char *parent, int vid, const char *name, struct uk_err *err)
-{
-	_cleanup_sock_ struct nl_sock *sk = NULL;
-	_cleanup_link_ struct rtnl_link *p = NULL;
-	_cleanup_link_ struct rtnl_link *l = NULL;
-	int r = uk_net_name_check(name, "VLAN interface", false, err);
-
-	if (r == 0 && (vid < 1 || vid > 4094))
-		r = uk_err_set(err, EINVAL, "%s: VLAN %d is not 1 to 4094", name, vid);
-	if (r == 0)
-		r = open_route(&sk, err);
-	if (r == 0)
-		r = get_link(sk, parent, &p, err);
-	if (r < 0)
-		return r;
-	l = rtnl_link_vlan_alloc();
-	if (!l)
-		return uk_err_set(err, ENOMEM, "out of memory");
-	rtnl_link_set_name(l, name);
-	rtnl_link_set_link(l, rtnl_link_get_ifindex(p));
-	rtnl_link_vlan_set_id(l, vid);
-	r = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
-	if (r < 0)
-		return nl_fail(err, r, "VLAN %d on %s as %s", vid, parent, name);
-	return 0;
-}
-
-int uk_vlan_del(const char *name, struct uk_err *err)
-{
-	return del_link(name, "VLAN interface", "a VLAN link", rtnl_link_is_vlan, err);
 }

@@ -73,6 +73,10 @@ int uk_swd_tap_open(struct uk_swd *d, struct uk_err *err)
 				  d->o.tap);
 	}
 	d->tap_fd = fd;
+	if (d->o.tap_vlan) { /* a trunk whose native VLAN is another: tap_vlan goes tagged */
+		c.trunk = true;
+		c.vlan = d->o.tap_vlan == 1 ? 2 : 1;
+	}
 	snprintf(c.peer, sizeof(c.peer), "tap %s", d->o.tap);
 	d->tap_port = uk_switch_add_callback_port(d->sw, &c, tap_send, d, err);
 	if (d->tap_port < 0)

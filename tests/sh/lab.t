@@ -33,7 +33,9 @@
 #     10.9.0.254): domain A joined to ve0 through a bridge and tap of the lab's; the machine
 #     reaches the namespace's kernel; after the stop only lo, ve0 (up, in no bridge) and ve1
 #     are left. ve0 in another bridge is refused, nothing made (no disk, switch or entry),
-#     and so is an interface that does not exist.
+#     and so is an interface that does not exist. With ve0.10 on one side, a lab with ve1.10
+#     is reached and, once it is gone, one with ve1.20 is not (the switch tags: the host
+#     kernel has no 802.1Q link to make); the cleans leave lo, ve0 and ve1.
 #  7. A failing startup script: start exits 1 naming the machine and its log; a lab none of
 #     whose machines boots leaves no switch of its own running.
 . "$(dirname "$0")/lib.sh"
@@ -52,6 +54,8 @@ N=$T/netkit
 F=$T/failing
 LT=$T/ltest
 E=$T/ext
+E2=$T/ext10
+E3=$T/ext20
 EXT_NS=ukext$$ # lab.ext's host interface lives in a network namespace of this test's
 
 # lab_run ARGS...: umlkit lab bounded in time
@@ -69,7 +73,7 @@ listing() {
 }
 stop_all() {
 	local d s
-	for d in "$K" "$K2" "$N" "$F" "$LT" "$E"; do
+	for d in "$K" "$K2" "$N" "$F" "$LT" "$E" "$E2" "$E3"; do
 		[ -d "$d" ] && timeout 120 "$UMLKIT" lab crash "$d" >/dev/null 2>&1
 	done
 	ip netns del "$EXT_NS" 2>/dev/null # its veth, bridge and tap go with it
@@ -120,6 +124,13 @@ mkdir -p "$E"
 printf 'pc[0]=A\n' >"$E/lab.conf"
 printf '# the host side\nA ve0\n' >"$E/lab.ext"
 printf 'ip addr add 10.9.0.1/24 dev eth0\n' >"$E/pc.startup"
+# two labs on ve1's side, VLAN 10 and VLAN 20: q (10.9.0.2) and q (10.9.0.3)
+mkdir -p "$E2" "$E3"
+printf 'q[0]=A\n' | tee "$E2/lab.conf" >"$E3/lab.conf"
+printf 'A ve1.10\n' >"$E2/lab.ext"
+printf 'A ve1.20\n' >"$E3/lab.ext"
+printf 'ip addr add 10.9.0.2/24 dev eth0\n' >"$E2/q.startup"
+printf 'ip addr add 10.9.0.3/24 dev eth0\n' >"$E3/q.startup"
 
 # ltest: two machines, a's own test script
 mkdir -p "$LT/_test"
@@ -357,6 +368,25 @@ test_expect_success EXTNS 'lab.ext: a host interface in another bridge is refuse
 	test_is "$rc" 1 &&
 	test_like "$err" "lab.ext:1: no host interface .nosuch0." &&
 	test_path_is_missing "$E/pc.disk"
+'
+
+test_expect_success EXTNS 'lab.ext: IFACE.VLAN tags on the wire: VLAN 10 meets VLAN 10, not 20' '
+	ip -n "$EXT_NS" link del br9 &&
+	ip -n "$EXT_NS" addr flush dev ve1 &&
+	printf "A ve0.10\n" >"$E/lab.ext" &&
+	ns_lab() { timeout 600 ip netns exec "$EXT_NS" "$UMLKIT" lab "$@"; } &&
+	run ns_lab start "$E2" &&
+	test_is "$rc" 0 &&
+	run ns_lab start "$E" &&
+	test_is "$rc" 0 &&
+	reach "$E" pc 10.9.0.2 &&
+	run ns_lab crash "$E2" &&
+	test_is "$rc" 0 &&
+	run ns_lab start "$E3" &&
+	test_is "$rc" 0 &&
+	! reach "$E" pc 10.9.0.3 &&
+	run ns_lab clean "$E" && run ns_lab clean "$E2" && run ns_lab clean "$E3" &&
+	test_is "$(ns_links | sort | tr "\n" " ")" "lo - ve0 - ve1 - "
 '
 
 # ltest: the first run makes the signature, a second matches it, a changed signature fails
