@@ -140,6 +140,8 @@ int uk_lab_cmd_start(struct uk_lab_cmd *c)
 		r = find_image(c, image, sizeof(image));
 	if (r == 0)
 		r = find_kernel(c);
+	if (r == 0 && uk_lab_host_opts(c->lab, &c->run, &err) < 0)
+		r = uk_fail(&err);
 	if (r)
 		return r;
 	c->run.image = image;

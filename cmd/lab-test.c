@@ -233,6 +233,11 @@ int uk_lab_cmd_test(struct uk_lab_cmd *c)
 	char results[64];
 	int r = uk_lab_cmd_load(c), test_fd = -1, run_fd = -1, sig_fd;
 
+	if (r == 0 && c->lab->n_host) {
+		uk_say("%s: lab.hosts spreads the lab over hosts; the test runs a lab on one",
+		       c->lab->dir);
+		r = UK_EXIT_FAIL;
+	}
 	if (r == 0)
 		r = refuse_running(c->lab);
 	if (r == 0 && uk_lab_clean(c->lab, true, &err) < 0) /* Netkit's: a fresh lab */

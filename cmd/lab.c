@@ -47,6 +47,9 @@ static const char lab_usage[] =
 	"  --image PATH               the lab image (default $UMLKIT_LAB_IMAGE, else the one\n"
 	"                             `umlkit image build --profile lab` made)\n"
 	"  --kernel NAME|PATH         the kernel (default: as umlkit start)\n"
+	"  --host NAME                start: this host of lab.hosts (default: the one whose\n"
+	"                             address this host has); only its machines start, their\n"
+	"                             domains joined to the other hosts' over VXLAN\n"
 	"  --output=json              info, list: JSON\n"
 	"  --map                      info: a Graphviz map of machines and domains\n"
 	"  --verify=both|user|builtin test: which dumps are compared (default both)\n"
@@ -66,6 +69,7 @@ enum {
 	OPT_OUTPUT,
 	OPT_MAP,
 	OPT_VERIFY,
+	OPT_HOST,
 };
 
 static const struct uk_opt lab_opts[] = {
@@ -79,12 +83,13 @@ static const struct uk_opt lab_opts[] = {
 	[OPT_OUTPUT] = {.name = "output", .value = true},
 	[OPT_MAP] = {.name = "map"},
 	[OPT_VERIFY] = {.name = "verify", .value = true},
+	[OPT_HOST] = {.name = "host", .value = true},
 };
 
 #define START_OPTS                                                                                 \
 	(UK_OPT_BIT(OPT_DIR) | UK_OPT_BIT(OPT_PARALLEL) | UK_OPT_BIT(OPT_OVER) |                   \
 	 UK_OPT_BIT(OPT_FORCE) | UK_OPT_BIT(OPT_NO_WAIT) | UK_OPT_BIT(OPT_IMAGE) |                 \
-	 UK_OPT_BIT(OPT_KERNEL))
+	 UK_OPT_BIT(OPT_KERNEL) | UK_OPT_BIT(OPT_HOST))
 
 static int lab_opt(const struct uk_opts *p, int id, const char *v)
 {
@@ -114,6 +119,9 @@ static int lab_opt(const struct uk_opts *p, int id, const char *v)
 		return uk_parse_output(p->cmd, v, &c->json);
 	case OPT_MAP:
 		c->map = true;
+		return 0;
+	case OPT_HOST:
+		c->run.host = v;
 		return 0;
 	case OPT_VERIFY:
 		if (uk_lab_verify_parse(v, &c->verify) < 0)

@@ -94,6 +94,19 @@ struct uk_lab_ext {
 	int line;
 };
 
+/* lab.hosts (umlkit's): a host of a lab that spans hosts, and the machines it runs. */
+#define UK_LAB_HOST_MAX	 32
+#define UK_LAB_VNI_BASE	 4200 /* collision domain i: VNI 4200 + i ... */
+#define UK_LAB_PORT_BASE 4789 /* ... on UDP port 4789 + i, unless lab.hosts says */
+#define UK_LAB_VNI_MAX	 0xffffff
+struct uk_lab_host {
+	char name[UK_LAB_HOST_MAX + 1];
+	char addr[64]; /* IPv4 or IPv6, as written */
+	char **machine;
+	int n_machine;
+	int line;
+};
+
 struct uk_lab {
 	char dir[PATH_MAX]; /* absolute, no trailing slash */
 	char id[17];	    /* 16 hex digits: uk_hash64 of dir; namespaces switches and guests */
@@ -107,6 +120,11 @@ struct uk_lab {
 	bool has_dep;  /* lab.dep exists (even empty: parallel start, as Netkit) */
 	struct uk_lab_ext *ext;
 	int n_ext;
+	struct uk_lab_host *host; /* lab.hosts; none: every machine runs here */
+	int n_host;
+	unsigned vni_base, port_base;
+	char (*span_cd)[UK_LAB_CD_MAX + 1]; /* the domains in lab.conf's order, for their VNIs */
+	int n_span_cd;
 	char **warning; /* "lab.conf:12: ...", each said once, in order */
 	int n_warning;
 };
@@ -140,6 +158,13 @@ struct uk_lab *uk_lab_new(const char *dir);
 int uk_lab_conf_parse(struct uk_lab *lab, const char *buf, size_t len, struct uk_err *err);
 int uk_lab_dep_parse(struct uk_lab *lab, const char *buf, size_t len, struct uk_err *err);
 int uk_lab_ext_parse(struct uk_lab *lab, const char *buf, size_t len, struct uk_err *err);
+int uk_lab_hosts_parse(struct uk_lab *lab, const char *buf, size_t len, struct uk_err *err);
+/* The host lab.hosts places machine on (NULL: none, or no lab.hosts). */
+const struct uk_lab_host *uk_lab_host_of(const struct uk_lab *lab, const char *machine);
+/* Which of lab.hosts' hosts this one is, by the addresses of its interfaces: 0 and *name,
+ * -ENOENT (none) or -EINVAL (two), said. */
+int uk_lab_host_local(const struct uk_lab *lab, const char **name, struct uk_err *err);
+
 int uk_lab_finish(struct uk_lab *lab, const struct uk_lab_load_opts *o, struct uk_err *err);
 
 /* The machine named name, or NULL. */
@@ -256,14 +281,17 @@ struct uk_lab_run_opts {
 	const char *modules;	 /* that kernel's modules image; NULL or "": none */
 	const char *const *only; /* machines to act on (NULL: every one) */
 	int n_only;
-	int parallel;  /* machines started at once; 0: uk_lab_parallel_default() */
-	bool no_wait;  /* start: return once booted, the startup scripts left running */
-	int timeout_s; /* a machine's boot; 0: UK_LAB_BOOT_S */
+	int parallel;	  /* machines started at once; 0: uk_lab_parallel_default() */
+	bool no_wait;	  /* start: return once booted, the startup scripts left running */
+	int timeout_s;	  /* a machine's boot; 0: UK_LAB_BOOT_S */
+	const char *host; /* lab.hosts: the host this is (only its machines); NULL: no lab.hosts */
 	/* each machine's progress: "booting", "ready", "startup done", "failed: ..." */
 	void (*progress)(const char *machine, const char *what, void *ctx);
 	void *ctx;
 };
 
+/* o->host, when lab.hosts exists and it is unset: this host's (uk_lab_host_local). */
+int uk_lab_host_opts(const struct uk_lab *lab, struct uk_lab_run_opts *o, struct uk_err *err);
 /* The names of what a lab runs (out: at least 64 bytes). */
 void uk_lab_guest_name(const struct uk_lab *lab, const char *machine, char *out, size_t outlen);
 void uk_lab_switch_name(const struct uk_lab *lab, const char *cd, char *out, size_t outlen);

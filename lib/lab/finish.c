@@ -109,6 +109,8 @@ int uk_lab_finish(struct uk_lab *lab, const struct uk_lab_load_opts *o, struct u
 	if (r == 0)
 		r = uk_lab_check_ext(lab, err);
 	if (r == 0)
+		r = uk_lab_check_hosts(lab, err);
+	if (r == 0)
 		r = uk_lab_apply_only(lab, o, err);
 	if (r == 0)
 		r = uk_lab_type_options(lab, o, err);

@@ -80,6 +80,15 @@ static void write_text(FILE *f, const struct uk_lab *lab)
 	for (int i = 0; i < lab->n_ext; i++)
 		fprintf(f, "External: %s on %s%s%.0d\n", lab->ext[i].cd, lab->ext[i].ifname,
 			lab->ext[i].vlan ? "." : "", lab->ext[i].vlan);
+	for (int i = 0; i < lab->n_host; i++) {
+		fprintf(f, "Host: %s (%s):", lab->host[i].name, lab->host[i].addr);
+		for (int k = 0; k < lab->host[i].n_machine; k++)
+			fprintf(f, " %s", lab->host[i].machine[k]);
+		fputc('\n', f);
+	}
+	if (lab->n_host)
+		fprintf(f, "Domains between hosts: VXLAN, VNI %u and UDP port %u for the first\n",
+			lab->vni_base, lab->port_base);
 	fprintf(f, lab->has_dep ? "The lab supports parallel startup (lab.dep).\n"
 				: "No lab.dep: the devices start in parallel, in no set order.\n");
 	for (int i = 0; i < lab->n_warning; i++)

@@ -58,6 +58,10 @@ int uk_lab_read_file(int dirfd, const char *dir, const char *name, char **buf, s
 /* finish's parts */
 int uk_lab_apply_only(struct uk_lab *lab, const struct uk_lab_load_opts *o, struct uk_err *err);
 int uk_lab_check_loops(struct uk_lab *lab, struct uk_err *err);
+/* lab.hosts: every placed machine exists, every machine is placed; the domains' order kept */
+int uk_lab_check_hosts(struct uk_lab *lab, struct uk_err *err);
+/* cd's index in lab.conf's order of domains (lab.hosts' VNIs), -1 none */
+int uk_lab_span_index(const struct uk_lab *lab, const char *cd);
 int uk_lab_type_options(struct uk_lab *lab, const struct uk_lab_load_opts *o, struct uk_err *err);
 int uk_lab_check_ifaces(struct uk_lab *lab, struct uk_err *err);
 int uk_lab_check_ext(struct uk_lab *lab, struct uk_err *err);

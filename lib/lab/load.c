@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * uk_lab_load: a lab directory read into the model. lab.conf, lab.dep and lab.ext are opened
- * without following a symlink and must be regular files; the machine list comes from
+ * uk_lab_load: a lab directory read into the model. lab.conf, lab.dep, lab.ext and lab.hosts are
+ * opened without following a symlink and must be regular files; the machine list comes from
  * lab.conf, or from the directories (less shared, _test, CVS and dot directories) when
  * lab.conf names none or for -F (Kathara FolderParser.py; Netkit's default).
  */
@@ -134,6 +134,8 @@ static int load_files(struct uk_lab *lab, int dirfd, const struct uk_lab_load_op
 	r = parse_file(lab, dirfd, "lab.dep", uk_lab_dep_parse, err);
 	if (r == 0)
 		r = parse_file(lab, dirfd, "lab.ext", uk_lab_ext_parse, err);
+	if (r == 0)
+		r = parse_file(lab, dirfd, "lab.hosts", uk_lab_hosts_parse, err);
 	return r < 0 ? r : uk_lab_finish(lab, o, err);
 }
 

@@ -64,6 +64,10 @@ void uk_lab_free(struct uk_lab *lab)
 		free(lab->meta[i]);
 	free(lab->cd);
 	free(lab->ext);
+	for (int i = 0; i < lab->n_host; i++)
+		strv_free(lab->host[i].machine, lab->host[i].n_machine);
+	free(lab->host);
+	free(lab->span_cd);
 	strv_free(lab->warning, lab->n_warning);
 	free(lab);
 }

@@ -16,11 +16,16 @@
 #include "umlkit/lab.h"
 #include "umlkit/switch.h"
 #include "umlkit/util.h"
+#include "lab-internal.h"
 #include "pool-internal.h"
 #include "run-internal.h"
 
 bool uk_lab_selected(const struct uk_lab *lab, const struct uk_lab_run_opts *o, int i)
 {
+	const struct uk_lab_host *h = uk_lab_host_of(lab, lab->machine[i].name);
+
+	if (h && o->host && strcmp(h->name, o->host))
+		return false; /* lab.hosts puts it on another host */
 	if (!o->only || o->n_only == 0)
 		return true;
 	for (int k = 0; k < o->n_only; k++)
@@ -99,13 +104,50 @@ static int start_switch(const char *name, bool nat, const char *tap, int tap_vla
 					  .ready_fd = -1,
 					  .coalesce_us = UK_SW_COALESCE_US};
 	pid_t pid;
+	int r;
 
 	if (uk_switch_pid(name))
 		return 0; /* started for machines of this lab started earlier */
 	snprintf(d.name, sizeof(d.name), "%s", name);
 	snprintf(d.tap, sizeof(d.tap), "%s", tap);
 	d.tap_vlan = (uint16_t)tap_vlan;
-	return uk_switch_daemon_start(&d, &pid, err);
+	r = uk_switch_daemon_start(&d, &pid, err);
+	return r < 0 ? r : 1;
+}
+
+/* "ADDR:PORT", or "[ADDR6]:PORT" */
+static void host_port(const char *addr, unsigned port, char *out, size_t outlen)
+{
+	snprintf(out, outlen, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port);
+}
+
+/* lab.hosts: switch sw of domain cd joined to every other host's over VXLAN (VNI and UDP
+ * port from the domain's place in lab.conf), bound to this host's address */
+static int join_hosts(const struct uk_lab *lab, const char *host, const char *sw, const char *cd,
+		      struct uk_err *err)
+{
+	struct uk_switch_vxlan v = {0};
+	int k = uk_lab_span_index(lab, cd), r;
+	unsigned port;
+
+	if (k < 0 || lab->n_host < 2)
+		return 0;
+	v.vni = lab->vni_base + (unsigned)k;
+	port = lab->port_base + (unsigned)k;
+	if (v.vni > UK_LAB_VNI_MAX || port > 65535)
+		return uk_err_set(err, ERANGE, "domain %s: VNI %u or UDP port %u out of range", cd,
+				  v.vni, port);
+	for (int i = 0; i < lab->n_host && v.nremotes < UK_VXLAN_MAX_REMOTES; i++) {
+		if (!strcmp(lab->host[i].name, host))
+			host_port(lab->host[i].addr, port, v.local, sizeof(v.local));
+		else
+			host_port(lab->host[i].addr, port, v.remotes[v.nremotes++],
+				  sizeof(v.remotes[0]));
+	}
+	r = uk_switch_vxlan(sw, &v, err);
+	return r < 0 ? uk_err_prefix(err, r, "domain %s over VXLAN (VNI %u, %s): ", cd, v.vni,
+				     v.local)
+		     : 0;
 }
 
 /* The hub of every domain the selected machines use, and the NAT switch when one is
@@ -132,6 +174,8 @@ static int start_switches(const struct uk_lab *lab, const struct uk_lab_run_opts
 			if (!uk_lab_ext_tap(lab, m->iface[k].cd, tap, &vlan))
 				tap[0] = '\0';
 			r = start_switch(name, false, tap, vlan, err);
+			if (r > 0 && o->host)
+				r = join_hosts(lab, o->host, name, m->iface[k].cd, err);
 			if (r < 0)
 				return uk_err_prefix(err, r, "collision domain '%s' (switch %s): ",
 						     m->iface[k].cd, name);
@@ -353,6 +397,22 @@ static void failed_list(const struct uk_lab *lab, const struct uk_lab_run_opts *
 	err->code = EIO;
 }
 
+/* lab.hosts: o->host must name one of its hosts */
+static int check_host(const struct uk_lab *lab, const struct uk_lab_run_opts *o, struct uk_err *err)
+{
+	if (!lab->n_host)
+		return 0;
+	if (!o->host)
+		return uk_err_set(err, EINVAL,
+				  "%s/lab.hosts places the machines on hosts: which one is this? "
+				  "(--host NAME)",
+				  lab->dir);
+	for (int i = 0; i < lab->n_host; i++)
+		if (!strcmp(lab->host[i].name, o->host))
+			return 0;
+	return uk_err_set(err, EINVAL, "%s/lab.hosts has no host '%s'", lab->dir, o->host);
+}
+
 int uk_lab_start(const struct uk_lab *lab, const struct uk_lab_run_opts *o, struct uk_err *err)
 {
 	struct uk_lab_pool_result res = {0};
@@ -362,6 +422,8 @@ int uk_lab_start(const struct uk_lab *lab, const struct uk_lab_run_opts *o, stru
 		r = check_path("the lab directory", lab->dir, err);
 	if (r == 0)
 		r = uk_lab_ext_check(lab, err);
+	if (r == 0)
+		r = check_host(lab, o, err);
 	if (r == 0 && (!o->image || !o->kernel))
 		r = uk_err_set(err, EINVAL, "%s: no lab image or kernel given", lab->dir);
 	if (r == 0)

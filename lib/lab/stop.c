@@ -156,8 +156,12 @@ static int remove_file(const struct uk_lab *lab, const char *m, const char *suff
 int uk_lab_remove_disks(const struct uk_lab *lab, const struct uk_lab_run_opts *o,
 			struct uk_err *err)
 {
+	struct uk_lab_run_opts here = *o; /* with lab.hosts: this host's machines only */
+
+	if (uk_lab_host_opts(lab, &here, err) < 0)
+		return -EINVAL;
 	for (int i = 0; i < lab->n_machine; i++) {
-		if (!uk_lab_selected(lab, o, i))
+		if (!uk_lab_selected(lab, &here, i))
 			continue;
 		if (uk_lab_machine_running(lab, lab->machine[i].name))
 			return uk_err_set(err, EBUSY, "%s: machine '%s' is running: its disk stays",
@@ -188,10 +192,13 @@ static int remove_shared(const struct uk_lab *lab, struct uk_err *err)
 
 int uk_lab_clean(const struct uk_lab *lab, bool crash, struct uk_err *err)
 {
-	struct uk_lab_run_opts all = {0};
+	struct uk_lab_run_opts all = {0}; /* with lab.hosts: this host's machines */
 	struct uk_err e = {0};
-	int r = uk_lab_stop(lab, &all, crash, &e);
+	int r = uk_lab_host_opts(lab, &all, err);
 
+	if (r < 0)
+		return r;
+	r = uk_lab_stop(lab, &all, crash, &e);
 	if (r < 0 && r != -ENOENT)
 		return uk_err_set(err, -r, "%s", e.msg);
 	uk_lab_switches_stop(lab);
@@ -199,6 +206,8 @@ int uk_lab_clean(const struct uk_lab *lab, bool crash, struct uk_err *err)
 	for (int i = 0; r == 0 && i < lab->n_machine; i++) {
 		char name[UK_GUEST_NAME_MAX + 1];
 
+		if (!uk_lab_selected(lab, &all, i))
+			continue;
 		uk_lab_guest_name(lab, lab->machine[i].name, name, sizeof(name));
 		uk_guest_forget(name, false, NULL);
 		r = remove_file(lab, lab->machine[i].name, ".log", err);

@@ -3,7 +3,8 @@
  * libFuzzer target for the lab parsers (lib/lab): one input holds lab.conf, lab.dep and
  * lab.ext, split at NUL bytes, parsed in that order into one lab and finished (with an
  * override when the input's first byte is odd); a fourth part is a check file, run with
- * the fifth part as every guest command's output. The parsers must stay inside their
+ * the fifth part as every guest command's output; a sixth is lab.hosts, parsed before the
+ * lab is finished. The parsers must stay inside their
  * buffers and limits, fail only with a message, and a lab they accept must hold names,
  * interfaces and dependencies in range and print as text, JSON (parsed back) and dot.
  */
@@ -108,13 +109,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *over[] = {"mem=64"};
 	struct uk_lab_load_opts o = {.over = over, .n_over = size && (data[0] & 1)};
 	const uint8_t *p = data, *end = data + size;
-	const char *text[5];
-	size_t len[5];
+	const char *text[6];
+	size_t len[6];
 	struct uk_err err = {0};
 	struct uk_lab *lab;
 	int r, parts = 0;
 
-	while (parts < 5 && (p < end || parts == 0)) {
+	while (parts < 6 && (p < end || parts == 0)) {
 		text[parts] = part(&p, end, &len[parts]);
 		parts++;
 	}
@@ -126,13 +127,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		r = uk_lab_dep_parse(lab, text[1], len[1], &err);
 	if (r == 0 && parts > 2)
 		r = uk_lab_ext_parse(lab, text[2], len[2], &err);
+	if (r == 0 && parts > 5)
+		r = uk_lab_hosts_parse(lab, text[5], len[5], &err);
 	if (r == 0)
 		r = uk_lab_finish(lab, &o, &err);
 	CHECK(r == 0 || r == -EINVAL || r == -ELOOP || r == -E2BIG || r == -ENOMEM);
 	CHECK(r == 0 || err.msg[0]);
 	if (r == 0) {
-		for (int i = 0; i < lab->n_machine; i++)
+		for (int i = 0; i < lab->n_machine; i++) {
 			check_machine(lab, &lab->machine[i]);
+			CHECK(!lab->n_host || uk_lab_host_of(lab, lab->machine[i].name));
+		}
 		check_output(lab);
 	}
 	uk_lab_free(lab);

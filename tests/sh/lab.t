@@ -36,7 +36,13 @@
 #     and so is an interface that does not exist. With ve0.10 on one side, a lab with ve1.10
 #     is reached and, once it is gone, one with ve1.20 is not (the switch tags: the host
 #     kernel has no 802.1Q link to make); the cleans leave lo, ve0 and ve1.
-#  7. A failing startup script: start exits 1 naming the machine and its log; a lab none of
+#  7. lab.hosts: hosts a, b and k as network namespaces on one segment; p1 started on a
+#     (found by its address), p2 on b (--host hb), each in its own runtime directory: they
+#     reach each other over the domain's VXLAN (VNI 6000, UDP 8472, as lab.hosts says), p1
+#     reaches k's kernel vxlan device; a host that lab.hosts does not name, or an unknown
+#     --host, is refused with nothing started; each host stops and cleans its own (b's
+#     clean leaves a's disk).
+#  8. A failing startup script: start exits 1 naming the machine and its log; a lab none of
 #     whose machines boots leaves no switch of its own running.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/debian-lib.sh"
@@ -56,6 +62,8 @@ LT=$T/ltest
 E=$T/ext
 E2=$T/ext10
 E3=$T/ext20
+M=$T/multi
+MH_NS=ukmh$$ # lab.hosts' hosts: namespaces ${MH_NS}a, b (machines) and k (a kernel VTEP)
 EXT_NS=ukext$$ # lab.ext's host interface lives in a network namespace of this test's
 
 # lab_run ARGS...: umlkit lab bounded in time
@@ -77,6 +85,11 @@ stop_all() {
 		[ -d "$d" ] && timeout 120 "$UMLKIT" lab crash "$d" >/dev/null 2>&1
 	done
 	ip netns del "$EXT_NS" 2>/dev/null # its veth, bridge and tap go with it
+	for h in a b; do
+		[ -d "$T/run-$h" ] && XDG_RUNTIME_DIR=$T/run-$h timeout 120 "$UMLKIT" lab crash "$M" \
+			>/dev/null 2>&1
+	done
+	for h in a b k; do ip netns del "$MH_NS$h" 2>/dev/null; done
 	# a switch a failed block left (this test's runtime directory holds only its own)
 	for s in $("$UMLKIT" switch list 2>/dev/null | awk 'NR > 1 { print $1 }'); do
 		"$UMLKIT" switch stop "$s" >/dev/null 2>&1
@@ -131,6 +144,14 @@ printf 'A ve1.10\n' >"$E2/lab.ext"
 printf 'A ve1.20\n' >"$E3/lab.ext"
 printf 'ip addr add 10.9.0.2/24 dev eth0\n' >"$E2/q.startup"
 printf 'ip addr add 10.9.0.3/24 dev eth0\n' >"$E3/q.startup"
+
+# lab.hosts: p1 on host ha, p2 on host hb, domain A over VXLAN (VNI 6000, UDP 8472), and hk
+# (no machines) whose kernel has a vxlan device in it
+mkdir -p "$M"
+printf 'p1[0]=A\np2[0]=A\n' >"$M/lab.conf"
+printf 'vni 6000\nport 8472\nha 10.78.0.1 p1\nhb 10.78.0.2 p2\nhk 10.78.0.3\n' >"$M/lab.hosts"
+printf 'ip addr add 10.9.2.1/24 dev eth0\n' >"$M/p1.startup"
+printf 'ip addr add 10.9.2.2/24 dev eth0\n' >"$M/p2.startup"
 
 # ltest: two machines, a's own test script
 mkdir -p "$LT/_test"
@@ -387,6 +408,80 @@ test_expect_success EXTNS 'lab.ext: IFACE.VLAN tags on the wire: VLAN 10 meets V
 	! reach "$E" pc 10.9.0.3 &&
 	run ns_lab clean "$E" && run ns_lab clean "$E2" && run ns_lab clean "$E3" &&
 	test_is "$(ns_links | sort | tr "\n" " ")" "lo - ve0 - ve1 - "
+'
+
+# on_host H CMD...: CMD in host H's namespace, with H's own runtime directory
+on_host() {
+	local h=$1
+	shift
+	XDG_RUNTIME_DIR=$T/run-$h ip netns exec "$MH_NS$h" "$@"
+}
+test_expect_success ROOT,IPROUTE 'setup: hosts a, b, k in namespaces on one segment' '
+	for h in a b k; do
+		ip netns add "$MH_NS$h" && ip -n "$MH_NS$h" link set lo up || return 1
+	done &&
+	mkdir -p "$T/run-a" "$T/run-b" &&
+	ip -n "${MH_NS}a" link add br0 type bridge &&
+	ip link add mhb$$ netns "${MH_NS}a" type veth peer name eth0 netns "${MH_NS}b" &&
+	ip link add mhk$$ netns "${MH_NS}a" type veth peer name eth0 netns "${MH_NS}k" &&
+	ip -n "${MH_NS}a" link set mhb$$ master br0 && ip -n "${MH_NS}a" link set mhk$$ master br0 &&
+	ip -n "${MH_NS}a" addr add 10.78.0.1/24 dev br0 &&
+	ip -n "${MH_NS}b" addr add 10.78.0.2/24 dev eth0 &&
+	ip -n "${MH_NS}k" addr add 10.78.0.3/24 dev eth0 &&
+	for l in "a br0" "a mhb$$" "a mhk$$" "b eth0" "k eth0"; do
+		set -- $l && ip -n "$MH_NS$1" link set "$2" up || return 1
+	done &&
+	ip -n "${MH_NS}k" link add vx0 type vxlan id 6000 dstport 8472 local 10.78.0.3 &&
+	ip netns exec "${MH_NS}k" bridge fdb append 00:00:00:00:00:00 dev vx0 dst 10.78.0.1 &&
+	ip netns exec "${MH_NS}k" bridge fdb append 00:00:00:00:00:00 dev vx0 dst 10.78.0.2 &&
+	ip -n "${MH_NS}k" addr add 10.9.2.9/24 dev vx0 && ip -n "${MH_NS}k" link set vx0 up &&
+	test_set_prereq MHOSTS
+'
+
+test_expect_success MHOSTS,UML,IMAGE 'lab.hosts: p1 on host a, p2 on host b, one domain over VXLAN' '
+	run on_host a timeout 600 "$UMLKIT" lab start "$M" &&
+	test_is "$rc" 0 &&
+	test_like "$out" "^p1: startup done" &&
+	test_unlike "$out" "p2" &&
+	run on_host b timeout 600 "$UMLKIT" lab start "$M" --host hb &&
+	test_is "$rc" 0 &&
+	test_like "$out" "^p2: startup done" &&
+	test_unlike "$out" "p1" &&
+	XDG_RUNTIME_DIR=$T/run-a reach "$M" p1 10.9.2.2 &&
+	XDG_RUNTIME_DIR=$T/run-b reach "$M" p2 10.9.2.1 &&
+	XDG_RUNTIME_DIR=$T/run-a run "$UMLKIT" switch ports "$(XDG_RUNTIME_DIR=$T/run-a lab_switches)" &&
+	test_like "$out" "vxlan" &&
+	test_like "$out" "6000" &&
+	test_set_prereq MLAB
+'
+
+test_expect_success MLAB "lab.hosts: p1 reaches the kernel's own vxlan device on host k" '
+	XDG_RUNTIME_DIR=$T/run-a reach "$M" p1 10.9.2.9
+'
+
+test_expect_success MLAB 'lab.hosts: a host lab.hosts does not name is refused, nothing started' '
+	run timeout 60 "$UMLKIT" lab start "$M" &&
+	test_is "$rc" 1 &&
+	test_like "$err" "lab.hosts: no address of this host is a host.s of the lab: say which it is with --host NAME" &&
+	run timeout 60 "$UMLKIT" lab start "$M" --host nosuch &&
+	test_is "$rc" 1 &&
+	test_like "$err" "lab.hosts has no host .nosuch." &&
+	test_is "$(lab_switches)" ""
+'
+
+test_expect_success MLAB 'lab.hosts: each host stops and cleans its own machines' '
+	run on_host a timeout 300 "$UMLKIT" lab stop "$M" &&
+	test_is "$rc" 0 &&
+	test_like "$out" "^p1: stopped" &&
+	test_unlike "$out" "p2" &&
+	XDG_RUNTIME_DIR=$T/run-b reach "$M" p2 10.9.2.9 &&
+	run on_host b timeout 300 "$UMLKIT" lab clean "$M" &&
+	test_is "$rc" 0 &&
+	test_path_is_missing "$M/p2.disk" &&
+	test_path_is_file "$M/p1.disk" &&
+	run on_host a timeout 300 "$UMLKIT" lab clean "$M" &&
+	test_is "$rc" 0 &&
+	test_path_is_missing "$M/p1.disk"
 '
 
 # ltest: the first run makes the signature, a second matches it, a changed signature fails

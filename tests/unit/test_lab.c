@@ -475,6 +475,77 @@ static void test_ext(void **state)
 	    "characters.");
 }
 
+/* lab.conf and lab.hosts parsed and finished: 0 and the lab, or the error with err set */
+static int hosts(const char *conf, const char *h, struct uk_lab **out, struct uk_err *err)
+{
+	struct uk_lab *lab = uk_lab_new("/labs/h");
+	int r;
+
+	assert_non_null(lab);
+	uk_err_clear(err);
+	r = uk_lab_conf_parse(lab, conf, strlen(conf), err);
+	if (r == 0)
+		r = uk_lab_hosts_parse(lab, h, strlen(h), err);
+	if (r == 0)
+		r = uk_lab_finish(lab, NULL, err);
+	if (r < 0) {
+		uk_lab_free(lab);
+		lab = NULL;
+	}
+	*out = lab;
+	return r;
+}
+
+static void bad_hosts(const char *h, const char *msg)
+{
+	struct uk_err err = {0};
+	struct uk_lab *lab;
+
+	assert_int_equal(hosts("a[0]=A\nb[0]=A\nb[1]=B\n", h, &lab, &err), -EINVAL);
+	assert_null(lab);
+	assert_string_equal(err.msg, msg);
+}
+
+/* lab.hosts: hosts, their machines, the settings, the domains' order kept for VNIs */
+static void test_hosts(void **state)
+{
+	const char *conf = "a[0]=A\nb[0]=A\nb[1]=B\n";
+	struct uk_err err = {0};
+	struct uk_lab *lab;
+
+	assert_int_equal(
+		hosts(conf, "# two hosts\nh1 10.0.0.1 a\nh-2\t2001:db8::2  b\n", &lab, &err), 0);
+	assert_int_equal(lab->n_host, 2);
+	assert_string_equal(lab->host[1].name, "h-2");
+	assert_string_equal(lab->host[1].addr, "2001:db8::2");
+	assert_int_equal(lab->host[1].line, 3);
+	assert_string_equal(uk_lab_host_of(lab, "a")->name, "h1");
+	assert_string_equal(uk_lab_host_of(lab, "b")->name, "h-2");
+	assert_null(uk_lab_host_of(lab, "c"));
+	assert_int_equal(lab->vni_base, UK_LAB_VNI_BASE);
+	assert_int_equal(lab->port_base, UK_LAB_PORT_BASE);
+	assert_int_equal(lab->n_span_cd, 2);
+	assert_string_equal(lab->span_cd[1], "B");
+	uk_lab_free(lab);
+	assert_int_equal(hosts(conf, "vni 77\nport 9000\nh1 10.0.0.1 a b\n", &lab, &err), 0);
+	assert_int_equal(lab->vni_base, 77);
+	assert_int_equal(lab->port_base, 9000);
+	uk_lab_free(lab);
+	bad_hosts("h1 10.0.0.1 a\n", "lab.hosts: machine 'b' is on no host");
+	bad_hosts("h1 10.0.0.1 a b\nh2 10.0.0.2 b\n", "lab.hosts:2: placed on a second host: 'b'");
+	bad_hosts("h1 10.0.0.1 a b c\n", "lab.hosts:1: no machine 'c' in the lab");
+	bad_hosts("h1 host1.example a b\n",
+		  "lab.hosts:1: not an IPv4 or IPv6 address (no names): 'host1.example'");
+	bad_hosts("h1 10.0.0.1 a\nh1 10.0.0.2 b\n", "lab.hosts:2: a second line for 'h1'");
+	bad_hosts("h1 10.0.0.1 a\nh2 10.0.0.1 b\n", "lab.hosts:2: a second line for '10.0.0.1'");
+	bad_hosts("h/1 10.0.0.1 a b\n",
+		  "lab.hosts:1: a host's name is letters, digits, '_', '.', '-', not 'h/1'");
+	bad_hosts("h1\n", "lab.hosts:1: want HOST ADDRESS MACHINE...");
+	bad_hosts("vni 0\nh1 10.0.0.1 a b\n", "lab.hosts:1: vni 0 is not 1..16777215");
+	bad_hosts("port 65536\nh1 10.0.0.1 a b\n", "lab.hosts:1: port 65536 is not 1..65535");
+	bad_hosts("vni 5 6\nh1 10.0.0.1 a b\n", "lab.hosts:1: want 'vni N'");
+}
+
 /* ---- uk_lab_load ---- */
 
 static void test_load_kathara(void **state)
@@ -769,6 +840,7 @@ int main(void)
 		cmocka_unit_test(test_dep),
 		cmocka_unit_test(test_dep_errors),
 		cmocka_unit_test(test_ext),
+		cmocka_unit_test(test_hosts),
 		cmocka_unit_test(test_load_kathara),
 		cmocka_unit_test(test_load_netkit),
 		cmocka_unit_test(test_load_only),
