@@ -122,12 +122,19 @@ static long largest_mem(const struct uk_lab *lab)
 	return mem;
 }
 
-/* The lab read, its progress to be printed: 0 or the exit status */
+/* The lab read, its progress to be printed, with lab.hosts the host this is: 0 or the exit
+ * status */
 static int load_to_run(struct uk_lab_cmd *c)
 {
+	struct uk_err err = {0};
+	int r;
+
 	c->run.progress = say_progress;
 	c->run.ctx = c;
-	return uk_lab_cmd_load(c);
+	r = uk_lab_cmd_load(c);
+	if (r == 0 && uk_lab_host_opts(c->lab, &c->run, &err) < 0)
+		r = uk_fail(&err);
+	return r;
 }
 
 int uk_lab_cmd_start(struct uk_lab_cmd *c)
@@ -140,8 +147,6 @@ int uk_lab_cmd_start(struct uk_lab_cmd *c)
 		r = find_image(c, image, sizeof(image));
 	if (r == 0)
 		r = find_kernel(c);
-	if (r == 0 && uk_lab_host_opts(c->lab, &c->run, &err) < 0)
-		r = uk_fail(&err);
 	if (r)
 		return r;
 	c->run.image = image;

@@ -47,9 +47,12 @@ static const char lab_usage[] =
 	"  --image PATH               the lab image (default $UMLKIT_LAB_IMAGE, else the one\n"
 	"                             `umlkit image build --profile lab` made)\n"
 	"  --kernel NAME|PATH         the kernel (default: as umlkit start)\n"
-	"  --host NAME                start: this host of lab.hosts (default: the one whose\n"
-	"                             address this host has); only its machines start, their\n"
-	"                             domains joined to the other hosts' over VXLAN\n"
+	"  --host NAME                start, stop, crash, clean: this host of lab.hosts\n"
+	"                             (default: the one whose address this host has); only\n"
+	"                             its machines, their domains joined to the other hosts'\n"
+	"                             over VXLAN\n"
+	"  --all-hosts                then the same on lab.hosts' other hosts, through ssh\n"
+	"                             ($UMLKIT_LAB_SSH, else ssh; the same DIR there)\n"
 	"  --output=json              info, list: JSON\n"
 	"  --map                      info: a Graphviz map of machines and domains\n"
 	"  --verify=both|user|builtin test: which dumps are compared (default both)\n"
@@ -70,6 +73,7 @@ enum {
 	OPT_MAP,
 	OPT_VERIFY,
 	OPT_HOST,
+	OPT_ALL_HOSTS,
 };
 
 static const struct uk_opt lab_opts[] = {
@@ -84,6 +88,7 @@ static const struct uk_opt lab_opts[] = {
 	[OPT_MAP] = {.name = "map"},
 	[OPT_VERIFY] = {.name = "verify", .value = true},
 	[OPT_HOST] = {.name = "host", .value = true},
+	[OPT_ALL_HOSTS] = {.name = "all-hosts"},
 };
 
 #define START_OPTS                                                                                 \
@@ -122,6 +127,9 @@ static int lab_opt(const struct uk_opts *p, int id, const char *v)
 		return 0;
 	case OPT_HOST:
 		c->run.host = v;
+		return 0;
+	case OPT_ALL_HOSTS:
+		c->all_hosts = true;
 		return 0;
 	case OPT_VERIFY:
 		if (uk_lab_verify_parse(v, &c->verify) < 0)
@@ -245,15 +253,30 @@ static const struct {
 	const char *name;
 	unsigned accept;
 } verbs[] = {
-	{"start", START_OPTS},
-	{"stop", UK_OPT_BIT(OPT_DIR)},
-	{"crash", UK_OPT_BIT(OPT_DIR)},
-	{"clean", UK_OPT_BIT(OPT_DIR) | UK_OPT_BIT(OPT_FORCE)},
+	{"start", START_OPTS | UK_OPT_BIT(OPT_ALL_HOSTS)},
+	{"stop", UK_OPT_BIT(OPT_DIR) | UK_OPT_BIT(OPT_HOST) | UK_OPT_BIT(OPT_ALL_HOSTS)},
+	{"crash", UK_OPT_BIT(OPT_DIR) | UK_OPT_BIT(OPT_HOST) | UK_OPT_BIT(OPT_ALL_HOSTS)},
+	{"clean", UK_OPT_BIT(OPT_DIR) | UK_OPT_BIT(OPT_FORCE) | UK_OPT_BIT(OPT_HOST) |
+			  UK_OPT_BIT(OPT_ALL_HOSTS)},
 	{"info", UK_OPT_BIT(OPT_DIR) | UK_OPT_BIT(OPT_OUTPUT) | UK_OPT_BIT(OPT_MAP)},
 	{"list", UK_OPT_BIT(OPT_OUTPUT)},
 	{"check", UK_OPT_BIT(OPT_DIR)},
 	{"test", UK_OPT_BIT(OPT_VERIFY) | (START_OPTS & ~UK_OPT_BIT(OPT_NO_WAIT))},
 };
+
+/* With --all-hosts, verb on the other hosts too (after this one's, which gave r): the
+ * worse exit status. A selection of machines is this host's business only. */
+static int on_all_hosts(struct uk_lab_cmd *c, const char *verb, int r)
+{
+	int o;
+
+	if (!c->all_hosts || (r != UK_EXIT_OK && (!c->lab || !strcmp(verb, "start"))))
+		return r; /* a start that failed here goes no further */
+	if (c->run.n_only)
+		return uk_usage_error("umlkit lab", "--all-hosts acts on whole hosts: no MACHINE");
+	o = uk_lab_cmd_other_hosts(c, verb);
+	return r ? r : o;
+}
 
 static int run_verb(struct uk_lab_cmd *c, const char *verb, int nargs, char **args)
 {
@@ -277,13 +300,13 @@ static int run_verb(struct uk_lab_cmd *c, const char *verb, int nargs, char **ar
 	split_args(c, nargs, args,
 		   strcmp(verb, "clean") && strcmp(verb, "info") && strcmp(verb, "test"));
 	if (!strcmp(verb, "start"))
-		return uk_lab_cmd_start(c);
+		return on_all_hosts(c, verb, uk_lab_cmd_start(c));
 	if (!strcmp(verb, "stop") || !strcmp(verb, "crash"))
-		return uk_lab_cmd_stop(c, !strcmp(verb, "crash"), false);
+		return on_all_hosts(c, verb, uk_lab_cmd_stop(c, !strcmp(verb, "crash"), false));
 	if (c->run.n_only)
 		return uk_usage_error("umlkit lab", "unexpected argument '%s'", c->run.only[0]);
 	if (!strcmp(verb, "clean"))
-		return uk_lab_cmd_clean(c);
+		return on_all_hosts(c, verb, uk_lab_cmd_clean(c));
 	if (!strcmp(verb, "test"))
 		return uk_lab_cmd_test(c);
 	return cmd_info(c);

@@ -19,6 +19,7 @@ struct uk_lab_cmd {
 	const char *map_file; /* linfo -m FILE */
 	bool json, map, quiet;
 	bool remove_disks;	   /* lhalt -r; lcrash without -F */
+	bool all_hosts;		   /* --all-hosts: then on lab.hosts' other hosts, through ssh */
 	enum uk_lab_verify verify; /* test, ltest: --verify= */
 	struct uk_lab_load_opts load;
 	struct uk_lab_run_opts run;
@@ -41,6 +42,8 @@ int uk_lab_cmd_check(struct uk_lab_cmd *c, const char *file);
 /* lab test, ltest: the lab started afresh, its dumps made the signature or compared with it
  * (cmd/lab-test.c) */
 int uk_lab_cmd_test(struct uk_lab_cmd *c);
+/* --all-hosts: verb on lab.hosts' other hosts that run machines (cmd/lab-hosts.c) */
+int uk_lab_cmd_other_hosts(struct uk_lab_cmd *c, const char *verb);
 void uk_lab_cmd_free(struct uk_lab_cmd *c);
 
 #endif

@@ -36,8 +36,9 @@
 #     and so is an interface that does not exist. With ve0.10 on one side, a lab with ve1.10
 #     is reached and, once it is gone, one with ve1.20 is not (the switch tags: the host
 #     kernel has no 802.1Q link to make); the cleans leave lo, ve0 and ve1.
-#  7. lab.hosts: hosts a, b and k as network namespaces on one segment; p1 started on a
-#     (found by its address), p2 on b (--host hb), each in its own runtime directory: they
+#  7. lab.hosts: hosts a, b and k as network namespaces on one segment; `lab start
+#     --all-hosts` on a starts p1 there (a found by its address) and p2 on b through a fake
+#     ssh (`umlkit lab start --host hb`), each in its own runtime directory: they
 #     reach each other over the domain's VXLAN (VNI 6000, UDP 8472, as lab.hosts says), p1
 #     reaches k's kernel vxlan device; a host that lab.hosts does not name, or an unknown
 #     --host, is refused with nothing started; each host stops and cleans its own (b's
@@ -438,15 +439,26 @@ test_expect_success ROOT,IPROUTE 'setup: hosts a, b, k in namespaces on one segm
 	test_set_prereq MHOSTS
 '
 
-test_expect_success MHOSTS,UML,IMAGE 'lab.hosts: p1 on host a, p2 on host b, one domain over VXLAN' '
-	run on_host a timeout 600 "$UMLKIT" lab start "$M" &&
+# fake-ssh ADDRESS CMD...: ssh for --all-hosts here, CMD in that host's namespace
+cat >"$T/fake-ssh" <<EOF
+#!/bin/sh
+addr=\$1
+shift
+case \$addr in
+10.78.0.2) h=b ;;
+*) echo "fake-ssh: no host \$addr" >&2; exit 255 ;;
+esac
+exec env XDG_RUNTIME_DIR=$T/run-\$h ip netns exec $MH_NS\$h "\$@"
+EOF
+chmod +x "$T/fake-ssh"
+test_expect_success MHOSTS,UML,IMAGE 'lab.hosts: start --all-hosts: p1 here on a, p2 on b through ssh' '
+	run on_host a env UMLKIT_LAB_SSH="$T/fake-ssh" UMLKIT_LAB_REMOTE="$UMLKIT" \
+		timeout 900 "$UMLKIT" lab start "$M" --all-hosts &&
 	test_is "$rc" 0 &&
 	test_like "$out" "^p1: startup done" &&
-	test_unlike "$out" "p2" &&
-	run on_host b timeout 600 "$UMLKIT" lab start "$M" --host hb &&
-	test_is "$rc" 0 &&
+	test_like "$out" "^== host hb \(10.78.0.2\): umlkit lab start" &&
 	test_like "$out" "^p2: startup done" &&
-	test_unlike "$out" "p1" &&
+	test_unlike "$out" "host ha|host hk" &&
 	XDG_RUNTIME_DIR=$T/run-a reach "$M" p1 10.9.2.2 &&
 	XDG_RUNTIME_DIR=$T/run-b reach "$M" p2 10.9.2.1 &&
 	XDG_RUNTIME_DIR=$T/run-a run "$UMLKIT" switch ports "$(XDG_RUNTIME_DIR=$T/run-a lab_switches)" &&
@@ -479,8 +491,10 @@ test_expect_success MLAB 'lab.hosts: each host stops and cleans its own machines
 	test_is "$rc" 0 &&
 	test_path_is_missing "$M/p2.disk" &&
 	test_path_is_file "$M/p1.disk" &&
-	run on_host a timeout 300 "$UMLKIT" lab clean "$M" &&
+	run on_host a env UMLKIT_LAB_SSH="$T/fake-ssh" UMLKIT_LAB_REMOTE="$UMLKIT" \
+		timeout 300 "$UMLKIT" lab clean "$M" --all-hosts &&
 	test_is "$rc" 0 &&
+	test_like "$out" "^== host hb \(10.78.0.2\): umlkit lab clean" &&
 	test_path_is_missing "$M/p1.disk"
 '
 
