@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * lab start|stop|crash|clean --all-hosts: after this host's part, the same command on every
- * other host of lab.hosts that runs machines, through ssh: `ssh ADDRESS umlkit lab VERB
- * --host NAME [-o KEY=VALUE]... DIR`, one host after the other, each one's output passed
- * through under a line naming it. The lab directory must have the same path on every host.
- * $UMLKIT_LAB_SSH replaces `ssh` (a command line, as $GIT_SSH_COMMAND: run by sh, the
- * address and the command after it) and $UMLKIT_LAB_REMOTE the remote `umlkit`.
+ * other host of lab.hosts that runs machines, through ssh: `ssh ADDRESS 'umlkit' 'lab' 'VERB'
+ * '--host' 'NAME' ['-o' 'KEY=VALUE']... 'DIR'` (one string, each word quoted for the remote
+ * shell: a directory's name is never a command there), one host after the other, each one's
+ * output passed through under a line naming it. The lab directory must have the same path
+ * on every host. $UMLKIT_LAB_SSH replaces `ssh` (a command line, as $GIT_SSH_COMMAND: run
+ * by sh, the address and the command string after it) and $UMLKIT_LAB_REMOTE the remote
+ * `umlkit`.
  */
 #include <errno.h>
 #include <spawn.h>
@@ -20,32 +22,51 @@
 
 extern char **environ;
 
-#define REMOTE_ARGS (12 + 2 * UK_LAB_OVER_MAX)
+#define REMOTE_CMD_MAX 8192
 
-/* The command for host h in argv (its strings in the caller's storage): the count. */
-static int remote_argv(const struct uk_lab_cmd *c, const char *verb, const struct uk_lab_host *h,
-		       char **argv)
+/* s in single quotes for a POSIX shell, at the end of out (its room checked): 0 or -1 */
+static int quote(char *out, size_t cap, const char *s)
 {
-	const char *ssh = getenv("UMLKIT_LAB_SSH"), *umlkit = getenv("UMLKIT_LAB_REMOTE");
-	int n = 0;
+	size_t n = strlen(out);
 
-	argv[n++] = "/bin/sh";
-	argv[n++] = "-c";
-	argv[n++] = (char *)(ssh && *ssh ? "eval \"$UMLKIT_LAB_SSH\" '\"$@\"'" : "exec ssh \"$@\"");
-	argv[n++] = "sh";
-	argv[n++] = (char *)h->addr;
-	argv[n++] = (char *)(umlkit && *umlkit ? umlkit : "umlkit");
-	argv[n++] = "lab";
-	argv[n++] = (char *)verb;
-	argv[n++] = "--host";
-	argv[n++] = (char *)h->name;
-	for (int i = 0; i < c->load.n_over && !strcmp(verb, "start"); i++) {
-		argv[n++] = "-o";
-		argv[n++] = (char *)c->over[i];
+	if (n + 3 >= cap)
+		return -1;
+	out[n++] = ' ';
+	out[n++] = '\'';
+	for (; *s; s++) {
+		const char *piece = *s == '\'' ? "'\\''" : NULL;
+		size_t len = piece ? strlen(piece) : 1;
+
+		if (n + len + 2 >= cap)
+			return -1;
+		memcpy(out + n, piece ? piece : s, len);
+		n += len;
 	}
-	argv[n++] = (char *)c->lab->dir;
-	argv[n] = NULL;
-	return n;
+	out[n++] = '\'';
+	out[n] = '\0';
+	return 0;
+}
+
+/* The remote command line for host h, every word quoted for the remote shell (ssh hands the
+ * remote side one string): 0, or -1 when it is too long. */
+static int remote_cmd(const struct uk_lab_cmd *c, const char *verb, const struct uk_lab_host *h,
+		      char *out, size_t cap)
+{
+	const char *umlkit = getenv("UMLKIT_LAB_REMOTE");
+	int r;
+
+	out[0] = '\0';
+	r = quote(out, cap, umlkit && *umlkit ? umlkit : "umlkit");
+	r |= quote(out, cap, "lab");
+	r |= quote(out, cap, verb);
+	r |= quote(out, cap, "--host");
+	r |= quote(out, cap, h->name);
+	for (int i = 0; i < c->load.n_over && !strcmp(verb, "start"); i++) {
+		r |= quote(out, cap, "-o");
+		r |= quote(out, cap, c->over[i]);
+	}
+	r |= quote(out, cap, c->lab->dir);
+	return r;
 }
 
 /* Run it, stdin from nothing, stdout and stderr ours: its exit status, or -1. */
@@ -71,7 +92,7 @@ static int run_remote(char *const *argv)
 
 int uk_lab_cmd_other_hosts(struct uk_lab_cmd *c, const char *verb)
 {
-	char *argv[REMOTE_ARGS];
+	char cmdline[REMOTE_CMD_MAX];
 	int failed = 0;
 
 	if (!c->lab || !c->lab->n_host) {
@@ -84,10 +105,19 @@ int uk_lab_cmd_other_hosts(struct uk_lab_cmd *c, const char *verb)
 
 		if (!h->n_machine || (c->run.host && !strcmp(h->name, c->run.host)))
 			continue;
-		remote_argv(c, verb, h, argv);
+		if (remote_cmd(c, verb, h, cmdline, sizeof(cmdline)) < 0) {
+			uk_say("host %s: the command line is too long", h->name);
+			failed++;
+			continue;
+		}
 		printf("== host %s (%s): umlkit lab %s\n", h->name, h->addr, verb);
 		fflush(stdout);
-		st = run_remote(argv);
+		st = run_remote(
+			(char *const[]){"/bin/sh", "-c",
+					getenv("UMLKIT_LAB_SSH") && *getenv("UMLKIT_LAB_SSH")
+						? "eval \"$UMLKIT_LAB_SSH\" '\"$@\"'"
+						: "exec ssh -- \"$@\"",
+					"sh", (char *)h->addr, cmdline + 1, NULL});
 		if (st != 0) {
 			uk_say("host %s (%s): umlkit lab %s failed (exit %d)", h->name, h->addr,
 			       verb, st);

@@ -42,7 +42,8 @@
 #     reach each other over the domain's VXLAN (VNI 6000, UDP 8472, as lab.hosts says), p1
 #     reaches k's kernel vxlan device; a host that lab.hosts does not name, or an unknown
 #     --host, is refused with nothing started; each host stops and cleans its own (b's
-#     clean leaves a's disk).
+#     clean leaves a's disk). The command --all-hosts hands ssh is quoted word by word: a
+#     directory named q;'dir arrives as one argument.
 #  8. A failing startup script: start exits 1 naming the machine and its log; a lab none of
 #     whose machines boots leaves no switch of its own running.
 . "$(dirname "$0")/lib.sh"
@@ -448,7 +449,7 @@ case \$addr in
 10.78.0.2) h=b ;;
 *) echo "fake-ssh: no host \$addr" >&2; exit 255 ;;
 esac
-exec env XDG_RUNTIME_DIR=$T/run-\$h ip netns exec $MH_NS\$h "\$@"
+exec env XDG_RUNTIME_DIR=$T/run-\$h ip netns exec $MH_NS\$h sh -c "\$1"
 EOF
 chmod +x "$T/fake-ssh"
 test_expect_success MHOSTS,UML,IMAGE 'lab.hosts: start --all-hosts: p1 here on a, p2 on b through ssh' '
@@ -496,6 +497,26 @@ test_expect_success MLAB 'lab.hosts: each host stops and cleans its own machines
 	test_is "$rc" 0 &&
 	test_like "$out" "^== host hb \(10.78.0.2\): umlkit lab clean" &&
 	test_path_is_missing "$M/p1.disk"
+'
+
+test_expect_success '--all-hosts: the remote command is quoted word by word for its shell' '
+	q="$T/q;'"'"'dir" &&
+	mkdir -p "$q" &&
+	printf "p1[0]=A\np2[0]=A\n" >"$q/lab.conf" &&
+	printf "ha 192.0.2.1 p1\nhb 192.0.2.2 p2\n" >"$q/lab.hosts" &&
+	printf "#!/bin/sh\nprintf \"%%s\\\\n\" \"\$@\" >\"$T/rec.args\"\n" >"$T/rec-ssh" &&
+	printf "#!/bin/sh\nprintf \"%%s\\\\n\" \"\$@\"\n" >"$T/args.sh" &&
+	chmod +x "$T/rec-ssh" "$T/args.sh" &&
+	UMLKIT_LAB_SSH="$T/rec-ssh" UMLKIT_LAB_REMOTE="$T/args.sh" \
+		run "$UMLKIT" lab stop "$q" --host ha --all-hosts &&
+	test_like "$out" "^== host hb \\(192.0.2.2\\): umlkit lab stop" &&
+	test_is "$(wc -l <"$T/rec.args")" 2 &&
+	test_is "$(head -n 1 "$T/rec.args")" 192.0.2.2 &&
+	test_is "$(sh -c "$(sed -n 2p "$T/rec.args")")" "lab
+stop
+--host
+hb
+$q"
 '
 
 # ltest: the first run makes the signature, a second matches it, a changed signature fails
