@@ -16,9 +16,10 @@
 static const char lab_usage[] =
 	"Usage: umlkit lab COMMAND [DIR] [OPTIONS] [MACHINE...]\n"
 	"\n"
-	"Run a Netkit or Kathará lab directory (lab.conf, lab.dep, MACHINE/, shared/,\n"
-	"*.startup, *.shutdown) as UML guests. DIR defaults to the current directory; a\n"
-	"first argument that is not a directory is a machine.\n"
+	"Run a Netkit or Kathará lab directory (lab.conf, lab.dep, lab.ext, MACHINE/,\n"
+	"shared/, *.startup, *.shutdown, _test/; umlkit's lab.hosts) as UML guests. DIR\n"
+	"defaults to the current directory; a first argument that is not a directory is a\n"
+	"machine.\n"
 	"  start [DIR] [MACHINE...]   boot the machines (all, or those named), in parallel\n"
 	"                             as far as lab.dep allows; returns when every startup\n"
 	"                             script ended\n"
