@@ -15,6 +15,8 @@
  */
 #define UK_JAIL_ID_BASE 1879048192UL /* 0x70000000 */
 #define UK_JAIL_ID_SPAN 65536UL
+/* Where a jailed kernel finds its own tun node (jail.c's make_tun), at the host's path. */
+#define UK_JAIL_TUN_DIR "/dev/net"
 
 struct uk_jail {
 	bool on;     /* jailed (not --no-jail) */

@@ -31,6 +31,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -551,6 +552,44 @@ static int bind_disks(const struct uk_jail *j, const struct uk_guest_spec *s, st
 	return r;
 }
 
+/*
+ * The kernel's own tun node, as the Firecracker jailer makes one: on a small tmpfs of the
+ * jail's (its root is nodev) at /dev/net, char 10:200, mode 0600, the kernel's uid and gid.
+ * The host's /dev/net/tun, whatever its mode, is not in the jail. The node opens any tap, but
+ * attaching to one needs its owner's uid (or CAP_NET_ADMIN, which the kernel has not): the
+ * kernel reaches the taps made for it and no other.
+ */
+static int make_tun(const struct uk_jail *j, struct uk_err *err)
+{
+	char dir[PATH_MAX], node[PATH_MAX];
+	int r = in_root(j, UK_JAIL_TUN_DIR, dir, sizeof(dir), err);
+
+	if (r == 0)
+		r = in_root(j, UK_JAIL_TUN_DIR "/tun", node, sizeof(node), err);
+	if (r == 0)
+		r = make_parents(j, dir, err);
+	if (r < 0)
+		return r;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return uk_err_sys(err, errno, "jail: %s", dir);
+	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4k,nr_inodes=4") <
+	    0)
+		return uk_err_sys(err, errno, "jail: a tmpfs on %s", dir);
+	if (mknod(node, S_IFCHR | 0600, makedev(10, 200)) < 0)
+		return uk_err_sys(err, errno, "jail: %s: its own tun node", node);
+	if (chown(node, j->uid, j->gid) < 0)
+		return uk_err_sys(err, errno, "jail: %s: giving it to uid %lu", node,
+				  (unsigned long)j->uid);
+	return 0;
+}
+
+/* The kernel's tun node: its own as root; the host's, bound, in a user namespace (where
+ * mknod is not allowed). */
+static int tun_node(const struct uk_jail *j, struct uk_err *err)
+{
+	return j->userns ? bind_in(j, "/dev/net/tun", BIND_RW, err) : make_tun(j, err);
+}
+
 /* The device nodes the kernel opens, and its sockets and links. */
 static int bind_rest(const struct uk_jail *j, const struct uk_guest_spec *s,
 		     const struct uk_guest_paths *p, struct uk_err *err)
@@ -561,7 +600,7 @@ static int bind_rest(const struct uk_jail *j, const struct uk_guest_spec *s,
 	for (size_t i = 0; r == 0 && i < UK_ARRAY_SIZE(devs); i++)
 		r = bind_in(j, devs[i], BIND_RW, err);
 	if (r == 0 && uk_guest_has_tap(s))
-		r = bind_in(j, "/dev/net/tun", BIND_RW, err);
+		r = tun_node(j, err);
 	/* the uml_dir of a guest without --user is the kernel's to make: made here */
 	if (r == 0 && mkdir(p->uml_dir, 0700) < 0 && errno != EEXIST)
 		r = uk_err_sys(err, errno, "jail: %s", p->uml_dir);

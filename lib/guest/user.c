@@ -261,7 +261,7 @@ static int check_all(const struct uk_guest_spec *s, const char *preload, const s
 			   "read", s, err);
 	for (int i = 0; r == 0 && i < s->ndisks; i++)
 		r = check_disk(&s->disks[i], s, err);
-	if (r == 0 && uk_guest_has_tap(s))
+	if (r == 0 && uk_guest_has_tap(s) && s->no_jail) /* a jail has a tun node of its own */
 		r = check_tun(s, err);
 	if (r == 0)
 		r = can(kernel_tmpdir(), W_OK | X_OK, "the kernel's memory directory", "write in",

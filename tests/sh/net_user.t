@@ -38,7 +38,7 @@ nx() {
 		sh -c 'mount --bind "$0" /dev/net/tun && t=$1 && shift && exec env TMPDIR="$t" "$@"' \
 		"$tun" "$T/tmp" "$@"
 }
-ux() { nx "$T/tun" "$UMLKIT" "$@"; }
+ux() { nx "$T/tun600" "$UMLKIT" "$@"; }
 cleanup_ns() {
 	local n p
 	for n in web lost; do hx "$UMLKIT" kill "$n" >/dev/null 2>&1; done
@@ -149,6 +149,13 @@ test_expect_success WEB "every process of the kernel's group runs as the user" '
 '
 test_expect_success WEB 'the supervisor stays root' '
 	test_is "$(awk "/^Uid:/ {print \$2}" "/proc/$spid/status" 2>/dev/null)" 0
+'
+test_expect_success WEB "its jail has a tun node of its own: the user's, 0600, 10:200" '
+	test_is "$(stat -c "%u:%g %a %t:%T" "/proc/$kpid/root/dev/net/tun" 2>/dev/null)" \
+		"$GU:$GU 600 a:c8"
+'
+test_expect_success WEB "... on a tmpfs of the jail's, not the host's node" '
+	test_is "$(findmnt -N "$kpid" -n -o FSTYPE /dev/net 2>/dev/null)" tmpfs
 '
 test_expect_success WEB "the kernel holds no descriptor of root's (an inherited one, the state directory's)" '
 	test_is "$(ls -l "/proc/$kpid/fd/" 2>/dev/null | grep -c -e secret.img -e "$XDG_RUNTIME_DIR")" 0
@@ -300,7 +307,7 @@ bad_input "a backing the user cannot read" \
 	"$T/bad4.cow" ux start --name bad --user "$GU" --disk "$T/bad4.cow,$T/secret.img" "${B[@]}"
 bad_input "/dev/net/tun the user cannot open" \
 	"/dev/net/tun \(mode 0600, owner uid 0\): the guest's user $GU .*cannot open it" \
-	"$T/bad5.cow" nx "$T/tun600" "$UMLKIT" start --name bad --user "$GU" \
+	"$T/bad5.cow" nx "$T/tun600" "$UMLKIT" start --name bad --user "$GU" --no-jail \
 	--disk "$T/bad5.cow,$T/base.img" "${B[@]}"
 test_expect_success NS "no guest 'bad' was ever made" '
 	run hx "$UMLKIT" status bad &&
