@@ -65,10 +65,13 @@ static int recover(const char *name, const struct uk_guest_paths *p, struct uk_e
 
 /* In the daemon: take the lock, supervise, exit. Never returns. */
 static void become_supervisor(const struct uk_guest_spec *s, const struct uk_guest_paths *p,
-			      const struct uk_guest_start_opts *o, int report_fd)
+			      const struct uk_guest_start_opts *o, const int *claims, int nclaims,
+			      int report_fd)
 {
 	struct uk_supervise sv = {.spec = s,
 				  .paths = p,
+				  .claims = claims,
+				  .nclaims = nclaims,
 				  .report_fd = report_fd,
 				  .ready_mode = o->ready,
 				  .ready_arg = o->ready_arg};
@@ -174,8 +177,8 @@ static int spawn_supervisor(const struct launch *L, const struct uk_guest_start_
 	_Static_assert(UK_ARRAY_SIZE(keep) <= UK_DAEMON_KEEP_MAX, "a supervisor's fds fit");
 	d.nkeep = supervisor_fds(L, keep);
 	r = uk_daemon_start(&d, &rd->fd, err);
-	if (r == 0)
-		become_supervisor(L->spec, &L->p, o, rd->fd);
+	if (r == 0) /* the claims: keep's first 1 + disks.n */
+		become_supervisor(L->spec, &L->p, o, keep, 1 + L->disks.n, rd->fd);
 	return r < 0 ? r : 0;
 }
 

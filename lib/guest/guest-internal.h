@@ -138,14 +138,20 @@ void uk_guest_starter_init(struct uk_guest_starter *st, uk_guest_kernel_fn fn, v
  * that its kernels must not inherit. */
 int uk_guest_starter_detach(struct uk_guest_starter *st, const int *keep, int nkeep,
 			    struct uk_err *err);
+/* A child with a channel to this process (a SOCK_SEQPACKET pair), which keeps only keep[] and
+ * its end (pdeath: SIGKILL when this process dies). The child's pid here, 0 in the child; *chan
+ * the end of each; -errno (what names the child). */
+pid_t uk_guest_fork_channel(const int *keep, int nkeep, bool pdeath, int *chan, const char *what,
+			    struct uk_err *err);
 /* A kernel process, a child of this process, running st->fn: its pid, or -errno. */
 pid_t uk_guest_starter_start(struct uk_guest_starter *st, int console_end, int agent_end,
 			     const cpu_set_t *cpus, struct uk_err *err);
 /* The supervisor, set up, goes under its seccomp filter (umlkit/sandbox.h), its kernels
  * made from now on by a starter that keeps the --net fd: descriptors of spec and the jail's
- * alive pipe and idmap namespace (-1: none). */
+ * alive pipe and idmap namespace (-1: none). drop: between the two, it becomes spec's uid
+ * and gid for good (privsep.c). */
 int uk_guest_sandbox(struct uk_guest_starter *st, const struct uk_guest_spec *spec,
-		     const int alive[2], int idmap_fd, struct uk_err *err);
+		     const int alive[2], int idmap_fd, bool drop, struct uk_err *err);
 /* Let the starter process go (it exits; the caller reaps it as it reaps any child). */
 void uk_guest_starter_end(struct uk_guest_starter *st);
 
@@ -157,6 +163,8 @@ struct uk_supervise {
 	const struct uk_guest_spec *spec;
 	const struct uk_guest_paths *paths;
 	int lock_fd;
+	const int *claims; /* the start's claims (claim.c), which the supervisor inherited */
+	int nclaims;
 	int report_fd;
 	int ready_mode;
 	const char *ready_arg; /* console: the regex */
@@ -165,6 +173,30 @@ struct uk_supervise {
 int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, struct uk_err *err);
 /* Take the supervisor lock; -EBUSY naming the holder when a supervisor runs. */
 int uk_guest_take_lock(const struct uk_guest_paths *p, int *fd, struct uk_err *err);
+
+/* ---- privilege separation (privsep.c): a --user guest's supervisor runs as the user,
+ * beside a small helper that stays root ---- */
+struct uk_guest_cgroup;
+struct uk_guest_privsep {
+	int chan; /* to the helper; -1: none (the supervisor does its own privileged work) */
+	pid_t pid;
+};
+/* Root supervising a --user guest (not in the foreground): separate. */
+bool uk_guest_privsep_wanted(const struct uk_supervise *sv);
+/* Fork the helper, which keeps only its channel and sv's claims; what it removes at the end
+ * and the status fields it answers for are those of now (cg, hn, st). 0 or -errno. */
+int uk_guest_privsep_start(struct uk_guest_privsep *ps, const struct uk_supervise *sv,
+			   const struct uk_guest_status *st, struct uk_guest_cgroup *cg,
+			   struct uk_guest_hostnet *hn, struct uk_err *err);
+/* The helper writes st as the guest's status: 0, or -errno (it is gone, or did not answer in
+ * 10 s). */
+int uk_guest_privsep_status(struct uk_guest_privsep *ps, const struct uk_guest_status *st);
+/* The end: the helper tears down (uk_guest_host_teardown) and exits; 10 s at most. */
+void uk_guest_privsep_end(struct uk_guest_privsep *ps);
+/* What a guest holds of the host, removed: its cgroup, firewall policy, taps, net record,
+ * sockets, agent ring and kernel directory. */
+void uk_guest_host_teardown(const struct uk_supervise *sv, struct uk_guest_cgroup *cg,
+			    struct uk_guest_hostnet *hn);
 
 /* ---- what the kernel shows of a boot (ready.c, pure) ---- */
 /* A console line where the kernel says it runs init ("Run /sbin/init as init process"). */

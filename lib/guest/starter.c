@@ -115,15 +115,14 @@ static void starter_loop(struct uk_guest_starter *st, int chan)
 	_exit(0);
 }
 
-int uk_guest_starter_detach(struct uk_guest_starter *st, const int *keep, int nkeep,
+pid_t uk_guest_fork_channel(const int *keep, int nkeep, bool pdeath, int *chan, const char *what,
 			    struct uk_err *err)
 {
 	int sp[2], k[UK_DAEMON_KEEP_MAX + 1];
 	pid_t parent = getpid(), pid;
 
 	if (nkeep < 0 || nkeep > UK_DAEMON_KEEP_MAX)
-		return uk_err_set(err, EINVAL, "the starter keeps at most %d fds",
-				  UK_DAEMON_KEEP_MAX);
+		return uk_err_set(err, EINVAL, "%s keeps at most %d fds", what, UK_DAEMON_KEEP_MAX);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		return uk_err_sys(err, errno, "socketpair");
 	pid = fork();
@@ -132,20 +131,35 @@ int uk_guest_starter_detach(struct uk_guest_starter *st, const int *keep, int nk
 
 		close(sp[0]);
 		close(sp[1]);
-		return uk_err_sys(err, e, "fork");
+		return uk_err_sys(err, e, "fork: %s", what);
 	}
 	if (pid == 0) {
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		if ((pdeath && prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) || getppid() != parent)
 			_exit(0);
 		if (nkeep) /* keep may be NULL then */
 			memcpy(k, keep, (size_t)nkeep * sizeof(k[0]));
 		k[nkeep] = sp[1];
 		if (uk_close_fds_except(k, nkeep + 1) < 0)
 			_exit(0);
-		starter_loop(st, sp[1]);
+		*chan = sp[1];
+		return 0;
 	}
 	close(sp[1]);
-	st->chan = sp[0];
+	*chan = sp[0];
+	return pid;
+}
+
+int uk_guest_starter_detach(struct uk_guest_starter *st, const int *keep, int nkeep,
+			    struct uk_err *err)
+{
+	int chan;
+	pid_t pid = uk_guest_fork_channel(keep, nkeep, true, &chan, "the kernel's starter", err);
+
+	if (pid < 0)
+		return (int)pid;
+	if (pid == 0)
+		starter_loop(st, chan);
+	st->chan = chan;
 	st->pid = pid;
 	return 0;
 }
@@ -205,7 +219,7 @@ void uk_guest_starter_end(struct uk_guest_starter *st)
 }
 
 int uk_guest_sandbox(struct uk_guest_starter *st, const struct uk_guest_spec *spec,
-		     const int alive[2], int idmap_fd, struct uk_err *err)
+		     const int alive[2], int idmap_fd, bool drop, struct uk_err *err)
 {
 	int keep[UK_GUEST_NETS + 3], n = 0, r;
 
@@ -218,6 +232,9 @@ int uk_guest_sandbox(struct uk_guest_starter *st, const struct uk_guest_spec *sp
 	keep[n++] = alive[1];
 	keep[n++] = idmap_fd;
 	r = uk_guest_starter_detach(st, keep, n, err);
+	if (r == 0 && drop && (r = uk_guest_drop_to((uid_t)spec->uid, (gid_t)spec->gid)) < 0)
+		r = uk_err_sys(err, -r, "the supervisor: becoming uid %ld gid %ld", spec->uid,
+			       spec->gid);
 	if (r == 0)
 		r = uk_sandbox_supervisor(err);
 	return r;

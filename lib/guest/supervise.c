@@ -74,6 +74,7 @@ struct sup {
 	/* >0: the console client fell behind; the bytes of drop_msg still to send it */
 	size_t dropping;
 	struct uk_guest_starter starter; /* makes the kernel's process (starter.c) */
+	struct uk_guest_privsep ps;	 /* the helper that stays root (privsep.c), or none */
 };
 
 static void report(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -101,9 +102,13 @@ static void finish_report(struct sup *s)
 	s->reported = true;
 }
 
+/* The status file: by the helper when this supervisor is no longer root. */
 static void save(struct sup *s)
 {
-	uk_guest_status_write(s->sv->paths, s->st, NULL);
+	if (s->ps.chan >= 0)
+		uk_guest_privsep_status(&s->ps, s->st);
+	else
+		uk_guest_status_write(s->sv->paths, s->st, NULL);
 }
 
 int uk_guest_take_lock(const struct uk_guest_paths *p, int *fd, struct uk_err *err)
@@ -763,6 +768,7 @@ static int loop(struct sup *s, struct uk_err *err)
 	return 0;
 }
 
+/* Its fds closed (their paths go with the teardown, uk_guest_host_teardown). */
 static void close_all(struct sup *s)
 {
 	int *fds[] = {&s->console, &s->log_fd, &s->notify, &s->listen_fd, &s->client, &s->sig};
@@ -772,15 +778,11 @@ static void close_all(struct sup *s)
 			close(*fds[i]);
 			*fds[i] = -1;
 		}
-	unlink(s->sv->paths->notify);
-	unlink(s->sv->paths->console_sock);
 	uk_agent_relay_free(s->relay);
 	s->relay = NULL;
-	unlink(s->sv->paths->agent_sock);
 	if (s->ring_fd >= 0) {
 		close(s->ring_fd);
 		s->ring_fd = -1;
-		unlink(s->sv->paths->agent_ring);
 	}
 }
 
@@ -852,7 +854,8 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 			.ring_fd = -1,
 			.ring_unit = -1,
 			.jail = {.idmap_fd = -1, .alive = {-1, -1}},
-			.cg = {.of = {-1, -1, -1}}};
+			.cg = {.of = {-1, -1, -1}},
+			.ps = {.chan = -1}};
 	struct uk_guest_hostnet hn = {0}; /* its taps and firewall, while its kernel runs */
 	sigset_t mask;
 	int r;
@@ -912,8 +915,13 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 		r = uk_guest_hostnet_up(sv->spec, &hn, err);
 	if (r >= 0)
 		net_record(sv, &hn);
-	if (r >= 0 && !sv->foreground) /* set up: its filter on, kernels from its starter */
-		r = uk_guest_sandbox(&s.starter, sv->spec, s.jail.alive, s.jail.idmap_fd, err);
+	/* set up: a --user guest's supervisor leaves what needs root to its helper, becomes
+	 * the user, and goes under its filter, its kernels made by its starter */
+	if (r >= 0 && uk_guest_privsep_wanted(sv))
+		r = uk_guest_privsep_start(&s.ps, sv, st, &s.cg, &hn, err);
+	if (r >= 0 && !sv->foreground)
+		r = uk_guest_sandbox(&s.starter, sv->spec, s.jail.alive, s.jail.idmap_fd,
+				     s.ps.chan >= 0, err);
 	if (r >= 0)
 		r = spawn(&s, err);
 	if (r < 0) {
@@ -929,17 +937,16 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 	}
 out:
 	uk_guest_starter_end(&s.starter);
-	uk_guest_cgroup_end(&s.cg, sv->paths);
+	if (s.ps.chan >= 0)
+		uk_guest_privsep_end(&s.ps); /* the helper tears down, and exits */
 	reap_children();
-	uk_guest_hostnet_down(sv->spec, &hn);
-	unlink(sv->paths->net);
+	if (!s.ps.pid)
+		uk_guest_host_teardown(sv, &s.cg, &hn);
 	finish_report(&s);
 	close_all(&s);
 	uk_jail_free(&s.jail);
 	if (s.have_re)
 		regfree(&s.ready_re);
-	if (sv->paths->kdir[0])
-		uk_guest_drop_kernel_dir(sv->paths);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 	return r < 0 ? r : st->state;
 }

@@ -297,6 +297,17 @@ test_need_guests() {
 }
 # kill_supervisor NAME: SIGKILL the guest's supervisor (its pid left in $sup) and wait (10 s)
 # until it is gone and `umlkit status` says the guest is lost (5 s)
+# privsep_helper SPID: the helper of a --user guest's supervisor SPID (its child that stays
+# root, in a process group of its own); prints nothing when it has none
+privsep_helper() {
+	local p
+	for p in $(pgrep -P "$1"); do
+		if test "$(awk "/^Uid:/ {print \$2}" "/proc/$p/status" 2>/dev/null)" = 0 &&
+			test "$(pgrep -g "$p" | head -1)" = "$p"; then
+			echo "$p"
+		fi
+	done
+}
 kill_supervisor() {
 	sup=$(json .supervisor_pid "$("$UMLKIT" status "$1" --output=json)") &&
 		[[ $sup =~ ^[0-9]+$ ]] && kill -KILL "$sup" && wait_gone "$sup" 10 || return 1

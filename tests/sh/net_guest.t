@@ -9,7 +9,8 @@
 # Its /dev/ubdb script first sends from a forged address (10.10.0.66), then from its own,
 # to a listener in C. Checked: C reaches 80 and not 8080; only the genuine line arrives, the
 # anti-spoofing drops are counted; the rules name the tap; `umlkit stop` removes the rules
-# and the tap; the other table is untouched throughout.
+# and the tap; a killed supervisor's helper (privilege separation) removes them itself, and
+# with the helper killed too the next `stop` does; the other table is untouched throughout.
 #
 # The guest's user reads only what lies under $T: its disks, its tun node, and the umlkit
 # binary and xstate shim staged there (stage_for_others) when the build is out of its reach.
@@ -33,7 +34,7 @@ hux() {
 LISTENER=
 cleanup_ns() {
 	local n p
-	for n in web web2; do hx "$UMLKIT" kill "$n" >/dev/null 2>&1; done
+	for n in web web2 web3; do hx "$UMLKIT" kill "$n" >/dev/null 2>&1; done
 	[ -n "$LISTENER" ] && { kill -KILL "$LISTENER" && wait "$LISTENER"; } 2>/dev/null
 	for p in $(ip netns pids "$C" 2>/dev/null) $(ip netns pids "$H" 2>/dev/null); do
 		case " ${UK_PIDS[*]} " in *" $p "*) kill -KILL "$p" 2>/dev/null ;; esac
@@ -210,32 +211,66 @@ test_expect_success WEB,CURL 'the guest is gone: port 80 no longer answers' '
 '
 
 # ---------------------------------------------------------------- a supervisor killed
-# SIGKILL leaves the guest's rules and tap; the next command removes them
+# The supervisor runs as the guest's user; its helper, root's, removes the rules and the tap
+# when the supervisor dies. Both killed, they are left, and the next command removes them.
+# no_rules: the guest's rules and its tap are gone (5 s at most)
+no_rules() {
+	until_true 5 sh -c '! ip netns exec "$0" nft list ruleset | grep -q "g-$1" &&
+		test -z "$(ip netns exec "$0" ip -o link show "uktap-$1" 2>/dev/null)"' "$H" "$1"
+}
+start_web() { # start_web NAME
+	run hux "$UMLKIT" start --name "$1" --user "$GU" --mem 64M \
+		--disk "$T/$1.cow,$T/base.img" --net "bridge:ukbr0,tap=uktap-$1,ip=10.10.0.2" \
+		--allow tcp/80 --wait --timeout 90 --ready mconsole &&
+		track "$1" &&
+		test_is "$rc" 0
+}
+find_helper() { # find_helper NAME: hp, the helper of NAME's supervisor
+	hp=$(privsep_helper "$(json .supervisor_pid "$("$UMLKIT" status "$1" --output=json)")") &&
+		test_like "$hp" "^[0-9]+$"
+}
 test_expect_success LINK,STAGED,IMAGE,NFT 'a second guest with a policy' '
-	run hux "$UMLKIT" start --name web2 --user "$GU" --mem 64M --disk "$T/web2.cow,$T/base.img" \
-		--net bridge:ukbr0,tap=uktap-web2,ip=10.10.0.2 --allow tcp/80 --wait --timeout 90 \
-		--ready mconsole &&
-	track web2 &&
-	test_is "$rc" 0 &&
+	start_web web2 &&
+	test_like "$(hx nft list ruleset)" "g-web2" &&
 	test_set_prereq WEB2
 '
-test_expect_success WEB2 'setup: SIGKILL its supervisor' '
+test_expect_success WEB2 'setup: SIGKILL its supervisor alone' '
+	find_helper web2 &&
 	kill_supervisor web2 &&
 	test_set_prereq LOST2
 '
-test_expect_success LOST2 "the killed supervisor left the guest's rules" '
-	test_like "$(hx nft list ruleset)" "g-web2"
+test_expect_success LOST2 "its helper removed the guest's rules and tap" '
+	no_rules web2
+'
+test_expect_success LOST2 '... and is gone' '
+	wait_gone "$hp" 5
 '
 test_expect_success LOST2 'stop after the supervisor was killed' '
+	test_when_finished "untrack_if_gone web2" &&
 	run hx "$UMLKIT" stop web2 --timeout 30 &&
 	test_is "$rc" 0
 '
-test_expect_success LOST2 '... removes the rules it left' '
-	test_unlike "$(hx nft list ruleset)" "g-web2"
+test_expect_success LOST2 'a third guest with a policy' '
+	start_web web3 &&
+	test_like "$(hx nft list ruleset)" "g-web3" &&
+	test_set_prereq WEB3
 '
-test_expect_success LOST2 '... and the tap it made' '
-	test_when_finished "untrack_if_gone web2" &&
-	test -z "$(hx ip -o link show uktap-web2 2>/dev/null)"
+test_expect_success WEB3 'setup: SIGKILL its helper, then its supervisor' '
+	find_helper web3 &&
+	kill -KILL "$hp" && wait_gone "$hp" 5 &&
+	kill_supervisor web3 &&
+	test_set_prereq LOST3
+'
+test_expect_success LOST3 "the guest's rules are left" '
+	test_like "$(hx nft list ruleset)" "g-web3"
+'
+test_expect_success LOST3 'stop after both were killed' '
+	run hx "$UMLKIT" stop web3 --timeout 30 &&
+	test_is "$rc" 0
+'
+test_expect_success LOST3 '... removes the rules and the tap they left' '
+	test_when_finished "untrack_if_gone web3" &&
+	no_rules web3
 '
 
 test_done

@@ -1,13 +1,14 @@
 #!/bin/bash
 # net_user.t: `umlkit start --user`: a bridged guest whose kernel runs as an unprivileged
-# user (uid 4711, no passwd entry) while its supervisor stays root.
+# user (uid 4711, no passwd entry), as does its supervisor; a helper of the supervisor's
+# stays root for what needs it (the status file, and at the end the tap and the rules).
 #
 # Everything happens in a network namespace made here (NS, removed at exit): bridge ukbr0
 # (10.20.0.1/24) and the tap umlkit makes for the guest (10.20.0.2). /dev/net/tun is 0600 on
 # some hosts (Debian makes it 0666): umlkit runs in a private mount namespace where a 0666
 # node of the same device is bind-mounted over /dev/net/tun; the host's node is never
 # changed. Checked: the kernel's real and effective uid and gid are the user's and it has no
-# groups, the supervisor is root, the tap and the COW belong to the user, the uml_dir lies
+# groups, the supervisor is the user's and its helper root's, the tap and the COW belong to the user, the uml_dir lies
 # outside root's state directory, mconsole, logs and status work, the namespace reaches the
 # guest's web server over the bridge, stop removes the tap, the rules and the kernel
 # directory, and no process is left. Bad input: --user as a user, root, 0, an unknown name, a
@@ -147,8 +148,28 @@ test_expect_success WEB "every process of the kernel's group runs as the user" '
 		awk "/^Uid:/ {print \$3}" "/proc/$p/status" 2>/dev/null
 	done | sort -u)" "$GU"
 '
-test_expect_success WEB 'the supervisor stays root' '
-	test_is "$(awk "/^Uid:/ {print \$2}" "/proc/$spid/status" 2>/dev/null)" 0
+test_expect_success WEB "the supervisor runs as the user: uids, gids, no groups" '
+	test_is "$(awk "/^Uid:/ {print \$2, \$3, \$4, \$5}" "/proc/$spid/status")" \
+		"$GU $GU $GU $GU" &&
+	test_is "$(awk "/^Gid:/ {print \$2, \$3, \$4, \$5}" "/proc/$spid/status")" \
+		"$GU $GU $GU $GU" &&
+	test_is "$(awk "/^Groups:/ {print \$2}" "/proc/$spid/status")" ""
+'
+test_expect_success WEB '... with no capabilities, no_new_privs, under its filter' '
+	test_is "$(awk "/^CapEff:/ {print \$2}" "/proc/$spid/status")" 0000000000000000 &&
+	test_is "$(awk "/^CapPrm:/ {print \$2}" "/proc/$spid/status")" 0000000000000000 &&
+	test_is "$(awk "/^NoNewPrivs:/ {print \$2}" "/proc/$spid/status")" 1 &&
+	test_is "$(awk "/^Seccomp:/ {print \$2}" "/proc/$spid/status")" 2
+'
+test_expect_success WEB "its helper stays root, under the same filter" '
+	hp=$(privsep_helper "$spid") &&
+	test_is "$(echo "$hp" | wc -l)" 1 &&
+	test_like "$hp" "^[0-9]+$" &&
+	test_is "$(awk "/^Seccomp:/ {print \$2}" "/proc/$hp/status")" 2 &&
+	test_set_prereq HELPER
+'
+test_expect_success HELPER "... and holds no console, socket file or pipe of the supervisor's" '
+	test_is "$(ls -l "/proc/$hp/fd/" | grep -c -e console -e pipe: -e notify -e /agent)" 0
 '
 test_expect_success WEB "its jail has a tun node of its own: the user's, 0600, 10:200" '
 	test_is "$(stat -c "%u:%g %a %t:%T" "/proc/$kpid/root/dev/net/tun" 2>/dev/null)" \
@@ -218,6 +239,9 @@ test_expect_success WEB 'stop' '
 '
 test_expect_success WEB 'the kernel is gone' '
 	wait_gone "$kpid" 10
+'
+test_expect_success HELPER "... and so is its helper" '
+	! kill -0 "$hp" 2>/dev/null
 '
 test_expect_success WEB 'the supervisor is gone' '
 	wait_gone "$spid" 10
