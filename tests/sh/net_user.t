@@ -191,6 +191,12 @@ test_expect_success WEB '/sys/class/net/ukutap0/owner' '
 test_expect_success WEB 'the tap is a port of ukbr0' '
 	test_like "$(hx ip -o link show ukutap0)" "master ukbr0"
 '
+test_expect_success WEB "its firewall policy is applied: the guest's chain names its tap" '
+	r=$(hx nft list ruleset) &&
+	test_like "$r" "g-web" &&
+	test_like "$r" "ukutap0" &&
+	test_like "$r" "tcp dport 80"
+'
 test_expect_success WEB 'the COW umlkit made belongs to the user' '
 	test_is "$(stat -c %u:%g "$T/web.cow")" "$GU:$GU"
 '
