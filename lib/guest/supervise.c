@@ -75,6 +75,11 @@ struct sup {
 	size_t dropping;
 	struct uk_guest_starter starter; /* makes the kernel's process (starter.c) */
 	struct uk_guest_privsep ps;	 /* the helper that stays root (privsep.c), or none */
+	/* the kernel's CPUs: chosen for each boot, or once, as root, before a separated
+	 * supervisor drops (auto's choice reads the other guests' root-owned records) */
+	cpu_set_t cpus;
+	bool pin;
+	bool cpus_kept;
 };
 
 static void report(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -293,14 +298,12 @@ static int spawn(struct sup *s, struct uk_err *err)
 	struct uk_guest_wiring w;
 	char **argv;
 	int sv[2] = {-1, -1}, ag[2] = {-1, -1};
-	cpu_set_t cpus;
-	bool pin = false;
 	pid_t pid;
 	int r;
 
 	r = uk_guest_own_uml_dir(s->sv->paths, s->sv->spec, err);
-	if (r == 0)
-		r = uk_guest_cpu_choose(s->sv->spec, &cpus, &pin, err);
+	if (r == 0 && !s->cpus_kept)
+		r = uk_guest_cpu_choose(s->sv->spec, &s->cpus, &s->pin, err);
 	if (r == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ag) < 0)
 		r = uk_err_sys(err, errno, "socketpair");
 	w = wiring(s, r == 0 ? ag[1] : -1);
@@ -321,7 +324,7 @@ static int spawn(struct sup *s, struct uk_err *err)
 	}
 	s->cg.oom_base = uk_guest_cgroup_oom_kills(&s->cg);
 	s->st->oom_killed = false;
-	pid = uk_guest_starter_start(&s->starter, sv[1], ag[1], pin ? &cpus : NULL, err);
+	pid = uk_guest_starter_start(&s->starter, sv[1], ag[1], s->pin ? &s->cpus : NULL, err);
 	r = pid < 0 ? (int)pid : 0;
 	if (sv[1] >= 0)
 		close(sv[1]);
@@ -917,8 +920,12 @@ int uk_guest_supervise(struct uk_supervise *sv, struct uk_guest_status *st, stru
 		net_record(sv, &hn);
 	/* set up: a --user guest's supervisor leaves what needs root to its helper, becomes
 	 * the user, and goes under its filter, its kernels made by its starter */
-	if (r >= 0 && uk_guest_privsep_wanted(sv))
-		r = uk_guest_privsep_start(&s.ps, sv, st, &s.cg, &hn, err);
+	if (r >= 0 && uk_guest_privsep_wanted(sv)) {
+		r = uk_guest_cpu_choose(sv->spec, &s.cpus, &s.pin, err); /* as root, once */
+		s.cpus_kept = r >= 0;
+		if (r >= 0)
+			r = uk_guest_privsep_start(&s.ps, sv, st, &s.cg, &hn, err);
+	}
 	if (r >= 0 && !sv->foreground)
 		r = uk_guest_sandbox(&s.starter, sv->spec, s.jail.alive, s.jail.idmap_fd,
 				     s.ps.chan >= 0, err);

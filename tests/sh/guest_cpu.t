@@ -9,6 +9,7 @@
 #    each CPU gets 2 of them (the choice and its record are made under one lock);
 #  - auto only picks CPUs umlkit may use (started under taskset);
 #  - none leaves the kernel on every CPU umlkit may use; a LIST pins it to those CPUs;
+#  - auto for a --user guest (its supervisor runs as the user) still sees the others;
 #  - a LIST of CPUs umlkit may not use is refused, naming them; a bad value is a usage error.
 # Run: UK_BUILD=$PWD/build tests/sh/guest_cpu.t [-v]
 . "$(dirname "$0")/lib.sh"
@@ -158,6 +159,24 @@ test_expect_success IMAGE,CPUS2,TASKSET 'LIST: CPUs umlkit may not use are refus
 	track nope &&
 	test_like "$err" "--cpu-affinity $SECOND: none of these CPUs" &&
 	test_unlike "$("$UMLKIT" list)" "nope"
+'
+
+# a --user guest's supervisor runs as the user (privilege separation): it chooses as root,
+# before it drops, so it sees the other guests' records in root's state directory
+test_expect_success IMAGE,CPUS2,NOBODY 'auto: a --user guest goes to the CPU no guest is pinned to' '
+	stage_for_others &&
+	chmod 0711 "$T" && mkdir -m 0777 "$T/u" &&
+	run bb first &&
+	test_is "$rc" 0 &&
+	track first &&
+	run "$UMLKIT" start --name usr --user 4711 --mem 64M --disk "$T/u/usr.cow,$T/bb.img" \
+		--wait --timeout 90 &&
+	test_is "$rc" 0 &&
+	track usr &&
+	test_is "$(cpus_of "$(kpid first)")" "$FIRST" &&
+	test_is "$(cpus_of "$(kpid usr)")" "$SECOND" &&
+	stop_rm usr &&
+	stop_rm first
 '
 
 test_expect_success 'a bad --cpu-affinity is a usage error' '
