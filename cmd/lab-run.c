@@ -181,7 +181,7 @@ int uk_lab_cmd_clean(struct uk_lab_cmd *c)
 
 	if (r)
 		return r;
-	if (uk_lab_clean(c->lab, false, &err) < 0)
+	if (uk_lab_clean(c->lab, c->run.host, false, &err) < 0)
 		return uk_fail(&err);
 	return UK_EXIT_OK;
 }

@@ -222,7 +222,7 @@ static int run_lab(struct uk_lab_cmd *c, int test_fd, int run_fd)
 	for (int i = 0; r == 0 && i < c->lab->n_machine; i++)
 		if (dump_machine(c->lab, test_fd, run_fd, c->lab->machine[i].name) < 0)
 			r = UK_EXIT_FAIL;
-	if (c->lab && uk_lab_clean(c->lab, true, &err) < 0 && r == 0)
+	if (c->lab && uk_lab_clean(c->lab, NULL, true, &err) < 0 && r == 0)
 		r = uk_fail(&err);
 	return r;
 }
@@ -240,7 +240,7 @@ int uk_lab_cmd_test(struct uk_lab_cmd *c)
 	}
 	if (r == 0)
 		r = refuse_running(c->lab);
-	if (r == 0 && uk_lab_clean(c->lab, true, &err) < 0) /* Netkit's: a fresh lab */
+	if (r == 0 && uk_lab_clean(c->lab, NULL, true, &err) < 0) /* Netkit's: a fresh lab */
 		r = uk_fail(&err);
 	if (r == 0 && (test_fd = open_test_dir(c->lab)) < 0)
 		r = UK_EXIT_FAIL;

@@ -290,7 +290,8 @@ struct uk_lab_run_opts {
 	void *ctx;
 };
 
-/* o->host, when lab.hosts exists and it is unset: this host's (uk_lab_host_local). */
+/* With lab.hosts: o->host, when unset, this host's (uk_lab_host_local); when set, checked to
+ * name one of its hosts. */
 int uk_lab_host_opts(const struct uk_lab *lab, struct uk_lab_run_opts *o, struct uk_err *err);
 /* The names of what a lab runs (out: at least 64 bytes). */
 void uk_lab_guest_name(const struct uk_lab *lab, const char *machine, char *out, size_t outlen);
@@ -312,8 +313,9 @@ int uk_lab_start(const struct uk_lab *lab, const struct uk_lab_run_opts *o, stru
 int uk_lab_stop(const struct uk_lab *lab, const struct uk_lab_run_opts *o, bool crash,
 		struct uk_err *err);
 /* Stop what runs (crash: killed), then remove every machine's DIR/M.disk and DIR/M.log,
- * shared/ when the runtime made it, and the lab's runtime state. */
-int uk_lab_clean(const struct uk_lab *lab, bool crash, struct uk_err *err);
+ * shared/ when the runtime made it, and the lab's runtime state. With lab.hosts, only host's
+ * machines (NULL: this host's, uk_lab_host_opts). */
+int uk_lab_clean(const struct uk_lab *lab, const char *host, bool crash, struct uk_err *err);
 /* Remove the machines' disks only (lhalt -r, lcrash). */
 int uk_lab_remove_disks(const struct uk_lab *lab, const struct uk_lab_run_opts *o,
 			struct uk_err *err);

@@ -60,15 +60,26 @@ static int setting(struct uk_lab *lab, const char *key, const char *val, const c
 	return 0;
 }
 
+/* The binary form of an address of lab.hosts (family in *af). */
+static bool addr_bin(const char *s, int *af, unsigned char *bin)
+{
+	if (inet_pton(AF_INET, s, bin) == 1)
+		return *af = AF_INET, true;
+	if (inet_pton(AF_INET6, s, bin) == 1)
+		return *af = AF_INET6, true;
+	return false;
+}
+
 static int host_add(struct uk_lab *lab, const char *name, const char *addr, int n,
 		    struct uk_err *err)
 {
 	struct uk_lab_host *v;
 	unsigned char bin[sizeof(struct in6_addr)];
+	int af;
 
 	if (!host_name_ok(name))
 		return bad(err, n, "a host's name is letters, digits, '_', '.', '-', not", name);
-	if (inet_pton(AF_INET, addr, bin) != 1 && inet_pton(AF_INET6, addr, bin) != 1)
+	if (!addr_bin(addr, &af, bin))
 		return bad(err, n, "not an IPv4 or IPv6 address (no names):", addr);
 	for (int i = 0; i < lab->n_host; i++)
 		if (!strcmp(lab->host[i].name, name) || !strcmp(lab->host[i].addr, addr))
@@ -95,10 +106,8 @@ static int place(struct uk_lab *lab, char *save, int n, struct uk_err *err)
 	char *w;
 
 	while ((w = strtok_r(NULL, " \t\f\v", &save))) {
-		for (int i = 0; i < lab->n_host; i++)
-			for (int k = 0; k < lab->host[i].n_machine; k++)
-				if (!strcmp(lab->host[i].machine[k], w))
-					return bad(err, n, "placed on a second host:", w);
+		if (uk_lab_host_of(lab, w))
+			return bad(err, n, "placed on a second host:", w);
 		if (uk_lab_strv_add(&h->machine, &h->n_machine, w, err) < 0)
 			return -ENOMEM;
 	}
@@ -183,16 +192,6 @@ int uk_lab_span_index(const struct uk_lab *lab, const char *cd)
 	return -1;
 }
 
-/* The binary form of an address of lab.hosts (family in *af). */
-static bool addr_bin(const char *s, int *af, unsigned char *bin)
-{
-	if (inet_pton(AF_INET, s, bin) == 1)
-		return *af = AF_INET, true;
-	if (inet_pton(AF_INET6, s, bin) == 1)
-		return *af = AF_INET6, true;
-	return false;
-}
-
 int uk_lab_host_local(const struct uk_lab *lab, const char **name, struct uk_err *err)
 {
 	struct ifaddrs *ifa = NULL;
@@ -239,9 +238,32 @@ int uk_lab_host_local(const struct uk_lab *lab, const char **name, struct uk_err
 	return 0;
 }
 
+/* name is one of lab.hosts' hosts: 0, or -EINVAL said */
+static int known_host(const struct uk_lab *lab, const char *name, struct uk_err *err)
+{
+	for (int i = 0; i < lab->n_host; i++)
+		if (!strcmp(lab->host[i].name, name))
+			return 0;
+	return uk_err_set(err, EINVAL, "%s/lab.hosts has no host '%s'", lab->dir, name);
+}
+
+int uk_lab_host_check(const struct uk_lab *lab, const struct uk_lab_run_opts *o, struct uk_err *err)
+{
+	if (!lab->n_host)
+		return 0;
+	if (!o->host)
+		return uk_err_set(err, EINVAL,
+				  "%s/lab.hosts places the machines on hosts: which one is this? "
+				  "(--host NAME)",
+				  lab->dir);
+	return known_host(lab, o->host, err);
+}
+
 int uk_lab_host_opts(const struct uk_lab *lab, struct uk_lab_run_opts *o, struct uk_err *err)
 {
-	if (!lab->n_host || o->host)
+	if (!lab->n_host)
 		return 0;
+	if (o->host)
+		return known_host(lab, o->host, err);
 	return uk_lab_host_local(lab, &o->host, err);
 }

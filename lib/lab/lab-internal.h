@@ -60,6 +60,9 @@ int uk_lab_apply_only(struct uk_lab *lab, const struct uk_lab_load_opts *o, stru
 int uk_lab_check_loops(struct uk_lab *lab, struct uk_err *err);
 /* lab.hosts: every placed machine exists, every machine is placed; the domains' order kept */
 int uk_lab_check_hosts(struct uk_lab *lab, struct uk_err *err);
+/* lab.hosts: o->host is set and names one of its hosts (none needed without lab.hosts) */
+int uk_lab_host_check(const struct uk_lab *lab, const struct uk_lab_run_opts *o,
+		      struct uk_err *err);
 /* cd's index in lab.conf's order of domains (lab.hosts' VNIs), -1 none */
 int uk_lab_span_index(const struct uk_lab *lab, const char *cd);
 int uk_lab_type_options(struct uk_lab *lab, const struct uk_lab_load_opts *o, struct uk_err *err);

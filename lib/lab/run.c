@@ -228,7 +228,7 @@ static int add_nets(const struct uk_lab *lab, const struct uk_lab_machine *m,
 		uk_lab_switch_name(lab, m->iface[i].cd, name, sizeof(name));
 		/* a domain lab.ext joins to IFACE.VLAN: its machines are in that VLAN */
 		if (!uk_lab_ext_tap(lab, m->iface[i].cd, tap, &vlan) || !vlan)
-			snprintf(tag, sizeof(tag), "%s", "");
+			tag[0] = '\0';
 		else
 			snprintf(tag, sizeof(tag), ",vlan=%d", vlan);
 		snprintf(arg, sizeof(arg), "switch:%s%s%s%s", name,
@@ -397,22 +397,6 @@ static void failed_list(const struct uk_lab *lab, const struct uk_lab_run_opts *
 	err->code = EIO;
 }
 
-/* lab.hosts: o->host must name one of its hosts */
-static int check_host(const struct uk_lab *lab, const struct uk_lab_run_opts *o, struct uk_err *err)
-{
-	if (!lab->n_host)
-		return 0;
-	if (!o->host)
-		return uk_err_set(err, EINVAL,
-				  "%s/lab.hosts places the machines on hosts: which one is this? "
-				  "(--host NAME)",
-				  lab->dir);
-	for (int i = 0; i < lab->n_host; i++)
-		if (!strcmp(lab->host[i].name, o->host))
-			return 0;
-	return uk_err_set(err, EINVAL, "%s/lab.hosts has no host '%s'", lab->dir, o->host);
-}
-
 int uk_lab_start(const struct uk_lab *lab, const struct uk_lab_run_opts *o, struct uk_err *err)
 {
 	struct uk_lab_pool_result res = {0};
@@ -423,7 +407,7 @@ int uk_lab_start(const struct uk_lab *lab, const struct uk_lab_run_opts *o, stru
 	if (r == 0)
 		r = uk_lab_ext_check(lab, err);
 	if (r == 0)
-		r = check_host(lab, o, err);
+		r = uk_lab_host_check(lab, o, err);
 	if (r == 0 && (!o->image || !o->kernel))
 		r = uk_err_set(err, EINVAL, "%s: no lab image or kernel given", lab->dir);
 	if (r == 0)

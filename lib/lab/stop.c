@@ -190,9 +190,9 @@ static int remove_shared(const struct uk_lab *lab, struct uk_err *err)
 	return r < 0 ? uk_err_sys(err, -r, "%s/shared", lab->dir) : 0;
 }
 
-int uk_lab_clean(const struct uk_lab *lab, bool crash, struct uk_err *err)
+int uk_lab_clean(const struct uk_lab *lab, const char *host, bool crash, struct uk_err *err)
 {
-	struct uk_lab_run_opts all = {0}; /* with lab.hosts: this host's machines */
+	struct uk_lab_run_opts all = {.host = host}; /* with lab.hosts: that host's machines */
 	struct uk_err e = {0};
 	int r = uk_lab_host_opts(lab, &all, err);
 

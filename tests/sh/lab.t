@@ -42,8 +42,9 @@
 #     reach each other over the domain's VXLAN (VNI 6000, UDP 8472, as lab.hosts says), p1
 #     reaches k's kernel vxlan device; a host that lab.hosts does not name, or an unknown
 #     --host, is refused with nothing started; each host stops and cleans its own (b's
-#     clean leaves a's disk). The command --all-hosts hands ssh is quoted word by word: a
-#     directory named q;'dir arrives as one argument.
+#     clean leaves a's disk), and `clean --host NAME` cleans NAME's machines even where
+#     no address says which host this is. The command --all-hosts hands ssh is quoted word
+#     by word: a directory named q;'dir arrives as one argument.
 #  8. A failing startup script: start exits 1 naming the machine and its log; a lab none of
 #     whose machines boots leaves no switch of its own running.
 . "$(dirname "$0")/lib.sh"
@@ -517,6 +518,24 @@ stop
 --host
 hb
 $q"
+'
+
+# (in a network namespace of its own: no address there says which host this is)
+test_expect_success ROOT "lab.hosts: clean --host NAME cleans that host's machines, wherever it runs" '
+	c="$T/hclean" &&
+	mkdir -p "$c" &&
+	printf "p1[0]=A\np2[0]=A\n" >"$c/lab.conf" &&
+	printf "ha 192.0.2.1 p1\nhb 192.0.2.2 p2\n" >"$c/lab.hosts" &&
+	: >"$c/p1.disk" &&
+	: >"$c/p2.disk" &&
+	run unshare -n "$UMLKIT" lab clean "$c" --host hb &&
+	test_is "$rc" 0 &&
+	test_path_is_missing "$c/p2.disk" &&
+	test_path_is_file "$c/p1.disk" &&
+	run unshare -n "$UMLKIT" lab clean "$c" --host nosuch &&
+	test_is "$rc" 1 &&
+	test_like "$err" "lab.hosts has no host .nosuch." &&
+	test_path_is_file "$c/p1.disk"
 '
 
 # ltest: the first run makes the signature, a second matches it, a changed signature fails
