@@ -552,6 +552,24 @@ static int bind_disks(const struct uk_jail *j, const struct uk_guest_spec *s, st
 	return r;
 }
 
+/* A tmpfs of the jail's on where (inside its root; the directories made), with flags and opt. */
+static int mount_tmpfs(const struct uk_jail *j, const char *where, unsigned long flags,
+		       const char *opt, struct uk_err *err)
+{
+	char dst[PATH_MAX];
+	int r = in_root(j, where, dst, sizeof(dst), err);
+
+	if (r == 0)
+		r = make_parents(j, dst, err);
+	if (r < 0)
+		return r;
+	if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+		return uk_err_sys(err, errno, "jail: %s", dst);
+	if (mount("tmpfs", dst, "tmpfs", flags, opt) < 0)
+		return uk_err_sys(err, errno, "jail: a tmpfs on %s", dst);
+	return 0;
+}
+
 /*
  * The kernel's own tun node, as the Firecracker jailer makes one: on a small tmpfs of the
  * jail's (its root is nodev) at /dev/net, char 10:200, mode 0600, the kernel's uid and gid.
@@ -561,20 +579,14 @@ static int bind_disks(const struct uk_jail *j, const struct uk_guest_spec *s, st
  */
 static int make_tun(const struct uk_jail *j, struct uk_err *err)
 {
-	char dir[PATH_MAX], node[PATH_MAX];
-	int r = in_root(j, UK_JAIL_TUN_DIR, dir, sizeof(dir), err);
+	char node[PATH_MAX];
+	int r = mount_tmpfs(j, UK_JAIL_TUN_DIR, MS_NOSUID | MS_NOEXEC,
+			    "mode=0755,size=4k,nr_inodes=4", err);
 
 	if (r == 0)
 		r = in_root(j, UK_JAIL_TUN_DIR "/tun", node, sizeof(node), err);
-	if (r == 0)
-		r = make_parents(j, dir, err);
 	if (r < 0)
 		return r;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return uk_err_sys(err, errno, "jail: %s", dir);
-	if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=4k,nr_inodes=4") <
-	    0)
-		return uk_err_sys(err, errno, "jail: a tmpfs on %s", dir);
 	if (mknod(node, S_IFCHR | 0600, makedev(10, 200)) < 0)
 		return uk_err_sys(err, errno, "jail: %s: its own tun node", node);
 	if (chown(node, j->uid, j->gid) < 0)
@@ -619,20 +631,11 @@ static int bind_rest(const struct uk_jail *j, const struct uk_guest_spec *s,
 /* A private, exec-able tmpfs for the kernel's memory file: as large as its memory and 64 MiB. */
 static int mount_tmp(const struct uk_jail *j, const char *where, uint64_t mem, struct uk_err *err)
 {
-	char dst[PATH_MAX], opt[96];
-	int r = in_root(j, where, dst, sizeof(dst), err);
+	char opt[96];
 
-	if (r == 0)
-		r = make_parents(j, dst, err);
-	if (r < 0)
-		return r;
-	if (mkdir(dst, 0755) < 0 && errno != EEXIST)
-		return uk_err_sys(err, errno, "jail: %s", dst);
 	snprintf(opt, sizeof(opt), "mode=1777,size=%llu",
 		 (unsigned long long)(mem + (64ULL << 20)));
-	if (mount("tmpfs", dst, "tmpfs", MS_NOSUID | MS_NODEV, opt) < 0)
-		return uk_err_sys(err, errno, "jail: a tmpfs on %s", dst);
-	return 0;
+	return mount_tmpfs(j, where, MS_NOSUID | MS_NODEV, opt, err);
 }
 
 /* The kernel reads /proc/cpuinfo (its host's CPU features), and only that of /proc: a proc
