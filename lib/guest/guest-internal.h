@@ -58,6 +58,8 @@ ssize_t uk_guest_read_small(const char *path, char *buf, size_t len);
 int uk_guest_write_whole(const char *path, const char *buf, size_t n, struct uk_err *err);
 /* /proc/PID/FILE into buf, NUL-terminated (at most len - 1 bytes): its length or -errno. */
 ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len);
+/* A process's parent and process group, from /proc/PID/stat: 0, or -1 (gone, unreadable). */
+int uk_guest_proc_parents(pid_t pid, pid_t *ppid, pid_t *pgrp);
 /* Is any process of process group pgid a UML kernel with umid=name? */
 bool uk_guest_kernel_alive(pid_t pgid, const char *name);
 /* Remove what a crashed kernel leaves: its uml_dir (the supervisor's sockets stay). */

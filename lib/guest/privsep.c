@@ -80,13 +80,9 @@ static void one_line(char *s, size_t len)
 /* Is pid a child of the supervisor (its kernel)? */
 static bool child_of(pid_t pid, pid_t parent)
 {
-	char buf[512], *rp;
-	int ppid;
+	pid_t ppid, pgrp;
 
-	if (pid <= 0 || uk_guest_proc_read(pid, "stat", buf, sizeof(buf)) <= 0)
-		return false;
-	rp = strrchr(buf, ')'); /* pid (comm) state ppid: comm may hold anything */
-	return rp && sscanf(rp + 1, " %*c %d", &ppid) == 1 && ppid == (int)parent;
+	return uk_guest_proc_parents(pid, &ppid, &pgrp) == 0 && ppid == parent;
 }
 
 /* The supervisor's status, with the helper's own fields put back. */

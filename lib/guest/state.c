@@ -445,6 +445,22 @@ ssize_t uk_guest_proc_read(pid_t pid, const char *file, char *buf, size_t len)
 	return uk_guest_read_small(path, buf, len);
 }
 
+int uk_guest_proc_parents(pid_t pid, pid_t *ppid, pid_t *pgrp)
+{
+	char buf[512], *rp;
+	int pp, pg;
+
+	if (pid <= 0 || uk_guest_proc_read(pid, "stat", buf, sizeof(buf)) <= 0)
+		return -1;
+	/* pid (comm) state ppid pgrp ...: comm may hold anything, so start after its last ')' */
+	rp = strrchr(buf, ')');
+	if (!rp || sscanf(rp + 1, " %*c %d %d", &pp, &pg) != 2)
+		return -1;
+	*ppid = (pid_t)pp;
+	*pgrp = (pid_t)pg;
+	return 0;
+}
+
 /* Does process pid run with umid=name on its command line? */
 static bool has_umid(pid_t pid, const char *name)
 {
@@ -474,26 +490,13 @@ bool uk_guest_kernel_alive(pid_t pgid, const char *name)
 	if (!d)
 		return has_umid(pgid, name);
 	while (!alive && (e = readdir(d))) {
-		char path[300], buf[512], *rp;
-		_cleanup_close_ int fd = -1;
-		ssize_t n;
-		int pgrp;
+		pid_t pid = (pid_t)atoi(e->d_name), ppid, pgrp;
 
 		if (e->d_name[0] < '1' || e->d_name[0] > '9')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
+		if (uk_guest_proc_parents(pid, &ppid, &pgrp) < 0 || pgrp != pgid)
 			continue;
-		n = uk_pread_full(fd, buf, sizeof(buf) - 1, 0);
-		if (n <= 0)
-			continue;
-		buf[n] = '\0';
-		/* pid (comm) state ppid pgrp ...: comm may hold spaces, so start after ')' */
-		rp = strrchr(buf, ')');
-		if (!rp || sscanf(rp + 1, " %*c %*d %d", &pgrp) != 1 || pgrp != pgid)
-			continue;
-		alive = has_umid((pid_t)atoi(e->d_name), name);
+		alive = has_umid(pid, name);
 	}
 	closedir(d);
 	return alive;
