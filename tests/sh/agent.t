@@ -37,6 +37,15 @@ test_expect_success WEB 'exec: exit status 0 and 3, stdout and stderr kept apart
 	test_is "$err" to-err
 '
 
+test_expect_success WEB 'the kernel skipped its RAID6 benchmark (umlkit-guest(1), UMLKIT_KERNEL_RAID6)' '
+	run guest_exec web cat /proc/cmdline &&
+	test_like "$out" " initcall_blacklist=raid6_select_algo,raid6_init " &&
+	run guest_exec web dmesg &&
+	test_is "$rc" 0 &&
+	test_like "$out" "Linux version" &&
+	test_unlike "$out" "raid6: .*gen()"
+'
+
 test_expect_success WEB 'exec: a command killed by signal N exits 128+N' '
 	run guest_exec web sh -c "kill -TERM \$\$" &&
 	test_is "$rc" 143 &&

@@ -143,7 +143,8 @@ static void test_modules_argv(void **state)
 	for (int i = 0; argv[i]; i++)
 		n += (size_t)snprintf(text + n, 8192 - n, "%s ", argv[i]);
 	assert_non_null(strstr(text, "ubd0=/r.img ubd15=/p.img ubd14r=/c/6.1.176-1-2.img root="));
-	assert_non_null(strstr(text, "noreboot umlkit.modules=/dev/ubdo "));
+	assert_non_null(strstr(text, "noreboot initcall_blacklist=raid6_select_algo,raid6_init "
+				     "umlkit.modules=/dev/ubdo "));
 	free(argv);
 	/* every unit taken: no modules */
 	for (int u = 1; u < 15; u++) {

@@ -1001,9 +1001,40 @@ static void test_cpu_pick(void **state)
 	assert_int_equal(uk_guest_cpu_pick(&none, load, 4), -1);
 }
 
+/* The RAID6 benchmark is skipped by default, right after noreboot; "bench" keeps it. */
+static void test_argv_raid6(void **state)
+{
+	struct uk_guest_wiring w = {.uml_dir = "U"};
+	struct uk_guest_spec *s = new_spec();
+	char **argv = NULL;
+	int i;
+
+	(void)state;
+	strcpy(s->name, "a");
+	strcpy(s->kernel, "k");
+	assert_int_equal(uk_guest_spec_add_disk(s, "a.img", NULL), 0);
+	for (int pass = 0; pass < 3; pass++) {
+		if (pass == 0)
+			unsetenv("UMLKIT_KERNEL_RAID6");
+		else
+			setenv("UMLKIT_KERNEL_RAID6", pass == 1 ? "on" : "bench", 1);
+		assert_int_equal(uk_guest_argv(s, &w, &argv, NULL), 0);
+		for (i = 0; argv[i] && strcmp(argv[i], "noreboot"); i++)
+			;
+		assert_non_null(argv[i]);
+		if (pass < 2)
+			assert_string_equal(argv[i + 1],
+					    "initcall_blacklist=raid6_select_algo,raid6_init");
+		else
+			assert_null(argv[i + 1]);
+		free(argv);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_argv_raid6),
 		cmocka_unit_test(test_name),
 		cmocka_unit_test(test_argv_agent),
 		cmocka_unit_test(test_disk_cow_and_image),
@@ -1033,5 +1064,7 @@ int main(void)
 		cmocka_unit_test(test_argv_kernel_limit),
 	};
 
+	/* the other tests' command lines without the RAID6 line (test_argv_raid6 has it) */
+	setenv("UMLKIT_KERNEL_RAID6", "bench", 1);
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
