@@ -192,6 +192,7 @@ static const char *const probe_dirs[] = {
 	"etc/default",
 	"etc/systemd",
 	"etc/systemd/journald.conf.d",
+	"etc/systemd/system-generators",
 	UNIT_DIR,
 	UNIT_DIR "/sysinit.target.wants",
 	UNIT_DIR "/multi-user.target.wants",

@@ -54,6 +54,11 @@ test_expect_success MIRROR,MMDEBSTRAP 'build --distro debian: an ext4 image with
 	test_like "$(debugfs -R "stat /etc/umlkit/setup" "$IMG" 2>/dev/null)" "User: +0 +Group: +0 " &&
 	test_like "$(debugfs -R "stat /etc/systemd/system/systemd-networkd-wait-online.service" \
 		"$IMG" 2>/dev/null)" "Fast link dest: \"/dev/null\"" &&
+	for f in udev/rules.d/80-ifupdown.rules systemd/system-generators/systemd-gpt-auto-generator; do
+		test_like "$(debugfs -R "stat /etc/$f" "$IMG" 2>/dev/null)" \
+			"Fast link dest: \"/dev/null\"" || return 1
+	done &&
+	test_like "$(e2cat "$IMG" /etc/umlkit/manifest)" "/etc/udev/rules.d/80-ifupdown.rules	disabled" &&
 	test_like "$(e2cat "$IMG" /etc/shadow)" "^root::" &&
 	test_unlike "$(e2ls "$IMG" /usr/sbin)" "/policy-rc\.d/|/start-stop-daemon\.REAL/" &&
 	test_unlike "$(e2cat "$IMG" /usr/sbin/start-stop-daemon | head -c 4096 | tr -c "[:print:]" .)" \
