@@ -344,6 +344,24 @@ const struct uk_layer_entry uk_debian_layer[] = {
 	 "ExecStart=\n"
 	 "ExecStart=-udevadm trigger --type=devices --action=add --subsystem-match=net\n",
 	 "udev coldplugs network devices only"},
+	/* a unit's own helper binary (libsystemd-shared) costs 0.1 s of the guest's CPU at
+	 * every boot; mount and rm do the same work in a quarter of that */
+	{UNIT_DIR "systemd-remount-fs.service.d", S_IFDIR | 0755, NULL, NULL},
+	{UNIT_DIR "systemd-remount-fs.service.d/umlkit.conf", S_IFREG | 0644,
+	 "# umlkit: the root is the one entry of a umlkit guest's /etc/fstab (umlkit-image(1)); "
+	 "mount\n"
+	 "# remounts it with its options, as systemd-remount-fs would, in a quarter of the time\n"
+	 "[Service]\n"
+	 "ExecStart=\n"
+	 "ExecStart=/bin/mount -o remount /\n",
+	 "the root remounted by mount (the one entry of fstab)"},
+	{UNIT_DIR "systemd-user-sessions.service.d", S_IFDIR | 0755, NULL, NULL},
+	{UNIT_DIR "systemd-user-sessions.service.d/umlkit.conf", S_IFREG | 0644,
+	 "# umlkit: what systemd-user-sessions start does, by rm, in a quarter of the time\n"
+	 "[Service]\n"
+	 "ExecStart=\n"
+	 "ExecStart=/bin/rm -f /run/nologin /etc/nologin\n",
+	 "logins allowed by rm of the nologin files"},
 	{"etc/udev", S_IFDIR | 0755, NULL, NULL},
 	{"etc/udev/rules.d", S_IFDIR | 0755, NULL, NULL},
 	{"etc/udev/rules.d/70-umlkit-net.rules", S_IFREG | 0644,

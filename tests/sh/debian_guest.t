@@ -104,6 +104,17 @@ test_expect_success DEB 'hostname, the DHCP address and the static address appli
 	test_like "$(console deb)" "umlkit: eth0: dhcp"
 '
 
+test_expect_success DEB 'the root is read-write with its fstab options, logins allowed, no unit failed' '
+	run guest_exec deb findmnt -no OPTIONS / &&
+	test_like "$out" "^rw,.*errors=remount-ro" &&
+	run guest_exec deb systemctl show -p Result --value systemd-remount-fs systemd-user-sessions &&
+	test_is "$(echo $out)" "success success" &&
+	run guest_exec deb test -e /run/nologin &&
+	test_is "$rc" 1 &&
+	run guest_exec deb systemctl list-units --failed --plain --no-legend &&
+	test_is "$out" ""
+'
+
 # ---------------------------------------------------------------------------- exec, cp
 test_expect_success DEB 'exec: exit status 0, 3, a signal as 128+N; streams apart' '
 	run guest_exec deb true &&

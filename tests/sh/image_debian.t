@@ -59,6 +59,8 @@ test_expect_success MIRROR,MMDEBSTRAP 'build --distro debian: an ext4 image with
 			"Fast link dest: \"/dev/null\"" || return 1
 	done &&
 	test_like "$(e2cat "$IMG" /etc/umlkit/manifest)" "/etc/udev/rules.d/80-ifupdown.rules	disabled" &&
+	test_like "$(e2cat "$IMG" /etc/systemd/system/systemd-remount-fs.service.d/umlkit.conf)" \
+		"ExecStart=/bin/mount -o remount /" &&
 	test_like "$(e2cat "$IMG" /etc/shadow)" "^root::" &&
 	test_unlike "$(e2ls "$IMG" /usr/sbin)" "/policy-rc\.d/|/start-stop-daemon\.REAL/" &&
 	test_unlike "$(e2cat "$IMG" /usr/sbin/start-stop-daemon | head -c 4096 | tr -c "[:print:]" .)" \
