@@ -109,6 +109,9 @@ static const struct uk_layer_entry lab_layer[] = {
 	 "Storage=volatile\n"
 	 "RuntimeMaxUse=4M\n",
 	 "the journal in memory, at most 4 MiB"},
+	{"etc/umlkit/read-ahead-kb", S_IFREG | 0644, "16\n",
+	 "the disks read ahead 16 KiB, not 128: less of a lab machine's memory holds what it "
+	 "never reads (/etc/umlkit/setup)"},
 	{UNIT_DIR "systemd-sysctl.service.d", S_IFDIR | 0755, NULL, NULL},
 	{UNIT_DIR "systemd-sysctl.service.d/umlkit-lab.conf", S_IFREG | 0644,
 	 "# umlkit lab image: procps' sysctl reads the same sysctl.d files as systemd-sysctl, "

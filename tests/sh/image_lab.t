@@ -110,6 +110,15 @@ test_expect_success GUEST 'IPv4 forwarding on, rp_filter off' '
 	test_is "$(printf "%s\n" "$out" | tr "\n" " ")" "1 0 0 "
 '
 
+test_expect_success GUEST 'the disks read ahead 16 KiB; systemd-sysctl ran procps sysctl' '
+	gx cat /sys/block/ubda/queue/read_ahead_kb &&
+	test_is "$rc" 0 &&
+	test_is "$out" 16 &&
+	gx systemctl show -p Result -p ExecStart systemd-sysctl &&
+	test_like "$out" "Result=success" &&
+	test_like "$out" "path=/sbin/sysctl "
+'
+
 test_expect_success GUEST 'systemctl start frr: zebra runs, vtysh answers' '
 	gx systemctl start frr && test_is "$rc" 0 &&
 	gx vtysh -c "show version" && test_is "$rc" 0 &&
