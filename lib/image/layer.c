@@ -202,6 +202,7 @@ static const char *const probe_dirs[] = {
 	UNIT_DIR "/systemd-remount-fs.service.d",
 	UNIT_DIR "/systemd-user-sessions.service.d",
 	UNIT_DIR "/systemd-sysctl.service.d",
+	UNIT_DIR "/systemd-tmpfiles-setup.service.d",
 	UNIT_DIR "/systemd-networkd.service.d",
 	UNIT_DIR "/systemd-networkd.socket.d",
 	"etc/udev",

@@ -101,7 +101,10 @@ test_expect_success DEB 'hostname, the DHCP address and the static address appli
 	test_like "$out" "inet 10\.0\.2\.15/24 " &&
 	run guest_exec deb ip -4 -o addr show dev eth1 &&
 	test_like "$out" "inet 10\.9\.8\.7/24 " &&
-	test_like "$(console deb)" "umlkit: eth0: dhcp"
+	test_like "$(console deb)" "umlkit: eth0: dhcp" &&
+	# the DNS server of the lease, written by umlkit-dns.service
+	run guest_exec deb cat /etc/resolv.conf &&
+	test_like "$out" "^nameserver 10\.0\.2\.3$"
 '
 
 test_expect_success DEB 'the root is read-write with its fstab options, logins allowed, no unit failed' '
