@@ -244,6 +244,13 @@ test_expect_success KLAB 'the lab directory at /hostlab, shared/ at /shared, for
 	test_is "$out" 1
 '
 
+test_expect_success KLAB 'machines boot quiet: hostname and quiet on the kernel command line' '
+	run "$UMLKIT" lab exec "$K" pc1 -- cat /proc/cmdline &&
+	test_like "$out" " umlkit.hostname=pc1 quiet( |$)" &&
+	run "$UMLKIT" lab exec "$K" pc1 -- cat /proc/sys/kernel/printk &&
+	test_like "$out" "^4[[:space:]]"
+'
+
 test_expect_success KLAB,JQ 'lab list shows the lab and its machines' '
 	run "$UMLKIT" lab list --output=json &&
 	test_is "$(json ".[] | select(.dir == \"$K\") | .machines | join(\" \")")" "pc1 pc2 pc3"
