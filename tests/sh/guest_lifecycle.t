@@ -230,6 +230,15 @@ test_expect_success IMAGES 'stop is no reboot, also when the guest makes ctrl-al
 	test_is "$("$UMLKIT" status cad --output=json | jq -r .reboots)" 0
 '
 
+test_expect_success IMAGES 'stop of a guest booted quiet sees its emergency sync complete' '
+	run bb hush --append quiet &&
+	test_is "$rc" 0 &&
+	track hush &&
+	"$UMLKIT" stop hush &&
+	log_of hush | grep -q "Emergency Sync complete" &&
+	test_is "$(state_of hush)" stopped
+'
+
 # ---------------------------------------------------------------- readiness
 test_expect_success IMAGES '--ready=console:REGEX returns when the line appears' '
 	run mk con sleeper --ready="console:^uk-test: serv(ing|ed)$" --wait --timeout 90 &&
