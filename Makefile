@@ -177,7 +177,7 @@ check: deps
 KERNEL ?= sid
 SECCOMP ?= on
 SMOKE_SH := tests/sh/guest_lifecycle.t tests/sh/switch_nat.t tests/sh/guest.t \
-	tests/sh/cow_guest.t tests/sh/agent.t
+	tests/sh/cow_guest.t tests/sh/agent.t tests/sh/guest_trim.t
 TEST_CACHE ?= /var/tmp/umlkit-test-cache
 check-kernel: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) test-build

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* umlkit run, start, list, status, logs, console, stop, kill, rm: guests. */
+/* umlkit run, start, list, status, logs, console, stop, kill, rm, trim: guests. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -35,6 +35,10 @@ const char uk_guest_usage[] =
 	"  umlkit kill NAME                     SIGKILL the guest and its supervisor\n"
 	"  umlkit rm NAME...                    forget stopped guests (their state, never\n"
 	"                                       their disks)\n"
+	"  umlkit trim NAME... [--drop-caches]  give the host back the memory a running guest\n"
+	"                                       does not use (its free pages, through the\n"
+	"                                       mconsole's mem device; its size stays);\n"
+	"                                       --drop-caches: its clean page cache too\n"
 	"\n"
 	"Guest options (the kernel's own words):\n"
 	"  --name NAME          the umid (required)\n"
@@ -126,6 +130,7 @@ enum {
 	OPT_MEM_LIMIT,
 	OPT_PIDS_MAX,
 	OPT_CPUS,
+	OPT_DROP_CACHES,
 };
 static const struct uk_opt guest_options[] = {
 	[OPT_NAME] = {.name = "name", .value = true},
@@ -153,6 +158,7 @@ static const struct uk_opt guest_options[] = {
 	[OPT_MEM_LIMIT] = {.name = "mem-limit", .value = true},
 	[OPT_PIDS_MAX] = {.name = "pids-max", .value = true},
 	[OPT_CPUS] = {.name = "cpus", .value = true},
+	[OPT_DROP_CACHES] = {.name = "drop-caches"},
 };
 _Static_assert(UK_ARRAY_SIZE(guest_options) <= UK_OPTS_MAX, "the options fit an accept mask");
 
@@ -175,7 +181,7 @@ struct guest_opts {
 	const char *kernel;
 	const char *seccomp; /* --seccomp, else $UMLKIT_SECCOMP; NULL: off */
 	struct uk_kernel k;
-	bool dry_run, json, no_modules;
+	bool dry_run, json, no_modules, drop_caches;
 	int timeout_s;
 	int nargs;
 	char **args;
@@ -288,6 +294,9 @@ static int guest_opt(const struct uk_opts *p, int id, const char *v)
 		return 0;
 	case OPT_NO_MODULES:
 		g->no_modules = true;
+		return 0;
+	case OPT_DROP_CACHES:
+		g->drop_caches = true;
 		return 0;
 	case OPT_TIMEOUT:
 		if (uk_parse_u64(v, &t) < 0 || t == 0 || t > 86400)
@@ -749,6 +758,37 @@ static int cmd_kill(struct guest_opts *g)
 	return UK_EXIT_OK;
 }
 
+static double mib(uint64_t kib)
+{
+	return (double)kib / 1024.0;
+}
+
+/* trim NAME...: each guest in turn; the host RSS of its kernel before and after */
+static int cmd_trim(struct guest_opts *g)
+{
+	int bad = 0;
+
+	if (g->nargs < 1)
+		return uk_usage_error("umlkit trim", "trim needs NAME...");
+	for (int i = 0; i < g->nargs; i++) {
+		struct uk_guest_trim_result res;
+		struct uk_err err = {0};
+
+		if (uk_guest_trim(g->args[i], g->drop_caches, &res, &err) < 0) {
+			uk_fail(&err);
+			bad++;
+			continue;
+		}
+		printf("%s: %.1f MiB free, %.1f MiB of it released", g->args[i], mib(res.free_kib),
+		       mib(res.trimmed_kib));
+		if (res.rss_before_kib && res.rss_after_kib)
+			printf("; kernel's host RSS %.1f -> %.1f MiB", mib(res.rss_before_kib),
+			       mib(res.rss_after_kib));
+		putchar('\n');
+	}
+	return bad ? UK_EXIT_FAIL : UK_EXIT_OK;
+}
+
 static const struct {
 	const char *name;
 	unsigned accept; /* the options it takes (OPT_BIT) */
@@ -761,6 +801,7 @@ static const struct {
 	{"status", UK_OPT_BIT(OPT_OUTPUT), cmd_status},
 	{"stop", UK_OPT_BIT(OPT_TIMEOUT), cmd_stop},
 	{"kill", 0, cmd_kill},
+	{"trim", UK_OPT_BIT(OPT_DROP_CACHES), cmd_trim},
 };
 
 int uk_cmd_guest(int argc, char **argv)

@@ -17,8 +17,8 @@ static const char usage_text[] =
 	"  cow      copy-on-write disks: create, info, check, merge, rebase, restamp,\n"
 	"           map, compare, diff   (umlkit cow --help)\n"
 	"  image    guest images: build, build --distro debian, adapt   (umlkit image --help)\n"
-	"  run, start, list, status, logs, console, stop, kill, rm\n"
-	"           guests: boot, supervise, watch and stop them   (umlkit run --help)\n"
+	"  run, start, list, status, logs, console, stop, kill, rm, trim\n"
+	"           guests: boot, supervise, watch, trim and stop them   (umlkit run --help)\n"
 	"  exec     run a command in a guest through its agent   (umlkit exec --help)\n"
 	"  cp       copy files into or out of a guest through its agent   (umlkit cp --help)\n"
 	"  switch   userspace Ethernet switches for guests   (umlkit switch --help)\n"
@@ -114,12 +114,25 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } families[] = {
-	{"cow", uk_cmd_cow},	  {"switch", uk_cmd_switch},   {"image", uk_cmd_image},
-	{"run", uk_cmd_guest},	  {"start", uk_cmd_guest},     {"list", uk_cmd_guest},
-	{"status", uk_cmd_guest}, {"stop", uk_cmd_guest},      {"kill", uk_cmd_guest},
-	{"rm", uk_cmd_guest},	  {"logs", uk_cmd_guest_logs}, {"console", uk_cmd_guest_console},
-	{"exec", uk_cmd_exec},	  {"cp", uk_cmd_cp},	       {"mconsole", uk_cmd_mconsole},
-	{"net", uk_cmd_net},	  {"fw", uk_cmd_fw},	       {"kernel", uk_cmd_kernel},
+	{"cow", uk_cmd_cow},
+	{"switch", uk_cmd_switch},
+	{"image", uk_cmd_image},
+	{"run", uk_cmd_guest},
+	{"start", uk_cmd_guest},
+	{"list", uk_cmd_guest},
+	{"status", uk_cmd_guest},
+	{"stop", uk_cmd_guest},
+	{"kill", uk_cmd_guest},
+	{"trim", uk_cmd_guest},
+	{"rm", uk_cmd_guest},
+	{"logs", uk_cmd_guest_logs},
+	{"console", uk_cmd_guest_console},
+	{"exec", uk_cmd_exec},
+	{"cp", uk_cmd_cp},
+	{"mconsole", uk_cmd_mconsole},
+	{"net", uk_cmd_net},
+	{"fw", uk_cmd_fw},
+	{"kernel", uk_cmd_kernel},
 	{"lab", uk_cmd_lab},
 };
 

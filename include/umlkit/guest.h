@@ -369,4 +369,22 @@ int uk_guest_console_connect(const char *name, int *fd, struct uk_err *err);
 /* Does the guest's supervisor or kernel still run? */
 bool uk_guest_is_alive(const char *name);
 
+/* ---- trim: the host gets back the memory a running guest does not use (lib/guest/trim.c) */
+struct uk_guest_trim_result {
+	uint64_t free_kib;	 /* the guest's MemFree before the trim */
+	uint64_t trimmed_kib;	 /* free memory unplugged and plugged back (0: too little free) */
+	uint64_t rss_before_kib; /* the kernel process's host RSS before and after (0: unknown) */
+	uint64_t rss_after_kib;
+};
+/* How much a trim takes: MemFree of the guest's /proc/meminfo text less a reserve (twice
+ * min_free_kbytes, plus 2 MiB), 0 when nothing is over it; pure. 0 with *kib, or -EBADMSG. */
+int uk_guest_trim_amount(const char *meminfo, const char *min_free_kbytes, uint64_t *kib,
+			 struct uk_err *err);
+/* Trim the running guest name through its mconsole's mem device (unplug its free pages, which
+ * the host drops, and plug them back), after its agent dropped its clean page cache when
+ * drop_caches. The guest keeps its memory size. -ESRCH when it does not run, -EIO when its
+ * kernel refused (no mem device), -EBADMSG for a /proc answer that makes no sense. */
+int uk_guest_trim(const char *name, bool drop_caches, struct uk_guest_trim_result *res,
+		  struct uk_err *err);
+
 #endif

@@ -195,6 +195,29 @@ static void test_paths_socket_bound(void **state)
 	free(p);
 }
 
+/* trim's share: MemFree less twice min_free_kbytes and 2 MiB; nothing below; bad text */
+static void test_trim_amount(void **state)
+{
+	const char *mi = "MemTotal:          53452 kB\nMemFree:           19916 kB\n"
+			 "MemAvailable:      30128 kB\n";
+	struct uk_err err = {0};
+	uint64_t kib = 1;
+
+	(void)state;
+	assert_int_equal(uk_guest_trim_amount(mi, "924\n", &kib, &err), 0);
+	assert_int_equal(kib, 19916 - 2 * 924 - 2048);
+	assert_int_equal(uk_guest_trim_amount("MemFree: 3000 kB\n", "924", &kib, &err), 0);
+	assert_int_equal(kib, 0);
+	/* MemFreeX is not MemFree, and a field must hold a number */
+	assert_int_equal(uk_guest_trim_amount("MemFreeX: 9000 kB\n", "1", &kib, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "no MemFree line"));
+	assert_int_equal(uk_guest_trim_amount("MemFree: kB\n", "1", &kib, &err), -EBADMSG);
+	assert_int_equal(uk_guest_trim_amount(mi, "", &kib, &err), -EBADMSG);
+	assert_int_equal(uk_guest_trim_amount(mi, "12x", &kib, &err), -EBADMSG);
+	assert_non_null(strstr(err.msg, "vm.min_free_kbytes is not a number: '12x'"));
+	assert_int_equal(uk_guest_trim_amount(mi, "99999999999", &kib, &err), -EBADMSG);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_mounts),
 		cmocka_unit_test(test_modules_argv),
 		cmocka_unit_test(test_paths_socket_bound),
+		cmocka_unit_test(test_trim_amount),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
