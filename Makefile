@@ -173,7 +173,7 @@ check: deps
 
 # A smoke suite on a kernel from Debian's archive (CI: KERNEL=sid, fetched into the test
 # cache once and reused): the guest lifecycle, the switch with NAT over fd and bess, a COW
-# boot and merge, the agent; with SECCOMP=on (CI's) its guests run in seccomp mode.
+# boot and merge, the agent, trim; with SECCOMP=on (CI's) its guests run in seccomp mode.
 KERNEL ?= sid
 SECCOMP ?= on
 SMOKE_SH := tests/sh/guest_lifecycle.t tests/sh/switch_nat.t tests/sh/guest.t \

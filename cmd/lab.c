@@ -45,6 +45,9 @@ static const char lab_usage[] =
 	"  -F, --force                start a directory without lab.conf or lab.dep: its\n"
 	"                             subdirectories are the machines\n"
 	"  --no-wait                  start: return once the machines booted\n"
+	"  --no-trim                  start: keep in host memory what each machine freed\n"
+	"                             by its startup's end (by default given back, as by\n"
+	"                             umlkit trim)\n"
 	"  --image PATH               the lab image (default $UMLKIT_LAB_IMAGE, else the one\n"
 	"                             `umlkit image build --profile lab` made)\n"
 	"  --kernel NAME|PATH         the kernel (default: as umlkit start)\n"
@@ -68,6 +71,7 @@ enum {
 	OPT_OVER,
 	OPT_FORCE,
 	OPT_NO_WAIT,
+	OPT_NO_TRIM,
 	OPT_IMAGE,
 	OPT_KERNEL,
 	OPT_OUTPUT,
@@ -83,6 +87,7 @@ static const struct uk_opt lab_opts[] = {
 	[OPT_OVER] = {.letter = 'o', .value = true},
 	[OPT_FORCE] = {.name = "force", .letter = 'F'},
 	[OPT_NO_WAIT] = {.name = "no-wait"},
+	[OPT_NO_TRIM] = {.name = "no-trim"},
 	[OPT_IMAGE] = {.name = "image", .value = true},
 	[OPT_KERNEL] = {.name = "kernel", .value = true},
 	[OPT_OUTPUT] = {.name = "output", .value = true},
@@ -95,7 +100,7 @@ static const struct uk_opt lab_opts[] = {
 #define START_OPTS                                                                                 \
 	(UK_OPT_BIT(OPT_DIR) | UK_OPT_BIT(OPT_PARALLEL) | UK_OPT_BIT(OPT_OVER) |                   \
 	 UK_OPT_BIT(OPT_FORCE) | UK_OPT_BIT(OPT_NO_WAIT) | UK_OPT_BIT(OPT_IMAGE) |                 \
-	 UK_OPT_BIT(OPT_KERNEL) | UK_OPT_BIT(OPT_HOST))
+	 UK_OPT_BIT(OPT_KERNEL) | UK_OPT_BIT(OPT_HOST) | UK_OPT_BIT(OPT_NO_TRIM))
 
 static int lab_opt(const struct uk_opts *p, int id, const char *v)
 {
@@ -114,6 +119,9 @@ static int lab_opt(const struct uk_opts *p, int id, const char *v)
 		return 0;
 	case OPT_NO_WAIT:
 		c->run.no_wait = true;
+		return 0;
+	case OPT_NO_TRIM:
+		c->run.no_trim = true;
 		return 0;
 	case OPT_IMAGE:
 		c->image = v;

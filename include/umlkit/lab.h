@@ -283,6 +283,7 @@ struct uk_lab_run_opts {
 	int n_only;
 	int parallel;	  /* machines started at once; 0: uk_lab_parallel_default() */
 	bool no_wait;	  /* start: return once booted, the startup scripts left running */
+	bool no_trim;	  /* start: keep what a machine's boot freed (else uk_guest_trim) */
 	int timeout_s;	  /* a machine's boot; 0: UK_LAB_BOOT_S */
 	const char *host; /* lab.hosts: the host this is (only its machines); NULL: no lab.hosts */
 	/* each machine's progress: "booting", "ready", "startup done", "failed: ..." */

@@ -11,13 +11,14 @@
 #     script saw the files pc1's and pc2's wrote last, and started after them (their
 #     timestamps); the machines reach each other (a TCP connection refused by the peer's
 #     kernel: the image has no ping); /hostlab and /shared are mounted; `lab list` shows
-#     them; `lab check` judges each check in its machine (ok/FAIL lines, the count, exit 1
+#     them; each machine was trimmed after its startup (its log says so, its kernel's host
+#     RSS went down); `lab check` judges each check in its machine (ok/FAIL lines, the count, exit 1
 #     on a failure, 0 when all pass; a bad line and an unknown machine refused by name); a
 #     second start is refused; `lab stop` runs the shutdown scripts (a file they
 #     write through /hostlab appears) and ends every guest and switch.
 #  3. Two labs with a domain A of the same name stay apart: from the second lab's machine
-#     (started with --no-wait, its startup seen to end afterwards) the first lab's
-#     addresses are not reached.
+#     (started with --no-wait, its startup seen to end afterwards, not trimmed) the first
+#     lab's addresses are not reached.
 #  4. A Netkit-dialect lab (machines from its directories, a flag option, an interface gap)
 #     through lstart: shared/ then r1/ copied into /, r1's file winning, root's; r2 has eth0
 #     and eth2, no eth1; lhalt, then lclean leaves the lab directory as it was (listing and
@@ -251,6 +252,14 @@ test_expect_success KLAB 'machines boot quiet: hostname and quiet on the kernel 
 	test_like "$out" "^4[[:space:]]"
 '
 
+test_expect_success KLAB 'after its startup each machine was trimmed: its host RSS went down' '
+	line=$(grep "^umlkit: trim: " "$K/pc1.log") &&
+	test_like "$line" "^umlkit: trim: [0-9]+ KiB of [0-9]+ KiB free released, kernel.s host RSS [0-9]+ -> [0-9]+ KiB$" &&
+	read -r a b < <(sed "s/.*RSS \([0-9]*\) -> \([0-9]*\) KiB/\1 \2/" <<<"$line") &&
+	echo "# pc1: kernel RSS $a -> $b KiB" &&
+	test "$b" -lt "$a"
+'
+
 test_expect_success KLAB,JQ 'lab list shows the lab and its machines' '
 	run "$UMLKIT" lab list --output=json &&
 	test_is "$(json ".[] | select(.dir == \"$K\") | .machines | join(\" \")")" "pc1 pc2 pc3"
@@ -308,6 +317,7 @@ test_expect_success KLAB,IMAGE 'two labs with a domain A stay apart (--no-wait)'
 	test_is "$rc" 0 &&
 	test_like "$out" "q1: startup running" &&
 	until_true 120 q1_done &&
+	test_unlike "$(cat "$K2/q1.log")" "umlkit: trim:" &&
 	reach "$K" pc2 10.0.0.1 &&
 	! reach "$K2" q1 10.0.0.1 &&
 	! reach "$K2" q1 10.0.0.2 &&
