@@ -162,7 +162,7 @@ SH_TESTS := $(SLOW_SH) $(filter-out $(SLOW_SH),$(sort $(wildcard tests/sh/*.t)))
 # NO_DEBIAN=1 leaves out the tests that boot Debian images (CI's sanitizer and clang passes:
 # the gcc pass runs them; they are mostly guest and mirror time, the same in every build)
 DEBIAN_SH := tests/sh/image_debian.t tests/sh/image_lab.t tests/sh/debian_guest.t \
-	tests/sh/walkthrough.t tests/sh/lab.t tests/sh/lab_examples.t
+	tests/sh/walkthrough.t tests/sh/lab.t tests/sh/lab_examples.t tests/sh/lab_kernel.t
 ifeq ($(NO_DEBIAN),1)
 SH_TESTS := $(filter-out $(DEBIAN_SH),$(SH_TESTS))
 endif
@@ -173,11 +173,12 @@ check: deps
 
 # A smoke suite on a kernel from Debian's archive (CI: KERNEL=sid, fetched into the test
 # cache once and reused): the guest lifecycle, the switch with NAT over fd and bess, a COW
-# boot and merge, the agent, trim; with SECCOMP=on (CI's) its guests run in seccomp mode.
+# boot and merge, the agent, trim, a lab machine (the Debian test image make check cached);
+# with SECCOMP=on (CI's) its guests run in seccomp mode.
 KERNEL ?= sid
 SECCOMP ?= on
 SMOKE_SH := tests/sh/guest_lifecycle.t tests/sh/switch_nat.t tests/sh/guest.t \
-	tests/sh/cow_guest.t tests/sh/agent.t tests/sh/guest_trim.t
+	tests/sh/cow_guest.t tests/sh/agent.t tests/sh/guest_trim.t tests/sh/lab_kernel.t
 TEST_CACHE ?= /var/tmp/umlkit-test-cache
 check-kernel: deps
 	@$(MAKE) --no-print-directory -j$(NPROC) test-build

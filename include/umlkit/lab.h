@@ -279,6 +279,7 @@ struct uk_lab_run_opts {
 	const char *image;	 /* the lab image: the backing of every DIR/M.disk */
 	const char *kernel;	 /* the kernel (resolved) a machine without kernel= runs */
 	const char *modules;	 /* that kernel's modules image; NULL or "": none */
+	const char *seccomp;	 /* that kernel's seccomp=on|off|auto; NULL or "": none */
 	const char *const *only; /* machines to act on (NULL: every one) */
 	int n_only;
 	int parallel;	  /* machines started at once; 0: uk_lab_parallel_default() */

@@ -288,6 +288,8 @@ static int machine_spec(const struct uk_lab *lab, const struct uk_lab_machine *m
 		snprintf(s->kernel, sizeof(s->kernel), "%s", o->kernel);
 	if (!own_kernel && o->modules && o->modules[0])
 		snprintf(s->modules, sizeof(s->modules), "%s", o->modules);
+	if (!own_kernel && o->seccomp)
+		snprintf(s->seccomp, sizeof(s->seccomp), "%s", o->seccomp);
 	/* quiet: the kernel's and systemd's boot lines (200 of them) cost a lab machine 0.25 s of
 	 * CPU (6.1, 13% of its boot); warnings and failed units still reach its console, and a
 	 * lab's append= (loglevel=7, systemd.show_status=1) comes after and wins */

@@ -9,7 +9,7 @@ test_expect_success 'umlkit --help names the commands' '
 	test_is "$rc" 0 &&
 	cmds=$(printf "%s\n" "$out" | sed -n "/^Commands:/,/^\$/p" |
 		grep -oE "^  [a-z]+(, [a-z]+)*" | tr -d " " | tr , "\n") &&
-	test_like "$(echo $cmds)" "cow image run start list status logs console stop kill rm exec cp" &&
+	test_like "$(echo $cmds)" "cow image run start list status logs console stop kill rm trim exec cp" &&
 	test_set_prereq CMDS
 '
 
