@@ -170,9 +170,6 @@ int uk_guest_preload(char *out, size_t outlen, struct uk_err *err);
 /* In the kernel's process, before exec: no address randomization (its mem= is then what
  * the guest gets; see preload.c), unless $UMLKIT_KERNEL_ASLR=on. */
 void uk_guest_kernel_personality(void);
-/* Whether the kernel is told to skip its RAID6 benchmark (initcall_blacklist=
- * raid6_select_algo,raid6_init; see spec.c): yes, unless $UMLKIT_KERNEL_RAID6=bench. */
-bool uk_guest_skip_raid6_bench(void);
 
 /* How the launcher wires the kernel: its uml_dir, the notify socket, the console. */
 struct uk_guest_wiring {

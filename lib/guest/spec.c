@@ -449,7 +449,7 @@ static void add_net(struct argv_buf *b, const struct uk_guest_spec *s, int unit,
  * Nothing in a guest uses RAID6 but md's raid456 and btrfs raid5/6 profiles, which then have no
  * algorithm chosen, so $UMLKIT_KERNEL_RAID6=bench keeps the benchmark for guests that need them.
  */
-bool uk_guest_skip_raid6_bench(void)
+static bool skip_raid6_bench(void)
 {
 	const char *env = getenv("UMLKIT_KERNEL_RAID6");
 
@@ -521,7 +521,7 @@ int uk_guest_argv(const struct uk_guest_spec *s, const struct uk_guest_wiring *w
 		add(b, "con0=fd:0,fd:1");
 	}
 	add(b, "noreboot");
-	if (uk_guest_skip_raid6_bench())
+	if (skip_raid6_bench())
 		add(b, "initcall_blacklist=raid6_select_algo,raid6_init");
 	if (s->modules[0] && uk_guest_modules_unit(s) >= 0)
 		add(b, "umlkit.modules=/dev/ubd%c", 'a' + uk_guest_modules_unit(s));
