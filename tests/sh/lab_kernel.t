@@ -13,10 +13,7 @@
 . "$(dirname "$0")/debian-lib.sh"
 
 test_need_guests
-
-export XDG_RUNTIME_DIR="$T/run"
-mkdir -p "$XDG_RUNTIME_DIR" "$T/tmp"
-export TMPDIR=$T/tmp
+debian_setup
 IMG=$T/deb.img
 export UMLKIT_LAB_IMAGE=$IMG
 L=$T/lab
