@@ -51,10 +51,17 @@ static long mem_available_mib(void)
 	return kib < 0 ? -1 : kib / 1024;
 }
 
+/*
+ * One machine per CPU: a booting machine keeps its CPU busy (its kernel and its processes hand
+ * that one CPU to each other, lib/guest/cpu.c), so a second one on the same CPU only adds
+ * switches between them. bench/lab, 15 machines on 2 CPUs: -p 2 started in 46.5 and 48.5 s
+ * (85 and 90 CPU-s) on 6.1, -p 4 in 55.2 and 55.4 s (98 and 102 CPU-s); on 7.2 in seccomp
+ * mode 17.9 and 19.3 s against 22.4 and 19.7 s.
+ */
 int uk_lab_parallel_default(long mem_mib)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN), avail = mem_available_mib();
-	long n = (cpus > 0 ? cpus : 1) * 2;
+	long n = cpus > 0 ? cpus : 1;
 
 	if (mem_mib <= 0)
 		mem_mib = UK_LAB_MEM_MIB;
