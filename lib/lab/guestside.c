@@ -20,7 +20,8 @@
 /*
  * prepare LAB M DIALECT IPV6 RENAMES [SYSCTL...]: mounts, the first boot (hostname,
  * /etc/hosts, the lab's files, Kathará's permission fixes), the interfaces (renamed by MAC
- * when the lab leaves gaps, each up), the sysctls. A UML guest pays dearly for each process
+ * when the lab leaves gaps, the vector driver's other vecN ethN, as a lab machine boots
+ * without udev (run.c), each up), the sysctls. A UML guest pays dearly for each process
  * (30 to 60 ms under ptrace on 6.1): what the shell can do itself it does, and the
  * interfaces go up in one `ip -batch`.
  */
@@ -86,8 +87,12 @@ static const char prepare_sh[] =
 	"for r in $renames; do ip link set dev \"lab${r%%=*}\" name \"${r%%=*}\"; done\n"
 	"b=/run/umlkit-lab.ip\n"
 	": >$b\n"
-	"for d in /sys/class/net/eth*; do\n"
-	"	[ ! -e \"$d\" ] || echo \"link set dev ${d##*/} up\" >>$b\n"
+	"for d in /sys/class/net/vec* /sys/class/net/eth*; do\n"
+	"	[ -e \"$d\" ] || continue\n"
+	"	i=${d##*/}\n"
+	"	case $i in vec*) echo \"link set dev $i name eth${i#vec}\" >>$b; i=eth${i#vec} ;; "
+	"esac\n"
+	"	echo \"link set dev $i up\" >>$b\n"
 	"done\n"
 	"[ ! -s $b ] || ip -batch $b\n"
 	"put() { [ ! -e \"/proc/sys/$1\" ] || echo \"$2\" >\"/proc/sys/$1\"; }\n"

@@ -249,6 +249,17 @@ test_expect_success KLAB 'machines boot quiet: hostname and quiet on the kernel 
 	test_like "$out" "^4[[:space:]]"
 '
 
+test_expect_success KLAB 'machines boot without udev: the lab named vec0 eth0, no unit failed' '
+	run "$UMLKIT" lab exec "$K" pc1 -- systemctl is-enabled systemd-udevd.service &&
+	test_is "$out" masked-runtime &&
+	run "$UMLKIT" lab exec "$K" pc1 -- systemctl is-active systemd-udevd.service &&
+	test_is "$out" inactive &&
+	run "$UMLKIT" lab exec "$K" pc1 -- ls /sys/class/net &&
+	test_is "$(echo $out)" "eth0 lo" &&
+	run "$UMLKIT" lab exec "$K" pc1 -- systemctl list-units --failed --plain --no-legend &&
+	test_is "$out" ""
+'
+
 test_expect_success KLAB 'after its startup each machine was trimmed: its host RSS went down' '
 	line=$(grep "^umlkit: trim: " "$K/pc1.log") &&
 	test_like "$line" "^umlkit: trim: [0-9]+ KiB of [0-9]+ KiB free released, kernel.s host RSS [0-9]+ -> [0-9]+ KiB$" &&
