@@ -23,6 +23,10 @@
 enum { J_WAIT, J_RUN, J_OK, J_FAIL, J_SKIP };
 
 #define LINE_MAX_ 2048
+/* A job ends without a line, so how long the pool waits for one is how late it notices the
+ * end and starts the next machine: at 200 ms that was 100 ms of an idle CPU per machine on
+ * average (about 2% of a 15-machine start on 2 CPUs); a wakeup each 20 ms costs nothing */
+#define REAP_MS 20
 
 void uk_lab_report(int fd, int index, char kind, const char *fmt, ...)
 {
@@ -218,7 +222,7 @@ int uk_lab_pool_run(const struct uk_lab *lab, const struct uk_lab_run_opts *o, b
 	for (int i = 0; i < lab->n_machine; i++)
 		p->state[i] = uk_lab_selected(lab, o, i) ? J_WAIT : -1;
 	while (schedule(p, fds[1], max, deps, job) > 0) {
-		drain(p, 200);
+		drain(p, REAP_MS);
 		reap(p);
 	}
 	settle(p);
