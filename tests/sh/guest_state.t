@@ -41,7 +41,11 @@ stopped_state() { mkdir -p "$STATE/$1" && printf 'state=stopped\nsupervisor=0\nk
 powered_off() {
 	local s
 	s=$("$UMLKIT" status "$1" --output=json) &&
-		test_is "$(json '"\(.state) \(.exit_status) \(.exit_signal)"' "$s")" "stopped 0 null"
+		test_is "$(json '"\(.state) \(.exit_status) \(.exit_signal)"' "$s")" "stopped 0 null" && return 0
+	# why not: the status and the kernel's last words
+	printf '%s\n' "${s:-}" >&2
+	tail -n 60 "$STATE/$1/console.log" >&2
+	return 1
 }
 
 test_expect_success UML 'setup: the default image, readable by nobody' '
