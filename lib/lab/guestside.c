@@ -7,9 +7,13 @@
  * values as arguments, so nothing of the lab is ever parsed by a shell as code.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "umlkit/agent.h"
 #include "umlkit/guest.h"
@@ -18,25 +22,30 @@
 #include "run-internal.h"
 
 /*
- * prepare LAB M DIALECT IPV6 RENAMES [SYSCTL...]: mounts, the first boot (hostname,
- * /etc/hosts, the lab's files, Kathará's permission fixes), the interfaces (renamed by MAC
- * when the lab leaves gaps, the vector driver's other vecN ethN, as a lab machine boots
- * without udev (run.c), each up), the sysctls. A UML guest pays dearly for each process
- * (30 to 60 ms under ptrace on 6.1): what the shell can do itself it does, and the
- * interfaces go up in one `ip -batch`.
+ * setup LAB M DIALECT IPV6 RENAMES FSTAB STARTUP SHELL MODE [TAGGED...]: the lab's setup,
+ * then the startup (the text STARTUP, below), in one process of the machine's agent. The
+ * setup: the mounts (FSTAB, one `mount -a`), the first boot (hostname, /etc/hosts, the lab's
+ * files, Kathará's permission fixes), the interfaces (renamed by MAC when the lab leaves
+ * gaps, the vector driver's other vecN ethN, as a lab machine boots without udev (run.c),
+ * each up), the sysctls (sysctl:KEY=VALUE, one `sysctl -w`). A UML guest pays dearly for each
+ * process (30 to 60 ms under ptrace on 6.1): what the shell can do itself it does, the
+ * interfaces go up in one `ip -batch`, and the startup follows in the same shell (MODE
+ * wait) or detached (MODE detach). The setup stops at its first failure; once it is done it
+ * says SETUP_DONE on stderr, so a failure after that is the startup's.
  */
-static const char prepare_sh[] =
+#define SETUP_DONE "umlkit-lab: setup done"
+static const char setup_sh[] =
 	"set -e\n"
-	"lab=$1 m=$2 dialect=$3 ipv6=$4 renames=$5\n"
-	"shift 5\n"
+	"lab=$1 m=$2 dialect=$3 ipv6=$4 renames=$5 fstab=$6 startup=$7 sh=$8 mode=$9\n"
+	"shift 9\n"
 	"mounted() {\n"
 	"	while read -r _ d _; do [ \"$d\" != \"$1\" ] || return 0; done </proc/self/mounts\n"
 	"	return 1\n"
 	"}\n"
-	"[ -d /hostlab ] && [ -d /shared ] || mkdir -p /hostlab /shared\n"
-	"mounted /hostlab || mount -t hostfs none /hostlab -o \"$lab\"\n"
-	"[ -d /hostlab/shared ] || mkdir -p /hostlab/shared\n"
-	"mounted /shared || mount --bind /hostlab/shared /shared\n"
+	"if ! mounted /shared; then\n"
+	"	printf '%s' \"$fstab\" >/run/umlkit-lab.fstab\n"
+	"	mount -a -T /run/umlkit-lab.fstab\n"
+	"fi\n"
 	"unpack() { (cd \"$1\" && tar c --exclude=CVS --exclude=.svn .) |\n"
 	"	(cd / && tar x --no-same-owner $2 -f -); }\n"
 	"nk=--keep-directory-symlink\n"
@@ -52,6 +61,13 @@ static const char prepare_sh[] =
 	"done </etc/passwd\n"
 	"	return 1\n"
 	"}\n"
+	"files640() { # files640 DIR: its regular files (not links) 0640, as find -type f would\n"
+	"	set --\n"
+	"	for f in \"$1\"/* \"$1\"/.[!.]* \"$1\"/..?*; do\n"
+	"		[ -f \"$f\" ] && [ ! -h \"$f\" ] && set -- \"$@\" \"$f\"\n"
+	"	done\n"
+	"	[ $# -eq 0 ] || chmod 640 \"$@\"\n"
+	"}\n"
 	"if [ ! -e /etc/umlkit-lab.configured ]; then\n"
 	"	echo \"$m\" >/etc/hostname\n"
 	"	echo \"$m\" >/proc/sys/kernel/hostname\n"
@@ -66,7 +82,7 @@ static const char prepare_sh[] =
 	"		for d in quagga frr; do\n"
 	"			[ -d /etc/$d ] && user $d || continue\n"
 	"			chown -R $d:$d /etc/$d\n"
-	"			find /etc/$d -maxdepth 1 -type f -exec chmod 640 {} +\n"
+	"			files640 /etc/$d\n"
 	"		done\n"
 	"	fi\n"
 	"	: >/etc/umlkit-lab.configured\n"
@@ -104,18 +120,39 @@ static const char prepare_sh[] =
 	"		[ ! -e \"$f\" ] || echo 1 >\"$f\"\n"
 	"	done\n"
 	"fi\n"
-	"[ $# -gt 0 ] || exit 0\n"
-	"if command -v sysctl >/dev/null; then\n"
-	"	sysctl -q -w \"$@\"\n"
-	"else\n"
-	"	for s in \"$@\"; do put \"$(echo \"${s%%=*}\" | tr . /)\" \"${s#*=}\"; done\n"
-	"fi\n";
+	"sysctls() { # sysctls ARG...: each sysctl:KEY=VALUE set, with one sysctl -w\n"
+	"	for a; do shift; case $a in sysctl:*) set -- \"$@\" \"${a#sysctl:}\" ;; esac; "
+	"done\n"
+	"	[ $# -gt 0 ] || return 0\n"
+	"	if command -v sysctl >/dev/null; then sysctl -q -w \"$@\"; return; fi\n"
+	"	for a; do # KEY=VALUE, the KEY's dots a path's slashes\n"
+	"		k=${a%%=*} p=\n"
+	"		while :; do case $k in\n"
+	"			*.*) p=$p${k%%.*}/ k=${k#*.} ;;\n"
+	"			*) p=$p$k; break ;;\n"
+	"		esac; done\n"
+	"		[ -e \"/proc/sys/$p\" ] ||\n"
+	"			{ echo \"sysctl: cannot stat /proc/sys/$p\" >&2; return 1; }\n"
+	"		echo \"${a#*=}\" >\"/proc/sys/$p\"\n"
+	"	done\n"
+	"}\n"
+	"sysctls \"$@\"\n"
+	"set +e\n"
+	"echo '" SETUP_DONE "' >&2\n"
+	"set -- \"$lab\" \"$m\" \"$sh\" \"$@\"\n"
+	"if [ \"$mode\" = detach ]; then\n"
+	"	setsid /bin/sh -c \"$startup\" startup \"$@\" </dev/null >/dev/null 2>&1 &\n"
+	"	exit 0\n"
+	"fi\n"
+	"eval \"$startup\"\n";
 
 /*
- * startup LAB M SHELL [env:NAME=VALUE | exec:CMD ...]: shared.startup then M.startup, each
- * with `set -x` first and CRLF and byte-order mark gone, run by the machine's shell with
- * their output appended to /var/log/startup.log and /hostlab/M.log; then the exec commands.
- * Exits with the first failing script's status.
+ * startup LAB M SHELL [script:NAME | fix:NAME | env:NAME=VALUE | exec:CMD | drop ...]: the
+ * scripts named (shared.startup then M.startup: the host lists those there are), each traced
+ * (-x), run by the machine's shell with their output appended to /var/log/startup.log and
+ * /hostlab/M.log; a fix: one first loses its CRLF and byte-order mark (a copy in /tmp); then
+ * the exec commands; with drop, and every script passed, the page cache dropped for the trim
+ * that follows. Exits with the first failing script's status.
  */
 static const char startup_sh[] =
 	"lab=$1 m=$2 sh=$3\n"
@@ -125,12 +162,15 @@ static const char startup_sh[] =
 	"say() { echo \"$*\" >>$L; echo \"$*\" >>\"/hostlab/$m.log\"; }\n"
 	"for a in \"$@\"; do case $a in env:*) export \"${a#env:}\" ;; esac; done\n"
 	"rc=0\n"
-	"for s in shared \"$m\"; do\n"
-	"	f=/hostlab/$s.startup\n"
-	"	[ -f \"$f\" ] || continue\n"
-	"	t=/tmp/umlkit-lab-$s.startup\n"
-	"	{ echo 'set -x'; sed -e '1s/^\\xEF\\xBB\\xBF//' -e 's/\\r$//' \"$f\"; } >\"$t\"\n"
-	"	{ (cd /root 2>/dev/null || cd /; exec \"$sh\" \"$t\") 2>&1 </dev/null\n"
+	"for a in \"$@\"; do\n"
+	"	case $a in script:*) s=${a#script:} f=/hostlab/${a#script:}.startup ;;\n"
+	"	fix:*)\n"
+	"		s=${a#fix:} f=/tmp/umlkit-lab-${a#fix:}.startup\n"
+	"		sed -e '1s/^\\xEF\\xBB\\xBF//' -e 's/\\r$//' \"/hostlab/$s.startup\" "
+	">\"$f\" ;;\n"
+	"	*) continue ;;\n"
+	"	esac\n"
+	"	{ (cd /root 2>/dev/null || cd /; exec \"$sh\" -x \"$f\") 2>&1 </dev/null\n"
 	"		echo $? >/tmp/umlkit-lab.status; } |\n"
 	"		tee -a $L \"/hostlab/$m.log\" >/dev/null\n"
 	"	read -r st </tmp/umlkit-lab.status\n"
@@ -144,6 +184,9 @@ static const char startup_sh[] =
 	"		tee -a $L \"/hostlab/$m.log\" >/dev/null ;;\n"
 	"esac; done\n"
 	"say \"umlkit: startup done\"\n"
+	"for a in \"$@\"; do\n"
+	"	[ \"$a\" != drop ] || [ \"$rc\" != 0 ] || echo 1 >/proc/sys/vm/drop_caches\n"
+	"done\n"
 	"exit $rc\n";
 
 /* shutdown LAB M SHELL: M.shutdown then shared.shutdown, their output in the logs. */
@@ -160,9 +203,6 @@ static const char shutdown_sh[] =
 	"		tee -a $L \"/hostlab/$m.log\" >/dev/null\n"
 	"done\n"
 	"sync\n";
-
-/* In the background of the agent's session: the startup goes on once it ends (--no-wait) */
-static const char detach_sh[] = "setsid /bin/sh -c \"$0\" sh \"$@\" </dev/null >/dev/null 2>&1 &";
 
 /* A growing argv of heap strings */
 struct args {
@@ -195,31 +235,36 @@ static void args_free(struct args *a)
 	free(a->v);
 }
 
-/* Run argv in the machine's guest; its stderr's start is kept for the message. 0, or the
- * script's failure naming the machine. */
+/* Run argv in the machine's guest, its stderr's start kept in res */
 static int run_in_guest(const struct uk_lab *lab, const struct uk_lab_machine *m, char **argv,
-			const char *what, struct uk_err *err)
+			const char *what, struct uk_agent_result *res, struct uk_err *err)
 {
 	struct uk_agent_io io = {
 		.in = -1, .out = -1, .err = UK_AGENT_COLLECT, .winch_fd = -1, .tty_fd = -1};
-	struct uk_agent_result res = {0};
 	char name[UK_GUEST_NAME_MAX + 1];
 	int sock, r;
 
+	*res = (struct uk_agent_result){0};
 	uk_lab_guest_name(lab, m->name, name, sizeof(name));
 	r = uk_guest_agent_connect(name, &sock, err);
 	if (r == 0)
-		r = uk_agent_run(sock, name, 0, argv, NULL, &io, UK_LAB_SCRIPT_S, &res, err);
-	if (r < 0)
-		return uk_err_prefix(err, r, "machine '%s': %s: ", m->name, what);
-	if (res.error)
-		return uk_err_set(err, EIO, "machine '%s': %s: %s", m->name, what, res.msg);
-	if (res.signal)
+		r = uk_agent_run(sock, name, 0, argv, NULL, &io, UK_LAB_SCRIPT_S, res, err);
+	return r < 0 ? uk_err_prefix(err, r, "machine '%s': %s: ", m->name, what) : 0;
+}
+
+/* 0 when the script ended well, else its failure naming the machine and what ran (its
+ * stderr from text on) */
+static int script_result(const struct uk_lab_machine *m, const char *what,
+			 const struct uk_agent_result *res, const char *text, struct uk_err *err)
+{
+	if (res->error)
+		return uk_err_set(err, EIO, "machine '%s': %s: %s", m->name, what, res->msg);
+	if (res->signal)
 		return uk_err_set(err, EIO, "machine '%s': %s: killed by signal %d", m->name, what,
-				  res.signal);
-	if (res.status)
+				  res->signal);
+	if (res->status)
 		return uk_err_set(err, EIO, "machine '%s': %s exited with status %d%s%.200s",
-				  m->name, what, res.status, res.errlen ? ": " : "", res.errtext);
+				  m->name, what, res->status, *text ? ": " : "", text);
 	return 0;
 }
 
@@ -227,12 +272,14 @@ static int run_in_guest(const struct uk_lab *lab, const struct uk_lab_machine *m
 static int run_args(const struct uk_lab *lab, const struct uk_lab_machine *m, struct args *a, int r,
 		    const char *what, struct uk_err *err)
 {
+	struct uk_agent_result res;
+
 	if (r < 0)
 		r = uk_err_sys(err, -r, "machine '%s': %s: its arguments", m->name, what);
 	else
-		r = run_in_guest(lab, m, a->v, what, err);
+		r = run_in_guest(lab, m, a->v, what, &res, err);
 	args_free(a);
-	return r;
+	return r < 0 ? r : script_result(m, what, &res, res.errtext, err);
 }
 
 /* "eth0=MAC eth2=MAC ..." when the lab leaves a gap in m's interfaces, else "" */
@@ -280,33 +327,143 @@ static int args_list(struct args *a, const char *const *list)
 	return r;
 }
 
-int uk_lab_guest_prepare(const struct uk_lab *lab, const struct uk_lab_machine *m,
-			 struct uk_err *err)
+static const char *machine_shell(const struct uk_lab_machine *m)
 {
-	struct args a = {0};
-	char ren[UK_LAB_IFACES_MAX * 26];
+	return m->shell && m->shell[0] == '/' ? m->shell : "/bin/bash";
+}
+
+/* The fstab of the machine's mounts: the lab directory at /hostlab (hostfs), its shared/ at
+ * /shared; each mount point made when missing. The directory's path escaped as fstab(5)
+ * wants it (a space \040 and so on). */
+static int lab_fstab(const struct uk_lab *lab, char *out, size_t outlen)
+{
+	static const char head[] = "none /hostlab hostfs ";
+	static const char tail[] = ",X-mount.mkdir 0 0\n"
+				   "/hostlab/shared /shared none bind,X-mount.mkdir 0 0\n";
+	size_t len = sizeof(head) - 1;
+
+	if (outlen < len + 1)
+		return -ENAMETOOLONG;
+	memcpy(out, head, len);
+	for (const char *c = lab->dir; *c; c++) {
+		bool esc = *c == ' ' || *c == '\t' || *c == '\n' || *c == '\\';
+
+		if (len + 5 >= outlen)
+			return -ENAMETOOLONG;
+		len += esc ? (size_t)snprintf(out + len, outlen - len, "\\%03o", (unsigned char)*c)
+			   : (size_t)(out[len] = *c, 1);
+	}
+	if (len + sizeof(tail) > outlen)
+		return -ENAMETOOLONG;
+	memcpy(out + len, tail, sizeof(tail));
+	return 0;
+}
+
+/* A startup script there is: 1 as it is, 2 when it has a byte-order mark or a CR (the guest
+ * runs a copy without them), 0 when it is not there (or is not a regular file) */
+static int script_kind(const char *path)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	char buf[16384];
+	struct stat st;
+	ssize_t n;
+	bool first = true;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return errno == ENOENT ? 0 : 2; /* what the guest cannot read, it says */
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (first && n >= 3 && !memcmp(buf, "\xEF\xBB\xBF", 3))
+			return 2;
+		first = false;
+		if (memchr(buf, '\r', (size_t)n))
+			return 2;
+	}
+	return n < 0 ? 2 : 1;
+}
+
+/* script:NAME or fix:NAME for shared.startup and M.startup, those there are */
+static int add_scripts(struct args *a, const struct uk_lab *lab, const struct uk_lab_machine *m)
+{
+	const char *names[] = {"shared", m->name};
+	char path[PATH_MAX + 64];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < UK_ARRAY_SIZE(names); i++) {
+		int kind;
+
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s.startup", lab->dir, names[i]) >=
+		    sizeof(path))
+			return -ENAMETOOLONG;
+		kind = script_kind(path);
+		if (kind)
+			r = args_add(a, kind == 1 ? "script:" : "fix:", names[i]);
+	}
+	return r;
+}
+
+/* The setup's argv: /bin/sh -c SETUP setup LAB M DIALECT IPV6 RENAMES FSTAB STARTUP SHELL
+ * MODE, then the tagged arguments */
+static int start_args(struct args *a, const struct uk_lab *lab, const struct uk_lab_machine *m,
+		      bool detach, bool drop)
+{
+	char ren[UK_LAB_IFACES_MAX * 26], fstab[4 * PATH_MAX + 128];
 	int r = renames(lab, m, ren, sizeof(ren));
 	const char *const head[] = {"/bin/sh",
 				    "-c",
-				    prepare_sh,
-				    "prepare",
+				    setup_sh,
+				    "setup",
 				    lab->dir,
 				    m->name,
 				    lab->dialect == UK_LAB_NETKIT ? "netkit" : "kathara",
 				    m->ipv6 ? "1" : "0",
 				    ren,
+				    fstab,
+				    startup_sh,
+				    machine_shell(m),
+				    detach ? "detach" : "wait",
 				    NULL};
 
 	if (r == 0)
-		r = args_list(&a, head);
+		r = lab_fstab(lab, fstab, sizeof(fstab));
+	if (r == 0)
+		r = args_list(a, head);
 	for (int i = 0; r == 0 && i < m->n_sysctl; i++)
-		r = args_add(&a, "", m->sysctl[i]);
-	return run_args(lab, m, &a, r, "the lab's setup (mounts, files, sysctls)", err);
+		r = args_add(a, "sysctl:", m->sysctl[i]);
+	if (r == 0)
+		r = add_scripts(a, lab, m);
+	for (int i = 0; r == 0 && i < m->n_env; i++)
+		r = args_add(a, "env:", m->env[i]);
+	for (int i = 0; r == 0 && i < m->n_exec; i++)
+		r = args_add(a, "exec:", m->exec[i]);
+	if (r == 0 && drop)
+		r = args_add(a, "", "drop");
+	return r;
 }
 
-static const char *machine_shell(const struct uk_lab_machine *m)
+int uk_lab_guest_start(const struct uk_lab *lab, const struct uk_lab_machine *m, bool detach,
+		       bool drop, struct uk_err *err)
 {
-	return m->shell && m->shell[0] == '/' ? m->shell : "/bin/bash";
+	static const char setup[] = "the lab's setup (mounts, files, sysctls)",
+			  startup[] = "its startup scripts";
+	struct uk_agent_result res;
+	struct args a = {0};
+	int r = start_args(&a, lab, m, detach, drop);
+	const char *done;
+
+	if (r < 0)
+		r = uk_err_sys(err, -r, "machine '%s': %s: its arguments", m->name, setup);
+	else
+		r = run_in_guest(lab, m, a.v, setup, &res, err);
+	args_free(&a);
+	if (r < 0)
+		return r;
+	/* the setup's stderr ends at its SETUP_DONE line: what follows is the startup's */
+	done = strstr(res.errtext, SETUP_DONE "\n");
+	if (!done)
+		return script_result(m, setup, &res, res.errtext, err);
+	return script_result(m, startup, &res, done + sizeof(SETUP_DONE), err);
 }
 
 /* argv of a script given LAB M SHELL: /bin/sh -c TEXT NAME LAB M SHELL */
@@ -317,20 +474,6 @@ static int script_args(struct args *a, const char *text, const char *name, const
 				    machine_shell(m), NULL};
 
 	return args_list(a, list);
-}
-
-int uk_lab_guest_startup(const struct uk_lab *lab, const struct uk_lab_machine *m, bool detach,
-			 struct uk_err *err)
-{
-	struct args a = {0};
-	int r = detach ? script_args(&a, detach_sh, startup_sh, lab, m)
-		       : script_args(&a, startup_sh, "startup", lab, m);
-
-	for (int i = 0; r == 0 && i < m->n_env; i++)
-		r = args_add(&a, "env:", m->env[i]);
-	for (int i = 0; r == 0 && i < m->n_exec; i++)
-		r = args_add(&a, "exec:", m->exec[i]);
-	return run_args(lab, m, &a, r, "its startup scripts", err);
 }
 
 int uk_lab_guest_shutdown(const struct uk_lab *lab, const struct uk_lab_machine *m,

@@ -26,10 +26,10 @@ int uk_lab_state_get(const char *id_short, const char *file, char *out, size_t o
 int uk_lab_state_remove(const struct uk_lab *lab);
 
 /* guestside.c: the work inside a booted machine, through its agent */
-int uk_lab_guest_prepare(const struct uk_lab *lab, const struct uk_lab_machine *m,
-			 struct uk_err *err);
-int uk_lab_guest_startup(const struct uk_lab *lab, const struct uk_lab_machine *m, bool detach,
-			 struct uk_err *err);
+/* The lab's setup of a booted machine, then its startup scripts (detach: in the background,
+ * as --no-wait wants; drop: the page cache dropped after them, for a trim) */
+int uk_lab_guest_start(const struct uk_lab *lab, const struct uk_lab_machine *m, bool detach,
+		       bool drop, struct uk_err *err);
 int uk_lab_guest_shutdown(const struct uk_lab *lab, const struct uk_lab_machine *m,
 			  struct uk_err *err);
 

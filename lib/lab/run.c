@@ -371,7 +371,7 @@ static void trim(const struct uk_lab *lab, const struct uk_lab_machine *m, int l
 	struct uk_err e = {0};
 
 	uk_lab_guest_name(lab, m->name, name, sizeof(name));
-	if (uk_guest_trim(name, true, &res, &e) < 0)
+	if (uk_guest_trim(name, false, &res, &e) < 0) /* the startup dropped the cache */
 		snprintf(msg, sizeof(msg), "umlkit: trim: %s", e.msg);
 	else
 		snprintf(msg, sizeof(msg),
@@ -394,9 +394,7 @@ static int start_job(const struct uk_lab *lab, const struct uk_lab_machine *m, i
 	r = boot(lab, m, index, o, fd, logfd);
 	if (r == 0) {
 		uk_lab_report(fd, index, 'p', "ready");
-		r = uk_lab_guest_prepare(lab, m, &e);
-		if (r == 0)
-			r = uk_lab_guest_startup(lab, m, o->no_wait, &e);
+		r = uk_lab_guest_start(lab, m, o->no_wait, !o->no_wait && !o->no_trim, &e);
 		if (r < 0) {
 			log_line(logfd, e.msg);
 			uk_lab_report(fd, index, 'f', "%s (log %s)", e.msg, logpath);

@@ -10,7 +10,8 @@
 #     start returns once every startup script ended, each machine's log in DIR/M.log; pc3's
 #     script saw the files pc1's and pc2's wrote last, and started after them (their
 #     timestamps); the machines reach each other (a TCP connection refused by the peer's
-#     kernel: the image has no ping); /hostlab and /shared are mounted; `lab list` shows
+#     kernel: the image has no ping); pc1's sysctl= is set, pc2's script (a byte-order
+#     mark, CRLF) ran without them; /hostlab and /shared are mounted; `lab list` shows
 #     them; each machine was trimmed after its startup (its log says so, its kernel's host
 #     RSS went down); `lab check` judges each check in its machine (ok/FAIL lines, the count, exit 1
 #     on a failure, 0 when all pass; a bad line and an unknown machine refused by name); a
@@ -46,8 +47,9 @@
 #     clean leaves a's disk), and `clean --host NAME` cleans NAME's machines even where
 #     no address says which host this is. The command --all-hosts hands ssh is quoted word
 #     by word: a directory named q;'dir arrives as one argument.
-#  8. A failing startup script: start exits 1 naming the machine and its log; a lab none of
-#     whose machines boots leaves no switch of its own running.
+#  8. A failing startup script, and a failing setup (a sysctl= the kernel lacks): start exits 1
+#     naming each machine, which of the two failed, and its log; a lab none of whose
+#     machines boots leaves no switch of its own running.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/debian-lib.sh"
 
@@ -103,6 +105,7 @@ mkdir -p "$K" "$K2" "$N/r1/etc" "$N/r2" "$N/shared/etc" "$F"
 cat >"$K/lab.conf" <<'EOF'
 LAB_NAME="three"
 pc1[0]="A"
+pc1[sysctl]="net.ipv4.ip_default_ttl=42"
 pc2[0]="A"
 pc3[0]="A"
 EOF
@@ -118,6 +121,9 @@ printf 'sleep 3\ndate +%%s%%N >/hostlab/pc1.end\n' >>"$K/pc1.startup"
 printf 'sleep 3\ndate +%%s%%N >/hostlab/pc2.end\n' >>"$K/pc2.startup"
 printf '[ -e /hostlab/pc1.end ] && [ -e /hostlab/pc2.end ] && echo yes >/hostlab/pc3.saw\n' \
 	>>"$K/pc3.startup"
+# pc2's script as a Windows editor leaves it: a byte-order mark, CRLF line ends
+sed -e '1s/^/\xEF\xBB\xBF/' -e 's/$/\r/' "$K/pc2.startup" >"$K/pc2.crlf" &&
+	mv "$K/pc2.crlf" "$K/pc2.startup"
 printf 'echo bye from $(hostname) >/hostlab/pc1.bye\r\n' >"$K/pc1.shutdown"
 
 printf 'q1[0]=A\n' >"$K2/lab.conf"
@@ -163,7 +169,7 @@ printf '#!/bin/sh\necho from $(hostname)\nip -4 -o addr show dev eth0 | awk "{pr
 	>"$LT/_test/a.test"
 chmod +x "$LT/_test/a.test"
 
-printf 'bad[0]=C\n' >"$F/lab.conf"
+printf 'bad[0]=C\nsys[0]=C\nsys[sysctl]="net.ipv4.no_such_knob=1"\n' >"$F/lab.conf"
 printf 'echo about to fail\nexit 3\n' >"$F/bad.startup"
 
 test_expect_success MMDEBSTRAP,AGENT_BUILT 'setup: the Debian image (image_debian.t recipe)' '
@@ -240,6 +246,15 @@ test_expect_success KLAB 'the lab directory at /hostlab, shared/ at /shared, for
 	test_is "$(cat "$K/shared/note")" hi &&
 	run "$UMLKIT" lab exec "$K" pc2 -- cat /proc/sys/net/ipv4/ip_forward &&
 	test_is "$out" 1
+'
+
+test_expect_success KLAB 'a sysctl= option is set; a script with a BOM and CRLF runs without them' '
+	run "$UMLKIT" lab exec "$K" pc1 -- cat /proc/sys/net/ipv4/ip_default_ttl &&
+	test_is "$out" 42 &&
+	run "$UMLKIT" lab exec "$K" pc2 -- ip -4 -o addr show dev eth0 &&
+	test_like "$out" " 10\.0\.0\.2/24 " &&
+	test_like "$(cat "$K/pc2.log")" "^\+ ip addr add 10\.0\.0\.2/24 dev eth0$" &&
+	test_unlike "$(cat "$K/pc1.log" "$K/pc2.log")" "$(printf "\r")"
 '
 
 test_expect_success KLAB 'machines boot quiet: hostname and quiet on the kernel command line' '
@@ -618,12 +633,14 @@ test_expect_success 'ltest: bad options and arguments are refused, exit 2' '
 	test_like "$err" "unexpected argument .a."
 '
 
-test_expect_success UML,IMAGE 'a failing startup script is named with its log' '
+test_expect_success UML,IMAGE 'a failing startup script, and a failing setup, named with their logs' '
 	lab_run start "$F" &&
 	test_is "$rc" 1 &&
 	test_like "$err" "bad: .*status 3" &&
 	test_like "$err" "$F/bad.log" &&
-	test_like "$out" "^bad: failed: .*status 3" &&
+	test_like "$out" "^bad: failed: machine .bad.: its startup scripts exited with status 3" &&
+	test_like "$out" "^sys: failed: machine .sys.: the lab.s setup \(mounts, files, sysctls\) exited with status [1-9][0-9]*: .*no_such_knob" &&
+	test_like "$(cat "$F/sys.log")" "no_such_knob" &&
 	test_like "$(cat "$F/bad.log")" "about to fail" &&
 	lab_run clean "$F" &&
 	test_is "$rc" 0
