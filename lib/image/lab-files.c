@@ -28,6 +28,13 @@
 	"[Unit]\n"                                                                                 \
 	"ConditionDirectoryNotEmpty=/run/systemd/network\n"
 
+/* A drop-in of the lab image for UNIT: its directory, then umlkit-lab.conf in it */
+#define DROP_IN(UNIT, TEXT, WHY)                                                                   \
+	{UNIT_DIR UNIT ".d", S_IFDIR | 0755, NULL, NULL},                                          \
+	{                                                                                          \
+		UNIT_DIR UNIT ".d/umlkit-lab.conf", S_IFREG | 0644, TEXT, WHY                      \
+	}
+
 static const struct uk_layer_entry lab_layer[] = {
 	{"etc/sysctl.d", S_IFDIR | 0755, NULL, NULL},
 	{"etc/sysctl.d/60-umlkit-lab.conf", S_IFREG | 0644,
@@ -88,12 +95,10 @@ static const struct uk_layer_entry lab_layer[] = {
 	 "fi\n"
 	 "exec systemctl start frr.service\n",
 	 "runs a Quagga lab's /etc/quagga with FRR"},
-	{UNIT_DIR "systemd-networkd.service.d", S_IFDIR | 0755, NULL, NULL},
-	{UNIT_DIR "systemd-networkd.service.d/umlkit-lab.conf", S_IFREG | 0644, NETWORKD_ONLY_IF,
-	 "systemd-networkd runs only for umlkit.ip= (lab scripts set addresses with ip)"},
-	{UNIT_DIR "systemd-networkd.socket.d", S_IFDIR | 0755, NULL, NULL},
-	{UNIT_DIR "systemd-networkd.socket.d/umlkit-lab.conf", S_IFREG | 0644, NETWORKD_ONLY_IF,
-	 "and so does its socket, which would start it"},
+	DROP_IN("systemd-networkd.service", NETWORKD_ONLY_IF,
+		"systemd-networkd runs only for umlkit.ip= (lab scripts set addresses with ip)"),
+	DROP_IN("systemd-networkd.socket", NETWORKD_ONLY_IF,
+		"and so does its socket, which would start it"),
 	{"etc/default/frr", S_IFREG | 0644,
 	 "# umlkit lab image: read by frrcommon.sh after /etc/frr/daemons (which a lab replaces).\n"
 	 "# On a slow, busy host FRR's start takes longer than watchfrr's default restart timeout\n"
@@ -102,6 +107,18 @@ static const struct uk_layer_entry lab_layer[] = {
 	 "# without its network lines. Give the start and the daemons' answers time.\n"
 	 "watchfrr_options=\"${watchfrr_options:-} -T 180 -t 60\"\n",
 	 "watchfrr waits 180 s for FRR's start (not 20): a busy host's routers keep their config"},
+	DROP_IN("frr.service",
+		"# umlkit lab image: the daemons /etc/frr/daemons enables start at once and get\n"
+		"# frr.conf from one `vtysh -b` (FRR's own `watchfrr.sh start all`); watchfrr, "
+		"started\n"
+		"# after them, finds them up and watches them as ever. Started by watchfrr one by "
+		"one,\n"
+		"# each cost a bash and a vtysh of its own: 0.5 s more of a UML guest's CPU per "
+		"router\n"
+		"# on 6.1. Its failure (a bad line in frr.conf) stops nothing, as before.\n"
+		"[Service]\n"
+		"ExecStartPre=-/usr/lib/frr/watchfrr.sh start all\n",
+		"FRR's daemons started together, with one vtysh -b, before watchfrr"),
 	/* journald.conf.d is the Debian layer's (its umlkit.conf: Storage=volatile) */
 	{"etc/systemd/journald.conf.d/umlkit-lab.conf", S_IFREG | 0644,
 	 "# umlkit lab image: the journal in memory, small (a lab machine has little of it)\n"
@@ -112,15 +129,15 @@ static const struct uk_layer_entry lab_layer[] = {
 	{"etc/umlkit/read-ahead-kb", S_IFREG | 0644, "16\n",
 	 "the disks read ahead 16 KiB, not 128: less of a lab machine's memory holds what it "
 	 "never reads (/etc/umlkit/setup)"},
-	{UNIT_DIR "systemd-sysctl.service.d", S_IFDIR | 0755, NULL, NULL},
-	{UNIT_DIR "systemd-sysctl.service.d/umlkit-lab.conf", S_IFREG | 0644,
-	 "# umlkit lab image: procps' sysctl reads the same sysctl.d files as systemd-sysctl, "
-	 "in a\n"
-	 "# quarter of its time at every boot (-e: keys this kernel lacks are not errors)\n"
-	 "[Service]\n"
-	 "ExecStart=\n"
-	 "ExecStart=/sbin/sysctl -e -q --system\n",
-	 "the sysctl.d files applied by procps' sysctl"},
+	DROP_IN("systemd-sysctl.service",
+		"# umlkit lab image: procps' sysctl reads the same sysctl.d files as "
+		"systemd-sysctl, in a\n"
+		"# quarter of its time at every boot (-e: keys this kernel lacks are not "
+		"errors)\n"
+		"[Service]\n"
+		"ExecStart=\n"
+		"ExecStart=/sbin/sysctl -e -q --system\n",
+		"the sysctl.d files applied by procps' sysctl"),
 	{"etc/init.d", S_IFDIR | 0755, NULL, NULL},
 	{"etc/init.d/bind9", S_IFLNK | 0777, "named", "/etc/init.d/bind9 start: named"},
 	{"etc/init.d/quagga", S_IFLNK | 0777, "/etc/umlkit/lab-quagga",

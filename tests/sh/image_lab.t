@@ -8,7 +8,8 @@
 #  3. A guest on a COW over the cached image at the lab's memory: ready (umlkit.ip= works:
 #     systemd-networkd, which the image starts only for it, runs); no daemon runs
 #     before a script starts one; IPv4 forwarding on, rp_filter off on its interface;
-#     `systemctl start frr`, `systemctl start bind9` (named answers), `/etc/init.d/apache2
+#     `systemctl start frr` (ospfd gets frr.conf's router-id, watchfrr sees zebra and ospfd
+#     up), `systemctl start bind9` (named answers), `/etc/init.d/apache2
 #     start` (it serves), and `systemctl start quagga` on a Quagga lab's /etc/quagga run
 #     FRR's daemons; then `umlkit stop`.
 #  4. Bad input: an unknown profile, a bad package name, two outputs: refused, nothing left
@@ -56,6 +57,7 @@ test_expect_success BUILT 'the lab layer: sysctl, aliases, daemons disabled' '
 	m=$(e2cat "$IMG" /etc/umlkit/manifest) &&
 	test_like "$m" "/etc/sysctl.d/60-umlkit-lab.conf	IPv4 forwarding on" &&
 	test_like "$m" "frr.service disabled" &&
+	test_like "$m" "/etc/systemd/system/frr.service.d/umlkit-lab.conf	FRR.s daemons started together" &&
 	test_like "$(e2cat "$IMG" /etc/sysctl.d/60-umlkit-lab.conf)" "^net.ipv4.ip_forward = 1$" &&
 	test_like "$(debugfs -R "stat /etc/systemd/system/bind9.service" "$IMG" 2>/dev/null)" \
 		"Fast link dest: \"/lib/systemd/system/named.service\"" &&
@@ -119,11 +121,17 @@ test_expect_success GUEST 'the disks read ahead 16 KiB; systemd-sysctl ran procp
 	test_like "$out" "path=/sbin/sysctl "
 '
 
-test_expect_success GUEST 'systemctl start frr: zebra runs, vtysh answers' '
+test_expect_success GUEST 'systemctl start frr: the daemons get frr.conf, watchfrr watches them' '
+	gx sed -i "s/^ospfd=no/ospfd=yes/" /etc/frr/daemons && test_is "$rc" 0 &&
+	printf "hostname f1\nrouter ospf\n ospf router-id 7.7.7.7\n" |
+		"$UMLKIT" exec lab1 -i -- sh -c "cat >/etc/frr/frr.conf" &&
 	gx systemctl start frr && test_is "$rc" 0 &&
 	gx vtysh -c "show version" && test_is "$rc" 0 &&
 	test_like "$out" "FRRouting" &&
-	gx pgrep -x zebra && test_is "$rc" 0
+	gx pgrep -x zebra && test_is "$rc" 0 &&
+	gx vtysh -c "show ip ospf" && test_like "$out" "Router ID: 7\.7\.7\.7" &&
+	gx vtysh -c "show watchfrr" && test_like "$out" "zebra +Up" &&
+	test_like "$out" "ospfd +Up"
 '
 
 test_expect_success GUEST 'systemctl start bind9: named answers' '
