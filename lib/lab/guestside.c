@@ -268,18 +268,17 @@ static int script_result(const struct uk_lab_machine *m, const char *what,
 	return 0;
 }
 
-/* Run the script a holds (r: how building it went) in the machine, then free a */
+/* Run the script a holds (r: how building it went) in the machine, its end in res, then
+ * free a */
 static int run_args(const struct uk_lab *lab, const struct uk_lab_machine *m, struct args *a, int r,
-		    const char *what, struct uk_err *err)
+		    const char *what, struct uk_agent_result *res, struct uk_err *err)
 {
-	struct uk_agent_result res;
-
 	if (r < 0)
 		r = uk_err_sys(err, -r, "machine '%s': %s: its arguments", m->name, what);
 	else
-		r = run_in_guest(lab, m, a->v, what, &res, err);
+		r = run_in_guest(lab, m, a->v, what, res, err);
 	args_free(a);
-	return r < 0 ? r : script_result(m, what, &res, res.errtext, err);
+	return r;
 }
 
 /* "eth0=MAC eth2=MAC ..." when the lab leaves a gap in m's interfaces, else "" */
@@ -452,11 +451,7 @@ int uk_lab_guest_start(const struct uk_lab *lab, const struct uk_lab_machine *m,
 	int r = start_args(&a, lab, m, detach, drop);
 	const char *done;
 
-	if (r < 0)
-		r = uk_err_sys(err, -r, "machine '%s': %s: its arguments", m->name, setup);
-	else
-		r = run_in_guest(lab, m, a.v, setup, &res, err);
-	args_free(&a);
+	r = run_args(lab, m, &a, r, setup, &res, err);
 	if (r < 0)
 		return r;
 	/* the setup's stderr ends at its SETUP_DONE line: what follows is the startup's */
@@ -479,8 +474,11 @@ static int script_args(struct args *a, const char *text, const char *name, const
 int uk_lab_guest_shutdown(const struct uk_lab *lab, const struct uk_lab_machine *m,
 			  struct uk_err *err)
 {
+	static const char what[] = "its shutdown scripts";
+	struct uk_agent_result res;
 	struct args a = {0};
 	int r = script_args(&a, shutdown_sh, "shutdown", lab, m);
 
-	return run_args(lab, m, &a, r, "its shutdown scripts", err);
+	r = run_args(lab, m, &a, r, what, &res, err);
+	return r < 0 ? r : script_result(m, what, &res, res.errtext, err);
 }

@@ -387,6 +387,7 @@ static int start_job(const struct uk_lab *lab, const struct uk_lab_machine *m, i
 {
 	char logpath[PATH_MAX + 64];
 	struct uk_err e = {0};
+	bool trim_after = !o->no_wait && !o->no_trim; /* the startup drops the cache for it */
 	int logfd, r;
 
 	log_open(lab, m, logpath, sizeof(logpath), &logfd);
@@ -394,13 +395,13 @@ static int start_job(const struct uk_lab *lab, const struct uk_lab_machine *m, i
 	r = boot(lab, m, index, o, fd, logfd);
 	if (r == 0) {
 		uk_lab_report(fd, index, 'p', "ready");
-		r = uk_lab_guest_start(lab, m, o->no_wait, !o->no_wait && !o->no_trim, &e);
+		r = uk_lab_guest_start(lab, m, o->no_wait, trim_after, &e);
 		if (r < 0) {
 			log_line(logfd, e.msg);
 			uk_lab_report(fd, index, 'f', "%s (log %s)", e.msg, logpath);
 		}
 	}
-	if (r == 0 && !o->no_wait && !o->no_trim)
+	if (r == 0 && trim_after)
 		trim(lab, m, logfd);
 	if (logfd >= 0)
 		close(logfd);
